@@ -1,0 +1,594 @@
+"""Scenario schema (pydantic v2) and loading from YAML.
+
+A scenario is one frozen, validated :class:`Scenario`. Files may ``extends:`` another
+file (path relative to the extending file) and override any key; dotted overrides
+(``teams.north.workers=12``) are applied last. Every error names its field::
+
+    teams.north.workers: must be >= 0, got -2
+
+Units are in the key names: ``_days``, ``_per_day``, ``_gbp``. Times are days.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.distributions import DIST_TAGS, Distribution, check_probabilities
+
+__all__ = [
+    "ENTRY_STAGES",
+    "NEED_LEVELS",
+    "Scenario",
+    "ScenarioError",
+    "apply_overrides",
+    "load_scenario",
+    "parse_override",
+    "scenario_from_dict",
+]
+
+NEED_LEVELS = ("level1", "level2", "level3", "level4")
+ENTRY_STAGES = ("front_door", "panel", "level2", "level3")
+SC_OUTCOMES = ("nfa", "cin", "cp", "lac")
+
+
+class ScenarioError(Exception):
+    """A scenario could not be loaded; ``messages`` holds one line per problem."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("\n".join(messages))
+        self.messages = messages
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _prob(**kw: Any) -> Any:
+    return Field(ge=0, le=1, **kw)
+
+
+# --------------------------------------------------------------------------- run
+class RunSettings(_Model):
+    start_date: _dt.date = Field(description="Calendar date of day 0; drives seasonality.")
+    duration_days: float = Field(gt=0, description="Simulated horizon, days.")
+    warmup_days: float = Field(ge=0, description="Days excluded from KPIs at the start.")
+
+    @model_validator(mode="after")
+    def _warmup(self) -> RunSettings:
+        if self.warmup_days >= self.duration_days:
+            raise ValueError(
+                f"warmup_days must be < duration_days, got {self.warmup_days} >= {self.duration_days}"
+            )
+        return self
+
+
+# ---------------------------------------------------------------------- arrivals
+class Locality(_Model):
+    referral_share: float = _prob(description="Share of referrals from this locality.")
+
+
+class Source(_Model):
+    annual_rate: float = Field(ge=0, description="Referrals per year at day 0.")
+    annual_growth: float = Field(default=0.0, gt=-1, le=1, description="Compound growth per year.")
+    seasonality: list[float] | None = Field(
+        default=None, description="12 monthly multipliers (Jan..Dec); null uses referrals.seasonality."
+    )
+    entry: Literal["front_door", "panel", "level2", "level3"] = Field(
+        default="front_door", description="Stage a referral from this source enters."
+    )
+
+    @model_validator(mode="after")
+    def _season(self) -> Source:
+        if self.seasonality is not None:
+            _check_seasonality(self.seasonality)
+        return self
+
+
+def _check_seasonality(values: list[float]) -> None:
+    if len(values) != 12:
+        raise ValueError(f"seasonality needs 12 monthly multipliers, got {len(values)}")
+    if any(v < 0 for v in values):
+        raise ValueError(f"seasonality multipliers must be >= 0, got {values}")
+
+
+class Referrals(_Model):
+    process: Literal["poisson", "deterministic"] = Field(
+        default="poisson",
+        description="poisson: non-homogeneous Poisson by thinning; deterministic: evenly spaced "
+        "(validation only; one source, no seasonality or growth).",
+    )
+    seasonality: list[float] = Field(default_factory=lambda: [1.0] * 12)
+    sources: dict[str, Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Referrals:
+        _check_seasonality(self.seasonality)
+        if self.process == "deterministic":
+            src = list(self.sources.values())
+            if len(src) != 1 or src[0].annual_growth != 0 or src[0].seasonality is not None or any(
+                v != 1.0 for v in self.seasonality
+            ):
+                raise ValueError("deterministic arrivals need exactly one source, no growth and no seasonality")
+        return self
+
+
+# ---------------------------------------------------------------------- families
+class Family(_Model):
+    children_mean: float = Field(
+        default=2.25, ge=1, description="Mean children per family; number = 1 + Poisson(mean - 1)."
+    )
+    max_child_age: int = Field(default=17, ge=0, le=25, description="Ages drawn uniformly in 0..max.")
+    need_probs: dict[Literal["level1", "level2", "level3", "level4"], float] = Field(
+        default_factory=lambda: {"level1": 0.0, "level2": 0.0, "level3": 1.0, "level4": 0.0}
+    )
+    risk_mean_by_need: dict[Literal["level1", "level2", "level3", "level4"], float] = Field(
+        default_factory=lambda: {"level1": 0.1, "level2": 0.25, "level3": 0.5, "level4": 0.75},
+        description="Mean of the Beta-distributed risk score (0-1) for each level of need.",
+    )
+    risk_concentration: float = Field(default=8.0, gt=0, description="Beta a + b; larger is less spread.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Family:
+        _complete(self.need_probs, NEED_LEVELS, "need_probs")
+        check_probabilities(dict(self.need_probs))
+        _complete(self.risk_mean_by_need, NEED_LEVELS, "risk_mean_by_need")
+        for k, v in self.risk_mean_by_need.items():
+            if not 0 < v < 1:
+                raise ValueError(f"risk_mean_by_need.{k} must be in (0, 1), got {v}")
+        return self
+
+
+def _complete(d: dict[Any, Any], keys: tuple[str, ...], name: str) -> None:
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise ValueError(f"{name} is missing {', '.join(missing)}")
+
+
+# ---------------------------------------------------------------------- services
+class FrontDoor(_Model):
+    staff: int = Field(ge=0, description="Triage staff (FTE) working in parallel.")
+    triage_time: Distribution
+    insufficient_info_prob: float = _prob(description="Share sent to panel for lack of information.")
+    misclassification_prob: float = _prob(description="Share routed one level above or below true need.")
+
+
+class Panel(_Model):
+    interval_days: float = Field(gt=0, description="Days between meetings.")
+    first_meeting_day: float = Field(default=0.0, ge=0)
+    capacity_per_meeting: int = Field(ge=0, description="Cases heard per meeting; the rest roll over.")
+    order: Literal["fifo", "risk"] = "fifo"
+    decision_probs: dict[Literal["level2", "level3", "no_plan", "social_care"], float]
+
+    @model_validator(mode="after")
+    def _check(self) -> Panel:
+        _complete(self.decision_probs, ("level2", "level3", "no_plan", "social_care"), "decision_probs")
+        check_probabilities(dict(self.decision_probs))
+        return self
+
+
+class Reviews(_Model):
+    interval_days: float = Field(gt=0, description="Days between plan reviews.")
+    step_up_prob: float = _prob(default=0.0, description="Per review: escalate (L3: to social care; L2: to L3).")
+    step_down_prob: float = _prob(default=0.0, description="Per review: step down to a Level 2 plan (L3 only).")
+    disengage_prob: float = _prob(default=0.0, description="Per review: family disengages, case closed.")
+
+    @model_validator(mode="after")
+    def _total(self) -> Reviews:
+        total = self.step_up_prob + self.step_down_prob + self.disengage_prob
+        if total > 1:
+            raise ValueError(f"step_up_prob + step_down_prob + disengage_prob must be <= 1, got {total:.6g}")
+        return self
+
+
+class PlanSettings(_Model):
+    duration: Distribution
+    reviews: Reviews | None = None
+
+
+class PartnerPlans(PlanSettings):
+    """Level 2 plans led by a school or health professional."""
+
+    capacity: int | None = Field(default=None, ge=0, description="Concurrent plans; null is unlimited.")
+
+
+class Team(_Model):
+    workers: int = Field(ge=0, description="Case-holding key workers (FTE).")
+    caseload_cap: int = Field(ge=0, description="Families per key worker.")
+    other_fte: float = Field(default=0.0, ge=0, description="Non-case-holding staff costed to the team.")
+
+    @property
+    def slots(self) -> int:
+        return self.workers * self.caseload_cap
+
+
+class EarlyHelp(PlanSettings):
+    allocation: Literal["locality", "pooled"] = "locality"
+    queue_discipline: Literal["fifo", "risk"] = "fifo"
+
+
+class Escalation(_Model):
+    base_per_day: float = Field(default=0.0, ge=0, description="Hazard at risk 0, time 0.")
+    risk_multiplier: float = Field(default=0.0, ge=0, description="Hazard x (1 + m * risk).")
+    growth_per_day: float = Field(default=0.0, ge=0, description="Hazard x exp(g * days waited).")
+
+
+class Waiting(_Model):
+    escalation: Escalation = Field(default_factory=Escalation)
+    withdrawal_per_day: float = Field(default=0.0, ge=0, description="Constant hazard of withdrawing.")
+
+    @property
+    def active(self) -> bool:
+        return self.escalation.base_per_day > 0 or self.withdrawal_per_day > 0
+
+
+class Mst(_Model):
+    therapists: int = Field(ge=0)
+    caseload_cap: int = Field(ge=0)
+    duration: Distribution
+    referral_prob: float = _prob(description="Share of eligible families (CP/care-bound, child in age range) referred.")
+    age_min: int = Field(default=11, ge=0)
+    age_max: int = Field(default=17, ge=0)
+    care_relative_reduction: float = _prob(description="Relative reduction in care entry after MST.")
+
+    @property
+    def slots(self) -> int:
+        return self.therapists * self.caseload_cap
+
+
+class SocialCare(_Model):
+    assessment_duration: Distribution
+    outcome_probs: dict[Literal["nfa", "cin", "cp", "lac"], float]
+    cin_duration: Distribution
+    cp_duration: Distribution
+    lac_duration: Distribution
+    residential_share: float = _prob(description="Share of care entries placed in residential care.")
+    step_down_probs: dict[Literal["nfa", "cin", "cp", "lac"], float] = Field(
+        description="Probability the family steps down into a Level 3 early help plan at closure."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SocialCare:
+        _complete(self.outcome_probs, SC_OUTCOMES, "outcome_probs")
+        check_probabilities(dict(self.outcome_probs))
+        _complete(self.step_down_probs, SC_OUTCOMES, "step_down_probs")
+        return self
+
+
+class Rereferral(_Model):
+    prob_within_12_months: float = _prob(default=0.0)
+
+
+class InitialTeam(_Model):
+    open_plans: int = Field(default=0, ge=0)
+    waiting: int = Field(default=0, ge=0)
+
+
+class InitialState(_Model):
+    teams: dict[str, InitialTeam] = Field(default_factory=dict)
+    open_elapsed: Distribution | None = Field(default=None, description="Days already spent on plan.")
+    waiting_elapsed: Distribution | None = Field(default=None, description="Days already waited.")
+
+
+# ---------------------------------------------------------------------- costs
+class Cost(_Model):
+    gbp: float = Field(ge=0)
+    price_year: int = Field(ge=1990, le=2100)
+
+
+class StaffCosts(_Model):
+    key_worker_per_year: Cost | None = None
+    other_team_staff_per_year: Cost | None = None
+    front_door_per_year: Cost | None = None
+    mst_therapist_per_year: Cost | None = None
+
+
+class CaseCosts(_Model):
+    level3_plan: Cost | None = None
+    level2_plan: Cost | None = None
+    mst_case: Cost | None = None
+    assessment: Cost | None = None
+
+
+class SocialCareCosts(_Model):
+    cin_per_day: Cost | None = None
+    cp_per_day: Cost | None = None
+    foster_per_week: Cost | None = None
+    residential_per_week: Cost | None = None
+
+
+class Costs(_Model):
+    price_year: int = Field(default=2024, ge=1990, le=2100, description="Year all costs are reported in.")
+    annual_uprating: float = Field(default=0.0, ge=0, le=0.5, description="Uprating per year between price years.")
+    staff: StaffCosts = Field(default_factory=StaffCosts)
+    per_case: CaseCosts = Field(default_factory=CaseCosts)
+    social_care: SocialCareCosts = Field(default_factory=SocialCareCosts)
+
+    def gbp(self, cost: Cost | None) -> float:
+        """The cost in ``price_year`` prices (0 when not given)."""
+        if cost is None:
+            return 0.0
+        return cost.gbp * (1 + self.annual_uprating) ** (self.price_year - cost.price_year)
+
+
+# ---------------------------------------------------------------------- scenario
+class Scenario(_Model):
+    """A validated, frozen scenario. Build with :func:`load_scenario`."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    run: RunSettings
+    localities: dict[str, Locality] = Field(min_length=1)
+    referrals: Referrals
+    family: Family = Field(default_factory=Family)
+    front_door: FrontDoor | None = None
+    panel: Panel | None = None
+    partner_plans: PartnerPlans | None = None
+    teams: dict[str, Team] = Field(min_length=1)
+    early_help: EarlyHelp
+    waiting: Waiting = Field(default_factory=Waiting)
+    mst: Mst | None = None
+    social_care: SocialCare | None = None
+    rereferral: Rereferral = Field(default_factory=Rereferral)
+    initial_state: InitialState = Field(default_factory=InitialState)
+    costs: Costs = Field(default_factory=Costs)
+
+    @model_validator(mode="after")
+    def _routing(self) -> Scenario:
+        errors: list[str] = []
+        shares = {k: v.referral_share for k, v in self.localities.items()}
+        try:
+            check_probabilities(shares)
+        except ValueError as exc:
+            errors.append(f"localities: referral_share: {exc}")
+        entries = {s.entry for s in self.referrals.sources.values() if s.annual_rate > 0}
+        total_rate = sum(s.annual_rate for s in self.referrals.sources.values())
+        if self.rereferral.prob_within_12_months > 0:
+            entries.add("front_door")
+        routes = self._reachable(entries, total_rate)
+        self._check_capacity(routes, shares, errors)
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    def _reachable(self, entries: set[str], total_rate: float) -> set[str]:
+        """Stages that can receive families, given where referrals enter."""
+        routes = set(entries) if total_rate > 0 else set()
+        if self.initial_state.teams:
+            routes.add("level3")
+        fd, need = self.front_door, self.family.need_probs
+        if "front_door" in routes and fd is not None:
+            for lvl, stage in (("level2", "level2"), ("level3", "level3"), ("level4", "social_care")):
+                if need[lvl] > 0 or fd.misclassification_prob > 0:
+                    routes.add(stage)
+            if fd.insufficient_info_prob > 0:
+                routes.add("panel")
+        if "panel" in routes and self.panel is not None:
+            for k in ("level2", "level3", "social_care"):
+                if self.panel.decision_probs[k] > 0:  # type: ignore[index]
+                    routes.add(k)
+        eh = self.early_help.reviews
+        if "level3" in routes and eh is not None:
+            if eh.step_up_prob > 0:
+                routes.add("social_care")
+            if eh.step_down_prob > 0:
+                routes.add("level2")
+        pp = self.partner_plans
+        if "level2" in routes and pp is not None and pp.reviews is not None and pp.reviews.step_up_prob > 0:
+            routes.add("level3")
+        if self.waiting.escalation.base_per_day > 0 and routes:
+            routes.add("social_care")
+        sc = self.social_care
+        if "social_care" in routes and sc is not None and any(v > 0 for v in sc.step_down_probs.values()):
+            routes.add("level3")
+        return routes
+
+    def _check_capacity(self, routes: set[str], shares: dict[str, float], errors: list[str]) -> None:
+        if "front_door" in routes:
+            if self.front_door is None:
+                errors.append("front_door: missing, but referrals enter at the front door")
+            elif self.front_door.staff == 0:
+                errors.append("front_door.staff: zero capacity, but referrals are routed to the front door")
+        if "panel" in routes:
+            if self.panel is None:
+                errors.append("panel: missing, but families are routed to panel")
+            elif self.panel.capacity_per_meeting == 0:
+                errors.append("panel.capacity_per_meeting: zero capacity, but families are routed to panel")
+        if "level2" in routes:
+            if self.partner_plans is None:
+                errors.append("partner_plans: missing, but families are routed to Level 2 plans")
+            elif self.partner_plans.capacity == 0:
+                errors.append("partner_plans.capacity: zero capacity, but families are routed to Level 2 plans")
+        if "social_care" in routes and self.social_care is None:
+            errors.append("social_care: missing, but families can be referred to social care")
+        for name in self.initial_state.teams:
+            if name not in self.teams:
+                errors.append(f"initial_state.teams.{name}: no such team (teams: {', '.join(self.teams)})")
+        for name in self.teams:
+            if name not in self.localities and self.early_help.allocation == "locality":
+                errors.append(f"teams.{name}: no locality of that name (localities: {', '.join(self.localities)})")
+        if "level3" in routes:
+            if self.early_help.allocation == "pooled":
+                if sum(t.slots for t in self.teams.values()) == 0:
+                    errors.append("teams: zero caseload slots in the pool, but families are routed to Level 3")
+            else:
+                for loc, share in shares.items():
+                    team = self.teams.get(loc)
+                    if share > 0 and team is None:
+                        errors.append(f"teams.{loc}: missing, but locality {loc} has referrals")
+                    elif share > 0 and team is not None and team.slots == 0:
+                        field = "workers" if team.workers == 0 else "caseload_cap"
+                        errors.append(f"teams.{loc}.{field}: zero capacity, but locality {loc} has referrals")
+        for name, init in self.initial_state.teams.items():
+            team = self.teams.get(name)
+            if team is not None and init.open_plans > team.slots:
+                errors.append(
+                    f"initial_state.teams.{name}.open_plans: {init.open_plans} exceeds the team's "
+                    f"{team.slots} caseload slots"
+                )
+        if self.mst is not None:
+            if self.mst.age_min > self.mst.age_max:
+                errors.append(f"mst.age_min: must be <= age_max, got {self.mst.age_min} > {self.mst.age_max}")
+            if self.mst.referral_prob > 0 and self.mst.slots == 0 and "social_care" in routes:
+                field = "therapists" if self.mst.therapists == 0 else "caseload_cap"
+                errors.append(f"mst.{field}: zero capacity, but families are referred to MST")
+
+
+# ---------------------------------------------------------------------- loading
+_MESSAGES = {
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+    "finite_number": "must be a finite number",
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+    "too_short": "must have at least {min_length} item(s)",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def _format_error(err: dict[str, Any], prefix: tuple[str | int, ...] = ()) -> str:
+    loc = [str(p) for p in (*prefix, *err["loc"]) if str(p) not in DIST_TAGS]
+    # pydantic reports errors raised in a model validator at the model's own location
+    where = ".".join(loc) or "scenario"
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "value_error":
+        msg = str(ctx.get("error", err["msg"]))
+        return f"{where}: {msg}"
+    if kind == "union_tag_invalid":
+        return f"{where}.dist: unknown distribution {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"{where}.dist: required key is missing (the distribution's name)"
+    template = _MESSAGES.get(kind)
+    msg = template.format(**ctx) if template else err["msg"][0].lower() + err["msg"][1:]
+    if kind in ("missing", "extra_forbidden"):
+        return f"{where}: {msg}"
+    return f"{where}: {msg}, got {err.get('input')!r}"
+
+
+def scenario_from_dict(data: dict[str, Any]) -> Scenario:
+    """Validate a plain mapping into a :class:`Scenario`, raising :class:`ScenarioError`."""
+    if not isinstance(data, dict):
+        raise ScenarioError([f"scenario: must be a mapping of keys, got {type(data).__name__}"])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError([_format_error(dict(e)) for e in exc.errors()]) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``KEY=VALUE`` (value as YAML) from the command line."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError([f"--set {text!r}: expected KEY=VALUE, e.g. teams.north.workers=12"])
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([f"--set {key}: value is not valid YAML: {exc}"]) from None
+    return key.strip(), parsed
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``data`` with dotted keys set, creating mappings as needed."""
+    out = _deep_copy(data)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            if not isinstance(nxt, dict):
+                raise ScenarioError([f"{'.'.join(parts[: i + 1])}: cannot set {dotted}, this key is not a mapping"])
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``child`` over ``base``. A mapping with ``replace: true`` replaces instead."""
+    out = _deep_copy(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and value.get("replace") is True:
+            out[key] = {k: v for k, v in value.items() if k != "replace"}
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = _deep_copy(value)
+    return out
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ScenarioError([f"extends: cycle in scenario files: {cycle}"])
+    if not path.is_file():
+        where = f"extends (in {chain[-1]})" if chain else "scenario"
+        raise ScenarioError([f"{where}: file not found: {path}"])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError([f"{path}: malformed YAML{at}: {getattr(exc, 'problem', exc)}"]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{path}: the top level must be a mapping of keys, got {type(data).__name__}"])
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError([f"extends: must be a file path, got {parent!r}"])
+    base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
+    return _merge(base, data)
+
+
+def load_raw(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> dict[str, Any]:
+    """The merged, overridden mapping behind a scenario file (before validation)."""
+    data = _read_yaml(Path(path).resolve(), ())
+    if isinstance(overrides, list):
+        overrides = dict(parse_override(o) for o in overrides)
+    if overrides:
+        data = apply_overrides(data, overrides)
+    return data
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> Scenario:
+    """Load, merge (``extends:``), override and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        YAML scenario file.
+    overrides
+        ``{"teams.north.workers": 12}`` or ``["teams.north.workers=12"]``.
+
+    Raises
+    ------
+    ScenarioError
+        With one field-named message per problem.
+    """
+    return scenario_from_dict(load_raw(path, overrides))
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as YAML (what ``config.resolved.yaml`` holds)."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False)

@@ -1,0 +1,237 @@
+"""KPIs for one replication, computed from the event log alone.
+
+Every KPI is a float under a stable name (documented in the README). The KPI window is
+``[run.warmup_days, run.duration_days]``: counts are of events inside it, waits are of
+families who joined a queue inside it, time averages are over it. Families still waiting
+or on a plan at the end are counted (``waiting_*_at_end``, ``open_*_at_end``,
+``in_early_help_at_end``), never dropped. A statistic with nothing to measure (the mean
+wait of a queue nobody joined) is NaN, not 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.config import Scenario
+
+__all__ = ["EH_STAGES", "PLAN_STAGES", "QUEUE_STAGES", "compute_kpis", "flow_balance", "monthly_series"]
+
+QUEUE_STAGES = ("front_door", "panel", "level2", "level3", "mst")
+"""Stages with a queue (join -> start or leave)."""
+PLAN_STAGES = ("level2", "level3", "mst", "cin", "cp", "lac")
+"""Stages with open cases (start -> end)."""
+EH_STAGES = ("front_door", "panel", "level2", "level3")
+"""Stages inside an early help episode."""
+EXIT_KINDS = {
+    "advice": "closed",
+    "no_plan": "closed",
+    "outcomes_met": "closed",
+    "disengaged": "closed",
+    "stepped_down": "closed",
+    "withdrawn": "withdrawn",
+}
+DAYS_PER_YEAR = 365.0
+
+
+def _time_average(times: np.ndarray, deltas: np.ndarray, lo: float, hi: float) -> float:
+    """Time-average over ``[lo, hi]`` of a step function that starts at 0 and jumps by
+    ``deltas`` at ``times``."""
+    if len(times) == 0:
+        return 0.0
+    order = np.argsort(times, kind="stable")
+    t, level = times[order], np.cumsum(deltas[order])
+    edges = np.clip(np.append(t, hi), lo, hi)
+    return float(np.sum(level * np.diff(edges))) / (hi - lo)
+
+
+def _level_at(times: np.ndarray, deltas: np.ndarray, at: float) -> float:
+    """Value at time ``at`` of the same step function."""
+    return float(deltas[times <= at].sum())
+
+
+def _steps(ev: pd.DataFrame, stage: str, up: tuple[str, ...], down: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    rows = ev[(ev["stage"] == stage) & ev["event"].isin(up + down)]
+    deltas = np.where(rows["event"].isin(up).to_numpy(), 1.0, -1.0)
+    return rows["time"].to_numpy(dtype=float), deltas
+
+
+def _pair_waits(ev: pd.DataFrame, stage: str) -> pd.DataFrame:
+    """Each queue join matched with the start or leave that ended it (NaN end: still waiting)."""
+    joins = ev[(ev["event"] == "join") & (ev["stage"] == stage)][["family_id", "time"]].copy()
+    ends = ev[(ev["event"].isin(("start", "leave"))) & (ev["stage"] == stage)][["family_id", "time", "event", "detail"]].copy()
+    joins["n"] = joins.groupby("family_id").cumcount()
+    ends["n"] = ends.groupby("family_id").cumcount()
+    pairs = joins.merge(ends, on=["family_id", "n"], how="left", suffixes=("_join", "_end"))
+    return pairs
+
+
+def _wait_stats(waits: np.ndarray) -> tuple[float, float, float]:
+    if len(waits) == 0:
+        return (np.nan, np.nan, np.nan)
+    return float(np.mean(waits)), float(np.median(waits)), float(np.quantile(waits, 0.9))
+
+
+def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+    """All KPIs of one replication. See the README's KPI table for names and units."""
+    lo, hi = scenario.run.warmup_days, scenario.run.duration_days
+    ev = events
+    inwin = ev["time"] >= lo
+    k: dict[str, float] = {"window_days": hi - lo}
+
+    # referrals
+    ref = ev[(ev["event"] == "referral") & inwin]
+    k["referrals_total"] = float(len(ref))
+    by_source = ref["detail"].astype(str).value_counts()
+    for src in (*scenario.referrals.sources, "re_referral", "social_care_step_down"):
+        k[f"referrals_source_{src}"] = float(by_source.get(src, 0))
+    k["rereferrals_within_12m"] = k["referrals_source_re_referral"]
+    k["families_referred"] = float(ref["family_id"].nunique())
+
+    # queues: waits, withdrawals, lengths
+    for stage in QUEUE_STAGES:
+        pairs = _pair_waits(ev, stage)
+        started = pairs[(pairs["event"] == "start") & (pairs["time_join"] >= lo)]
+        mean, median, p90 = _wait_stats((started["time_end"] - started["time_join"]).to_numpy(dtype=float))
+        k[f"wait_{stage}_mean_days"] = mean
+        k[f"wait_{stage}_median_days"] = median
+        k[f"wait_{stage}_p90_days"] = p90
+        k[f"wait_{stage}_served"] = float(len(started))
+        left = pairs[(pairs["event"] == "leave") & (pairs["time_end"] >= lo)]
+        k[f"withdrawn_{stage}"] = float((left["detail"] == "withdrawn").sum())
+        k[f"escalated_{stage}"] = float((left["detail"] == "escalated").sum())
+        still = pairs[pairs["event"].isna()]
+        k[f"waiting_{stage}_at_end"] = float(len(still))
+        k[f"waiting_{stage}_at_end_mean_days"] = float((hi - still["time_join"]).mean()) if len(still) else np.nan
+        t, d = _steps(ev, stage, ("join",), ("start", "leave"))
+        k[f"queue_{stage}_mean"] = _time_average(t, d, lo, hi)
+
+    # open plans and cases, utilisation
+    for stage in PLAN_STAGES:
+        t, d = _steps(ev, stage, ("start",), ("end",))
+        k[f"open_{stage}_mean"] = _time_average(t, d, lo, hi)
+        k[f"open_{stage}_at_end"] = _level_at(t, d, hi)
+        k[f"starts_{stage}"] = float(((ev["stage"] == stage) & (ev["event"] == "start") & inwin).sum())
+    t, d = _steps(ev, "front_door", ("start",), ("end",))
+    busy = _time_average(t, d, lo, hi)
+    if scenario.front_door is not None and scenario.front_door.staff > 0:
+        k["utilisation_front_door"] = busy / scenario.front_door.staff
+    for name, slots in _caseload_services(scenario).items():
+        rows = ev[(ev["service"] == name) & ev["event"].isin(("start", "end"))]
+        rows = rows[rows["stage"].isin(("level2", "level3", "mst"))]
+        deltas = np.where((rows["event"] == "start").to_numpy(), 1.0, -1.0)
+        busy = _time_average(rows["time"].to_numpy(dtype=float), deltas, lo, hi)
+        k[f"utilisation_{name}"] = busy / slots if slots > 0 else np.nan
+
+    # exits, escalations, care
+    ex = ev[(ev["event"] == "exit") & inwin]["detail"].astype(str).value_counts()
+    for reason in EXIT_KINDS:
+        k[f"closed_{reason}" if reason != "withdrawn" else "withdrawn_total"] = float(ex.get(reason, 0))
+    routes = {"while_waiting": "step_ups_while_waiting", "during_plan": "step_ups_during_plan",
+              "front_door": "to_social_care_front_door", "panel": "to_social_care_panel"}
+    for route, name in routes.items():
+        k[name] = float(ex.get(f"to_social_care:{route}", 0))
+    k["step_ups_total"] = k["step_ups_while_waiting"] + k["step_ups_during_plan"]
+    k["to_social_care_total"] = sum(k[n] for n in routes.values())
+    k["mst_starts"] = k["starts_mst"]
+    k["mst_waiting_mean"] = k["queue_mst_mean"]
+    k["mst_waiting_at_end"] = k["waiting_mst_at_end"]
+    care = ev[(ev["stage"] == "lac") & (ev["event"] == "start") & inwin]["detail"].astype(str)
+    k["care_entries"] = float(len(care))
+    k["care_entries_foster"] = float((care == "foster").sum())
+    k["care_entries_residential"] = float((care == "residential").sum())
+    k["in_early_help_at_end"] = flow_balance(ev, hi)["open"]
+
+    k.update(_costs(ev, scenario, k, lo, hi))
+    return k
+
+
+def _caseload_services(scenario: Scenario) -> dict[str, float]:
+    """Caseload services and their slots (unlimited services have no utilisation)."""
+    out: dict[str, float] = {}
+    if scenario.early_help.allocation == "pooled":
+        out["team_pool"] = float(sum(t.slots for t in scenario.teams.values()))
+    else:
+        out.update({f"team_{n}": float(t.slots) for n, t in scenario.teams.items()})
+    pp = scenario.partner_plans
+    if pp is not None and pp.capacity is not None:
+        out["partner"] = float(pp.capacity)
+    if scenario.mst is not None:
+        out["mst"] = float(scenario.mst.slots)
+    return out
+
+
+def _occupied_days(ev: pd.DataFrame, stage: str, lo: float, hi: float, detail: str | None = None) -> float:
+    """Total case-days in ``stage`` inside ``[lo, hi]`` (open cases run to ``hi``)."""
+    rows = ev[(ev["stage"] == stage) & ev["event"].isin(("start", "end"))]
+    if detail is not None:
+        rows = rows[rows["detail"] == detail]
+    t, d = rows["time"].to_numpy(dtype=float), np.where((rows["event"] == "start").to_numpy(), 1.0, -1.0)
+    return _time_average(t, d, lo, hi) * (hi - lo)
+
+
+def _costs(ev: pd.DataFrame, sc: Scenario, k: dict[str, float], lo: float, hi: float) -> dict[str, float]:
+    c = sc.costs
+    years = (hi - lo) / DAYS_PER_YEAR
+    st, pc, scc = c.staff, c.per_case, c.social_care
+    staff = sum(t.workers * c.gbp(st.key_worker_per_year) + t.other_fte * c.gbp(st.other_team_staff_per_year)
+                for t in sc.teams.values())
+    if sc.front_door is not None:
+        staff += sc.front_door.staff * c.gbp(st.front_door_per_year)
+    if sc.mst is not None:
+        staff += sc.mst.therapists * c.gbp(st.mst_therapist_per_year)
+    out = {"cost_staff_gbp": staff * years}
+    out["cost_cases_gbp"] = (
+        k["starts_level3"] * c.gbp(pc.level3_plan)
+        + k["starts_level2"] * c.gbp(pc.level2_plan)
+        + k["starts_mst"] * c.gbp(pc.mst_case)
+        + float(((ev["stage"] == "assessment") & (ev["event"] == "start") & (ev["time"] >= lo)).sum()) * c.gbp(pc.assessment)
+    )
+    out["cost_cin_gbp"] = _occupied_days(ev, "cin", lo, hi) * c.gbp(scc.cin_per_day)
+    out["cost_cp_gbp"] = _occupied_days(ev, "cp", lo, hi) * c.gbp(scc.cp_per_day)
+    out["cost_care_foster_gbp"] = _occupied_days(ev, "lac", lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week)
+    out["cost_care_residential_gbp"] = (
+        _occupied_days(ev, "lac", lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week)
+    )
+    total = sum(out.values())
+    out["cost_total_gbp"] = total
+    out["cost_total_gbp_per_year"] = total / years
+    out["cost_per_family_gbp"] = total / k["families_referred"] if k["families_referred"] else np.nan
+    return out
+
+
+def flow_balance(events: pd.DataFrame, horizon: float) -> dict[str, float]:
+    """Whole-run conservation of early help episodes.
+
+    ``referrals`` (all episodes, initial state included) should equal ``closed + withdrawn
+    + escalated + open``, where ``open`` is counted independently of exits: the families
+    queued or served in an early help stage at ``horizon``.
+    """
+    ref = float((events["event"] == "referral").sum())
+    ex = events[events["event"] == "exit"]["detail"].astype(str)
+    escalated = float(ex.str.startswith("to_social_care").sum())
+    withdrawn = float((ex == "withdrawn").sum())
+    closed = float(len(ex)) - escalated - withdrawn
+    open_ = 0.0
+    for stage in EH_STAGES:
+        open_ += _level_at(*_steps(events, stage, ("join",), ("start", "leave")), horizon)
+        if stage != "panel":  # the panel hears a case; it holds no slot afterwards
+            open_ += _level_at(*_steps(events, stage, ("start",), ("end",)), horizon)
+    return {"referrals": ref, "closed": closed, "withdrawn": withdrawn, "escalated": escalated, "open": open_}
+
+
+def monthly_series(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Open plans and queue lengths at the start of each month (30.44-day steps) from day 0."""
+    hi = scenario.run.duration_days
+    grid = np.arange(0.0, hi + 1e-9, DAYS_PER_YEAR / 12)
+    out = {"day": grid, "date": pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(grid, unit="D")}
+    for prefix, stages, up, down in (
+        ("open", PLAN_STAGES, ("start",), ("end",)),
+        ("waiting", QUEUE_STAGES, ("join",), ("start", "leave")),
+    ):
+        for stage in stages:
+            t, d = _steps(events, stage, up, down)
+            order = np.argsort(t, kind="stable")
+            level = np.concatenate([[0.0], np.cumsum(d[order])])
+            out[f"{prefix}_{stage}"] = level[np.searchsorted(t[order], grid, side="right")]
+    return pd.DataFrame(out)

@@ -1,0 +1,86 @@
+"""Random streams for one replication.
+
+No global state: every generator is built from ``SeedSequence(seed, spawn_key=(rep, ...))``,
+so replication ``rep`` gets the same numbers whichever process or backend runs it.
+
+Two kinds of stream:
+
+* the **arrival stream** (``spawn_key=(rep, ARRIVALS)``) draws referral times and sources;
+  it does not depend on anything the model does, so scenarios that share an arrival
+  configuration see identical referrals;
+* **family streams**: family ``i`` owns a private sequence of uniforms, drawn in blocks
+  (``spawn_key=(rep, kind, i // BLOCK)``, a row per family) and extended, if a long
+  history uses them up, from ``spawn_key=(rep, kind, EXTEND, i, n)``. Attributes and every
+  decision about that family (durations, hazards, outcomes) read from it, so two scenarios
+  run with the same seed see the same families with the same fates until their paths
+  diverge: common random numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ARRIVALS", "FamilyRandom", "FamilyStreams", "arrival_generator"]
+
+ARRIVALS = 0
+ARRIVING_FAMILIES = 1
+INITIAL_FAMILIES = 2
+_EXTEND = 99
+
+BLOCK = 256
+"""Families per generated block of uniforms."""
+UNIFORMS_PER_FAMILY = 48
+"""Uniforms in a family's first block; a family that needs more gets an extension."""
+
+
+def _generator(seed: int, key: tuple[int, ...]) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def arrival_generator(seed: int, rep: int) -> np.random.Generator:
+    """The generator for referral times and sources of replication ``rep``."""
+    return _generator(seed, (rep, ARRIVALS))
+
+
+class FamilyRandom:
+    """A family's own sequence of uniforms in ``[0, 1)``; :meth:`u` returns the next one."""
+
+    __slots__ = ("_buf", "_pos", "_seed", "_key", "_extensions")
+
+    def __init__(self, buf: list[float], seed: int, key: tuple[int, ...]):
+        self._buf = buf
+        self._pos = 0
+        self._seed = seed
+        self._key = key
+        self._extensions = 0
+
+    def u(self) -> float:
+        pos = self._pos
+        if pos == len(self._buf):
+            self._extensions += 1
+            gen = _generator(self._seed, (*self._key, self._extensions))
+            self._buf = gen.random(UNIFORMS_PER_FAMILY).tolist()
+            pos = 0
+        self._pos = pos + 1
+        return self._buf[pos]
+
+
+class FamilyStreams:
+    """Hands out :class:`FamilyRandom` objects keyed by ``(kind, index)``."""
+
+    def __init__(self, seed: int, rep: int, kind: int = ARRIVING_FAMILIES):
+        self._seed = seed
+        self._rep = rep
+        self._kind = kind
+        self._block_no = -1
+        self._block: np.ndarray = np.empty((0, UNIFORMS_PER_FAMILY))
+
+    def family(self, index: int) -> FamilyRandom:
+        block_no, row = divmod(index, BLOCK)
+        if block_no != self._block_no:
+            gen = _generator(self._seed, (self._rep, self._kind, block_no))
+            self._block = gen.random((BLOCK, UNIFORMS_PER_FAMILY))
+            self._block_no = block_no
+        return FamilyRandom(
+            self._block[row].tolist(), self._seed, (self._rep, self._kind, _EXTEND, index)
+        )

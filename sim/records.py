@@ -1,0 +1,100 @@
+"""The event log: one row per family per stage transition, held in columns.
+
+Schema (:data:`EVENT_COLUMNS`):
+
+============ ========= ==============================================================
+column       dtype     meaning
+============ ========= ==============================================================
+time         float64   days since ``run.start_date`` (negative for initial-state history)
+family_id    int64     the family (stable across episodes and re-referrals)
+episode      int32     0 for the first referral, +1 for each re-referral or step-down
+event        category  see :data:`EVENTS`
+stage        category  see :data:`STAGES`
+service      category  the queue or caseload (``team_north``, ``partner``, ``mst``...), or ""
+detail       category  source of a referral, reason for a leave / end / exit, placement...
+locality     category  the family's locality
+============ ========= ==============================================================
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["EVENTS", "EVENT_COLUMNS", "STAGES", "EventLog"]
+
+EVENTS = (
+    "referral",  # an episode starts (detail: source)
+    "join",  # joined a queue
+    "leave",  # left a queue unserved (detail: withdrawn | escalated)
+    "start",  # service or plan started (slot taken)
+    "end",  # service or plan ended (slot freed; detail: outcome)
+    "decision",  # triage or panel decision (detail: where to)
+    "exit",  # the early help episode ended (detail: reason)
+)
+STAGES = (
+    "front_door",
+    "panel",
+    "level2",
+    "level3",
+    "mst",
+    "assessment",
+    "cin",
+    "cp",
+    "lac",
+    "closed",
+)
+EVENT_COLUMNS = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality")
+
+
+class EventLog:
+    """Append-only columnar log. ``add`` is on the simulation's hot path, so it only appends."""
+
+    __slots__ = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality")
+
+    def __init__(self) -> None:
+        self.time: list[float] = []
+        self.family_id: list[int] = []
+        self.episode: list[int] = []
+        self.event: list[str] = []
+        self.stage: list[str] = []
+        self.service: list[str] = []
+        self.detail: list[str] = []
+        self.locality: list[str] = []
+
+    def add(
+        self,
+        time: float,
+        family_id: int,
+        episode: int,
+        event: str,
+        stage: str,
+        service: str = "",
+        detail: str = "",
+        locality: str = "",
+    ) -> None:
+        self.time.append(time)
+        self.family_id.append(family_id)
+        self.episode.append(episode)
+        self.event.append(event)
+        self.stage.append(stage)
+        self.service.append(service)
+        self.detail.append(detail)
+        self.locality.append(locality)
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The log as a DataFrame with the fixed schema (stable dtypes, even when empty)."""
+        return pd.DataFrame(
+            {
+                "time": pd.array(self.time, dtype="float64"),
+                "family_id": pd.array(self.family_id, dtype="int64"),
+                "episode": pd.array(self.episode, dtype="int32"),
+                "event": pd.Categorical(self.event, categories=EVENTS),
+                "stage": pd.Categorical(self.stage, categories=STAGES),
+                "service": pd.Categorical(self.service),
+                "detail": pd.Categorical(self.detail),
+                "locality": pd.Categorical(self.locality),
+            }
+        )
