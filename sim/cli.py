@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -34,7 +35,7 @@ HEADLINE_KPIS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its usage line
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its usage line
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
@@ -50,8 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", type=Path)
     r.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     r.add_argument("--out", type=Path, default=None, help="output folder (default results/<scenario name>)")
-    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario key, e.g. --set teams.north.workers=12")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key, e.g. --set teams.north.workers=12",
+    )
     return p
 
 
@@ -79,10 +86,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     write_csv(out / "kpis.csv", pd.DataFrame({"kpi": list(res.kpis), "value": list(res.kpis.values())}))
     write_parquet(out / "events.parquet", res.events)
     write_csv(out / "series.csv", res.series)
-    write_json(out / "manifest.json", manifest(
-        scenario=sc.name, config=str(args.config), overrides=args.overrides, seed=args.seed,
-        replications=1, command=" ".join(["ehsim", *sys.argv[1:]]),
-    ))
+    write_json(
+        out / "manifest.json",
+        manifest(
+            scenario=sc.name,
+            config=str(args.config),
+            overrides=args.overrides,
+            seed=args.seed,
+            replications=1,
+            command=" ".join(["ehsim", *sys.argv[1:]]),
+        ),
+    )
     days = sc.run.duration_days - sc.run.warmup_days
     print(f"Scenario '{sc.name}', seed {args.seed}: {days:,.0f} days after a {sc.run.warmup_days:,.0f}-day warm-up")
     width = max(len(label) for _, label, _ in HEADLINE_KPIS)

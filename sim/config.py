@@ -12,8 +12,9 @@ Units are in the key names: ``_days``, ``_per_day``, ``_gbp``. Times are days.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -34,6 +35,7 @@ __all__ = [
 NEED_LEVELS = ("level1", "level2", "level3", "level4")
 ENTRY_STAGES = ("front_door", "panel", "level2", "level3")
 SC_OUTCOMES = ("nfa", "cin", "cp", "lac")
+PANEL_DECISIONS = ("level2", "level3", "no_plan", "social_care")
 
 
 class ScenarioError(Exception):
@@ -61,9 +63,7 @@ class RunSettings(_Model):
     @model_validator(mode="after")
     def _warmup(self) -> RunSettings:
         if self.warmup_days >= self.duration_days:
-            raise ValueError(
-                f"warmup_days must be < duration_days, got {self.warmup_days} >= {self.duration_days}"
-            )
+            raise ValueError(f"warmup_days: must be < duration_days, got {self.warmup_days} >= {self.duration_days}")
         return self
 
 
@@ -91,9 +91,9 @@ class Source(_Model):
 
 def _check_seasonality(values: list[float]) -> None:
     if len(values) != 12:
-        raise ValueError(f"seasonality needs 12 monthly multipliers, got {len(values)}")
+        raise ValueError(f"seasonality: needs 12 monthly multipliers, got {len(values)}")
     if any(v < 0 for v in values):
-        raise ValueError(f"seasonality multipliers must be >= 0, got {values}")
+        raise ValueError(f"seasonality: multipliers must be >= 0, got {values}")
 
 
 class Referrals(_Model):
@@ -110,10 +110,15 @@ class Referrals(_Model):
         _check_seasonality(self.seasonality)
         if self.process == "deterministic":
             src = list(self.sources.values())
-            if len(src) != 1 or src[0].annual_growth != 0 or src[0].seasonality is not None or any(
-                v != 1.0 for v in self.seasonality
+            if (
+                len(src) != 1
+                or src[0].annual_growth != 0
+                or src[0].seasonality is not None
+                or any(v != 1.0 for v in self.seasonality)
             ):
-                raise ValueError("deterministic arrivals need exactly one source, no growth and no seasonality")
+                raise ValueError(
+                    "process: deterministic arrivals need exactly one source, no growth and no seasonality"
+                )
         return self
 
 
@@ -122,11 +127,11 @@ class Family(_Model):
     children_mean: float = Field(
         default=2.25, ge=1, description="Mean children per family; number = 1 + Poisson(mean - 1)."
     )
-    max_child_age: int = Field(default=17, ge=0, le=25, description="Ages drawn uniformly in 0..max.")
-    need_probs: dict[Literal["level1", "level2", "level3", "level4"], float] = Field(
+    max_child_age: int = Field(strict=True, default=17, ge=0, le=25, description="Ages drawn uniformly in 0..max.")
+    need_probs: dict[str, float] = Field(
         default_factory=lambda: {"level1": 0.0, "level2": 0.0, "level3": 1.0, "level4": 0.0}
     )
-    risk_mean_by_need: dict[Literal["level1", "level2", "level3", "level4"], float] = Field(
+    risk_mean_by_need: dict[str, float] = Field(
         default_factory=lambda: {"level1": 0.1, "level2": 0.25, "level3": 0.5, "level4": 0.75},
         description="Mean of the Beta-distributed risk score (0-1) for each level of need.",
     )
@@ -134,24 +139,34 @@ class Family(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Family:
-        _complete(self.need_probs, NEED_LEVELS, "need_probs")
-        check_probabilities(dict(self.need_probs))
+        _check_probs(self.need_probs, NEED_LEVELS, "need_probs")
         _complete(self.risk_mean_by_need, NEED_LEVELS, "risk_mean_by_need")
         for k, v in self.risk_mean_by_need.items():
             if not 0 < v < 1:
-                raise ValueError(f"risk_mean_by_need.{k} must be in (0, 1), got {v}")
+                raise ValueError(f"risk_mean_by_need.{k}: must be in (0, 1), got {v}")
         return self
 
 
-def _complete(d: dict[Any, Any], keys: tuple[str, ...], name: str) -> None:
+def _complete(d: dict[str, Any], keys: tuple[str, ...], name: str) -> None:
+    for k in d:
+        if k not in keys:
+            raise ValueError(f"{name}.{k}: unknown key; must be one of {', '.join(keys)}")
     missing = [k for k in keys if k not in d]
     if missing:
-        raise ValueError(f"{name} is missing {', '.join(missing)}")
+        raise ValueError(f"{name}: missing {', '.join(missing)}")
+
+
+def _check_probs(d: dict[str, float], keys: tuple[str, ...], name: str) -> None:
+    _complete(d, keys, name)
+    try:
+        check_probabilities(d)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 # ---------------------------------------------------------------------- services
 class FrontDoor(_Model):
-    staff: int = Field(ge=0, description="Triage staff (FTE) working in parallel.")
+    staff: int = Field(strict=True, ge=0, description="Triage staff (FTE) working in parallel.")
     triage_time: Distribution
     insufficient_info_prob: float = _prob(description="Share sent to panel for lack of information.")
     misclassification_prob: float = _prob(description="Share routed one level above or below true need.")
@@ -160,14 +175,13 @@ class FrontDoor(_Model):
 class Panel(_Model):
     interval_days: float = Field(gt=0, description="Days between meetings.")
     first_meeting_day: float = Field(default=0.0, ge=0)
-    capacity_per_meeting: int = Field(ge=0, description="Cases heard per meeting; the rest roll over.")
+    capacity_per_meeting: int = Field(strict=True, ge=0, description="Cases heard per meeting; the rest roll over.")
     order: Literal["fifo", "risk"] = "fifo"
-    decision_probs: dict[Literal["level2", "level3", "no_plan", "social_care"], float]
+    decision_probs: dict[str, float]
 
     @model_validator(mode="after")
     def _check(self) -> Panel:
-        _complete(self.decision_probs, ("level2", "level3", "no_plan", "social_care"), "decision_probs")
-        check_probabilities(dict(self.decision_probs))
+        _check_probs(self.decision_probs, PANEL_DECISIONS, "decision_probs")
         return self
 
 
@@ -193,12 +207,12 @@ class PlanSettings(_Model):
 class PartnerPlans(PlanSettings):
     """Level 2 plans led by a school or health professional."""
 
-    capacity: int | None = Field(default=None, ge=0, description="Concurrent plans; null is unlimited.")
+    capacity: int | None = Field(strict=True, default=None, ge=0, description="Concurrent plans; null is unlimited.")
 
 
 class Team(_Model):
-    workers: int = Field(ge=0, description="Case-holding key workers (FTE).")
-    caseload_cap: int = Field(ge=0, description="Families per key worker.")
+    workers: int = Field(strict=True, ge=0, description="Case-holding key workers (FTE).")
+    caseload_cap: int = Field(strict=True, ge=0, description="Families per key worker.")
     other_fte: float = Field(default=0.0, ge=0, description="Non-case-holding staff costed to the team.")
 
     @property
@@ -227,12 +241,12 @@ class Waiting(_Model):
 
 
 class Mst(_Model):
-    therapists: int = Field(ge=0)
-    caseload_cap: int = Field(ge=0)
+    therapists: int = Field(strict=True, ge=0)
+    caseload_cap: int = Field(strict=True, ge=0)
     duration: Distribution
     referral_prob: float = _prob(description="Share of eligible families (CP/care-bound, child in age range) referred.")
-    age_min: int = Field(default=11, ge=0)
-    age_max: int = Field(default=17, ge=0)
+    age_min: int = Field(strict=True, default=11, ge=0)
+    age_max: int = Field(strict=True, default=17, ge=0)
     care_relative_reduction: float = _prob(description="Relative reduction in care entry after MST.")
 
     @property
@@ -242,19 +256,18 @@ class Mst(_Model):
 
 class SocialCare(_Model):
     assessment_duration: Distribution
-    outcome_probs: dict[Literal["nfa", "cin", "cp", "lac"], float]
+    outcome_probs: dict[str, float]
     cin_duration: Distribution
     cp_duration: Distribution
     lac_duration: Distribution
     residential_share: float = _prob(description="Share of care entries placed in residential care.")
-    step_down_probs: dict[Literal["nfa", "cin", "cp", "lac"], float] = Field(
+    step_down_probs: dict[str, Annotated[float, _prob()]] = Field(
         description="Probability the family steps down into a Level 3 early help plan at closure."
     )
 
     @model_validator(mode="after")
     def _check(self) -> SocialCare:
-        _complete(self.outcome_probs, SC_OUTCOMES, "outcome_probs")
-        check_probabilities(dict(self.outcome_probs))
+        _check_probs(self.outcome_probs, SC_OUTCOMES, "outcome_probs")
         _complete(self.step_down_probs, SC_OUTCOMES, "step_down_probs")
         return self
 
@@ -264,8 +277,8 @@ class Rereferral(_Model):
 
 
 class InitialTeam(_Model):
-    open_plans: int = Field(default=0, ge=0)
-    waiting: int = Field(default=0, ge=0)
+    open_plans: int = Field(strict=True, default=0, ge=0)
+    waiting: int = Field(strict=True, default=0, ge=0)
 
 
 class InitialState(_Model):
@@ -277,7 +290,7 @@ class InitialState(_Model):
 # ---------------------------------------------------------------------- costs
 class Cost(_Model):
     gbp: float = Field(ge=0)
-    price_year: int = Field(ge=1990, le=2100)
+    price_year: int = Field(strict=True, ge=1990, le=2100)
 
 
 class StaffCosts(_Model):
@@ -302,7 +315,7 @@ class SocialCareCosts(_Model):
 
 
 class Costs(_Model):
-    price_year: int = Field(default=2024, ge=1990, le=2100, description="Year all costs are reported in.")
+    price_year: int = Field(strict=True, default=2024, ge=1990, le=2100, description="Year all costs are reported in.")
     annual_uprating: float = Field(default=0.0, ge=0, le=0.5, description="Uprating per year between price years.")
     staff: StaffCosts = Field(default_factory=StaffCosts)
     per_case: CaseCosts = Field(default_factory=CaseCosts)
@@ -345,14 +358,14 @@ class Scenario(_Model):
             check_probabilities(shares)
         except ValueError as exc:
             errors.append(f"localities: referral_share: {exc}")
-        entries = {s.entry for s in self.referrals.sources.values() if s.annual_rate > 0}
+        entries: set[str] = {s.entry for s in self.referrals.sources.values() if s.annual_rate > 0}
         total_rate = sum(s.annual_rate for s in self.referrals.sources.values())
         if self.rereferral.prob_within_12_months > 0:
             entries.add("front_door")
         routes = self._reachable(entries, total_rate)
         self._check_capacity(routes, shares, errors)
         if errors:
-            raise ValueError("; ".join(errors))
+            raise ValueError("\n".join(errors))  # one line per problem
         return self
 
     def _reachable(self, entries: set[str], total_rate: float) -> set[str]:
@@ -369,7 +382,7 @@ class Scenario(_Model):
                 routes.add("panel")
         if "panel" in routes and self.panel is not None:
             for k in ("level2", "level3", "social_care"):
-                if self.panel.decision_probs[k] > 0:  # type: ignore[index]
+                if self.panel.decision_probs[k] > 0:
                     routes.add(k)
         eh = self.early_help.reviews
         if "level3" in routes and eh is not None:
@@ -452,15 +465,29 @@ _MESSAGES = {
 }
 
 
+# A validator's message may start with the field it is about, relative to the model
+# ("need_probs: probabilities must sum to 1"); it is joined to the model's location.
+_FIELD_PREFIX = re.compile(r"([A-Za-z_]\w*(?:\.\w+)*): (.*)", re.DOTALL)
+
+
 def _format_error(err: dict[str, Any], prefix: tuple[str | int, ...] = ()) -> str:
-    loc = [str(p) for p in (*prefix, *err["loc"]) if str(p) not in DIST_TAGS]
+    """One line per problem (a model validator may report several, one per line)."""
+    loc = [str(p) for p in (*prefix, *err["loc"]) if str(p) not in DIST_TAGS and str(p) != "[key]"]
     # pydantic reports errors raised in a model validator at the model's own location
     where = ".".join(loc) or "scenario"
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "value_error":
-        msg = str(ctx.get("error", err["msg"]))
-        return f"{where}: {msg}"
+        lines = []
+        for msg in str(ctx.get("error", err["msg"])).splitlines():
+            m = _FIELD_PREFIX.fullmatch(msg)
+            if m and loc:
+                lines.append(f"{where}.{m[1]}: {m[2]}")
+            elif m:
+                lines.append(msg)
+            else:
+                lines.append(f"{where}: {msg}")
+        return "\n".join(lines)
     if kind == "union_tag_invalid":
         return f"{where}.dist: unknown distribution {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
@@ -479,7 +506,7 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError([_format_error(dict(e)) for e in exc.errors()]) from None
+        raise ScenarioError([line for e in exc.errors() for line in _format_error(dict(e)).splitlines()]) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -487,10 +514,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([f"--set {text!r}: expected KEY=VALUE, e.g. teams.north.workers=12"])
+    if "" in key.strip().split("."):
+        raise ScenarioError([f"--set {text!r}: empty key in dotted path {key.strip()!r}"])
     try:
         parsed = yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError as exc:
-        raise ScenarioError([f"--set {key}: value is not valid YAML: {exc}"]) from None
+        raise ScenarioError([f"--set {key}: value is not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
     return key.strip(), parsed
 
 
@@ -532,6 +561,19 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys (by default the last one silently wins)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
@@ -540,7 +582,7 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         where = f"extends (in {chain[-1]})" if chain else "scenario"
         raise ScenarioError([f"{where}: file not found: {path}"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -13,7 +13,8 @@ Every sampler returns a finite, non-negative number of days for any ``u`` in ``[
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from scipy import special
@@ -119,9 +120,7 @@ class Triangular(_Spec):
     @model_validator(mode="after")
     def _order(self) -> Triangular:
         if not (self.low <= self.mode <= self.high) or self.low == self.high:
-            raise ValueError(
-                f"need low <= mode <= high and low < high, got {self.low}, {self.mode}, {self.high}"
-            )
+            raise ValueError(f"need low <= mode <= high and low < high, got {self.low}, {self.mode}, {self.high}")
         return self
 
     def ppf(self, u: float) -> float:
@@ -162,7 +161,9 @@ class Lognormal(_Spec):
     def _params(self) -> Lognormal:
         by_moments = self.mean_ is not None and self.sd is not None
         by_median = self.median is not None and self.sigma is not None
-        given = [k for k in ("mean", "sd", "median", "sigma") if getattr(self, "mean_" if k == "mean" else k) is not None]
+        given = [
+            k for k in ("mean", "sd", "median", "sigma") if getattr(self, "mean_" if k == "mean" else k) is not None
+        ]
         if by_moments == by_median or len(given) != 2:
             raise ValueError(f"give either mean and sd, or median and sigma; got {', '.join(given) or 'none'}")
         if by_moments:
@@ -256,7 +257,7 @@ class Bands(_Spec):
 
 
 Distribution = Annotated[
-    Union[Fixed, Exponential, Uniform, Triangular, Lognormal, Gamma, Bands],
+    Fixed | Exponential | Uniform | Triangular | Lognormal | Gamma | Bands,
     Field(discriminator="dist"),
 ]
 """Any duration distribution, chosen by its ``dist`` key."""
@@ -266,7 +267,7 @@ DIST_TAGS = frozenset({"fixed", "exponential", "uniform", "triangular", "lognorm
 _PROB_TOL = 1e-6
 
 
-def check_probabilities(probs: dict[object, float]) -> None:
+def check_probabilities(probs: Mapping[Any, float]) -> None:
     """Raise ``ValueError`` unless every value is in [0, 1] and they sum to 1."""
     for key, p in probs.items():
         if not (0.0 <= p <= 1.0):

@@ -59,7 +59,9 @@ def _steps(ev: pd.DataFrame, stage: str, up: tuple[str, ...], down: tuple[str, .
 def _pair_waits(ev: pd.DataFrame, stage: str) -> pd.DataFrame:
     """Each queue join matched with the start or leave that ended it (NaN end: still waiting)."""
     joins = ev[(ev["event"] == "join") & (ev["stage"] == stage)][["family_id", "time"]].copy()
-    ends = ev[(ev["event"].isin(("start", "leave"))) & (ev["stage"] == stage)][["family_id", "time", "event", "detail"]].copy()
+    ends = ev[(ev["event"].isin(("start", "leave"))) & (ev["stage"] == stage)][
+        ["family_id", "time", "event", "detail"]
+    ].copy()
     joins["n"] = joins.groupby("family_id").cumcount()
     ends["n"] = ends.groupby("family_id").cumcount()
     pairs = joins.merge(ends, on=["family_id", "n"], how="left", suffixes=("_join", "_end"))
@@ -127,8 +129,12 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     ex = ev[(ev["event"] == "exit") & inwin]["detail"].astype(str).value_counts()
     for reason in EXIT_KINDS:
         k[f"closed_{reason}" if reason != "withdrawn" else "withdrawn_total"] = float(ex.get(reason, 0))
-    routes = {"while_waiting": "step_ups_while_waiting", "during_plan": "step_ups_during_plan",
-              "front_door": "to_social_care_front_door", "panel": "to_social_care_panel"}
+    routes = {
+        "while_waiting": "step_ups_while_waiting",
+        "during_plan": "step_ups_during_plan",
+        "front_door": "to_social_care_front_door",
+        "panel": "to_social_care_panel",
+    }
     for route, name in routes.items():
         k[name] = float(ex.get(f"to_social_care:{route}", 0))
     k["step_ups_total"] = k["step_ups_while_waiting"] + k["step_ups_during_plan"]
@@ -174,8 +180,10 @@ def _costs(ev: pd.DataFrame, sc: Scenario, k: dict[str, float], lo: float, hi: f
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
     st, pc, scc = c.staff, c.per_case, c.social_care
-    staff = sum(t.workers * c.gbp(st.key_worker_per_year) + t.other_fte * c.gbp(st.other_team_staff_per_year)
-                for t in sc.teams.values())
+    staff = sum(
+        t.workers * c.gbp(st.key_worker_per_year) + t.other_fte * c.gbp(st.other_team_staff_per_year)
+        for t in sc.teams.values()
+    )
     if sc.front_door is not None:
         staff += sc.front_door.staff * c.gbp(st.front_door_per_year)
     if sc.mst is not None:
@@ -185,7 +193,8 @@ def _costs(ev: pd.DataFrame, sc: Scenario, k: dict[str, float], lo: float, hi: f
         k["starts_level3"] * c.gbp(pc.level3_plan)
         + k["starts_level2"] * c.gbp(pc.level2_plan)
         + k["starts_mst"] * c.gbp(pc.mst_case)
-        + float(((ev["stage"] == "assessment") & (ev["event"] == "start") & (ev["time"] >= lo)).sum()) * c.gbp(pc.assessment)
+        + float(((ev["stage"] == "assessment") & (ev["event"] == "start") & (ev["time"] >= lo)).sum())
+        * c.gbp(pc.assessment)
     )
     out["cost_cin_gbp"] = _occupied_days(ev, "cin", lo, hi) * c.gbp(scc.cin_per_day)
     out["cost_cp_gbp"] = _occupied_days(ev, "cp", lo, hi) * c.gbp(scc.cp_per_day)

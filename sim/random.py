@@ -45,7 +45,7 @@ def arrival_generator(seed: int, rep: int) -> np.random.Generator:
 class FamilyRandom:
     """A family's own sequence of uniforms in ``[0, 1)``; :meth:`u` returns the next one."""
 
-    __slots__ = ("_buf", "_pos", "_seed", "_key", "_extensions")
+    __slots__ = ("_buf", "_extensions", "_key", "_pos", "_seed")
 
     def __init__(self, buf: list[float], seed: int, key: tuple[int, ...]):
         self._buf = buf
@@ -81,6 +81,4 @@ class FamilyStreams:
             gen = _generator(self._seed, (self._rep, self._kind, block_no))
             self._block = gen.random((BLOCK, UNIFORMS_PER_FAMILY))
             self._block_no = block_no
-        return FamilyRandom(
-            self._block[row].tolist(), self._seed, (self._rep, self._kind, _EXTEND, index)
-        )
+        return FamilyRandom(self._block[row].tolist(), self._seed, (self._rep, self._kind, _EXTEND, index))

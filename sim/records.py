@@ -49,7 +49,7 @@ EVENT_COLUMNS = ("time", "family_id", "episode", "event", "stage", "service", "d
 class EventLog:
     """Append-only columnar log. ``add`` is on the simulation's hot path, so it only appends."""
 
-    __slots__ = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality")
+    __slots__ = ("detail", "episode", "event", "family_id", "locality", "service", "stage", "time")
 
     def __init__(self) -> None:
         self.time: list[float] = []

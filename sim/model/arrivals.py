@@ -52,8 +52,8 @@ def referral_schedule(
         t0 = float(cand[-1])
         keep = cand < horizon
         cand, v = cand[keep], v[keep]
-        lam = rates[None, :] * season[:, _month_index(start, cand)].T * (1.0 + growth[None, :]) ** (
-            cand[:, None] / 365.0
+        lam = (
+            rates[None, :] * season[:, _month_index(start, cand)].T * (1.0 + growth[None, :]) ** (cand[:, None] / 365.0)
         )
         src = (v[:, None] >= np.cumsum(lam, axis=1)).sum(axis=1)
         accepted = src < len(sources)

@@ -18,7 +18,7 @@ __all__ = ["AttributeTables", "Family"]
 class Family:
     """One family. ``episode`` counts referrals (re-referral and step-down start a new one)."""
 
-    __slots__ = ("id", "rng", "locality", "ages", "need", "risk", "episode", "initial")
+    __slots__ = ("ages", "episode", "id", "initial", "locality", "need", "risk", "rng")
 
     def __init__(self, fid: int, rng: FamilyRandom, tables: AttributeTables, locality: str | None = None):
         self.id = fid
@@ -70,9 +70,7 @@ class AttributeTables:
             children_cum=tuple(cum),
             max_age=fam.max_child_age,
             need_cum=tuple(itertools.accumulate(fam.need_probs[k] for k in NEED_LEVELS)),
-            risk_beta=tuple(
-                (m * conc, (1 - m) * conc) for m in (fam.risk_mean_by_need[k] for k in NEED_LEVELS)
-            ),
+            risk_beta=tuple((m * conc, (1 - m) * conc) for m in (fam.risk_mean_by_need[k] for k in NEED_LEVELS)),
         )
 
     def locality(self, u: float) -> str:

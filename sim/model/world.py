@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.resources.resource import Request
 
-from sim.config import PlanSettings, Scenario
+from sim.config import PANEL_DECISIONS, SC_OUTCOMES, PlanSettings, Scenario
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
@@ -39,20 +40,24 @@ Proc = Generator[simpy.Event, Any, Any]
 class CaseloadService:
     """A pool of caseload slots (``workers x caseload_cap``); FIFO or highest-risk-first."""
 
-    __slots__ = ("name", "resource", "by_risk")
+    __slots__ = ("by_risk", "name", "resource")
 
     def __init__(self, env: simpy.Environment, name: str, slots: float, by_risk: bool):
         self.name = name
         self.by_risk = by_risk
-        capacity = slots if slots > 0 else 1  # zero-slot services receive no demand (validated)
+        # zero-slot services receive no demand (validated); unlimited services get inf slots
+        capacity: Any = slots if slots > 0 else 1
         self.resource: simpy.Resource = (
             simpy.PriorityResource(env, capacity) if by_risk else simpy.Resource(env, capacity)
         )
 
-    def request(self, fam: Family) -> simpy.Event:
+    def request(self, fam: Family) -> Request:
         if self.by_risk:
             return self.resource.request(priority=-fam.risk)  # type: ignore[call-arg]
         return self.resource.request()
+
+    def release(self, req: Request) -> None:
+        self.resource.release(req)
 
 
 class _PanelTicket(simpy.Event):
@@ -117,9 +122,7 @@ class World:
     def run(self) -> None:
         sc = self.sc
         horizon = sc.run.duration_days
-        times, src = referral_schedule(
-            sc.referrals, sc.run.start_date, horizon, arrival_generator(self.seed, self.rep)
-        )
+        times, src = referral_schedule(sc.referrals, sc.run.start_date, horizon, arrival_generator(self.seed, self.rep))
         self._start_initial_state()
         self.env.process(self._arrivals(times, src))
         if sc.panel is not None:
@@ -278,13 +281,17 @@ class World:
         if t >= remaining:
             return remaining, "completed"
         x = u2 * p
-        kind = "step_up" if x < r.step_up_prob else "step_down" if x < r.step_up_prob + r.step_down_prob else "disengage"
+        kind = (
+            "step_up" if x < r.step_up_prob else "step_down" if x < r.step_up_prob + r.step_down_prob else "disengage"
+        )
         return t, kind
 
-    def _hold(self, fam: Family, stage: str, svc: CaseloadService, req: Any, settings: PlanSettings, elapsed: float) -> Generator[simpy.Event, Any, str]:
+    def _hold(
+        self, fam: Family, stage: str, svc: CaseloadService, req: Any, settings: PlanSettings, elapsed: float
+    ) -> Generator[simpy.Event, Any, str]:
         t, outcome = self._plan(fam, settings, elapsed)
         yield self.env.timeout(t)
-        svc.resource.release(req)
+        svc.release(req)
         self._log(fam, "end", stage, svc.name, outcome)
         return outcome
 
@@ -320,12 +327,7 @@ class World:
         why = yield from self._wait(fam, "panel", "panel", ticket)
         if why:
             return self._left(why)
-        u, acc, decision = fam.rng.u(), 0.0, "social_care"
-        for key in ("level2", "level3", "no_plan", "social_care"):
-            acc += panel.decision_probs[key]  # type: ignore[index]
-            if u < acc:
-                decision = key
-                break
+        decision = _choose(fam.rng.u(), panel.decision_probs, PANEL_DECISIONS)
         self._log(fam, "end", "panel", "panel", decision)
         if decision == "no_plan":
             return ("closed", "no_plan")
@@ -391,17 +393,17 @@ class World:
         env, u = self.env, fam.rng.u
         self._log(fam, "start", "assessment")
         yield env.timeout(sc.assessment_duration.ppf(u()))
-        x, acc, outcome = u(), 0.0, "lac"
-        for key in ("nfa", "cin", "cp", "lac"):
-            acc += sc.outcome_probs[key]  # type: ignore[index]
-            if x < acc:
-                outcome = key
-                break
+        outcome = _choose(u(), sc.outcome_probs, SC_OUTCOMES)
         self._log(fam, "end", "assessment", "", outcome)
         mst = self.sc.mst
-        if mst is not None and outcome in ("cp", "lac"):
-            if u() < mst.referral_prob and fam.has_child_aged(mst.age_min, mst.age_max):
-                outcome = yield from self._mst(fam, outcome)
+        # the referral uniform is drawn for every CP/care-bound family, eligible or not
+        if (
+            mst is not None
+            and outcome in ("cp", "lac")
+            and u() < mst.referral_prob
+            and fam.has_child_aged(mst.age_min, mst.age_max)
+        ):
+            outcome = yield from self._mst(fam, outcome)
         if outcome in ("cin", "cp"):
             dist = sc.cin_duration if outcome == "cin" else sc.cp_duration
             self._log(fam, "start", outcome)
@@ -412,7 +414,7 @@ class World:
             self._log(fam, "start", "lac", "", placement)
             yield env.timeout(sc.lac_duration.ppf(u()))
             self._log(fam, "end", "lac", "", placement)
-        if u() < sc.step_down_probs[outcome]:  # type: ignore[index]
+        if u() < sc.step_down_probs[outcome]:
             return ("level3", "social_care_step_down")
         return ("done", "")
 
@@ -427,10 +429,20 @@ class World:
         if why == "withdrawn":
             return outcome
         yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
-        svc.resource.release(req)
+        svc.release(req)
         averted = outcome == "lac" and fam.rng.u() < mst.care_relative_reduction
         self._log(fam, "end", "mst", svc.name, "care_averted" if averted else "completed")
         return "cp" if averted else outcome
+
+
+def _choose(u: float, probs: dict[str, float], keys: tuple[str, ...]) -> str:
+    """The category a uniform falls in, walking ``keys`` in a fixed order (not the YAML's)."""
+    acc = 0.0
+    for key in keys:
+        acc += probs[key]
+        if u < acc:
+            return key
+    return keys[-1]  # rounding: the probabilities sum to 1 within 1e-6
 
 
 def simulate(scenario: Scenario, seed: int, rep: int) -> World:

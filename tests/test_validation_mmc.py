@@ -1,0 +1,73 @@
+"""Validation: the model reduced to M/M/c (configs/validation/mmc.yaml) against queueing theory.
+
+Each check uses independent replications (different ``rep``, same root seed) and a t
+confidence interval over the replication means. Twelve intervals are checked (six designs
+x Erlang C and Little's law), so each is a Bonferroni-adjusted 1 - 0.05/12 interval: the
+whole family of checks has at least 95% confidence, and a correct model fails it with
+probability at most 5% for a random seed (fixed seeds make the outcome repeatable).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import sim
+from sim.config import scenario_from_dict
+from tests.conftest import mmc_dict
+
+N_CHECKS = 12
+LEVEL = 1 - 0.05 / N_CHECKS
+REPS = 20
+MEAN_SERVICE = 1.0  # days; the time scale is arbitrary in M/M/c
+
+
+def erlang_c_wait(c: int, lam: float, mu: float) -> float:
+    """Mean wait in queue for M/M/c: C(c, a) / (c mu - lam), with a = lam / mu."""
+    a = lam / mu
+    head = sum(a**k / math.factorial(k) for k in range(c))
+    tail = a**c / math.factorial(c) * c / (c - a)
+    return tail / (head + tail) / (c * mu - lam)
+
+
+def t_interval(x: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+# (workers, caseload_cap) -> c = 2 and c = 10; horizons give ~15k-25k families per replication
+DESIGNS = [(1, 2, rho, 10_000) for rho in (0.3, 0.6, 0.85)] + [(2, 5, rho, 3_000) for rho in (0.3, 0.6, 0.85)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("workers", "cap", "rho", "days"), DESIGNS, ids=lambda v: str(v))
+def test_mmc_matches_erlang_c_and_littles_law(workers: int, cap: int, rho: float, days: float) -> None:
+    c = workers * cap
+    mu = 1 / MEAN_SERVICE
+    lam = rho * c * mu
+    sc = scenario_from_dict(
+        mmc_dict(rate_per_day=lam, workers=workers, cap=cap, mean=MEAN_SERVICE, days=days, warmup=days / 10)
+    )
+    window = days - days / 10
+    waits, lq, lam_w = [], [], []
+    for rep in range(REPS):
+        k = sim.run_replication(sc, rep=rep, seed=2024).kpis
+        waits.append(k["wait_level3_mean_days"])
+        lq.append(k["queue_level3_mean"])
+        # joins in the window: served + still waiting (no withdrawals in M/M/c)
+        lam_w.append((k["wait_level3_served"] + k["waiting_level3_at_end"]) / window * k["wait_level3_mean_days"])
+    waits_a, lq_a, lam_w_a = np.array(waits), np.array(lq), np.array(lam_w)
+
+    exact = erlang_c_wait(c, lam, mu)
+    lo, hi = t_interval(waits_a)
+    assert lo <= exact <= hi, f"Erlang C Wq={exact:.4f} outside {LEVEL:.4f} CI [{lo:.4f}, {hi:.4f}]"
+
+    # Little's law on the same runs: time-average queue length = arrival rate x mean wait.
+    # Paired per replication; the interval is for the mean difference L - lambda W.
+    lo, hi = t_interval(lq_a - lam_w_a)
+    assert lo <= 0 <= hi, f"L - lambda W CI [{lo:.4f}, {hi:.4f}] excludes 0 (L={lq_a.mean():.4f})"
+    # and the utilisation is rho (a tighter consequence of Little's law for the servers)
+    assert k["utilisation_team_town"] == pytest.approx(rho, rel=0.05)
