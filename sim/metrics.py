@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Scenario
+from sim.records import STAGES
 
 __all__ = ["EH_STAGES", "PLAN_STAGES", "QUEUE_STAGES", "compute_kpis", "flow_balance", "monthly_series"]
 
@@ -50,18 +51,27 @@ def _level_at(times: np.ndarray, deltas: np.ndarray, at: float) -> float:
     return float(deltas[times <= at].sum())
 
 
-def _steps(ev: pd.DataFrame, stage: str, up: tuple[str, ...], down: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    rows = ev[(ev["stage"] == stage) & ev["event"].isin(up + down)]
+_EMPTY = pd.DataFrame({"time": [], "family_id": [], "event": [], "detail": [], "service": []})
+
+
+def _by_stage(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The log split by stage once (every stage present, possibly empty), so that each KPI
+    filters a small frame instead of masking the whole log again."""
+    groups = ev.groupby("stage", observed=True).indices
+    return {stage: ev.iloc[groups[stage]] if stage in groups else _EMPTY for stage in STAGES}
+
+
+def _steps(rows: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Times and +1/-1 jumps of a stage's occupancy: ``up`` events add one, ``down`` remove one."""
+    rows = rows[rows["event"].isin(up + down)]
     deltas = np.where(rows["event"].isin(up).to_numpy(), 1.0, -1.0)
     return rows["time"].to_numpy(dtype=float), deltas
 
 
-def _pair_waits(ev: pd.DataFrame, stage: str) -> pd.DataFrame:
+def _pair_waits(rows: pd.DataFrame) -> pd.DataFrame:
     """Each queue join matched with the start or leave that ended it (NaN end: still waiting)."""
-    joins = ev[(ev["event"] == "join") & (ev["stage"] == stage)][["family_id", "time"]].copy()
-    ends = ev[(ev["event"].isin(("start", "leave"))) & (ev["stage"] == stage)][
-        ["family_id", "time", "event", "detail"]
-    ].copy()
+    joins = rows[rows["event"] == "join"][["family_id", "time"]].copy()
+    ends = rows[rows["event"].isin(("start", "leave"))][["family_id", "time", "event", "detail"]].copy()
     joins["n"] = joins.groupby("family_id").cumcount()
     ends["n"] = ends.groupby("family_id").cumcount()
     pairs = joins.merge(ends, on=["family_id", "n"], how="left", suffixes=("_join", "_end"))
@@ -78,13 +88,18 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     """All KPIs of one replication. See the README's KPI table for names and units."""
     lo, hi = scenario.run.warmup_days, scenario.run.duration_days
     ev = events
-    inwin = ev["time"] >= lo
+    st = _by_stage(ev)
     k: dict[str, float] = {"window_days": hi - lo}
 
-    # referrals
-    ref = ev[(ev["event"] == "referral") & inwin]
+    def starts_in_window(stage: str) -> pd.DataFrame:
+        rows = st[stage]
+        return rows[(rows["event"] == "start") & (rows["time"] >= lo)]
+
+    # referrals and exits (the two stage-independent events)
+    marks = ev[ev["event"].isin(("referral", "exit")) & (ev["time"] >= lo)]
+    ref = marks[marks["event"] == "referral"]
     k["referrals_total"] = float(len(ref))
-    by_source = ref["detail"].astype(str).value_counts()
+    by_source = ref["detail"].value_counts()
     for src in (*scenario.referrals.sources, "re_referral", "social_care_step_down"):
         k[f"referrals_source_{src}"] = float(by_source.get(src, 0))
     k["rereferrals_within_12m"] = k["referrals_source_re_referral"]
@@ -92,7 +107,7 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
 
     # queues: waits, withdrawals, lengths
     for stage in QUEUE_STAGES:
-        pairs = _pair_waits(ev, stage)
+        pairs = _pair_waits(st[stage])
         started = pairs[(pairs["event"] == "start") & (pairs["time_join"] >= lo)]
         mean, median, p90 = _wait_stats((started["time_end"] - started["time_join"]).to_numpy(dtype=float))
         k[f"wait_{stage}_mean_days"] = mean
@@ -105,28 +120,24 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
         still = pairs[pairs["event"].isna()]
         k[f"waiting_{stage}_at_end"] = float(len(still))
         k[f"waiting_{stage}_at_end_mean_days"] = float((hi - still["time_join"]).mean()) if len(still) else np.nan
-        t, d = _steps(ev, stage, ("join",), ("start", "leave"))
-        k[f"queue_{stage}_mean"] = _time_average(t, d, lo, hi)
+        k[f"queue_{stage}_mean"] = _time_average(*_steps(st[stage], ("join",), ("start", "leave")), lo, hi)
 
     # open plans and cases, utilisation
     for stage in PLAN_STAGES:
-        t, d = _steps(ev, stage, ("start",), ("end",))
+        t, d = _steps(st[stage], ("start",), ("end",))
         k[f"open_{stage}_mean"] = _time_average(t, d, lo, hi)
         k[f"open_{stage}_at_end"] = _level_at(t, d, hi)
-        k[f"starts_{stage}"] = float(((ev["stage"] == stage) & (ev["event"] == "start") & inwin).sum())
-    t, d = _steps(ev, "front_door", ("start",), ("end",))
-    busy = _time_average(t, d, lo, hi)
+        k[f"starts_{stage}"] = float(len(starts_in_window(stage)))
     if scenario.front_door is not None and scenario.front_door.staff > 0:
+        busy = _time_average(*_steps(st["front_door"], ("start",), ("end",)), lo, hi)
         k["utilisation_front_door"] = busy / scenario.front_door.staff
+    served = pd.concat([st[s] for s in ("level2", "level3", "mst")])
     for name, slots in _caseload_services(scenario).items():
-        rows = ev[(ev["service"] == name) & ev["event"].isin(("start", "end"))]
-        rows = rows[rows["stage"].isin(("level2", "level3", "mst"))]
-        deltas = np.where((rows["event"] == "start").to_numpy(), 1.0, -1.0)
-        busy = _time_average(rows["time"].to_numpy(dtype=float), deltas, lo, hi)
+        busy = _time_average(*_steps(served[served["service"] == name], ("start",), ("end",)), lo, hi)
         k[f"utilisation_{name}"] = busy / slots if slots > 0 else np.nan
 
     # exits, escalations, care
-    ex = ev[(ev["event"] == "exit") & inwin]["detail"].astype(str).value_counts()
+    ex = marks[marks["event"] == "exit"]["detail"].value_counts()
     for reason in EXIT_KINDS:
         k[f"closed_{reason}" if reason != "withdrawn" else "withdrawn_total"] = float(ex.get(reason, 0))
     routes = {
@@ -142,13 +153,14 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     k["mst_starts"] = k["starts_mst"]
     k["mst_waiting_mean"] = k["queue_mst_mean"]
     k["mst_waiting_at_end"] = k["waiting_mst_at_end"]
-    care = ev[(ev["stage"] == "lac") & (ev["event"] == "start") & inwin]["detail"].astype(str)
+    care = starts_in_window("lac")["detail"]
     k["care_entries"] = float(len(care))
     k["care_entries_foster"] = float((care == "foster").sum())
     k["care_entries_residential"] = float((care == "residential").sum())
-    k["in_early_help_at_end"] = flow_balance(ev, hi)["open"]
+    k["in_early_help_at_end"] = _open_in_early_help(st, hi)
 
-    k.update(_costs(ev, scenario, k, lo, hi))
+    k["assessments"] = float(len(starts_in_window("assessment")))
+    k.update(_costs(st, scenario, k, lo, hi))
     return k
 
 
@@ -167,40 +179,37 @@ def _caseload_services(scenario: Scenario) -> dict[str, float]:
     return out
 
 
-def _occupied_days(ev: pd.DataFrame, stage: str, lo: float, hi: float, detail: str | None = None) -> float:
-    """Total case-days in ``stage`` inside ``[lo, hi]`` (open cases run to ``hi``)."""
-    rows = ev[(ev["stage"] == stage) & ev["event"].isin(("start", "end"))]
+def _occupied_days(rows: pd.DataFrame, lo: float, hi: float, detail: str | None = None) -> float:
+    """Total case-days of a stage's rows inside ``[lo, hi]`` (open cases run to ``hi``)."""
     if detail is not None:
         rows = rows[rows["detail"] == detail]
-    t, d = rows["time"].to_numpy(dtype=float), np.where((rows["event"] == "start").to_numpy(), 1.0, -1.0)
-    return _time_average(t, d, lo, hi) * (hi - lo)
+    return _time_average(*_steps(rows, ("start",), ("end",)), lo, hi) * (hi - lo)
 
 
-def _costs(ev: pd.DataFrame, sc: Scenario, k: dict[str, float], lo: float, hi: float) -> dict[str, float]:
+def _costs(st: dict[str, pd.DataFrame], sc: Scenario, k: dict[str, float], lo: float, hi: float) -> dict[str, float]:
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
-    st, pc, scc = c.staff, c.per_case, c.social_care
+    sal, pc, scc = c.staff, c.per_case, c.social_care
     staff = sum(
-        t.workers * c.gbp(st.key_worker_per_year) + t.other_fte * c.gbp(st.other_team_staff_per_year)
+        t.workers * c.gbp(sal.key_worker_per_year) + t.other_fte * c.gbp(sal.other_team_staff_per_year)
         for t in sc.teams.values()
     )
     if sc.front_door is not None:
-        staff += sc.front_door.staff * c.gbp(st.front_door_per_year)
+        staff += sc.front_door.staff * c.gbp(sal.front_door_per_year)
     if sc.mst is not None:
-        staff += sc.mst.therapists * c.gbp(st.mst_therapist_per_year)
+        staff += sc.mst.therapists * c.gbp(sal.mst_therapist_per_year)
     out = {"cost_staff_gbp": staff * years}
     out["cost_cases_gbp"] = (
         k["starts_level3"] * c.gbp(pc.level3_plan)
         + k["starts_level2"] * c.gbp(pc.level2_plan)
         + k["starts_mst"] * c.gbp(pc.mst_case)
-        + float(((ev["stage"] == "assessment") & (ev["event"] == "start") & (ev["time"] >= lo)).sum())
-        * c.gbp(pc.assessment)
+        + k["assessments"] * c.gbp(pc.assessment)
     )
-    out["cost_cin_gbp"] = _occupied_days(ev, "cin", lo, hi) * c.gbp(scc.cin_per_day)
-    out["cost_cp_gbp"] = _occupied_days(ev, "cp", lo, hi) * c.gbp(scc.cp_per_day)
-    out["cost_care_foster_gbp"] = _occupied_days(ev, "lac", lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week)
+    out["cost_cin_gbp"] = _occupied_days(st["cin"], lo, hi) * c.gbp(scc.cin_per_day)
+    out["cost_cp_gbp"] = _occupied_days(st["cp"], lo, hi) * c.gbp(scc.cp_per_day)
+    out["cost_care_foster_gbp"] = _occupied_days(st["lac"], lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week)
     out["cost_care_residential_gbp"] = (
-        _occupied_days(ev, "lac", lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week)
+        _occupied_days(st["lac"], lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week)
     )
     total = sum(out.values())
     out["cost_total_gbp"] = total
@@ -217,16 +226,23 @@ def flow_balance(events: pd.DataFrame, horizon: float) -> dict[str, float]:
     queued or served in an early help stage at ``horizon``.
     """
     ref = float((events["event"] == "referral").sum())
-    ex = events[events["event"] == "exit"]["detail"].astype(str)
-    escalated = float(ex.str.startswith("to_social_care").sum())
+    ex = events[events["event"] == "exit"]["detail"]
+    to_sc = [c for c in ex.cat.categories if c.startswith("to_social_care")]
+    escalated = float(ex.isin(to_sc).sum())
     withdrawn = float((ex == "withdrawn").sum())
     closed = float(len(ex)) - escalated - withdrawn
+    open_ = _open_in_early_help(_by_stage(events), horizon)
+    return {"referrals": ref, "closed": closed, "withdrawn": withdrawn, "escalated": escalated, "open": open_}
+
+
+def _open_in_early_help(st: dict[str, pd.DataFrame], at: float) -> float:
+    """Families queued or served in an early help stage at time ``at``."""
     open_ = 0.0
     for stage in EH_STAGES:
-        open_ += _level_at(*_steps(events, stage, ("join",), ("start", "leave")), horizon)
+        open_ += _level_at(*_steps(st[stage], ("join",), ("start", "leave")), at)
         if stage != "panel":  # the panel hears a case; it holds no slot afterwards
-            open_ += _level_at(*_steps(events, stage, ("start",), ("end",)), horizon)
-    return {"referrals": ref, "closed": closed, "withdrawn": withdrawn, "escalated": escalated, "open": open_}
+            open_ += _level_at(*_steps(st[stage], ("start",), ("end",)), at)
+    return open_
 
 
 def monthly_series(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -234,12 +250,13 @@ def monthly_series(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     hi = scenario.run.duration_days
     grid = np.arange(0.0, hi + 1e-9, DAYS_PER_YEAR / 12)
     out = {"day": grid, "date": pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(grid, unit="D")}
+    st = _by_stage(events)
     for prefix, stages, up, down in (
         ("open", PLAN_STAGES, ("start",), ("end",)),
         ("waiting", QUEUE_STAGES, ("join",), ("start", "leave")),
     ):
         for stage in stages:
-            t, d = _steps(events, stage, up, down)
+            t, d = _steps(st[stage], up, down)
             order = np.argsort(t, kind="stable")
             level = np.concatenate([[0.0], np.cumsum(d[order])])
             out[f"{prefix}_{stage}"] = level[np.searchsorted(t[order], grid, side="right")]

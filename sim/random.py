@@ -54,6 +54,11 @@ class FamilyRandom:
         self._key = key
         self._extensions = 0
 
+    def release(self) -> None:
+        """Free the buffer (the family's history is over); a later draw would extend the stream."""
+        self._buf = []
+        self._pos = 0
+
     def u(self) -> float:
         pos = self._pos
         if pos == len(self._buf):

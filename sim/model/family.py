@@ -18,7 +18,7 @@ __all__ = ["AttributeTables", "Family"]
 class Family:
     """One family. ``episode`` counts referrals (re-referral and step-down start a new one)."""
 
-    __slots__ = ("ages", "episode", "id", "initial", "locality", "need", "risk", "rng")
+    __slots__ = ("_risk", "_risk_beta", "_u_risk", "ages", "episode", "id", "initial", "locality", "need", "rng")
 
     def __init__(self, fid: int, rng: FamilyRandom, tables: AttributeTables, locality: str | None = None):
         self.id = fid
@@ -33,8 +33,19 @@ class Family:
         self.ages = tuple(min(int(u() * top), tables.max_age) for _ in range(n_children))
         level = tables.need(u())
         self.need = level + 1
-        a, b = tables.risk_beta[level]
-        self.risk = float(special.betaincinv(a, b, u()))
+        # the risk uniform is drawn now (fixing the stream's order); the Beta inverse CDF,
+        # the costliest attribute, is computed only if something asks for the risk
+        self._risk_beta = tables.risk_beta[level]
+        self._u_risk = u()
+        self._risk: float | None = None
+
+    @property
+    def risk(self) -> float:
+        """Risk score in [0, 1], Beta-distributed with a mean set by the level of need."""
+        if self._risk is None:
+            a, b = self._risk_beta
+            self._risk = float(special.betaincinv(a, b, self._u_risk))
+        return self._risk
 
     def has_child_aged(self, low: int, high: int) -> bool:
         return any(low <= a <= high for a in self.ages)

@@ -201,6 +201,7 @@ class World:
                 self._log(fam, "exit", "closed", "", reason)
                 nxt, source = yield from self._after_closure(fam)
             if nxt == "done":
+                fam.rng.release()  # nothing draws for this family again
                 return
             fam.episode += 1
 
