@@ -107,4 +107,4 @@ def _categorical(values: list[str], categories: tuple[str, ...] | None = None) -
     cats = list(categories) if categories is not None else sorted(set(values))
     index = {c: i for i, c in enumerate(cats)}
     codes = np.fromiter(map(index.__getitem__, values), dtype=np.int16, count=len(values))
-    return pd.Categorical.from_codes(codes, categories=cats)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(cats))
