@@ -101,7 +101,7 @@ class EventLog:
         )
 
 
-def _categorical(values: list[str], categories: tuple[str, ...] | None = None) -> pd.Categorical:
+def _categorical(values: list[str], categories: tuple[str, ...] | None = None) -> pd.Categorical[str]:
     """A categorical from a list of strings, coded through a dict (several times faster than
     ``pd.Categorical(values)`` on the few distinct strings an event log holds)."""
     cats = list(categories) if categories is not None else sorted(set(values))
