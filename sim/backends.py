@@ -1,0 +1,115 @@
+"""Where replications run: serially, in a local process pool, or on a Dask cluster.
+
+Every backend takes the same list of tasks and yields their results as they complete (in
+any order); callers sort by replication index. Each task carries its replication index and
+derives its random streams from ``(seed, rep)`` alone, so results do not depend on the
+backend, the number of workers or the order of completion.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Literal
+
+from sim.config import ScenarioError
+
+__all__ = ["BACKENDS", "Backend", "BackendError", "iter_results"]
+
+Backend = Literal["serial", "process", "dask"]
+BACKENDS: tuple[str, ...] = ("serial", "process", "dask")
+DASK_RETRIES = 3
+"""Times a Dask task is retried after an error; a task on a lost worker is rescheduled too."""
+
+
+class BackendError(ScenarioError):
+    """A backend could not be used (unknown name, unreachable scheduler...)."""
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def iter_results(
+    fn: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    backend: str = "serial",
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[Any]:
+    """Yield ``fn(*task)`` for every task, as each completes.
+
+    Parameters
+    ----------
+    backend
+        ``serial``, ``process`` (a local process pool) or ``dask``.
+    workers
+        Processes for ``process``, or workers of a local Dask cluster (default: cores).
+    scheduler
+        Address of an existing Dask scheduler (``tcp://host:8786``); with ``dask`` and no
+        address, a ``LocalCluster`` is started and closed again.
+    """
+    if backend not in BACKENDS:
+        raise BackendError([f"--backend: unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}"])
+    if workers is not None and workers < 1:
+        raise BackendError([f"--workers: must be >= 1, got {workers}"])
+    if scheduler is not None and backend != "dask":
+        raise BackendError([f"--scheduler: only used with --backend dask, got --backend {backend}"])
+    if not tasks:
+        return
+    if backend == "serial":
+        for task in tasks:
+            yield fn(*task)
+    elif backend == "process":
+        yield from _process(fn, tasks, workers or default_workers())
+    else:
+        yield from _dask(fn, tasks, workers or default_workers(), scheduler)
+
+
+def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int) -> Iterator[Any]:
+    # fork is cheap and safe here (workers run pure functions); spawn where fork is missing
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        pending: set[Future[Any]] = {pool.submit(fn, *task) for task in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+def _dask(
+    fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int, scheduler: str | None
+) -> Iterator[Any]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise BackendError([f"--scheduler: cannot reach Dask scheduler {scheduler!r}: {exc}"]) from None
+    batch = uuid.uuid4().hex[:12]
+    try:
+        # explicit keys carrying the replication index: never rely on purity de-duplication
+        futures = [
+            client.submit(fn, *task, key=f"ehsim-{batch}-{i}", pure=False, retries=DASK_RETRIES)
+            for i, task in enumerate(tasks)
+        ]
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
