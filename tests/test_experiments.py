@@ -1,0 +1,374 @@
+"""Monte Carlo layer: identical results on every backend, resumable batches (including after
+SIGKILL), Dask worker loss, common random numbers, sweeps and bad inputs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+from sim.cli import main
+from sim.experiment import compare, run_batch, sweep, variant
+from tests.conftest import CONFIGS, ROOT
+
+SMALL = {"run.duration_days": 300, "run.warmup_days": 30}
+
+
+def _small(**extra: object) -> sim.Scenario:
+    return sim.load_scenario(CONFIGS / "baseline.yaml", {**SMALL, **extra})
+
+
+def _busy(workers: int = 11, days: float = 500) -> sim.Scenario:
+    """Baseline with 60% more demand and short runs, so that allocation queues form."""
+    over = {"run.duration_days": days, "run.warmup_days": 60}
+    sc = sim.load_scenario(CONFIGS / "baseline.yaml", over)
+    rates = {f"referrals.sources.{k}.annual_rate": v.annual_rate * 1.6 for k, v in sc.referrals.sources.items()}
+    teams = {f"teams.{t}.workers": workers for t in sc.teams}
+    return variant(sc, {**rates, **teams}, name=f"busy_w{workers}")
+
+
+# --------------------------------------------------------------------------- backends
+@pytest.fixture(scope="module")
+def serial_table() -> pd.DataFrame:
+    return run_batch(_small(), 6, seed=7).replications
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_process_backend_matches_serial(serial_table: pd.DataFrame, workers: int) -> None:
+    table = run_batch(_small(), 6, seed=7, backend="process", workers=workers).replications
+    pd.testing.assert_frame_equal(table, serial_table)
+
+
+def test_dask_local_cluster_matches_serial(serial_table: pd.DataFrame) -> None:
+    table = run_batch(_small(), 6, seed=7, backend="dask", workers=2).replications
+    pd.testing.assert_frame_equal(table, serial_table)
+
+
+def test_replications_parquet_identical_across_backends(tmp_path: Path) -> None:
+    """Through the CLI: the written replications.parquet has the same content on each backend."""
+    tables = []
+    for backend, workers in (("serial", "1"), ("process", "2")):
+        out = tmp_path / backend
+        rc = main(
+            [
+                "run",
+                str(CONFIGS / "baseline.yaml"),
+                "--replications",
+                "4",
+                "--seed",
+                "3",
+                "--quiet",
+                "--backend",
+                backend,
+                "--workers",
+                workers,
+                "--out",
+                str(out),
+                "--set",
+                "run.duration_days=300",
+                "--set",
+                "run.warmup_days=30",
+            ]
+        )
+        assert rc == 0
+        tables.append(pd.read_parquet(out / "replications.parquet"))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert list(tables[0]["rep"]) == [0, 1, 2, 3] and (tables[0]["seed"] == 3).all()
+
+
+def test_batch_summary_is_a_t_interval(serial_table: pd.DataFrame) -> None:
+    batch = run_batch(_small(), 6, seed=7)
+    row = batch.summary.set_index("kpi").loc["referrals_total"]
+    x = serial_table["referrals_total"].to_numpy()
+    half = stats.t.ppf(0.975, 5) * x.std(ddof=1) / math.sqrt(6)
+    assert row["mean"] == pytest.approx(x.mean()) and row["n"] == 6
+    assert row["ci_low"] == pytest.approx(x.mean() - half) and row["ci_high"] == pytest.approx(x.mean() + half)
+
+
+# --------------------------------------------------------------------------- resume
+def test_rerun_on_same_folder_resumes_without_rerunning(tmp_path: Path) -> None:
+    first = run_batch(_small(), 3, seed=1, out=tmp_path)
+    assert first.resumed == 0
+    more = run_batch(_small(), 5, seed=1, out=tmp_path)  # extends: 3 read back, 2 run
+    assert more.resumed == 3
+    fresh = run_batch(_small(), 5, seed=1)
+    pd.testing.assert_frame_equal(more.replications, fresh.replications)
+    pd.testing.assert_frame_equal(more.series, fresh.series)
+
+
+@pytest.mark.parametrize(
+    ("scenario_change", "seed"),
+    [({"teams.washington.workers": 12}, 1), ({}, 2)],
+    ids=["other-scenario", "other-seed"],
+)
+def test_folder_of_another_batch_is_refused(tmp_path: Path, scenario_change: dict, seed: int) -> None:
+    run_batch(_small(), 2, seed=1, out=tmp_path)
+    with pytest.raises(sim.ScenarioError, match="refusing to mix"):
+        run_batch(_small(**scenario_change), 2, seed=seed, out=tmp_path)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sim", *args]
+
+
+def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_table(tmp_path: Path) -> None:
+    """SIGKILL the running CLI after a few replications have been written; rerunning the same
+    command completes the batch with a table identical to an uninterrupted run."""
+    cmd = [
+        "run",
+        str(CONFIGS / "baseline.yaml"),
+        "--replications",
+        "12",
+        "--seed",
+        "5",
+        "--quiet",
+        "--set",
+        "run.duration_days=500",
+        "--set",
+        "run.warmup_days=30",
+    ]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        _cli(*cmd, "--out", str(killed)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((killed / "reps").glob("rep-*.parquet"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list((killed / "reps").glob("rep-*.parquet")))
+    assert 3 <= done_before < 12, "the kill must land mid-batch"
+    assert not (killed / "replications.parquet").exists()
+
+    rerun = subprocess.run(_cli(*cmd, "--out", str(killed)), cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{done_before} resumed" in rerun.stdout
+    clean = subprocess.run(_cli(*cmd, "--out", str(tmp_path / "clean")), cwd=ROOT, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+
+    a = pd.read_parquet(killed / "replications.parquet")
+    b = pd.read_parquet(tmp_path / "clean" / "replications.parquet")
+    assert list(a["rep"]) == list(range(12))  # none lost, none duplicated
+    pd.testing.assert_frame_equal(a, b)
+    assert not list((killed / "reps").glob(".*.tmp"))  # no half-written file was left behind
+
+
+# --------------------------------------------------------------------------- dask worker loss
+def test_dask_batch_survives_a_killed_worker() -> None:
+    from dask.distributed import Client, LocalCluster
+
+    sc = _small(**{"run.duration_days": 500})
+    expected = run_batch(sc, 8, seed=9).replications
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            victim = next(iter(client.run(os.getpid).items()))
+        killed = threading.Event()
+
+        def kill_after_first(done: int, total: int) -> None:
+            if done >= 1 and not killed.is_set():
+                killed.set()
+                os.kill(victim[1], signal.SIGKILL)
+
+        table = run_batch(
+            sc, 8, seed=9, backend="dask", scheduler=cluster.scheduler_address, progress=kill_after_first
+        ).replications
+    assert killed.is_set()
+    pd.testing.assert_frame_equal(table, expected)
+
+
+# --------------------------------------------------------------------------- common random numbers
+def test_crn_paired_interval_is_narrower_and_has_the_right_sign() -> None:
+    """One more key worker per team shortens the wait for allocation. Under common random
+    numbers the paired CI of the difference is narrower than the CI from independent seeds;
+    the ratio of their variances is the variance reduction CRN buys (about 5x here; printed
+    with -s). A near-zero option wait (many more workers) would leave little to correlate."""
+    reps = 10
+    res = compare(_busy(11), [_busy(12)], reps, seed=11)
+    row = res.differences.set_index("kpi").loc["wait_level3_mean_days"]
+    assert row["diff_mean"] < 0 and row["ci_high"] < 0 and bool(row["distinguishable"])
+
+    independent = run_batch(_busy(12), reps, seed=12).replications["wait_level3_mean_days"].to_numpy()
+    base = res.batches["busy_w11"].replications["wait_level3_mean_days"].to_numpy()
+    se_independent = math.sqrt(base.var(ddof=1) / reps + independent.var(ddof=1) / reps)
+    dof = reps - 1  # conservative Welch degrees of freedom
+    width_independent = 2 * stats.t.ppf(0.975, dof) * se_independent
+    width_paired = row["ci_high"] - row["ci_low"]
+    assert width_paired < width_independent
+    ratio = (se_independent / (row["diff_sd"] / math.sqrt(reps))) ** 2
+    print(f"CRN variance reduction on wait_level3_mean_days: {ratio:.1f}x")
+    assert ratio > 1
+
+
+def test_crn_same_families_in_every_scenario_of_a_compare() -> None:
+    res = compare(_busy(11), [_busy(12)], 3, seed=4)
+    a, b = (res.batches[n].replications for n in ("busy_w11", "busy_w12"))
+    assert (a["referrals_source_police"].to_numpy() == b["referrals_source_police"].to_numpy()).all()
+
+
+# --------------------------------------------------------------------------- sweeps
+def test_sweep_full_factorial_tidy_table() -> None:
+    grid = {"teams.washington.workers": [9, 12], "panel.interval_days": [7, 14]}
+    table = sweep(_small(), grid, 2, seed=3)
+    assert len(table) == 2 * 2 * 2
+    assert set(map(tuple, table[list(grid)].drop_duplicates().to_numpy())) == {(9, 7), (9, 14), (12, 7), (12, 14)}
+    assert {"scenario", "rep", "seed", "wait_panel_mean_days"} <= set(table.columns)
+    weekly = table[table["panel.interval_days"] == 7]["wait_panel_mean_days"].mean()
+    fortnightly = table[table["panel.interval_days"] == 14]["wait_panel_mean_days"].mean()
+    assert weekly < fortnightly
+
+
+def test_sweep_cli_writes_tidy_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        [
+            "sweep",
+            str(CONFIGS / "baseline.yaml"),
+            "--vary",
+            "panel.interval_days=7,14",
+            "--replications",
+            "2",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+            "--set",
+            "run.duration_days=300",
+            "--set",
+            "run.warmup_days=30",
+        ]
+    )
+    assert rc == 0
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert set(summary["panel.interval_days"]) == {7, 14}
+    assert "Sweep of panel.interval_days" in capsys.readouterr().out
+
+
+def test_compare_cli_writes_differences(tmp_path: Path) -> None:
+    rc = main(
+        [
+            "compare",
+            str(CONFIGS / "baseline.yaml"),
+            str(CONFIGS / "options" / "weekly_panel.yaml"),
+            "--replications",
+            "3",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+            "--set",
+            "run.duration_days=300",
+            "--set",
+            "run.warmup_days=30",
+        ]
+    )
+    assert rc == 0
+    diff = pd.read_csv(tmp_path / "differences.csv")
+    assert set(diff["option"]) == {"weekly_panel"}
+    row = diff.set_index("kpi").loc["wait_panel_mean_days"]
+    assert row["diff_mean"] < 0 and row["n"] == 3
+    reps = pd.read_parquet(tmp_path / "replications.parquet")
+    assert sorted(reps["scenario"].unique()) == ["baseline", "weekly_panel"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and set(manifest["scenarios"]) == {"baseline", "weekly_panel"}
+
+
+def test_run_cli_writes_diagnostics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        [
+            "run",
+            str(CONFIGS / "baseline.yaml"),
+            "--replications",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--set",
+            "run.duration_days=400",
+            "--set",
+            "run.warmup_days=30",
+        ]
+    )
+    assert rc == 0
+    diag = json.loads((tmp_path / "diagnostics.json").read_text())
+    assert diag["warmup"]["warmup_days"] >= 0 and diag["replications_needed"]
+    out, err = capsys.readouterr()
+    assert "Warm-up check" in out and "replication(s) give a 95% CI" in err
+
+
+# --------------------------------------------------------------------------- bad inputs
+@pytest.fixture()
+def other_batch(tmp_path: Path) -> Path:
+    run_batch(_small(), 1, seed=0, out=tmp_path / "taken")
+    return tmp_path / "taken"
+
+
+BASE = str(CONFIGS / "baseline.yaml")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["run", BASE, "--replications", "0"], "--replications: must be >= 1"),
+        (["run", BASE, "--replications", "ten"], "--replications: must be a whole number"),
+        (["run", BASE, "--backend", "gpu"], "--backend: invalid choice"),
+        (["run", BASE, "--workers", "0"], "--workers: must be >= 1"),
+        (["run", BASE, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach Dask scheduler"),
+        (["run", BASE, "--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with --backend dask"),
+        (["run", BASE, "--seed", "-1"], "--seed: must be >= 0"),
+        (["sweep", BASE, "--vary", "teams.washington.wrkers=1,2"], "teams.washington.wrkers: unknown key"),
+        (["sweep", BASE, "--vary", "panel.interval_days"], "expected KEY=V1,V2"),
+        (["sweep", BASE, "--vary", "panel.interval_days=7,-1"], "panel.interval_days: must be > 0"),
+        (["compare", BASE, str(CONFIGS / "no_such_option.yaml")], "file not found"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_bad_experiment_inputs_exit_2(
+    argv: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "--out" not in argv:
+        argv = [*argv, "--out", str(tmp_path / "out"), "--quiet"]
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(argv))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_resume_into_another_scenarios_folder_exits_2(other_batch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        [
+            "run",
+            BASE,
+            "--out",
+            str(other_batch),
+            "--quiet",
+            "--set",
+            "teams.washington.workers=12",
+            "--set",
+            "run.duration_days=300",
+            "--set",
+            "run.warmup_days=30",
+        ]
+    )
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "refusing to mix" in err and "baseline" in err
+
+
+def test_values_of_a_replication_do_not_depend_on_batch_size() -> None:
+    """Replication r is the same whether the batch has 2 or 5 replications."""
+    a = run_batch(_small(), 2, seed=8).replications
+    b = run_batch(_small(), 5, seed=8).replications.iloc[:2]
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.array_equal(
+        b["referrals_total"].to_numpy()[:1], run_batch(_small(), 1, seed=9).replications["referrals_total"].to_numpy()
+    )
