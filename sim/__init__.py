@@ -2,13 +2,36 @@
 
 Public API::
 
-    scenario = sim.load_scenario("configs/baseline.yaml", overrides={"teams.north.workers": 12})
-    result = sim.run_replication(scenario, rep=0, seed=0)
-    result.kpis["wait_level3_mean_days"], result.events
+    scenario = sim.load_scenario("configs/baseline.yaml", overrides={"teams.washington.workers": 13})
+    result = sim.run_replication(scenario, rep=0, seed=0)          # .kpis, .events, .series
+    batch = sim.run_batch(scenario, 20, seed=0, backend="process")  # .replications, .summary
+    cmp = sim.compare(scenario, [option], 20, seed=0)               # .differences (paired, CRN)
+    table = sim.sweep(scenario, {"panel.interval_days": [7, 14]}, 10)
 """
 
 from sim.config import Scenario, ScenarioError, load_scenario
-from sim.experiment import ReplicationResult, run_replication
+from sim.experiment import (
+    BatchResult,
+    CompareResult,
+    ReplicationResult,
+    compare,
+    run_batch,
+    run_replication,
+    sweep,
+    variant,
+)
 
-__all__ = ["ReplicationResult", "Scenario", "ScenarioError", "load_scenario", "run_replication"]
+__all__ = [
+    "BatchResult",
+    "CompareResult",
+    "ReplicationResult",
+    "Scenario",
+    "ScenarioError",
+    "compare",
+    "load_scenario",
+    "run_batch",
+    "run_replication",
+    "sweep",
+    "variant",
+]
 __version__ = "0.1.0"
