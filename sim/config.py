@@ -320,6 +320,9 @@ class Costs(_Model):
     staff: StaffCosts = Field(default_factory=StaffCosts)
     per_case: CaseCosts = Field(default_factory=CaseCosts)
     social_care: SocialCareCosts = Field(default_factory=SocialCareCosts)
+    budget_gbp_per_year: float | None = Field(
+        default=None, ge=0, description="Budget envelope to report costs against (price_year prices); null: none."
+    )
 
     def gbp(self, cost: Cost | None) -> float:
         """The cost in ``price_year`` prices (0 when not given)."""

@@ -136,6 +136,16 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
         busy = _time_average(*_steps(served[served["service"] == name], ("start",), ("end",)), lo, hi)
         k[f"utilisation_{name}"] = busy / slots if slots > 0 else np.nan
 
+    # routing decisions (for flow diagrams): where triage and panel sent families
+    for stage, outcomes in (
+        ("front_door", ("advice", "level2", "level3", "social_care", "panel")),
+        ("panel", ("level2", "level3", "no_plan", "social_care")),
+    ):
+        rows = st[stage]
+        decided = rows[(rows["event"] == "end") & (rows["time"] >= lo)]["detail"].value_counts()
+        for outcome in outcomes:
+            k[f"routed_{stage}_{outcome}"] = float(decided.get(outcome, 0))
+
     # exits, escalations, care
     ex = marks[marks["event"] == "exit"]["detail"].value_counts()
     for reason in EXIT_KINDS:
