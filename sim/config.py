@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 NEED_LEVELS = ("level1", "level2", "level3", "level4")
-ENTRY_STAGES = ("front_door", "panel", "level2", "level3")
+ENTRY_STAGES = ("front_door", "panel", "level2", "level3", "mst")
 SC_OUTCOMES = ("nfa", "cin", "cp", "lac")
 PANEL_DECISIONS = ("level2", "level3", "no_plan", "social_care")
 
@@ -78,7 +78,7 @@ class Source(_Model):
     seasonality: list[float] | None = Field(
         default=None, description="12 monthly multipliers (Jan..Dec); null uses referrals.seasonality."
     )
-    entry: Literal["front_door", "panel", "level2", "level3"] = Field(
+    entry: Literal["front_door", "panel", "level2", "level3", "mst"] = Field(
         default="front_door", description="Stage a referral from this source enters."
     )
 
@@ -211,18 +211,28 @@ class PartnerPlans(PlanSettings):
 
 
 class Team(_Model):
-    workers: int = Field(strict=True, ge=0, description="Case-holding key workers (FTE).")
+    workers: int = Field(strict=True, ge=0, description="Case-holding key worker posts (FTE).")
     caseload_cap: int = Field(strict=True, ge=0, description="Families per key worker.")
     other_fte: float = Field(default=0.0, ge=0, description="Non-case-holding staff costed to the team.")
+    vacancy_rate: float = Field(default=0.0, ge=0, lt=1, description="Share of key worker posts unfilled.")
+
+    @property
+    def filled(self) -> int:
+        """Key workers in post: posts less vacancies, rounded to whole workers."""
+        return round(self.workers * (1 - self.vacancy_rate))
 
     @property
     def slots(self) -> int:
-        return self.workers * self.caseload_cap
+        return self.filled * self.caseload_cap
 
 
 class EarlyHelp(PlanSettings):
     allocation: Literal["locality", "pooled"] = "locality"
     queue_discipline: Literal["fifo", "risk"] = "fifo"
+    turnover_per_year: float = Field(
+        default=0.0, ge=0, description="Key workers leaving per post per year; each departure hands cases over."
+    )
+    handover_delay_days: float = Field(default=0.0, ge=0, description="Days a plan is extended by each handover.")
 
 
 class Escalation(_Model):
@@ -252,6 +262,54 @@ class Mst(_Model):
     @property
     def slots(self) -> int:
         return self.therapists * self.caseload_cap
+
+
+class Fgc(_Model):
+    """Family Group Conferencing: each conference takes a coordinator's time for weeks."""
+
+    coordinators: int = Field(strict=True, ge=0)
+    conferences_per_coordinator: int = Field(strict=True, ge=0, description="Conferences a coordinator runs at once.")
+    duration: Distribution
+    offer_at: Literal["pre_proceedings", "first_contact"] = Field(
+        description="pre_proceedings: CP- or care-bound families after assessment; first_contact: families "
+        "starting a Level 3 plan."
+    )
+    referral_prob: float = _prob(description="Share of families at the offer point referred.")
+    care_relative_reduction: float = _prob(description="Relative reduction in care entry (pre-proceedings).")
+    step_up_relative_reduction: float = _prob(
+        default=0.0, description="Relative reduction in the plan's step-up probability (first contact)."
+    )
+
+    @property
+    def slots(self) -> int:
+        return self.coordinators * self.conferences_per_coordinator
+
+
+class FamilyMentalHealth(_Model):
+    """Consultants supporting families on a Level 3 plan whose parents have mental health needs."""
+
+    consultants: int = Field(strict=True, ge=0)
+    caseload_cap: int = Field(strict=True, ge=0)
+    duration: Distribution
+    referral_prob: float = _prob(description="Share of families starting a Level 3 plan referred.")
+    step_up_relative_reduction: float = _prob(description="Relative reduction in the plan's step-up probability.")
+
+    @property
+    def slots(self) -> int:
+        return self.consultants * self.caseload_cap
+
+
+class ParentingGroups(_Model):
+    """Group programmes offered to families while they wait for a key worker; groups start
+    every ``interval_days`` with at most ``group_size`` families (the rest wait for the next)."""
+
+    group_size: int = Field(strict=True, gt=0)
+    interval_days: float = Field(gt=0)
+    first_group_day: float = Field(default=0.0, ge=0)
+    duration_days: float = Field(gt=0)
+    offer_prob: float = _prob(description="Share of families joining the Level 3 queue who take up a place.")
+    withdrawal_relative_reduction: float = _prob(description="Lower withdrawal hazard while waiting, once enrolled.")
+    escalation_relative_reduction: float = _prob(description="Lower escalation hazard while waiting, once enrolled.")
 
 
 class SocialCare(_Model):
@@ -298,6 +356,8 @@ class StaffCosts(_Model):
     other_team_staff_per_year: Cost | None = None
     front_door_per_year: Cost | None = None
     mst_therapist_per_year: Cost | None = None
+    fgc_coordinator_per_year: Cost | None = None
+    fmh_consultant_per_year: Cost | None = None
 
 
 class CaseCosts(_Model):
@@ -305,6 +365,8 @@ class CaseCosts(_Model):
     level2_plan: Cost | None = None
     mst_case: Cost | None = None
     assessment: Cost | None = None
+    fgc_conference: Cost | None = None
+    parenting_place: Cost | None = None
 
 
 class SocialCareCosts(_Model):
@@ -348,6 +410,9 @@ class Scenario(_Model):
     early_help: EarlyHelp
     waiting: Waiting = Field(default_factory=Waiting)
     mst: Mst | None = None
+    fgc: Fgc | None = None
+    family_mental_health: FamilyMentalHealth | None = None
+    parenting_groups: ParentingGroups | None = None
     social_care: SocialCare | None = None
     rereferral: Rereferral = Field(default_factory=Rereferral)
     initial_state: InitialState = Field(default_factory=InitialState)
@@ -437,7 +502,9 @@ class Scenario(_Model):
                     if share > 0 and team is None:
                         errors.append(f"teams.{loc}: missing, but locality {loc} has referrals")
                     elif share > 0 and team is not None and team.slots == 0:
-                        field = "workers" if team.workers == 0 else "caseload_cap"
+                        field = "caseload_cap" if team.caseload_cap == 0 else "workers"
+                        if team.workers > 0 and team.caseload_cap > 0:
+                            field = "vacancy_rate"
                         errors.append(f"teams.{loc}.{field}: zero capacity, but locality {loc} has referrals")
         for name, init in self.initial_state.teams.items():
             team = self.teams.get(name)
@@ -446,12 +513,25 @@ class Scenario(_Model):
                     f"initial_state.teams.{name}.open_plans: {init.open_plans} exceeds the team's "
                     f"{team.slots} caseload slots"
                 )
+        if "mst" in routes and self.mst is None:
+            errors.append("mst: missing, but a referral source enters at MST")
         if self.mst is not None:
             if self.mst.age_min > self.mst.age_max:
                 errors.append(f"mst.age_min: must be <= age_max, got {self.mst.age_min} > {self.mst.age_max}")
-            if self.mst.referral_prob > 0 and self.mst.slots == 0 and "social_care" in routes:
+            referred = "mst" in routes or (self.mst.referral_prob > 0 and "social_care" in routes)
+            if referred and self.mst.slots == 0:
                 field = "therapists" if self.mst.therapists == 0 else "caseload_cap"
                 errors.append(f"mst.{field}: zero capacity, but families are referred to MST")
+        fgc = self.fgc
+        if fgc is not None and fgc.referral_prob > 0 and fgc.slots == 0:
+            offer_stage = "social_care" if fgc.offer_at == "pre_proceedings" else "level3"
+            if offer_stage in routes:
+                field = "coordinators" if fgc.coordinators == 0 else "conferences_per_coordinator"
+                errors.append(f"fgc.{field}: zero capacity, but families are referred to FGC")
+        fmh = self.family_mental_health
+        if fmh is not None and fmh.referral_prob > 0 and fmh.slots == 0 and "level3" in routes:
+            field = "consultants" if fmh.consultants == 0 else "caseload_cap"
+            errors.append(f"family_mental_health.{field}: zero capacity, but families are referred to it")
 
 
 # ---------------------------------------------------------------------- loading

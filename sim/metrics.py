@@ -18,9 +18,9 @@ from sim.records import STAGES
 
 __all__ = ["EH_STAGES", "PLAN_STAGES", "QUEUE_STAGES", "compute_kpis", "flow_balance", "monthly_series"]
 
-QUEUE_STAGES = ("front_door", "panel", "level2", "level3", "mst")
+QUEUE_STAGES = ("front_door", "panel", "level2", "level3", "mst", "fgc", "fmh", "parenting")
 """Stages with a queue (join -> start or leave)."""
-PLAN_STAGES = ("level2", "level3", "mst", "cin", "cp", "lac")
+PLAN_STAGES = ("level2", "level3", "mst", "fgc", "fmh", "parenting", "cin", "cp", "lac")
 """Stages with open cases (start -> end)."""
 EH_STAGES = ("front_door", "panel", "level2", "level3")
 """Stages inside an early help episode."""
@@ -30,6 +30,7 @@ EXIT_KINDS = {
     "outcomes_met": "closed",
     "disengaged": "closed",
     "stepped_down": "closed",
+    "mst_completed": "closed",
     "withdrawn": "withdrawn",
 }
 DAYS_PER_YEAR = 365.0
@@ -131,7 +132,7 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     if scenario.front_door is not None and scenario.front_door.staff > 0:
         busy = _time_average(*_steps(st["front_door"], ("start",), ("end",)), lo, hi)
         k["utilisation_front_door"] = busy / scenario.front_door.staff
-    served = pd.concat([st[s] for s in ("level2", "level3", "mst")])
+    served = pd.concat([st[s] for s in ("level2", "level3", "mst", "fgc", "fmh")])
     for name, slots in _caseload_services(scenario).items():
         busy = _time_average(*_steps(served[served["service"] == name], ("start",), ("end",)), lo, hi)
         k[f"utilisation_{name}"] = busy / slots if slots > 0 else np.nan
@@ -184,8 +185,9 @@ def _caseload_services(scenario: Scenario) -> dict[str, float]:
     pp = scenario.partner_plans
     if pp is not None and pp.capacity is not None:
         out["partner"] = float(pp.capacity)
-    if scenario.mst is not None:
-        out["mst"] = float(scenario.mst.slots)
+    for name, svc in (("mst", scenario.mst), ("fgc", scenario.fgc), ("fmh", scenario.family_mental_health)):
+        if svc is not None:
+            out[name] = float(svc.slots)
     return out
 
 
@@ -200,20 +202,26 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, k: dict[str, float], lo: f
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
     sal, pc, scc = c.staff, c.per_case, c.social_care
-    staff = sum(
-        t.workers * c.gbp(sal.key_worker_per_year) + t.other_fte * c.gbp(sal.other_team_staff_per_year)
+    staff = sum(  # key workers in post (vacant posts are not paid)
+        t.filled * c.gbp(sal.key_worker_per_year) + t.other_fte * c.gbp(sal.other_team_staff_per_year)
         for t in sc.teams.values()
     )
     if sc.front_door is not None:
         staff += sc.front_door.staff * c.gbp(sal.front_door_per_year)
     if sc.mst is not None:
         staff += sc.mst.therapists * c.gbp(sal.mst_therapist_per_year)
+    if sc.fgc is not None:
+        staff += sc.fgc.coordinators * c.gbp(sal.fgc_coordinator_per_year)
+    if sc.family_mental_health is not None:
+        staff += sc.family_mental_health.consultants * c.gbp(sal.fmh_consultant_per_year)
     out = {"cost_staff_gbp": staff * years}
     out["cost_cases_gbp"] = (
         k["starts_level3"] * c.gbp(pc.level3_plan)
         + k["starts_level2"] * c.gbp(pc.level2_plan)
         + k["starts_mst"] * c.gbp(pc.mst_case)
         + k["assessments"] * c.gbp(pc.assessment)
+        + k["starts_fgc"] * c.gbp(pc.fgc_conference)
+        + k["starts_parenting"] * c.gbp(pc.parenting_place)
     )
     out["cost_cin_gbp"] = _occupied_days(st["cin"], lo, hi) * c.gbp(scc.cin_per_day)
     out["cost_cp_gbp"] = _occupied_days(st["cp"], lo, hi) * c.gbp(scc.cp_per_day)

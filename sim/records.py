@@ -42,6 +42,9 @@ STAGES = (
     "cin",
     "cp",
     "lac",
+    "fgc",
+    "fmh",
+    "parenting",
     "closed",
 )
 EVENT_COLUMNS = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality")

@@ -22,6 +22,7 @@ import simpy
 from simpy.resources.resource import Request
 
 from sim.config import PANEL_DECISIONS, SC_OUTCOMES, PlanSettings, Scenario
+from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
@@ -104,9 +105,12 @@ class World:
             self.team_for = {
                 name: CaseloadService(env, f"team_{name}", t.slots, by_risk) for name, t in scenario.teams.items()
             }
-        mst = scenario.mst
+        mst, fgc, fmh = scenario.mst, scenario.fgc, scenario.family_mental_health
         self.mst = CaseloadService(env, "mst", mst.slots, False) if mst is not None else None
+        self.fgc = CaseloadService(env, "fgc", fgc.slots, False) if fgc is not None else None
+        self.fmh = CaseloadService(env, "fmh", fmh.slots, False) if fmh is not None else None
         self.panel_queue: list[tuple[_PanelTicket, Family]] = []
+        self.parenting_list: list[Family] = []
         wt = scenario.waiting
         self._hazards = wt.active
         self._esc = wt.escalation
@@ -116,6 +120,7 @@ class World:
             "panel": self._panel,
             "level2": self._level2,
             "level3": self._level3,
+            "mst": self._mst_direct,
         }
 
     # ------------------------------------------------------------------ running
@@ -127,6 +132,8 @@ class World:
         self.env.process(self._arrivals(times, src))
         if sc.panel is not None:
             self.env.process(self._panel_meetings())
+        if sc.parenting_groups is not None:
+            self.env.process(self._parenting_cohorts())
         self.env.run(until=horizon)
 
     def _arrivals(self, times: np.ndarray, src: np.ndarray) -> Proc:
@@ -219,9 +226,17 @@ class World:
         return ("social_care", "while_waiting") if why == "escalated" else ("closed", "withdrawn")
 
     def _wait(
-        self, fam: Family, stage: str, service: str, req: Any, elapsed: float = 0.0, log_join: bool = True
+        self,
+        fam: Family,
+        stage: str,
+        service: str,
+        req: Any,
+        elapsed: float = 0.0,
+        log_join: bool = True,
+        hazard_factors: tuple[float, float] = (1.0, 1.0),
     ) -> Generator[simpy.Event, Any, str]:
-        """Queue for ``req`` with the hazards of escalation and withdrawal.
+        """Queue for ``req`` with the hazards of escalation and withdrawal (scaled by
+        ``hazard_factors``, e.g. for families in a parenting group while they wait).
 
         Returns ``""`` once served, else ``"escalated"`` or ``"withdrawn"`` after cancelling
         the request (so no slot can leak).
@@ -229,8 +244,9 @@ class World:
         if log_join:
             self._log(fam, "join", stage, service)
         if self._hazards:
-            esc = self._escalation_time(fam, elapsed)
-            wd = -math.log1p(-fam.rng.u()) / self._withdraw if self._withdraw > 0 else _INF
+            esc = self._escalation_time(fam, elapsed, hazard_factors[0])
+            wd_rate = self._withdraw * hazard_factors[1]
+            wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
             patience = min(esc, wd)
             if patience < _INF:
                 yield req | self.env.timeout(patience)
@@ -246,12 +262,12 @@ class World:
         self._log(fam, "start", stage, service)
         return ""
 
-    def _escalation_time(self, fam: Family, elapsed: float) -> float:
-        """Time to escalation under hazard ``h(t) = base (1 + m risk) exp(g t)``, given
+    def _escalation_time(self, fam: Family, elapsed: float, factor: float = 1.0) -> float:
+        """Time to escalation under hazard ``h(t) = factor base (1 + m risk) exp(g t)``, given
         ``elapsed`` days already waited (inverse of the Gompertz cumulative hazard)."""
         e = -math.log1p(-fam.rng.u())
         esc = self._esc
-        a = esc.base_per_day * (1.0 + esc.risk_multiplier * fam.risk)
+        a = factor * esc.base_per_day * (1.0 + esc.risk_multiplier * fam.risk)
         if a <= 0:
             return _INF
         g = esc.growth_per_day
@@ -259,9 +275,23 @@ class World:
             return e / a
         return math.log1p(g * e / (a * math.exp(g * elapsed))) / g
 
-    def _plan(self, fam: Family, settings: PlanSettings, elapsed: float = 0.0) -> tuple[float, str]:
+    def _plan(
+        self, fam: Family, settings: PlanSettings, elapsed: float = 0.0, step_up_factor: float = 1.0
+    ) -> tuple[float, str]:
         """How long a plan lasts from now and how it ends: ``completed``, ``step_up``,
-        ``step_down`` or ``disengage`` (reviews every ``interval_days`` from plan start)."""
+        ``step_down`` or ``disengage`` (reviews every ``interval_days`` from plan start).
+        ``step_up_factor`` scales the step-up probability (support alongside the plan); a
+        key worker plan is lengthened by the handovers that staff turnover causes."""
+        t, outcome = self._plan_fate(fam, settings, elapsed, step_up_factor)
+        eh = self.sc.early_help
+        if settings is eh and eh.turnover_per_year > 0:
+            # departures of the family's key worker while the plan runs: Poisson(turnover x years)
+            t += _poisson_ppf(fam.rng.u(), eh.turnover_per_year * t / 365.0) * eh.handover_delay_days
+        return t, outcome
+
+    def _plan_fate(
+        self, fam: Family, settings: PlanSettings, elapsed: float, step_up_factor: float
+    ) -> tuple[float, str]:
         u = fam.rng.u
         dur = settings.duration
         total = dur.ppf(u())
@@ -273,7 +303,8 @@ class World:
         if r is None:
             return remaining, "completed"
         u1, u2 = u(), u()
-        p = r.step_up_prob + r.step_down_prob + r.disengage_prob
+        step_up = r.step_up_prob * step_up_factor
+        p = step_up + r.step_down_prob + r.disengage_prob
         if p <= 0:
             return remaining, "completed"
         k = 1 if p >= 1 else max(1, math.ceil(math.log1p(-u1) / math.log1p(-p)))
@@ -282,15 +313,20 @@ class World:
         if t >= remaining:
             return remaining, "completed"
         x = u2 * p
-        kind = (
-            "step_up" if x < r.step_up_prob else "step_down" if x < r.step_up_prob + r.step_down_prob else "disengage"
-        )
+        kind = "step_up" if x < step_up else "step_down" if x < step_up + r.step_down_prob else "disengage"
         return t, kind
 
     def _hold(
-        self, fam: Family, stage: str, svc: CaseloadService, req: Any, settings: PlanSettings, elapsed: float
+        self,
+        fam: Family,
+        stage: str,
+        svc: CaseloadService,
+        req: Any,
+        settings: PlanSettings,
+        elapsed: float,
+        step_up_factor: float = 1.0,
     ) -> Generator[simpy.Event, Any, str]:
-        t, outcome = self._plan(fam, settings, elapsed)
+        t, outcome = self._plan(fam, settings, elapsed, step_up_factor)
         yield self.env.timeout(t)
         svc.release(req)
         self._log(fam, "end", stage, svc.name, outcome)
@@ -371,15 +407,19 @@ class World:
     ) -> Proc:
         svc = self.team_for[fam.locality]
         req = svc.request(fam)
-        plan_elapsed = 0.0
+        plan_elapsed, step_up_factor = 0.0, 1.0
         if initial_open:  # the slot is free at day 0 (validated); join and start were logged
             yield req
             plan_elapsed = elapsed
         else:
-            why = yield from self._wait(fam, "level3", svc.name, req, elapsed, log_join=not initial_waiting)
+            factors = self._enrol_parenting(fam) if not initial_waiting else (1.0, 1.0)
+            why = yield from self._wait(
+                fam, "level3", svc.name, req, elapsed, log_join=not initial_waiting, hazard_factors=factors
+            )
             if why:
                 return self._left(why)
-        outcome = yield from self._hold(fam, "level3", svc, req, self.sc.early_help, plan_elapsed)
+            step_up_factor = self._refer_supports(fam)
+        outcome = yield from self._hold(fam, "level3", svc, req, self.sc.early_help, plan_elapsed, step_up_factor)
         return {
             "completed": ("closed", "outcomes_met"),
             "step_up": ("social_care", "during_plan"),
@@ -396,15 +436,19 @@ class World:
         yield env.timeout(sc.assessment_duration.ppf(u()))
         outcome = _choose(u(), sc.outcome_probs, SC_OUTCOMES)
         self._log(fam, "end", "assessment", "", outcome)
-        mst = self.sc.mst
-        # the referral uniform is drawn for every CP/care-bound family, eligible or not
-        if (
-            mst is not None
-            and outcome in ("cp", "lac")
-            and u() < mst.referral_prob
-            and fam.has_child_aged(mst.age_min, mst.age_max)
-        ):
-            outcome = yield from self._mst(fam, outcome)
+        if outcome in ("cp", "lac"):  # edge of care: FGC at pre-proceedings, then MST
+            fgc, mst = self.sc.fgc, self.sc.mst
+            # each referral uniform is drawn for every CP/care-bound family, eligible or not
+            if fgc is not None and fgc.offer_at == "pre_proceedings" and u() < fgc.referral_prob:
+                assert self.fgc is not None
+                outcome = yield from self._edge_of_care(
+                    fam, outcome, self.fgc, fgc.duration, fgc.care_relative_reduction
+                )
+            if mst is not None and u() < mst.referral_prob and fam.has_child_aged(mst.age_min, mst.age_max):
+                assert self.mst is not None
+                outcome = yield from self._edge_of_care(
+                    fam, outcome, self.mst, mst.duration, mst.care_relative_reduction
+                )
         if outcome in ("cin", "cp"):
             dist = sc.cin_duration if outcome == "cin" else sc.cp_duration
             self._log(fam, "start", outcome)
@@ -419,21 +463,106 @@ class World:
             return ("level3", "social_care_step_down")
         return ("done", "")
 
-    def _mst(self, fam: Family, outcome: str) -> Generator[simpy.Event, Any, str]:
-        mst = self.sc.mst
-        assert mst is not None and self.mst is not None
-        svc = self.mst
+    def _edge_of_care(
+        self, fam: Family, outcome: str, svc: CaseloadService, duration: Distribution, care_reduction: float
+    ) -> Generator[simpy.Event, Any, str]:
+        """An edge-of-care service (MST, FGC at pre-proceedings) for a CP- or care-bound family.
+
+        Escalating while waiting means entering care; withdrawing leaves the outcome as it
+        was. After the service, a care-bound family avoids care with ``care_reduction``."""
+        stage = svc.name
         req = svc.request(fam)
-        why = yield from self._wait(fam, "mst", svc.name, req)
+        why = yield from self._wait(fam, stage, stage, req)
         if why == "escalated":
             return "lac"
         if why == "withdrawn":
             return outcome
-        yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
+        yield self.env.timeout(duration.ppf(fam.rng.u()))
         svc.release(req)
-        averted = outcome == "lac" and fam.rng.u() < mst.care_relative_reduction
-        self._log(fam, "end", "mst", svc.name, "care_averted" if averted else "completed")
+        averted = outcome == "lac" and fam.rng.u() < care_reduction
+        self._log(fam, "end", stage, stage, "care_averted" if averted else "completed")
         return "cp" if averted else outcome
+
+    def _mst_direct(self, fam: Family) -> Proc:
+        """A referral straight to MST (youth offending, schools, health): wait, therapy, close."""
+        mst = self.sc.mst
+        assert mst is not None and self.mst is not None
+        req = self.mst.request(fam)
+        why = yield from self._wait(fam, "mst", "mst", req)
+        if why:
+            return self._left(why)
+        yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
+        self.mst.release(req)
+        self._log(fam, "end", "mst", "mst", "completed")
+        return ("closed", "mst_completed")
+
+    # ------------------------------------------------------------------ support alongside plans
+    def _refer_supports(self, fam: Family) -> float:
+        """At the start of a Level 3 plan: referral to FGC (when offered at first contact) and
+        to family mental health, each running alongside the plan. Returns the factor on the
+        plan's step-up probability (support is assumed to act from referral)."""
+        factor = 1.0
+        fgc, fmh = self.sc.fgc, self.sc.family_mental_health
+        if fgc is not None and fgc.offer_at == "first_contact" and fam.rng.u() < fgc.referral_prob:
+            assert self.fgc is not None
+            self.env.process(self._support(fam, self.fgc, fgc.duration))
+            factor *= 1.0 - fgc.step_up_relative_reduction
+        if fmh is not None and fam.rng.u() < fmh.referral_prob:
+            assert self.fmh is not None
+            self.env.process(self._support(fam, self.fmh, fmh.duration))
+            factor *= 1.0 - fmh.step_up_relative_reduction
+        return factor
+
+    def _support(self, fam: Family, svc: CaseloadService, duration: Distribution) -> Proc:
+        """Queue for and hold a slot of a support service (no hazards: the family is on a plan)."""
+        u = fam.rng.u()  # drawn now, so the plan's own draws stay in step
+        req = svc.request(fam)
+        self._log(fam, "join", svc.name, svc.name)
+        yield req
+        self._log(fam, "start", svc.name, svc.name)
+        yield self.env.timeout(duration.ppf(u))
+        svc.release(req)
+        self._log(fam, "end", svc.name, svc.name, "completed")
+
+    def _enrol_parenting(self, fam: Family) -> tuple[float, float]:
+        """Offer a place in the next parenting group to a family joining the key worker queue;
+        returns the factors on its escalation and withdrawal hazards while it waits."""
+        pg = self.sc.parenting_groups
+        if pg is None or fam.rng.u() >= pg.offer_prob:
+            return (1.0, 1.0)
+        self.parenting_list.append(fam)
+        self._log(fam, "join", "parenting", "parenting")
+        return (1.0 - pg.escalation_relative_reduction, 1.0 - pg.withdrawal_relative_reduction)
+
+    def _parenting_cohorts(self) -> Proc:
+        pg = self.sc.parenting_groups
+        assert pg is not None
+        env, waiting = self.env, self.parenting_list
+        yield env.timeout(pg.first_group_day)
+        while True:
+            cohort = waiting[: pg.group_size]
+            del waiting[: pg.group_size]
+            if cohort:
+                for fam in cohort:
+                    self._log(fam, "start", "parenting", "parenting")
+                env.process(self._cohort_end(cohort, pg.duration_days))
+            yield env.timeout(pg.interval_days)
+
+    def _cohort_end(self, cohort: list[Family], duration: float) -> Proc:
+        yield self.env.timeout(duration)
+        for fam in cohort:
+            self._log(fam, "end", "parenting", "parenting", "completed")
+
+
+def _poisson_ppf(u: float, lam: float) -> int:
+    """Smallest k with P(Poisson(lam) <= k) > u (inverse CDF by summing the pmf)."""
+    k, pmf = 0, math.exp(-lam)
+    cum = pmf
+    while u >= cum and k < 1000:
+        k += 1
+        pmf *= lam / k
+        cum += pmf
+    return k
 
 
 def _choose(u: float, probs: dict[str, float], keys: tuple[str, ...]) -> str:
