@@ -171,7 +171,17 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     k["in_early_help_at_end"] = _open_in_early_help(st, hi)
 
     k["assessments"] = float(len(starts_in_window("assessment")))
-    k.update(_costs(st, scenario, k, lo, hi))
+    refs = ev[ev["event"] == "referral"]["time"].to_numpy()
+    for i in range(int((hi - lo) // DAYS_PER_YEAR)):
+        a = lo + i * DAYS_PER_YEAR
+        k[f"referrals_year{i + 1}"] = float(((refs >= a) & (refs < a + DAYS_PER_YEAR)).sum())
+    k.update(_costs(st, scenario, lo, hi))
+    k["cost_per_family_gbp"] = k["cost_total_gbp"] / k["families_referred"] if k["families_referred"] else np.nan
+    budget = scenario.costs.budget_gbp_per_year
+    if budget is not None:
+        k["budget_gbp_per_year"] = budget
+        k["cost_early_help_over_budget_gbp_per_year"] = k["cost_early_help_gbp_per_year"] - budget
+    k.update(_yearly(st, scenario, lo, hi))
     return k
 
 
@@ -198,7 +208,14 @@ def _occupied_days(rows: pd.DataFrame, lo: float, hi: float, detail: str | None 
     return _time_average(*_steps(rows, ("start",), ("end",)), lo, hi) * (hi - lo)
 
 
-def _costs(st: dict[str, pd.DataFrame], sc: Scenario, k: dict[str, float], lo: float, hi: float) -> dict[str, float]:
+def _starts(rows: pd.DataFrame, lo: float, hi: float) -> float:
+    return float(((rows["event"] == "start") & (rows["time"] >= lo) & (rows["time"] < hi)).sum())
+
+
+def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
+    """Costs over ``[lo, hi]`` in ``costs.price_year`` prices, split between the early help
+    service (staff and per-case costs of its services) and social care (assessments, CIN,
+    CP and care placements)."""
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
     sal, pc, scc = c.staff, c.per_case, c.social_care
@@ -206,33 +223,52 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, k: dict[str, float], lo: f
         t.filled * c.gbp(sal.key_worker_per_year) + t.other_fte * c.gbp(sal.other_team_staff_per_year)
         for t in sc.teams.values()
     )
-    if sc.front_door is not None:
-        staff += sc.front_door.staff * c.gbp(sal.front_door_per_year)
-    if sc.mst is not None:
-        staff += sc.mst.therapists * c.gbp(sal.mst_therapist_per_year)
-    if sc.fgc is not None:
-        staff += sc.fgc.coordinators * c.gbp(sal.fgc_coordinator_per_year)
-    if sc.family_mental_health is not None:
-        staff += sc.family_mental_health.consultants * c.gbp(sal.fmh_consultant_per_year)
+    for fte, cost in (
+        (sc.front_door.staff if sc.front_door else 0, sal.front_door_per_year),
+        (sc.mst.therapists if sc.mst else 0, sal.mst_therapist_per_year),
+        (sc.fgc.coordinators if sc.fgc else 0, sal.fgc_coordinator_per_year),
+        (sc.family_mental_health.consultants if sc.family_mental_health else 0, sal.fmh_consultant_per_year),
+    ):
+        staff += fte * c.gbp(cost)
     out = {"cost_staff_gbp": staff * years}
-    out["cost_cases_gbp"] = (
-        k["starts_level3"] * c.gbp(pc.level3_plan)
-        + k["starts_level2"] * c.gbp(pc.level2_plan)
-        + k["starts_mst"] * c.gbp(pc.mst_case)
-        + k["assessments"] * c.gbp(pc.assessment)
-        + k["starts_fgc"] * c.gbp(pc.fgc_conference)
-        + k["starts_parenting"] * c.gbp(pc.parenting_place)
+    out["cost_cases_gbp"] = sum(
+        _starts(st[stage], lo, hi) * c.gbp(cost)
+        for stage, cost in (
+            ("level3", pc.level3_plan),
+            ("level2", pc.level2_plan),
+            ("mst", pc.mst_case),
+            ("fgc", pc.fgc_conference),
+            ("parenting", pc.parenting_place),
+        )
     )
+    out["cost_assessment_gbp"] = _starts(st["assessment"], lo, hi) * c.gbp(pc.assessment)
     out["cost_cin_gbp"] = _occupied_days(st["cin"], lo, hi) * c.gbp(scc.cin_per_day)
     out["cost_cp_gbp"] = _occupied_days(st["cp"], lo, hi) * c.gbp(scc.cp_per_day)
     out["cost_care_foster_gbp"] = _occupied_days(st["lac"], lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week)
     out["cost_care_residential_gbp"] = (
         _occupied_days(st["lac"], lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week)
     )
+    early_help = out["cost_staff_gbp"] + out["cost_cases_gbp"]
     total = sum(out.values())
+    out["cost_early_help_gbp"] = early_help
+    out["cost_social_care_gbp"] = total - early_help
     out["cost_total_gbp"] = total
+    out["cost_early_help_gbp_per_year"] = early_help / years
+    out["cost_social_care_gbp_per_year"] = (total - early_help) / years
     out["cost_total_gbp_per_year"] = total / years
-    out["cost_per_family_gbp"] = total / k["families_referred"] if k["families_referred"] else np.nan
+    return out
+
+
+def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
+    """Referrals and costs in each whole year of the KPI window (``_year1``, ``_year2``...),
+    for financial projections from forecast demand."""
+    out: dict[str, float] = {}
+    for i in range(int((hi - lo) // DAYS_PER_YEAR)):
+        a, b = lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR
+        costs = _costs(st, sc, a, b)
+        out[f"cost_early_help_gbp_year{i + 1}"] = costs["cost_early_help_gbp"]
+        out[f"cost_social_care_gbp_year{i + 1}"] = costs["cost_social_care_gbp"]
+        out[f"cost_total_gbp_year{i + 1}"] = costs["cost_total_gbp"]
     return out
 
 
