@@ -283,6 +283,29 @@ class CompareResult:
         return pd.concat([b.replications for b in self.batches.values()], ignore_index=True)
 
 
+def _run_each(
+    scenarios: Sequence[Scenario],
+    folders: Sequence[Path | None],
+    replications: int,
+    seed: int,
+    backend: str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None,
+) -> list[BatchResult]:
+    """One batch per scenario, all with the same seeds (CRN); progress counts across them."""
+    total = replications * len(scenarios)
+    out = []
+    for i, (sc, folder) in enumerate(zip(scenarios, folders)):
+
+        def step(done: int, _total: int, offset: int = i * replications) -> None:
+            if progress is not None:
+                progress(offset + done, total)
+
+        out.append(run_batch(sc, replications, seed, backend, workers, scheduler=scheduler, out=folder, progress=step))
+    return out
+
+
 def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
     names: list[str] = []
     for sc in scenarios:
@@ -315,18 +338,10 @@ def compare(
         raise ScenarioError(["compare: give at least one option to compare with the baseline"])
     scenarios = [base, *options]
     names = _unique_names(scenarios)
-    total = replications * len(scenarios)
-    batches: dict[str, BatchResult] = {}
-    for i, (name, sc) in enumerate(zip(names, scenarios)):
-        if name != sc.name:
-            sc = sc.model_copy(update={"name": name})
-        sub = Path(out) / name if out is not None else None
-
-        def step(done: int, _total: int, offset: int = i * replications) -> None:
-            if progress is not None:
-                progress(offset + done, total)
-
-        batches[name] = run_batch(sc, replications, seed, backend, workers, scheduler=scheduler, out=sub, progress=step)
+    scenarios = [sc if sc.name == n else sc.model_copy(update={"name": n}) for sc, n in zip(scenarios, names)]
+    folders = [Path(out) / name if out is not None else None for name in names]
+    runs = _run_each(scenarios, folders, replications, seed, backend, workers, scheduler, progress)
+    batches = dict(zip(names, runs))
     base_reps = batches[names[0]].replications
     diffs = [paired_differences(base_reps, batches[name].replications).assign(option=name) for name in names[1:]]
     table = pd.concat(diffs, ignore_index=True)
@@ -372,16 +387,10 @@ def sweep(
     # validate every variant before running anything, so a bad key fails fast
     labels = [",".join(f"{k}={v}" for k, v in zip(keys, combo)) for combo in combos]
     variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}[{lab}]") for c, lab in zip(combos, labels)]
-    total = replications * len(variants)
-    tables = []
-    for i, (combo, sc) in enumerate(zip(combos, variants)):
-        sub = Path(out) / f"variant-{i:03d}" if out is not None else None
-
-        def step(done: int, _total: int, offset: int = i * replications) -> None:
-            if progress is not None:
-                progress(offset + done, total)
-
-        batch = run_batch(sc, replications, seed, backend, workers, scheduler=scheduler, out=sub, progress=step)
-        params = pd.DataFrame({k: [v] * replications for k, v in zip(keys, combo)})
-        tables.append(pd.concat([params, batch.replications], axis=1))
+    folders = [Path(out) / f"variant-{i:03d}" if out is not None else None for i in range(len(variants))]
+    batches = _run_each(variants, folders, replications, seed, backend, workers, scheduler, progress)
+    tables = [
+        pd.concat([pd.DataFrame({k: [v] * replications for k, v in zip(keys, combo)}), batch.replications], axis=1)
+        for combo, batch in zip(combos, batches)
+    ]
     return pd.concat(tables, ignore_index=True)
