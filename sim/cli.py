@@ -83,6 +83,7 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
         help="relative CI half-width to aim for in the replication-count check (default 0.05)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a dotted key and its values, e.g. --vary teams.north.workers=9,11,13 (repeatable)",
     )
     _batch_options(s, default_reps=10)
+    rp = sub.add_parser("report", help="write a self-contained HTML report (and figures) for a results folder")
+    rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help="folder written by ehsim run, compare or sweep")
     return p
 
 
@@ -168,6 +171,7 @@ def _manifest(args: argparse.Namespace, scenarios: Sequence[Scenario], **extra: 
         backend=args.backend,
         workers=args.workers,
         overrides=args.overrides,
+        cwd=str(Path.cwd()),
         **extra,
     )
 
@@ -252,7 +256,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_parquet(out / "events.parquet", run_replication(sc, rep=0, seed=args.seed).events)
     diag = _diagnostics(batch, args.precision)
     write_json(out / "diagnostics.json", diag)
-    write_json(out / "manifest.json", _manifest(args, [sc], config=str(args.config), resumed=batch.resumed))
+    write_json(
+        out / "manifest.json",
+        _manifest(
+            args,
+            [sc],
+            config=str(args.config),
+            scenario_files={sc.name: str(args.config.resolve())},
+            resumed=batch.resumed,
+        ),
+    )
     days = sc.run.duration_days - sc.run.warmup_days
     print(
         f"Scenario '{sc.name}', seed {args.seed}, {args.replications} replication(s): "
@@ -261,6 +274,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     _print_summary(batch)
     print(f"Results written to {out}/")
+    _maybe_report(args, out)
     return 0
 
 
@@ -299,6 +313,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             [b.scenario for b in res.batches.values()],
             base=str(args.config),
             options=[str(p) for p in args.options],
+            scenario_files={name: str(path.resolve()) for name, path in zip(res.batches, [args.config, *args.options])},
         ),
     )
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
@@ -318,6 +333,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             )
     print("  * the 95% CI of the difference excludes 0")
     print(f"Results written to {out}/")
+    _maybe_report(args, out)
     return 0
 
 
@@ -359,11 +375,30 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         ignore_index=True,
     )
     write_csv(out / "summary.csv", summary[[*keys, *[c for c in summary.columns if c not in keys]]])
-    write_json(out / "manifest.json", _manifest(args, [sc], config=str(args.config), grid=grid))
+    write_json(
+        out / "manifest.json",
+        _manifest(args, [sc], config=str(args.config), scenario_files={sc.name: str(args.config.resolve())}, grid=grid),
+    )
     means = table.groupby(keys, sort=False)[[k for k, _, _ in HEADLINE_KPIS if k in table.columns]].mean()
     print(f"Sweep of {', '.join(keys)}: mean of {args.replications} replications per combination")
     print(means.to_string(float_format=lambda x: f"{x:,.1f}" if math.isfinite(x) else "n/a"))
     print(f"Results written to {out}/")
+    _maybe_report(args, out)
+    return 0
+
+
+def _maybe_report(args: argparse.Namespace, out: Path) -> None:
+    """``--report``: write the HTML report of the results just written."""
+    if getattr(args, "report", False):
+        from sim.report import make_report  # imports matplotlib: only when asked for
+
+        print(f"Report written to {make_report(out)}")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import make_report  # imports matplotlib: only when asked for
+
+    print(f"Report written to {make_report(args.config)}")
     return 0
 
 
@@ -372,6 +407,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _cmd_run,
     "compare": _cmd_compare,
     "sweep": _cmd_sweep,
+    "report": _cmd_report,
 }
 
 
