@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from sim.analysis import replications_needed, suggest_warmup, summarise
 from sim.backends import BACKENDS
+from sim.calibrate import calibrate
 from sim.config import Scenario, ScenarioError, load_scenario, scenario_to_yaml
 from sim.experiment import BatchResult, compare, run_batch, run_replication, scenario_fingerprint, sweep
 from sim.io import manifest, write_csv, write_json, write_parquet, write_text
@@ -111,6 +112,16 @@ def _parser() -> argparse.ArgumentParser:
         help="a dotted key and its values, e.g. --vary teams.north.workers=9,11,13 (repeatable)",
     )
     _batch_options(s, default_reps=10)
+    cal = sub.add_parser("calibrate", help="fit scenario parameters to reported figures (scipy, common random numbers)")
+    cal.add_argument(
+        "config", type=Path, metavar="SPEC", help="calibration spec, e.g. configs/sunderland/calibration.yaml"
+    )
+    cal.add_argument("--replications", type=_positive_int, default=None, help="per evaluation (default: the spec's)")
+    cal.add_argument("--max-evaluations", type=_positive_int, default=None, help="default: the spec's")
+    cal.add_argument("--backend", choices=BACKENDS, default="serial")
+    cal.add_argument("--workers", type=_positive_int, default=None)
+    cal.add_argument("--out", type=Path, default=None, help="where to write the fitted scenario (default: the spec's)")
+    cal.add_argument("--quiet", action="store_true", help="no line per evaluation")
     rp = sub.add_parser("report", help="write a self-contained HTML report (and figures) for a results folder")
     rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help="folder written by ehsim run, compare or sweep")
     return p
@@ -402,12 +413,43 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    def say(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr)
+
+    res = calibrate(
+        args.config,
+        replications=args.replications,
+        max_evaluations=args.max_evaluations,
+        backend=args.backend,
+        workers=args.workers,
+        output=args.out,
+        report=say,
+    )
+    print(f"Calibration of {args.config}: {res.evaluations} evaluations, objective {res.objective:.5f}")
+    print("Fitted parameters:")
+    for name, value in res.parameters.items():
+        print(f"  {name:<50} {value:,.6g}")
+    print("Targets (model mean and 95% CI over the spec's replications):")
+    for row in res.fit.to_dict(orient="records"):
+        mark = "ok " if row["within"] else "OFF"
+        print(
+            f"  {mark} {row['target']:<28} reported {row['reported']:>10,.4g}  model {row['model_mean']:>10,.4g} "
+            f"({row['ci_low']:,.4g} to {row['ci_high']:,.4g})  error {row['relative_error']:+.1%} "
+            f"(tolerance {row['tolerance']:.0%})  {row['source']}"
+        )
+    print(f"Fitted scenario written to {res.output}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _cmd_validate,
     "run": _cmd_run,
     "compare": _cmd_compare,
     "sweep": _cmd_sweep,
     "report": _cmd_report,
+    "calibrate": _cmd_calibrate,
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 import sim
 from sim.analysis import t_interval
 from sim.calibrate import calibrate
+from sim.cli import main
 from sim.experiment import compare, run_batch
 from tests.conftest import CONFIGS, mmc_dict
 
@@ -74,6 +75,11 @@ def test_calibrate_recovers_a_known_arrival_rate(tmp_path) -> None:  # type: ign
         res.parameters["referrals.sources.all.annual_rate"], rel=1e-5
     )
     assert "derived: calibrated" in res.output.read_text()
+    # the same through the command line, writing elsewhere
+    assert main(["calibrate", str(tmp_path / "spec.yaml"), "--quiet", "--out", str(tmp_path / "cli.yaml")]) == 0
+    assert sim.load_scenario(tmp_path / "cli.yaml").referrals.sources["all"].annual_rate == pytest.approx(
+        res.parameters["referrals.sources.all.annual_rate"], rel=1e-5
+    )
 
 
 def _short(path: str) -> sim.Scenario:
