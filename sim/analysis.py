@@ -42,7 +42,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "ID_COLUMNS",
@@ -100,6 +99,8 @@ def _check_level(level: float) -> None:
 
 def _t_quantile(level: float, df: float) -> float:
     """Two-sided critical value ``t_{df, (1 + level) / 2}`` (``df`` may be fractional)."""
+    from scipy import stats  # imported here: scipy.stats costs ~45 MB, and only intervals need it
+
     return float(stats.t.ppf(0.5 + level / 2.0, df))
 
 

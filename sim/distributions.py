@@ -12,11 +12,13 @@ Every sampler returns a finite, non-negative number of days for any ``u`` in ``[
 
 from __future__ import annotations
 
+import itertools
 import math
+from functools import cached_property
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
 
 __all__ = [
@@ -152,8 +154,6 @@ class Lognormal(_Spec):
     sd: float | None = Field(default=None, gt=0)
     median: float | None = Field(default=None, gt=0)
     sigma: float | None = Field(default=None, gt=0, le=5)
-    _mu: float = PrivateAttr(default=0.0)
-    _s: float = PrivateAttr(default=1.0)
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -166,27 +166,30 @@ class Lognormal(_Spec):
         ]
         if by_moments == by_median or len(given) != 2:
             raise ValueError(f"give either mean and sd, or median and sigma; got {', '.join(given) or 'none'}")
-        if by_moments:
-            assert self.mean_ is not None and self.sd is not None
-            s2 = math.log1p((self.sd / self.mean_) ** 2)
-            self._s = math.sqrt(s2)
-            self._mu = math.log(self.mean_) - s2 / 2
-        else:
-            assert self.median is not None and self.sigma is not None
-            self._s = self.sigma
-            self._mu = math.log(self.median)
         return self
 
+    @cached_property
+    def log_params(self) -> tuple[float, float]:
+        """``(mu, sigma)`` of the underlying normal (cached: ``ppf`` is on the hot path)."""
+        if self.mean_ is not None and self.sd is not None:
+            s2 = math.log1p((self.sd / self.mean_) ** 2)
+            return math.log(self.mean_) - s2 / 2, math.sqrt(s2)
+        assert self.median is not None and self.sigma is not None
+        return math.log(self.median), self.sigma
+
     def ppf(self, u: float) -> float:
-        return math.exp(self._mu + self._s * float(special.ndtri(u)))
+        mu, s = self.log_params
+        return math.exp(mu + s * float(special.ndtri(u)))
 
     @property
     def mean(self) -> float:
-        return math.exp(self._mu + self._s**2 / 2)
+        mu, s = self.log_params
+        return math.exp(mu + s**2 / 2)
 
     @property
     def var(self) -> float:
-        return (math.exp(self._s**2) - 1) * math.exp(2 * self._mu + self._s**2)
+        mu, s = self.log_params
+        return (math.exp(s**2) - 1) * math.exp(2 * mu + s**2)
 
 
 class Gamma(_Spec):
@@ -219,7 +222,6 @@ class Bands(_Spec):
     dist: Literal["bands"]
     edges: list[float] = Field(min_length=2)
     probs: list[float] = Field(min_length=1)
-    _cum: list[float] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Bands:
@@ -230,15 +232,15 @@ class Bands(_Spec):
         if any(e < 0 for e in self.edges) or any(b <= a for a, b in zip(self.edges, self.edges[1:])):
             raise ValueError(f"edges must be >= 0 and strictly increasing, got {self.edges}")
         check_probabilities(dict(enumerate(self.probs)))
-        acc, cum = 0.0, []
-        for p in self.probs:
-            acc += p
-            cum.append(acc)
-        self._cum = cum
         return self
 
+    @cached_property
+    def cumulative(self) -> list[float]:
+        """Cumulative probabilities of the bands (cached for ``ppf``)."""
+        return list(itertools.accumulate(self.probs))
+
     def ppf(self, u: float) -> float:
-        cum = self._cum
+        cum = self.cumulative
         for i, c in enumerate(cum):
             if u < c or i == len(cum) - 1:
                 lo = cum[i - 1] if i else 0.0

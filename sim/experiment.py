@@ -111,6 +111,10 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
             "initial": pd.array([f.initial for f in fams], dtype="bool"),
         }
     )
+    # the finished world is a web of reference cycles (processes, events, families): free it
+    # before the KPIs allocate, so a replication's peak memory is the log, not log + world
+    del world, fams
+    gc.collect()
     return ReplicationResult(
         scenario=scenario,
         rep=rep,

@@ -18,6 +18,8 @@ locality     category  the family's locality
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 import pandas as pd
 
@@ -56,9 +58,11 @@ class EventLog:
     __slots__ = ("detail", "episode", "event", "family_id", "locality", "service", "stage", "time")
 
     def __init__(self) -> None:
-        self.time: list[float] = []
-        self.family_id: list[int] = []
-        self.episode: list[int] = []
+        # numbers in typed arrays (8 bytes a value, not a boxed Python object); the category
+        # columns hold references to a few interned strings
+        self.time = array("d")
+        self.family_id = array("q")
+        self.episode = array("i")
         self.event: list[str] = []
         self.stage: list[str] = []
         self.service: list[str] = []
@@ -92,9 +96,9 @@ class EventLog:
         """The log as a DataFrame with the fixed schema (stable dtypes, even when empty)."""
         return pd.DataFrame(
             {
-                "time": np.array(self.time, dtype=np.float64),
-                "family_id": np.array(self.family_id, dtype=np.int64),
-                "episode": np.array(self.episode, dtype=np.int32),
+                "time": np.frombuffer(self.time, dtype=np.float64).copy(),
+                "family_id": np.frombuffer(self.family_id, dtype=np.int64).copy(),
+                "episode": np.frombuffer(self.episode, dtype=np.int32).copy(),
                 "event": _categorical(self.event, EVENTS),
                 "stage": _categorical(self.stage, STAGES),
                 "service": _categorical(self.service),

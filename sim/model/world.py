@@ -243,20 +243,21 @@ class World:
         """
         if log_join:
             self._log(fam, "join", stage, service)
-        if self._hazards:
+        patience, esc, wd = _INF, _INF, _INF
+        if self._hazards:  # drawn whether or not a slot is free, so CRN stay aligned
             esc = self._escalation_time(fam, elapsed, hazard_factors[0])
             wd_rate = self._withdraw * hazard_factors[1]
             wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
             patience = min(esc, wd)
-            if patience < _INF:
-                yield req | self.env.timeout(patience)
-                if not req.triggered:
-                    req.cancel()
-                    why = "escalated" if esc <= wd else "withdrawn"
-                    self._log(fam, "leave", stage, service, why)
-                    return why
-            else:
-                yield req
+        if req.triggered:
+            pass  # a slot was free: served at once, no scheduler step needed
+        elif patience < _INF:
+            yield req | self.env.timeout(patience)
+            if not req.triggered:
+                req.cancel()
+                why = "escalated" if esc <= wd else "withdrawn"
+                self._log(fam, "leave", stage, service, why)
+                return why
         else:
             yield req
         self._log(fam, "start", stage, service)
