@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from functools import cached_property
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
