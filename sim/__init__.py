@@ -9,7 +9,8 @@ Public API::
     table = sim.sweep(scenario, {"panel.interval_days": [7, 14]}, 10)
 """
 
-from sim.config import Scenario, ScenarioError, load_scenario
+from sim.config import Scenario, load_scenario
+from sim.errors import ArgumentError, BackendError, EhsimError, ResultsError, ScenarioError
 from sim.experiment import (
     BatchResult,
     CompareResult,
@@ -22,9 +23,13 @@ from sim.experiment import (
 )
 
 __all__ = [
+    "ArgumentError",
+    "BackendError",
     "BatchResult",
     "CompareResult",
+    "EhsimError",
     "ReplicationResult",
+    "ResultsError",
     "Scenario",
     "ScenarioError",
     "compare",

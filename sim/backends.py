@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Literal
 
-from sim.config import ScenarioError
+from sim.errors import BackendError
 
 __all__ = ["BACKENDS", "Backend", "BackendError", "iter_results"]
 
@@ -23,10 +23,6 @@ Backend = Literal["serial", "process", "dask"]
 BACKENDS: tuple[str, ...] = ("serial", "process", "dask")
 DASK_RETRIES = 3
 """Times a Dask task is retried after an error; a task on a lost worker is rescheduled too."""
-
-
-class BackendError(ScenarioError):
-    """A backend could not be used (unknown name, unreachable scheduler...)."""
 
 
 def default_workers() -> int:

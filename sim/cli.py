@@ -18,6 +18,7 @@ from sim.analysis import replications_needed, suggest_warmup, summarise
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
 from sim.config import Scenario, ScenarioError, load_scenario, scenario_to_yaml
+from sim.errors import EhsimError
 from sim.experiment import BatchResult, compare, run_batch, run_replication, scenario_fingerprint, sweep
 from sim.io import manifest, write_csv, write_json, write_parquet, write_text
 
@@ -457,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ScenarioError as exc:
+    except EhsimError as exc:
         print(f"error: {getattr(args, 'config', '')}: cannot {args.command}", file=sys.stderr)
         for line in exc.messages:
             print(f"  {line}", file=sys.stderr)

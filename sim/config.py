@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.distributions import DIST_TAGS, Distribution, check_probabilities
+from sim.errors import ScenarioError
 
 __all__ = [
     "ENTRY_STAGES",
@@ -36,14 +37,6 @@ NEED_LEVELS = ("level1", "level2", "level3", "level4")
 ENTRY_STAGES = ("front_door", "panel", "level2", "level3", "mst")
 SC_OUTCOMES = ("nfa", "cin", "cp", "lac")
 PANEL_DECISIONS = ("level2", "level3", "no_plan", "social_care")
-
-
-class ScenarioError(Exception):
-    """A scenario could not be loaded; ``messages`` holds one line per problem."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("\n".join(messages))
-        self.messages = messages
 
 
 class _Model(BaseModel):

@@ -30,6 +30,7 @@ import pandas as pd
 from sim.analysis import paired_differences, summarise
 from sim.backends import iter_results
 from sim.config import Scenario, ScenarioError, apply_overrides, scenario_from_dict
+from sim.errors import ResultsError
 from sim.io import write_json, write_parquet
 from sim.metrics import compute_kpis, monthly_series
 from sim.model import simulate
@@ -127,7 +128,7 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
 
 
 # --------------------------------------------------------------------------- batches
-class BatchFolderError(ScenarioError):
+class BatchFolderError(ResultsError):
     """An output folder holds a different batch (scenario or seed) than the one asked for."""
 
 
