@@ -115,7 +115,7 @@ def test_rerun_on_same_folder_resumes_without_rerunning(tmp_path: Path) -> None:
 )
 def test_folder_of_another_batch_is_refused(tmp_path: Path, scenario_change: dict, seed: int) -> None:
     run_batch(_small(), 2, seed=1, out=tmp_path)
-    with pytest.raises(sim.ScenarioError, match="refusing to mix"):
+    with pytest.raises(sim.ResultsError, match="refusing to mix"):
         run_batch(_small(**scenario_change), 2, seed=seed, out=tmp_path)
 
 
