@@ -25,7 +25,7 @@ EFFECTS = (
     ("cost_social_care_gbp_per_year", "social care cost (GBP a year)"),
     ("to_social_care_total", "referrals on to social care (in the window)"),
     ("care_entries", "entries to care (in the window)"),
-    ("mst_waiting_mean", "MST waiting list (time-average)"),
+    ("queue_mst_mean", "MST waiting list (time-average)"),
 )
 
 

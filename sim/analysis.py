@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -214,8 +214,18 @@ def t_interval(x: npt.ArrayLike, level: float = 0.95) -> tuple[float, float, flo
     return mean, mean - half, mean + half, n
 
 
-def summarise(reps: pd.DataFrame, kpis: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+def summarise(
+    reps: pd.DataFrame,
+    kpis: Sequence[str] | None = None,
+    level: float = 0.95,
+    nonnegative: Collection[str] = (),
+) -> pd.DataFrame:
     """Mean, sd and t interval of each KPI across replications.
+
+    For a KPI in ``nonnegative`` (a count, a wait, a cost: its true mean cannot be below
+    zero) the interval is the t interval truncated at zero: ``[max(0, low), high]``. The
+    truncated interval contains the true mean whenever the t interval does, so its coverage
+    is at least the nominal level; ``half_width`` stays the upper half (``high - mean``).
 
     Parameters
     ----------
@@ -248,6 +258,8 @@ def summarise(reps: pd.DataFrame, kpis: Sequence[str] | None = None, level: floa
     for k in names:
         x = _clean(_column(reps, k))
         mean, low, high, n = t_interval(x, level)
+        if k in nonnegative and low < 0:
+            low = 0.0
         _, sd = _mean_sd(x)
         half = high - mean
         rel = half / abs(mean) if mean != 0 and not math.isnan(mean) else _NAN

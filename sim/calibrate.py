@@ -40,7 +40,7 @@ from scipy import optimize
 from sim.analysis import t_interval
 from sim.config import Scenario, ScenarioError, _format_error, load_raw, scenario_from_dict
 from sim.experiment import run_batch, variant
-from sim.io import write_text
+from sim.results import write_text
 
 __all__ = ["CalibrationResult", "CalibrationSpec", "calibrate", "load_spec"]
 

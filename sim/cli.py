@@ -4,46 +4,44 @@ prints. Bad input exits with code 2 and one field-named message per problem."""
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
-import yaml
 from tqdm import tqdm
 
-from sim.analysis import replications_needed, suggest_warmup, summarise
+from sim import kpis as K
+from sim import results as R
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
-from sim.config import Scenario, ScenarioError, load_scenario, scenario_to_yaml
-from sim.errors import EhsimError
-from sim.experiment import BatchResult, compare, run_batch, run_replication, scenario_fingerprint, sweep
-from sim.io import manifest, write_csv, write_json, write_parquet, write_text
+from sim.config import load_scenario, parse_override
+from sim.errors import ArgumentError, EhsimError
+from sim.experiment import (
+    BatchResult,
+    check_batch_args,
+    compare,
+    compare_job,
+    run_batch,
+    run_job,
+    sweep,
+    sweep_job,
+)
+from sim.present.format import fmt_kpi
 
 EXIT_BAD_INPUT = 2
-
-HEADLINE_KPIS = (
-    ("referrals_total", "Referrals", "{:,.0f}"),
-    ("wait_front_door_mean_days", "Mean wait for triage (days)", "{:.1f}"),
-    ("wait_panel_mean_days", "Mean wait for panel (days)", "{:.1f}"),
-    ("wait_level3_mean_days", "Mean wait for a key worker (days)", "{:.1f}"),
-    ("wait_level3_p90_days", "90th percentile wait for a key worker (days)", "{:.1f}"),
-    ("open_level3_at_end", "Open Level 3 plans at end", "{:,.0f}"),
-    ("open_level2_at_end", "Open Level 2 (partner-led) plans at end", "{:,.0f}"),
-    ("closed_outcomes_met", "Closed with outcomes met", "{:,.0f}"),
-    ("step_ups_total", "Step-ups to social care (waiting + on plan)", "{:,.0f}"),
-    ("withdrawn_total", "Withdrew while waiting", "{:,.0f}"),
-    ("care_entries", "Entries to care", "{:,.0f}"),
-    ("mst_waiting_mean", "MST waiting list (time-average)", "{:.1f}"),
-    ("cost_total_gbp_per_year", "Total cost per year (GBP)", "£{:,.0f}"),
-)
-PRECISION_KPIS = ("wait_level3_mean_days", "step_ups_total", "care_entries", "cost_total_gbp_per_year")
-"""KPIs whose confidence-interval precision is checked after a batch."""
-WARMUP_MEASURE = "open_level3"
-ABSOLUTE_ENOUGH = 0.5
-"""A CI half-width this small (in the KPI's unit) passes the precision check whatever the mean."""
+FLAGS = {
+    "replications": "--replications",
+    "seed": "--seed",
+    "backend": "--backend",
+    "workers": "--workers",
+    "scheduler": "--scheduler",
+    "precision": "--precision",
+    "grid": "--vary",
+    "options": "OPTION",
+}
+"""Library argument name -> the flag a user typed, for error messages."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with errors")
     v.add_argument("config", type=Path)
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    kp = sub.add_parser("kpis", help="print the data dictionary: every KPI a scenario produces")
+    kp.add_argument("config", type=Path, nargs="?", default=Path("configs/baseline.yaml"), help="default %(default)s")
+    kp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    kp.add_argument("--format", choices=("table", "csv"), default="table")
     r = sub.add_parser("run", help="run replications of a scenario and write their results")
     r.add_argument("config", type=Path)
     _batch_options(r, default_reps=1)
@@ -128,14 +130,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _fmt(value: Any, template: str) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    if value < 0:
-        return "-" + template.format(-value)
-    return template.format(value + 0.0)  # + 0.0 turns -0.0 into 0.0
-
-
 class _Bar:
     """A tqdm progress bar on stderr (count, rate, time left), fed by ``progress(done, total)``."""
 
@@ -165,27 +159,24 @@ def _with_bar(quiet: bool, fn: Callable[[_Bar], Any]) -> Any:
         bar.close()
 
 
-def _default_out(kind: str, name: str, scenarios: Sequence[Scenario], seed: int) -> Path:
-    tag = (
-        scenario_fingerprint(scenarios[0])[:8]
-        if len(scenarios) == 1
-        else "-".join(scenario_fingerprint(s)[:4] for s in scenarios)
-    )
-    return Path("results") / f"{kind}{name}-{tag}-seed{seed}"
+def _out(args: argparse.Namespace, job: dict[str, Any]) -> Path:
+    """``--out``, or ``results/<kind>-<scenario>-seed<S>`` (``-2``, ``-3``... when that
+    folder holds another job, e.g. after the scenario file changed: never mixed)."""
+    if args.out is not None:
+        return Path(args.out)
+    name = next(iter(job["scenarios"]))
+    return R.default_folder(Path("results") / f"{job['kind']}-{name}-seed{args.seed}", job)
 
 
-def _manifest(args: argparse.Namespace, scenarios: Sequence[Scenario], **extra: Any) -> dict[str, Any]:
-    return manifest(
-        command=" ".join(["ehsim", *sys.argv[1:]]) if sys.argv[0].endswith(("ehsim", "__main__.py")) else args.command,
-        scenarios={s.name: scenario_fingerprint(s) for s in scenarios},
-        seed=args.seed,
-        replications=args.replications,
-        backend=args.backend,
-        workers=args.workers,
-        overrides=args.overrides,
-        cwd=str(Path.cwd()),
-        **extra,
-    )
+def _meta(args: argparse.Namespace, files: dict[str, Path]) -> dict[str, Any]:
+    return {
+        "command": " ".join(["ehsim", *sys.argv[1:]])
+        if sys.argv[0].endswith(("ehsim", "__main__.py"))
+        else args.command,
+        "overrides": args.overrides,
+        "scenario_files": {name: str(path) for name, path in files.items()},
+        "cwd": str(Path.cwd()),
+    }
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -194,62 +185,45 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_kpis(args: argparse.Namespace) -> int:
+    sc = load_scenario(args.config, args.overrides)
+    table = pd.DataFrame(K.dictionary_rows(K.catalogue(sc).values()))
+    if args.format == "csv":
+        table.to_csv(sys.stdout, index=False)
+        return 0
+    print(f"KPIs of scenario '{sc.name}' ({len(table)}): the columns of replications.parquet after scenario, rep, seed")
+    for row in table.to_dict(orient="records"):
+        print(f"{row['name']}  [{row['unit']}]  {row['label']}\n    {row['definition']}")
+    return 0
+
+
+def _headline_rows(kpis: dict[str, K.Kpi]) -> list[K.Kpi]:
+    return [kpis[k.name] for k in K.HEADLINE if k.name in kpis]
+
+
+def _label(k: K.Kpi) -> str:
+    return f"{k.label[0].upper()}{k.label[1:]} ({k.display_unit})"
+
+
 def _print_summary(batch: BatchResult) -> None:
     summ = batch.summary.set_index("kpi")
-    width = max(len(label) for _, label, _ in HEADLINE_KPIS)
+    window = batch.scenario.run.duration_days - batch.scenario.run.warmup_days
+    rows = _headline_rows(batch.kpis)
+    width = max(len(_label(k)) for k in rows)
     n = len(batch.replications)
     print(f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else ""))
-    for key, label, template in HEADLINE_KPIS:
-        if key not in summ.index:
-            continue
-        row = summ.loc[key]
-        line = f"  {label:<{width}}  {_fmt(row['mean'], template):>14}"
+    for k in rows:
+        row = summ.loc[k.name]
+        line = f"  {_label(k):<{width}}  {fmt_kpi(row['mean'], k, window):>14}"
         if n > 1:
-            line += f"  {_fmt(row['ci_low'], template):>13} - {_fmt(row['ci_high'], template):<11}"
+            line += f"  {fmt_kpi(row['ci_low'], k, window):>13} - {fmt_kpi(row['ci_high'], k, window):<11}"
         print(line)
-
-
-def _diagnostics(batch: BatchResult, precision: float) -> dict[str, Any]:
-    """Replication-count check and warm-up suggestion; prints warnings to stderr."""
-    sc = batch.scenario
-    kpis = [k for k in PRECISION_KPIS if k in batch.replications.columns]
-    need = replications_needed(batch.replications, kpis, rel_precision=precision)
-    summ = batch.summary.set_index("kpi")
-    # a KPI near zero (a wait of a few hours) cannot reach a relative precision; half a unit
-    # (half a day, half a family, 50p) is precise enough for any decision
-    need["sufficient"] = need["sufficient"] | (summ.loc[need["kpi"], "half_width"].to_numpy() <= ABSOLUTE_ENOUGH)
-    for rec in need[~need["sufficient"] & need["n_needed"].notna()].to_dict(orient="records"):
-        print(
-            f"warning: {rec['kpi']}: {rec['n_now']} replication(s) give a 95% CI of +/-{rec['rel_half_width_now']:.1%} "
-            f"of the mean; about {int(rec['n_needed'])} are needed for +/-{precision:.0%}",
-            file=sys.stderr,
-        )
-    if len(batch.replications) < 2:
-        print("warning: one replication gives no confidence interval; use --replications 10 or more", file=sys.stderr)
-    warm = suggest_warmup(batch.series, WARMUP_MEASURE) if WARMUP_MEASURE in batch.series else {}
-    if warm:
-        print(
-            f"Warm-up check (MSER-5 on monthly open Level 3 plans, mean of {len(batch.replications)} replication(s)): "
-            f"suggests {warm['warmup_days']:.0f} days; the scenario uses {sc.run.warmup_days:.0f}."
-        )
-    return {
-        "precision": precision,
-        "replications_needed": need.to_dict(orient="records"),
-        "warmup": warm,
-        "warmup_days_configured": sc.run.warmup_days,
-    }
-
-
-def _write_batch(out: Path, batch: BatchResult) -> None:
-    write_text(out / "config.resolved.yaml", scenario_to_yaml(batch.scenario))
-    write_parquet(out / "replications.parquet", batch.replications)
-    write_csv(out / "summary.csv", batch.summary)
-    write_parquet(out / "series.parquet", batch.series)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
-    out = args.out or _default_out("", sc.name, [sc], args.seed)
+    check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
+    out = _out(args, run_job(sc, args.seed))
     batch = _with_bar(
         args.quiet,
         lambda bar: run_batch(
@@ -261,21 +235,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             out=out,
             progress=bar,
-        ),
-    )
-    _write_batch(out, batch)
-    if args.events or args.replications == 1:
-        write_parquet(out / "events.parquet", run_replication(sc, rep=0, seed=args.seed).events)
-    diag = _diagnostics(batch, args.precision)
-    write_json(out / "diagnostics.json", diag)
-    write_json(
-        out / "manifest.json",
-        _manifest(
-            args,
-            [sc],
-            config=str(args.config),
-            scenario_files={sc.name: str(args.config.resolve())},
-            resumed=batch.resumed,
+            events=args.events or args.replications == 1,
+            precision=args.precision,
+            meta=_meta(args, {sc.name: args.config}),
         ),
     )
     days = sc.run.duration_days - sc.run.warmup_days
@@ -285,6 +247,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         + (f" ({batch.resumed} resumed from {out})" if batch.resumed else "")
     )
     _print_summary(batch)
+    diag = R.read(out).diagnostics[sc.name]
+    for line in [*diag["quarantined"], *diag["warnings"]]:
+        print(f"warning: {line}", file=sys.stderr)
+    warm = diag["warmup"]
+    if warm:
+        print(
+            f"Warm-up check (MSER-5 on monthly {K.WARMUP_MEASURE.label}, mean of {args.replications} "
+            f"replication(s)): suggests {warm['warmup_days']:.0f} days; the scenario uses {sc.run.warmup_days:.0f}."
+        )
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0
@@ -293,7 +264,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     base = load_scenario(args.config, args.overrides)
     options = [load_scenario(path, args.overrides) for path in args.options]
-    out = args.out or _default_out("compare-", base.name, [base, *options], args.seed)
+    check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
+    out = _out(args, compare_job([base, *options], args.seed))
+    files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))
     res = _with_bar(
         args.quiet,
         lambda bar: compare(
@@ -306,44 +279,26 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             out=out,
             progress=bar,
+            meta=_meta(args, files),
         ),
     )
-    write_parquet(out / "replications.parquet", res.replications)
-    summary = pd.concat([b.summary.assign(scenario=name) for name, b in res.batches.items()], ignore_index=True)
-    write_csv(out / "summary.csv", summary[["scenario", *[c for c in summary.columns if c != "scenario"]]])
-    write_parquet(
-        out / "series.parquet",
-        pd.concat([b.series.assign(scenario=name) for name, b in res.batches.items()], ignore_index=True),
-    )
-    write_csv(out / "differences.csv", res.differences)
-    for name, b in res.batches.items():
-        write_text(out / name / "config.resolved.yaml", scenario_to_yaml(b.scenario))
-    write_json(
-        out / "manifest.json",
-        _manifest(
-            args,
-            [b.scenario for b in res.batches.values()],
-            base=str(args.config),
-            options=[str(p) for p in args.options],
-            scenario_files={name: str(path.resolve()) for name, path in zip(res.batches, [args.config, *args.options])},
-        ),
-    )
+    window = base.run.duration_days - base.run.warmup_days
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
     d = res.differences.set_index(["option", "kpi"])
+    kpis = res.batches[res.base].kpis
     for option in res.differences["option"].unique():
         print(f"  {option}:")
-        for key, label, template in HEADLINE_KPIS:
-            if (option, key) not in d.index:
+        for k in _headline_rows(kpis):
+            if (option, k.name) not in d.index:
                 continue
-            row = d.loc[(option, key)]
+            row = d.loc[(option, k.name)]
             mark = "*" if row["distinguishable"] else " "
             print(
-                f"   {mark} {label:<46} {_fmt(row['base_mean'], template):>12} -> "
-                f"{_fmt(row['option_mean'], template):>12}"
-                f"   diff {_fmt(row['diff_mean'], template)} (95% CI {_fmt(row['ci_low'], template)} to "
-                f"{_fmt(row['ci_high'], template)})"
+                f"   {mark} {_label(k):<58} {fmt_kpi(row['base_mean'], k, window):>12} -> "
+                f"{fmt_kpi(row['option_mean'], k, window):>12}   diff {fmt_kpi(row['diff_mean'], k, window)} "
+                f"(95% CI {fmt_kpi(row['ci_low'], k, window)} to {fmt_kpi(row['ci_high'], k, window)})"
             )
-    print("  * the 95% CI of the difference excludes 0")
+    print("  * the paired 95% CI of the difference excludes 0 (a clear difference)")
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0
@@ -353,17 +308,21 @@ def _parse_vary(items: list[str]) -> dict[str, list[Any]]:
     grid: dict[str, list[Any]] = {}
     for item in items:
         key, sep, values = item.partition("=")
-        if not sep or not key.strip() or not values.strip():
-            raise ScenarioError([f"--vary {item!r}: expected KEY=V1,V2,... e.g. teams.north.workers=9,11,13"])
-        grid[key.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise ArgumentError("grid", f"{item!r}: expected KEY=V1,V2,... e.g. teams.north.workers=9,11,13")
+        if key in grid:
+            raise ArgumentError("grid", f"{key} is given twice; give each key once with all its values")
+        grid[key] = [parse_override(f"{key}={v}")[1] for v in values.split(",")]
     return grid
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
     grid = _parse_vary(args.vary)
-    out = args.out or _default_out("sweep-", sc.name, [sc], args.seed)
-    table = _with_bar(
+    check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
+    out = _out(args, sweep_job(sc, grid, args.seed))
+    res = _with_bar(
         args.quiet,
         lambda bar: sweep(
             sc,
@@ -375,25 +334,18 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             out=out,
             progress=bar,
+            meta=_meta(args, {sc.name: args.config}),
         ),
     )
-    write_parquet(out / "replications.parquet", table)
-    keys = list(grid)
-    summary = pd.concat(
-        [
-            summarise(g).assign(**dict(zip(keys, combo if isinstance(combo, tuple) else (combo,))))
-            for combo, g in table.groupby(keys, sort=False)
-        ],
-        ignore_index=True,
-    )
-    write_csv(out / "summary.csv", summary[[*keys, *[c for c in summary.columns if c not in keys]]])
-    write_json(
-        out / "manifest.json",
-        _manifest(args, [sc], config=str(args.config), scenario_files={sc.name: str(args.config.resolve())}, grid=grid),
-    )
-    means = table.groupby(keys, sort=False)[[k for k, _, _ in HEADLINE_KPIS if k in table.columns]].mean()
-    print(f"Sweep of {', '.join(keys)}: mean of {args.replications} replications per combination")
-    print(means.to_string(float_format=lambda x: f"{x:,.1f}" if math.isfinite(x) else "n/a"))
+    window = sc.run.duration_days - sc.run.warmup_days
+    shown = [res.kpis[k.name] for k in K.SWEEP if k.name in res.kpis]
+    means = res.summary[res.summary["kpi"].isin([k.name for k in shown])]
+    table = means.pivot_table(index=res.keys, columns="kpi", values="mean", sort=False)
+    print(f"Sweep of {', '.join(res.keys)}: mean of {args.replications} replications per combination")
+    for k in shown:
+        if k.name in table.columns:
+            table[k.name] = [fmt_kpi(v, k, window) for v in table[k.name]]
+    print(table.rename(columns={k.name: _label(k) for k in shown}).to_string())
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0
@@ -446,6 +398,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _cmd_validate,
+    "kpis": _cmd_kpis,
     "run": _cmd_run,
     "compare": _cmd_compare,
     "sweep": _cmd_sweep,
@@ -458,6 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except ArgumentError as exc:
+        print(f"error: {FLAGS.get(exc.argument, exc.argument)}: {exc.problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except EhsimError as exc:
         print(f"error: {getattr(args, 'config', '')}: cannot {args.command}", file=sys.stderr)
         for line in exc.messages:

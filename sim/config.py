@@ -21,10 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.distributions import DIST_TAGS, Distribution, check_probabilities
 from sim.errors import ScenarioError
+from sim.vocab import NEED_LEVELS, PANEL_DECISIONS, SC_OUTCOMES
 
 __all__ = [
-    "ENTRY_STAGES",
-    "NEED_LEVELS",
     "Scenario",
     "ScenarioError",
     "apply_overrides",
@@ -32,11 +31,6 @@ __all__ = [
     "parse_override",
     "scenario_from_dict",
 ]
-
-NEED_LEVELS = ("level1", "level2", "level3", "level4")
-ENTRY_STAGES = ("front_door", "panel", "level2", "level3", "mst")
-SC_OUTCOMES = ("nfa", "cin", "cp", "lac")
-PANEL_DECISIONS = ("level2", "level3", "no_plan", "social_care")
 
 
 class _Model(BaseModel):

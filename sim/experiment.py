@@ -8,9 +8,10 @@ order of completion, so a batch is identical bit for bit on every backend. Repli
 ``r`` of *every* scenario uses the same seed (common random numbers), which makes
 :func:`compare` a paired comparison.
 
-Checkpoints: with an output folder, each finished replication is written atomically to
-``reps/`` as it completes; rerunning the same batch on the same folder skips finished
-replications. A folder holding another scenario or seed is refused, never mixed.
+Results: with an output folder, the job claims it (:func:`sim.results.claim`), each
+finished replication is checkpointed as it completes (verified when read back), and the
+finished job is written through :mod:`sim.results`; rerunning the same job on the same
+folder resumes it. A folder of another job is refused, never mixed.
 """
 
 from __future__ import annotations
@@ -27,16 +28,16 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import paired_differences, summarise
-from sim.backends import iter_results
-from sim.config import Scenario, ScenarioError, apply_overrides, scenario_from_dict
-from sim.errors import ResultsError
-from sim.io import write_json, write_parquet
+from sim import kpis as K
+from sim import results as R
+from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
+from sim.backends import BACKENDS, iter_results
+from sim.config import Scenario, apply_overrides, scenario_from_dict
+from sim.errors import ArgumentError, ScenarioError
 from sim.metrics import compute_kpis, monthly_series
 from sim.model import simulate
 
 __all__ = [
-    "BatchFolderError",
     "BatchResult",
     "CompareResult",
     "ReplicationResult",
@@ -48,8 +49,8 @@ __all__ = [
     "variant",
 ]
 
-ID_COLUMNS = ("scenario", "rep", "seed")
-_FORMAT = 1
+MAX_SEED = 2**63 - 1
+"""Seeds are stored as 64-bit integers."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
 
     The same ``(scenario, rep, seed)`` always gives the same result, in any process.
     """
+    check_seed(seed)
+    if not isinstance(rep, int) or isinstance(rep, bool) or rep < 0:
+        raise ArgumentError("rep", f"must be a whole number >= 0, got {rep!r}")
     with _few_collections():
         world = simulate(scenario, seed, rep)
     events = world.log.to_frame()
@@ -127,13 +131,41 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
     )
 
 
+# --------------------------------------------------------------------------- arguments
+def check_seed(seed: Any) -> None:
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ArgumentError("seed", f"must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+
+
+def check_batch_args(
+    replications: Any, seed: Any, backend: str, workers: int | None, scheduler: str | None, precision: float = 0.05
+) -> None:
+    """Every argument of a batch, checked before any work is done."""
+    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+        raise ArgumentError("replications", f"must be a whole number >= 1, got {replications!r}")
+    if replications > MAX_REPLICATIONS:
+        raise ArgumentError("replications", f"must be <= {MAX_REPLICATIONS:,}, got {replications:,}")
+    check_seed(seed)
+    if backend not in BACKENDS:
+        raise ArgumentError("backend", f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ArgumentError("workers", f"must be a whole number >= 1, got {workers!r}")
+    if scheduler is not None and backend != "dask":
+        raise ArgumentError("scheduler", f"only used with the dask backend, got backend {backend!r}")
+    if not (isinstance(precision, (int, float)) and 0 < precision < 1):
+        raise ArgumentError("precision", f"must be a fraction between 0 and 1 (e.g. 0.05), got {precision!r}")
+
+
+MAX_REPLICATIONS = 100_000
+"""More replications than this per scenario is almost certainly a typo."""
+
+
 # --------------------------------------------------------------------------- batches
-class BatchFolderError(ResultsError):
-    """An output folder holds a different batch (scenario or seed) than the one asked for."""
-
-
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each replication (including resumed ones)."""
+KpiHook = Callable[[ReplicationResult], dict[K.Kpi, float]]
+"""Extra KPIs from each replication (e.g. by locality): Kpi -> value, computed in the worker
+from the replication's own event log, so no second simulation pass is needed."""
 
 
 @dataclass(frozen=True)
@@ -145,11 +177,18 @@ class BatchResult:
     replications
         One row per replication: ``scenario``, ``rep``, ``seed``, then every KPI.
     summary
-        Per KPI: ``kpi, mean, sd, ci_low, ci_high, n, half_width, rel_half_width`` (95% t).
+        Per KPI: ``kpi, mean, sd, ci_low, ci_high, n, half_width, rel_half_width`` (95% t,
+        truncated at zero for quantities that cannot be negative).
     series
         Monthly open cases and queue lengths, long form with a ``rep`` column.
+    events
+        Replication 0's event log, when asked for.
+    kpis
+        The data dictionary of every KPI column.
     resumed
-        Replications read back from the output folder rather than run.
+        Replications read back from checkpoints rather than run.
+    quarantined
+        Checkpoints that failed verification and were set aside (one line each).
     """
 
     scenario: Scenario
@@ -157,7 +196,10 @@ class BatchResult:
     replications: pd.DataFrame
     summary: pd.DataFrame
     series: pd.DataFrame
+    kpis: dict[str, K.Kpi]
+    events: pd.DataFrame | None = None
     resumed: int = 0
+    quarantined: tuple[str, ...] = ()
 
 
 def scenario_fingerprint(scenario: Scenario) -> str:
@@ -166,42 +208,145 @@ def scenario_fingerprint(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _replication_task(scenario: Scenario, rep: int, seed: int) -> tuple[int, dict[str, Any], pd.DataFrame]:
-    """What a worker runs: one replication, returning only the small tables (not the log)."""
+def _task(
+    scenario: Scenario, rep: int, seed: int, with_events: bool, hook: KpiHook | None
+) -> tuple[str, R.Checkpoint, list[K.Kpi]]:
+    """What a worker runs: one replication, returning its small tables (and rep 0's log)."""
     res = run_replication(scenario, rep=rep, seed=seed)
+    extra = hook(res) if hook is not None else {}
     row: dict[str, Any] = {"scenario": scenario.name, "rep": rep, "seed": seed, **res.kpis}
-    return rep, row, res.series.assign(rep=rep)
+    row.update({k.name: float(v) for k, v in extra.items()})
+    events = res.events if with_events and rep == 0 else None
+    return scenario.name, R.Checkpoint(rep, row, res.series.assign(rep=rep), events), list(extra)
 
 
-def _rep_paths(folder: Path, rep: int) -> tuple[Path, Path]:
-    return folder / "reps" / f"rep-{rep:06d}.parquet", folder / "reps" / f"series-{rep:06d}.parquet"
+def _run_all(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    backend: str,
+    workers: int | None,
+    scheduler: str | None,
+    folder: Path | None,
+    progress: Progress | None,
+    events: bool,
+    hook: KpiHook | None,
+) -> list[BatchResult]:
+    """Every replication of every scenario as one set of independent tasks (all with the
+    same seeds: common random numbers), resuming from verified checkpoints."""
+    done: dict[str, dict[int, R.Checkpoint]] = {}
+    stores: dict[str, R.Checkpoints] = {}
+    for sc in scenarios:
+        if folder is not None:
+            stores[sc.name] = R.Checkpoints(folder, sc.name, scenario_fingerprint(sc), seed)
+            done[sc.name] = stores[sc.name].load(range(replications), need_events=events)
+        else:
+            done[sc.name] = {}
+    resumed = {name: len(d) for name, d in done.items()}
+    total = replications * len(scenarios)
+    count = sum(resumed.values())
+    if progress is not None:
+        progress(count, total)
+    extra: dict[str, K.Kpi] = {}
+    todo = [
+        (sc, rep, seed, events, hook) for sc in scenarios for rep in range(replications) if rep not in done[sc.name]
+    ]
+    for name, cp, defs in iter_results(_task, todo, backend, workers, scheduler):
+        if name in stores:
+            stores[name].save(cp)
+        done[name][cp.rep] = cp
+        extra.update({k.name: k for k in defs})
+        count += 1
+        if progress is not None:
+            progress(count, total)
+    return [
+        _batch(sc, seed, [done[sc.name][r] for r in range(replications)], extra, resumed[sc.name], stores.get(sc.name))
+        for sc in scenarios
+    ]
 
 
-def _claim_folder(folder: Path, scenario: Scenario, seed: int) -> None:
-    """Create ``folder`` for this batch, or check that it already belongs to it."""
-    fingerprint = scenario_fingerprint(scenario)
-    stamp = {"format": _FORMAT, "scenario": scenario.name, "fingerprint": fingerprint, "seed": seed}
-    marker = folder / "batch.json"
-    if marker.exists():
-        try:
-            found = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            found = {}
-        if {k: found.get(k) for k in stamp} != stamp:
-            raise BatchFolderError(
-                [
-                    f"--out {folder}: holds a batch of scenario {found.get('scenario')!r} with seed "
-                    f"{found.get('seed')!r} (fingerprint {str(found.get('fingerprint'))[:12]}); refusing to mix it "
-                    f"with scenario {scenario.name!r} seed {seed} (fingerprint {fingerprint[:12]}). "
-                    "Use another --out folder, or delete this one to start again."
-                ]
-            )
-        return
-    if folder.exists() and any(folder.iterdir()):
-        raise BatchFolderError(
-            [f"--out {folder}: exists and is not an ehsim batch folder (no batch.json); refusing to write into it"]
-        )
-    write_json(marker, stamp)
+def _batch(
+    sc: Scenario,
+    seed: int,
+    cps: list[R.Checkpoint],
+    extra: dict[str, K.Kpi],
+    resumed: int,
+    store: R.Checkpoints | None,
+) -> BatchResult:
+    table = pd.DataFrame([cp.row for cp in cps])
+    table["rep"] = table["rep"].astype("int64")
+    table["seed"] = table["seed"].astype("int64")
+    catalogue = {**K.catalogue(sc), **{n: k for n, k in extra.items() if n in table.columns}}
+    # a hook's KPIs from checkpoints made before it was added have no definition: keep known ones
+    table = table[["scenario", "rep", "seed", *[n for n in catalogue if n in table.columns]]]
+    nonneg = [n for n, k in catalogue.items() if k.nonnegative]
+    summary = summarise(table, list(catalogue), nonnegative=nonneg)
+    series = pd.concat([cp.series for cp in cps], ignore_index=True)
+    events = cps[0].events
+    quarantined = tuple(store.quarantined) if store is not None else ()
+    return BatchResult(sc, seed, table, summary, series, catalogue, events, resumed, quarantined)
+
+
+def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
+    """Replication-count check (confidence-interval method) on :data:`sim.kpis.PRECISION`
+    and the MSER-5 warm-up suggestion, with plain-English ``warnings``."""
+    names = [k.name for k in K.PRECISION if k.name in batch.replications.columns]
+    need = replications_needed(batch.replications, names, rel_precision=precision)
+    summ = batch.summary.set_index("kpi")
+    # a KPI near zero cannot reach a relative precision; half a unit is precise enough
+    need["sufficient"] = need["sufficient"] | (summ.loc[need["kpi"], "half_width"].to_numpy() <= K.ABSOLUTE_ENOUGH)
+    warnings = [
+        f"{batch.kpis[r['kpi']].label}: {r['n_now']} replication(s) give a 95% CI of +/-{r['rel_half_width_now']:.1%} "
+        f"of the mean; about {int(r['n_needed'])} are needed for +/-{precision:.0%}"
+        for r in need[~need["sufficient"] & need["n_needed"].notna()].to_dict(orient="records")
+    ]
+    if len(batch.replications) < 2:
+        warnings.append("one replication gives no confidence interval; use 10 or more replications")
+    measure = K.WARMUP_MEASURE.subject
+    column = f"open_{measure}"
+    warm = suggest_warmup(batch.series, column) if column in batch.series else {}
+    return {
+        "precision": precision,
+        "replications_needed": need.to_dict(orient="records"),
+        "warmup": warm,
+        "warmup_days_configured": batch.scenario.run.warmup_days,
+        "warnings": warnings,
+        "quarantined": list(batch.quarantined),
+    }
+
+
+def run_job(scenario: Scenario, seed: int) -> dict[str, Any]:
+    """What identifies a run (its results folder holds only this)."""
+    return {"kind": str(R.Kind.RUN), "seed": seed, "scenarios": {scenario.name: scenario_fingerprint(scenario)}}
+
+
+def compare_job(scenarios: Sequence[Scenario], seed: int) -> dict[str, Any]:
+    """What identifies a comparison: the baseline and options (unique names) and the seed."""
+    names = _unique_names(scenarios)
+    fingerprints = {n: scenario_fingerprint(sc.model_copy(update={"name": n})) for sc, n in zip(scenarios, names)}
+    return {"kind": str(R.Kind.COMPARE), "seed": seed, "scenarios": fingerprints}
+
+
+def sweep_job(scenario: Scenario, grid: Mapping[str, Sequence[Any]], seed: int) -> dict[str, Any]:
+    """What identifies a sweep: the swept scenario, the grid and the seed."""
+    return {
+        "kind": str(R.Kind.SWEEP),
+        "seed": seed,
+        "scenarios": {scenario.name: scenario_fingerprint(scenario)},
+        "grid": {k: list(v) for k, v in grid.items()},
+    }
+
+
+def _prepare(out: str | Path | None, job: dict[str, Any]) -> Path | None:
+    if out is None:
+        return None
+    folder = Path(out)
+    R.claim(folder, job)
+    return folder
+
+
+def _config(sc: Scenario) -> dict[str, Any]:
+    return sc.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def run_batch(
@@ -214,6 +359,10 @@ def run_batch(
     scheduler: str | None = None,
     out: str | Path | None = None,
     progress: Progress | None = None,
+    events: bool = False,
+    hook: KpiHook | None = None,
+    precision: float = 0.05,
+    meta: Mapping[str, Any] | None = None,
 ) -> BatchResult:
     """Run ``replications`` replications of ``scenario`` (replication ``r`` uses ``(seed, r)``).
 
@@ -222,47 +371,65 @@ def run_batch(
     backend, workers, scheduler
         See :func:`sim.backends.iter_results`.
     out
-        Folder for per-replication checkpoints (``reps/``). Finished replications found there
-        are reused, so an interrupted batch resumes where it stopped.
+        Results folder (a ``run``): checkpoints as replications finish, then every table
+        (:mod:`sim.results`). Rerunning on the same folder resumes; a folder of another job
+        is refused.
     progress
         Callback ``progress(done, total)``.
+    events
+        Keep replication 0's event log (``BatchResult.events``, ``events.parquet``).
+    hook
+        Extra KPIs per replication (:data:`KpiHook`).
+    precision
+        Relative CI half-width the replication-count check aims for.
+    meta
+        Extra manifest entries (the command line...).
 
     Raises
     ------
-    ScenarioError
-        ``replications < 1``, a bad backend or scheduler, or a folder of another batch.
+    ArgumentError, BackendError, ResultsError
+        Before any replication runs.
     """
-    if replications < 1:
-        raise ScenarioError([f"--replications: must be >= 1, got {replications}"])
-    if seed < 0:
-        raise ScenarioError([f"--seed: must be >= 0, got {seed}"])
-    folder = Path(out) if out is not None else None
-    rows: dict[int, dict[str, Any]] = {}
-    series: dict[int, pd.DataFrame] = {}
+    check_batch_args(replications, seed, backend, workers, scheduler, precision)
+    fingerprint = scenario_fingerprint(scenario)
+    folder = _prepare(out, run_job(scenario, seed))
+    (batch,) = _run_all([scenario], replications, seed, backend, workers, scheduler, folder, progress, events, hook)
     if folder is not None:
-        _claim_folder(folder, scenario, seed)
-        for rep in range(replications):
-            row_path, series_path = _rep_paths(folder, rep)
-            if row_path.exists() and series_path.exists():
-                rows[rep] = {str(k): v for k, v in pd.read_parquet(row_path).iloc[0].items()}
-                series[rep] = pd.read_parquet(series_path)
-    resumed = len(rows)
-    if progress is not None:
-        progress(resumed, replications)
-    todo = [(scenario, rep, seed) for rep in range(replications) if rep not in rows]
-    for rep, row, ser in iter_results(_replication_task, todo, backend, workers, scheduler):
-        if folder is not None:
-            row_path, series_path = _rep_paths(folder, rep)
-            write_parquet(series_path, ser)
-            write_parquet(row_path, pd.DataFrame([row]))  # written last: its presence marks the rep done
-        rows[rep], series[rep] = row, ser
-        if progress is not None:
-            progress(len(rows), replications)
-    table = pd.DataFrame([rows[r] for r in range(replications)])
-    table["rep"] = table["rep"].astype("int64")
-    table["seed"] = table["seed"].astype("int64")
-    long = pd.concat([series[r] for r in range(replications)], ignore_index=True)
-    return BatchResult(scenario, seed, table, summarise(table), long, resumed)
+        diag = diagnostics(batch, precision)
+        R.write(
+            folder,
+            R.Results(
+                kind=R.Kind.RUN,
+                scenarios=[scenario.name],
+                replications=batch.replications,
+                summary=batch.summary.assign(scenario=scenario.name)[["scenario", *batch.summary.columns]],
+                kpis=batch.kpis,
+                manifest=_manifest(meta, seed, replications, backend, workers, {scenario.name: fingerprint}),
+                configs={scenario.name: _config(scenario)},
+                series=batch.series.assign(scenario=scenario.name),
+                events=batch.events.assign(scenario=scenario.name) if batch.events is not None else None,
+                diagnostics={scenario.name: diag},
+            ),
+        )
+    return batch
+
+
+def _manifest(
+    meta: Mapping[str, Any] | None,
+    seed: int,
+    replications: int,
+    backend: str,
+    workers: int | None,
+    fingerprints: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        **(meta or {}),
+        "seed": seed,
+        "replications": replications,
+        "backend": backend,
+        "workers": workers,
+        "fingerprints": dict(fingerprints),
+    }
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -287,28 +454,12 @@ class CompareResult:
     def replications(self) -> pd.DataFrame:
         return pd.concat([b.replications for b in self.batches.values()], ignore_index=True)
 
-
-def _run_each(
-    scenarios: Sequence[Scenario],
-    folders: Sequence[Path | None],
-    replications: int,
-    seed: int,
-    backend: str,
-    workers: int | None,
-    scheduler: str | None,
-    progress: Progress | None,
-) -> list[BatchResult]:
-    """One batch per scenario, all with the same seeds (CRN); progress counts across them."""
-    total = replications * len(scenarios)
-    out = []
-    for i, (sc, folder) in enumerate(zip(scenarios, folders)):
-
-        def step(done: int, _total: int, offset: int = i * replications) -> None:
-            if progress is not None:
-                progress(offset + done, total)
-
-        out.append(run_batch(sc, replications, seed, backend, workers, scheduler=scheduler, out=folder, progress=step))
-    return out
+    @property
+    def summary(self) -> pd.DataFrame:
+        return pd.concat(
+            [b.summary.assign(scenario=n)[["scenario", *b.summary.columns]] for n, b in self.batches.items()],
+            ignore_index=True,
+        )
 
 
 def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
@@ -332,26 +483,60 @@ def compare(
     scheduler: str | None = None,
     out: str | Path | None = None,
     progress: Progress | None = None,
+    events: bool = False,
+    hook: KpiHook | None = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> CompareResult:
     """Run the baseline and each option with the same seeds and return paired differences.
 
     Replication ``r`` of every scenario uses seed ``(seed, r)``: the same referrals and the
     same families, so each difference is paired and its variance falls (common random
-    numbers). With ``out``, each scenario checkpoints into ``out/<scenario name>/``.
+    numbers). Options must share the baseline's results window (else the differences would
+    compare different periods). With ``out``, a ``compare`` results folder is written.
     """
     if not options:
-        raise ScenarioError(["compare: give at least one option to compare with the baseline"])
-    scenarios = [base, *options]
-    names = _unique_names(scenarios)
-    scenarios = [sc if sc.name == n else sc.model_copy(update={"name": n}) for sc, n in zip(scenarios, names)]
-    folders = [Path(out) / name if out is not None else None for name in names]
-    runs = _run_each(scenarios, folders, replications, seed, backend, workers, scheduler, progress)
+        raise ArgumentError("options", "give at least one option to compare with the baseline")
+    check_batch_args(replications, seed, backend, workers, scheduler)
+    window = (base.run.warmup_days, base.run.duration_days)
+    for opt in options:
+        if (opt.run.warmup_days, opt.run.duration_days) != window:
+            raise ScenarioError(
+                [
+                    f"{opt.name}: run.warmup_days/duration_days {opt.run.warmup_days:g}/{opt.run.duration_days:g} "
+                    f"differ from the baseline's {window[0]:g}/{window[1]:g}; an option must be measured over the "
+                    "same results window as the baseline"
+                ]
+            )
+    names = _unique_names([base, *options])
+    scenarios = [sc if sc.name == n else sc.model_copy(update={"name": n}) for sc, n in zip([base, *options], names)]
+    fingerprints = {sc.name: scenario_fingerprint(sc) for sc in scenarios}
+    folder = _prepare(out, compare_job(scenarios, seed))
+    runs = _run_all(scenarios, replications, seed, backend, workers, scheduler, folder, progress, events, hook)
     batches = dict(zip(names, runs))
     base_reps = batches[names[0]].replications
     diffs = [paired_differences(base_reps, batches[name].replications).assign(option=name) for name in names[1:]]
     table = pd.concat(diffs, ignore_index=True)
     table = table[["option", *[c for c in table.columns if c != "option"]]]
-    return CompareResult(names[0], batches, table)
+    result = CompareResult(names[0], batches, table)
+    if folder is not None:
+        evs = [b.events.assign(scenario=n) for n, b in batches.items() if b.events is not None]
+        R.write(
+            folder,
+            R.Results(
+                kind=R.Kind.COMPARE,
+                scenarios=names,
+                replications=result.replications,
+                summary=result.summary,
+                kpis={n: k for b in runs for n, k in b.kpis.items()},
+                manifest=_manifest(meta, seed, replications, backend, workers, fingerprints),
+                configs={sc.name: _config(sc) for sc in scenarios},
+                differences=table,
+                series=pd.concat([b.series.assign(scenario=n) for n, b in batches.items()], ignore_index=True),
+                events=pd.concat(evs, ignore_index=True) if evs else None,
+                diagnostics={n: diagnostics(b) for n, b in batches.items()},
+            ),
+        )
+    return result
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -362,6 +547,17 @@ def variant(scenario: Scenario, overrides: dict[str, Any], name: str | None = No
     if name is not None:
         data["name"] = name
     return scenario_from_dict(data)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A full-factorial sweep: ``replications`` has a column per swept key, then
+    ``scenario``, ``rep``, ``seed`` and every KPI; ``summary`` one row per combination and KPI."""
+
+    keys: list[str]
+    replications: pd.DataFrame
+    summary: pd.DataFrame
+    kpis: dict[str, K.Kpi]
 
 
 def sweep(
@@ -375,27 +571,50 @@ def sweep(
     scheduler: str | None = None,
     out: str | Path | None = None,
     progress: Progress | None = None,
-) -> pd.DataFrame:
+    meta: Mapping[str, Any] | None = None,
+) -> SweepResult:
     """Full-factorial sweep: every combination of the values in ``grid`` (dotted key ->
-    values), each run for ``replications`` replications with common random numbers.
-
-    Returns one tidy table: a row per (combination, replication) with a column per swept
-    key, then ``scenario``, ``rep``, ``seed`` and every KPI.
-    """
+    values), each run for ``replications`` replications with common random numbers."""
     if not grid:
-        raise ScenarioError(["--vary: give at least one KEY=V1,V2,... to sweep"])
+        raise ArgumentError("grid", "give at least one key to sweep with its values")
     for key, values in grid.items():
         if len(values) == 0:
-            raise ScenarioError([f"--vary {key}: give at least one value"])
+            raise ArgumentError("grid", f"{key}: give at least one value")
+        if len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values):
+            raise ArgumentError("grid", f"{key}: a value is given twice ({list(values)}); each value once")
+    check_batch_args(replications, seed, backend, workers, scheduler)
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
     # validate every variant before running anything, so a bad key fails fast
-    labels = [",".join(f"{k}={v}" for k, v in zip(keys, combo)) for combo in combos]
-    variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}[{lab}]") for c, lab in zip(combos, labels)]
-    folders = [Path(out) / f"variant-{i:03d}" if out is not None else None for i in range(len(variants))]
-    batches = _run_each(variants, folders, replications, seed, backend, workers, scheduler, progress)
-    tables = [
-        pd.concat([pd.DataFrame({k: [v] * replications for k, v in zip(keys, combo)}), batch.replications], axis=1)
-        for combo, batch in zip(combos, batches)
-    ]
-    return pd.concat(tables, ignore_index=True)
+    variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}-v{i:03d}") for i, c in enumerate(combos)]
+    fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
+    job = sweep_job(scenario, grid, seed)
+    folder = _prepare(out, job)
+    batches = _run_all(variants, replications, seed, backend, workers, scheduler, folder, progress, False, None)
+    setting = [dict(zip(keys, combo)) for combo in combos]
+    table = pd.concat(
+        [b.replications.assign(**values)[[*keys, *b.replications.columns]] for values, b in zip(setting, batches)],
+        ignore_index=True,
+    )
+    summary = pd.concat(
+        [b.summary.assign(**values)[[*keys, *b.summary.columns]] for values, b in zip(setting, batches)],
+        ignore_index=True,
+    )
+    kpis = {n: k for b in batches for n, k in b.kpis.items()}
+    result = SweepResult(keys, table, summary, kpis)
+    if folder is not None:
+        R.write(
+            folder,
+            R.Results(
+                kind=R.Kind.SWEEP,
+                scenarios=[scenario.name],
+                replications=table,
+                summary=summary,
+                kpis=kpis,
+                manifest=_manifest(meta, seed, replications, backend, workers, fingerprints)
+                | {"grid": job["grid"], "variants": {v.name: values for v, values in zip(variants, setting)}},
+                configs={scenario.name: _config(scenario)},
+                sweep_keys=keys,
+            ),
+        )
+    return result

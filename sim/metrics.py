@@ -13,27 +13,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim import kpis as K
 from sim.config import Scenario
-from sim.records import STAGES
+from sim.vocab import (
+    CLOSED_EXITS,
+    EH_STAGES,
+    MODEL_SOURCES,
+    PANEL_DECISIONS,
+    PLAN_STAGES,
+    QUEUE_STAGES,
+    SOCIAL_CARE_EXITS,
+    TRIAGE_DECISIONS,
+    Event,
+    Exit,
+    Stage,
+)
 
-__all__ = ["EH_STAGES", "PLAN_STAGES", "QUEUE_STAGES", "compute_kpis", "flow_balance", "monthly_series"]
+__all__ = ["compute_kpis", "flow_balance", "monthly_series"]
 
-QUEUE_STAGES = ("front_door", "panel", "level2", "level3", "mst", "fgc", "fmh", "parenting")
-"""Stages with a queue (join -> start or leave)."""
-PLAN_STAGES = ("level2", "level3", "mst", "fgc", "fmh", "parenting", "cin", "cp", "lac")
-"""Stages with open cases (start -> end)."""
-EH_STAGES = ("front_door", "panel", "level2", "level3")
-"""Stages inside an early help episode."""
-EXIT_KINDS = {
-    "advice": "closed",
-    "no_plan": "closed",
-    "outcomes_met": "closed",
-    "disengaged": "closed",
-    "stepped_down": "closed",
-    "mst_completed": "closed",
-    "withdrawn": "withdrawn",
-}
-DAYS_PER_YEAR = 365.0
+DAYS_PER_YEAR = K.DAYS_PER_YEAR
 
 
 def _time_average(times: np.ndarray, deltas: np.ndarray, lo: float, hi: float) -> float:
@@ -59,7 +57,7 @@ def _by_stage(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The log split by stage once (every stage present, possibly empty), so that each KPI
     filters a small frame instead of masking the whole log again."""
     groups = ev.groupby("stage", observed=True).indices
-    return {stage: ev.iloc[groups[stage]] if stage in groups else _EMPTY for stage in STAGES}
+    return {stage: ev.iloc[groups[stage]] if stage in groups else _EMPTY for stage in Stage}
 
 
 def _steps(rows: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -86,136 +84,112 @@ def _wait_stats(waits: np.ndarray) -> tuple[float, float, float]:
 
 
 def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
-    """All KPIs of one replication. See the README's KPI table for names and units."""
+    """All KPIs of one replication, named through :mod:`sim.kpis` (exactly the names of
+    :func:`sim.kpis.catalogue` for the scenario)."""
     lo, hi = scenario.run.warmup_days, scenario.run.duration_days
     ev = events
     st = _by_stage(ev)
-    k: dict[str, float] = {"window_days": hi - lo}
+    k: dict[str, float] = {K.WINDOW_DAYS.name: hi - lo}
 
-    def starts_in_window(stage: str) -> pd.DataFrame:
+    def starts_in_window(stage: Stage) -> pd.DataFrame:
         rows = st[stage]
-        return rows[(rows["event"] == "start") & (rows["time"] >= lo)]
+        return rows[(rows["event"] == Event.START) & (rows["time"] >= lo)]
 
     # referrals and exits (the two stage-independent events)
-    marks = ev[ev["event"].isin(("referral", "exit")) & (ev["time"] >= lo)]
-    ref = marks[marks["event"] == "referral"]
-    k["referrals_total"] = float(len(ref))
+    marks = ev[ev["event"].isin((Event.REFERRAL, Event.EXIT)) & (ev["time"] >= lo)]
+    ref = marks[marks["event"] == Event.REFERRAL]
+    k[K.REFERRALS_TOTAL.name] = float(len(ref))
     by_source = ref["detail"].value_counts()
-    for src in (*scenario.referrals.sources, "re_referral", "social_care_step_down"):
-        k[f"referrals_source_{src}"] = float(by_source.get(src, 0))
-    k["rereferrals_within_12m"] = k["referrals_source_re_referral"]
-    k["families_referred"] = float(ref["family_id"].nunique())
+    for src in (*scenario.referrals.sources, *MODEL_SOURCES):
+        k[K.referrals_from(src).name] = float(by_source.get(src, 0))
+    k[K.FAMILIES_REFERRED.name] = float(ref["family_id"].nunique())
 
     # queues: waits, withdrawals, lengths
     for stage in QUEUE_STAGES:
         pairs = _pair_waits(st[stage])
-        started = pairs[(pairs["event"] == "start") & (pairs["time_join"] >= lo)]
+        started = pairs[(pairs["event"] == Event.START) & (pairs["time_join"] >= lo)]
         mean, median, p90 = _wait_stats((started["time_end"] - started["time_join"]).to_numpy(dtype=float))
-        k[f"wait_{stage}_mean_days"] = mean
-        k[f"wait_{stage}_median_days"] = median
-        k[f"wait_{stage}_p90_days"] = p90
-        k[f"wait_{stage}_served"] = float(len(started))
-        left = pairs[(pairs["event"] == "leave") & (pairs["time_end"] >= lo)]
-        k[f"withdrawn_{stage}"] = float((left["detail"] == "withdrawn").sum())
-        k[f"escalated_{stage}"] = float((left["detail"] == "escalated").sum())
+        k[K.wait(stage, "mean").name] = mean
+        k[K.wait(stage, "median").name] = median
+        k[K.wait(stage, "p90").name] = p90
+        k[K.served(stage).name] = float(len(started))
+        left = pairs[(pairs["event"] == Event.LEAVE) & (pairs["time_end"] >= lo)]
+        k[K.withdrawn(stage).name] = float((left["detail"] == "withdrawn").sum())
+        k[K.escalated(stage).name] = float((left["detail"] == "escalated").sum())
         still = pairs[pairs["event"].isna()]
-        k[f"waiting_{stage}_at_end"] = float(len(still))
-        k[f"waiting_{stage}_at_end_mean_days"] = float((hi - still["time_join"]).mean()) if len(still) else np.nan
-        k[f"queue_{stage}_mean"] = _time_average(*_steps(st[stage], ("join",), ("start", "leave")), lo, hi)
+        k[K.waiting_at_end(stage).name] = float(len(still))
+        k[K.waited_at_end(stage).name] = float((hi - still["time_join"]).mean()) if len(still) else np.nan
+        queued = _steps(st[stage], (Event.JOIN,), (Event.START, Event.LEAVE))
+        k[K.queue_mean(stage).name] = _time_average(*queued, lo, hi)
 
     # open plans and cases, utilisation
     for stage in PLAN_STAGES:
-        t, d = _steps(st[stage], ("start",), ("end",))
-        k[f"open_{stage}_mean"] = _time_average(t, d, lo, hi)
-        k[f"open_{stage}_at_end"] = _level_at(t, d, hi)
-        k[f"starts_{stage}"] = float(len(starts_in_window(stage)))
+        t, d = _steps(st[stage], (Event.START,), (Event.END,))
+        k[K.open_mean(stage).name] = _time_average(t, d, lo, hi)
+        k[K.open_at_end(stage).name] = _level_at(t, d, hi)
+        k[K.starts(stage).name] = float(len(starts_in_window(stage)))
     if scenario.front_door is not None and scenario.front_door.staff > 0:
-        busy = _time_average(*_steps(st["front_door"], ("start",), ("end",)), lo, hi)
-        k["utilisation_front_door"] = busy / scenario.front_door.staff
-    served = pd.concat([st[s] for s in ("level2", "level3", "mst", "fgc", "fmh")])
-    for name, slots in _caseload_services(scenario).items():
-        busy = _time_average(*_steps(served[served["service"] == name], ("start",), ("end",)), lo, hi)
-        k[f"utilisation_{name}"] = busy / slots if slots > 0 else np.nan
+        busy = _time_average(*_steps(st[Stage.FRONT_DOOR], (Event.START,), (Event.END,)), lo, hi)
+        k[K.utilisation(Stage.FRONT_DOOR, "").name] = busy / scenario.front_door.staff
+    served = pd.concat([st[s] for s in (Stage.LEVEL2, Stage.LEVEL3, Stage.MST, Stage.FGC, Stage.FMH)])
+    for name, (_label, slots) in K.caseload_services(scenario).items():
+        rows = served[served["service"] == name]
+        busy = _time_average(*_steps(rows, (Event.START,), (Event.END,)), lo, hi)
+        k[K.utilisation(name, "").name] = busy / slots if slots > 0 else np.nan
 
     # routing decisions (for flow diagrams): where triage and panel sent families
-    for stage, outcomes in (
-        ("front_door", ("advice", "level2", "level3", "social_care", "panel")),
-        ("panel", ("level2", "level3", "no_plan", "social_care")),
-    ):
+    for stage, outcomes in ((Stage.FRONT_DOOR, TRIAGE_DECISIONS), (Stage.PANEL, PANEL_DECISIONS)):
         rows = st[stage]
-        decided = rows[(rows["event"] == "end") & (rows["time"] >= lo)]["detail"].value_counts()
+        decided = rows[(rows["event"] == Event.END) & (rows["time"] >= lo)]["detail"].value_counts()
         for outcome in outcomes:
-            k[f"routed_{stage}_{outcome}"] = float(decided.get(outcome, 0))
+            k[K.routed(stage, outcome).name] = float(decided.get(outcome, 0))
 
     # exits, escalations, care
-    ex = marks[marks["event"] == "exit"]["detail"].value_counts()
-    for reason in EXIT_KINDS:
-        k[f"closed_{reason}" if reason != "withdrawn" else "withdrawn_total"] = float(ex.get(reason, 0))
-    routes = {
-        "while_waiting": "step_ups_while_waiting",
-        "during_plan": "step_ups_during_plan",
-        "front_door": "to_social_care_front_door",
-        "panel": "to_social_care_panel",
-    }
-    for route, name in routes.items():
-        k[name] = float(ex.get(f"to_social_care:{route}", 0))
-    k["step_ups_total"] = k["step_ups_while_waiting"] + k["step_ups_during_plan"]
-    k["to_social_care_total"] = sum(k[n] for n in routes.values())
-    k["mst_starts"] = k["starts_mst"]
-    k["mst_waiting_mean"] = k["queue_mst_mean"]
-    k["mst_waiting_at_end"] = k["waiting_mst_at_end"]
-    care = starts_in_window("lac")["detail"]
-    k["care_entries"] = float(len(care))
-    k["care_entries_foster"] = float((care == "foster").sum())
-    k["care_entries_residential"] = float((care == "residential").sum())
-    k["in_early_help_at_end"] = _open_in_early_help(st, hi)
+    ex = marks[marks["event"] == Event.EXIT]["detail"].value_counts()
+    for reason in CLOSED_EXITS:
+        k[K.closed(reason).name] = float(ex.get(reason, 0))
+    k[K.WITHDRAWN_TOTAL.name] = float(ex.get(Exit.WITHDRAWN, 0))
+    for reason, kpi in K.SOCIAL_CARE_ROUTES.items():
+        k[kpi.name] = float(ex.get(reason, 0))
+    k[K.STEP_UPS_TOTAL.name] = k[K.STEP_UPS_WHILE_WAITING.name] + k[K.STEP_UPS_DURING_PLAN.name]
+    k[K.TO_SC_TOTAL.name] = sum(k[kpi.name] for kpi in K.SOCIAL_CARE_ROUTES.values())
+    care = starts_in_window(Stage.LAC)["detail"]
+    k[K.CARE_ENTRIES.name] = float(len(care))
+    k[K.CARE_ENTRIES_FOSTER.name] = float((care == "foster").sum())
+    k[K.CARE_ENTRIES_RESIDENTIAL.name] = float((care == "residential").sum())
+    k[K.IN_EARLY_HELP_AT_END.name] = _open_in_early_help(st, hi)
 
-    k["assessments"] = float(len(starts_in_window("assessment")))
-    refs = ev[ev["event"] == "referral"]["time"].to_numpy()
-    for i in range(int((hi - lo) // DAYS_PER_YEAR)):
+    k[K.ASSESSMENTS.name] = float(len(starts_in_window(Stage.ASSESSMENT)))
+    refs = ev[ev["event"] == Event.REFERRAL]["time"].to_numpy()
+    for i in range(K.whole_years(scenario)):
         a = lo + i * DAYS_PER_YEAR
-        k[f"referrals_year{i + 1}"] = float(((refs >= a) & (refs < a + DAYS_PER_YEAR)).sum())
+        k[K.referrals_in_year(i + 1).name] = float(((refs >= a) & (refs < a + DAYS_PER_YEAR)).sum())
     k.update(_costs(st, scenario, lo, hi))
-    k["cost_per_family_gbp"] = k["cost_total_gbp"] / k["families_referred"] if k["families_referred"] else np.nan
+    families = k[K.FAMILIES_REFERRED.name]
+    k[K.COST_PER_FAMILY.name] = k[K.COST_TOTAL.name] / families if families else np.nan
     budget = scenario.costs.budget_gbp_per_year
     if budget is not None:
-        k["budget_gbp_per_year"] = budget
-        k["cost_early_help_over_budget_gbp_per_year"] = k["cost_early_help_gbp_per_year"] - budget
+        k[K.BUDGET.name] = budget
+        k[K.OVER_BUDGET.name] = k[K.per_year(K.COST_EARLY_HELP).name] - budget
     k.update(_yearly(st, scenario, lo, hi))
     return k
-
-
-def _caseload_services(scenario: Scenario) -> dict[str, float]:
-    """Caseload services and their slots (unlimited services have no utilisation)."""
-    out: dict[str, float] = {}
-    if scenario.early_help.allocation == "pooled":
-        out["team_pool"] = float(sum(t.slots for t in scenario.teams.values()))
-    else:
-        out.update({f"team_{n}": float(t.slots) for n, t in scenario.teams.items()})
-    pp = scenario.partner_plans
-    if pp is not None and pp.capacity is not None:
-        out["partner"] = float(pp.capacity)
-    for name, svc in (("mst", scenario.mst), ("fgc", scenario.fgc), ("fmh", scenario.family_mental_health)):
-        if svc is not None:
-            out[name] = float(svc.slots)
-    return out
 
 
 def _occupied_days(rows: pd.DataFrame, lo: float, hi: float, detail: str | None = None) -> float:
     """Total case-days of a stage's rows inside ``[lo, hi]`` (open cases run to ``hi``)."""
     if detail is not None:
         rows = rows[rows["detail"] == detail]
-    return _time_average(*_steps(rows, ("start",), ("end",)), lo, hi) * (hi - lo)
+    return _time_average(*_steps(rows, (Event.START,), (Event.END,)), lo, hi) * (hi - lo)
 
 
 def _starts(rows: pd.DataFrame, lo: float, hi: float) -> float:
-    return float(((rows["event"] == "start") & (rows["time"] >= lo) & (rows["time"] < hi)).sum())
+    return float(((rows["event"] == Event.START) & (rows["time"] >= lo) & (rows["time"] < hi)).sum())
 
 
 def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
-    """Costs over ``[lo, hi]`` in ``costs.price_year`` prices, split between the early help
-    service (staff and per-case costs of its services) and social care (assessments, CIN,
-    CP and care placements)."""
+    """Costs over ``[lo, hi]`` in ``costs.price_year`` prices: the components of
+    :data:`sim.kpis.COST_COMPONENTS`, their totals (early help: staff and per-case costs of
+    its services; social care: assessments, CIN, CP and care) and the totals a year."""
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
     sal, pc, scc = c.staff, c.per_case, c.social_care
@@ -230,45 +204,44 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
         (sc.family_mental_health.consultants if sc.family_mental_health else 0, sal.fmh_consultant_per_year),
     ):
         staff += fte * c.gbp(cost)
-    out = {"cost_staff_gbp": staff * years}
-    out["cost_cases_gbp"] = sum(
-        _starts(st[stage], lo, hi) * c.gbp(cost)
-        for stage, cost in (
-            ("level3", pc.level3_plan),
-            ("level2", pc.level2_plan),
-            ("mst", pc.mst_case),
-            ("fgc", pc.fgc_conference),
-            ("parenting", pc.parenting_place),
-        )
-    )
-    out["cost_assessment_gbp"] = _starts(st["assessment"], lo, hi) * c.gbp(pc.assessment)
-    out["cost_cin_gbp"] = _occupied_days(st["cin"], lo, hi) * c.gbp(scc.cin_per_day)
-    out["cost_cp_gbp"] = _occupied_days(st["cp"], lo, hi) * c.gbp(scc.cp_per_day)
-    out["cost_care_foster_gbp"] = _occupied_days(st["lac"], lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week)
-    out["cost_care_residential_gbp"] = (
-        _occupied_days(st["lac"], lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week)
-    )
-    early_help = out["cost_staff_gbp"] + out["cost_cases_gbp"]
-    total = sum(out.values())
-    out["cost_early_help_gbp"] = early_help
-    out["cost_social_care_gbp"] = total - early_help
-    out["cost_total_gbp"] = total
-    out["cost_early_help_gbp_per_year"] = early_help / years
-    out["cost_social_care_gbp_per_year"] = (total - early_help) / years
-    out["cost_total_gbp_per_year"] = total / years
+    lac = st[Stage.LAC]
+    parts = {
+        K.COST_STAFF: staff * years,
+        K.COST_CASES: sum(
+            _starts(st[stage], lo, hi) * c.gbp(cost)
+            for stage, cost in (
+                (Stage.LEVEL3, pc.level3_plan),
+                (Stage.LEVEL2, pc.level2_plan),
+                (Stage.MST, pc.mst_case),
+                (Stage.FGC, pc.fgc_conference),
+                (Stage.PARENTING, pc.parenting_place),
+            )
+        ),
+        K.COST_ASSESSMENT: _starts(st[Stage.ASSESSMENT], lo, hi) * c.gbp(pc.assessment),
+        K.COST_CIN: _occupied_days(st[Stage.CIN], lo, hi) * c.gbp(scc.cin_per_day),
+        K.COST_CP: _occupied_days(st[Stage.CP], lo, hi) * c.gbp(scc.cp_per_day),
+        K.COST_FOSTER: _occupied_days(lac, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
+        K.COST_RESIDENTIAL: _occupied_days(lac, lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week),
+    }
+    out = {kpi.name: value for kpi, value in parts.items()}
+    totals = {
+        K.COST_EARLY_HELP: sum(v for kpi, v in parts.items() if kpi.subject == "early_help"),
+        K.COST_SOCIAL_CARE: sum(v for kpi, v in parts.items() if kpi.subject == "social_care"),
+    }
+    totals[K.COST_TOTAL] = totals[K.COST_EARLY_HELP] + totals[K.COST_SOCIAL_CARE]
+    out.update({kpi.name: value for kpi, value in totals.items()})
+    out.update({K.per_year(kpi).name: value / years for kpi, value in totals.items()})
     return out
 
 
 def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
-    """Referrals and costs in each whole year of the KPI window (``_year1``, ``_year2``...),
-    for financial projections from forecast demand."""
+    """Costs in each whole year of the KPI window (``_year1``, ``_year2``...), for financial
+    projections from forecast demand."""
     out: dict[str, float] = {}
-    for i in range(int((hi - lo) // DAYS_PER_YEAR)):
-        a, b = lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR
-        costs = _costs(st, sc, a, b)
-        out[f"cost_early_help_gbp_year{i + 1}"] = costs["cost_early_help_gbp"]
-        out[f"cost_social_care_gbp_year{i + 1}"] = costs["cost_social_care_gbp"]
-        out[f"cost_total_gbp_year{i + 1}"] = costs["cost_total_gbp"]
+    for i in range(K.whole_years(sc)):
+        costs = _costs(st, sc, lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR)
+        for total in K.COST_TOTALS:
+            out[K.in_year(total, i + 1).name] = costs[total.name]
     return out
 
 
@@ -279,12 +252,11 @@ def flow_balance(events: pd.DataFrame, horizon: float) -> dict[str, float]:
     + escalated + open``, where ``open`` is counted independently of exits: the families
     queued or served in an early help stage at ``horizon``.
     """
-    ref = float((events["event"] == "referral").sum())
-    ex = events[events["event"] == "exit"]["detail"]
-    to_sc = [c for c in ex.cat.categories if c.startswith("to_social_care")]
-    escalated = float(ex.isin(to_sc).sum())
-    withdrawn = float((ex == "withdrawn").sum())
-    closed = float(len(ex)) - escalated - withdrawn
+    ref = float((events["event"] == Event.REFERRAL).sum())
+    ex = events[events["event"] == Event.EXIT]["detail"]
+    escalated = float(ex.isin(SOCIAL_CARE_EXITS).sum())
+    withdrawn = float((ex == Exit.WITHDRAWN).sum())
+    closed = float(ex.isin(CLOSED_EXITS).sum())
     open_ = _open_in_early_help(_by_stage(events), horizon)
     return {"referrals": ref, "closed": closed, "withdrawn": withdrawn, "escalated": escalated, "open": open_}
 
@@ -293,25 +265,41 @@ def _open_in_early_help(st: dict[str, pd.DataFrame], at: float) -> float:
     """Families queued or served in an early help stage at time ``at``."""
     open_ = 0.0
     for stage in EH_STAGES:
-        open_ += _level_at(*_steps(st[stage], ("join",), ("start", "leave")), at)
-        if stage != "panel":  # the panel hears a case; it holds no slot afterwards
-            open_ += _level_at(*_steps(st[stage], ("start",), ("end",)), at)
+        open_ += _level_at(*_steps(st[stage], (Event.JOIN,), (Event.START, Event.LEAVE)), at)
+        if stage != Stage.PANEL:  # the panel hears a case; it holds no slot afterwards
+            open_ += _level_at(*_steps(st[stage], (Event.START,), (Event.END,)), at)
     return open_
 
 
 def monthly_series(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Open plans and queue lengths at the start of each month (30.44-day steps) from day 0."""
+    """Open cases and queue lengths per month (30.42-day steps from day 0), each the
+    time-average over its month (``day`` is the month's start). Averages, not samples at one
+    instant: a queue that a fortnightly panel empties would otherwise alias into a false
+    monthly sawtooth."""
     hi = scenario.run.duration_days
-    grid = np.arange(0.0, hi + 1e-9, DAYS_PER_YEAR / 12)
-    out = {"day": grid, "date": pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(grid, unit="D")}
+    edges = np.append(np.arange(0.0, hi, DAYS_PER_YEAR / 12), hi)
+    out = {"day": edges[:-1], "date": pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(edges[:-1], unit="D")}
     st = _by_stage(events)
     for prefix, stages, up, down in (
-        ("open", PLAN_STAGES, ("start",), ("end",)),
-        ("waiting", QUEUE_STAGES, ("join",), ("start", "leave")),
+        ("open", PLAN_STAGES, (Event.START,), (Event.END,)),
+        ("waiting", QUEUE_STAGES, (Event.JOIN,), (Event.START, Event.LEAVE)),
     ):
         for stage in stages:
-            t, d = _steps(st[stage], up, down)
-            order = np.argsort(t, kind="stable")
-            level = np.concatenate([[0.0], np.cumsum(d[order])])
-            out[f"{prefix}_{stage}"] = level[np.searchsorted(t[order], grid, side="right")]
+            area = _area_to(*_steps(st[stage], up, down), edges)
+            out[f"{prefix}_{stage}"] = np.diff(area) / np.diff(edges)
     return pd.DataFrame(out)
+
+
+def _area_to(times: np.ndarray, deltas: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Integral from day 0 to each of ``at`` of the step function that starts at the level
+    reached before day 0 and jumps by ``deltas`` at ``times``."""
+    order = np.argsort(times, kind="stable")
+    t, level = times[order], np.cumsum(deltas[order])
+    before = t < 0
+    start = level[before][-1] if before.any() else 0.0
+    t, level = t[~before], level[~before]
+    knots = np.concatenate([[0.0], t])
+    levels = np.concatenate([[start], level])
+    seg_area = np.concatenate([[0.0], np.cumsum(levels[:-1] * np.diff(knots))])
+    i = np.searchsorted(knots, at, side="right") - 1
+    return seg_area[i] + levels[i] * (at - knots[i])

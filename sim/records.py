@@ -23,32 +23,14 @@ from array import array
 import numpy as np
 import pandas as pd
 
+from sim.vocab import Event, Stage
+
 __all__ = ["EVENTS", "EVENT_COLUMNS", "STAGES", "EventLog"]
 
-EVENTS = (
-    "referral",  # an episode starts (detail: source)
-    "join",  # joined a queue
-    "leave",  # left a queue unserved (detail: withdrawn | escalated)
-    "start",  # service or plan started (slot taken)
-    "end",  # service or plan ended (slot freed; detail: outcome)
-    "decision",  # triage or panel decision (detail: where to)
-    "exit",  # the early help episode ended (detail: reason)
-)
-STAGES = (
-    "front_door",
-    "panel",
-    "level2",
-    "level3",
-    "mst",
-    "assessment",
-    "cin",
-    "cp",
-    "lac",
-    "fgc",
-    "fmh",
-    "parenting",
-    "closed",
-)
+EVENTS = tuple(Event)
+"""See :class:`sim.vocab.Event`."""
+STAGES = tuple(Stage)
+"""See :class:`sim.vocab.Stage`."""
 EVENT_COLUMNS = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality")
 
 

@@ -48,7 +48,7 @@ def test_kirklees_mst_waiting_list_about_20() -> None:
     sc = sim.load_scenario(CONFIGS / "kirklees" / "calibrated.yaml")
     assert sc.mst is not None and sc.mst.slots == 20
     t = run_batch(sc, 20, seed=777, backend="process", workers=2).replications
-    mean, lo, hi, _ = t_interval(t["mst_waiting_mean"].to_numpy())
+    mean, lo, hi, _ = t_interval(t["queue_mst_mean"].to_numpy())
     assert 15 <= mean <= 25 and hi >= 15 and lo <= 25, (mean, lo, hi)
 
 
@@ -102,7 +102,7 @@ def test_sunderland_options_move_the_way_the_seed_expects() -> None:
 def test_kirklees_options_move_the_way_the_seed_expects() -> None:
     base = "kirklees/calibrated.yaml"
     mst = _diff(base, "kirklees/options/second_mst_team.yaml", reps=3)
-    assert mst["mst_waiting_mean"]["ci_high"] < 0  # twice the therapists clear the list
+    assert mst["queue_mst_mean"]["ci_high"] < 0  # twice the therapists clear the list
     without = _diff(base, "kirklees/options/without_edge_of_care.yaml", reps=3)
     # the programmes' staff (seed 003: £1,166,283 a year in 2019 prices) are saved exactly
     assert without["cost_early_help_gbp_per_year"]["diff_mean"] == pytest.approx(-1_166_283 * 1.03**5, rel=1e-6)

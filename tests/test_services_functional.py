@@ -89,8 +89,8 @@ def test_direct_mst_referrals_form_a_waiting_list() -> None:
     sc = _base(**{"referrals.sources.youth_offending": {"annual_rate": 80, "entry": "mst"},
                   "mst.referral_prob": 0.0})
     k = sim.run_replication(sc, seed=0).kpis
-    assert k["referrals_source_youth_offending"] > 80 and k["mst_starts"] > 40
-    assert k["mst_waiting_mean"] > 1  # 80 a year against ~61 a year of capacity
+    assert k["referrals_source_youth_offending"] > 80 and k["starts_mst"] > 40
+    assert k["queue_mst_mean"] > 1  # 80 a year against ~61 a year of capacity
     assert k["closed_mst_completed"] > 0
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from scipy import special
 
-from sim.config import NEED_LEVELS, Scenario
+from sim.config import Scenario
 from sim.random import FamilyRandom
+from sim.vocab import NEED_LEVELS
 
 __all__ = ["AttributeTables", "Family"]
 

@@ -3,8 +3,8 @@
 One process per family carries it through its whole history: referral -> front door ->
 (panel) -> Level 2 / Level 3 plan -> closure, with loops to social care (and MST), step-down
 back into early help and re-referral. Handlers for each stage return ``(next, reason)``:
-``next`` is another stage, ``"social_care"`` (the early help episode ends escalated) or
-``"closed"`` (it ends with ``reason``).
+``next`` is another stage, ``SOCIAL_CARE`` (the early help episode ends escalated) or
+``CLOSED``; ``reason`` is then the :class:`~sim.vocab.Exit` logged.
 
 Every random number a family uses comes from ``family.rng`` in a fixed order at each
 decision point (hazards are drawn on joining a queue whether or not a slot is free), which
@@ -21,12 +21,24 @@ import numpy as np
 import simpy
 from simpy.resources.resource import Request
 
-from sim.config import PANEL_DECISIONS, SC_OUTCOMES, PlanSettings, Scenario
+from sim.config import PlanSettings, Scenario
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
 from sim.records import EventLog
+from sim.vocab import (
+    PANEL_DECISIONS,
+    PARTNER_SERVICE,
+    POOLED_SERVICE,
+    REFERRAL_INITIAL,
+    REFERRAL_RE,
+    REFERRAL_STEP_DOWN,
+    SC_OUTCOMES,
+    TRIAGE_BY_NEED,
+    Exit,
+    team_service,
+)
 
 __all__ = ["World", "simulate"]
 
@@ -34,7 +46,11 @@ INITIAL_ID_OFFSET = 1_000_000_000
 """Families in the initial state get ids from here, so arriving families keep ids 0, 1, ..."""
 
 _INF = math.inf
-Step = tuple[str, str]  # (next stage or "closed" / "social_care" / "done", reason)
+Step = tuple[str, str]  # (next stage, or CLOSED / SOCIAL_CARE with an Exit, or DONE)
+CLOSED, SOCIAL_CARE, DONE = "closed", "social_care", "done"
+"""Where a handler's step leads besides another stage: the episode closes (with an
+:class:`~sim.vocab.Exit`), escalates to social care (with the Exit saying how), or the
+family's history ends."""
 Proc = Generator[simpy.Event, Any, Any]
 
 
@@ -94,16 +110,16 @@ class World:
         self.partner = None
         if pp is not None:
             slots = _INF if pp.capacity is None else pp.capacity
-            self.partner = CaseloadService(env, "partner", slots, False)
+            self.partner = CaseloadService(env, PARTNER_SERVICE, slots, False)
         eh = scenario.early_help
         by_risk = eh.queue_discipline == "risk"
         if eh.allocation == "pooled":
-            pool = CaseloadService(env, "team_pool", sum(t.slots for t in scenario.teams.values()), by_risk)
+            pool = CaseloadService(env, POOLED_SERVICE, sum(t.slots for t in scenario.teams.values()), by_risk)
             self.team_for = {loc: pool for loc in scenario.localities}
             self.team_for.update({name: pool for name in scenario.teams})
         else:
             self.team_for = {
-                name: CaseloadService(env, f"team_{name}", t.slots, by_risk) for name, t in scenario.teams.items()
+                name: CaseloadService(env, team_service(name), t.slots, by_risk) for name, t in scenario.teams.items()
             }
         mst, fgc, fmh = scenario.mst, scenario.fgc, scenario.family_mental_health
         self.mst = CaseloadService(env, "mst", mst.slots, False) if mst is not None else None
@@ -169,7 +185,10 @@ class World:
         history = []
         for is_open, elapsed, k, fam in starts:
             service = self.team_for[fam.locality].name
-            history += [(-elapsed, k, 0, fam, "referral", "", "initial"), (-elapsed, k, 1, fam, "join", service, "")]
+            history += [
+                (-elapsed, k, 0, fam, "referral", "", REFERRAL_INITIAL),
+                (-elapsed, k, 1, fam, "join", service, ""),
+            ]
             if is_open:
                 history.append((-elapsed, k, 2, fam, "start", service, ""))
         for t, _, _, fam, event, service, detail in sorted(history, key=lambda h: h[:3]):
@@ -178,7 +197,7 @@ class World:
         starts.sort(key=lambda s: (not s[0], -s[1], s[2]))
         for is_open, elapsed, _, fam in starts:
             first = self._level3(fam, elapsed=elapsed, initial_open=is_open, initial_waiting=not is_open)
-            self.env.process(self._life(fam, "level3", "initial", first=first))
+            self.env.process(self._life(fam, "level3", REFERRAL_INITIAL, first=first))
 
     # ------------------------------------------------------------------ logging
     def _log(
@@ -201,13 +220,10 @@ class World:
                 self._log(fam, "referral", nxt, "", source)
             while nxt in handlers:
                 nxt, reason = yield from handlers[nxt](fam)
-            if nxt == "social_care":
-                self._log(fam, "exit", "closed", "", f"to_social_care:{reason}")
-                nxt, source = yield from self._social_care(fam)
-            else:
-                self._log(fam, "exit", "closed", "", reason)
-                nxt, source = yield from self._after_closure(fam)
-            if nxt == "done":
+            self._log(fam, "exit", "closed", "", reason)  # reason: an Exit
+            after = self._social_care(fam) if nxt == SOCIAL_CARE else self._after_closure(fam)
+            nxt, source = yield from after
+            if nxt == DONE:
                 fam.rng.release()  # nothing draws for this family again
                 return
             fam.episode += 1
@@ -215,15 +231,15 @@ class World:
     def _after_closure(self, fam: Family) -> Proc:
         p = self.sc.rereferral.prob_within_12_months
         if p <= 0:
-            return ("done", "")
+            return (DONE, "")
         u, v = fam.rng.u(), fam.rng.u()
         if u >= p:
-            return ("done", "")
+            return (DONE, "")
         yield self.env.timeout(v * 365.0)
-        return ("front_door", "re_referral")
+        return ("front_door", REFERRAL_RE)
 
     def _left(self, why: str) -> Step:
-        return ("social_care", "while_waiting") if why == "escalated" else ("closed", "withdrawn")
+        return (SOCIAL_CARE, Exit.STEP_UP_WHILE_WAITING) if why == "escalated" else (CLOSED, Exit.WITHDRAWN)
 
     def _wait(
         self,
@@ -350,12 +366,12 @@ class World:
             level = fam.need
             if u2 < fd.misclassification_prob:
                 level = min(4, level + 1) if u3 < 0.5 else max(1, level - 1)
-            where = ("advice", "level2", "level3", "social_care")[level - 1]
+            where = TRIAGE_BY_NEED[level - 1]
         self._log(fam, "end", "front_door", "front_door", where)
         if where == "advice":
-            return ("closed", "advice")
+            return (CLOSED, Exit.ADVICE)
         if where == "social_care":
-            return ("social_care", "front_door")
+            return (SOCIAL_CARE, Exit.TO_SOCIAL_CARE_FRONT_DOOR)
         return (where, "")
 
     def _panel(self, fam: Family) -> Proc:
@@ -368,9 +384,9 @@ class World:
         decision = _choose(fam.rng.u(), panel.decision_probs, PANEL_DECISIONS)
         self._log(fam, "end", "panel", "panel", decision)
         if decision == "no_plan":
-            return ("closed", "no_plan")
+            return (CLOSED, Exit.NO_PLAN)
         if decision == "social_care":
-            return ("social_care", "panel")
+            return (SOCIAL_CARE, Exit.TO_SOCIAL_CARE_PANEL)
         return (decision, "")
 
     def _panel_meetings(self) -> Proc:
@@ -397,10 +413,10 @@ class World:
             return self._left(why)
         outcome = yield from self._hold(fam, "level2", svc, req, pp, 0.0)
         return {
-            "completed": ("closed", "outcomes_met"),
+            "completed": (CLOSED, Exit.OUTCOMES_MET),
             "step_up": ("level3", ""),
-            "step_down": ("closed", "stepped_down"),
-            "disengage": ("closed", "disengaged"),
+            "step_down": (CLOSED, Exit.STEPPED_DOWN),
+            "disengage": (CLOSED, Exit.DISENGAGED),
         }[outcome]
 
     def _level3(
@@ -422,10 +438,10 @@ class World:
             step_up_factor = self._refer_supports(fam)
         outcome = yield from self._hold(fam, "level3", svc, req, self.sc.early_help, plan_elapsed, step_up_factor)
         return {
-            "completed": ("closed", "outcomes_met"),
-            "step_up": ("social_care", "during_plan"),
+            "completed": (CLOSED, Exit.OUTCOMES_MET),
+            "step_up": (SOCIAL_CARE, Exit.STEP_UP_DURING_PLAN),
             "step_down": ("level2", ""),
-            "disengage": ("closed", "disengaged"),
+            "disengage": (CLOSED, Exit.DISENGAGED),
         }[outcome]
 
     # ------------------------------------------------------------------ social care
@@ -461,8 +477,8 @@ class World:
             yield env.timeout(sc.lac_duration.ppf(u()))
             self._log(fam, "end", "lac", "", placement)
         if u() < sc.step_down_probs[outcome]:
-            return ("level3", "social_care_step_down")
-        return ("done", "")
+            return ("level3", REFERRAL_STEP_DOWN)
+        return (DONE, "")
 
     def _edge_of_care(
         self, fam: Family, outcome: str, svc: CaseloadService, duration: Distribution, care_reduction: float
@@ -495,7 +511,7 @@ class World:
         yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
         self.mst.release(req)
         self._log(fam, "end", "mst", "mst", "completed")
-        return ("closed", "mst_completed")
+        return (CLOSED, Exit.MST_COMPLETED)
 
     # ------------------------------------------------------------------ support alongside plans
     def _refer_supports(self, fam: Family) -> float:

@@ -1,0 +1,789 @@
+"""The KPI registry: every KPI's name, label, unit, kind and one-sentence definition.
+
+:mod:`sim.metrics` names every value it computes through the functions here; the CLI, the
+report and the figures read labels, units and lists from here; nothing parses a KPI name.
+Families of KPIs (one per queue, team, source or year) come from small template functions
+(``wait(Stage.LEVEL3, "mean")``), and :func:`catalogue` lists every KPI a scenario produces:
+exactly the KPI columns of its ``replications.parquet`` (tested both ways).
+
+Units: a KPI is stored in ``unit`` and shown in ``display_unit``. Counts and money summed
+over the results window (``per_year``) are shown per year (``x 365 / window_days``); shares
+are stored as fractions and shown in percent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from sim.vocab import (
+    MODEL_SOURCES,
+    PANEL_DECISIONS,
+    PLAN_STAGES,
+    QUEUE_STAGES,
+    TRIAGE_DECISIONS,
+    Exit,
+    Stage,
+    stage_info,
+)
+
+if TYPE_CHECKING:
+    from sim.config import Scenario
+
+__all__ = [
+    "COMPARE",
+    "HEADLINE",
+    "PRECISION",
+    "SWEEP",
+    "Kind",
+    "Kpi",
+    "catalogue",
+    "dictionary_rows",
+]
+
+Kind = Literal["days", "count", "level", "share", "gbp", "number"]
+"""``days`` (durations), ``count`` (events in the window), ``level`` (cases at a time),
+``share`` (a fraction), ``gbp`` (money), ``number`` (anything else)."""
+DAYS_PER_YEAR = 365.0
+
+Stat = Literal["mean", "median", "p90"]
+_STAT_WORDS: dict[str, str] = {"mean": "mean", "median": "median", "p90": "90th percentile"}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI.
+
+    Attributes
+    ----------
+    name
+        Column name in ``replications.parquet`` (stable).
+    label
+        Plain-English name, lower case ("mean wait for a key worker").
+    unit
+        Unit of the stored value ("days", "families", "£", "fraction").
+    kind
+        See :data:`Kind`; decides how the value is formatted.
+    definition
+        One sentence: what is counted or measured, and over which period.
+    per_year
+        Stored as a total over the results window; shown per year.
+    family
+        The template it comes from ("wait", "starts", "cost"...), for grouping figures.
+    subject
+        What a templated KPI is about (a stage, team, source, decision or year), else "".
+    lists
+        Which selections it belongs to: ``headline``, ``compare``, ``precision``, ``sweep``.
+    signed
+        Whether the value can be negative (a difference to a budget); every other KPI is a
+        count, duration, level, share or cost and never is.
+    """
+
+    name: str
+    label: str
+    unit: str
+    kind: Kind
+    definition: str
+    per_year: bool = False
+    family: str = ""
+    subject: str = ""
+    lists: frozenset[str] = field(default_factory=frozenset)
+    signed: bool = False
+
+    @property
+    def nonnegative(self) -> bool:
+        """Whether the true value can never be below zero (all but differences to a budget)."""
+        return not self.signed
+
+    @property
+    def display_unit(self) -> str:
+        """The unit as shown (per year for window totals, percent for shares)."""
+        if self.kind == "share":
+            return "%"
+        if self.per_year:
+            return f"{self.unit} a year"
+        return self.unit
+
+    def scale(self, window_days: float) -> float:
+        """Factor from the stored value to the shown value."""
+        if self.per_year:
+            return DAYS_PER_YEAR / window_days if window_days and window_days > 0 else float("nan")
+        if self.kind == "share":
+            return 100.0
+        return 1.0
+
+
+def _k(
+    name: str,
+    label: str,
+    unit: str,
+    kind: Kind,
+    definition: str,
+    per_year: bool = False,
+    family: str = "",
+    subject: str = "",
+) -> Kpi:
+    return Kpi(name, label, unit, kind, definition, per_year, family, subject)
+
+
+# --------------------------------------------------------------------------- single KPIs
+WINDOW_DAYS = _k(
+    "window_days", "length of the results window", "days", "days", "Days from run.warmup_days to run.duration_days."
+)
+REFERRALS_TOTAL = _k(
+    "referrals_total",
+    "referrals",
+    "referrals",
+    "count",
+    "Early help episodes started in the window (every source, re-referrals and step-downs included).",
+    True,
+)
+FAMILIES_REFERRED = _k(
+    "families_referred",
+    "families referred",
+    "families",
+    "count",
+    "Distinct families with at least one referral in the window.",
+    True,
+)
+IN_EARLY_HELP_AT_END = _k(
+    "in_early_help_at_end",
+    "families in early help at the end",
+    "families",
+    "level",
+    "Families queued or on a plan in an early help stage (front door, panel, Level 2, Level 3) at the end.",
+)
+ASSESSMENTS = _k(
+    "assessments",
+    "social care assessments",
+    "families",
+    "count",
+    "Social care assessments started in the window.",
+    True,
+)
+WITHDRAWN_TOTAL = _k(
+    "withdrawn_total",
+    "families withdrawing while waiting",
+    "families",
+    "count",
+    "Episodes that ended because the family withdrew from a queue, in the window.",
+    True,
+)
+STEP_UPS_WHILE_WAITING = _k(
+    "step_ups_while_waiting",
+    "step-ups to social care while waiting",
+    "families",
+    "count",
+    "Episodes that escalated to social care from an early help queue, in the window.",
+    True,
+)
+STEP_UPS_DURING_PLAN = _k(
+    "step_ups_during_plan",
+    "step-ups to social care during a plan",
+    "families",
+    "count",
+    "Episodes stepped up to social care at a Level 3 plan review, in the window.",
+    True,
+)
+STEP_UPS_TOTAL = _k(
+    "step_ups_total",
+    "step-ups to social care",
+    "families",
+    "count",
+    "Step-ups while waiting plus step-ups during a plan, in the window.",
+    True,
+)
+TO_SC_FRONT_DOOR = _k(
+    "to_social_care_front_door",
+    "referred on to social care by the front door",
+    "families",
+    "count",
+    "Requests the front door passed to social care (need at Level 4), in the window.",
+    True,
+)
+TO_SC_PANEL = _k(
+    "to_social_care_panel",
+    "referred on to social care by the panel",
+    "families",
+    "count",
+    "Cases the panel passed to social care, in the window.",
+    True,
+)
+TO_SC_TOTAL = _k(
+    "to_social_care_total",
+    "families going to social care",
+    "families",
+    "count",
+    "Every route from early help into social care (front door, panel, step-ups), in the window.",
+    True,
+)
+CARE_ENTRIES = _k(
+    "care_entries", "entries to care", "families", "count", "Families starting a care placement in the window.", True
+)
+CARE_ENTRIES_FOSTER = _k(
+    "care_entries_foster",
+    "entries to foster care",
+    "families",
+    "count",
+    "Families starting a foster placement in the window.",
+    True,
+)
+CARE_ENTRIES_RESIDENTIAL = _k(
+    "care_entries_residential",
+    "entries to residential care",
+    "families",
+    "count",
+    "Families starting a residential placement in the window.",
+    True,
+)
+COST_PER_FAMILY = _k(
+    "cost_per_family_gbp",
+    "cost per family referred",
+    "£ per family",
+    "gbp",
+    "Total cost in the window divided by the families referred in it.",
+)
+BUDGET = _k(
+    "budget_gbp_per_year",
+    "budget envelope",
+    "£ a year",
+    "gbp",
+    "costs.budget_gbp_per_year of the scenario (price_year prices).",
+)
+OVER_BUDGET = replace(
+    _k(
+        "cost_early_help_over_budget_gbp_per_year",
+        "early help cost over budget",
+        "£ a year",
+        "gbp",
+        "Early help cost a year less the budget envelope (negative: under budget).",
+    ),
+    signed=True,
+)
+
+_EXIT_KPIS = {
+    Exit.ADVICE: ("closed_advice", "requests closed with advice", "Requests the front door closed with advice only"),
+    Exit.NO_PLAN: ("closed_no_plan", "panel cases closed with no plan", "Cases the panel closed with no plan"),
+    Exit.OUTCOMES_MET: ("closed_outcomes_met", "plans closed with outcomes met", "Plans closed with outcomes met"),
+    Exit.DISENGAGED: ("closed_disengaged", "plans ended by disengagement", "Plans ended because the family disengaged"),
+    Exit.STEPPED_DOWN: (
+        "closed_stepped_down",
+        "plans stepped down to universal services",
+        "Level 2 plans closed at review as stepped down to universal services",
+    ),
+    Exit.MST_COMPLETED: ("closed_mst_completed", "direct MST referrals completed", "Direct MST referrals closed"),
+}
+
+
+def closed(reason: Exit) -> Kpi:
+    """Episodes that ended with ``reason`` (an exit within early help) in the window."""
+    name, label, text = _EXIT_KPIS[reason]
+    return _k(name, label, "families", "count", f"{text}, in the window.", True, family="closed", subject=reason)
+
+
+SOCIAL_CARE_ROUTES = {
+    Exit.STEP_UP_WHILE_WAITING: STEP_UPS_WHILE_WAITING,
+    Exit.STEP_UP_DURING_PLAN: STEP_UPS_DURING_PLAN,
+    Exit.TO_SOCIAL_CARE_FRONT_DOOR: TO_SC_FRONT_DOOR,
+    Exit.TO_SOCIAL_CARE_PANEL: TO_SC_PANEL,
+}
+"""Exit reason into social care -> the KPI counting it."""
+
+
+# --------------------------------------------------------------------------- templates
+def referrals_from(source: str) -> Kpi:
+    return _k(
+        f"referrals_source_{source}",
+        f"referrals from {source.replace('_', ' ')}",
+        "referrals",
+        "count",
+        f"Episodes started in the window with source {source}.",
+        True,
+        family="referrals_source",
+        subject=source,
+    )
+
+
+def wait(stage: Stage, stat: Stat) -> Kpi:
+    suffix = {"mean": "mean_days", "median": "median_days", "p90": "p90_days"}[stat]
+    phrase = stage_info(stage).phrase
+    return _k(
+        f"wait_{stage}_{suffix}",
+        f"{_STAT_WORDS[stat]} wait for {phrase}",
+        "days",
+        "days",
+        f"The {_STAT_WORDS[stat]} of waits (join to start) of families who joined the queue for {phrase} "
+        "in the window and were served.",
+        family=f"wait_{stat}",
+        subject=stage,
+    )
+
+
+def served(stage: Stage) -> Kpi:
+    phrase = stage_info(stage).phrase
+    return _k(
+        f"wait_{stage}_served",
+        f"families served from the queue for {phrase}",
+        "families",
+        "count",
+        f"Families who joined the queue for {phrase} in the window and were served (any time before the end).",
+        True,
+        family="served",
+        subject=stage,
+    )
+
+
+def withdrawn(stage: Stage) -> Kpi:
+    phrase = stage_info(stage).phrase
+    return _k(
+        f"withdrawn_{stage}",
+        f"withdrew while waiting for {phrase}",
+        "families",
+        "count",
+        f"Families who left the queue for {phrase} by withdrawing, in the window.",
+        True,
+        family="withdrawn",
+        subject=stage,
+    )
+
+
+def escalated(stage: Stage) -> Kpi:
+    phrase = stage_info(stage).phrase
+    return _k(
+        f"escalated_{stage}",
+        f"escalated while waiting for {phrase}",
+        "families",
+        "count",
+        f"Families who left the queue for {phrase} by escalating (to social care, or into care from an "
+        "edge-of-care queue), in the window.",
+        True,
+        family="escalated",
+        subject=stage,
+    )
+
+
+def waiting_at_end(stage: Stage) -> Kpi:
+    phrase = stage_info(stage).phrase
+    return _k(
+        f"waiting_{stage}_at_end",
+        f"still waiting for {phrase} at the end",
+        "families",
+        "level",
+        f"Families in the queue for {phrase} at the end of the run.",
+        family="waiting_at_end",
+        subject=stage,
+    )
+
+
+def waited_at_end(stage: Stage) -> Kpi:
+    phrase = stage_info(stage).phrase
+    return _k(
+        f"waiting_{stage}_at_end_mean_days",
+        f"time already waited by those still waiting for {phrase}",
+        "days",
+        "days",
+        f"Mean days already waited, at the end of the run, by families still in the queue for {phrase}.",
+        family="waited_at_end",
+        subject=stage,
+    )
+
+
+def queue_mean(stage: Stage) -> Kpi:
+    phrase = stage_info(stage).phrase
+    return _k(
+        f"queue_{stage}_mean",
+        f"queue for {phrase} (time-average)",
+        "families",
+        "level",
+        f"Families waiting for {phrase}, averaged over the window.",
+        family="queue_mean",
+        subject=stage,
+    )
+
+
+def open_mean(stage: Stage) -> Kpi:
+    label = stage_info(stage).open_label
+    return _k(
+        f"open_{stage}_mean",
+        f"open {label} (time-average)",
+        "families",
+        "level",
+        f"Open {label}, averaged over the window.",
+        family="open_mean",
+        subject=stage,
+    )
+
+
+def open_at_end(stage: Stage) -> Kpi:
+    label = stage_info(stage).open_label
+    return _k(
+        f"open_{stage}_at_end",
+        f"open {label} at the end",
+        "families",
+        "level",
+        f"Open {label} at the end of the run.",
+        family="open_at_end",
+        subject=stage,
+    )
+
+
+def starts(stage: Stage) -> Kpi:
+    label = stage_info(stage).open_label
+    return _k(
+        f"starts_{stage}",
+        f"{label} started",
+        "families",
+        "count",
+        f"{label[0].upper() + label[1:]} started in the window.",
+        True,
+        family="starts",
+        subject=stage,
+    )
+
+
+def utilisation(service: str, label: str) -> Kpi:
+    """Busy slots / slots of a service (``label`` names it: "Washington team", "MST")."""
+    return _k(
+        f"utilisation_{service}",
+        f"utilisation of {label}",
+        "fraction",
+        "share",
+        f"Occupied slots of {label} averaged over the window, divided by its slots.",
+        family="utilisation",
+        subject=service,
+    )
+
+
+def routed(stage: Stage, decision: str) -> Kpi:
+    who = "the front door" if stage == Stage.FRONT_DOOR else "the panel"
+    to = decision.replace("_", " ")
+    return _k(
+        f"routed_{stage}_{decision}",
+        f"{who} decisions: {to}",
+        "families",
+        "count",
+        f"Cases {who} routed to {to}, in the window.",
+        True,
+        family=f"routed_{stage}",
+        subject=decision,
+    )
+
+
+def referrals_in_year(year: int) -> Kpi:
+    return _k(
+        f"referrals_year{year}",
+        f"referrals in year {year}",
+        "referrals",
+        "count",
+        f"Referrals in whole year {year} of the window (a projection from forecast demand).",
+        family="referrals_year",
+        subject=str(year),
+    )
+
+
+# --------------------------------------------------------------------------- costs
+def _cost(name: str, label: str, text: str, part: str) -> Kpi:
+    return _k(
+        name,
+        f"{label} cost",
+        "£",
+        "gbp",
+        f"{text} In the window, price_year prices.",
+        True,
+        family="cost",
+        subject=part,
+    )
+
+
+COST_STAFF = _cost(
+    "cost_staff_gbp", "staff", "Early help staff in post (FTE x annual cost; vacant posts unpaid).", "early_help"
+)
+COST_CASES = _cost(
+    "cost_cases_gbp", "per-case", "Per-case costs of Level 2/3 plans, MST, FGC and parenting places.", "early_help"
+)
+COST_ASSESSMENT = _cost(
+    "cost_assessment_gbp", "assessment", "Social care assessments started x cost per assessment.", "social_care"
+)
+COST_CIN = _cost("cost_cin_gbp", "child in need", "Child in need case-days x cost per day.", "social_care")
+COST_CP = _cost("cost_cp_gbp", "child protection", "Child protection case-days x cost per day.", "social_care")
+COST_FOSTER = _cost("cost_care_foster_gbp", "foster care", "Foster placement days / 7 x cost per week.", "social_care")
+COST_RESIDENTIAL = _cost(
+    "cost_care_residential_gbp", "residential care", "Residential placement days / 7 x cost per week.", "social_care"
+)
+COST_COMPONENTS = (COST_STAFF, COST_CASES, COST_ASSESSMENT, COST_CIN, COST_CP, COST_FOSTER, COST_RESIDENTIAL)
+"""The cost components: they add up to :data:`COST_TOTAL` (tested); ``subject`` is the part."""
+COST_EARLY_HELP = _k(
+    "cost_early_help_gbp",
+    "early help cost",
+    "£",
+    "gbp",
+    "Staff plus per-case costs of the early help service, in the window, price_year prices.",
+    True,
+    family="cost_total",
+    subject="early_help",
+)
+COST_SOCIAL_CARE = _k(
+    "cost_social_care_gbp",
+    "social care cost",
+    "£",
+    "gbp",
+    "Assessments, child in need, child protection and care, in the window, price_year prices.",
+    True,
+    family="cost_total",
+    subject="social_care",
+)
+COST_TOTAL = _k(
+    "cost_total_gbp",
+    "total cost",
+    "£",
+    "gbp",
+    "Early help plus social care cost, in the window, price_year prices.",
+    True,
+    family="cost_total",
+    subject="total",
+)
+COST_TOTALS = (COST_EARLY_HELP, COST_SOCIAL_CARE, COST_TOTAL)
+
+
+def per_year(total: Kpi) -> Kpi:
+    """A cost total divided by the window's length in years (``<name>_per_year``)."""
+    return _k(
+        f"{total.name}_per_year",
+        total.label,
+        "£ a year",
+        "gbp",
+        f"{total.definition.split(', in the window')[0]}, a year: the window's total over its length in years.",
+        family="cost_per_year",
+        subject=total.subject,
+    )
+
+
+def in_year(total: Kpi, year: int) -> Kpi:
+    """A cost total in whole year ``year`` (1, 2...) of the window, for projections."""
+    return _k(
+        f"{total.name}_year{year}",
+        f"{total.label} in year {year}",
+        "£",
+        "gbp",
+        f"{total.definition.split(', in the window')[0]}, in whole year {year} of the window.",
+        family="cost_by_year",
+        subject=f"{total.subject}",
+    )
+
+
+# --------------------------------------------------------------------------- lists
+HEADLINE: tuple[Kpi, ...] = (
+    REFERRALS_TOTAL,
+    wait(Stage.FRONT_DOOR, "mean"),
+    wait(Stage.PANEL, "mean"),
+    wait(Stage.LEVEL3, "mean"),
+    wait(Stage.LEVEL3, "p90"),
+    open_at_end(Stage.LEVEL3),
+    open_at_end(Stage.LEVEL2),
+    closed(Exit.OUTCOMES_MET),
+    STEP_UPS_TOTAL,
+    WITHDRAWN_TOTAL,
+    CARE_ENTRIES,
+    queue_mean(Stage.MST),
+    per_year(COST_TOTAL),
+)
+"""What the CLI prints and the report's tables lead with."""
+COMPARE: tuple[Kpi, ...] = (
+    wait(Stage.LEVEL3, "mean"),
+    wait(Stage.PANEL, "mean"),
+    wait(Stage.MST, "mean"),
+    WITHDRAWN_TOTAL,
+    STEP_UPS_TOTAL,
+    TO_SC_TOTAL,
+    CARE_ENTRIES,
+    open_mean(Stage.LEVEL3),
+    per_year(COST_EARLY_HELP),
+    per_year(COST_SOCIAL_CARE),
+    per_year(COST_TOTAL),
+)
+"""Paired differences shown in a comparison's forest plot and summary."""
+PRECISION: tuple[Kpi, ...] = (
+    wait(Stage.LEVEL3, "mean"),
+    STEP_UPS_TOTAL,
+    CARE_ENTRIES,
+    per_year(COST_TOTAL),
+)
+"""KPIs whose confidence-interval precision is checked after a batch."""
+SWEEP: tuple[Kpi, ...] = (
+    wait(Stage.LEVEL3, "mean"),
+    wait(Stage.PANEL, "mean"),
+    STEP_UPS_TOTAL,
+    CARE_ENTRIES,
+    WITHDRAWN_TOTAL,
+    per_year(COST_TOTAL),
+)
+"""KPIs plotted and described for a sweep."""
+_LISTS = {"headline": HEADLINE, "compare": COMPARE, "precision": PRECISION, "sweep": SWEEP}
+
+ABSOLUTE_ENOUGH = 0.5
+"""A CI half-width this small (in the KPI's unit) passes the precision check whatever the mean:
+half a day, half a family, 50p is precise enough for any decision."""
+WARMUP_MEASURE = open_mean(Stage.LEVEL3)
+"""The series the MSER-5 warm-up check runs on (monthly open Level 3 plans)."""
+
+
+# --------------------------------------------------------------------------- catalogue
+def team_label(team: str) -> str:
+    return f"{team.replace('_', ' ').title()} team"
+
+
+def _stage_kpis() -> Iterator[Kpi]:
+    for stage in QUEUE_STAGES:
+        yield wait(stage, "mean")
+        yield wait(stage, "median")
+        yield wait(stage, "p90")
+        yield served(stage)
+        yield withdrawn(stage)
+        yield escalated(stage)
+        yield waiting_at_end(stage)
+        yield waited_at_end(stage)
+        yield queue_mean(stage)
+    for stage in PLAN_STAGES:
+        yield open_mean(stage)
+        yield open_at_end(stage)
+        yield starts(stage)
+
+
+def caseload_services(scenario: Scenario) -> dict[str, tuple[str, float]]:
+    """Caseload services with utilisation: service name -> (label, slots)."""
+    from sim.vocab import PARTNER_SERVICE, POOLED_SERVICE, team_service
+
+    out: dict[str, tuple[str, float]] = {}
+    if scenario.early_help.allocation == "pooled":
+        out[POOLED_SERVICE] = ("the pooled key worker list", float(sum(t.slots for t in scenario.teams.values())))
+    else:
+        out.update({team_service(n): (team_label(n), float(t.slots)) for n, t in scenario.teams.items()})
+    pp = scenario.partner_plans
+    if pp is not None and pp.capacity is not None:
+        out[PARTNER_SERVICE] = ("partner-led plans", float(pp.capacity))
+    for stage, svc in (
+        (Stage.MST, scenario.mst),
+        (Stage.FGC, scenario.fgc),
+        (Stage.FMH, scenario.family_mental_health),
+    ):
+        if svc is not None:
+            out[str(stage)] = (stage_info(stage).label, float(svc.slots))
+    return out
+
+
+def whole_years(scenario: Scenario) -> int:
+    """Whole years in the results window (for the per-year projections)."""
+    return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
+
+
+def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
+    yield WINDOW_DAYS
+    yield REFERRALS_TOTAL
+    for src in (*scenario.referrals.sources, *MODEL_SOURCES):
+        yield referrals_from(src)
+    yield FAMILIES_REFERRED
+    yield from _stage_kpis()
+    if scenario.front_door is not None and scenario.front_door.staff > 0:
+        yield utilisation(str(Stage.FRONT_DOOR), "the front door")
+    for service, (label, _slots) in caseload_services(scenario).items():
+        yield utilisation(service, label)
+    for d in TRIAGE_DECISIONS:
+        yield routed(Stage.FRONT_DOOR, d)
+    for d in PANEL_DECISIONS:
+        yield routed(Stage.PANEL, d)
+    for reason in _EXIT_KPIS:
+        yield closed(reason)
+    yield WITHDRAWN_TOTAL
+    yield from SOCIAL_CARE_ROUTES.values()
+    yield STEP_UPS_TOTAL
+    yield TO_SC_TOTAL
+    yield CARE_ENTRIES
+    yield CARE_ENTRIES_FOSTER
+    yield CARE_ENTRIES_RESIDENTIAL
+    yield IN_EARLY_HELP_AT_END
+    yield ASSESSMENTS
+    years = whole_years(scenario)
+    for i in range(1, years + 1):
+        yield referrals_in_year(i)
+    yield from COST_COMPONENTS
+    yield from COST_TOTALS
+    for total in COST_TOTALS:
+        yield per_year(total)
+    yield COST_PER_FAMILY
+    if scenario.costs.budget_gbp_per_year is not None:
+        yield BUDGET
+        yield OVER_BUDGET
+    for i in range(1, years + 1):
+        for total in COST_TOTALS:
+            yield in_year(total, i)
+
+
+def _with_lists(kpis: Iterable[Kpi]) -> Iterator[Kpi]:
+    member = {
+        name: {lst for lst, members in _LISTS.items() if any(m.name == name for m in members)}
+        for name in {m.name for ms in _LISTS.values() for m in ms}
+    }
+    for k in kpis:
+        yield replace(k, lists=frozenset(member.get(k.name, ()))) if k.name in member else k
+
+
+def catalogue(scenario: Scenario) -> dict[str, Kpi]:
+    """Every KPI ``scenario`` produces, in column order: name -> :class:`Kpi`."""
+    return {k.name: k for k in _with_lists(_scenario_kpis(scenario))}
+
+
+DICTIONARY_COLUMNS: tuple[str, ...] = (
+    "name",
+    "label",
+    "unit",
+    "display_unit",
+    "kind",
+    "per_year",
+    "family",
+    "subject",
+    "lists",
+    "signed",
+    "definition",
+)
+
+
+def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
+    """The data dictionary: one row per KPI (what ``kpis.csv`` and ``ehsim kpis`` hold)."""
+    return [
+        {
+            "name": k.name,
+            "label": k.label,
+            "unit": k.unit,
+            "display_unit": k.display_unit,
+            "kind": k.kind,
+            "per_year": k.per_year,
+            "family": k.family,
+            "subject": k.subject,
+            "lists": " ".join(sorted(k.lists)),
+            "signed": k.signed,
+            "definition": k.definition,
+        }
+        for k in kpis
+    ]
+
+
+def from_row(row: Mapping[Any, Any]) -> Kpi:
+    """A :class:`Kpi` back from a data dictionary row (``kpis.csv``)."""
+    lists = str(row.get("lists") or "")
+    return Kpi(
+        name=str(row["name"]),
+        label=str(row["label"]),
+        unit=str(row["unit"]),
+        kind=str(row["kind"]),  # type: ignore[arg-type]
+        definition=str(row["definition"]),
+        per_year=_true(row.get("per_year")),
+        family=str(row.get("family") or ""),
+        subject=str(row.get("subject") or ""),
+        lists=frozenset(lists.split()) if lists else frozenset(),
+        signed=_true(row.get("signed")),
+    )
+
+
+def _true(value: object) -> bool:
+    return value is True or str(value).lower() == "true"

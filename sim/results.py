@@ -1,0 +1,553 @@
+"""The results-folder contract: one writer and one reader for every kind of job.
+
+A results folder holds one job (a ``run``, ``compare`` or ``sweep``). Its files:
+
+==========================  ==============================================================
+``job.json``                the claim, written first: kind, schema, seed, scenario
+                            fingerprints (and the grid of a sweep). A folder is only ever
+                            reused by the same job, which then resumes.
+``reps/<scenario>/``        one verified checkpoint per finished replication
+``quarantine/``             checkpoints that failed verification, set aside (never deleted)
+``replications.parquet``    one row per scenario x replication: ``scenario``, ``rep``,
+                            ``seed``, the swept keys (sweep), then every KPI
+``summary.csv``             per scenario (and swept values) and KPI: mean, sd, 95% CI...
+``differences.csv``         compare: paired differences option - baseline
+``series.parquet``          monthly open cases and queue lengths per scenario x replication
+``events.parquet``          the event log of replication 0 of each scenario (when asked)
+``kpis.csv``                the data dictionary of every KPI column (:mod:`sim.kpis`)
+``diagnostics.json``        replication-count and warm-up checks per scenario
+``scenarios/<name>.yaml``   each scenario as run (after ``extends:`` and overrides)
+``manifest.json``           written last: kind, schema version, seed, replications,
+                            scenarios with fingerprints and files, command, versions
+==========================  ==============================================================
+
+Every file is written atomically (a temporary file renamed into place), so an interrupted
+job never leaves a half file; ``manifest.json`` is written last, so a folder with a
+manifest is complete. :func:`read` reads any kind and refuses a folder of unknown kind or
+newer schema with :class:`~sim.errors.ResultsError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sim.errors import ResultsError
+from sim.kpis import Kpi, dictionary_rows, from_row
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Checkpoints",
+    "Kind",
+    "Results",
+    "atomic_write",
+    "claim",
+    "default_folder",
+    "read",
+    "write",
+]
+
+SCHEMA_VERSION = 2
+"""Bumped whenever a file's layout changes; a reader refuses a newer one."""
+
+
+class Kind(StrEnum):
+    RUN = "run"
+    COMPARE = "compare"
+    SWEEP = "sweep"
+
+
+JOB = "job.json"
+MANIFEST = "manifest.json"
+REPLICATIONS = "replications.parquet"
+SUMMARY = "summary.csv"
+DIFFERENCES = "differences.csv"
+SERIES = "series.parquet"
+EVENTS = "events.parquet"
+KPIS = "kpis.csv"
+DIAGNOSTICS = "diagnostics.json"
+SCENARIOS = "scenarios"
+CHECKPOINTS = "reps"
+QUARANTINE = "quarantine"
+REPORT = "report.html"
+FIGURES = "figures"
+OWN_FILES = (JOB, MANIFEST, REPLICATIONS, SUMMARY, DIFFERENCES, SERIES, EVENTS, KPIS, DIAGNOSTICS)
+OWN_DIRS = (SCENARIOS, CHECKPOINTS, QUARANTINE, FIGURES)
+_PACKAGES = ("ehsim", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow")
+
+
+# --------------------------------------------------------------------------- atomic files
+def atomic_write(path: Path, write_to: Callable[[Path], object]) -> None:
+    """Call ``write_to(tmp)`` on a temporary file beside ``path``, then rename it into
+    place, so a reader (or a resumed job) never sees a half-written file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ResultsError([f"{path.parent}: cannot write there: {exc.strerror or exc}"]) from None
+    os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes files private; results are ordinary files
+    try:
+        write_to(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda p: frame.to_csv(p, index=False))
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def versions() -> dict[str, Any]:
+    """Python, platform and package versions, for the manifest."""
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": {name: version(name) for name in _PACKAGES},
+    }
+
+
+# --------------------------------------------------------------------------- claiming a folder
+def _describe(job: Mapping[str, Any]) -> str:
+    names = ", ".join(f"{n} ({str(f)[:12]})" for n, f in (job.get("scenarios") or {}).items())
+    return f"a {job.get('kind', '?')} of {names or 'unknown scenarios'} with seed {job.get('seed')!r}"
+
+
+def claim(folder: Path, job: Mapping[str, Any]) -> bool:
+    """Make ``folder`` this job's, or check that it already is. Returns True when the
+    folder already held this job (it will resume).
+
+    ``job`` holds ``kind``, ``seed``, ``scenarios`` (name -> fingerprint) and, for a sweep,
+    ``grid``. A folder of another job, a non-empty folder that is not an ehsim results
+    folder, or a path that is a file is refused with :class:`ResultsError`; nothing in it is
+    changed.
+    """
+    stamp = _job_stamp(job)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError([f"{folder}: is a file, not a folder; choose another output folder"])
+    marker = folder / JOB
+    if marker.is_file():
+        try:
+            found = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            found = None
+        if isinstance(found, dict) and found == stamp:
+            return True
+        if isinstance(found, dict):
+            raise ResultsError(
+                [
+                    f"{folder}: holds {_describe(found)}; refusing to mix it with {_describe(stamp)}. "
+                    "Choose another output folder."
+                ]
+            )
+        # an unreadable claim: rewrite it if every checkpoint there belongs to this job
+        _check_checkpoints_belong(folder, stamp)
+        write_json(marker, stamp)
+        return True
+    if folder.is_dir() and any(folder.iterdir()):
+        raise ResultsError(
+            [
+                f"{folder}: exists and is not an ehsim results folder (no {JOB}); refusing to write into it. "
+                "Choose a new or empty output folder."
+            ]
+        )
+    write_json(marker, stamp)
+    return False
+
+
+def _job_stamp(job: Mapping[str, Any]) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, **json.loads(json.dumps(dict(job), default=str))}
+
+
+def default_folder(base: Path, job: Mapping[str, Any]) -> Path:
+    """``base``, or ``base-2``, ``base-3``...: the first that is free or already holds
+    ``job``, so a default folder is never one of another job."""
+    stamp = _job_stamp(job)
+    k = 1
+    while True:
+        folder = base if k == 1 else base.with_name(f"{base.name}-{k}")
+        marker = folder / JOB
+        if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+            return folder
+        try:
+            found = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+        except (OSError, ValueError):
+            found = None
+        if found == stamp:
+            return folder
+        k += 1
+
+
+def _check_checkpoints_belong(folder: Path, stamp: Mapping[str, Any]) -> None:
+    if stamp.get("kind") == Kind.SWEEP:
+        return  # a sweep's checkpoints are of its variants; each is verified when read
+    fingerprints = set((stamp.get("scenarios") or {}).values())
+    for path in sorted((folder / CHECKPOINTS).glob("*/rep-*.parquet")):
+        meta = _read_meta(path)
+        if meta is not None and meta.get("fingerprint") not in fingerprints:
+            raise ResultsError(
+                [
+                    f"{folder / JOB}: is unreadable and {path.relative_to(folder)} belongs to another scenario; "
+                    "choose another output folder"
+                ]
+            )
+
+
+# --------------------------------------------------------------------------- checkpoints
+_META_KEY = b"ehsim.checkpoint"
+
+
+def _digest(row: Mapping[str, Any], series: pd.DataFrame) -> str:
+    h = hashlib.sha256(json.dumps(dict(row), sort_keys=True, default=repr).encode())
+    h.update(pd.util.hash_pandas_object(series, index=False).to_numpy().tobytes())
+    h.update(",".join(map(str, series.columns)).encode())
+    return h.hexdigest()
+
+
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        data = json.loads(meta[_META_KEY])
+    except Exception:  # any unreadable file is simply not a valid checkpoint
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One finished replication: its KPI row, its monthly series and (rep 0) its events."""
+
+    rep: int
+    row: dict[str, Any]
+    series: pd.DataFrame
+    events: pd.DataFrame | None = None
+
+
+class Checkpoints:
+    """Verified per-replication checkpoints of one scenario in ``folder/reps/<name>/``.
+
+    Each file records the scenario fingerprint, seed, replication index and a digest of its
+    content. :meth:`load` returns only checkpoints that match; any other file (another
+    scenario or seed, a copy of another replication, a truncated or corrupt file) is moved
+    to ``quarantine/`` with a note of why, and its replication is run again.
+    """
+
+    def __init__(self, folder: Path, name: str, fingerprint: str, seed: int):
+        self.root = folder
+        self.dir = folder / CHECKPOINTS / name
+        self.name = name
+        self.fingerprint = fingerprint
+        self.seed = seed
+        self.quarantined: list[str] = []
+
+    def _paths(self, rep: int) -> tuple[Path, Path]:
+        return self.dir / f"rep-{rep:06d}.parquet", self.dir / f"events-{rep:06d}.parquet"
+
+    def save(self, cp: Checkpoint) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path, events_path = self._paths(cp.rep)
+        if cp.events is not None:
+            write_parquet(events_path, cp.events)
+        meta = {
+            "schema": SCHEMA_VERSION,
+            "scenario": self.name,
+            "fingerprint": self.fingerprint,
+            "seed": self.seed,
+            "rep": cp.rep,
+            "row": cp.row,
+            "digest": _digest(cp.row, cp.series),
+            "events": cp.events is not None,
+        }
+        table = pa.Table.from_pandas(cp.series, preserve_index=False)
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), _META_KEY: json.dumps(meta, default=repr).encode()}
+        )
+        atomic_write(path, lambda p: pq.write_table(table, p))
+
+    def load(self, reps: Sequence[int], need_events: bool = False) -> dict[int, Checkpoint]:
+        """The valid checkpoints among ``reps``; every other file in the folder is quarantined."""
+        found: dict[int, Checkpoint] = {}
+        wanted = set(reps)
+        if not self.dir.is_dir():
+            return found
+        for path in sorted(self.dir.glob("rep-*.parquet")):
+            cp, why = self._verify(path, wanted, need_events)
+            if cp is None:
+                if why:
+                    self._quarantine(path, why)
+                continue
+            if cp.rep in found:
+                self._quarantine(path, f"a second checkpoint of replication {cp.rep}")
+                continue
+            found[cp.rep] = cp
+        return found
+
+    def _verify(self, path: Path, wanted: set[int], need_events: bool) -> tuple[Checkpoint | None, str]:
+        meta = _read_meta(path)
+        if meta is None:
+            return None, "unreadable (truncated, corrupt or not a checkpoint)"
+        rep = meta.get("rep")
+        if meta.get("fingerprint") != self.fingerprint or meta.get("scenario") != self.name:
+            return (
+                None,
+                f"belongs to scenario {meta.get('scenario')!r} (fingerprint {str(meta.get('fingerprint'))[:12]})",
+            )
+        if meta.get("seed") != self.seed:
+            return None, f"made with seed {meta.get('seed')!r}, not {self.seed}"
+        if not isinstance(rep, int) or path.name != f"rep-{rep:06d}.parquet":
+            return None, f"holds replication {rep!r}, not the one its name says"
+        if rep not in wanted:
+            return None, ""  # a later replication of a longer batch: keep it, unused
+        row = meta.get("row")
+        try:
+            series = pd.read_parquet(path)
+        except Exception:
+            return None, "unreadable (truncated or corrupt)"
+        if not isinstance(row, dict) or meta.get("digest") != _digest(row, series):
+            return None, "content does not match its digest"
+        if row.get("rep") != rep or row.get("seed") != self.seed:
+            return None, "its table row names another replication"
+        events = None
+        if need_events:
+            events_path = self._paths(rep)[1]
+            try:
+                events = pd.read_parquet(events_path) if meta.get("events") else None
+            except Exception:
+                self._quarantine(events_path, "unreadable event log")
+                return None, "its event log is unreadable"
+            if events is None:
+                return None, ""  # events now wanted: run it again, keep nothing to set aside
+        return Checkpoint(rep, row, series, events), ""
+
+    def _quarantine(self, path: Path, why: str) -> None:
+        dest_dir = self.root / QUARANTINE / self.name
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / path.name
+        k = 1
+        while dest.exists():
+            dest, k = dest_dir / f"{path.stem}.{k}{path.suffix}", k + 1
+        shutil.move(str(path), dest)
+        write_text(dest.with_suffix(dest.suffix + ".why.txt"), why + "\n")
+        self.quarantined.append(f"{path.relative_to(self.root)}: {why}; moved to {dest.relative_to(self.root)}")
+
+
+# --------------------------------------------------------------------------- the folder
+@dataclass
+class Results:
+    """One results folder in memory: what :func:`write` writes and :func:`read` returns.
+
+    Attributes
+    ----------
+    kind
+        What job made it (:class:`Kind`).
+    scenarios
+        Scenario names, the baseline first (a sweep: the swept scenario).
+    replications
+        One row per scenario x replication (:data:`REPLICATIONS`).
+    summary
+        Per scenario (and swept values) and KPI.
+    kpis
+        KPI name -> :class:`~sim.kpis.Kpi` for every KPI column.
+    configs
+        Scenario name -> the resolved scenario as a mapping.
+    """
+
+    kind: Kind
+    scenarios: list[str]
+    replications: pd.DataFrame
+    summary: pd.DataFrame
+    kpis: dict[str, Kpi]
+    manifest: dict[str, Any] = field(default_factory=dict)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    differences: pd.DataFrame | None = None
+    series: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    sweep_keys: list[str] = field(default_factory=list)
+    folder: Path | None = None
+
+    @property
+    def base(self) -> str:
+        """The baseline scenario's name."""
+        return self.scenarios[0]
+
+    @property
+    def options(self) -> list[str]:
+        """The compared options (compare only), in order."""
+        return self.scenarios[1:] if self.kind == Kind.COMPARE else []
+
+    def kpi(self, name: str) -> Kpi:
+        return self.kpis[name]
+
+    def config(self, scenario: str | None = None) -> dict[str, Any]:
+        """The resolved scenario mapping (the baseline's by default; ``{}`` when unknown)."""
+        return self.configs.get(scenario or self.base) or self.configs.get(self.base) or {}
+
+    def setting(self, dotted: str, scenario: str | None = None) -> Any:
+        """A dotted key of the resolved scenario, or None."""
+        node: Any = self.config(scenario)
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def window_days(self, scenario: str | None = None) -> float:
+        """Length of the results window (days)."""
+        run = self.setting("run", scenario) or {}
+        try:
+            return float(run["duration_days"]) - float(run["warmup_days"])
+        except (KeyError, TypeError, ValueError):
+            return math.nan
+
+    def budget(self, scenario: str | None = None) -> float | None:
+        """``costs.budget_gbp_per_year`` of the scenario, if set."""
+        value = self.setting("costs.budget_gbp_per_year", scenario)
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def write(folder: Path, res: Results) -> None:
+    """Write every table of ``res`` into ``folder`` (already claimed), the manifest last."""
+    write_parquet(folder / REPLICATIONS, res.replications)
+    write_csv(folder / SUMMARY, res.summary)
+    if res.differences is not None:
+        write_csv(folder / DIFFERENCES, res.differences)
+    if res.series is not None:
+        write_parquet(folder / SERIES, res.series)
+    if res.events is not None:
+        write_parquet(folder / EVENTS, res.events)
+    write_csv(folder / KPIS, pd.DataFrame(dictionary_rows(res.kpis.values())))
+    write_json(folder / DIAGNOSTICS, res.diagnostics)
+    for name, data in res.configs.items():
+        write_text(folder / SCENARIOS / f"{name}.yaml", yaml.safe_dump(data, sort_keys=False))
+    manifest = {
+        **res.manifest,
+        "kind": str(res.kind),
+        "schema": SCHEMA_VERSION,
+        "scenarios": res.scenarios,
+        "sweep_keys": res.sweep_keys,
+        **versions(),
+    }
+    write_json(folder / MANIFEST, manifest)
+
+
+def _read_table(path: Path, reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    try:
+        return reader(path)
+    except Exception as exc:  # pyarrow and pandas raise many kinds for a corrupt file
+        raise ResultsError([f"{path}: cannot be read ({type(exc).__name__}); the results folder is damaged"]) from None
+
+
+def _read_json_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ResultsError([f"{path}: not a readable JSON file; the results folder is damaged"]) from None
+    if not isinstance(data, dict):
+        raise ResultsError([f"{path}: not a JSON object; the results folder is damaged"])
+    return data
+
+
+def read(folder: str | Path) -> Results:
+    """Read a results folder of any kind.
+
+    Raises
+    ------
+    ResultsError
+        Not a folder; no manifest (not a results folder, or a job that has not finished);
+        an unknown kind or a newer schema; a missing or unreadable table.
+    """
+    out = Path(folder)
+    if not out.is_dir():
+        raise ResultsError([f"{out}: not a folder; give the results folder of ehsim run, compare or sweep"])
+    if not (out / MANIFEST).is_file():
+        hint = (
+            "its job has not finished (rerun it to resume)" if (out / JOB).is_file() else "not an ehsim results folder"
+        )
+        raise ResultsError([f"{out}: no {MANIFEST}: {hint}"])
+    manifest = _read_json_file(out / MANIFEST)
+    kind, schema = manifest.get("kind"), manifest.get("schema")
+    if kind not in set(Kind):
+        raise ResultsError([f"{out}: results of unknown kind {kind!r}; this version reads {', '.join(Kind)}"])
+    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+        raise ResultsError(
+            [f"{out}: results schema {schema!r} is newer than this version reads ({SCHEMA_VERSION}); upgrade ehsim"]
+        )
+    missing = [n for n in (REPLICATIONS, SUMMARY, KPIS) if not (out / n).is_file()]
+    if missing:
+        raise ResultsError([f"{out}: missing {', '.join(missing)}; the results folder is damaged"])
+    reps = _read_table(out / REPLICATIONS, pd.read_parquet)
+    summary = _read_table(out / SUMMARY, pd.read_csv)
+    dictionary = _read_table(out / KPIS, lambda p: pd.read_csv(p, keep_default_na=False))
+    scenarios = [str(s) for s in manifest.get("scenarios") or []]
+    if reps.empty or summary.empty or not scenarios:
+        raise ResultsError([f"{out}: holds no replications; the results folder is damaged"])
+    configs = {}
+    for name in scenarios:
+        path = out / SCENARIOS / f"{name}.yaml"
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError):
+                raise ResultsError([f"{path}: not readable YAML; the results folder is damaged"]) from None
+            if not isinstance(data, dict):
+                raise ResultsError([f"{path}: not a scenario mapping; the results folder is damaged"])
+            configs[name] = data
+    optional = {
+        name: _read_table(out / name, reader) if (out / name).is_file() else None
+        for name, reader in ((DIFFERENCES, pd.read_csv), (SERIES, pd.read_parquet), (EVENTS, pd.read_parquet))
+    }
+    return Results(
+        kind=Kind(kind),
+        scenarios=scenarios,
+        replications=reps,
+        summary=summary,
+        kpis={str(r["name"]): from_row(r) for r in dictionary.to_dict(orient="records")},
+        manifest=manifest,
+        configs=configs,
+        differences=optional[DIFFERENCES],
+        series=optional[SERIES],
+        events=optional[EVENTS],
+        diagnostics=_read_json_file(out / DIAGNOSTICS) if (out / DIAGNOSTICS).is_file() else {},
+        sweep_keys=[str(k) for k in manifest.get("sweep_keys") or []],
+        folder=out,
+    )

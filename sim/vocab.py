@@ -1,0 +1,171 @@
+"""The model's names, defined once: stages, events, exit reasons, decisions, services.
+
+Every other module (the model, the event log, the KPIs, the report) reads these; nothing
+builds one of these names by hand or decodes one from a longer string. Members are
+:class:`enum.StrEnum`, so they compare equal to, and are stored in the event log as, their
+plain string values (``Stage.LEVEL3 == "level3"``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "EH_STAGES",
+    "NEED_LEVELS",
+    "PANEL_DECISIONS",
+    "PLAN_STAGES",
+    "POOLED_SERVICE",
+    "QUEUE_STAGES",
+    "SC_OUTCOMES",
+    "SOCIAL_CARE_EXITS",
+    "TRIAGE_DECISIONS",
+    "Event",
+    "Exit",
+    "Stage",
+    "StageInfo",
+    "stage_info",
+    "team_service",
+]
+
+
+class Stage(StrEnum):
+    """Where a family is: a queue, a plan or service, a social care status, or closed."""
+
+    FRONT_DOOR = "front_door"
+    PANEL = "panel"
+    LEVEL2 = "level2"
+    LEVEL3 = "level3"
+    MST = "mst"
+    FGC = "fgc"
+    FMH = "fmh"
+    PARENTING = "parenting"
+    ASSESSMENT = "assessment"
+    CIN = "cin"
+    CP = "cp"
+    LAC = "lac"
+    CLOSED = "closed"
+
+
+class Event(StrEnum):
+    """What happened (the ``event`` column of the log)."""
+
+    REFERRAL = "referral"  # an episode starts (detail: source)
+    JOIN = "join"  # joined a queue
+    LEAVE = "leave"  # left a queue unserved (detail: withdrawn | escalated)
+    START = "start"  # service or plan started (slot taken)
+    END = "end"  # service or plan ended (slot freed; detail: outcome or decision)
+    EXIT = "exit"  # the early help episode ended (detail: an :class:`Exit`)
+
+
+class Exit(StrEnum):
+    """How an early help episode ended (the ``detail`` of an ``exit`` event)."""
+
+    ADVICE = "advice"
+    NO_PLAN = "no_plan"
+    OUTCOMES_MET = "outcomes_met"
+    DISENGAGED = "disengaged"
+    STEPPED_DOWN = "stepped_down"
+    MST_COMPLETED = "mst_completed"
+    WITHDRAWN = "withdrawn"
+    TO_SOCIAL_CARE_FRONT_DOOR = "to_social_care_front_door"
+    TO_SOCIAL_CARE_PANEL = "to_social_care_panel"
+    STEP_UP_WHILE_WAITING = "step_up_while_waiting"
+    STEP_UP_DURING_PLAN = "step_up_during_plan"
+
+
+SOCIAL_CARE_EXITS = (
+    Exit.TO_SOCIAL_CARE_FRONT_DOOR,
+    Exit.TO_SOCIAL_CARE_PANEL,
+    Exit.STEP_UP_WHILE_WAITING,
+    Exit.STEP_UP_DURING_PLAN,
+)
+"""Exits that send the family on to children's social care."""
+CLOSED_EXITS = (Exit.ADVICE, Exit.NO_PLAN, Exit.OUTCOMES_MET, Exit.DISENGAGED, Exit.STEPPED_DOWN, Exit.MST_COMPLETED)
+"""Exits that close the episode within early help."""
+
+QUEUE_STAGES = (
+    Stage.FRONT_DOOR,
+    Stage.PANEL,
+    Stage.LEVEL2,
+    Stage.LEVEL3,
+    Stage.MST,
+    Stage.FGC,
+    Stage.FMH,
+    Stage.PARENTING,
+)
+"""Stages with a queue (join -> start or leave)."""
+PLAN_STAGES = (
+    Stage.LEVEL2,
+    Stage.LEVEL3,
+    Stage.MST,
+    Stage.FGC,
+    Stage.FMH,
+    Stage.PARENTING,
+    Stage.CIN,
+    Stage.CP,
+    Stage.LAC,
+)
+"""Stages with open cases (start -> end)."""
+EH_STAGES = (Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3)
+"""Stages inside an early help episode."""
+
+NEED_LEVELS = ("level1", "level2", "level3", "level4")
+"""Levels of need on the continuum (West Sussex's four levels; level 4 is statutory)."""
+TRIAGE_DECISIONS = ("advice", "level2", "level3", "social_care", "panel")
+"""Where the front door sends a request (the ``detail`` of its ``end`` event)."""
+TRIAGE_BY_NEED = ("advice", "level2", "level3", "social_care")
+"""The front door's route for each level of need, in :data:`NEED_LEVELS` order."""
+PANEL_DECISIONS = ("level2", "level3", "no_plan", "social_care")
+"""What the panel decides (the ``detail`` of its ``end`` event)."""
+SC_OUTCOMES = ("nfa", "cin", "cp", "lac")
+"""Outcomes of a social care assessment: no further action, child in need, child protection, care."""
+PLACEMENTS = ("foster", "residential")
+"""Care placement types (the ``detail`` of ``lac`` events)."""
+REFERRAL_RE = "re_referral"
+REFERRAL_STEP_DOWN = "social_care_step_down"
+REFERRAL_INITIAL = "initial"
+MODEL_SOURCES = (REFERRAL_RE, REFERRAL_STEP_DOWN)
+"""Referral sources the model creates itself, beside the scenario's own sources."""
+
+POOLED_SERVICE = "team_pool"
+"""The service name of one pooled key worker list (``early_help.allocation: pooled``)."""
+PARTNER_SERVICE = "partner"
+
+
+def team_service(team: str) -> str:
+    """The service name of a locality team's key worker list."""
+    return f"team_{team}"
+
+
+class StageInfo:
+    """How a stage is named on a page: ``label`` (a noun phrase), ``phrase`` (after "wait for")."""
+
+    __slots__ = ("label", "open_label", "phrase")
+
+    def __init__(self, label: str, phrase: str, open_label: str):
+        self.label = label
+        self.phrase = phrase
+        self.open_label = open_label
+
+
+_STAGE_INFO = {
+    Stage.FRONT_DOOR: StageInfo("Front door triage", "triage at the front door", "requests in triage"),
+    Stage.PANEL: StageInfo("Panel", "the panel", "cases at panel"),
+    Stage.LEVEL2: StageInfo("Level 2 partner plan", "a partner-led plan", "Level 2 partner plans"),
+    Stage.LEVEL3: StageInfo("Key worker (Level 3)", "a key worker", "Level 3 key-worker plans"),
+    Stage.MST: StageInfo("MST", "multi-systemic therapy", "MST cases"),
+    Stage.FGC: StageInfo("FGC", "a family group conference", "family group conferences"),
+    Stage.FMH: StageInfo("Family mental health", "family mental health support", "family mental health cases"),
+    Stage.PARENTING: StageInfo("Parenting group", "a parenting group", "parenting group places"),
+    Stage.ASSESSMENT: StageInfo("Assessment", "a social care assessment", "assessments"),
+    Stage.CIN: StageInfo("Child in need", "a child in need plan", "child in need cases"),
+    Stage.CP: StageInfo("Child protection", "a child protection plan", "child protection cases"),
+    Stage.LAC: StageInfo("In care", "a care placement", "looked-after cases"),
+    Stage.CLOSED: StageInfo("Closed", "closure", "closed cases"),
+}
+
+
+def stage_info(stage: Stage) -> StageInfo:
+    """Labels of a stage for figures and text."""
+    return _STAGE_INFO[stage]
