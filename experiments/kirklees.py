@@ -1,6 +1,7 @@
-"""Kirklees (seed 003): the calibrated Early Support Partnership with FGC, MST and FMH against
-its options, paired under common random numbers, then the mainstreaming question: does
-£1,166,283 a year for FGC + MST + FMH buy enough avoided escalations and care?
+"""Kirklees (seed 003, Kirklees-ESP-2019): the calibrated Early Support Partnership with FGC,
+MST and FMH against its options, paired under common random numbers, then the
+mainstreaming question: does GBP 1,166,283 a year for FGC + MST + FMH buy enough avoided
+escalations and care?
 
     python experiments/kirklees.py [--replications N] [--workers W] [--backend B] [--report]
 
@@ -13,45 +14,36 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
-
+import sim.results as R
+from sim import kpis as K
 from sim.cli import main
+from sim.present import console
+from sim.vocab import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNCIL = ROOT / "configs" / "kirklees"
-MAINSTREAMING_GBP = 1_166_283  # seed 003 "Funding"
+MAINSTREAMING_GBP = 1_166_283  # Kirklees-ESP-2019, "Funding"
 EFFECTS = (
-    ("cost_early_help_gbp_per_year", "early help cost (GBP a year)"),
-    ("cost_social_care_gbp_per_year", "social care cost (GBP a year)"),
-    ("to_social_care_total", "referrals on to social care (in the window)"),
-    ("care_entries", "entries to care (in the window)"),
-    ("queue_mst_mean", "MST waiting list (time-average)"),
+    K.per_year(K.COST_EARLY_HELP),
+    K.per_year(K.COST_SOCIAL_CARE),
+    K.TO_SC_TOTAL,
+    K.CARE_ENTRIES,
+    K.queue_mean(Stage.MST),
 )
 
 
 def run(argv: list[str]) -> int:
-    options = [str(p) for p in sorted((COUNCIL / "options").glob("*.yaml"))]
     out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else ROOT / "results" / "kirklees"
     extra = [] if "--out" in argv else ["--out", str(out)]
+    options = [str(p) for p in sorted((COUNCIL / "options").glob("*.yaml"))]
     code = main(["compare", str(COUNCIL / "calibrated.yaml"), *options, *extra, *argv])
-    if code == 0:
-        _mainstreaming(pd.read_csv(out / "differences.csv"))
-    return code
-
-
-def _mainstreaming(diff: pd.DataFrame) -> None:
-    """Print what stopping FGC + MST + FMH saves and what it costs elsewhere."""
-    rows = diff[diff["option"] == "without_edge_of_care"].set_index("kpi")
-    if rows.empty:
-        return
-    print(f"\nMainstreaming FGC + MST + FMH (seed 003: £{MAINSTREAMING_GBP:,} a year). Without them, per replication:")
-    for kpi, label in EFFECTS:
-        r = rows.loc[kpi]
-        verdict = "clear" if r["distinguishable"] else "no clear difference"
-        print(f"  {label:<46} {r['diff_mean']:>+14,.1f}  (95% CI {r['ci_low']:,.1f} to {r['ci_high']:,.1f}; {verdict})")
-    saved = -rows.loc["cost_early_help_gbp_per_year", "diff_mean"]
-    extra = rows.loc["cost_social_care_gbp_per_year", "diff_mean"]
-    print(f"  net: saves £{saved:,.0f} a year of early help spending against £{extra:,.0f} a year more social care")
+    if code:
+        return code
+    res = R.read(out)
+    print(f"\nMainstreaming FGC + MST + FMH (GBP {MAINSTREAMING_GBP:,} a year). Without them (paired, 95% CI):")
+    print("\n".join(console.difference_lines(res.differences, EFFECTS, res.window_days(), "without_edge_of_care")))
+    print(console.CLEAR_NOTE)
+    return 0
 
 
 if __name__ == "__main__":

@@ -19,15 +19,16 @@ from sim.calibrate import calibrate
 from sim.config import load_scenario, parse_override
 from sim.errors import ArgumentError, EhsimError
 from sim.experiment import (
-    BatchResult,
     check_batch_args,
     compare,
     compare_job,
+    locality_hook,
     run_batch,
     run_job,
     sweep,
     sweep_job,
 )
+from sim.present import console
 from sim.present.format import fmt_kpi
 
 EXIT_BAD_INPUT = 2
@@ -83,6 +84,9 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
         help="relative CI half-width to aim for in the replication-count check (default 0.05)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--by-locality", action="store_true", help="also KPIs per locality (waits, withdrawals, step-ups, care)"
+    )
     p.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
 
 
@@ -197,29 +201,6 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
-def _headline_rows(kpis: dict[str, K.Kpi]) -> list[K.Kpi]:
-    return [kpis[k.name] for k in K.HEADLINE if k.name in kpis]
-
-
-def _label(k: K.Kpi) -> str:
-    return f"{k.label[0].upper()}{k.label[1:]} ({k.display_unit})"
-
-
-def _print_summary(batch: BatchResult) -> None:
-    summ = batch.summary.set_index("kpi")
-    window = batch.scenario.run.duration_days - batch.scenario.run.warmup_days
-    rows = _headline_rows(batch.kpis)
-    width = max(len(_label(k)) for k in rows)
-    n = len(batch.replications)
-    print(f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else ""))
-    for k in rows:
-        row = summ.loc[k.name]
-        line = f"  {_label(k):<{width}}  {fmt_kpi(row['mean'], k, window):>14}"
-        if n > 1:
-            line += f"  {fmt_kpi(row['ci_low'], k, window):>13} - {fmt_kpi(row['ci_high'], k, window):<11}"
-        print(line)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
@@ -236,6 +217,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out=out,
             progress=bar,
             events=args.events or args.replications == 1,
+            hook=locality_hook if args.by_locality else None,
             precision=args.precision,
             meta=_meta(args, {sc.name: args.config}),
         ),
@@ -246,7 +228,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{days:,.0f} days after a {sc.run.warmup_days:,.0f}-day warm-up"
         + (f" ({batch.resumed} resumed from {out})" if batch.resumed else "")
     )
-    _print_summary(batch)
+    window = sc.run.duration_days - sc.run.warmup_days
+    for line in console.summary_lines(batch.summary, K.HEADLINE, window, len(batch.replications)):
+        print(line)
     diag = R.read(out).diagnostics[sc.name]
     for line in [*diag["quarantined"], *diag["warnings"]]:
         print(f"warning: {line}", file=sys.stderr)
@@ -279,26 +263,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             out=out,
             progress=bar,
+            hook=locality_hook if args.by_locality else None,
             meta=_meta(args, files),
         ),
     )
     window = base.run.duration_days - base.run.warmup_days
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
-    d = res.differences.set_index(["option", "kpi"])
-    kpis = res.batches[res.base].kpis
     for option in res.differences["option"].unique():
         print(f"  {option}:")
-        for k in _headline_rows(kpis):
-            if (option, k.name) not in d.index:
-                continue
-            row = d.loc[(option, k.name)]
-            mark = "*" if row["distinguishable"] else " "
-            print(
-                f"   {mark} {_label(k):<58} {fmt_kpi(row['base_mean'], k, window):>12} -> "
-                f"{fmt_kpi(row['option_mean'], k, window):>12}   diff {fmt_kpi(row['diff_mean'], k, window)} "
-                f"(95% CI {fmt_kpi(row['ci_low'], k, window)} to {fmt_kpi(row['ci_high'], k, window)})"
-            )
-    print("  * the paired 95% CI of the difference excludes 0 (a clear difference)")
+        for line in console.difference_lines(res.differences, K.HEADLINE, window, option):
+            print(line)
+    print(console.CLEAR_NOTE)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0
@@ -334,6 +309,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             out=out,
             progress=bar,
+            hook=locality_hook if args.by_locality else None,
             meta=_meta(args, {sc.name: args.config}),
         ),
     )
@@ -345,7 +321,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     for k in shown:
         if k.name in table.columns:
             table[k.name] = [fmt_kpi(v, k, window) for v in table[k.name]]
-    print(table.rename(columns={k.name: _label(k) for k in shown}).to_string())
+    print(table.rename(columns={k.name: console.label(k) for k in shown}).to_string())
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

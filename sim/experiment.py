@@ -34,7 +34,7 @@ from sim.analysis import paired_differences, replications_needed, suggest_warmup
 from sim.backends import BACKENDS, iter_results
 from sim.config import Scenario, apply_overrides, scenario_from_dict
 from sim.errors import ArgumentError, ScenarioError
-from sim.metrics import compute_kpis, monthly_series
+from sim.metrics import by_locality, compute_kpis, monthly_series
 from sim.model import simulate
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "CompareResult",
     "ReplicationResult",
     "compare",
+    "locality_hook",
     "run_batch",
     "run_replication",
     "scenario_fingerprint",
@@ -200,6 +201,11 @@ class BatchResult:
     events: pd.DataFrame | None = None
     resumed: int = 0
     quarantined: tuple[str, ...] = ()
+
+
+def locality_hook(result: ReplicationResult) -> dict[K.Kpi, float]:
+    """A :data:`KpiHook`: the KPIs of :data:`sim.kpis.BY_LOCALITY` per locality."""
+    return by_locality(result.events, result.scenario)
 
 
 def scenario_fingerprint(scenario: Scenario) -> str:
@@ -571,6 +577,7 @@ def sweep(
     scheduler: str | None = None,
     out: str | Path | None = None,
     progress: Progress | None = None,
+    hook: KpiHook | None = None,
     meta: Mapping[str, Any] | None = None,
 ) -> SweepResult:
     """Full-factorial sweep: every combination of the values in ``grid`` (dotted key ->
@@ -590,7 +597,7 @@ def sweep(
     fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
     job = sweep_job(scenario, grid, seed)
     folder = _prepare(out, job)
-    batches = _run_all(variants, replications, seed, backend, workers, scheduler, folder, progress, False, None)
+    batches = _run_all(variants, replications, seed, backend, workers, scheduler, folder, progress, False, hook)
     setting = [dict(zip(keys, combo)) for combo in combos]
     table = pd.concat(
         [b.replications.assign(**values)[[*keys, *b.replications.columns]] for values, b in zip(setting, batches)],

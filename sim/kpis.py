@@ -78,6 +78,8 @@ class Kpi:
     signed
         Whether the value can be negative (a difference to a budget); every other KPI is a
         count, duration, level, share or cost and never is.
+    group
+        For a KPI of one group of families (a locality), the group; "" for the whole area.
     """
 
     name: str
@@ -90,6 +92,7 @@ class Kpi:
     subject: str = ""
     lists: frozenset[str] = field(default_factory=frozenset)
     signed: bool = False
+    group: str = ""
 
     @property
     def nonnegative(self) -> bool:
@@ -628,6 +631,31 @@ WARMUP_MEASURE = open_mean(Stage.LEVEL3)
 """The series the MSER-5 warm-up check runs on (monthly open Level 3 plans)."""
 
 
+# --------------------------------------------------------------------------- by locality
+BY_LOCALITY: tuple[Kpi, ...] = (
+    REFERRALS_TOTAL,
+    wait(Stage.LEVEL3, "mean"),
+    served(Stage.LEVEL3),
+    withdrawn(Stage.LEVEL3),
+    escalated(Stage.LEVEL3),
+    STEP_UPS_TOTAL,
+    CARE_ENTRIES,
+)
+"""KPIs broken down by locality (``--by-locality``)."""
+
+
+def in_locality(kpi: Kpi, locality: str) -> Kpi:
+    """``kpi`` counted over the families of one locality."""
+    return replace(
+        kpi,
+        name=f"{kpi.name}_in_{locality}",
+        label=f"{kpi.label} in {locality.replace('_', ' ').title()}",
+        definition=f"{kpi.definition[:-1]}; families of locality {locality} only.",
+        lists=frozenset(),
+        group=locality,
+    )
+
+
 # --------------------------------------------------------------------------- catalogue
 def team_label(team: str) -> str:
     return f"{team.replace('_', ' ').title()} team"
@@ -744,6 +772,7 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
     "subject",
     "lists",
     "signed",
+    "group",
     "definition",
 )
 
@@ -762,6 +791,7 @@ def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
             "subject": k.subject,
             "lists": " ".join(sorted(k.lists)),
             "signed": k.signed,
+            "group": k.group,
             "definition": k.definition,
         }
         for k in kpis
@@ -782,6 +812,7 @@ def from_row(row: Mapping[Any, Any]) -> Kpi:
         subject=str(row.get("subject") or ""),
         lists=frozenset(lists.split()) if lists else frozenset(),
         signed=_true(row.get("signed")),
+        group=str(row.get("group") or ""),
     )
 
 

@@ -29,7 +29,7 @@ from sim.vocab import (
     Stage,
 )
 
-__all__ = ["compute_kpis", "flow_balance", "monthly_series"]
+__all__ = ["by_locality", "compute_kpis", "flow_balance", "monthly_series"]
 
 DAYS_PER_YEAR = K.DAYS_PER_YEAR
 
@@ -173,6 +173,16 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
         k[K.OVER_BUDGET.name] = k[K.per_year(K.COST_EARLY_HELP).name] - budget
     k.update(_yearly(st, scenario, lo, hi))
     return k
+
+
+def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
+    """:data:`sim.kpis.BY_LOCALITY` for the families of each locality (each family belongs
+    to one locality, so waits pair and counts add up within it)."""
+    out: dict[K.Kpi, float] = {}
+    for loc in scenario.localities:
+        k = compute_kpis(events[events["locality"] == loc], scenario)
+        out.update({K.in_locality(kpi, loc): k[kpi.name] for kpi in K.BY_LOCALITY})
+    return out
 
 
 def _occupied_days(rows: pd.DataFrame, lo: float, hi: float, detail: str | None = None) -> float:

@@ -144,11 +144,11 @@ def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_table(tmp_path: Pa
         _cli(*cmd, "--out", str(killed)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((killed / "reps").glob("rep-*.parquet"))) < 3:
+    while time.monotonic() < deadline and len(list((killed / "reps").glob("*/rep-*.parquet"))) < 3:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = len(list((killed / "reps").glob("rep-*.parquet")))
+    done_before = len(list((killed / "reps").glob("*/rep-*.parquet")))
     assert 3 <= done_before < 12, "the kill must land mid-batch"
     assert not (killed / "replications.parquet").exists()
 
@@ -162,7 +162,7 @@ def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_table(tmp_path: Pa
     b = pd.read_parquet(tmp_path / "clean" / "replications.parquet")
     assert list(a["rep"]) == list(range(12))  # none lost, none duplicated
     pd.testing.assert_frame_equal(a, b)
-    assert not list((killed / "reps").glob(".*.tmp"))  # no half-written file was left behind
+    assert not list((killed / "reps").glob("*/.*.tmp"))  # no half-written file was left behind
 
 
 # --------------------------------------------------------------------------- dask worker loss

@@ -1,0 +1,114 @@
+"""Plain-text tables for the terminal: what ``ehsim`` and the experiment scripts print.
+
+Every value goes through :mod:`sim.present.format` and every label comes from the KPI
+registry, so the terminal, the CSVs and the report say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from sim import kpis as K
+from sim.present.format import fmt_kpi
+from sim.results import Results
+
+__all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
+
+CLEAR_MARK = "*"
+CLEAR_NOTE = "  * the paired 95% CI of the difference excludes 0 (a clear difference)"
+
+
+def label(k: K.Kpi) -> str:
+    """``Mean wait for a key worker (days)``: the label with its unit, capitalised."""
+    return f"{k.label[0].upper()}{k.label[1:]} ({k.display_unit})"
+
+
+def summary_lines(summary: pd.DataFrame, kpis: Sequence[K.Kpi], window_days: float, n: int) -> list[str]:
+    """Mean and 95% CI of each KPI in ``kpis`` (those in ``summary``), one line each."""
+    summ = summary.set_index("kpi")
+    rows = [k for k in kpis if k.name in summ.index]
+    if not rows:
+        return []
+    width = max(len(label(k)) for k in rows)
+    out = [f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else "")]
+    for k in rows:
+        row = summ.loc[k.name]
+        line = f"  {label(k):<{width}}  {fmt_kpi(row['mean'], k, window_days):>14}"
+        if n > 1:
+            line += f"  {fmt_kpi(row['ci_low'], k, window_days):>13} - {fmt_kpi(row['ci_high'], k, window_days):<11}"
+        out.append(line)
+    return out
+
+
+def difference_lines(differences: pd.DataFrame, kpis: Iterable[K.Kpi], window_days: float, option: str) -> list[str]:
+    """``base -> option, diff (95% CI)`` per KPI; ``*`` marks a clear difference (the paired
+    CI excludes 0)."""
+    d = differences[differences["option"] == option].set_index("kpi")
+    out = []
+    for k in kpis:
+        if k.name not in d.index:
+            continue
+        row = d.loc[k.name]
+        mark = CLEAR_MARK if bool(row["distinguishable"]) else " "
+        out.append(
+            f"   {mark} {label(k):<62} {fmt_kpi(row['base_mean'], k, window_days):>12} -> "
+            f"{fmt_kpi(row['option_mean'], k, window_days):>12}   diff {fmt_kpi(row['diff_mean'], k, window_days)} "
+            f"(95% CI {fmt_kpi(row['ci_low'], k, window_days)} to {fmt_kpi(row['ci_high'], k, window_days)})"
+        )
+    return out
+
+
+def envelope_lines(res: Results) -> list[str]:
+    """Each scenario's early help cost a year (95% CI) against its budget envelope."""
+    cost = K.per_year(K.COST_EARLY_HELP)
+    out = [f"  {'scenario':40} {'early help a year':>18}  {'95% CI':>25}  {'envelope':>12}  verdict"]
+    for name in res.scenarios:
+        row = res.summary[(res.summary["scenario"] == name) & (res.summary["kpi"] == cost.name)].iloc[0]
+        budget = res.budget(name)
+        w = res.window_days(name)
+        ci = f"{fmt_kpi(row['ci_low'], cost, w)} - {fmt_kpi(row['ci_high'], cost, w)}"
+        if budget is None:
+            verdict, env = "no envelope set", "-"
+        else:
+            env = fmt_kpi(budget, cost, w)
+            verdict = (
+                "within"
+                if row["ci_high"] <= budget
+                else "over"
+                if row["ci_low"] > budget
+                else "not distinguishable from it"
+            )
+        out.append(f"  {name:40} {fmt_kpi(row['mean'], cost, w):>18}  {ci:>25}  {env:>12}  {verdict}")
+    return out
+
+
+def projection_lines(res: Results, scenario: str) -> list[str]:
+    """Referrals and costs in each whole year of the window (a projection from forecast demand)."""
+    summ = res.summary[res.summary["scenario"] == scenario].set_index("kpi")
+    w = res.window_days(scenario)
+    years = sorted(int(k.subject) for k in res.kpis.values() if k.family == "referrals_year")
+    head = [K.referrals_in_year(1).label.replace(" in year 1", "")] + [t.label for t in K.COST_TOTALS]
+    out = [f"  {'year':6}" + "".join(f"{h:>34}" for h in head)]
+    for y in years:
+        cells = []
+        for k in (K.referrals_in_year(y), *(K.in_year(t, y) for t in K.COST_TOTALS)):
+            r = summ.loc[k.name]
+            cells.append(f"{fmt_kpi(r['mean'], k, w)} [{fmt_kpi(r['ci_low'], k, w)}, {fmt_kpi(r['ci_high'], k, w)}]")
+        out.append(f"  {y:<6}" + "".join(f"{c:>34}" for c in cells))
+    return out
+
+
+def locality_lines(res: Results, option: str, base_kpis: Sequence[K.Kpi]) -> list[str]:
+    """Per locality, the paired difference of each KPI in ``base_kpis`` (``--by-locality``)."""
+    assert res.differences is not None
+    localities = sorted({k.group for k in res.kpis.values() if k.group})
+    out = []
+    for loc in localities:
+        out.append(f"  {loc}")
+        kpis = [K.in_locality(k, loc) for k in base_kpis]
+        out += difference_lines(
+            res.differences, [res.kpis[k.name] for k in kpis if k.name in res.kpis], res.window_days(option), option
+        )
+    return out
