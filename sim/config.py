@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.distributions import DIST_TAGS, Distribution, check_probabilities
 from sim.errors import ScenarioError
+from sim.routing import reachable
 from sim.vocab import NEED_LEVELS, PANEL_DECISIONS, SC_OUTCOMES
 
 __all__ = [
@@ -157,6 +158,11 @@ class FrontDoor(_Model):
     triage_time: Distribution
     insufficient_info_prob: float = _prob(description="Share sent to panel for lack of information.")
     misclassification_prob: float = _prob(description="Share routed one level above or below true need.")
+    misclassification_up_share: float = _prob(
+        default=0.5,
+        description="Of misclassified requests, the share routed one level above true need (the rest one below). "
+        "ASSUMPTION: no source reports the direction of triage error; 0.5 is symmetric.",
+    )
 
 
 class Panel(_Model):
@@ -299,6 +305,13 @@ class ParentingGroups(_Model):
     escalation_relative_reduction: float = _prob(description="Lower escalation hazard while waiting, once enrolled.")
 
 
+EdgeOfCare = Literal["fgc", "mst"]
+
+
+def _fgc_then_mst() -> list[EdgeOfCare]:
+    return ["fgc", "mst"]
+
+
 class SocialCare(_Model):
     assessment_duration: Distribution
     outcome_probs: dict[str, float]
@@ -309,16 +322,29 @@ class SocialCare(_Model):
     step_down_probs: dict[str, Annotated[float, _prob()]] = Field(
         description="Probability the family steps down into a Level 3 early help plan at closure."
     )
+    edge_of_care_order: list[EdgeOfCare] = Field(
+        default_factory=_fgc_then_mst,
+        description="The order in which a CP- or care-bound family is offered the edge-of-care services it is "
+        "eligible for. ASSUMPTION: FGC at the start of pre-proceedings (Kirklees-ESP-2019), then MST.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SocialCare:
         _check_probs(self.outcome_probs, SC_OUTCOMES, "outcome_probs")
         _complete(self.step_down_probs, SC_OUTCOMES, "step_down_probs")
+        if len(set(self.edge_of_care_order)) != len(self.edge_of_care_order):
+            raise ValueError(f"edge_of_care_order: each service at most once, got {self.edge_of_care_order}")
         return self
 
 
 class Rereferral(_Model):
-    prob_within_12_months: float = _prob(default=0.0)
+    prob_within_12_months: float = _prob(default=0.0, description="Chance a closed episode is re-referred.")
+    timing_days: float = Field(
+        default=365.0,
+        gt=0,
+        description="A re-referral comes at a uniform time within this many days of closure. ASSUMPTION: "
+        "the 12 months of the DfE re-referral measure, spread evenly.",
+    )
 
 
 class InitialTeam(_Model):
@@ -414,46 +440,13 @@ class Scenario(_Model):
         except ValueError as exc:
             errors.append(f"localities: referral_share: {exc}")
         entries: set[str] = {s.entry for s in self.referrals.sources.values() if s.annual_rate > 0}
-        total_rate = sum(s.annual_rate for s in self.referrals.sources.values())
-        if self.rereferral.prob_within_12_months > 0:
-            entries.add("front_door")
-        routes = self._reachable(entries, total_rate)
+        if self.initial_state.teams:
+            entries.add("level3")
+        routes = reachable(self, entries)
         self._check_capacity(routes, shares, errors)
         if errors:
             raise ValueError("\n".join(errors))  # one line per problem
         return self
-
-    def _reachable(self, entries: set[str], total_rate: float) -> set[str]:
-        """Stages that can receive families, given where referrals enter."""
-        routes = set(entries) if total_rate > 0 else set()
-        if self.initial_state.teams:
-            routes.add("level3")
-        fd, need = self.front_door, self.family.need_probs
-        if "front_door" in routes and fd is not None:
-            for lvl, stage in (("level2", "level2"), ("level3", "level3"), ("level4", "social_care")):
-                if need[lvl] > 0 or fd.misclassification_prob > 0:
-                    routes.add(stage)
-            if fd.insufficient_info_prob > 0:
-                routes.add("panel")
-        if "panel" in routes and self.panel is not None:
-            for k in ("level2", "level3", "social_care"):
-                if self.panel.decision_probs[k] > 0:
-                    routes.add(k)
-        eh = self.early_help.reviews
-        if "level3" in routes and eh is not None:
-            if eh.step_up_prob > 0:
-                routes.add("social_care")
-            if eh.step_down_prob > 0:
-                routes.add("level2")
-        pp = self.partner_plans
-        if "level2" in routes and pp is not None and pp.reviews is not None and pp.reviews.step_up_prob > 0:
-            routes.add("level3")
-        if self.waiting.escalation.base_per_day > 0 and routes:
-            routes.add("social_care")
-        sc = self.social_care
-        if "social_care" in routes and sc is not None and any(v > 0 for v in sc.step_down_probs.values()):
-            routes.add("level3")
-        return routes
 
     def _check_capacity(self, routes: set[str], shares: dict[str, float], errors: list[str]) -> None:
         if "front_door" in routes:

@@ -220,8 +220,10 @@ def test_crn_same_families_in_every_scenario_of_a_compare() -> None:
 # --------------------------------------------------------------------------- sweeps
 def test_sweep_full_factorial_tidy_table() -> None:
     grid = {"teams.washington.workers": [9, 12], "panel.interval_days": [7, 14]}
-    table = sweep(_small(), grid, 2, seed=3)
+    res = sweep(_small(), grid, 2, seed=3)
+    table = res.replications
     assert len(table) == 2 * 2 * 2
+    assert len(res.summary[res.summary["kpi"] == "wait_panel_mean_days"]) == 4
     assert set(map(tuple, table[list(grid)].drop_duplicates().to_numpy())) == {(9, 7), (9, 14), (12, 7), (12, 14)}
     assert {"scenario", "rep", "seed", "wait_panel_mean_days"} <= set(table.columns)
     weekly = table[table["panel.interval_days"] == 7]["wait_panel_mean_days"].mean()
@@ -298,7 +300,7 @@ def test_run_cli_writes_diagnostics(tmp_path: Path, capsys: pytest.CaptureFixtur
         ]
     )
     assert rc == 0
-    diag = json.loads((tmp_path / "diagnostics.json").read_text())
+    diag = json.loads((tmp_path / "diagnostics.json").read_text())["baseline"]
     assert diag["warmup"]["warmup_days"] >= 0 and diag["replications_needed"]
     out, err = capsys.readouterr()
     assert "Warm-up check" in out and "replication(s) give a 95% CI" in err
@@ -322,8 +324,8 @@ BASE = str(CONFIGS / "baseline.yaml")
         (["run", BASE, "--backend", "gpu"], "--backend: invalid choice"),
         (["run", BASE, "--workers", "0"], "--workers: must be >= 1"),
         (["run", BASE, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach Dask scheduler"),
-        (["run", BASE, "--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with --backend dask"),
-        (["run", BASE, "--seed", "-1"], "--seed: must be >= 0"),
+        (["run", BASE, "--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with the dask backend"),
+        (["run", BASE, "--seed", "-1"], "--seed: must be a whole number from 0 to 2**63 - 1"),
         (["sweep", BASE, "--vary", "teams.washington.wrkers=1,2"], "teams.washington.wrkers: unknown key"),
         (["sweep", BASE, "--vary", "panel.interval_days"], "expected KEY=V1,V2"),
         (["sweep", BASE, "--vary", "panel.interval_days=7,-1"], "panel.interval_days: must be > 0"),

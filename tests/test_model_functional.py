@@ -180,9 +180,10 @@ def test_initial_state_starts_with_open_plans_and_waiting_list() -> None:
     d["initial_state"]["waiting_elapsed"] = {"dist": "uniform", "low": 0, "high": 60}
     sc = scenario_from_dict(d)
     res = sim.run_replication(sc, seed=0)
-    s = res.series
-    assert s.loc[0, "open_level3"] == 220 + 84 + 84
-    assert s.loc[0, "waiting_level3"] == 30
+    ev = res.events
+    n = ev[(ev["stage"] == "level3") & (ev["time"] <= 0)]["event"].value_counts()
+    assert n.get("start", 0) - n.get("end", 0) == 220 + 84 + 84  # open plans at day 0
+    assert n.get("join", 0) - n.get("start", 0) - n.get("leave", 0) == 30  # waiting at day 0
     init = res.events[res.events["family_id"] >= 1_000_000_000]
     first = init[(init["event"] == "referral") & (init["episode"] == 0)]
     assert (first["time"] <= 0).all() and len(first) == 220 + 30 + 168

@@ -27,6 +27,7 @@ from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
 from sim.records import EventLog
+from sim.routing import allowed
 from sim.vocab import (
     PANEL_DECISIONS,
     PARTNER_SERVICE,
@@ -62,18 +63,22 @@ class CaseloadService:
     def __init__(self, env: simpy.Environment, name: str, slots: float, by_risk: bool):
         self.name = name
         self.by_risk = by_risk
-        # zero-slot services receive no demand (validated); unlimited services get inf slots
-        capacity: Any = slots if slots > 0 else 1
-        self.resource: simpy.Resource = (
-            simpy.PriorityResource(env, capacity) if by_risk else simpy.Resource(env, capacity)
-        )
+        # unlimited services get inf slots; a zero-slot service holds no resource: validation
+        # guarantees no family is routed to it, and a request would be a model error
+        self.resource: simpy.Resource | None = None
+        if slots > 0:
+            capacity: Any = slots  # int, or inf for an unlimited service
+            self.resource = simpy.PriorityResource(env, capacity) if by_risk else simpy.Resource(env, capacity)
 
     def request(self, fam: Family) -> Request:
+        if self.resource is None:
+            raise RuntimeError(f"service {self.name} has no slots but a family was routed to it")
         if self.by_risk:
             return self.resource.request(priority=-fam.risk)  # type: ignore[call-arg]
         return self.resource.request()
 
     def release(self, req: Request) -> None:
+        assert self.resource is not None
         self.resource.release(req)
 
 
@@ -219,7 +224,10 @@ class World:
             else:
                 self._log(fam, "referral", nxt, "", source)
             while nxt in handlers:
-                nxt, reason = yield from handlers[nxt](fam)
+                here = nxt
+                nxt, reason = yield from handlers[here](fam)
+                if not allowed(here, nxt):  # the routing table is the one statement of the graph
+                    raise RuntimeError(f"route {here} -> {nxt} is not in sim.routing.EDGES")
             self._log(fam, "exit", "closed", "", reason)  # reason: an Exit
             after = self._social_care(fam) if nxt == SOCIAL_CARE else self._after_closure(fam)
             nxt, source = yield from after
@@ -235,7 +243,7 @@ class World:
         u, v = fam.rng.u(), fam.rng.u()
         if u >= p:
             return (DONE, "")
-        yield self.env.timeout(v * 365.0)
+        yield self.env.timeout(v * self.sc.rereferral.timing_days)
         return ("front_door", REFERRAL_RE)
 
     def _left(self, why: str) -> Step:
@@ -365,7 +373,7 @@ class World:
         else:
             level = fam.need
             if u2 < fd.misclassification_prob:
-                level = min(4, level + 1) if u3 < 0.5 else max(1, level - 1)
+                level = min(4, level + 1) if u3 < fd.misclassification_up_share else max(1, level - 1)
             where = TRIAGE_BY_NEED[level - 1]
         self._log(fam, "end", "front_door", "front_door", where)
         if where == "advice":
@@ -453,19 +461,30 @@ class World:
         yield env.timeout(sc.assessment_duration.ppf(u()))
         outcome = _choose(u(), sc.outcome_probs, SC_OUTCOMES)
         self._log(fam, "end", "assessment", "", outcome)
-        if outcome in ("cp", "lac"):  # edge of care: FGC at pre-proceedings, then MST
+        if outcome in ("cp", "lac"):  # edge of care, in social_care.edge_of_care_order
             fgc, mst = self.sc.fgc, self.sc.mst
-            # each referral uniform is drawn for every CP/care-bound family, eligible or not
-            if fgc is not None and fgc.offer_at == "pre_proceedings" and u() < fgc.referral_prob:
-                assert self.fgc is not None
-                outcome = yield from self._edge_of_care(
-                    fam, outcome, self.fgc, fgc.duration, fgc.care_relative_reduction
-                )
-            if mst is not None and u() < mst.referral_prob and fam.has_child_aged(mst.age_min, mst.age_max):
-                assert self.mst is not None
-                outcome = yield from self._edge_of_care(
-                    fam, outcome, self.mst, mst.duration, mst.care_relative_reduction
-                )
+            for service in sc.edge_of_care_order:
+                # each referral uniform is drawn for every CP/care-bound family, eligible or not
+                if (
+                    service == "fgc"
+                    and fgc is not None
+                    and fgc.offer_at == "pre_proceedings"
+                    and u() < fgc.referral_prob
+                ):
+                    assert self.fgc is not None
+                    outcome = yield from self._edge_of_care(
+                        fam, outcome, self.fgc, fgc.duration, fgc.care_relative_reduction
+                    )
+                elif (
+                    service == "mst"
+                    and mst is not None
+                    and u() < mst.referral_prob
+                    and fam.has_child_aged(mst.age_min, mst.age_max)
+                ):
+                    assert self.mst is not None
+                    outcome = yield from self._edge_of_care(
+                        fam, outcome, self.mst, mst.duration, mst.care_relative_reduction
+                    )
         if outcome in ("cin", "cp"):
             dist = sc.cin_duration if outcome == "cin" else sc.cp_duration
             self._log(fam, "start", outcome)
