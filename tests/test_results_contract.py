@@ -1,0 +1,252 @@
+"""The results-folder contract (sim.results) and the KPI data dictionary (sim.kpis):
+every kind written and read back by one piece of code, folders never mixed or
+overwritten, checkpoints verified, and a dictionary entry for exactly the KPI columns."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+import sim.results as R
+from sim import kpis as K
+from sim.cli import main
+from sim.config import scenario_from_dict
+from sim.experiment import compare, run_batch, sweep, variant
+from tests.conftest import CONFIGS, mmc_dict
+
+
+def _tiny(name: str = "tiny", **changes: object) -> sim.Scenario:
+    d = mmc_dict(rate_per_day=2.0, workers=2, cap=2, mean=1.2, days=200, warmup=20)
+    d["name"] = name
+    return variant(scenario_from_dict(d), dict(changes)) if changes else scenario_from_dict(d)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# --------------------------------------------------------------------------- the data dictionary
+@pytest.mark.parametrize(
+    "config", ["baseline.yaml", "kirklees/calibrated.yaml", "west_sussex/baseline.yaml", "validation/mmc.yaml"]
+)
+def test_catalogue_is_exactly_the_kpi_columns(config: str) -> None:
+    """Both ways: no KPI without a dictionary entry, no entry the scenario does not produce."""
+    sc = sim.load_scenario(CONFIGS / config)
+    sc = variant(sc, {"run.duration_days": sc.run.warmup_days + 400})
+    produced = sim.run_replication(sc, seed=1).kpis
+    assert list(produced) == list(K.catalogue(sc))
+
+
+def test_every_dictionary_entry_is_described() -> None:
+    sc = sim.load_scenario(CONFIGS / "worcestershire" / "baseline.yaml")  # has a budget: every family
+    cat = K.catalogue(sc)
+    assert K.BUDGET.name in cat and K.OVER_BUDGET.name in cat
+    for k in cat.values():
+        assert (
+            k.label
+            and k.unit
+            and k.definition.endswith(".")
+            and k.kind in ("days", "count", "level", "share", "gbp", "number")
+        )
+    assert len({k.name for k in cat.values()}) == len(cat)
+    assert [k.name for k in K.COST_COMPONENTS] == [k for k in cat if cat[k].family == "cost"]
+
+
+def test_kpis_command_lists_every_replications_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kpis", str(CONFIGS / "baseline.yaml"), "--format", "csv"]) == 0
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(capsys.readouterr().out), keep_default_na=False)
+    assert list(table.columns) == list(K.DICTIONARY_COLUMNS)
+    sc = sim.load_scenario(CONFIGS / "baseline.yaml")
+    batch = run_batch(sc, 1, out=tmp_path / "r")
+    columns = [
+        c for c in pd.read_parquet(tmp_path / "r" / R.REPLICATIONS).columns if c not in ("scenario", "rep", "seed")
+    ]
+    assert list(table["name"]) == columns
+    assert (table["label"] != "").all() and (table["unit"] != "").all() and (table["definition"] != "").all()
+    assert set(batch.kpis) == set(columns)
+
+
+# --------------------------------------------------------------------------- every kind, one reader
+def test_each_kind_is_written_and_read_back(tmp_path: Path) -> None:
+    run_batch(_tiny(), 2, seed=1, out=tmp_path / "run", events=True)
+    compare(_tiny(), [_tiny("more", **{"teams.town.workers": 3})], 2, seed=1, out=tmp_path / "cmp")
+    sweep(_tiny(), {"teams.town.workers": [2, 3]}, 2, seed=1, out=tmp_path / "swp")
+    run = R.read(tmp_path / "run")
+    assert run.kind == R.Kind.RUN and run.scenarios == ["tiny"] and run.events is not None
+    assert set(run.kpis) == set(run.replications.columns) - {"scenario", "rep", "seed"}
+    cmp = R.read(tmp_path / "cmp")
+    assert cmp.kind == R.Kind.COMPARE and cmp.options == ["more"] and cmp.differences is not None
+    assert set(cmp.summary["scenario"]) == {"tiny", "more"} and set(cmp.configs) == {"tiny", "more"}
+    swp = R.read(tmp_path / "swp")
+    assert swp.kind == R.Kind.SWEEP and swp.sweep_keys == ["teams.town.workers"]
+    assert set(swp.summary["teams.town.workers"]) == {2, 3}
+    for res in (run, cmp, swp):
+        assert res.window_days() == 180
+        manifest = json.loads((res.folder / R.MANIFEST).read_text())  # type: ignore[operator]
+        assert manifest["schema"] == R.SCHEMA_VERSION and manifest["seed"] == 1
+
+
+def test_summary_intervals_never_below_zero_for_nonnegative_kpis(tmp_path: Path) -> None:
+    """With 2 replications a t interval of a small count routinely crosses zero; the stored
+    interval of a quantity that cannot be negative is truncated at zero."""
+    run_batch(_tiny(), 2, seed=3, out=tmp_path / "r")
+    res = R.read(tmp_path / "r")
+    summ = res.summary.set_index("kpi")
+    nonneg = [n for n, k in res.kpis.items() if k.nonnegative]
+    assert (summ.loc[nonneg, "ci_low"].dropna() >= 0).all()
+    crossing = summ.loc[nonneg][summ.loc[nonneg, "ci_low"] == 0]
+    assert len(crossing) > 0  # the rule was exercised, not vacuous
+
+
+@pytest.mark.parametrize(
+    ("manifest", "needle"),
+    [({"kind": "mystery", "schema": 2}, "unknown kind 'mystery'"), ({"kind": "run", "schema": 99}, "newer")],
+)
+def test_unknown_kind_or_newer_schema_is_refused(tmp_path: Path, manifest: dict, needle: str) -> None:
+    run_batch(_tiny(), 1, out=tmp_path / "r")
+    (tmp_path / "r" / R.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(sim.ResultsError, match=needle):
+        R.read(tmp_path / "r")
+
+
+def test_unfinished_job_and_damaged_tables_are_named(tmp_path: Path) -> None:
+    run_batch(_tiny(), 1, out=tmp_path / "r")
+    shutil.copytree(tmp_path / "r", tmp_path / "header_only")
+    summary = pd.read_csv(tmp_path / "r" / R.SUMMARY)
+    summary.iloc[:0].to_csv(tmp_path / "header_only" / R.SUMMARY, index=False)
+    with pytest.raises(sim.ResultsError, match="holds no replications"):
+        R.read(tmp_path / "header_only")
+    (tmp_path / "r" / R.SCENARIOS / "tiny.yaml").write_text("run: [unclosed")
+    with pytest.raises(sim.ResultsError, match="not readable YAML"):
+        R.read(tmp_path / "r")
+    (tmp_path / "r" / R.MANIFEST).unlink()
+    with pytest.raises(sim.ResultsError, match="has not finished"):
+        R.read(tmp_path / "r")
+
+
+# --------------------------------------------------------------------------- never mixed or overwritten
+def test_another_job_never_writes_into_a_results_folder(tmp_path: Path) -> None:
+    run_batch(_tiny(), 2, out=tmp_path / "r")
+    before = _digests(tmp_path / "r")
+    with pytest.raises(sim.ResultsError, match="holds a run"):
+        compare(_tiny(), [_tiny("other")], 2, out=tmp_path / "r")
+    with pytest.raises(sim.ResultsError, match="holds a run"):
+        sweep(_tiny(), {"teams.town.workers": [2, 3]}, 2, out=tmp_path / "r")
+    with pytest.raises(sim.ResultsError, match="refusing to mix"):
+        run_batch(_tiny(**{"teams.town.workers": 3}), 2, out=tmp_path / "r")
+    with pytest.raises(sim.ResultsError, match="refusing to mix"):
+        run_batch(_tiny(), 2, seed=9, out=tmp_path / "r")
+    assert _digests(tmp_path / "r") == before
+
+
+def test_a_users_own_folder_or_file_is_refused(tmp_path: Path) -> None:
+    own = tmp_path / "mine"
+    own.mkdir()
+    (own / "summary.csv").write_text("my own work\n")
+    with pytest.raises(sim.ResultsError, match="not an ehsim results folder"):
+        run_batch(_tiny(), 1, out=own)
+    assert (own / "summary.csv").read_text() == "my own work\n" and sorted(p.name for p in own.iterdir()) == [
+        "summary.csv"
+    ]
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(sim.ResultsError, match="is a file"):
+        run_batch(_tiny(), 1, out=tmp_path / "afile")
+
+
+def test_default_folder_moves_aside_for_another_job(tmp_path: Path) -> None:
+    base = tmp_path / "run-tiny-seed0"
+    job = sim.experiment.run_job(_tiny(), 0)
+    assert R.default_folder(base, job) == base
+    run_batch(_tiny(), 1, out=base)
+    assert R.default_folder(base, job) == base  # the same job: resume there
+    other = sim.experiment.run_job(_tiny(**{"teams.town.workers": 3}), 0)
+    assert R.default_folder(base, other) == tmp_path / "run-tiny-seed0-2"
+
+
+# --------------------------------------------------------------------------- verified checkpoints
+def _damage_duplicate(reps: Path, foreign: Path) -> str:
+    shutil.copy(reps / "rep-000000.parquet", reps / "rep-000002.parquet")
+    return "rep-000002.parquet"
+
+
+def _damage_foreign(reps: Path, foreign: Path) -> str:
+    shutil.copy(foreign, reps / "rep-000001.parquet")
+    return "rep-000001.parquet"
+
+
+def _damage_truncated(reps: Path, foreign: Path) -> str:
+    data = (reps / "rep-000003.parquet").read_bytes()
+    (reps / "rep-000003.parquet").write_bytes(data[: len(data) // 2])
+    return "rep-000003.parquet"
+
+
+def _damage_random(reps: Path, foreign: Path) -> str:
+    (reps / "rep-000001.parquet").write_bytes(bytes(range(256)) * 7)
+    return "rep-000001.parquet"
+
+
+def _damage_zero_bytes(reps: Path, foreign: Path) -> str:
+    (reps / "rep-000002.parquet").write_bytes(b"")
+    return "rep-000002.parquet"
+
+
+def _damage_edited_row(reps: Path, foreign: Path) -> str:
+    """A checkpoint whose content no longer matches its digest (a value changed)."""
+    import pyarrow.parquet as pq
+
+    path = reps / "rep-000003.parquet"
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata)
+    data = json.loads(meta[b"ehsim.checkpoint"])
+    data["row"]["referrals_total"] += 1
+    meta[b"ehsim.checkpoint"] = json.dumps(data).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+    return "rep-000003.parquet"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_damage_duplicate, _damage_foreign, _damage_truncated, _damage_random, _damage_zero_bytes, _damage_edited_row],
+    ids=lambda f: f.__name__.removeprefix("_damage_"),
+)
+def test_bad_checkpoint_is_quarantined_and_recomputed(tmp_path: Path, damage: object) -> None:
+    clean = run_batch(_tiny(), 4, seed=2, out=tmp_path / "clean").replications
+    run_batch(_tiny("stranger", **{"teams.town.workers": 3}), 2, seed=2, out=tmp_path / "stranger")
+    foreign = tmp_path / "stranger" / R.CHECKPOINTS / "stranger" / "rep-000001.parquet"
+    run_batch(_tiny(), 4, seed=2, out=tmp_path / "hurt")
+    reps = tmp_path / "hurt" / R.CHECKPOINTS / "tiny"
+    bad = damage(reps, foreign)  # type: ignore[operator]
+    resumed = run_batch(_tiny(), 4, seed=2, out=tmp_path / "hurt")
+    pd.testing.assert_frame_equal(resumed.replications, clean)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "hurt" / R.REPLICATIONS), clean)
+    moved = list((tmp_path / "hurt" / R.QUARANTINE / "tiny").glob(bad.replace(".parquet", "*.parquet")))
+    assert moved, "the bad checkpoint is set aside, not deleted"
+    assert resumed.resumed == 3 and len(resumed.quarantined) == 1
+    assert json.loads((tmp_path / "hurt" / R.DIAGNOSTICS).read_text())["tiny"]["quarantined"]
+
+
+def test_corrupt_claim_is_rebuilt_from_good_checkpoints(tmp_path: Path) -> None:
+    clean = run_batch(_tiny(), 3, seed=4, out=tmp_path / "a").replications
+    (tmp_path / "a" / R.JOB).write_text("{not json")
+    again = run_batch(_tiny(), 3, seed=4, out=tmp_path / "a")
+    assert again.resumed == 3
+    pd.testing.assert_frame_equal(again.replications, clean)
+
+
+def test_corrupt_claim_beside_another_scenarios_checkpoints_is_refused(tmp_path: Path) -> None:
+    run_batch(_tiny(), 2, seed=4, out=tmp_path / "a")
+    (tmp_path / "a" / R.JOB).write_text("{not json")
+    with pytest.raises(sim.ResultsError, match="belongs to another scenario"):
+        run_batch(_tiny("other"), 2, seed=4, out=tmp_path / "a")
