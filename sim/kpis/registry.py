@@ -1,4 +1,4 @@
-"""The KPI registry: every KPI's name, label, unit, kind and one-sentence definition.
+"""The KPI definitions: every KPI's name, label, unit, kind and one-sentence definition.
 
 :mod:`sim.metrics` names every value it computes through the functions here; the CLI, the
 report and the figures read labels, units and lists from here; nothing parses a KPI name.
@@ -13,33 +13,68 @@ are stored as fractions and shown in percent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from sim.vocab import (
-    MODEL_SOURCES,
-    PANEL_DECISIONS,
-    PLAN_STAGES,
-    QUEUE_STAGES,
-    TRIAGE_DECISIONS,
     Exit,
     Stage,
     stage_info,
 )
 
-if TYPE_CHECKING:
-    from sim.config import Scenario
-
 __all__ = [
-    "COMPARE",
-    "HEADLINE",
-    "PRECISION",
-    "SWEEP",
+    "ASSESSMENTS",
+    "BUDGET",
+    "CARE_ENTRIES",
+    "CARE_ENTRIES_FOSTER",
+    "CARE_ENTRIES_RESIDENTIAL",
+    "COST_ASSESSMENT",
+    "COST_CASES",
+    "COST_CIN",
+    "COST_COMPONENTS",
+    "COST_CP",
+    "COST_EARLY_HELP",
+    "COST_FOSTER",
+    "COST_PER_FAMILY",
+    "COST_RESIDENTIAL",
+    "COST_SOCIAL_CARE",
+    "COST_STAFF",
+    "COST_TOTAL",
+    "COST_TOTALS",
+    "DAYS_PER_YEAR",
+    "FAMILIES_REFERRED",
+    "IN_EARLY_HELP_AT_END",
+    "OVER_BUDGET",
+    "REFERRALS_TOTAL",
+    "SOCIAL_CARE_ROUTES",
+    "STEP_UPS_DURING_PLAN",
+    "STEP_UPS_TOTAL",
+    "STEP_UPS_WHILE_WAITING",
+    "TO_SC_FRONT_DOOR",
+    "TO_SC_PANEL",
+    "TO_SC_TOTAL",
+    "WINDOW_DAYS",
+    "WITHDRAWN_TOTAL",
     "Kind",
     "Kpi",
-    "catalogue",
-    "dictionary_rows",
+    "Stat",
+    "closed",
+    "escalated",
+    "in_year",
+    "open_at_end",
+    "open_mean",
+    "per_year",
+    "queue_mean",
+    "referrals_from",
+    "referrals_in_year",
+    "routed",
+    "served",
+    "starts",
+    "utilisation",
+    "wait",
+    "waited_at_end",
+    "waiting_at_end",
+    "withdrawn",
 ]
 
 Kind = Literal["days", "count", "level", "share", "gbp", "number"]
@@ -573,248 +608,3 @@ def in_year(total: Kpi, year: int) -> Kpi:
         family="cost_by_year",
         subject=f"{total.subject}",
     )
-
-
-# --------------------------------------------------------------------------- lists
-HEADLINE: tuple[Kpi, ...] = (
-    REFERRALS_TOTAL,
-    wait(Stage.FRONT_DOOR, "mean"),
-    wait(Stage.PANEL, "mean"),
-    wait(Stage.LEVEL3, "mean"),
-    wait(Stage.LEVEL3, "p90"),
-    open_at_end(Stage.LEVEL3),
-    open_at_end(Stage.LEVEL2),
-    closed(Exit.OUTCOMES_MET),
-    STEP_UPS_TOTAL,
-    WITHDRAWN_TOTAL,
-    CARE_ENTRIES,
-    queue_mean(Stage.MST),
-    per_year(COST_TOTAL),
-)
-"""What the CLI prints and the report's tables lead with."""
-COMPARE: tuple[Kpi, ...] = (
-    wait(Stage.LEVEL3, "mean"),
-    wait(Stage.PANEL, "mean"),
-    wait(Stage.MST, "mean"),
-    WITHDRAWN_TOTAL,
-    STEP_UPS_TOTAL,
-    TO_SC_TOTAL,
-    CARE_ENTRIES,
-    open_mean(Stage.LEVEL3),
-    per_year(COST_EARLY_HELP),
-    per_year(COST_SOCIAL_CARE),
-    per_year(COST_TOTAL),
-)
-"""Paired differences shown in a comparison's forest plot and summary."""
-PRECISION: tuple[Kpi, ...] = (
-    wait(Stage.LEVEL3, "mean"),
-    STEP_UPS_TOTAL,
-    CARE_ENTRIES,
-    per_year(COST_TOTAL),
-)
-"""KPIs whose confidence-interval precision is checked after a batch."""
-SWEEP: tuple[Kpi, ...] = (
-    wait(Stage.LEVEL3, "mean"),
-    wait(Stage.PANEL, "mean"),
-    STEP_UPS_TOTAL,
-    CARE_ENTRIES,
-    WITHDRAWN_TOTAL,
-    per_year(COST_TOTAL),
-)
-"""KPIs plotted and described for a sweep."""
-_LISTS = {"headline": HEADLINE, "compare": COMPARE, "precision": PRECISION, "sweep": SWEEP}
-
-ABSOLUTE_ENOUGH = 0.5
-"""A CI half-width this small (in the KPI's unit) passes the precision check whatever the mean:
-half a day, half a family, 50p is precise enough for any decision."""
-WARMUP_MEASURE = open_mean(Stage.LEVEL3)
-"""The series the MSER-5 warm-up check runs on (monthly open Level 3 plans)."""
-
-
-# --------------------------------------------------------------------------- by locality
-BY_LOCALITY: tuple[Kpi, ...] = (
-    REFERRALS_TOTAL,
-    wait(Stage.LEVEL3, "mean"),
-    served(Stage.LEVEL3),
-    withdrawn(Stage.LEVEL3),
-    escalated(Stage.LEVEL3),
-    STEP_UPS_TOTAL,
-    CARE_ENTRIES,
-)
-"""KPIs broken down by locality (``--by-locality``)."""
-
-
-def in_locality(kpi: Kpi, locality: str) -> Kpi:
-    """``kpi`` counted over the families of one locality."""
-    return replace(
-        kpi,
-        name=f"{kpi.name}_in_{locality}",
-        label=f"{kpi.label} in {locality.replace('_', ' ').title()}",
-        definition=f"{kpi.definition[:-1]}; families of locality {locality} only.",
-        lists=frozenset(),
-        group=locality,
-    )
-
-
-# --------------------------------------------------------------------------- catalogue
-def team_label(team: str) -> str:
-    return f"{team.replace('_', ' ').title()} team"
-
-
-def _stage_kpis() -> Iterator[Kpi]:
-    for stage in QUEUE_STAGES:
-        yield wait(stage, "mean")
-        yield wait(stage, "median")
-        yield wait(stage, "p90")
-        yield served(stage)
-        yield withdrawn(stage)
-        yield escalated(stage)
-        yield waiting_at_end(stage)
-        yield waited_at_end(stage)
-        yield queue_mean(stage)
-    for stage in PLAN_STAGES:
-        yield open_mean(stage)
-        yield open_at_end(stage)
-        yield starts(stage)
-
-
-def caseload_services(scenario: Scenario) -> dict[str, tuple[str, float]]:
-    """Caseload services with utilisation: service name -> (label, slots)."""
-    from sim.vocab import PARTNER_SERVICE, POOLED_SERVICE, team_service
-
-    out: dict[str, tuple[str, float]] = {}
-    if scenario.early_help.allocation == "pooled":
-        out[POOLED_SERVICE] = ("the pooled key worker list", float(sum(t.slots for t in scenario.teams.values())))
-    else:
-        out.update({team_service(n): (team_label(n), float(t.slots)) for n, t in scenario.teams.items()})
-    pp = scenario.partner_plans
-    if pp is not None and pp.capacity is not None:
-        out[PARTNER_SERVICE] = ("partner-led plans", float(pp.capacity))
-    for stage, svc in (
-        (Stage.MST, scenario.mst),
-        (Stage.FGC, scenario.fgc),
-        (Stage.FMH, scenario.family_mental_health),
-    ):
-        if svc is not None:
-            out[str(stage)] = (stage_info(stage).label, float(svc.slots))
-    return out
-
-
-def whole_years(scenario: Scenario) -> int:
-    """Whole years in the results window (for the per-year projections)."""
-    return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
-
-
-def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
-    yield WINDOW_DAYS
-    yield REFERRALS_TOTAL
-    for src in (*scenario.referrals.sources, *MODEL_SOURCES):
-        yield referrals_from(src)
-    yield FAMILIES_REFERRED
-    yield from _stage_kpis()
-    if scenario.front_door is not None and scenario.front_door.staff > 0:
-        yield utilisation(str(Stage.FRONT_DOOR), "the front door")
-    for service, (label, _slots) in caseload_services(scenario).items():
-        yield utilisation(service, label)
-    for d in TRIAGE_DECISIONS:
-        yield routed(Stage.FRONT_DOOR, d)
-    for d in PANEL_DECISIONS:
-        yield routed(Stage.PANEL, d)
-    for reason in _EXIT_KPIS:
-        yield closed(reason)
-    yield WITHDRAWN_TOTAL
-    yield from SOCIAL_CARE_ROUTES.values()
-    yield STEP_UPS_TOTAL
-    yield TO_SC_TOTAL
-    yield CARE_ENTRIES
-    yield CARE_ENTRIES_FOSTER
-    yield CARE_ENTRIES_RESIDENTIAL
-    yield IN_EARLY_HELP_AT_END
-    yield ASSESSMENTS
-    years = whole_years(scenario)
-    for i in range(1, years + 1):
-        yield referrals_in_year(i)
-    yield from COST_COMPONENTS
-    yield from COST_TOTALS
-    for total in COST_TOTALS:
-        yield per_year(total)
-    yield COST_PER_FAMILY
-    if scenario.costs.budget_gbp_per_year is not None:
-        yield BUDGET
-        yield OVER_BUDGET
-    for i in range(1, years + 1):
-        for total in COST_TOTALS:
-            yield in_year(total, i)
-
-
-def _with_lists(kpis: Iterable[Kpi]) -> Iterator[Kpi]:
-    member = {
-        name: {lst for lst, members in _LISTS.items() if any(m.name == name for m in members)}
-        for name in {m.name for ms in _LISTS.values() for m in ms}
-    }
-    for k in kpis:
-        yield replace(k, lists=frozenset(member.get(k.name, ()))) if k.name in member else k
-
-
-def catalogue(scenario: Scenario) -> dict[str, Kpi]:
-    """Every KPI ``scenario`` produces, in column order: name -> :class:`Kpi`."""
-    return {k.name: k for k in _with_lists(_scenario_kpis(scenario))}
-
-
-DICTIONARY_COLUMNS: tuple[str, ...] = (
-    "name",
-    "label",
-    "unit",
-    "display_unit",
-    "kind",
-    "per_year",
-    "family",
-    "subject",
-    "lists",
-    "signed",
-    "group",
-    "definition",
-)
-
-
-def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
-    """The data dictionary: one row per KPI (what ``kpis.csv`` and ``ehsim kpis`` hold)."""
-    return [
-        {
-            "name": k.name,
-            "label": k.label,
-            "unit": k.unit,
-            "display_unit": k.display_unit,
-            "kind": k.kind,
-            "per_year": k.per_year,
-            "family": k.family,
-            "subject": k.subject,
-            "lists": " ".join(sorted(k.lists)),
-            "signed": k.signed,
-            "group": k.group,
-            "definition": k.definition,
-        }
-        for k in kpis
-    ]
-
-
-def from_row(row: Mapping[Any, Any]) -> Kpi:
-    """A :class:`Kpi` back from a data dictionary row (``kpis.csv``)."""
-    lists = str(row.get("lists") or "")
-    return Kpi(
-        name=str(row["name"]),
-        label=str(row["label"]),
-        unit=str(row["unit"]),
-        kind=str(row["kind"]),  # type: ignore[arg-type]
-        definition=str(row["definition"]),
-        per_year=_true(row.get("per_year")),
-        family=str(row.get("family") or ""),
-        subject=str(row.get("subject") or ""),
-        lists=frozenset(lists.split()) if lists else frozenset(),
-        signed=_true(row.get("signed")),
-        group=str(row.get("group") or ""),
-    )
-
-
-def _true(value: object) -> bool:
-    return value is True or str(value).lower() == "true"
