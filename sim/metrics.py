@@ -85,26 +85,43 @@ def _wait_stats(waits: np.ndarray) -> tuple[float, float, float]:
 
 def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     """All KPIs of one replication, named through :mod:`sim.kpis` (exactly the names of
-    :func:`sim.kpis.catalogue` for the scenario)."""
+    :func:`sim.kpis.catalogue` for the scenario, in its order)."""
     lo, hi = scenario.run.warmup_days, scenario.run.duration_days
-    ev = events
-    st = _by_stage(ev)
+    st = _by_stage(events)
+    # referrals and exits: the two stage-independent events
+    marks = events[events["event"].isin((Event.REFERRAL, Event.EXIT)) & (events["time"] >= lo)]
     k: dict[str, float] = {K.WINDOW_DAYS.name: hi - lo}
+    k.update(_referral_kpis(marks[marks["event"] == Event.REFERRAL], scenario))
+    k.update(_queue_kpis(st, lo, hi))
+    k.update(_plan_kpis(st, scenario, lo, hi))
+    k.update(_exit_kpis(marks[marks["event"] == Event.EXIT], st, lo, hi))
+    refs = events[events["event"] == Event.REFERRAL]["time"].to_numpy()
+    for i in range(K.whole_years(scenario)):
+        a = lo + i * DAYS_PER_YEAR
+        k[K.referrals_in_year(i + 1).name] = float(((refs >= a) & (refs < a + DAYS_PER_YEAR)).sum())
+    k.update(_costs(st, scenario, lo, hi))
+    families = k[K.FAMILIES_REFERRED.name]
+    k[K.COST_PER_FAMILY.name] = k[K.COST_TOTAL.name] / families if families else np.nan
+    budget = scenario.costs.budget_gbp_per_year
+    if budget is not None:
+        k[K.BUDGET.name] = budget
+        k[K.OVER_BUDGET.name] = k[K.per_year(K.COST_EARLY_HELP).name] - budget
+    k.update(_yearly(st, scenario, lo, hi))
+    return k
 
-    def starts_in_window(stage: Stage) -> pd.DataFrame:
-        rows = st[stage]
-        return rows[(rows["event"] == Event.START) & (rows["time"] >= lo)]
 
-    # referrals and exits (the two stage-independent events)
-    marks = ev[ev["event"].isin((Event.REFERRAL, Event.EXIT)) & (ev["time"] >= lo)]
-    ref = marks[marks["event"] == Event.REFERRAL]
-    k[K.REFERRALS_TOTAL.name] = float(len(ref))
+def _referral_kpis(ref: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+    k = {K.REFERRALS_TOTAL.name: float(len(ref))}
     by_source = ref["detail"].value_counts()
     for src in (*scenario.referrals.sources, *MODEL_SOURCES):
         k[K.referrals_from(src).name] = float(by_source.get(src, 0))
     k[K.FAMILIES_REFERRED.name] = float(ref["family_id"].nunique())
+    return k
 
-    # queues: waits, withdrawals, lengths
+
+def _queue_kpis(st: dict[str, pd.DataFrame], lo: float, hi: float) -> dict[str, float]:
+    """Waits, withdrawals, escalations and lengths of every queue."""
+    k: dict[str, float] = {}
     for stage in QUEUE_STAGES:
         pairs = _pair_waits(st[stage])
         started = pairs[(pairs["event"] == Event.START) & (pairs["time_join"] >= lo)]
@@ -121,13 +138,17 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
         k[K.waited_at_end(stage).name] = float((hi - still["time_join"]).mean()) if len(still) else np.nan
         queued = _steps(st[stage], (Event.JOIN,), (Event.START, Event.LEAVE))
         k[K.queue_mean(stage).name] = _time_average(*queued, lo, hi)
+    return k
 
-    # open plans and cases, utilisation
+
+def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: float) -> dict[str, float]:
+    """Open plans and cases, starts, utilisation and where triage and panel sent families."""
+    k: dict[str, float] = {}
     for stage in PLAN_STAGES:
         t, d = _steps(st[stage], (Event.START,), (Event.END,))
         k[K.open_mean(stage).name] = _time_average(t, d, lo, hi)
         k[K.open_at_end(stage).name] = _level_at(t, d, hi)
-        k[K.starts(stage).name] = float(len(starts_in_window(stage)))
+        k[K.starts(stage).name] = float(len(_starts_from(st[stage], lo)))
     if scenario.front_door is not None and scenario.front_door.staff > 0:
         busy = _time_average(*_steps(st[Stage.FRONT_DOOR], (Event.START,), (Event.END,)), lo, hi)
         k[K.utilisation(Stage.FRONT_DOOR, "").name] = busy / scenario.front_door.staff
@@ -136,43 +157,34 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
         rows = served[served["service"] == name]
         busy = _time_average(*_steps(rows, (Event.START,), (Event.END,)), lo, hi)
         k[K.utilisation(name, "").name] = busy / slots if slots > 0 else np.nan
-
-    # routing decisions (for flow diagrams): where triage and panel sent families
     for stage, outcomes in ((Stage.FRONT_DOOR, TRIAGE_DECISIONS), (Stage.PANEL, PANEL_DECISIONS)):
         rows = st[stage]
         decided = rows[(rows["event"] == Event.END) & (rows["time"] >= lo)]["detail"].value_counts()
         for outcome in outcomes:
             k[K.routed(stage, outcome).name] = float(decided.get(outcome, 0))
+    return k
 
-    # exits, escalations, care
-    ex = marks[marks["event"] == Event.EXIT]["detail"].value_counts()
-    for reason in CLOSED_EXITS:
-        k[K.closed(reason).name] = float(ex.get(reason, 0))
+
+def _exit_kpis(exits: pd.DataFrame, st: dict[str, pd.DataFrame], lo: float, hi: float) -> dict[str, float]:
+    """How episodes ended, routes into social care, entries to care, assessments."""
+    ex = exits["detail"].value_counts()
+    k: dict[str, float] = {K.closed(reason).name: float(ex.get(reason, 0)) for reason in CLOSED_EXITS}
     k[K.WITHDRAWN_TOTAL.name] = float(ex.get(Exit.WITHDRAWN, 0))
     for reason, kpi in K.SOCIAL_CARE_ROUTES.items():
         k[kpi.name] = float(ex.get(reason, 0))
     k[K.STEP_UPS_TOTAL.name] = k[K.STEP_UPS_WHILE_WAITING.name] + k[K.STEP_UPS_DURING_PLAN.name]
     k[K.TO_SC_TOTAL.name] = sum(k[kpi.name] for kpi in K.SOCIAL_CARE_ROUTES.values())
-    care = starts_in_window(Stage.LAC)["detail"]
+    care = _starts_from(st[Stage.LAC], lo)["detail"]
     k[K.CARE_ENTRIES.name] = float(len(care))
     k[K.CARE_ENTRIES_FOSTER.name] = float((care == "foster").sum())
     k[K.CARE_ENTRIES_RESIDENTIAL.name] = float((care == "residential").sum())
     k[K.IN_EARLY_HELP_AT_END.name] = _open_in_early_help(st, hi)
-
-    k[K.ASSESSMENTS.name] = float(len(starts_in_window(Stage.ASSESSMENT)))
-    refs = ev[ev["event"] == Event.REFERRAL]["time"].to_numpy()
-    for i in range(K.whole_years(scenario)):
-        a = lo + i * DAYS_PER_YEAR
-        k[K.referrals_in_year(i + 1).name] = float(((refs >= a) & (refs < a + DAYS_PER_YEAR)).sum())
-    k.update(_costs(st, scenario, lo, hi))
-    families = k[K.FAMILIES_REFERRED.name]
-    k[K.COST_PER_FAMILY.name] = k[K.COST_TOTAL.name] / families if families else np.nan
-    budget = scenario.costs.budget_gbp_per_year
-    if budget is not None:
-        k[K.BUDGET.name] = budget
-        k[K.OVER_BUDGET.name] = k[K.per_year(K.COST_EARLY_HELP).name] - budget
-    k.update(_yearly(st, scenario, lo, hi))
+    k[K.ASSESSMENTS.name] = float(len(_starts_from(st[Stage.ASSESSMENT], lo)))
     return k
+
+
+def _starts_from(rows: pd.DataFrame, lo: float) -> pd.DataFrame:
+    return rows[(rows["event"] == Event.START) & (rows["time"] >= lo)]
 
 
 def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
