@@ -25,6 +25,7 @@ Spec format::
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ from scipy import optimize
 
 from sim.analysis import t_interval
 from sim.config import Scenario, ScenarioError, _format_error, load_raw, scenario_from_dict
-from sim.experiment import run_batch, variant
+from sim.experiment import check_batch_args, run_batch, variant
+from sim.kpis import catalogue
 from sim.results import write_text
 
 __all__ = ["CalibrationResult", "CalibrationSpec", "calibrate", "load_spec"]
@@ -155,6 +157,60 @@ def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+def _check_targets(spec: CalibrationSpec, base: Scenario) -> None:
+    """Every KPI a target names exists, checked before any evaluation runs."""
+    known = catalogue(base)
+    for name, t in spec.targets.items():
+        for field, kpi in (
+            ("kpi", t.kpi or (None if t.numerator else name)),
+            ("numerator", t.numerator),
+            ("denominator", t.denominator),
+        ):
+            if kpi is not None and kpi not in known:
+                near = difflib.get_close_matches(kpi, list(known), n=1)
+                hint = f" (did you mean {near[0]}?)" if near else "; see ehsim kpis for the names"
+                raise ScenarioError([f"targets.{name}.{field}: unknown KPI {kpi!r}{hint}"])
+
+
+def _output_path(spec: CalibrationSpec, folder: Path, output: str | Path | None) -> Path:
+    out = Path(output) if output is not None else folder / spec.output
+    if out.is_dir():
+        raise ScenarioError([f"output: {out} is a folder; give the path of the YAML file to write"])
+    if not out.parent.is_dir():
+        raise ScenarioError([f"output: folder {out.parent} does not exist"])
+    return out
+
+
+def _fit_rows(spec: CalibrationSpec, table: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for name, t in spec.targets.items():
+        mean, ci_lo, ci_hi, n = t_interval(_target_values(table, name, t))
+        rel = (mean - t.value) / t.value
+        rows.append(
+            {
+                "target": name,
+                "reported": t.value,
+                "model_mean": mean,
+                "ci_low": ci_lo,
+                "ci_high": ci_hi,
+                "n": n,
+                "relative_error": rel,
+                "tolerance": t.tolerance,
+                "within": abs(rel) <= t.tolerance,
+                "source": t.source,
+            }
+        )
+    return rows
+
+
+def _objective_error(spec: CalibrationSpec, table: pd.DataFrame) -> float:
+    err = 0.0
+    for name, t in spec.targets.items():
+        mean = float(np.nanmean(_target_values(table, name, t)))
+        err += t.weight * ((mean - t.value) / t.value) ** 2 if math.isfinite(mean) else 1e6
+    return err
+
+
 def calibrate(
     spec_path: str | Path,
     *,
@@ -178,12 +234,15 @@ def calibrate(
     scenario_path = folder / spec.scenario
     raw = load_raw(scenario_path, dict(spec.overrides))
     base = scenario_from_dict(raw)
+    _check_targets(spec, base)
+    out = _output_path(spec, folder, output)
     flat = {
         key: _lookup(raw, key)
         for name, p in spec.parameters.items()
         for key in [*(p.keys or [name]), *([p.complement] if p.complement else [])]
     }
     reps = replications or spec.replications
+    check_batch_args(reps, spec.seed, backend, workers, None)
     lo = np.array([p.bounds[0] for p in spec.parameters.values()])
     hi = np.array([p.bounds[1] for p in spec.parameters.values()])
     start = np.array([1.0 if p.scale else float(flat[(p.keys or [n])[0]]) for n, p in spec.parameters.items()])
@@ -199,59 +258,23 @@ def calibrate(
     def objective(z: np.ndarray) -> float:
         z = np.clip(z, 0.0, 1.0)
         key = tuple(np.round(z, 9))
-        if key in cache:
-            return cache[key]
-        x = lo + z * (hi - lo)
-        try:
-            table = table_for(x)
-        except ScenarioError:
-            cache[key] = math.inf  # parameters that make the scenario invalid
-            return math.inf
-        err = 0.0
-        for name, t in spec.targets.items():
-            mean = float(np.nanmean(_target_values(table, name, t)))
-            err += t.weight * ((mean - t.value) / t.value) ** 2 if math.isfinite(mean) else 1e6
-        cache[key] = err
-        if report is not None:
-            shown = ", ".join(f"{n}={v:.4g}" for n, v in zip(spec.parameters, x))
-            report(f"evaluation {len(cache):>3}: objective {err:.5f}  ({shown})")
-        return err
+        if key not in cache:
+            x = lo + z * (hi - lo)
+            try:
+                cache[key] = _objective_error(spec, table_for(x))
+            except ScenarioError:
+                cache[key] = math.inf  # parameters that make the scenario invalid
+            if report is not None:
+                shown = ", ".join(f"{n}={v:.4g}" for n, v in zip(spec.parameters, x))
+                report(f"evaluation {len(cache):>3}: objective {cache[key]:.5f}  ({shown})")
+        return cache[key]
 
     z0 = (start - lo) / (hi - lo)
-    res = optimize.minimize(
-        objective,
-        z0,
-        method="Nelder-Mead",
-        options={
-            "maxfev": max_evaluations or spec.max_evaluations,
-            "xatol": 1e-3,
-            "fatol": 1e-5,
-            "initial_simplex": _simplex(z0),
-        },
-    )
-    z = np.clip(res.x, 0.0, 1.0)
-    best = lo + z * (hi - lo)
+    options = {"maxfev": max_evaluations or spec.max_evaluations, "xatol": 1e-3, "fatol": 1e-5}
+    res = optimize.minimize(objective, z0, method="Nelder-Mead", options={**options, "initial_simplex": _simplex(z0)})
+    best = lo + np.clip(res.x, 0.0, 1.0) * (hi - lo)
     fitted = variant(base, _overrides(spec, flat, best))
-    table = table_for(best)
-    rows = []
-    for name, t in spec.targets.items():
-        mean, ci_lo, ci_hi, n = t_interval(_target_values(table, name, t))
-        rel = (mean - t.value) / t.value
-        rows.append(
-            {
-                "target": name,
-                "reported": t.value,
-                "model_mean": mean,
-                "ci_low": ci_lo,
-                "ci_high": ci_hi,
-                "n": n,
-                "relative_error": rel,
-                "tolerance": t.tolerance,
-                "within": abs(rel) <= t.tolerance,
-                "source": t.source,
-            }
-        )
-    out = Path(output) if output is not None else folder / spec.output
+    rows = _fit_rows(spec, table_for(best))
     params = {name: float(v) for name, v in zip(spec.parameters, best)}
     _write_fitted(out, scenario_path, spec, _overrides(spec, flat, best), params, rows)
     return CalibrationResult(params, pd.DataFrame(rows), fitted, out, len(cache), float(res.fun))

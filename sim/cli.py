@@ -17,7 +17,7 @@ from sim import results as R
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
 from sim.config import load_scenario, parse_override
-from sim.errors import ArgumentError, EhsimError
+from sim.errors import ArgumentError, EhsimError, ScenarioError
 from sim.experiment import (
     check_batch_args,
     compare,
@@ -391,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {FLAGS.get(exc.argument, exc.argument)}: {exc.problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except EhsimError as exc:
-        print(f"error: {getattr(args, 'config', '')}: cannot {args.command}", file=sys.stderr)
-        for line in exc.messages:
-            print(f"  {line}", file=sys.stderr)
+        where = f"{args.config}: " if isinstance(exc, ScenarioError) and getattr(args, "config", None) else ""
+        for line in exc.messages:  # one line per problem, each naming its field or argument
+            print(f"error: {where}{line}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -555,6 +555,13 @@ def variant(scenario: Scenario, overrides: dict[str, Any], name: str | None = No
     return scenario_from_dict(data)
 
 
+def _same_value_key(value: Any) -> str:
+    """Values that configure the same scenario compare equal (7 and 7.0)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(float(value))
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """A full-factorial sweep: ``replications`` has a column per swept key, then
@@ -587,7 +594,7 @@ def sweep(
     for key, values in grid.items():
         if len(values) == 0:
             raise ArgumentError("grid", f"{key}: give at least one value")
-        if len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values):
+        if len({_same_value_key(v) for v in values}) != len(values):
             raise ArgumentError("grid", f"{key}: a value is given twice ({list(values)}); each value once")
     check_batch_args(replications, seed, backend, workers, scheduler)
     keys = list(grid)

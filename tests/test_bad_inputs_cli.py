@@ -1,0 +1,150 @@
+"""Bad arguments and output folders through the ``ehsim`` CLI and the Python API: each is
+refused before any work, with exit code 2 and a one-line message naming the argument, no
+traceback, nothing written outside the intended folder and existing results untouched
+(checked by digest before and after)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.cli import main
+from tests.conftest import CONFIGS
+
+BASE = str(CONFIGS / "baseline.yaml")
+SHORT = ["--set", "run.duration_days=300", "--set", "run.warmup_days=30", "--quiet"]
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str], needle: str) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), err
+    assert needle in err and "Traceback" not in err
+    assert all(len(line) <= 500 for line in lines)
+    return err
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--precision", "0"], "--precision: must be a fraction between 0 and 1"),
+        (["--precision", "-0.05"], "--precision: must be a fraction between 0 and 1"),
+        (["--precision", "nan"], "--precision: must be a fraction between 0 and 1"),
+        (["--precision", "1.5"], "--precision: must be a fraction between 0 and 1"),
+        (["--seed", str(2**65)], "--seed: must be a whole number from 0 to 2**63 - 1"),
+        (["--replications", "1000000000"], "--replications: must be <= 100,000"),
+        (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with the dask backend"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_bad_arguments_are_refused_before_any_work(
+    extra: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    _refused(["run", BASE, *SHORT, "--out", str(out), *extra], capsys, needle)
+    assert not out.exists(), "nothing is written for a refused command"
+
+
+def test_out_naming_a_file_or_a_path_under_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "afile").write_text("keep me")
+    _refused(["run", BASE, *SHORT, "--out", str(tmp_path / "afile")], capsys, "is a file, not a folder")
+    _refused(["run", BASE, *SHORT, "--out", str(tmp_path / "afile" / "sub")], capsys, "cannot write there")
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_compare_or_sweep_into_a_run_folder_leaves_it_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(["run", BASE, *SHORT, "--replications", "2", "--out", str(run)]) == 0
+    capsys.readouterr()
+    before = _digests(run)
+    option = str(CONFIGS / "options" / "weekly_panel.yaml")
+    _refused(["compare", BASE, option, *SHORT, "--replications", "2", "--out", str(run)], capsys, "holds a run")
+    _refused(["sweep", BASE, "--vary", "panel.interval_days=7,14", *SHORT, "--out", str(run)], capsys, "holds a run")
+    _refused(["run", BASE, *SHORT, "--seed", "3", "--out", str(run)], capsys, "refusing to mix")
+    assert _digests(run) == before
+
+
+def test_out_dot_with_a_users_files_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "summary.csv").write_text("a user's own table\n")
+    before = _digests(tmp_path)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        _refused(["run", BASE, *SHORT, "--out", "."], capsys, "not an ehsim results folder")
+    finally:
+        os.chdir(cwd)
+    assert _digests(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("vary", "needle"),
+    [
+        (["--vary", "panel.interval_days=7,14", "--vary", "panel.interval_days=21,28"], "given twice"),
+        (["--vary", "panel.interval_days=7,7"], "a value is given twice"),
+        (["--vary", "panel.interval_days=7,7.0"], "a value is given twice"),
+    ],
+)
+def test_vary_duplicates_are_refused(
+    vary: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _refused(["sweep", BASE, *vary, *SHORT, "--out", str(tmp_path / "s")], capsys, needle)
+    assert not (tmp_path / "s").exists()
+
+
+def test_compare_of_different_results_windows_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    longer = tmp_path / "longer.yaml"
+    longer.write_text(f"extends: {BASE}\nname: longer\nrun: {{duration_days: 1200}}\n")
+    err = _refused(["compare", BASE, str(longer), "--quiet", "--out", str(tmp_path / "c")], capsys, "results window")
+    assert "longer" in err
+    assert not (tmp_path / "c").exists()
+
+
+def test_calibration_target_typo_and_output_folder_are_refused_before_fitting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "cal.yaml"
+    body = (
+        f"scenario: {BASE}\noutput: fitted.yaml\nreplications: 1\nmax_evaluations: 2\n"
+        "parameters:\n  panel.interval_days: {bounds: [7, 28]}\n"
+    )
+    spec.write_text(body + "targets:\n  open_level3_at_ned: {value: 475}\n")
+    _refused(["calibrate", str(spec), "--quiet"], capsys, "did you mean open_level3_at_end")
+    spec.write_text(body + "targets:\n  open_level3_at_end: {value: 475}\n")
+    (tmp_path / "fitted.yaml").mkdir()
+    _refused(["calibrate", str(spec), "--quiet"], capsys, "is a folder")
+
+
+@pytest.mark.parametrize(
+    ("call", "needle"),
+    [
+        (lambda sc: sim.run_replication(sc, rep=0, seed=-1), "seed: must be a whole number"),
+        (lambda sc: sim.run_replication(sc, rep=-1, seed=0), "rep: must be a whole number >= 0"),
+        (lambda sc: sim.run_replication(sc, rep=0, seed=2**64), "seed: must be a whole number"),
+        (lambda sc: sim.run_batch(sc, 0), "replications: must be a whole number >= 1"),
+        (lambda sc: sim.run_batch(sc, 2.5), "replications: must be a whole number >= 1"),
+        (lambda sc: sim.run_batch(sc, 1, backend="gpu"), "backend: unknown backend 'gpu'"),
+        (lambda sc: sim.run_batch(sc, 1, precision=0.0), "precision: must be a fraction"),
+        (lambda sc: sim.compare(sc, [], 2), "options: give at least one option"),
+        (lambda sc: sim.sweep(sc, {}, 2), "grid: give at least one key"),
+    ],
+)
+def test_api_arguments_raise_the_projects_error(call: object, needle: str) -> None:
+    sc = sim.load_scenario(BASE, {"run.duration_days": 300, "run.warmup_days": 30})
+    with pytest.raises(sim.ArgumentError, match=needle.replace("*", r"\*").replace("(", r"\(")):
+        call(sc)  # type: ignore[operator]
