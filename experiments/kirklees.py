@@ -1,4 +1,4 @@
-"""Kirklees (seed 003): the calibrated Early Support Partnership with FGC, MST and FMH against
+"""Kirklees (Kirklees-ESP-2019, docs/sources.md): the calibrated Early Support Partnership with FGC, MST and FMH against
 its options, paired under common random numbers, then the mainstreaming question: does
 £1,166,283 a year for FGC + MST + FMH buy enough avoided escalations and care?
 
@@ -19,7 +19,7 @@ from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNCIL = ROOT / "configs" / "kirklees"
-MAINSTREAMING_GBP = 1_166_283  # seed 003 "Funding"
+MAINSTREAMING_GBP = 1_166_283  # Kirklees-ESP-2019 para 3.5
 EFFECTS = (
     ("cost_early_help_gbp_per_year", "early help cost (GBP a year)"),
     ("cost_social_care_gbp_per_year", "social care cost (GBP a year)"),
@@ -44,7 +44,10 @@ def _mainstreaming(diff: pd.DataFrame) -> None:
     rows = diff[diff["option"] == "without_edge_of_care"].set_index("kpi")
     if rows.empty:
         return
-    print(f"\nMainstreaming FGC + MST + FMH (seed 003: £{MAINSTREAMING_GBP:,} a year). Without them, per replication:")
+    print(
+        f"\nMainstreaming FGC + MST + FMH (Kirklees-ESP-2019 para 3.5: £{MAINSTREAMING_GBP:,} a year). "
+        "Without them, per replication:"
+    )
     for kpi, label in EFFECTS:
         r = rows.loc[kpi]
         verdict = "clear" if r["distinguishable"] else "no clear difference"

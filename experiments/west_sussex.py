@@ -1,4 +1,4 @@
-"""West Sussex IPEH redesign (seed 002): each option against the 2019/20 baseline.
+"""West Sussex IPEH redesign (WestSussex-IPEH-2019, docs/sources.md): each option against the 2019/20 baseline.
 
 Runs ``configs/west_sussex/baseline.yaml`` and its options under common random numbers
 (``sim.compare``: replication r of every scenario uses seed (seed, r), so differences are
@@ -7,7 +7,7 @@ paired) and prints, for each scenario,
 * early help cost a year (``cost_early_help_gbp_per_year``: staff and per-case costs of the
   early help service, 2019/20 prices) with its 95% CI, against the scenario's envelope
   (``costs.budget_gbp_per_year``: GBP 17.59m in 2019/20, 14.64m in 2020/21, 12.69m in
-  2021/22, seed 002 para 6.3 table);
+  2021/22, WestSussex-IPEH-2019 para 6.3 table);
 * the paired change against the baseline in social care demand (referrals to social care,
   step-ups from early help, entries to care, social care cost) and in early help activity
   (Level 2 and Level 3 plans started, waits), with 95% CIs, counts per year;
@@ -155,8 +155,8 @@ def _num(x: float, money: bool) -> str:
 
 
 def print_report(env: pd.DataFrame, changes: pd.DataFrame, buys: pd.DataFrame, years: float, n: int) -> None:
-    print(f"\nWest Sussex IPEH (seed 002): {n} paired replications, {years:.1f} years measured each")
-    print("\nEarly help cost a year (GBP m, 2019/20 prices) against the envelope (seed 002 para 6.3)")
+    print(f"\nWest Sussex IPEH (WestSussex-IPEH-2019): {n} paired replications, {years:.1f} years measured each")
+    print("\nEarly help cost a year (GBP m, 2019/20 prices) against the envelope (WestSussex-IPEH-2019 para 6.3)")
     print(f"  {'scenario':42s} {'mean':>6s}  {'95% CI':>15s}  {'envelope':>8s}  {'margin':>7s}  verdict")
     for _, r in env.iterrows():
         budget = r["envelope_gbp_per_year"]

@@ -1,4 +1,5 @@
-"""Worcestershire 0-19 early help (seed 001): budget options and the five-year projection.
+"""Worcestershire 0-19 early help (Worcestershire-EH-2015, docs/sources.md): budget options and
+the five-year projection.
 
 Runs ``configs/worcestershire/baseline.yaml`` (GBP 7.7m) and its options, ``budget_cut``
 (about GBP 4.5m less, cut across the six district providers in proportion) and
@@ -9,7 +10,7 @@ every scenario uses seed (seed, r), so differences are paired), and prints
 * early help cost a year (2015 prices) with its 95% CI against the scenario's envelope;
 * the paired change against the baseline in social care demand (referrals to social care,
   step-ups, entries to care, social care cost) and in waits, with 95% CIs;
-* the financial projection the peer review asked for (seed 001 para 16: "consistent
+* the financial projection the peer review asked for (Worcestershire-EH-2015 para 16: "consistent
   financial projections based on forecast demand and complexity"): referrals, early help,
   social care and total cost in each year 2015/16-2019/20 (year1..year5) with 95% CIs, and
   each option's paired change per year;
@@ -290,8 +291,11 @@ def print_report(
     years: float,
     n: int,
 ) -> None:
-    print(f"\nWorcestershire 0-19 early help (seed 001): {n} paired replications, {years:.0f} years measured each")
-    print("\nEarly help cost a year (GBP m, 2015 prices) against the envelope (seed 001 para 9)")
+    print(
+        f"\nWorcestershire 0-19 early help (Worcestershire-EH-2015): {n} paired replications, "
+        f"{years:.0f} years measured each"
+    )
+    print("\nEarly help cost a year (GBP m, 2015 prices) against the envelope (Worcestershire-EH-2015 para 9)")
     print(f"  {'scenario':26s} {'mean':>6s}  {'95% CI':>15s}  {'envelope':>8s}  {'margin':>7s}  verdict")
     for _, r in env.iterrows():
         print(
@@ -308,7 +312,7 @@ def print_report(
                 f"    {r['label']:44s} {_num(r['change'], money):>9s}  "
                 f"[{_num(r['ci_low'], money)}, {_num(r['ci_high'], money)}]{flag}"
             )
-    print("\nFinancial projection from forecast demand (seed 001 paras 12, 16): mean [95% CI], GBP m")
+    print("\nFinancial projection from forecast demand (Worcestershire-EH-2015 paras 12, 16): mean [95% CI], GBP m")
     for name, group in levels.groupby("scenario", sort=False):
         print(f"  {name}")
         print(f"    {'year':8s}" + "".join(f"{what:>26s}" for _, what in PROJECTION))
