@@ -14,9 +14,9 @@ The rule, checked on every ``*.yaml`` / ``*.yml`` file under ``configs/`` (recur
 
   - ``ASSUMPTION`` (upper case): the number has no source, or is a calibration or design
     choice, and says so;
-  - a seed: ``seed 001``..``seed 999`` (cited by paragraph or section where it can be) or a
-    seed file name such as ``002_669de2069dc00532``;
-  - ``FACTS`` (``../shared/FACTS.md``, cited by part and row);
+  - a *citation*: a key of the bibliography ``docs/sources.md`` (``Sunderland-EH-2018 para
+    4.2``, ``DfE-CIN-2025 C2``): a capital letter, parts of letters and digits joined by
+    hyphens, and a final four-digit year;
   - ``derived`` (computed from sourced numbers, with the arithmetic in the comment);
   - ``baseline`` (the same as, or scaled from, a number in a baseline scenario, where that
     number carries its own source);
@@ -24,7 +24,7 @@ The rule, checked on every ``*.yaml`` / ``*.yml`` file under ``configs/`` (recur
     estimate of the world).
 
   Data files that carry their sources as data (calibration targets written as
-  ``{value: 475, source: "seed 004 para 4.1 ..."}``) pass too: a ``source:`` string on the
+  ``{value: 475, source: "Sunderland-EH-2018 para 4.1 ..."}``) pass too: a ``source:`` string on the
   same line counts as the line's comment.
 
 The unit cases below feed synthetic YAML to the same checker, so the rule can fail.
@@ -42,11 +42,14 @@ from yaml.resolver import Resolver
 
 from tests.conftest import CONFIGS
 
-SOURCE = re.compile(
-    r"ASSUMPTION|\bseed\s+\d{3}\b|\b\d{3}_[0-9a-f]{16}\b|\bFACTS\b|\bderived\b|\bbaseline\b|\boption tested\b",
-)
-"""What a trailing comment must contain (``ASSUMPTION`` and ``FACTS`` are case-sensitive;
-the rest are matched as written, lower case)."""
+KEY = r"[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*-(?:19|20)\d{2}"
+"""A citation key: ``Sunderland-EH-2018``, ``DfE-CIN-2025``, ``AfC-2022``."""
+KEY_TOKEN = re.compile(rf"(?<![\w-]){KEY}(?![\w-])")
+"""A key as a token of text: not glued to a letter, digit, ``_`` or ``-`` on either side."""
+
+SOURCE = re.compile(rf"ASSUMPTION|{KEY_TOKEN.pattern}|\bderived\b|\bbaseline\b|\boption tested\b")
+"""What a trailing comment must contain (``ASSUMPTION`` and keys are case-sensitive; the rest
+are matched as written, lower case)."""
 
 NUMERIC_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"}
 _RESOLVER = Resolver()
@@ -113,12 +116,15 @@ def test_config_files_are_found() -> None:
         ("rate: 0.3   # assumption\n", [1]),  # ASSUMPTION must be upper case
         ("# ASSUMPTION on the line above\nrate: 0.3\n", [2]),  # the comment must be on the line
         ("start_date: 2019-04-01\n", [1]),  # dates are numbers too
-        ("edges:\n  - 0   # FACTS (a)\n  - 91\n", [3]),  # block sequence items
+        ("edges:\n  - 0   # DfE-CIN-2025 D7\n  - 91\n", [3]),  # block sequence items
         ("probs: [0.5,\n        0.5]   # ASSUMPTION\n", [1]),  # each line of a flow sequence
+        ("rate: 0.3   # seed 002 para 6.3\n", [1]),  # the old seed numbers are no longer sources
+        ("rate: 0.3   # FACTS (b) Re-referral\n", [1]),  # nor the old notes
+        ("rate: 0.3   # sunderland-eh-2018 para 4.1\n", [1]),  # keys are case-sensitive
+        ("rate: 0.3   # xSunderland-EH-2018 para 4.1\n", [1]),  # a key must be a whole token
         ("rate: 0.3   # ASSUMPTION\n", []),
-        ("rate: 0.3   # seed 002 para 6.3\n", []),
-        ("rate: 0.3   # 001_490621b5af9ca4e0 para 9\n", []),
-        ("rate: 0.3   # FACTS (b) Re-referral\n", []),
+        ("rate: 0.3   # WestSussex-IPEH-2019 para 6.3 table\n", []),
+        ("rate: 0.3   # DfE-CIN-2025 C2: median 33 working days\n", []),
         ("rate: 0.3   # derived: 0.6 x 0.5\n", []),
         ("rate: 0.3   # baseline x 2\n", []),
         ("rate: 0.3   # option tested\n", []),
@@ -128,7 +134,7 @@ def test_config_files_are_found() -> None:
         ("'2019': x\n", []),  # keys are not values
         ("label: x   # 'the # inside' then 5\n", []),  # a number inside a comment only
         ("flag: true\nnothing: null\n", []),
-        ('target: {value: 475, source: "seed 004 para 4.1"}\n', []),  # sources kept as data
+        ('target: {value: 475, source: "Sunderland-EH-2018 para 4.1"}\n', []),  # sources kept as data
         ('target: {value: 475, source: "a report"}\n', [1]),
     ],
 )
