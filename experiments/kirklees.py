@@ -1,4 +1,4 @@
-"""Kirklees (seed 003, Kirklees-ESP-2019): the calibrated Early Support Partnership with FGC,
+"""Kirklees (Kirklees-ESP-2019): the calibrated Early Support Partnership with FGC,
 MST and FMH against its options, paired under common random numbers, then the
 mainstreaming question: does GBP 1,166,283 a year for FGC + MST + FMH buy enough avoided
 escalations and care?
@@ -22,7 +22,7 @@ from sim.vocab import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNCIL = ROOT / "configs" / "kirklees"
-MAINSTREAMING_GBP = 1_166_283  # Kirklees-ESP-2019, "Funding"
+MAINSTREAMING_GBP = 1_166_283  # Kirklees-ESP-2019 para 3.5
 EFFECTS = (
     K.per_year(K.COST_EARLY_HELP),
     K.per_year(K.COST_SOCIAL_CARE),

@@ -1,4 +1,4 @@
-"""Sunderland (seed 004): the calibrated April 2017 locality model against its redesign
+"""Sunderland (Sunderland-EH-2018, docs/sources.md): the calibrated April 2017 locality model against its redesign
 options, paired under common random numbers.
 
     python experiments/sunderland.py [--replications N] [--workers W] [--backend B] [--report]

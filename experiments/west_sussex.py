@@ -1,4 +1,4 @@
-"""West Sussex IPEH redesign (seed 002, West-Sussex-IPEH-2019): each option against the
+"""West Sussex IPEH redesign (WestSussex-IPEH-2019): each option against the
 2019/20 baseline, then what the redesign buys at the same GBP 12.69m (the redesign against
 the same cut without it), all paired under common random numbers.
 
@@ -50,7 +50,7 @@ def run(argv: list[str]) -> int:
     if code:
         return code
     res, buys = R.read(out), R.read(out / "redesign_vs_cut")
-    print("\nEarly help cost a year against the envelope (West-Sussex-IPEH-2019 para 6.3):")
+    print("\nEarly help cost a year against the envelope (WestSussex-IPEH-2019 para 6.3):")
     print("\n".join(console.envelope_lines(res)))
     for title, r in (("Each option against the 2019/20 baseline", res), ("The redesign against the same cut", buys)):
         print(f"\n{title} (paired, 95% CI):")

@@ -1,4 +1,4 @@
-"""Worcestershire 0-19 early help (seed 001, Worcestershire-EH-2015): the GBP 4.5m cut and
+"""Worcestershire 0-19 early help (Worcestershire-EH-2015): the GBP 4.5m cut and
 the same cut targeted on the most deprived districts, against the GBP 7.7m baseline, then
 targeting against the untargeted cut, all paired under common random numbers and broken
 down by district (``--by-locality``: no second simulation pass).

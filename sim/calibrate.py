@@ -19,7 +19,7 @@ Spec format::
       referral_scale: {keys: [referrals.sources.a.annual_rate, ...], scale: true, bounds: [0.3, 3]}
       early_help.duration.median: {bounds: [90, 540]}
     targets:
-      open_level3_at_end: {value: 475, source: "seed 004 para 4.1"}
+      open_level3_at_end: {value: 475, source: "Sunderland-EH-2018 para 4.1"}
       step_up_share: {numerator: step_ups_total, denominator: starts_level3, value: 0.07, weight: 0.5}
 """
 

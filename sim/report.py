@@ -299,7 +299,7 @@ class Assumption:
     value
         The value as written (a flow mapping shown as ``workers: 11, caseload_cap: 20``).
     source
-        The comment: a source ("seed 004 para 3.2: ...") or ``ASSUMPTION ...``.
+        The comment: a source ("Sunderland-EH-2018 para 3.2: ...", a key of docs/sources.md) or ``ASSUMPTION ...``.
     file
         File name it came from.
     line

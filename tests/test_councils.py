@@ -22,10 +22,10 @@ SUNDERLAND_DEC_2017 = {"run.duration_days": 275, "run.warmup_days": 0}  # 1 Apri
 
 @pytest.mark.slow
 def test_sunderland_backtest_december_2017() -> None:
-    """100 replications of April-December 2017 (seed 004 para 4.1). The reported figure must
+    """100 replications of April-December 2017 (Sunderland-EH-2018 para 4.1). The reported figure must
     lie inside the central 95% of the replications (the spread one would see in a single
     year): 646 open plans (475 + 171) and 171 closed with outcomes met. The step-up share
-    (seed 004 para 4.3, "about 7%") is a rounded figure: its mean must be within 30%."""
+    (Sunderland-EH-2018 para 4.3, "about 7%") is a rounded figure: its mean must be within 30%."""
     sc = sim.load_scenario(CONFIGS / "sunderland" / "calibrated.yaml", SUNDERLAND_DEC_2017)
     t = run_batch(sc, 100, seed=12345, backend="process", workers=2).replications
     for values, reported in (
@@ -42,7 +42,7 @@ def test_sunderland_backtest_december_2017() -> None:
 
 @pytest.mark.slow
 def test_kirklees_mst_waiting_list_about_20() -> None:
-    """Seed 003: "a waiting list of around 20" with 4 therapists x 5. On seeds the calibration
+    """Kirklees-ESP-2019 s.2 MST: "a waiting list of around 20" with 4 therapists x 5. On seeds the calibration
     never saw, the mean time-averaged waiting list over 20 replications must be within 25%
     of 20 (the issue's tolerance), and its 95% CI must overlap that band."""
     sc = sim.load_scenario(CONFIGS / "kirklees" / "calibrated.yaml")
@@ -104,5 +104,5 @@ def test_kirklees_options_move_the_way_the_seed_expects() -> None:
     mst = _diff(base, "kirklees/options/second_mst_team.yaml", reps=3)
     assert mst["queue_mst_mean"]["ci_high"] < 0  # twice the therapists clear the list
     without = _diff(base, "kirklees/options/without_edge_of_care.yaml", reps=3)
-    # the programmes' staff (seed 003: £1,166,283 a year in 2019 prices) are saved exactly
+    # the programmes' staff (Kirklees-ESP-2019 para 3.5: £1,166,283 a year in 2019 prices) are saved exactly
     assert without["cost_early_help_gbp_per_year"]["diff_mean"] == pytest.approx(-1_166_283 * 1.03**5, rel=1e-6)

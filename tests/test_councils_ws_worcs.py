@@ -1,4 +1,5 @@
-"""West Sussex (seed 002) and Worcestershire (seed 001): scenarios, options and what they show.
+"""West Sussex (WestSussex-IPEH-2019) and Worcestershire (Worcestershire-EH-2015): scenarios,
+options and what they show.
 
 Short runs with few paired replications (common random numbers), so the whole file stays
 well under a minute and a half. Thresholds are directions and the budget envelopes, never
@@ -11,8 +12,8 @@ each one asserts):
   capacity, more Level 3 key workers allocated by risk, parenting groups while waiting)
   fits each envelope, starts fewer Level 2 plans, and removes the short Level 3 waiting
   list the baseline has;
-* its effect on social care demand is *not* the fall the seed hopes for (seed 002 paras
-  6.1, 8.2: "reduces the demand for children's social care"): against the 2019/20 baseline,
+* its effect on social care demand is *not* the fall the report hopes for
+  (WestSussex-IPEH-2019 paras 6.1, 8.2: "reduces the demand for children's social care"): against the 2019/20 baseline,
   referrals to social care rise a little, because families now queue for the reduced Level
   2 capacity and some escalate, while the Level 3 escalations the extra key workers remove
   were few (the baseline's Level 3 list was short). The model gives universal provision no
@@ -73,7 +74,7 @@ def _mean(result: sim.CompareResult, name: str, kpi: str) -> float:
 
 
 def test_ws_baseline_cost_is_the_2019_20_budget(ws: sim.CompareResult) -> None:
-    """Calibration: early help cost a year within 10% of GBP 17.59m (seed 002 para 6.3)."""
+    """Calibration: early help cost a year within 10% of GBP 17.59m (WestSussex-IPEH-2019 para 6.3)."""
     cost = _mean(ws, "west_sussex_baseline", "cost_early_help_gbp_per_year")
     assert ws.batches["west_sussex_baseline"].scenario.costs.budget_gbp_per_year == 17_590_000
     assert abs(cost - 17_590_000) <= 0.10 * 17_590_000
@@ -89,7 +90,7 @@ def test_ws_baseline_cost_is_the_2019_20_budget(ws: sim.CompareResult) -> None:
     ],
 )
 def test_ws_options_fit_their_envelope(ws: sim.CompareResult, name: str, envelope: int) -> None:
-    """Each option's early help cost a year is at or under its envelope (seed 002 para 6.3
+    """Each option's early help cost a year is at or under its envelope (WestSussex-IPEH-2019 para 6.3
     table: GBP 14.64m in 2020/21, 12.69m in 2021/22), in every replication."""
     batch = ws.batches[name]
     assert batch.scenario.costs.budget_gbp_per_year == envelope
@@ -99,8 +100,8 @@ def test_ws_options_fit_their_envelope(ws: sim.CompareResult, name: str, envelop
 
 @pytest.mark.parametrize("name", ["ws_redesign_2020_21", "ws_redesign_2021_22"])
 def test_ws_redesign_shifts_activity_to_level3(ws: sim.CompareResult, name: str) -> None:
-    """The shift the seed describes (seed 002 paras 4.1-4.2): fewer Level 2 plans started,
-    more Level 3 capacity, shorter waits for a key worker and less Level 3 utilisation."""
+    """The shift the report describes (WestSussex-IPEH-2019 paras 4.1-4.2): fewer Level 2 plans
+    started, more Level 3 capacity, shorter waits for a key worker and less Level 3 utilisation."""
     base, opt = ws.batches["west_sussex_baseline"].scenario, ws.batches[name].scenario
     assert sum(t.slots for t in opt.teams.values()) > sum(t.slots for t in base.teams.values())
     assert sum(t.other_fte for t in opt.teams.values()) < sum(t.other_fte for t in base.teams.values())
@@ -113,8 +114,8 @@ def test_ws_redesign_shifts_activity_to_level3(ws: sim.CompareResult, name: str)
 
 
 def test_ws_redesign_social_care_demand_against_baseline(ws: sim.CompareResult) -> None:
-    """Direction found, against the seed's hope (seed 002 paras 6.1, 8.2): the redesign sends
-    slightly *more* families to social care than the 2019/20 baseline, not fewer.
+    """Direction found, against the report's hope (WestSussex-IPEH-2019 paras 6.1, 8.2): the redesign
+    sends slightly *more* families to social care than the 2019/20 baseline, not fewer.
 
     Why: families now wait for the reduced Level 2 capacity (none waited in the baseline)
     and some escalate while waiting, while the extra key workers remove only the few
@@ -182,7 +183,7 @@ def wo() -> dict[str, pd.DataFrame]:
 
 
 def test_wo_demand_grows_over_five_years(wo: dict[str, pd.DataFrame]) -> None:
-    """Seed 001 para 12: need for early help forecast to grow over five years."""
+    """Worcestershire-EH-2015 para 12: need for early help forecast to grow over five years."""
     base = wo["worcestershire_baseline"]
     assert "referrals_year5" in base and "referrals_year6" not in base
     assert (base["referrals_year5"] > base["referrals_year1"]).all()
@@ -190,7 +191,7 @@ def test_wo_demand_grows_over_five_years(wo: dict[str, pd.DataFrame]) -> None:
 
 
 def test_wo_budget_cut_saves_about_4_5m_and_raises_social_care_demand(wo: dict[str, pd.DataFrame]) -> None:
-    """Seed 001 para 9: the 0-19 budget falls by about GBP 4.5m from GBP 7.7m. The cut lowers
+    """Worcestershire-EH-2015 para 9: the 0-19 budget falls by about GBP 4.5m from GBP 7.7m. The cut lowers
     early help cost by 4.5m (within 15%), lengthens waits for a key worker and sends more
     families to social care."""
     base, cut = wo["worcestershire_baseline"], wo["worcs_budget_cut"]
@@ -204,7 +205,7 @@ def test_wo_budget_cut_saves_about_4_5m_and_raises_social_care_demand(wo: dict[s
 
 def test_wo_targeting_moves_waits_towards_the_deprived_districts(wo: dict[str, pd.DataFrame]) -> None:
     """Same money as the untargeted cut; sharing key workers by need shortens waits in the
-    three most deprived districts (seed 001 para 12's most deprived 40%) and lengthens them
+    three most deprived districts (Worcestershire-EH-2015 para 12's most deprived 40%) and lengthens them
     in the other three."""
     cut, tgt = wo["worcs_budget_cut"], wo["worcs_targeted_deprived"]
     assert np.allclose(cut["cost_early_help_gbp_per_year"], tgt["cost_early_help_gbp_per_year"])

@@ -349,15 +349,15 @@ def test_assumptions_follow_extends_and_keep_sources() -> None:
     assert workers.value == "13" and workers.is_assumption and workers.file == "more_key_workers.yaml"
     rest = by_key["teams.washington"]  # the parent's line, minus the overridden key
     assert "caseload_cap: 20" in rest.value and "workers" not in rest.value
-    assert "seed 004 para 4.2" in rest.source and rest.file == "baseline.yaml"
+    assert "Sunderland-EH-2018 para 4.2" in rest.source and rest.file == "baseline.yaml"
     assert by_key["panel.interval_days"].value == "10" and "command line" in by_key["panel.interval_days"].source
-    assert by_key["run.start_date"].source.startswith("seed 004 para 4.4")
+    assert by_key["run.start_date"].source.startswith("Sunderland-EH-2018 para 2.1")
     assert [h[0] for h in headers] == ["baseline.yaml", "more_key_workers.yaml"]
 
 
 def test_run_report_lists_assumptions_and_option_changes(run_dir: Path, compare_dir: Path) -> None:
     text = html.unescape((run_dir / "report.html").read_text(encoding="utf-8"))
-    assert "teams.washington" in text and "seed 004 para 3.2" in text and "ASSUMPTION" in text
+    assert "teams.washington" in text and "Sunderland-EH-2018 para 3.2" in text and "ASSUMPTION" in text
     ctext = html.unescape((compare_dir / "report.html").read_text(encoding="utf-8"))
     assert "What more_key_workers changes" in ctext and "ASSUMPTION: the option tested (+2 FTE)" in ctext
 
