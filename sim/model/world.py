@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.resources.resource import Request
 
 from sim.config import PlanSettings, Scenario
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
+from sim.model.pools import CaseloadPool, PoolRequest
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
 from sim.records import EventLog
 from sim.routing import allowed
@@ -56,30 +56,24 @@ Proc = Generator[simpy.Event, Any, Any]
 
 
 class CaseloadService:
-    """A pool of caseload slots (``workers x caseload_cap``); FIFO or highest-risk-first."""
+    """A caseload list (a :class:`CaseloadPool`) with the weight each family takes on it."""
 
-    __slots__ = ("by_risk", "name", "resource")
+    __slots__ = ("by_risk", "name", "pool", "weights")
 
-    def __init__(self, env: simpy.Environment, name: str, slots: float, by_risk: bool):
+    def __init__(
+        self, env: simpy.Environment, name: str, slots: float, by_risk: bool, weights: tuple[float, ...] | None = None
+    ):
         self.name = name
         self.by_risk = by_risk
-        # unlimited services get inf slots; a zero-slot service holds no resource: validation
-        # guarantees no family is routed to it, and a request would be a model error
-        self.resource: simpy.Resource | None = None
-        if slots > 0:
-            capacity: Any = slots  # int, or inf for an unlimited service
-            self.resource = simpy.PriorityResource(env, capacity) if by_risk else simpy.Resource(env, capacity)
+        self.pool = CaseloadPool(env, name, slots, by_risk)
+        self.weights = weights  # by level of need (1-4); None: every family one unit
 
-    def request(self, fam: Family) -> Request:
-        if self.resource is None:
-            raise RuntimeError(f"service {self.name} has no slots but a family was routed to it")
-        if self.by_risk:
-            return self.resource.request(priority=-fam.risk)  # type: ignore[call-arg]
-        return self.resource.request()
+    def request(self, fam: Family) -> PoolRequest:
+        units = 1.0 if self.weights is None else self.weights[fam.need - 1]
+        return self.pool.request(units, fam.risk)
 
-    def release(self, req: Request) -> None:
-        assert self.resource is not None
-        self.resource.release(req)
+    def release(self, req: PoolRequest) -> None:
+        self.pool.release(req)
 
 
 class _PanelTicket(simpy.Event):
