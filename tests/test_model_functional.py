@@ -128,14 +128,14 @@ def _leak_scenario() -> sim.Scenario:
 
 
 def _slots_match_log(seed: int) -> bool:
-    """True when the team's SimPy resource agrees with the event log at the end: its queue
-    holds exactly the families still waiting and its users exactly the open plans."""
+    """True when the team's caseload pool agrees with the event log at the end: its list
+    holds exactly the families still waiting and its units exactly the open plans."""
     sc = _leak_scenario()
     world = simulate(sc, seed, 0)
     events = world.log.to_frame()
     kp = sim.metrics.compute_kpis(events, sc)
-    res = world.team_for["town"].resource
-    return len(res.queue) == kp["waiting_level3_at_end"] and len(res.users) == kp["open_level3_at_end"]
+    pool = world.team_for["town"].pool
+    return pool.waiting == kp["waiting_level3_at_end"] and pool.held == kp["open_level3_at_end"]
 
 
 def test_withdrawal_while_waiting_leaks_no_slot() -> None:
@@ -148,9 +148,9 @@ def test_withdrawal_while_waiting_leaks_no_slot() -> None:
 
 def test_leak_check_detects_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     """If requests were not cancelled, the check above would fail: prove it by disabling cancel."""
-    import simpy.resources.base as base
+    from sim.model.pools import PoolRequest
 
-    monkeypatch.setattr(base.Put, "cancel", lambda self: None)
+    monkeypatch.setattr(PoolRequest, "cancel", lambda self: None)
     assert not _slots_match_log(0)
 
 
