@@ -31,6 +31,7 @@ __all__ = [
     "load_scenario",
     "parse_override",
     "scenario_from_dict",
+    "timeline",
 ]
 
 
@@ -205,7 +206,17 @@ class PartnerPlans(PlanSettings):
 
 class Team(_Model):
     workers: int = Field(strict=True, ge=0, description="Case-holding key worker posts (FTE).")
-    caseload_cap: int = Field(strict=True, ge=0, description="Families per key worker.")
+    caseload_cap: int = Field(
+        strict=True,
+        ge=0,
+        description="Most (weighted) families a key worker holds; the average caseload is an output.",
+    )
+    senior_workers: int = Field(
+        strict=True, default=0, ge=0, description="Senior key worker posts (FTE), holding a smaller caseload."
+    )
+    senior_caseload_cap: int = Field(
+        strict=True, default=0, ge=0, description="Most (weighted) families a senior key worker holds."
+    )
     other_fte: float = Field(default=0.0, ge=0, description="Non-case-holding staff costed to the team.")
     vacancy_rate: float = Field(default=0.0, ge=0, lt=1, description="Share of key worker posts unfilled.")
 
@@ -215,8 +226,19 @@ class Team(_Model):
         return round(self.workers * (1 - self.vacancy_rate))
 
     @property
+    def senior_filled(self) -> int:
+        """Senior key workers in post (the same vacancy rate)."""
+        return round(self.senior_workers * (1 - self.vacancy_rate))
+
+    @property
+    def in_post(self) -> int:
+        """Case-holding staff in post, senior and not."""
+        return self.filled + self.senior_filled
+
+    @property
     def slots(self) -> int:
-        return self.filled * self.caseload_cap
+        """Caseload units: each worker in post times their maximum caseload."""
+        return self.filled * self.caseload_cap + self.senior_filled * self.senior_caseload_cap
 
 
 class EarlyHelp(PlanSettings):
@@ -366,6 +388,7 @@ class Cost(_Model):
 
 class StaffCosts(_Model):
     key_worker_per_year: Cost | None = None
+    senior_key_worker_per_year: Cost | None = Field(default=None, description="Null: as key_worker_per_year.")
     other_team_staff_per_year: Cost | None = None
     front_door_per_year: Cost | None = None
     mst_therapist_per_year: Cost | None = None
@@ -406,6 +429,55 @@ class Costs(_Model):
         return cost.gbp * (1 + self.annual_uprating) ** (self.price_year - cost.price_year)
 
 
+# ---------------------------------------------------------------------- dated changes
+RUNTIME_KEYS = (
+    "teams.*.workers",
+    "teams.*.caseload_cap",
+    "teams.*.senior_workers",
+    "teams.*.senior_caseload_cap",
+    "teams.*.vacancy_rate",
+    "teams.*.other_fte",
+    "mst.therapists",
+    "mst.caseload_cap",
+    "fgc.coordinators",
+    "fgc.conferences_per_coordinator",
+    "family_mental_health.consultants",
+    "family_mental_health.caseload_cap",
+    "partner_plans.capacity",
+    "panel.interval_days",
+    "panel.capacity_per_meeting",
+    "costs.budget_gbp_per_year",
+)
+"""Keys a dated change may set: staffing, caseload caps, panel frequency and capacity, and
+the budget envelope. Each takes effect on its date (pools change capacity; families already
+allocated keep their worker; the next panel meets on the new cycle)."""
+
+
+def _runtime_key(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return any(
+        len(parts) == len(pat.split(".")) and all(q in ("*", p) for p, q in zip(parts, pat.split(".")))
+        for pat in RUNTIME_KEYS
+    )
+
+
+class Change(_Model):
+    """A dated policy change: from ``date`` on, the keys in ``set`` take these values."""
+
+    date: _dt.date = Field(description="The day the change takes effect (ISO YYYY-MM-DD).")
+    set: dict[str, Any] = Field(min_length=1, description="Dotted keys and their new values (see RUNTIME_KEYS).")
+    why: str = Field(default="", description="What the change is and its source.")
+
+    @model_validator(mode="after")
+    def _keys(self) -> Change:
+        bad = [k for k in self.set if not _runtime_key(k)]
+        if bad:
+            raise ValueError(
+                f"set: {', '.join(bad)} cannot change during a run; dated changes can set {', '.join(RUNTIME_KEYS)}"
+            )
+        return self
+
+
 # ---------------------------------------------------------------------- scenario
 class Scenario(_Model):
     """A validated, frozen scenario. Build with :func:`load_scenario`."""
@@ -430,6 +502,33 @@ class Scenario(_Model):
     rereferral: Rereferral = Field(default_factory=Rereferral)
     initial_state: InitialState = Field(default_factory=InitialState)
     costs: Costs = Field(default_factory=Costs)
+    changes: list[Change] = Field(
+        default_factory=list, description="Dated policy changes, in date order, within the run."
+    )
+
+    @model_validator(mode="after")
+    def _changes(self) -> Scenario:
+        start = self.run.start_date
+        end = start + _dt.timedelta(days=self.run.duration_days)
+        for i, ch in enumerate(self.changes):
+            if not start < ch.date < end:
+                raise ValueError(f"changes.{i}.date: {ch.date} is not inside the run ({start} to {end})")
+            if i and ch.date <= self.changes[i - 1].date:
+                raise ValueError(f"changes.{i}.date: {ch.date} is not after the previous change's date")
+            for key in ch.set:
+                if key.startswith("teams.") and key.split(".")[1] not in self.teams:
+                    raise ValueError(
+                        f"changes.{i}.set.{key}: no team {key.split('.')[1]!r} (teams: {', '.join(self.teams)})"
+                    )
+        budgeted = [i for i, ch in enumerate(self.changes) if "costs.budget_gbp_per_year" in ch.set]
+        if budgeted and self.costs.budget_gbp_per_year is None:
+            raise ValueError(
+                f"changes.{budgeted[0]}.set.costs.budget_gbp_per_year: set costs.budget_gbp_per_year from the start "
+                "too, so the envelope is known for the whole run"
+            )
+        if self.changes:
+            timeline(self)  # every state the changes lead to must be a valid scenario
+        return self
 
     @model_validator(mode="after")
     def _routing(self) -> Scenario:
@@ -512,6 +611,28 @@ class Scenario(_Model):
         if fmh is not None and fmh.referral_prob > 0 and fmh.slots == 0 and "level3" in routes:
             field = "consultants" if fmh.consultants == 0 else "caseload_cap"
             errors.append(f"family_mental_health.{field}: zero capacity, but families are referred to it")
+
+
+def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
+    """The scenario in force from each day on: ``[(0, scenario), (day, changed), ...]``.
+
+    Each dated change applies on top of the ones before it; every state is validated (an
+    error names the change). With no changes, ``[(0, scenario)]``.
+    """
+    out: list[tuple[float, Scenario]] = [(0.0, scenario)]
+    if not scenario.changes:
+        return out
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data.pop("changes")
+    for i, ch in enumerate(scenario.changes):
+        data = apply_overrides(data, ch.set)
+        try:
+            state = Scenario.model_validate(data)
+        except ValidationError as exc:
+            lines = [line for e in exc.errors() for line in _format_error(dict(e)).splitlines()]
+            raise ValueError("\n".join(f"changes.{i} ({ch.date}): {line}" for line in lines)) from None
+        out.append(((ch.date - scenario.run.start_date).days, state))
+    return out
 
 
 # ---------------------------------------------------------------------- loading

@@ -10,23 +10,27 @@ wait of a queue nobody joined) is NaN, not 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from sim import kpis as K
-from sim.config import Scenario
+from sim.config import Scenario, timeline
 from sim.vocab import (
     CLOSED_EXITS,
     EH_STAGES,
     MODEL_SOURCES,
     PANEL_DECISIONS,
     PLAN_STAGES,
+    POOLED_SERVICE,
     QUEUE_STAGES,
     SOCIAL_CARE_EXITS,
     TRIAGE_DECISIONS,
     Event,
     Exit,
     Stage,
+    team_service,
 )
 
 __all__ = ["by_locality", "compute_kpis", "flow_balance", "monthly_series"]
@@ -102,8 +106,8 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     k.update(_costs(st, scenario, lo, hi))
     families = k[K.FAMILIES_REFERRED.name]
     k[K.COST_PER_FAMILY.name] = k[K.COST_TOTAL.name] / families if families else np.nan
-    budget = scenario.costs.budget_gbp_per_year
-    if budget is not None:
+    if K.has_budget(scenario):
+        budget = _average(scenario, lo, hi, lambda state: state.costs.budget_gbp_per_year or 0.0)
         k[K.BUDGET.name] = budget
         k[K.OVER_BUDGET.name] = k[K.per_year(K.COST_EARLY_HELP).name] - budget
     k.update(_yearly(st, scenario, lo, hi))
@@ -153,16 +157,27 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
         busy = _time_average(*_steps(st[Stage.FRONT_DOOR], (Event.START,), (Event.END,)), lo, hi)
         k[K.utilisation(Stage.FRONT_DOOR, "").name] = busy / scenario.front_door.staff
     served = pd.concat([st[s] for s in (Stage.LEVEL2, Stage.LEVEL3, Stage.MST, Stage.FGC, Stage.FMH)])
-    for name, (_label, slots) in K.caseload_services(scenario).items():
-        rows = served[served["service"] == name]
-        busy = _time_average(*_steps(rows, (Event.START,), (Event.END,)), lo, hi)
+    held = {
+        name: _time_average(*_steps(served[served["service"] == name], (Event.START,), (Event.END,)), lo, hi)
+        for name in K.caseload_services(scenario)
+    }
+    for name, busy in held.items():
+        slots = _average(scenario, lo, hi, lambda state, n=name: K.caseload_services(state)[n][1])  # type: ignore[misc]
         k[K.utilisation(name, "").name] = busy / slots if slots > 0 else np.nan
+    for name in K.key_worker_lists(scenario):
+        workers = _average(scenario, lo, hi, lambda state, n=name: _in_post(state, n))  # type: ignore[misc]
+        k[K.caseload(name, "").name] = held[name] / workers if workers > 0 else np.nan
     for stage, outcomes in ((Stage.FRONT_DOOR, TRIAGE_DECISIONS), (Stage.PANEL, PANEL_DECISIONS)):
         rows = st[stage]
         decided = rows[(rows["event"] == Event.END) & (rows["time"] >= lo)]["detail"].value_counts()
         for outcome in outcomes:
             k[K.routed(stage, outcome).name] = float(decided.get(outcome, 0))
     return k
+
+
+def _in_post(state: Scenario, service: str) -> float:
+    """Case-holding workers in post behind a key worker list (a team, or all of them pooled)."""
+    return float(sum(t.in_post for n, t in state.teams.items() if service in (POOLED_SERVICE, team_service(n))))
 
 
 def _exit_kpis(exits: pd.DataFrame, st: dict[str, pd.DataFrame], lo: float, hi: float) -> dict[str, float]:
@@ -185,6 +200,21 @@ def _exit_kpis(exits: pd.DataFrame, st: dict[str, pd.DataFrame], lo: float, hi: 
 
 def _starts_from(rows: pd.DataFrame, lo: float) -> pd.DataFrame:
     return rows[(rows["event"] == Event.START) & (rows["time"] >= lo)]
+
+
+def _in_force(scenario: Scenario, lo: float, hi: float) -> list[tuple[float, Scenario]]:
+    """The states of the scenario's timeline with the days each is in force within [lo, hi]."""
+    tl = timeline(scenario)
+    ends = [day for day, _ in tl[1:]] + [scenario.run.duration_days]
+    return [(max(0.0, min(hi, e) - max(lo, d)), state) for (d, state), e in zip(tl, ends)]
+
+
+def _average(scenario: Scenario, lo: float, hi: float, value: Callable[[Scenario], float]) -> float:
+    """Time-average of ``value(state)`` over [lo, hi] across dated changes (exactly
+    ``value(scenario)`` when nothing changes)."""
+    if not scenario.changes:
+        return value(scenario)
+    return sum(days * value(state) for days, state in _in_force(scenario, lo, hi)) / (hi - lo)
 
 
 def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
@@ -214,21 +244,10 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
     its services; social care: assessments, CIN, CP and care) and the totals a year."""
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
-    sal, pc, scc = c.staff, c.per_case, c.social_care
-    staff = sum(  # key workers in post (vacant posts are not paid)
-        t.filled * c.gbp(sal.key_worker_per_year) + t.other_fte * c.gbp(sal.other_team_staff_per_year)
-        for t in sc.teams.values()
-    )
-    for fte, cost in (
-        (sc.front_door.staff if sc.front_door else 0, sal.front_door_per_year),
-        (sc.mst.therapists if sc.mst else 0, sal.mst_therapist_per_year),
-        (sc.fgc.coordinators if sc.fgc else 0, sal.fgc_coordinator_per_year),
-        (sc.family_mental_health.consultants if sc.family_mental_health else 0, sal.fmh_consultant_per_year),
-    ):
-        staff += fte * c.gbp(cost)
+    pc, scc = c.per_case, c.social_care
     lac = st[Stage.LAC]
     parts = {
-        K.COST_STAFF: staff * years,
+        K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years,
         K.COST_CASES: sum(
             _starts(st[stage], lo, hi) * c.gbp(cost)
             for stage, cost in (
@@ -254,6 +273,28 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
     out.update({kpi.name: value for kpi, value in totals.items()})
     out.update({K.per_year(kpi).name: value / years for kpi, value in totals.items()})
     return out
+
+
+def _staff_per_year(sc: Scenario) -> float:
+    """Early help staff cost a year of one state of the scenario (posts filled: vacant posts
+    are not paid), in ``costs.price_year`` prices."""
+    c = sc.costs
+    sal = c.staff
+    senior = sal.senior_key_worker_per_year or sal.key_worker_per_year
+    staff = sum(
+        t.filled * c.gbp(sal.key_worker_per_year)
+        + t.senior_filled * c.gbp(senior)
+        + t.other_fte * c.gbp(sal.other_team_staff_per_year)
+        for t in sc.teams.values()
+    )
+    for fte, cost in (
+        (sc.front_door.staff if sc.front_door else 0, sal.front_door_per_year),
+        (sc.mst.therapists if sc.mst else 0, sal.mst_therapist_per_year),
+        (sc.fgc.coordinators if sc.fgc else 0, sal.fgc_coordinator_per_year),
+        (sc.family_mental_health.consultants if sc.family_mental_health else 0, sal.fmh_consultant_per_year),
+    ):
+        staff += fte * c.gbp(cost)
+    return staff
 
 
 def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:

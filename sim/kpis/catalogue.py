@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from sim.config import timeline
 from sim.kpis.registry import (
     _EXIT_KPIS,
     ASSESSMENTS,
@@ -30,6 +31,7 @@ from sim.kpis.registry import (
     WINDOW_DAYS,
     WITHDRAWN_TOTAL,
     Kpi,
+    caseload,
     closed,
     escalated,
     in_year,
@@ -75,7 +77,9 @@ __all__ = [
     "catalogue",
     "dictionary_rows",
     "from_row",
+    "has_budget",
     "in_locality",
+    "key_worker_lists",
     "team_label",
     "whole_years",
 ]
@@ -205,6 +209,15 @@ def caseload_services(scenario: Scenario) -> dict[str, tuple[str, float]]:
     return out
 
 
+def key_worker_lists(scenario: Scenario) -> dict[str, str]:
+    """The key worker lists (one per team, or the pool): service name -> label."""
+    from sim.vocab import POOLED_SERVICE, team_service
+
+    if scenario.early_help.allocation == "pooled":
+        return {POOLED_SERVICE: "the pooled key worker list"}
+    return {team_service(n): team_label(n) for n in scenario.teams}
+
+
 def whole_years(scenario: Scenario) -> int:
     """Whole years in the results window (for the per-year projections)."""
     return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
@@ -221,6 +234,8 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
         yield utilisation(str(Stage.FRONT_DOOR), "the front door")
     for service, (label, _slots) in caseload_services(scenario).items():
         yield utilisation(service, label)
+    for service, label in key_worker_lists(scenario).items():
+        yield caseload(service, label)
     for d in TRIAGE_DECISIONS:
         yield routed(Stage.FRONT_DOOR, d)
     for d in PANEL_DECISIONS:
@@ -244,7 +259,7 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     for total in COST_TOTALS:
         yield per_year(total)
     yield COST_PER_FAMILY
-    if scenario.costs.budget_gbp_per_year is not None:
+    if has_budget(scenario):
         yield BUDGET
         yield OVER_BUDGET
     for i in range(1, years + 1):
@@ -259,6 +274,11 @@ def _with_lists(kpis: Iterable[Kpi]) -> Iterator[Kpi]:
     }
     for k in kpis:
         yield replace(k, lists=frozenset(member.get(k.name, ()))) if k.name in member else k
+
+
+def has_budget(scenario: Scenario) -> bool:
+    """Whether a budget envelope is set at any time of the run (then the budget KPIs exist)."""
+    return any(state.costs.budget_gbp_per_year is not None for _, state in timeline(scenario))
 
 
 def catalogue(scenario: Scenario) -> dict[str, Kpi]:

@@ -58,6 +58,7 @@ __all__ = [
     "Kind",
     "Kpi",
     "Stat",
+    "caseload",
     "closed",
     "escalated",
     "in_year",
@@ -489,6 +490,20 @@ def utilisation(service: str, label: str) -> Kpi:
         "share",
         f"Occupied slots of {label} averaged over the window, divided by its slots.",
         family="utilisation",
+        subject=service,
+    )
+
+
+def caseload(service: str, label: str) -> Kpi:
+    """Open plans per case-holding worker in post (an output: caseload caps are maxima)."""
+    return _k(
+        f"caseload_{service}",
+        f"average caseload in {label}",
+        "families per worker",
+        "level",
+        f"Open plans held by {label}, averaged over the window, divided by its case-holding workers in post "
+        "(senior and not, averaged over the window).",
+        family="caseload",
         subject=service,
     )
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 from collections import deque
 from typing import Any
 
@@ -62,10 +61,6 @@ class CaseloadPool:
 
     def request(self, units: float = 1.0, risk: float = 0.0) -> PoolRequest:
         """Join the list for ``units``; allocated at once if the list is empty and units are free."""
-        if units > self.capacity and not math.isinf(self.capacity):
-            # a family heavier than the whole pool could never be allocated: a model error,
-            # since validation keeps every weight within a worker's maximum caseload
-            raise RuntimeError(f"{self.name}: a family of {units} units cannot fit {self.capacity} units")
         req = PoolRequest(self.env, units)
         if self.by_risk:
             heapq.heappush(self._heap, (-risk, next(self._seq), req))

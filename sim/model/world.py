@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.config import PlanSettings, Scenario
+from sim.config import PlanSettings, Scenario, timeline
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
@@ -56,21 +56,17 @@ Proc = Generator[simpy.Event, Any, Any]
 
 
 class CaseloadService:
-    """A caseload list (a :class:`CaseloadPool`) with the weight each family takes on it."""
+    """A caseload list (a :class:`CaseloadPool`); each family takes one unit."""
 
-    __slots__ = ("by_risk", "name", "pool", "weights")
+    __slots__ = ("by_risk", "name", "pool")
 
-    def __init__(
-        self, env: simpy.Environment, name: str, slots: float, by_risk: bool, weights: tuple[float, ...] | None = None
-    ):
+    def __init__(self, env: simpy.Environment, name: str, slots: float, by_risk: bool):
         self.name = name
         self.by_risk = by_risk
         self.pool = CaseloadPool(env, name, slots, by_risk)
-        self.weights = weights  # by level of need (1-4); None: every family one unit
 
     def request(self, fam: Family) -> PoolRequest:
-        units = 1.0 if self.weights is None else self.weights[fam.need - 1]
-        return self.pool.request(units, fam.risk)
+        return self.pool.request(1.0, fam.risk)
 
     def release(self, req: PoolRequest) -> None:
         self.pool.release(req)
@@ -149,7 +145,27 @@ class World:
             self.env.process(self._panel_meetings())
         if sc.parenting_groups is not None:
             self.env.process(self._parenting_cohorts())
+        if sc.changes:
+            self.env.process(self._dated_changes())
         self.env.run(until=horizon)
+
+    def _dated_changes(self) -> Proc:
+        """Each dated change takes effect on its day: the scenario in force is replaced and
+        every caseload list gets its new capacity (families already allocated keep theirs)."""
+        for day, state in timeline(self.sc)[1:]:
+            yield self.env.timeout(day - self.env.now)
+            self.sc = state
+            pooled = state.early_help.allocation == "pooled"
+            for name, svc in self.team_for.items():
+                if name in state.teams:
+                    slots = sum(t.slots for t in state.teams.values()) if pooled else state.teams[name].slots
+                    svc.pool.set_capacity(slots)
+            pp = state.partner_plans
+            if self.partner is not None and pp is not None:
+                self.partner.pool.set_capacity(math.inf if pp.capacity is None else pp.capacity)
+            for edge, conf in ((self.mst, state.mst), (self.fgc, state.fgc), (self.fmh, state.family_mental_health)):
+                if edge is not None and conf is not None:
+                    edge.pool.set_capacity(conf.slots)
 
     def _arrivals(self, times: np.ndarray, src: np.ndarray) -> Proc:
         env = self.env
@@ -392,11 +408,12 @@ class World:
         return (decision, "")
 
     def _panel_meetings(self) -> Proc:
-        panel = self.sc.panel
-        assert panel is not None
         env, queue = self.env, self.panel_queue
-        yield env.timeout(panel.first_meeting_day)
+        assert self.sc.panel is not None
+        yield env.timeout(self.sc.panel.first_meeting_day)
         while True:
+            panel = self.sc.panel  # read at every meeting: a dated change may alter the cycle
+            assert panel is not None
             if panel.order == "risk":
                 queue.sort(key=lambda item: -item[1].risk)  # stable: FIFO among equal risk
             heard = queue[: panel.capacity_per_meeting]
