@@ -1,0 +1,141 @@
+"""Dated policy changes and caseloads: a change takes effect on its date and not before,
+exactly (capacity, panel cycle, staff cost); the average caseload is an output; bad
+changes are refused with the change named."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.cli import main
+from sim.config import scenario_from_dict
+from tests.conftest import CONFIGS, mmc_dict
+
+START = dt.date(2020, 1, 1)
+
+
+def _busy(changes: list[dict[str, Any]], **team: int) -> dict[str, Any]:
+    """One team far below demand (4 referrals a day, plans of 30 days), so capacity binds."""
+    d = mmc_dict(rate_per_day=4.0, workers=1, cap=1, mean=30.0, days=300, warmup=0)
+    d["run"]["start_date"] = START.isoformat()
+    d["teams"]["town"].update(team)
+    d["changes"] = changes
+    return d
+
+
+def _open_level3(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Times and number of open Level 3 plans just after each start or end."""
+    rows = events[(events["stage"] == "level3") & events["event"].isin(["start", "end"])].sort_values(
+        "time", kind="stable"
+    )
+    level = np.cumsum(np.where(rows["event"] == "start", 1, -1))
+    return rows["time"].to_numpy(), level
+
+
+def test_capacity_change_takes_effect_on_its_date_and_not_before() -> None:
+    day = 100
+    d = _busy([{"date": (START + dt.timedelta(days=day)).isoformat(), "set": {"teams.town.workers": 6}}])
+    res = sim.run_replication(scenario_from_dict(d), seed=0)
+    t, level = _open_level3(res.events)
+    assert level[t < day].max() == 1  # one worker x one family until the change
+    assert level[t >= day].max() == 6  # six from the day of the change (demand far exceeds it)
+    starts = res.events[(res.events["stage"] == "level3") & (res.events["event"] == "start")]["time"]
+    assert ((starts > day - 1e-9) & (starts < day + 1e-9)).sum() == 5  # five waiting families allocated on the day
+
+
+def test_capacity_cut_never_takes_a_family_from_its_worker() -> None:
+    d = _busy([{"date": "2020-04-10", "set": {"teams.town.workers": 1}}], workers=5)
+    res = sim.run_replication(scenario_from_dict(d), seed=1)
+    t, level = _open_level3(res.events)
+    day = (dt.date(2020, 4, 10) - START).days
+    assert level[t < day].max() == 5
+    ends = res.events[(res.events["stage"] == "level3") & (res.events["event"] == "end")]["time"].to_numpy()
+    assert not np.isclose(ends, day).any()  # nobody's plan is ended by the cut
+    after = level[t >= day]
+    first_start_after = np.flatnonzero(np.diff(after) > 0)
+    assert after.max() <= 5 and (first_start_after.size == 0 or after[first_start_after[0] + 1] <= 1)
+
+
+def test_panel_meets_on_the_new_cycle_from_the_change() -> None:
+    d = sim.load_scenario(CONFIGS / "baseline.yaml").model_dump(mode="json", exclude_none=True)
+    d["run"]["duration_days"], d["run"]["warmup_days"] = 200, 0
+    d["changes"] = [
+        {"date": (dt.date(2017, 4, 1) + dt.timedelta(days=100)).isoformat(), "set": {"panel.interval_days": 7}}
+    ]
+    res = sim.run_replication(scenario_from_dict(d), seed=0)
+    ev = res.events
+    meetings = np.unique(ev[(ev["stage"] == "panel") & (ev["event"] == "start")]["time"].to_numpy())
+    first = d["panel"]["first_meeting_day"]
+    before = [m for m in meetings if m < 100]
+    after = [m for m in meetings if m >= 100]
+    assert before == [first + 14 * k for k in range(len(before))]
+    last = first + 14 * ((100 - first) // 14)  # the last fortnightly meeting before the change
+    assert after[:3] == [last + 14, last + 21, last + 28]  # the change is read at the next meeting
+
+
+def test_staff_cost_integrates_over_the_change_exactly() -> None:
+    d = _busy([{"date": "2020-05-10", "set": {"teams.town.workers": 4}}])
+    d["costs"] = {"price_year": 2024, "staff": {"key_worker_per_year": {"gbp": 36500, "price_year": 2024}}}
+    d["run"]["warmup_days"] = 30
+    k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
+    day = (dt.date(2020, 5, 10) - START).days
+    expected = 36500 / 365 * (1 * (day - 30) + 4 * (300 - day))  # worker-days x cost per day
+    assert k["cost_staff_gbp"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_average_caseload_is_an_output_below_the_maximum() -> None:
+    d = mmc_dict(rate_per_day=0.5, workers=3, cap=20, mean=60.0, days=2000, warmup=200)
+    k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
+    # Little's law: about 0.5 x 60 = 30 open plans for 3 workers; the cap (20) never binds
+    assert k["caseload_team_town"] == pytest.approx(k["open_level3_mean"] / 3, rel=1e-12)
+    assert 7 < k["caseload_team_town"] < 13 and k["wait_level3_mean_days"] == 0
+
+
+def test_senior_workers_add_their_own_caseload() -> None:
+    d = _busy([], workers=2, caseload_cap=3)
+    d["teams"]["town"].update({"senior_workers": 2, "senior_caseload_cap": 1})
+    res = sim.run_replication(scenario_from_dict(d), seed=0)
+    assert _open_level3(res.events)[1].max() == 2 * 3 + 2 * 1
+    assert res.kpis["caseload_team_town"] == pytest.approx(res.kpis["open_level3_mean"] / 4, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"date": "2020-02-01", "set": {"early_help.duration.mean": 5}}, "cannot change during a run"),
+        ({"date": "2019-12-31", "set": {"teams.town.workers": 2}}, "changes.0.date: 2019-12-31 is not inside the run"),
+        ({"date": "2021-06-01", "set": {"teams.town.workers": 2}}, "is not inside the run"),
+        ({"date": "2020-02-01", "set": {"teams.nowhere.workers": 2}}, "no team 'nowhere'"),
+        ({"date": "2020-02-01", "set": {"teams.town.workers": -1}}, "changes.0 (2020-02-01): teams.town.workers"),
+        (
+            {"date": "2020-02-01", "set": {"costs.budget_gbp_per_year": 5}},
+            "set costs.budget_gbp_per_year from the start",
+        ),
+        ({"date": "20200201", "set": {"teams.town.workers": 2}}, "changes.0.date"),
+        ({"date": "2020-02-01", "set": {}}, "changes.0.set"),
+    ],
+)
+def test_bad_changes_are_refused_naming_the_change(
+    change: dict[str, Any], needle: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(_busy([change])))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_changes_out_of_order_are_refused() -> None:
+    changes = [
+        {"date": "2020-03-01", "set": {"teams.town.workers": 2}},
+        {"date": "2020-02-01", "set": {"teams.town.workers": 3}},
+    ]
+    with pytest.raises(sim.ScenarioError, match="changes.1.date: 2020-02-01 is not after"):
+        scenario_from_dict(_busy(changes))
