@@ -156,8 +156,6 @@ def forest(clear: Mapping[str, int], total: int, one_replication: bool) -> str:
 
 def sweep(kpi: Kpi, key: str, first: tuple[object, float], last: tuple[object, float]) -> str:
     unit = "" if kpi.kind == "gbp" else f" {kpi.display_unit}"
-    if kpi.kind == "gbp" and kpi.display_unit.endswith("a year"):
-        unit = " a year"
     return (
         f"{kpi.label[:1].upper() + kpi.label[1:]} goes from {fmt_number(first[1], kpi.kind)} to "
         f"{fmt_number(last[1], kpi.kind)}{unit} as {key} goes from {first[0]} to {last[0]}"

@@ -21,7 +21,7 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.assumptions import config_changes, show
-from sim.present.data import INTERVAL_TEXT, cap, finite, n_reps, present, stat
+from sim.present.data import INTERVAL_TEXT, cap, finite, n_reps, present, stat, sweep_label
 from sim.present.format import fmt_number
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
@@ -360,7 +360,7 @@ def _sweep_range(res: Results, kpi: Kpi) -> str:
     ends = []
     for row in (ordered.iloc[0], ordered.iloc[-1]):
         where = {k: _py(row[k]) for k in keys}
-        at = ", ".join(f"{k.rsplit('.', 1)[-1]} = {v}" for k, v in where.items())
+        at = ", ".join(sweep_label(k, v) for k, v in where.items())
         ends.append((num(res, kpi, "mean", value=float(row["mean"]), where=where), at, float(row["mean"])))
     unit = "" if kpi.kind == "gbp" else f" {e(kpi.display_unit)}"
     (lo, lo_at, lo_v), (hi, hi_at, hi_v) = ends
