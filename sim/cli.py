@@ -330,13 +330,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _maybe_report(args: argparse.Namespace, out: Path) -> None:
     """``--report``: write the HTML report of the results just written."""
     if getattr(args, "report", False):
-        from sim.report import make_report  # imports matplotlib: only when asked for
+        from sim.present.report import make_report  # imports matplotlib: only when asked for
 
         print(f"Report written to {make_report(out)}")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sim.report import make_report  # imports matplotlib: only when asked for
+    from sim.present.report import make_report  # imports matplotlib: only when asked for
 
     print(f"Report written to {make_report(args.config)}")
     return 0

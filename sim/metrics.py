@@ -25,6 +25,8 @@ from sim.vocab import (
     PLAN_STAGES,
     POOLED_SERVICE,
     QUEUE_STAGES,
+    REFERRAL_STEP_DOWN,
+    SC_OUTCOMES,
     SOCIAL_CARE_EXITS,
     TRIAGE_DECISIONS,
     Event,
@@ -33,7 +35,7 @@ from sim.vocab import (
     team_service,
 )
 
-__all__ = ["by_locality", "compute_kpis", "flow_balance", "monthly_series"]
+__all__ = ["by_locality", "compute_kpis", "flow_balance", "flows", "monthly_series"]
 
 DAYS_PER_YEAR = K.DAYS_PER_YEAR
 
@@ -99,6 +101,7 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     k.update(_queue_kpis(st, lo, hi))
     k.update(_plan_kpis(st, scenario, lo, hi))
     k.update(_exit_kpis(marks[marks["event"] == Event.EXIT], st, lo, hi))
+    k.update(flows(events, lo))
     refs = events[events["event"] == Event.REFERRAL]["time"].to_numpy()
     for i in range(K.whole_years(scenario)):
         a = lo + i * DAYS_PER_YEAR
@@ -306,6 +309,70 @@ def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> 
         for total in K.COST_TOTALS:
             out[K.in_year(total, i + 1).name] = costs[total.name]
     return out
+
+
+_FLOW_JOINS = frozenset(K.FLOW_ENTRIES)
+_SC_CASES = frozenset((Stage.CIN, Stage.CP, Stage.LAC))
+_NO_FURTHER_ACTION = SC_OUTCOMES[0]
+_SC_EXITS = frozenset(SOCIAL_CARE_EXITS)
+
+
+def _places(ev: pd.DataFrame) -> pd.DataFrame:
+    """The events that move a family between flow nodes, each with the node it is in after
+    it (``place``: an early help stage, ``social_care``, or "" for nowhere) and before it
+    (``prev``): a referral (into its stage), a join of an early help queue within the
+    episode, an exit (into social care or nowhere) and the end of social care involvement
+    (the last CIN, CP or care spell, or an assessment with no further action)."""
+    event, stage, detail = ev["event"].astype(str), ev["stage"].astype(str), ev["detail"].astype(str)
+    is_exit = event == Event.EXIT
+    exits = is_exit.astype(int)
+    exited = exits.groupby([ev["family_id"], ev["episode"]]).cumsum() - exits  # exits before this row
+    sc_end = (event == Event.END) & (
+        stage.isin(_SC_CASES) | ((stage == Stage.ASSESSMENT) & (detail == _NO_FURTHER_ACTION))
+    )
+    keep = (event == Event.REFERRAL) | ((event == Event.JOIN) & stage.isin(_FLOW_JOINS) & (exited == 0)) | is_exit
+    rows = pd.DataFrame(
+        {
+            "family_id": ev["family_id"],
+            "time": ev["time"].astype(float),
+            "event": event,
+            "detail": detail,
+            "place": np.where(is_exit, np.where(detail.isin(_SC_EXITS), K.SOCIAL_CARE, ""), stage),
+            "sc_end": sc_end,
+        }
+    )[keep | sc_end]
+    rows.loc[rows["sc_end"], "place"] = ""
+    # an end of social care followed by a step-down is not a closure: the step-down moves the family
+    step_down = (rows["event"] == Event.REFERRAL) & (rows["detail"] == REFERRAL_STEP_DOWN)
+    followed = step_down.groupby(rows["family_id"]).shift(-1, fill_value=False).astype(bool)
+    rows = rows[~(rows["sc_end"] & followed)]
+    rows["prev"] = rows.groupby("family_id")["place"].shift(1, fill_value="")
+    return rows[rows["prev"] != rows["place"]]
+
+
+def flows(events: pd.DataFrame, lo: float) -> dict[str, float]:
+    """The flow table of one replication (:func:`sim.kpis.flow_kpis`): families in each node
+    at ``lo`` and at the end, and every referral, move and exit in the window. For every
+    node, at start + arriving = leaving + at end."""
+    rows = _places(events)
+    inside = rows[rows["time"] >= lo]
+    k: dict[str, float] = {}
+    pairs = inside.groupby(["prev", "place"]).size()
+    exits = inside[inside["event"] == Event.EXIT].groupby(["prev", "detail"]).size()
+    for node in K.FLOW_ENTRIES:
+        k[K.flow_referred(node).name] = float(pairs.get(("", node), 0))
+    for source, target in K.FLOW_MOVES:
+        k[K.flow_moved(source, target).name] = float(pairs.get((source, target), 0))
+    for node, reasons in K.FLOW_EXITS.items():
+        for reason in reasons:
+            k[K.flow_exit(node, reason).name] = float(exits.get((node, reason), 0))
+    k[K.FLOW_SC_CLOSED.name] = float(pairs.get((K.SOCIAL_CARE, ""), 0))
+    start = rows[rows["time"] < lo].groupby("family_id")["place"].last().value_counts()
+    end = rows.groupby("family_id")["place"].last().value_counts()
+    for node in K.FLOW_NODES:
+        k[K.flow_at_start(node).name] = float(start.get(node, 0))
+        k[K.flow_at_end(node).name] = float(end.get(node, 0))
+    return k
 
 
 def flow_balance(events: pd.DataFrame, horizon: float) -> dict[str, float]:

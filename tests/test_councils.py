@@ -62,7 +62,11 @@ def test_calibrate_recovers_a_known_arrival_rate(tmp_path) -> None:  # type: ign
     base = mmc_dict(rate_per_day=1.2, workers=2, cap=2, mean=1.2, days=4000, warmup=400)
     (tmp_path / "mmc.yaml").write_text(yaml.safe_dump(base))
     spec = {
-        "scenario": "mmc.yaml", "output": "fitted.yaml", "replications": 4, "seed": 1, "max_evaluations": 30,
+        "scenario": "mmc.yaml",
+        "output": "fitted.yaml",
+        "replications": 4,
+        "seed": 1,
+        "max_evaluations": 30,
         "parameters": {"referrals.sources.all.annual_rate": {"bounds": [100, 1300]}},
         "targets": {"utilisation_team_town": {"value": 0.6, "tolerance": 0.02}},
     }

@@ -137,5 +137,5 @@ def test_changes_out_of_order_are_refused() -> None:
         {"date": "2020-03-01", "set": {"teams.town.workers": 2}},
         {"date": "2020-02-01", "set": {"teams.town.workers": 3}},
     ]
-    with pytest.raises(sim.ScenarioError, match="changes.1.date: 2020-02-01 is not after"):
+    with pytest.raises(sim.ScenarioError, match=r"changes\.1\.date: 2020-02-01 is not after"):
         scenario_from_dict(_busy(changes))

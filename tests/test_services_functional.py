@@ -13,8 +13,12 @@ from tests.conftest import CONFIGS
 
 SHORT = {"run.duration_days": 730, "run.warmup_days": 90}
 FGC = {
-    "coordinators": 10, "conferences_per_coordinator": 3, "duration": {"dist": "uniform", "low": 28, "high": 56},
-    "offer_at": "pre_proceedings", "referral_prob": 1.0, "care_relative_reduction": 0.0,
+    "coordinators": 10,
+    "conferences_per_coordinator": 3,
+    "duration": {"dist": "uniform", "low": 28, "high": 56},
+    "offer_at": "pre_proceedings",
+    "referral_prob": 1.0,
+    "care_relative_reduction": 0.0,
     "step_up_relative_reduction": 0.0,
 }
 
@@ -43,8 +47,13 @@ def test_fgc_at_first_contact_reduces_step_ups_during_plans() -> None:
 
 
 def test_family_mental_health_runs_alongside_plans() -> None:
-    fmh = {"consultants": 5, "caseload_cap": 10, "duration": {"dist": "fixed", "value": 90}, "referral_prob": 0.2,
-           "step_up_relative_reduction": 0.5}
+    fmh = {
+        "consultants": 5,
+        "caseload_cap": 10,
+        "duration": {"dist": "fixed", "value": 90},
+        "referral_prob": 0.2,
+        "step_up_relative_reduction": 0.5,
+    }
     sc = _base(family_mental_health=fmh)
     res = sim.run_replication(sc, seed=1)
     assert res.kpis["starts_fmh"] > 50 and 0 < res.kpis["utilisation_fmh"] <= 1
@@ -59,8 +68,14 @@ def _queueing(**extra: object) -> sim.Scenario:
 
 
 def test_parenting_groups_in_cohorts_reduce_withdrawal_while_waiting() -> None:
-    pg = {"group_size": 12, "interval_days": 28, "duration_days": 70, "offer_prob": 0.9,
-          "withdrawal_relative_reduction": 0.8, "escalation_relative_reduction": 0.0}
+    pg = {
+        "group_size": 12,
+        "interval_days": 28,
+        "duration_days": 70,
+        "offer_prob": 0.9,
+        "withdrawal_relative_reduction": 0.8,
+        "escalation_relative_reduction": 0.0,
+    }
     without = _queueing()
     with_groups = _queueing(parenting_groups=pg)
     res = sim.run_replication(with_groups, seed=2)
@@ -86,8 +101,7 @@ def test_turnover_handovers_lengthen_plans() -> None:
 
 
 def test_direct_mst_referrals_form_a_waiting_list() -> None:
-    sc = _base(**{"referrals.sources.youth_offending": {"annual_rate": 80, "entry": "mst"},
-                  "mst.referral_prob": 0.0})
+    sc = _base(**{"referrals.sources.youth_offending": {"annual_rate": 80, "entry": "mst"}, "mst.referral_prob": 0.0})
     k = sim.run_replication(sc, seed=0).kpis
     assert k["referrals_source_youth_offending"] > 80 and k["starts_mst"] > 40
     assert k["queue_mst_mean"] > 1  # 80 a year against ~61 a year of capacity
@@ -96,7 +110,12 @@ def test_direct_mst_referrals_form_a_waiting_list() -> None:
 
 @pytest.mark.parametrize("key", ["fgc.coordinators", "family_mental_health.consultants"])
 def test_zero_capacity_support_services_are_refused(key: str) -> None:
-    fmh = {"consultants": 5, "caseload_cap": 10, "duration": {"dist": "fixed", "value": 90}, "referral_prob": 0.2,
-           "step_up_relative_reduction": 0.5}
+    fmh = {
+        "consultants": 5,
+        "caseload_cap": 10,
+        "duration": {"dist": "fixed", "value": 90},
+        "referral_prob": 0.2,
+        "step_up_relative_reduction": 0.5,
+    }
     with pytest.raises(sim.ScenarioError, match="zero capacity"):
         _base(fgc={**FGC, "offer_at": "first_contact"}, family_mental_health=fmh, **{key: 0})

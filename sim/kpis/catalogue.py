@@ -34,6 +34,7 @@ from sim.kpis.registry import (
     caseload,
     closed,
     escalated,
+    flow_kpis,
     in_year,
     open_at_end,
     open_mean,
@@ -251,6 +252,7 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     yield CARE_ENTRIES_RESIDENTIAL
     yield IN_EARLY_HELP_AT_END
     yield ASSESSMENTS
+    yield from flow_kpis()
     years = whole_years(scenario)
     for i in range(1, years + 1):
         yield referrals_in_year(i)

@@ -1,0 +1,251 @@
+"""The assumptions behind a scenario: each setting with the comment beside it in the scenario
+file (a citation of the bibliography, e.g. ``Sunderland-EH-2018 para 4.1``, or
+``ASSUMPTION ...``), following ``extends:`` (child over parent) and ``--set`` overrides.
+
+Scenario files are the ones recorded in the manifest (``scenario_files``, as typed, relative
+to the manifest's ``cwd``). Nothing here runs or validates a scenario.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.config import parse_override
+from sim.errors import ScenarioError
+from sim.results import Results
+
+__all__ = ["Assumption", "config_changes", "read_assumptions", "scenario_files", "show"]
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One commented setting: ``key`` (dotted), ``value`` as written, ``source`` (the
+    comment), and the ``file`` and ``line`` it came from."""
+
+    key: str
+    value: str
+    source: str
+    file: str
+    line: int
+
+    @property
+    def is_assumption(self) -> bool:
+        """True when the comment marks the number as an assumption rather than a source."""
+        return "ASSUMPTION" in self.source.upper()
+
+
+_KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_.\-]+|\"[^\"]*\"|'[^']*')\s*:(?:\s+(?P<value>.*)|\s*)$")
+_BLOCK_SCALARS = ("|", ">", "|-", ">-", "|+", ">+")
+
+
+def show(value: Any) -> str:
+    """A setting's value as a planner reads it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _split_comment(line: str) -> tuple[str, str]:
+    """Split ``code  # comment`` at the first ``#`` outside quotes and after a space."""
+    quote: str | None = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i].rstrip(), line[i + 1 :].strip()
+    return line.rstrip(), ""
+
+
+def _flat(value: Any, prefix: str) -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        return [leaf for k, v in value.items() for leaf in _flat(v, f"{prefix}.{k}")]
+    return [(prefix, value)]
+
+
+@dataclass
+class _Parse:
+    """State while reading one file, line by line."""
+
+    path: Path
+    rows: list[tuple[Assumption, str]] = field(default_factory=list)
+    stack: list[tuple[int, str]] = field(default_factory=list)
+    block: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    seen_key: bool = False
+    skip_deeper_than: int | None = None
+    extends: str | None = None
+
+    def comment(self, text: str) -> None:
+        (self.block if self.seen_key else self.header).append(text)
+
+    def setting(self, lineno: int, indent: int, key: str, value: str, comment: str) -> None:
+        self.seen_key = True
+        while self.stack and self.stack[-1][0] >= indent:
+            self.stack.pop()
+        dotted = ".".join([k for _, k in self.stack] + [key])
+        note = comment or " ".join(self.block)
+        self.block = []
+        if not self.stack and key == "extends":
+            self.extends = value.strip("\"'")
+        elif value in ("", *_BLOCK_SCALARS):
+            self._section(lineno, indent, key, dotted, value, comment)
+        elif note and dotted not in ("name", "description"):
+            self._leaves(lineno, dotted, value, note)
+
+    def _section(self, lineno: int, indent: int, key: str, dotted: str, value: str, comment: str) -> None:
+        if value:  # a block scalar: its lines are text, not settings
+            self.skip_deeper_than = indent
+            return
+        self.stack.append((indent, key))
+        if comment:  # a commented section header: its source covers what follows
+            self.rows.append((Assumption(dotted, "", comment, self.path.name, lineno), f"{self.path}:{lineno}"))
+
+    def _leaves(self, lineno: int, dotted: str, value: str, note: str) -> None:
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = value
+        group = f"{self.path}:{lineno}"
+        leaves = _flat(parsed, dotted) if isinstance(parsed, dict) else [(dotted, parsed)]
+        for leaf, leaf_value in leaves:
+            self.rows.append((Assumption(leaf, show(leaf_value), note, self.path.name, lineno), group))
+
+
+def _parse_commented(path: Path) -> _Parse:
+    """Commented settings of one file (each with the source line it shares), its
+    ``extends`` and its header comment."""
+    state = _Parse(path)
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        stripped = raw.strip()
+        indent = len(raw) - len(raw.lstrip(" "))
+        if state.skip_deeper_than is not None:
+            if stripped and indent <= state.skip_deeper_than:
+                state.skip_deeper_than = None
+            else:
+                continue
+        if not stripped:
+            state.block = []
+        elif stripped.startswith("#"):
+            state.comment(stripped.lstrip("#").strip())
+        else:
+            code, comment = _split_comment(raw)
+            m = _KEY_LINE.match(code)
+            if m:
+                state.setting(lineno, indent, m.group("key").strip("\"'"), (m.group("value") or "").strip(), comment)
+            else:
+                state.block = []
+    return state
+
+
+def _chain(path: Path) -> list[Path]:
+    """``path`` and the files it ``extends``, the file itself first."""
+    chain: list[Path] = []
+    p = path.resolve()
+    while p not in chain and p.is_file():
+        chain.append(p)
+        parent = _parse_commented(p).extends
+        if parent is None:
+            break
+        p = (p.parent / parent).resolve()
+    return chain
+
+
+def _regroup(leaves: Mapping[str, tuple[Assumption, str]]) -> list[Assumption]:
+    """Leaves from the same source line joined again (``teams.washington``: ``workers: 11, ...``)."""
+    groups: dict[str, list[Assumption]] = {}
+    for row, group in leaves.values():
+        groups.setdefault(group, []).append(row)
+    out: list[Assumption] = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        common: list[str] = []
+        for segs in zip(*[r.key.split(".") for r in members]):
+            if len(set(segs)) != 1:
+                break
+            common.append(segs[0])
+        base = ".".join(common)
+        value = ", ".join(f"{r.key[len(base) + 1 :]}: {r.value}" for r in members)
+        out.append(Assumption(base, value, members[0].source, members[0].file, members[0].line))
+    return out
+
+
+def read_assumptions(path: str | Path, overrides: Sequence[str] = ()) -> tuple[list[Assumption], list[tuple[str, str]]]:
+    """Commented settings of a scenario file and the files it ``extends`` (child over
+    parent; each ``--set KEY=VALUE`` replaces what it names, with the source "command
+    line"), and each file's name with its opening comment.
+
+    Raises
+    ------
+    OSError
+        If a file in the chain cannot be read.
+    """
+    leaves: dict[str, tuple[Assumption, str]] = {}
+    headers: list[tuple[str, str]] = []
+    for f in reversed(_chain(Path(path))):  # parents first, children override
+        state = _parse_commented(f)
+        headers.append((f.name, " ".join(state.header)))
+        for row, group in state.rows:
+            for old in [k for k in leaves if k.startswith(row.key + ".")] if row.value else []:
+                del leaves[old]  # a scalar replacing a mapping
+            leaves[row.key] = (row, group)
+    for i, text in enumerate(overrides):
+        try:
+            key, value = parse_override(text)
+        except ScenarioError:
+            continue
+        for old in [k for k in leaves if k == key or k.startswith(key + ".")]:
+            del leaves[old]
+        leaves[key] = (Assumption(key, show(value), f"command line: --set {text}", "(command line)", 0), f"set:{i}")
+    return _regroup(leaves), headers
+
+
+def scenario_files(res: Results) -> dict[str, Path]:
+    """Scenario name -> its original scenario file (``manifest["scenario_files"]``, as typed,
+    relative to ``manifest["cwd"]``), for the files that can still be found."""
+    man = res.manifest
+    cwd = Path(str(man.get("cwd") or "."))
+    out: dict[str, Path] = {}
+    for name, typed in dict(man.get("scenario_files") or {}).items():
+        path = Path(str(typed))
+        for candidate in (path, cwd / path) if path.is_absolute() else (cwd / path, Path.cwd() / path):
+            if candidate.is_file():
+                out[str(name)] = candidate
+                break
+    return out
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_changes(base: Mapping[str, Any], option: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Settings that differ between two resolved scenarios, ``(dotted key, base value, option
+    value)``, leaving out ``name`` and ``description`` (None where a side lacks the key)."""
+    fb, fo = _flatten(base), _flatten(option)
+    keys = [k for k in dict.fromkeys([*fb, *fo]) if k not in ("name", "description")]
+    return [(k, fb.get(k), fo.get(k)) for k in keys if fb.get(k) != fo.get(k)]

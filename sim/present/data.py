@@ -1,0 +1,155 @@
+"""What the figures and the text read from a results folder, in display units.
+
+Every value comes from :class:`sim.results.Results`: means and 95% intervals from its
+``summary`` (already truncated at zero for quantities that cannot be negative), paired
+differences from its ``differences``, single replications from its ``replications``; KPI
+labels, units and scales from its ``kpis`` (the registry). Nothing here parses a KPI name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from sim import kpis as K
+from sim.kpis import Kpi
+from sim.present.format import shown
+from sim.results import Kind, Results
+
+__all__ = [
+    "cap",
+    "clip_interval",
+    "family",
+    "kpi_rows",
+    "n_reps",
+    "present",
+    "reps_of",
+    "series_column",
+    "stat",
+    "sweep_label",
+]
+
+INTERVAL_TEXT = "95% t interval, truncated at zero for quantities that cannot be negative"
+"""How every interval in the report is made (said once on the page and in captions)."""
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def axis_label(kpi: Kpi) -> str:
+    """``"Mean wait for a key worker (days)"``."""
+    return f"{cap(kpi.label)} ({kpi.display_unit})"
+
+
+def present(res: Results, kpis: Iterable[Kpi]) -> list[Kpi]:
+    """The KPIs of ``kpis`` that the results hold, as the results describe them."""
+    return [res.kpis[k.name] for k in kpis if k.name in res.kpis]
+
+
+def family(res: Results, name: str) -> list[Kpi]:
+    """The results' KPIs of one family (``"utilisation"``, ``"cost"``...), in column order."""
+    return [k for k in res.kpis.values() if k.family == name]
+
+
+def series_column(kind: str, stage: str) -> str:
+    """The ``series`` column of a stage: ``kind`` is ``open`` (plans and cases) or ``waiting``."""
+    return f"{kind}_{stage}"
+
+
+def rows_of(res: Results, scenario: str | None = None) -> pd.DataFrame:
+    """Summary rows of one scenario (the baseline by default); a sweep's of its first combination."""
+    summ = res.summary
+    if "scenario" in summ.columns and res.kind != Kind.SWEEP:
+        return summ[summ["scenario"].astype(str) == (scenario or res.base)]
+    if res.kind == Kind.SWEEP and res.sweep_keys:
+        first = summ[res.sweep_keys].iloc[0]
+        mask = (summ[res.sweep_keys] == first).all(axis=1)
+        return summ[mask]
+    return summ
+
+
+def stat(res: Results, kpi: str, field: str = "mean", scenario: str | None = None) -> float:
+    """A cell of ``summary`` as stored (NaN when absent)."""
+    rows = rows_of(res, scenario)
+    rows = rows[rows["kpi"] == kpi]
+    if rows.empty or field not in rows.columns:
+        return math.nan
+    return _float(rows[field].iloc[0])
+
+
+def shown_stat(res: Results, kpi: Kpi, field: str = "mean", scenario: str | None = None) -> float:
+    """A cell of ``summary`` in display units (per year, percent)."""
+    return shown(stat(res, kpi.name, field, scenario), kpi, res.window_days(scenario))
+
+
+def _float(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def finite(x: Any) -> bool:
+    return math.isfinite(_float(x))
+
+
+def reps_of(res: Results, scenario: str | None = None) -> pd.DataFrame:
+    """The replications of one scenario (the baseline by default), in replication order."""
+    reps = res.replications
+    if res.kind == Kind.SWEEP:
+        names = reps["scenario"].astype(str)
+        part = reps[names == (scenario or names.iloc[0])]
+    else:
+        part = reps[reps["scenario"].astype(str) == (scenario or res.base)]
+    return part.sort_values("rep")
+
+
+def n_reps(res: Results, scenario: str | None = None) -> int:
+    """Replications per scenario (the largest over scenarios unless one is named)."""
+    reps = res.replications
+    if reps.empty:
+        return 0
+    if scenario is not None:
+        return len(reps_of(res, scenario))
+    return int(reps.groupby(reps["scenario"].astype(str)).size().max())
+
+
+def clip_interval(kpi: Kpi, low: float, high: float) -> tuple[float, float]:
+    """An interval I compute myself, truncated at zero when the KPI cannot be negative
+    (as ``summary.csv`` does)."""
+    if kpi.nonnegative and math.isfinite(low) and low < 0:
+        low = 0.0
+    return low, high
+
+
+def kpi_rows(res: Results, kpis: Sequence[Kpi], scenarios: Sequence[str]) -> pd.DataFrame:
+    """Mean and 95% interval per scenario and KPI in display units:
+    ``scenario, kpi, item, mean, low, high, n`` (``item`` is the capitalised label)."""
+    rows = []
+    for s in scenarios:
+        window = res.window_days(s)
+        for k in kpis:
+            mean = shown(stat(res, k.name, "mean", s), k, window)
+            low = shown(stat(res, k.name, "ci_low", s), k, window)
+            high = shown(stat(res, k.name, "ci_high", s), k, window)
+            n = stat(res, k.name, "n", s)
+            rows.append(
+                {"scenario": s, "kpi": k.name, "item": cap(k.label), "mean": mean, "low": low, "high": high, "n": n}
+            )
+    return pd.DataFrame(rows, columns=["scenario", "kpi", "item", "mean", "low", "high", "n"])
+
+
+def sweep_label(key: str, value: Any) -> str:
+    """``interval_days = 7`` for a swept dotted key and its value."""
+    return f"{key.rsplit('.', 1)[-1]} = {value}"
+
+
+def window_text(res: Results, scenario: str | None = None) -> str:
+    days = res.window_days(scenario)
+    if not math.isfinite(days):
+        return "the results window"
+    return f"the {days:,.0f}-day results window ({days / K.DAYS_PER_YEAR:.1f} years)"

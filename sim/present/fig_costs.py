@@ -1,0 +1,94 @@
+"""Costs a year: each component (they add up to the total) and the total against the budget."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from sim import kpis as K
+from sim.kpis import Kpi
+from sim.present import findings
+from sim.present.bars import grouped_hbars, hbars_by_scenario
+from sim.present.data import kpi_rows, present, stat
+from sim.present.format import fmt_money_axis, fmt_number
+from sim.present.theme import colours, finish, footnote, money_axis, new_figure, note, style, title
+from sim.results import Results
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["components", "costs"]
+
+
+def components(res: Results) -> list[Kpi]:
+    """The cost components of :data:`sim.kpis.COST_COMPONENTS` the results hold, leaving out
+    any that is zero in every scenario (the rest still add up to the total)."""
+    out = []
+    for k in present(res, K.COST_COMPONENTS):
+        means = [stat(res, k.name, "mean", s) for s in res.scenarios]
+        if any(math.isfinite(m) and m != 0 for m in means):
+            out.append(k)
+    return out
+
+
+def _total(res: Results) -> Kpi | None:
+    name = K.per_year(K.COST_TOTAL).name
+    return res.kpis.get(name)
+
+
+def _totals_panel(ax: Axes, res: Results, total: Kpi, prices: str) -> pd.DataFrame:
+    table = kpi_rows(res, [total], res.scenarios)
+    hbars_by_scenario(ax, table, colours(res.scenarios))
+    budget = res.budget()
+    high = float(table["high"].fillna(table["mean"]).max())
+    if budget:
+        ax.axvline(budget, color="0.1", linestyle="--", linewidth=1.6, label=f"Budget {fmt_money_axis(budget)}")
+        ax.legend(loc="lower right")
+        high = max(high, budget)
+    ax.set_xlim(0, high * 1.12 if high > 0 else 1)
+    money_axis(ax.xaxis, 4)
+    ax.set_xlabel(f"Total cost (£ a year{prices})")
+    ax.set_ylabel("Scenario")
+    ax.set_title("Total" + (" against the budget" if budget else ""))
+    return table
+
+
+def costs(res: Results) -> Figure:
+    """Costs a year by component (left) and in total per scenario (right), with 95% intervals."""
+    parts = components(res)
+    total = _total(res)
+    year = res.setting("costs.price_year")
+    prices = f", {year} prices" if year else ""
+    comp = kpi_rows(res, parts, res.scenarios)
+    items = [str(i) for i in dict.fromkeys(comp["item"])]
+    with style():
+        height = 1.9 + 0.5 * max(len(items), 3) * max(1, min(len(res.scenarios), 3)) ** 0.5
+        fig, (ax, ax2) = new_figure(12, height, 1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
+        ax.set_xlabel(f"Cost (£ a year{prices})")
+        ax.set_ylabel("Cost component")
+        ax.set_title("By component; whiskers: 95% confidence interval", fontsize=9)
+        ax2.set_xlabel(f"Total cost (£ a year{prices})")
+        ax2.set_ylabel("Scenario")
+        if total is None or not items:
+            for a in (ax, ax2):
+                note(a, "No costs in these results.")
+            title(fig, "No costs to show")
+            return finish(fig)
+        grouped_hbars(ax, comp, colours(res.scenarios), items)
+        ax.set_xlim(left=0)
+        money_axis(ax.xaxis, 4)
+        if len(res.scenarios) > 1:
+            ax.legend(title="Scenario", loc="lower right")
+        tot = _totals_panel(ax2, res, total, prices)
+        base_sum = float(comp[comp["scenario"] == res.base]["mean"].sum())
+        footnote(
+            fig,
+            f"The components add up to the total: {fmt_number(base_sum, 'gbp')} a year in {res.base}. "
+            "Components that are zero in every scenario are not drawn.",
+        )
+        by = dict(zip(tot["scenario"].astype(str), tot["mean"].astype(float)))
+        title(fig, findings.costs(by, res.scenarios, res.budget()))
+        return finish(fig, bottom=0.3)

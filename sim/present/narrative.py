@@ -1,0 +1,393 @@
+"""The plain-English summary at the top of the report, generated from the numbers.
+
+Every number is printed by :func:`sim.present.format.fmt_number` inside
+``<span class="num" data-source=... data-kpi=... data-field=... data-scale=...>``, naming
+the CSV cell it came from (``summary.csv`` or ``differences.csv``) and the factor applied
+(per year, percent), so a reader or a test can check the text against the files. A
+comparison's verdicts come only from the paired interval in ``differences.csv``
+(``distinguishable``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from sim import kpis as K
+from sim.kpis import Kpi
+from sim.present.assumptions import config_changes, show
+from sim.present.data import INTERVAL_TEXT, cap, finite, n_reps, present, stat, sweep_label
+from sim.present.format import fmt_number
+from sim.results import Kind, Results
+from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
+
+__all__ = ["num", "summary_items", "verdict"]
+
+e = html.escape
+OTHER_WAITS = (Stage.FRONT_DOOR, Stage.PANEL, Stage.MST)
+"""Queues whose mean wait the run summary mentions besides the key worker's."""
+FAMILIES_WHO = {
+    K.STEP_UPS_TOTAL.name: "step up to social care",
+    K.CARE_ENTRIES.name: "enter care",
+    K.WITHDRAWN_TOTAL.name: "withdraw while waiting",
+    K.TO_SC_TOTAL.name: "go on to social care",
+}
+"""KPIs counting families, as the verb phrase "N more families a year ..." ends with."""
+VERDICT_WORDS = {
+    "none": "no change",
+    "unknown": "no verdict (1 replication)",
+    "clear": "clear difference",
+    "unclear": "no clear difference",
+}
+ONE_REPLICATION = (
+    '<span class="warn">One replication gives no confidence intervals: rerun with '
+    "<code>--replications 10</code> or more before presenting these {what}.</span>"
+)
+
+
+# --------------------------------------------------------------------------- tagged numbers
+def _cell(res: Results, kpi: str, field: str, scenario: str | None, option: str | None) -> float:
+    if option is None:
+        return stat(res, kpi, field, scenario)
+    d = res.differences
+    if d is None:
+        return math.nan
+    rows = d[(d["kpi"] == kpi) & (d["option"].astype(str) == option)]
+    try:
+        return float(rows[field].iloc[0]) if len(rows) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def num(
+    res: Results,
+    kpi: Kpi,
+    field: str,
+    *,
+    scenario: str | None = None,
+    option: str | None = None,
+    magnitude: bool = False,
+    value: float | None = None,
+    where: Mapping[str, Any] | None = None,
+) -> str:
+    """A number from ``summary.csv`` (``differences.csv`` with ``option``), formatted and
+    tagged with the cell it came from."""
+    kpi = res.kpis.get(kpi.name, kpi)  # as the results describe it
+    raw = value if value is not None else _cell(res, kpi.name, field, scenario, option)
+    if field == "rel_half_width":
+        scale, kind = 100.0, "share"
+    else:
+        scale, kind = kpi.scale(res.window_days(scenario or option)), kpi.kind
+    shown = abs(raw * scale) if magnitude else raw * scale
+    attrs: dict[str, str] = {
+        "source": "differences" if option is not None else "summary",
+        "kpi": kpi.name,
+        "field": field,
+        "scale": repr(float(scale)),
+        "abs": "1" if magnitude else "0",
+    }
+    if scenario is not None:
+        attrs["scenario"] = scenario
+    if option is not None:
+        attrs["option"] = option
+    if where is not None:
+        attrs["where"] = json.dumps(dict(where), default=str)
+    data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
+    return f'<span class="num" {data}>{e(fmt_number(shown, kind))}</span>'
+
+
+def _mean(res: Results, kpi: Kpi, s: str) -> float:
+    return stat(res, kpi.name, "mean", s)
+
+
+def _ci(res: Results, kpi: Kpi, s: str) -> str:
+    if not stat(res, kpi.name, "n", s) >= 2 or not finite(stat(res, kpi.name, "ci_low", s)):
+        return ""
+    return f" (95% CI {num(res, kpi, 'ci_low', scenario=s)} to {num(res, kpi, 'ci_high', scenario=s)})"
+
+
+# --------------------------------------------------------------------------- run
+def _intro(res: Results, s: str) -> str:
+    n = n_reps(res, s)
+    warm = res.setting("run.warmup_days", s)
+    warm_text = f" after a {float(warm):,.0f}-day warm-up" if finite(warm) else ""
+    ranges = f"each range is a {INTERVAL_TEXT}." if n > 1 else "one replication gives no ranges."
+    return (
+        f"Scenario <b>{e(s)}</b>: {n} replication{'s' if n != 1 else ''}, results over the "
+        f"{num(res, K.WINDOW_DAYS, 'mean', scenario=s)} days{warm_text}. Counts are per year; {ranges}"
+    )
+
+
+def _referrals(res: Results, s: str) -> str:
+    if not finite(_mean(res, K.REFERRALS_TOTAL, s)):
+        return ""
+    text = f"The service receives {num(res, K.REFERRALS_TOTAL, 'mean', scenario=s)} referrals a year"
+    text += _ci(res, K.REFERRALS_TOTAL, s)
+    starts = K.starts(Stage.LEVEL3)
+    if finite(_mean(res, starts, s)):
+        text += f"; {num(res, starts, 'mean', scenario=s)} families a year start a key-worker plan"
+    return text + "."
+
+
+def _wait_sentence(res: Results, s: str) -> str:
+    mean, p90 = K.wait(Stage.LEVEL3, "mean"), K.wait(Stage.LEVEL3, "p90")
+    value = _mean(res, mean, s)
+    if not finite(value) or _mean(res, K.served(Stage.LEVEL3), s) == 0:
+        return "No family was allocated a key worker from a waiting list in the results window."
+    if value < 0.05:
+        shown = num(res, mean, "mean", scenario=s)
+        return f"Families are allocated a key worker without a wait: the average wait is {shown} days."
+    text = f"The average wait for a key worker is {num(res, mean, 'mean', scenario=s)} days" + _ci(res, mean, s)
+    if finite(_mean(res, p90, s)):
+        text += (
+            f"; 1 family in 10 waits longer than {num(res, p90, 'mean', scenario=s)} days "
+            "(mean of the replications' 90th percentiles)"
+        )
+    return text + "."
+
+
+def _other_waits(res: Results, s: str) -> str:
+    parts = [
+        f"{stage_info(q).phrase} {num(res, K.wait(q, 'mean'), 'mean', scenario=s)} days"
+        for q in OTHER_WAITS
+        if finite(_mean(res, K.wait(q, "mean"), s))
+    ]
+    return "Average waits elsewhere: " + "; ".join(parts) + "." if parts else ""
+
+
+def _step_sentence(res: Results, s: str) -> str:
+    su, care = _mean(res, K.STEP_UPS_TOTAL, s), _mean(res, K.CARE_ENTRIES, s)
+    if not finite(su) and not finite(care):
+        return ""
+    if not su and not care:
+        return "No family stepped up to social care or entered care in any replication."
+    text = f"{num(res, K.STEP_UPS_TOTAL, 'mean', scenario=s)} families a year step up from early help to social care"
+    text += _ci(res, K.STEP_UPS_TOTAL, s)
+    if finite(_mean(res, K.STEP_UPS_WHILE_WAITING, s)):
+        text += (
+            f", {num(res, K.STEP_UPS_WHILE_WAITING, 'mean', scenario=s)} of them while waiting and "
+            f"{num(res, K.STEP_UPS_DURING_PLAN, 'mean', scenario=s)} during a plan"
+        )
+    if finite(care):
+        text += f"; {num(res, K.CARE_ENTRIES, 'mean', scenario=s)} a year enter care" + _ci(res, K.CARE_ENTRIES, s)
+    return cap(text) + "."
+
+
+def _busiest_team(res: Results, s: str) -> str:
+    teams = {team_service(str(n)): K.team_label(str(n)) for n in res.setting("teams", s) or {}}
+    teams[POOLED_SERVICE] = "the pooled key worker list"
+    found = [
+        (value, k, teams[k.subject])
+        for k in res.kpis.values()
+        if k.family == "utilisation" and k.subject in teams and finite(value := _mean(res, k, s))
+    ]
+    if not found:
+        return ""
+    _, kpi, label = max(found, key=lambda f: f[0])
+    return (
+        f"The busiest is {e(label)}, with {num(res, kpi, 'mean', scenario=s)} of its caseload slots in use on average."
+    )
+
+
+def _cost_sentence(res: Results, s: str) -> str:
+    kpi = K.per_year(K.COST_TOTAL)
+    mean = _mean(res, kpi, s)
+    if not finite(mean):
+        return ""
+    if mean == 0:
+        return "No costs are set in this scenario, so the modelled cost is zero."
+    year = res.setting("costs.price_year", s)
+    text = f"The modelled cost is {num(res, kpi, 'mean', scenario=s)} a year" + _ci(res, kpi, s)
+    if finite(year):
+        text += f" in {int(year)} prices"
+    budget = res.budget(s)
+    if budget:
+        gap = mean - budget
+        text += (
+            f", {e(fmt_number(abs(gap), 'gbp'))} {'over' if gap > 0 else 'under'} the budget of "
+            f"{e(fmt_number(budget, 'gbp'))} a year"
+        )
+    return text + "."
+
+
+def _precision_sentences(res: Results, s: str) -> list[str]:
+    n = n_reps(res, s)
+    if n < 2:
+        return [ONE_REPLICATION.format(what="numbers")]
+    diag = res.diagnostics.get(s) or {}
+    records = list(diag.get("replications_needed") or [])
+    target = float(diag.get("precision", 0.05))
+    short = [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
+    if not records:
+        return []
+    if not short:
+        return [f"With {n} replications, every key KPI's 95% CI is within ±{target:.0%} of its mean (or half a unit)."]
+    return [
+        f'<span class="warn">With {n} replications the 95% CI of {e(res.kpis[r["kpi"]].label)} is '
+        f"±{num(res, res.kpis[r['kpi']], 'rel_half_width', scenario=s)} of the mean; about {int(r['n_needed']):,} "
+        f"replications would give ±{target:.0%}.</span>"
+        for r in short
+    ]
+
+
+def _run_items(res: Results) -> list[str]:
+    s = res.base
+    items = [
+        _intro(res, s),
+        _referrals(res, s),
+        _wait_sentence(res, s),
+        _other_waits(res, s),
+        _step_sentence(res, s),
+        _busiest_team(res, s),
+        _cost_sentence(res, s),
+        *_precision_sentences(res, s),
+    ]
+    return [i for i in items if i]
+
+
+# --------------------------------------------------------------------------- compare
+def verdict(row: Mapping[str, Any]) -> str:
+    """``none`` (the same in every replication), ``unknown`` (no interval: one replication),
+    ``clear`` (``distinguishable``: the paired 95% CI excludes zero) or ``unclear``."""
+    base_v, opt_v, sd = (float(row[c]) for c in ("base_mean", "option_mean", "diff_sd"))
+    if base_v == opt_v and (sd == 0 or not math.isfinite(sd)):
+        return "none"
+    if float(row["n"]) < 2 or not finite(row["ci_low"]):
+        return "unknown"
+    return "clear" if bool(row["distinguishable"]) else "unclear"
+
+
+def _changes_text(changes: Sequence[tuple[str, Any, Any]], limit: int = 4) -> str:
+    """Changes grouped where only the second key segment differs (``teams.*.workers 11 → 13``)."""
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    for key, old, new in changes:
+        segs = key.split(".")
+        sig = (segs[0], ".".join(segs[2:]), show(old), show(new)) if len(segs) >= 3 else (key, "", show(old), show(new))
+        groups.setdefault(sig, []).append(segs[1] if len(segs) >= 3 else "")
+    parts = []
+    for (head, tail, old, new), middles in groups.items():
+        if tail and len(middles) > 1:
+            key = f"{head}.*.{tail} ({', '.join(middles)})"
+        else:
+            key = f"{head}.{middles[0]}.{tail}" if tail else head
+        parts.append(f"<code>{e(key)}</code> {e(old)} → {e(new)}")
+    if len(parts) > limit:
+        parts = [*parts[:limit], f"and {len(parts) - limit} more (see Assumptions)"]
+    return "; ".join(parts)
+
+
+def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any]) -> tuple[str, str]:
+    """One option's change in one KPI as a clause, with its verdict."""
+    b, o = num(res, kpi, "base_mean", option=option), num(res, kpi, "option_mean", option=option)
+    d = num(res, kpi, "diff_mean", option=option)
+    label, unit = e(kpi.label), "" if kpi.kind == "gbp" else f" {e(kpi.display_unit)}"
+    how = verdict(row)
+    if how == "none":
+        return f"no change in {label} ({b}{unit} in both)", how
+    if how == "unknown":
+        return f"{label}: {b} → {o}{unit} (change {d}; one replication, so no confidence interval and no verdict)", how
+    ci = f"95% CI {num(res, kpi, 'ci_low', option=option)} to {num(res, kpi, 'ci_high', option=option)}"
+    if how == "unclear":
+        return f"no clear difference in {label}: {b} vs {o}{unit} (change {d}, {ci}, which includes zero)", how
+    mag = num(res, kpi, "diff_mean", option=option, magnitude=True)
+    down = float(row["diff_mean"]) < 0
+    if kpi.name in FAMILIES_WHO:
+        return f"{mag} {'fewer' if down else 'more'} families a year {FAMILIES_WHO[kpi.name]} ({b} → {o}; {ci})", how
+    if kpi.kind == "days":
+        return f"the {label} {'falls' if down else 'rises'} from {b} to {o} days ({ci})", how
+    if kpi.kind == "gbp":
+        return f"the {label} {'falls' if down else 'rises'} by {mag} a year, from {b} to {o} ({ci})", how
+    return f"{label}: {'down' if down else 'up'} by {mag}{unit}, from {b} to {o} ({ci})", how
+
+
+def _option_item(res: Results, option: str) -> str:
+    assert res.differences is not None
+    d = res.differences
+    changes = config_changes(res.config(res.base), res.config(option)) if res.configs else []
+    what = f" ({_changes_text(changes)})" if changes else ""
+    clauses: list[tuple[int, str]] = []
+    said: dict[str, list[str]] = {"clear": [], "unclear": [], "none": [], "unknown": []}
+    for kpi in present(res, K.COMPARE):
+        rows = d[(d["option"].astype(str) == option) & (d["kpi"] == kpi.name)]
+        if rows.empty or not (finite(rows["base_mean"].iloc[0]) or finite(rows["option_mean"].iloc[0])):
+            continue
+        text, how = _clause(res, option, kpi, {str(k): v for k, v in rows.iloc[0].items()})
+        clauses.append((list(said).index(how), f"<li>{cap(text)}.</li>"))  # clear differences first
+        said[how].append(e(kpi.label))
+    tally = [
+        f"{words} {', '.join(said[how])}"
+        for how, words in (
+            ("clear", "clear differences in"),
+            ("unclear", "no clear difference in"),
+            ("unknown", "no verdict (one replication) on"),
+        )
+        if said[how]
+    ]
+    head = f"With <b>{e(option)}</b>{what}: " + ("; ".join(tally) + "." if tally else "nothing to compare.")
+    return head + '<ul class="clauses">' + "".join(c for _, c in sorted(clauses, key=lambda c: c[0])) + "</ul>"
+
+
+def _compare_items(res: Results) -> list[str]:
+    n = n_reps(res, res.base)
+    items = [
+        f"Each option is compared with <b>{e(res.base)}</b> over {n} paired replication{'s' if n != 1 else ''} "
+        "(common random numbers: replication <i>r</i> of every scenario sees the same families). A difference is "
+        "called clear when the paired 95% confidence interval of the difference excludes zero. Counts are per year.",
+        *[_option_item(res, option) for option in res.options],
+    ]
+    if n < 2:
+        items.append(ONE_REPLICATION.format(what="differences"))
+    return items
+
+
+# --------------------------------------------------------------------------- sweep
+def _py(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _sweep_range(res: Results, kpi: Kpi) -> str:
+    keys = res.sweep_keys
+    rows = res.summary[res.summary["kpi"] == kpi.name]
+    rows = rows[pd.to_numeric(rows["mean"], errors="coerce").notna()]
+    if rows.empty:
+        return ""
+    ordered = rows.sort_values("mean", kind="stable")
+    ends = []
+    for row in (ordered.iloc[0], ordered.iloc[-1]):
+        where = {k: _py(row[k]) for k in keys}
+        at = ", ".join(sweep_label(k, v) for k, v in where.items())
+        ends.append((num(res, kpi, "mean", value=float(row["mean"]), where=where), at, float(row["mean"])))
+    unit = "" if kpi.kind == "gbp" else f" {e(kpi.display_unit)}"
+    (lo, lo_at, lo_v), (hi, hi_at, hi_v) = ends
+    if lo_v == hi_v:
+        return f"{cap(e(kpi.label))} is {lo}{unit} in every combination."
+    return f"{cap(e(kpi.label))} ranges from {lo}{unit} ({e(lo_at)}) to {hi}{unit} ({e(hi_at)})."
+
+
+def _sweep_items(res: Results) -> list[str]:
+    keys = res.sweep_keys
+    combos = res.summary[keys].drop_duplicates() if keys else pd.DataFrame()
+    n = n_reps(res)
+    head = (
+        f"The sweep varies {', '.join(f'<code>{e(k)}</code>' for k in keys)} over {len(combos)} combinations, "
+        f"{n} replication{'s' if n != 1 else ''} each, with common random numbers. Counts are per year; each range in "
+        f"the tables is a {INTERVAL_TEXT}."
+    )
+    items = [head, *[_sweep_range(res, k) for k in present(res, K.SWEEP)]]
+    if n < 2:
+        items.append(ONE_REPLICATION.format(what="numbers"))
+    return [i for i in items if i]
+
+
+def summary_items(res: Results) -> list[str]:
+    """The summary, as HTML list items (already escaped)."""
+    if res.kind == Kind.COMPARE:
+        return _compare_items(res)
+    if res.kind == Kind.SWEEP:
+        return _sweep_items(res)
+    return _run_items(res)

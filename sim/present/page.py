@@ -1,0 +1,465 @@
+"""The report's HTML page: one self-contained file (figures embedded as base64 PNG; no
+scripts, style sheets, fonts or images fetched: a Content-Security-Policy forbids it)."""
+
+from __future__ import annotations
+
+import html
+import math
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import yaml
+
+from sim import kpis as K
+from sim.analysis import replications_needed, summarise
+from sim.kpis import Kpi
+from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
+from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
+from sim.present.format import fmt_kpi
+from sim.present.narrative import VERDICT_WORDS, summary_items, verdict
+from sim.results import Kind, Results
+
+__all__ = ["Rendered", "page"]
+
+e = html.escape
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+SECTIONS = (
+    ("summary", "Summary"),
+    ("assumptions", "Assumptions and sources"),
+    ("figures", "Figures"),
+    ("tables", "KPI tables"),
+    ("diagnostics", "Diagnostics"),
+    ("reproduce", "Reproducibility"),
+)
+STYLE = """
+:root { --ink: #1f2328; --muted: #57606a; --line: #d0d7de; --accent: #0072b2; --warn: #8a4b00; --bg: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff; line-height: 1.5;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 1.8rem; margin: 0 0 4px; }
+h2 { font-size: 1.35rem; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
+.lede { color: var(--muted); margin: 0 0 12px; }
+nav { font-size: 0.92rem; margin: 10px 0 0; }
+nav a { color: var(--accent); margin-right: 14px; }
+.summary { background: var(--bg); border-left: 5px solid var(--accent); padding: 14px 18px 14px 36px; margin: 12px 0;
+  font-size: 1.06rem; }
+.summary li { margin: 6px 0; }
+.clauses { font-size: 0.98rem; }
+.num { font-weight: 600; white-space: nowrap; }
+.warn { color: var(--warn); }
+figure { margin: 22px 0; padding: 0; break-inside: avoid; }
+figure img { width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { color: var(--muted); font-size: 0.92rem; margin-top: 4px; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.92rem; width: 100%; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: var(--bg); }
+td:first-child { min-width: 15em; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.tag { display: inline-block; font-size: 0.78rem; padding: 0 6px; border-radius: 8px; border: 1px solid var(--line); }
+.tag.a { background: #fff3cd; } .tag.s { background: #dff0d8; }
+details { margin: 10px 0; } summary { cursor: pointer; font-weight: 600; }
+pre { background: var(--bg); padding: 10px; overflow-x: auto; font-size: 0.82rem; }
+code { font-size: 0.9em; }
+footer { margin-top: 40px; padding-top: 10px; border-top: 2px solid var(--line); color: var(--muted);
+  font-size: 0.88rem; }
+@media print { nav { display: none; } details { display: block; } }
+"""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A figure as it goes on the page: file stem, caption, title (alt text), PNG as base64."""
+
+    name: str
+    caption: str
+    title: str
+    png64: str
+
+
+# --------------------------------------------------------------------------- tables
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], caption: str = "", numeric: Iterable[int] = ()) -> str:
+    """An HTML table; cells are already-escaped HTML; ``numeric`` columns align right."""
+    right = set(numeric)
+    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="n">{c}</td>' if i in right else f"<td>{c}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    cap_html = f"<caption>{e(caption)}</caption>" if caption else ""
+    return f"<table>{cap_html}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _name(kpi: Kpi) -> str:
+    return f"{e(cap(kpi.label))} <small>({e(kpi.display_unit)})</small>"
+
+
+def _value(value: Any, kpi: Kpi, window: float) -> str:
+    return e(fmt_kpi(value, kpi, window))
+
+
+def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float) -> str:
+    text = _value(rec.get("mean"), kpi, window)
+    if finite(rec.get("ci_low")) and finite(rec.get("ci_high")):
+        text += f"<br><small>{_value(rec['ci_low'], kpi, window)} to {_value(rec['ci_high'], kpi, window)}</small>"
+    return text
+
+
+def _records(res: Results, scenario: str) -> dict[str, dict[str, Any]]:
+    return {str(r["kpi"]): {str(k): v for k, v in r.items()} for r in rows_of(res, scenario).to_dict(orient="records")}
+
+
+def _headline(res: Results) -> str:
+    recs = {s: _records(res, s) for s in res.scenarios}
+    rows = []
+    for kpi in present(res, K.HEADLINE):
+        if kpi.name not in recs[res.base]:
+            continue
+        cells = [_name(kpi)]
+        for s in res.scenarios:
+            rec = recs[s].get(kpi.name)
+            cells.append(_mean_ci(rec, kpi, res.window_days(s)) if rec else "n/a")
+        rows.append(cells)
+    headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
+    return table(headers, rows, f"Headline KPIs (counts a year); {INTERVAL_TEXT}", range(1, len(headers)))
+
+
+def _differences(res: Results) -> str:
+    d = res.differences
+    if d is None:
+        return ""
+    rows = []
+    for option in res.options:
+        window = res.window_days(option)
+        for kpi in present(res, K.COMPARE):
+            sel = d[(d["option"].astype(str) == option) & (d["kpi"] == kpi.name)]
+            if sel.empty:
+                continue
+            rec = {str(k): v for k, v in sel.iloc[0].items()}
+            ci = (
+                f"{_value(rec['ci_low'], kpi, window)} to {_value(rec['ci_high'], kpi, window)}"
+                if finite(rec["ci_low"])
+                else "n/a"
+            )
+            rows.append(
+                [
+                    e(option),
+                    _name(kpi),
+                    _value(rec["base_mean"], kpi, window),
+                    _value(rec["option_mean"], kpi, window),
+                    _value(rec["diff_mean"], kpi, window),
+                    ci,
+                    VERDICT_WORDS[verdict(rec)],
+                ]
+            )
+    return table(
+        ["Option", "KPI", "Baseline", "Option", "Change", "95% CI of change", "Verdict"],
+        rows,
+        "Paired differences from the baseline (common random numbers; a difference can be negative)",
+        (2, 3, 4, 5),
+    )
+
+
+def _sweep_table(res: Results) -> str:
+    keys, summ = res.sweep_keys, res.summary
+    shown = [k for k in present(res, K.SWEEP) if k.name in set(summ["kpi"])]
+    rows = []
+    for combo, g in summ.groupby(keys, sort=False):
+        values = combo if isinstance(combo, tuple) else (combo,)
+        by = {str(r["kpi"]): {str(k): v for k, v in r.items()} for r in g.to_dict(orient="records")}
+        window = float(by[K.WINDOW_DAYS.name]["mean"]) if K.WINDOW_DAYS.name in by else math.nan
+        rows.append([e(str(v)) for v in values] + [_mean_ci(by[k.name], k, window) for k in shown if k.name in by])
+    headers = [*keys, *[f"{cap(k.label)} ({k.display_unit})" for k in shown]]
+    return table(headers, rows, f"Mean per combination, with its {INTERVAL_TEXT}", range(len(keys), len(headers)))
+
+
+def _raw(value: Any) -> str:
+    return f"{float(value):,.4g}" if finite(value) else "n/a"
+
+
+def _stored(res: Results) -> str:
+    summ = res.summary
+    cols = [c for c in summ.columns if c not in ("half_width", "rel_half_width")]
+    numeric = {"mean", "sd", "ci_low", "ci_high"}
+    rows = [[_raw(r[c]) if c in numeric else e(str(r[c])) for c in cols] for r in summ.to_dict(orient="records")]
+    return (
+        "<details><summary>Every KPI as stored in summary.csv (counts in the results window, not per year)</summary>"
+        + table(cols, rows, numeric=[i for i, c in enumerate(cols) if c in numeric or c == "n"])
+        + "</details>"
+    )
+
+
+def kpi_tables(res: Results) -> str:
+    parts = [_sweep_table(res)] if res.kind == Kind.SWEEP else [_headline(res), _differences(res)]
+    return "\n".join([*parts, _stored(res)])
+
+
+# --------------------------------------------------------------------------- assumptions
+def _source_cell(row: Assumption) -> str:
+    tag = '<span class="tag a">assumption</span> ' if row.is_assumption else '<span class="tag s">source</span> '
+    return tag + e(row.source)
+
+
+def _base_assumptions(res: Results, overrides: list[str]) -> list[str]:
+    files = scenario_files(res)
+    path = files.get(res.base)
+    if path is None:
+        named = (res.manifest.get("scenario_files") or {}).get(res.base, "(not recorded)")
+        return [
+            f'<p class="warn">The scenario file <code>{e(str(named))}</code> named in manifest.json was not found, so '
+            "the sources of its numbers cannot be shown. The resolved settings that were run are below.</p>"
+        ]
+    try:
+        rows, headers = read_assumptions(path, overrides)
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f'<p class="warn">Could not read {e(str(path))}: {e(str(exc))}</p>']
+    n_assume = sum(r.is_assumption for r in rows)
+    out = [
+        f"<p>The baseline <code>{e(path.name)}</code> has {len(rows)} commented settings: {len(rows) - n_assume} cite "
+        f"a source and {n_assume} are marked ASSUMPTION. "
+        + (f"The command line changed {len(overrides)} setting(s) with <code>--set</code>. " if overrides else "")
+        + "Each setting's source, as its comment in the scenario file gives it:</p>"
+    ]
+    out += [f"<p><small><b>{e(name)}</b>: {e(header)}</small></p>" for name, header in headers if header]
+    body = table(
+        ["Setting", "Value", "Source or assumption", "File"],
+        [
+            [
+                f"<code>{e(r.key)}</code>",
+                e(r.value) if r.value else "<i>(section)</i>",
+                _source_cell(r),
+                e(f"{r.file}:{r.line}" if r.line else r.file),
+            ]
+            for r in rows
+        ],
+    )
+    out.append(f"<details><summary>Assumptions and sources ({len(rows)} settings)</summary>{body}</details>")
+    return out
+
+
+def _option_changes(res: Results, option: str, overrides: list[str]) -> str:
+    changes = config_changes(res.config(res.base), res.config(option)) if res.configs else []
+    if not changes:
+        return f"<p>No settings of {e(option)} differ from the baseline's.</p>"
+    src: dict[str, Assumption] = {}
+    path = scenario_files(res).get(option)
+    if path is not None:
+        try:
+            src = {r.key: r for r in read_assumptions(path, overrides)[0]}
+        except (OSError, UnicodeDecodeError):
+            src = {}
+
+    def source_of(key: str) -> str:
+        parts = key.split(".")
+        hits = (src.get(".".join(parts[:i])) for i in range(len(parts), 0, -1))
+        hit = next((h for h in hits if h is not None), None)
+        return e(hit.source) if hit else ""
+
+    rows = [[f"<code>{e(k)}</code>", e(show(a)), e(show(b)), source_of(k)] for k, a, b in changes]
+    return table(["Setting", res.base, option, "Source or assumption"], rows, f"What {option} changes")
+
+
+def assumptions(res: Results) -> str:
+    overrides = [str(o) for o in res.manifest.get("overrides") or []]
+    out = _base_assumptions(res, overrides)
+    if res.kind == Kind.COMPARE:
+        out += [_option_changes(res, option, overrides) for option in res.options]
+    if res.kind == Kind.SWEEP:
+        grid = res.manifest.get("grid") or {}
+        rows = [[f"<code>{e(k)}</code>", e(", ".join(show(v) for v in grid.get(k, [])))] for k in res.sweep_keys]
+        out.append(table(["Swept setting", "Values"], rows, "What the sweep varies"))
+    if res.configs.get(res.base):
+        text = yaml.safe_dump(res.configs[res.base], sort_keys=False, allow_unicode=True)
+        out.append(f"<details><summary>The resolved baseline scenario, as run</summary><pre>{e(text)}</pre></details>")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- diagnostics
+def replication_records(res: Results, scenario: str) -> tuple[list[dict[str, Any]], float]:
+    """Replication-count check per :data:`sim.kpis.PRECISION` KPI: from ``diagnostics.json``,
+    or (a sweep, which stores none) worked out for its first combination."""
+    diag = res.diagnostics.get(scenario) or {}
+    if isinstance(diag.get("replications_needed"), list):
+        return list(diag["replications_needed"]), float(diag.get("precision", 0.05))
+    reps = reps_of(res, None if res.kind == Kind.SWEEP else scenario)
+    names = [k.name for k in present(res, K.PRECISION) if k.name in reps.columns]
+    if not names or len(reps) < 2:
+        return [], 0.05
+    need = replications_needed(reps, names, rel_precision=0.05)
+    half = dict(zip(need["kpi"], summarise(reps, names)["half_width"]))
+    records = [{str(k): v for k, v in r.items()} for r in need.to_dict(orient="records")]
+    for rec in records:
+        rec["sufficient"] = bool(rec["sufficient"]) or float(half.get(rec["kpi"], math.nan)) <= K.ABSOLUTE_ENOUGH
+    return records, 0.05
+
+
+def _number(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _count_table(res: Results, scenario: str) -> str:
+    records, target = replication_records(res, scenario)
+    rows = []
+    for r in records:
+        if r["kpi"] not in res.kpis:
+            continue
+        rel, need = _number(r.get("rel_half_width_now")), _number(r.get("n_needed"))
+        rows.append(
+            [
+                _name(res.kpis[r["kpi"]]),
+                e(str(r.get("n_now", ""))),
+                f"±{rel:.1%}" if math.isfinite(rel) else "n/a",
+                f"{int(need):,}" if math.isfinite(need) else "n/a",
+                "yes" if r.get("sufficient") else "<b>no</b>",
+            ]
+        )
+    if not rows:
+        return ""
+    return table(
+        ["KPI", "Replications", "95% CI half-width (% of mean)", f"Needed for ±{target:.0%}", "Enough?"],
+        rows,
+        f"Replication count ({scenario}): confidence-interval method (Hoad, Robinson and Davies 2010); a half-width "
+        f"under {K.ABSOLUTE_ENOUGH} of a unit is enough whatever the mean",
+        (1, 2, 3),
+    )
+
+
+def _warmup_text(res: Results) -> str:
+    warm = (res.diagnostics.get(res.base) or {}).get("warmup") or {}
+    suggested, configured = _number(warm.get("warmup_days")), _number(res.setting("run.warmup_days"))
+    if not math.isfinite(suggested):
+        return "<p>Warm-up: no monthly series in these results, so the warm-up was not checked.</p>"
+    if not math.isfinite(configured):
+        return f"<p>Warm-up: MSER-5 suggests discarding the first {suggested:,.0f} days.</p>"
+    ok = configured >= suggested
+    verdict_text = "long enough" if ok else "shorter than suggested: consider a longer run.warmup_days"
+    return (
+        f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({warm.get('n_points', '?')} months, "
+        f"{e(res.base)}) suggests discarding the first {suggested:,.0f} days; the scenario discards "
+        f"{configured:,.0f} days ({verdict_text}).</p>"
+    )
+
+
+def diagnostics(res: Results) -> str:
+    names = res.scenarios if res.kind == Kind.COMPARE else [res.base]
+    return "\n".join([*[_count_table(res, s) for s in names], _warmup_text(res)])
+
+
+# --------------------------------------------------------------------------- footer and page
+def _command(res: Results) -> str:
+    man = res.manifest
+    cmd = str(man.get("command") or "")
+    if " " in cmd or not cmd:
+        return cmd
+    files = [str(v) for v in (man.get("scenario_files") or {}).values()]
+    parts = [
+        "ehsim",
+        cmd,
+        *files,
+        "--replications",
+        str(man.get("replications", "")),
+        "--seed",
+        str(man.get("seed", "")),
+    ]
+    for k, vals in (man.get("grid") or {}).items():
+        parts += ["--vary", f"{k}={','.join(show(v) for v in vals)}"]
+    for o in man.get("overrides") or []:
+        parts += ["--set", str(o)]
+    return shlex.join(parts)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("matplotlib",):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def footer(res: Results) -> str:
+    man = res.manifest
+    packages = {**(man.get("packages") or {}), **_versions()}
+    fingerprints = man.get("fingerprints") or {}
+    rows = [
+        ("Command", f"<code>{e(_command(res))}</code>"),
+        ("Report", f"<code>ehsim report {e(str(res.folder))}</code>"),
+        ("Seed", e(str(man.get("seed", "n/a")))),
+        ("Replications", e(str(man.get("replications", len(res.replications))))),
+        ("Backend", e(f"{man.get('backend', 'n/a')} (workers: {man.get('workers') or 'default'})")),
+        ("Scenarios", "; ".join(f"{e(str(k))} <code>{e(str(v)[:12])}</code>" for k, v in fingerprints.items())),
+        ("Python and platform", e(f"Python {man.get('python', '?')} on {man.get('platform', '?')}")),
+        ("Packages", e(", ".join(f"{k} {v}" for k, v in sorted(packages.items())))),
+    ]
+    body = "".join(f"<tr><th scope='row'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return (
+        f"<footer><h2 id='reproduce'>Reproducibility</h2><table>{body}</table><p>Rerunning the command with the same "
+        "seed gives the same tables on any backend and any number of workers. This page was generated from the files "
+        "in the results folder; no numbers in it were typed by hand.</p></footer>"
+    )
+
+
+def heading(res: Results) -> tuple[str, str]:
+    desc = str(res.config(res.base).get("description", "") or "").strip()
+    if res.kind == Kind.COMPARE:
+        return f"What-if comparison: {', '.join(res.options)} against {res.base}", desc
+    if res.kind == Kind.SWEEP:
+        return f"What-if sweep of {res.base}: {', '.join(res.sweep_keys)}", desc
+    return f"What-if report: {res.base}", desc
+
+
+def _figures(figures: Sequence[Rendered]) -> str:
+    return "".join(
+        f'<figure id="fig-{e(f.name)}"><img src="data:image/png;base64,{f.png64}" alt="{e(f.title)}">'
+        f"<figcaption>{e(f.caption)} <small>(figures/{e(f.name)}.png, .svg)</small></figcaption></figure>"
+        for f in figures
+    )
+
+
+def page(res: Results, figures: Sequence[Rendered]) -> str:
+    """The whole page."""
+    title, desc = heading(res)
+    items = "".join(f"<li>{i}</li>" for i in summary_items(res))
+    nav = "".join(f'<a href="#{a}">{e(t)}</a>' for a, t in SECTIONS)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="ehsim report">
+<title>{e(title)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<main>
+<h1>{e(title)}</h1>
+<p class="lede">{e(desc)}</p>
+<nav aria-label="Sections">{nav}</nav>
+<h2 id="summary">Summary</h2>
+<ul class="summary">{items}</ul>
+<h2 id="assumptions">Assumptions and sources</h2>
+{assumptions(res)}
+<h2 id="figures">Figures</h2>
+<p>Every interval on this page is a {INTERVAL_TEXT}; differences between options are paired intervals and can be
+negative.</p>
+{_figures(figures)}
+<h2 id="tables">KPI tables</h2>
+{kpi_tables(res)}
+<h2 id="diagnostics">Diagnostics</h2>
+{diagnostics(res)}
+{footer(res)}
+</main>
+</body>
+</html>
+"""
