@@ -39,7 +39,7 @@ from sim.present import fig_compare, fig_costs, fig_diagnostics, fig_flow, fig_s
 from sim.present.assumptions import read_assumptions
 from sim.present.format import fmt_money_axis, fmt_number
 from sim.present.report import build_figures, make_report
-from sim.present.theme import CATEGORY_AXIS_LABELS, PALETTE, colours, safe_text
+from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
 from sim.vocab import Exit, Stage
 from tests.conftest import CONFIGS, ROOT
 
@@ -458,8 +458,8 @@ def test_queues_over_time_are_monthly_averages(run_dir: Path) -> None:
 
 
 def test_colour_blind_palette() -> None:
-    assert list(colours(["a", "b", "c"]).values()) == list(PALETTE[:3])
-    assert PALETTE[0] == "#0173b2"  # seaborn's colorblind palette
+    assert list(colours(["a", "b", "c"]).values()) == list(palette()[:3])
+    assert palette()[0] == "#0173b2"  # seaborn's colorblind palette
 
 
 # --------------------------------------------------------------------------- the flow diagram
@@ -598,7 +598,7 @@ def test_assumptions_follow_extends_and_keep_sources() -> None:
     assert workers.value == "8" and workers.is_assumption and workers.file == "more_key_workers.yaml"
     assert workers.source == _comment(CONFIGS / "options" / "more_key_workers.yaml", "washington")
     rest = by_key["teams.washington"]  # the parent's line, minus the overridden key
-    assert "caseload_cap: 22" in rest.value and "workers" not in rest.value
+    assert "caseload_cap: 22" in rest.value and "workers: 6" not in rest.value  # workers overridden
     assert rest.source == _comment(CONFIGS / "baseline.yaml", "washington: {workers") and rest.file == "baseline.yaml"
     assert by_key["panel.interval_days"].value == "10" and "command line" in by_key["panel.interval_days"].source
     assert by_key["run.start_date"].source == _comment(CONFIGS / "baseline.yaml", "start_date")
