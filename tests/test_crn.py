@@ -58,8 +58,11 @@ def _histories(ev: pd.DataFrame) -> dict[int, list[tuple[Any, ...]]]:
 
 
 def _first_referrals(ev: pd.DataFrame) -> pd.DataFrame:
+    """Episode-0 referrals: family, time, source, locality (categories as plain strings:
+    the log's category sets depend on which events happened anywhere in the run)."""
     ref = ev[(ev["event"] == "referral") & (ev["episode"] == 0)]
-    return ref[["family_id", "time", "detail", "locality"]].reset_index(drop=True)
+    ref = ref[["family_id", "time", "detail", "locality"]].reset_index(drop=True)
+    return ref.astype({"detail": str, "locality": str})
 
 
 # --------------------------------------------------------------------------- no effect on fates
@@ -134,8 +137,7 @@ def _check_stage_change(stage: str, small: dict[str, Any], large: dict[str, Any]
     pd.testing.assert_frame_equal(_first_referrals(a.events), _first_referrals(b.events))
     ha, hb = _histories(a.events), _histories(b.events)
     assert ha.keys() == hb.keys()
-    touched = {f for f, h in {**ha, **hb}.items() if any(r[3] == stage for r in h)}
-    touched |= {f for f, h in hb.items() if any(r[3] == stage for r in h)}
+    touched = {f for h in (ha, hb) for f, rows in h.items() if any(r[3] == stage for r in rows)}
     assert len(touched) > 20
     for fid in ha:
         if fid in touched:  # identical up to the moment the family first joins the stage
