@@ -142,6 +142,7 @@ def test_staff_costs_are_posts_filled_times_annual_cost_times_years() -> None:
         ("lac", 0.0, "cost_care_foster_gbp", CASE_DAYS / 7 * 700),  # per WEEK: 100,500
         ("lac", 1.0, "cost_care_residential_gbp", CASE_DAYS / 7 * 4000),  # per WEEK
     ],
+    ids=["cin_per_day", "cp_per_day", "foster_per_week", "residential_per_week"],
 )
 def test_social_care_costs_per_day_and_per_week(outcome: str, residential: float, kpi: str, expected: float) -> None:
     """1005 case-days in the window (worked out above): CIN and CP are costed per day,

@@ -85,7 +85,9 @@ def plans() -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize(("stage", "length", "every"), [("level3", L3_LEN, L3_EVERY), ("level2", L2_LEN, L2_EVERY)])
+@pytest.mark.parametrize(
+    ("stage", "length", "every"), [("level3", L3_LEN, L3_EVERY), ("level2", L2_LEN, L2_EVERY)], ids=["level3", "level2"]
+)
 def test_reviews_happen_at_whole_intervals_from_plan_start(
     plans: pd.DataFrame, stage: str, length: float, every: float
 ) -> None:
@@ -104,6 +106,7 @@ def test_reviews_happen_at_whole_intervals_from_plan_start(
 @pytest.mark.parametrize(
     ("stage", "length", "every", "probs"),
     [("level3", L3_LEN, L3_EVERY, L3_P), ("level2", L2_LEN, L2_EVERY, L2_P)],
+    ids=["level3", "level2"],
 )
 def test_number_of_reviews_to_the_first_event_is_geometric(
     plans: pd.DataFrame, stage: str, length: float, every: float, probs: dict[str, float]
@@ -123,7 +126,7 @@ def test_number_of_reviews_to_the_first_event_is_geometric(
     assert pval > ALPHA / 2, (observed, expected)
 
 
-@pytest.mark.parametrize(("stage", "probs"), [("level3", L3_P), ("level2", L2_P)])
+@pytest.mark.parametrize(("stage", "probs"), [("level3", L3_P), ("level2", L2_P)], ids=["level3", "level2"])
 def test_review_outcome_shares(plans: pd.DataFrame, stage: str, probs: dict[str, float]) -> None:
     """Given that a review ends the plan, the outcome is step up / step down / disengage
     in proportion to their probabilities: Wilson interval per outcome at 1 - ALPHA / 6
