@@ -1,0 +1,226 @@
+"""Mechanism tests (known answers): referral arrivals and family attributes.
+
+Each test compares what the model produced with what its specification implies, with a
+tolerance taken from the sampling distribution of the statistic (stated beside each
+check). Family-wise error rate per test: 0.001, split by Bonferroni over the checks in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+from sim.config import scenario_from_dict
+
+ALPHA = 0.001  # family-wise false-alarm rate of each test
+START = dt.date(2021, 3, 17)  # mid-month start: the first and last months are partial
+
+
+def _scenario(sources: dict[str, Any], days: float, seasonality: list[float] | None = None, **family: Any) -> Any:
+    """Referrals go straight to one team with far more slots than demand and one-day plans:
+    the cheapest journey, so the run is dominated by arrivals."""
+    d: dict[str, Any] = {
+        "name": "arrivals",
+        "run": {"start_date": START.isoformat(), "duration_days": days, "warmup_days": 0},
+        "localities": {
+            "north": {"referral_share": 0.5},
+            "south": {"referral_share": 0.3},
+            "east": {"referral_share": 0.2},
+        },
+        "referrals": {"sources": sources},
+        "teams": {n: {"workers": 10_000, "caseload_cap": 10} for n in ("north", "south", "east")},
+        "early_help": {"duration": {"dist": "fixed", "value": 1}},
+    }
+    if seasonality is not None:
+        d["referrals"]["seasonality"] = seasonality
+    if family:
+        d["family"] = family
+    return scenario_from_dict(d)
+
+
+# --------------------------------------------------------------------------- arrivals
+SEASON_SHARED = [1.5, 1.3, 1.0, 0.7, 0.5, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 0.4]
+SEASON_POLICE = [0.6, 0.6, 0.8, 1.0, 1.3, 1.6, 1.6, 1.3, 1.0, 0.8, 0.6, 0.8]
+SOURCES = {
+    # a source using the shared seasonality, growing 40% a year
+    "schools": {"annual_rate": 4000, "annual_growth": 0.4, "entry": "level3"},
+    # a source with its own seasonality, declining 25% a year
+    "police": {"annual_rate": 3000, "annual_growth": -0.25, "seasonality": SEASON_POLICE, "entry": "level3"},
+    # the shared seasonality (no profile of its own) and no growth
+    "health": {"annual_rate": 1000, "entry": "level3"},
+}
+HORIZON = 3 * 365.0
+
+
+def _month_cells(start: dt.date, horizon: float) -> list[tuple[int, int, float, float]]:
+    """Calendar months overlapping [0, horizon): (year, month, first day, end day), in days
+    since ``start`` (partial months clipped)."""
+    cells = []
+    y, m = start.year, start.month
+    while True:
+        first = (dt.date(y, m, 1) - start).days
+        ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
+        end = (dt.date(ny, nm, 1) - start).days
+        a, b = max(first, 0.0), min(end, horizon)
+        if a >= horizon:
+            return cells
+        cells.append((y, m, float(a), float(b)))
+        y, m = ny, nm
+
+
+def _expected_count(rate: float, growth: float, season: float, a: float, b: float) -> float:
+    """Integral over [a, b) of rate / 365 x season x (1 + growth) ** (t / 365) dt."""
+    per_day = rate / 365.0 * season
+    if growth == 0:
+        return per_day * (b - a)
+    k = math.log1p(growth) / 365.0
+    return per_day * (math.exp(k * b) - math.exp(k * a)) / k
+
+
+def test_arrival_counts_by_source_and_month_match_rate_seasonality_growth() -> None:
+    """Observed referrals per (source, calendar month) against rate x seasonality x growth.
+
+    Each count is Poisson with mean the integral of the intensity over the month. Tolerance:
+    every count lies inside its exact Poisson central interval at level 1 - ALPHA / cells
+    (Bonferroni over the cells), and the Pearson chi-square over all cells is below its
+    1 - ALPHA quantile (df = cells: the means are fully specified, nothing is fitted).
+    A seasonality shifted by one month moves most cells by 10-60% of counts of 100-500
+    (a Poisson sd of 10-22), and halved growth moves year-3 cells by about 30%: both fail.
+    """
+    sc = _scenario(SOURCES, HORIZON, seasonality=SEASON_SHARED)
+    ev = sim.run_replication(sc, rep=0, seed=2024).events
+    ref = ev[ev["event"] == "referral"]
+    assert (ref["episode"] == 0).all()
+    day = np.floor(ref["time"].to_numpy()).astype(int)
+    dates = pd.to_datetime(START) + pd.to_timedelta(day, unit="D")
+    observed = pd.DataFrame({"source": ref["detail"].astype(str).to_numpy(), "y": dates.year, "m": dates.month})
+    counts = observed.value_counts().to_dict()
+
+    cells = _month_cells(START, HORIZON)
+    n_cells = len(cells) * len(SOURCES)
+    level = ALPHA / 2 / n_cells  # two checks: the per-cell intervals and the chi-square
+    chi2, outside = 0.0, []
+    for name, src in SOURCES.items():
+        season = src.get("seasonality", SEASON_SHARED)
+        for y, m, a, b in cells:
+            mu = _expected_count(src["annual_rate"], src.get("annual_growth", 0.0), season[m - 1], a, b)
+            n = counts.get((name, y, m), 0)
+            lo, hi = stats.poisson.ppf(level / 2, mu), stats.poisson.isf(level / 2, mu)
+            if not lo <= n <= hi:
+                outside.append((name, y, m, n, round(mu, 1), lo, hi))
+            chi2 += (n - mu) ** 2 / mu
+    assert not outside, f"counts outside their Poisson intervals: {outside}"
+    assert chi2 < stats.chi2.isf(level, n_cells), (chi2, n_cells)
+    # every referral falls in a cell of a known source (nothing outside the horizon)
+    assert sum(counts.values()) == len(ref) and set(observed["source"]) == set(SOURCES)
+
+
+def test_source_without_own_seasonality_uses_the_shared_profile() -> None:
+    """A source with no seasonality of its own follows ``referrals.seasonality``: with a
+    profile of zeros except January, every referral of that source falls in January.
+    (Exact: zero intensity means no accepted candidates.)"""
+    season = [1.0] + [0.0] * 11
+    sc = _scenario({"only": {"annual_rate": 2000, "entry": "level3"}}, 700, seasonality=season)
+    ev = sim.run_replication(sc, seed=1).events
+    ref = ev[ev["event"] == "referral"]
+    dates = pd.to_datetime(START) + pd.to_timedelta(np.floor(ref["time"].to_numpy()), unit="D")
+    assert len(ref) > 100 and (dates.month == 1).all()
+
+
+# --------------------------------------------------------------------------- family attributes
+NEED_PROBS = {"level1": 0.1, "level2": 0.2, "level3": 0.45, "level4": 0.25}
+RISK_MEANS = {"level1": 0.1, "level2": 0.25, "level3": 0.55, "level4": 0.8}
+CONCENTRATION = 6.0
+CHILDREN_MEAN = 2.25
+MAX_AGE = 17
+
+
+@pytest.fixture(scope="module")
+def families() -> pd.DataFrame:
+    sc = _scenario(
+        {"all": {"annual_rate": 20_000, "entry": "level3"}},
+        365,
+        children_mean=CHILDREN_MEAN,
+        max_child_age=MAX_AGE,
+        need_probs=NEED_PROBS,
+        risk_mean_by_need=RISK_MEANS,
+        risk_concentration=CONCENTRATION,
+    )
+    fams = sim.run_replication(sc, seed=7).families
+    assert len(fams) > 18_000
+    return fams
+
+
+def _chi2_p(observed: np.ndarray, expected_probs: np.ndarray) -> float:
+    """Pearson goodness of fit p-value, tail cells merged until every expected count >= 5."""
+    obs, exp = list(observed.astype(float)), list(expected_probs * observed.sum())
+    while len(exp) > 2 and exp[-1] < 5:
+        last_obs, last_exp = obs.pop(), exp.pop()
+        obs[-1] += last_obs
+        exp[-1] += last_exp
+    return float(stats.chisquare(obs, exp).pvalue)
+
+
+def test_number_of_children_is_one_plus_poisson(families: pd.DataFrame) -> None:
+    """Children = 1 + Poisson(children_mean - 1). Chi-square goodness of fit, p > ALPHA
+    (tail merged so expected counts are >= 5). Poisson(mean) without the 1 + fails at once
+    (no family has 0 children), as does any other mean."""
+    n = families["children"].to_numpy()
+    assert n.min() >= 1
+    k = np.arange(1, n.max() + 1)
+    probs = stats.poisson.pmf(k - 1, CHILDREN_MEAN - 1)
+    probs[-1] += stats.poisson.sf(k[-1] - 1, CHILDREN_MEAN - 1)
+    observed = np.array([(n == v).sum() for v in k])
+    assert _chi2_p(observed, probs) > ALPHA
+
+
+def test_ages_are_uniform_on_0_to_max(families: pd.DataFrame) -> None:
+    """Ages are independent uniforms on 0..max_child_age. The families table gives the
+    youngest and oldest child: with n children and V = max_child_age + 1 possible ages,
+    P(oldest <= a) = ((a + 1) / V) ** n and P(youngest >= a) = ((V - a) / V) ** n.
+    Chi-square for n = 1, 2, 3 and both ends (6 tests, Bonferroni: p > ALPHA / 6); ages
+    0..max-1 (the top age never drawn) fail."""
+    v = MAX_AGE + 1
+    a = np.arange(v)
+    assert families["oldest_age"].max() == MAX_AGE and families["youngest_age"].min() == 0
+    for n in (1, 2, 3):
+        sub = families[families["children"] == n]
+        cdf_old = ((a + 1) / v) ** n
+        p_old = np.diff(np.concatenate([[0.0], cdf_old]))
+        sf_young = ((v - a) / v) ** n  # P(youngest >= a)
+        p_young = sf_young - np.append(sf_young[1:], 0.0)
+        for col, probs in (("oldest_age", p_old), ("youngest_age", p_young)):
+            observed = np.bincount(sub[col].to_numpy(dtype=int), minlength=v)
+            assert len(observed) == v
+            # order cells so that small expected counts sit at the end for merging
+            order = np.argsort(-probs)
+            p = _chi2_p(observed[order], probs[order])
+            assert p > ALPHA / 6, (n, col, p)
+
+
+def test_need_levels_and_localities_follow_their_shares(families: pd.DataFrame) -> None:
+    """Level of need ~ need_probs and locality ~ referral_share: two chi-square tests,
+    each p > ALPHA / 2 (Bonferroni)."""
+    need = np.bincount(families["need"].to_numpy(dtype=int), minlength=5)[1:]
+    assert _chi2_p(need, np.array(list(NEED_PROBS.values()))) > ALPHA / 2
+    loc = families["locality"].astype(str).value_counts()
+    observed = np.array([loc.get(k, 0) for k in ("north", "south", "east")])
+    assert _chi2_p(observed, np.array([0.5, 0.3, 0.2])) > ALPHA / 2
+
+
+def test_risk_is_beta_with_the_mean_of_its_need_level(families: pd.DataFrame) -> None:
+    """Risk | need ~ Beta(m c, (1 - m) c) with m = risk_mean_by_need, c = risk_concentration.
+    One-sample KS test per level, p > ALPHA / 4 (Bonferroni over the 4 levels). Swapping the
+    Beta's parameters (mean 1 - m) or ignoring the level fails."""
+    for level, key in enumerate(NEED_PROBS, start=1):
+        r = families.loc[families["need"] == level, "risk"].to_numpy()
+        m = RISK_MEANS[key]
+        p = stats.kstest(r, stats.beta(m * CONCENTRATION, (1 - m) * CONCENTRATION).cdf).pvalue
+        assert p > ALPHA / 4, (key, p, r.mean())

@@ -1,0 +1,122 @@
+"""Mechanism tests (known answers, exact): the KPI window [warm-up, end] with a non-zero
+warm-up. Counts are of events inside the window, waits are of families who joined the
+queue inside it, time averages are over it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import sim
+from sim.config import scenario_from_dict
+
+
+def _dd1(warmup: float) -> dict[str, float]:
+    """D/D/1: a referral every 10 days straight to a team with one slot, plans of exactly
+    15 days, 100 days."""
+    d: dict[str, Any] = {
+        "name": "window",
+        "run": {"start_date": "2022-01-01", "duration_days": 100, "warmup_days": warmup},
+        "localities": {"town": {"referral_share": 1.0}},
+        "referrals": {"process": "deterministic", "sources": {"all": {"annual_rate": 36.5, "entry": "level3"}}},
+        "teams": {"town": {"workers": 1, "caseload_cap": 1}},
+        "early_help": {"duration": {"dist": "fixed", "value": 15}},
+        "costs": {"staff": {"key_worker_per_year": {"gbp": 36_500, "price_year": 2024}}},
+    }
+    return sim.run_replication(scenario_from_dict(d), seed=0).kpis
+
+
+def test_window_rule_on_a_hand_computed_trace() -> None:
+    """By hand. Family i (0..8) is referred and joins at 10 (i + 1). The slot serves them in
+    turn, each for 15 days: f0 10-25, f1 25-40, f2 40-55, f3 55-70, f4 70-85, f5 85-100
+    (still open at the end: events at the horizon are not run); f6, f7, f8 (joined 70, 80,
+    90) are still waiting.
+
+    Window [45, 100], 55 days:
+    * referrals at 50, 60, 70, 80, 90: 5 (those at 10..40 are before the warm-up);
+    * waits of families who joined in the window and were served: f4 (50 -> 70) and f5
+      (60 -> 85): mean 22.5, median 22.5, 2 served. f3 joined at 40, before the warm-up,
+      and is excluded although it started at 55 (including it would give a mean of 20);
+    * plans started in the window: f3 (55), f4 (70), f5 (85): 3; closed with outcomes met:
+      exits at 55, 70, 85: 3 (those at 25 and 40 are before the warm-up);
+    * still waiting at the end: f6, f7, f8 for 30, 20, 10 days: 3, mean 20;
+    * queue length over the window: 1 on [45, 50), 2 on [50, 55), 1 on [55, 60),
+      2 on [60, 80), 3 on [80, 85), 2 on [85, 90), 3 on [90, 100]:
+      5 + 10 + 5 + 40 + 15 + 10 + 30 = 115 family-days, mean 115 / 55;
+    * the slot is busy all through the window: utilisation 1, one open plan on average;
+    * staff: one key worker at 36,500 a year for 55 days = 5,500.
+    """
+    k = _dd1(45)
+    expected = {
+        "window_days": 55,
+        "referrals_total": 5,
+        "families_referred": 5,
+        "wait_level3_served": 2,
+        "wait_level3_mean_days": 22.5,
+        "wait_level3_median_days": 22.5,
+        "starts_level3": 3,
+        "closed_outcomes_met": 3,
+        "waiting_level3_at_end": 3,
+        "waiting_level3_at_end_mean_days": 20,
+        "queue_level3_mean": 115 / 55,
+        "utilisation_team_town": 1,
+        "open_level3_mean": 1,
+        "open_level3_at_end": 1,
+        "cost_staff_gbp": 5_500,
+    }
+    assert {name: k[name] for name in expected} == pytest.approx(expected, rel=1e-12)
+
+
+def test_without_warmup_the_same_trace_counts_everything() -> None:
+    """The same trace with warm-up 0: 9 referrals; waits 0, 5, 10, 15, 20, 25 for the six
+    served (mean 12.5); 5 closed; busy from day 10 (utilisation 90 / 100); time spent
+    waiting: f1 20-25, f2 30-40, f3 40-55, f4 50-70, f5 60-85, f6 70-100, f7 80-100,
+    f8 90-100 = 5 + 10 + 15 + 20 + 25 + 30 + 20 + 10 = 135 family-days, mean 1.35;
+    staff 36,500 x 100 / 365 = 10,000."""
+    k = _dd1(0)
+    expected = {
+        "window_days": 100,
+        "referrals_total": 9,
+        "wait_level3_served": 6,
+        "wait_level3_mean_days": 12.5,
+        "starts_level3": 6,
+        "closed_outcomes_met": 5,
+        "queue_level3_mean": 1.35,
+        "utilisation_team_town": 0.9,
+        "cost_staff_gbp": 10_000,
+    }
+    assert {name: k[name] for name in expected} == pytest.approx(expected, rel=1e-12)
+
+
+def test_window_rule_with_withdrawals_and_a_busy_queue() -> None:
+    """A stochastic run with withdrawal while waiting and a 200-day warm-up, every count
+    recomputed from the log: referrals, withdrawals and starts are those at or after the
+    warm-up; served waits are of families who joined at or after it (the families who
+    joined before and were served after are excluded, and there are many of them)."""
+    lo = 200.0
+    d: dict[str, Any] = {
+        "name": "window_busy",
+        "run": {"start_date": "2022-01-01", "duration_days": 600, "warmup_days": lo},
+        "localities": {"town": {"referral_share": 1.0}},
+        "referrals": {"sources": {"all": {"annual_rate": 730, "entry": "level3"}}},
+        "teams": {"town": {"workers": 2, "caseload_cap": 10}},
+        "early_help": {"duration": {"dist": "exponential", "mean": 15}},
+        "waiting": {"withdrawal_per_day": 0.02},
+    }
+    res = sim.run_replication(scenario_from_dict(d), seed=3)
+    ev, k = res.events, res.kpis
+    q = ev[ev["stage"] == "level3"]
+    joins = q[q["event"] == "join"].set_index("family_id")["time"]
+    starts = q[q["event"] == "start"].set_index("family_id")["time"]
+    leaves = q[q["event"] == "leave"]
+    served = starts.index.intersection(joins.index)
+    late = served[joins[served] >= lo]
+    early_served_late = served[(joins[served] < lo) & (starts[served] >= lo)]
+    assert len(early_served_late) > 5 and (leaves["time"] < lo).sum() > 10
+    refs = ev[ev["event"] == "referral"]
+    assert k["referrals_total"] == (refs["time"] >= lo).sum() < len(refs)
+    assert k["withdrawn_level3"] == ((leaves["time"] >= lo) & (leaves["detail"] == "withdrawn")).sum()
+    assert k["starts_level3"] == (starts >= lo).sum()
+    assert k["wait_level3_served"] == len(late)
+    assert k["wait_level3_mean_days"] == pytest.approx((starts[late] - joins[late]).mean(), rel=1e-12)
