@@ -295,7 +295,7 @@ def test_keys_cited_elsewhere_are_in_the_bibliography() -> None:
 def test_no_file_refers_outside_the_repository() -> None:
     files = _checked_files()
     names = {p.relative_to(ROOT).as_posix() for p, _ in files}
-    assert {"README.md", "docs/sources.md", "configs/baseline.yaml", "sim/report.py"} <= names
+    assert {"README.md", "docs/sources.md", "configs/baseline.yaml", "sim/present/report.py"} <= names
     bad = [(p.relative_to(ROOT), n, ref) for p, text in files for n, ref in outside_references(text, p, ROOT)]
     listing = "\n".join(f"  {p}:{n}: {ref}" for p, n, ref in bad)
     assert not bad, f"references to paths outside the repository (cite a docs/sources.md key instead):\n{listing}"
