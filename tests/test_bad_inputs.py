@@ -83,7 +83,7 @@ def _assert_rejected(rc: int, out: str, err: str, field: str, problem: str) -> N
     assert "Traceback" not in out + err
     assert out == "", "nothing on stdout for an invalid scenario"
     # one message line both names the field (as its subject) and says what is wrong
-    subject = re.compile(rf"\s*{re.escape(field)}[: ]")
+    subject = re.compile(rf"error: (?:[^:]*\.ya?ml: )?{re.escape(field)}[: ]")
     lines = [line for line in err.splitlines() if subject.match(line)]
     assert lines, f"no line names {field!r}:\n{err}"
     assert any(problem in line for line in lines), f"{field!r} named, but not {problem!r}:\n{err}"

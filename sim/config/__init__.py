@@ -1,0 +1,78 @@
+"""Scenario schema (pydantic v2) and loading from YAML.
+
+A scenario is one frozen, validated :class:`Scenario`. Files may ``extends:`` another
+file (path relative to the extending file) and override any key; dotted overrides
+(``teams.north.workers=12``) are applied last. Every error names its field::
+
+    teams.north.workers: must be >= 0, got -2
+
+Units are in the key names: ``_days``, ``_per_day``, ``_gbp``. Times are days.
+"""
+
+from sim.config.limits import (
+    MAX_ANNUAL_RATE,
+    MAX_COUNT,
+    MAX_DURATION_DAYS,
+    MAX_NAME_CHARS,
+    MAX_STAFF,
+    MAX_VARIANT_NAME_CHARS,
+    MAX_YAML_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+    MIN_INTERVAL_DAYS,
+    MIN_RESULTS_WINDOW_DAYS,
+    NAME_RULE,
+)
+from sim.config.loading import (
+    MAX_EXTENDS_CHAIN,
+    NAMED_ENTRIES,
+    _format_error,
+    apply_overrides,
+    load_raw,
+    load_scenario,
+    parse_override,
+    safe_yaml_load,
+    scenario_from_dict,
+    scenario_to_yaml,
+)
+from sim.config.schema import (
+    RUNTIME_KEYS,
+    Change,
+    PlanSettings,
+    Referrals,
+    Scenario,
+    timeline,
+)
+from sim.errors import ScenarioError
+
+__all__ = [
+    "MAX_ANNUAL_RATE",
+    "MAX_COUNT",
+    "MAX_DURATION_DAYS",
+    "MAX_EXTENDS_CHAIN",
+    "MAX_NAME_CHARS",
+    "MAX_STAFF",
+    "MAX_VARIANT_NAME_CHARS",
+    "MAX_YAML_BYTES",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_NODES",
+    "MIN_INTERVAL_DAYS",
+    "MIN_RESULTS_WINDOW_DAYS",
+    "NAMED_ENTRIES",
+    "NAME_RULE",
+    "RUNTIME_KEYS",
+    "Change",
+    "PlanSettings",
+    "Referrals",
+    "Scenario",
+    "ScenarioError",
+    "_format_error",
+    "apply_overrides",
+    "load_raw",
+    "load_scenario",
+    "parse_override",
+    "safe_yaml_load",
+    "scenario_from_dict",
+    "scenario_to_yaml",
+    "timeline",
+]

@@ -1,0 +1,130 @@
+"""Limits on what a scenario may ask for, and the pieces every schema model shares."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from sim.errors import ScenarioError
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+# --------------------------------------------------------------------------- limits
+# Bounds on what a scenario file may ask for. Each is far outside any real service (the
+# bundled scenarios are quoted for scale) and exists so that a typo or a hostile file is
+# refused at validation, with the field named, instead of hanging or exhausting memory.
+# The work a valid scenario implies (referrals x replications) is bounded separately, in
+# :mod:`sim.workload`.
+
+MAX_YAML_BYTES = 1024 * 1024
+"""Largest scenario file read, in bytes (1 MiB). The largest bundled scenario is 14 kB."""
+MAX_YAML_NODES = 100_000
+"""Most YAML nodes (mappings, sequences, scalars, keys included) a document may hold once its
+aliases (``*name``) are expanded. The largest bundled scenario has 453. An alias "bomb" of a
+few hundred bytes expands to billions of nodes; it is refused after a count that takes time
+linear in the file, before anything is built from it."""
+MAX_YAML_DEPTH = 50
+"""Deepest nesting of mappings and sequences (aliases expanded). Scenarios nest 5 deep; the
+limit keeps the loader and the validator far from Python's recursion limit."""
+
+MAX_NAME_CHARS = 100
+"""Longest scenario ``name``. Names become folder names (``results/<name>-...``)."""
+MAX_VARIANT_NAME_CHARS = 1000
+"""Longest name of a derived variant (``<name>[key=value,...]``, as :func:`sim.sweep` makes)."""
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_VARIANT_SUFFIX = re.compile(r"\[[^/\\\x00-\x1f\x7f]*\]")
+NAME_RULE = (
+    f"letters, digits, '_', '-' and '.', starting with a letter, digit or '_', no '..', "
+    f"at most {MAX_NAME_CHARS} characters (a name, not a path)"
+)
+
+MIN_INTERVAL_DAYS = 1.0
+"""Shortest cycle of a panel (``panel.interval_days``) or of parenting groups
+(``parenting_groups.interval_days``): one meeting or one new group a day. A shorter cycle is
+a typo (``1e-7`` makes a run of billions of empty meetings that never ends)."""
+MIN_RESULTS_WINDOW_DAYS = 30.0
+"""Shortest results window, ``run.duration_days - run.warmup_days``: KPIs are reported per
+year, and a window under a month is extrapolated from too few events to mean anything."""
+MAX_DURATION_DAYS = 36_525.0
+"""Longest horizon, ``run.duration_days``: 100 years (the longest bundled run is 20,000 days)."""
+MAX_ANNUAL_RATE = 10_000_000.0
+"""Largest ``annual_rate`` of one referral source: ten million referrals a year, far beyond any
+local authority (the largest bundled source has 1,740)."""
+MAX_STAFF = 100_000
+"""Most staff in one post type (``teams.*.workers``, ``teams.*.other_fte``, ``front_door.staff``,
+``mst.therapists``, ``fgc.coordinators``, ``family_mental_health.consultants``): far beyond any
+local authority (bundled teams have tens)."""
+MAX_COUNT = 1_000_000
+"""Most of any other count: caseload caps, capacities per meeting or group, concurrent plans,
+families open or waiting in ``initial_state`` (the largest bundled count is 1,100)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {0x85: "\\x85", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters and line breaks escaped: a key or name read from a
+    file never splits a message line (one line per problem) or garbles a terminal."""
+    return text.translate(_CONTROL)
+
+
+def _one_line_errors(fn: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Decorate a public loader: its :class:`ScenarioError` messages keep to one line each,
+    whatever keys, names or paths they quote."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return fn(*args, **kwargs)
+        except ScenarioError as exc:
+            lines = [_one_line(m) for m in exc.messages]
+            if lines == exc.messages:
+                raise
+            raise ScenarioError(lines) from None
+
+    return wrapper
+
+
+def _prob(**kw: Any) -> Any:
+    return Field(ge=0, le=1, **kw)
+
+
+def _at_least_a_day(value: float) -> float:
+    if value < MIN_INTERVAL_DAYS:
+        raise ValueError(
+            f"must be >= {MIN_INTERVAL_DAYS:g} day (at most one a day; a shorter cycle never lets the run end), "
+            f"got {value:g}"
+        )
+    return value
+
+
+Interval = Annotated[float, AfterValidator(_at_least_a_day)]
+"""Days between meetings or groups: > 0 (checked first, by the field) and at least a day."""
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """``YYYY-MM-DD``, as a YAML date or a string; anything else is refused by name."""
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return _dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, _dt.datetime):
+        shown = f"a date and time ({value.isoformat(sep=' ')})"
+    else:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise ValueError(f"must be a valid date written YYYY-MM-DD (e.g. 2017-04-01), got {shown}")

@@ -1,0 +1,424 @@
+"""Loading scenarios: YAML with limits, ``extends:``, dotted overrides, field-named errors."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sim.config.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, _one_line, _one_line_errors
+from sim.config.schema import Scenario
+from sim.distributions import DIST_TAGS
+from sim.errors import ScenarioError
+
+# ---------------------------------------------------------------------- loading
+_MESSAGES = {
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+    "finite_number": "must be a finite number",
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+    "too_short": "must have at least {min_length} item(s)",
+    "literal_error": "must be one of {expected}",
+}
+
+
+# A validator's message may start with the field it is about, relative to the model
+# ("need_probs: probabilities must sum to 1"); it is joined to the model's location.
+_FIELD_PREFIX = re.compile(r"([A-Za-z_]\w*(?:\.\w+)*): (.*)", re.DOTALL)
+
+
+def _format_error(err: dict[str, Any], prefix: tuple[str | int, ...] = ()) -> str:
+    """One line per problem (a model validator may report several, one per line)."""
+    loc = [_one_line(str(p)) for p in (*prefix, *err["loc"]) if str(p) not in DIST_TAGS and str(p) != "[key]"]
+    # pydantic reports errors raised in a model validator at the model's own location
+    where = ".".join(loc) or "scenario"
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "value_error":
+        lines = []
+        for msg in str(ctx.get("error", err["msg"])).split("\n"):
+            m = _FIELD_PREFIX.fullmatch(msg)
+            if m and loc:
+                lines.append(f"{where}.{m[1]}: {m[2]}")
+            elif m:
+                lines.append(msg)
+            else:
+                lines.append(f"{where}: {msg}")
+        return "\n".join(lines)
+    if kind == "union_tag_invalid":
+        return f"{where}.dist: unknown distribution {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"{where}.dist: required key is missing (the distribution's name)"
+    template = _MESSAGES.get(kind)
+    msg = template.format(**ctx) if template else err["msg"][0].lower() + err["msg"][1:]
+    if kind in ("missing", "extra_forbidden"):
+        return f"{where}: {msg}"
+    return f"{where}: {msg}, got {err.get('input')!r}"
+
+
+@_one_line_errors
+def scenario_from_dict(data: dict[str, Any]) -> Scenario:
+    """Validate a plain mapping into a :class:`Scenario`, raising :class:`ScenarioError`."""
+    if not isinstance(data, dict):
+        raise ScenarioError([f"scenario: must be a mapping of keys, got {type(data).__name__}"])
+    problem = _shape_problem(data, _data_children)
+    if problem:
+        raise ScenarioError([f"scenario: {problem}"])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(
+            [_one_line(line) for e in exc.errors() for line in _format_error(dict(e)).split("\n")]
+        ) from None
+
+
+@_one_line_errors
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``KEY=VALUE`` (value as YAML) from the command line."""
+    if not isinstance(text, str):
+        raise ScenarioError([f"--set {_clip(repr(text))}: expected a KEY=VALUE string, got {type(text).__name__}"])
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError([f"--set {_clip(repr(text))}: expected KEY=VALUE, e.g. teams.north.workers=12"])
+    if "" in key.strip().split("."):
+        raise ScenarioError([f"--set {_clip(repr(text))}: empty key in dotted path {_clip(repr(key.strip()))}"])
+    where = f"--set {_clip(key.strip())}"
+    parsed = safe_yaml_load(value, where, "value is not valid YAML") if value.strip() else None
+    return key.strip(), parsed
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters (a subject echoed back must leave room for the problem)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+NAMED_ENTRIES: dict[tuple[str, ...], tuple[str, str, tuple[str, ...]]] = {
+    ("localities",): ("locality", "localities", ("localities",)),
+    ("referrals", "sources"): ("referral source", "sources", ("referrals", "sources")),
+    ("teams",): ("team", "teams", ("teams",)),
+    ("initial_state", "teams"): ("team", "teams", ("teams",)),
+}
+"""The mappings of named entries, by dotted path: (what an entry is, what the list of them is
+called, the path of the mapping whose names may be used). An override *through* an entry
+that does not exist (``teams.nonexistent.workers=3``) is refused with the names that do;
+otherwise it would create half an entry and fail on a missing key. An ``initial_state.teams``
+entry may be added for any team in ``teams``; a new team is added by setting the whole entry
+(``teams.new={workers: 5, caseload_cap: 20}``)."""
+
+
+def _names_at(data: dict[str, Any], path: tuple[str, ...]) -> list[str]:
+    node: Any = data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return [str(k) for k in node] if isinstance(node, dict) else []
+
+
+@_one_line_errors
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``data`` with dotted keys set, creating mappings as needed.
+
+    Raises :class:`ScenarioError` for a key that is not a dotted path, a key through a value
+    that is not a mapping, and a key through a named entry that does not exist
+    (:data:`NAMED_ENTRIES`)."""
+    out = _deep_copy(data)
+    for dotted, value in _override_pairs(overrides).items():
+        parts = dotted.split(".")
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            named = NAMED_ENTRIES.get(tuple(parts[:i]))
+            if named is not None and part not in node:
+                noun, plural, known_at = named
+                known = _names_at(out, known_at)
+                if part not in known:
+                    here = ".".join(parts[: i + 1])
+                    listed = ", ".join(known) if known else "none"
+                    hint = ""
+                    if known_at == tuple(parts[:i]):
+                        hint = f"; to add a {noun}, set the whole entry: {here}={{...}}"
+                    raise ScenarioError(
+                        [_one_line(f"{here}: {noun} {part!r} does not exist ({plural}: {listed}){hint}")]
+                    )
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            if not isinstance(nxt, dict):
+                raise ScenarioError(
+                    [_one_line(f"{'.'.join(parts[: i + 1])}: cannot set {dotted}, this key is not a mapping")]
+                )
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+_OVERRIDES_FORM = "a mapping {'teams.north.workers': 12} or a list of 'KEY=VALUE' strings"
+
+
+def _override_pairs(overrides: Any) -> dict[str, Any]:
+    """``overrides`` as ``{dotted key: value}``, from a mapping or a list of ``KEY=VALUE``."""
+    if overrides is None:
+        return {}
+    if isinstance(overrides, str):
+        raise ScenarioError(
+            [f"overrides: must be {_OVERRIDES_FORM}, got the string {overrides[:60]!r} (put it in a list)"]
+        )
+    if isinstance(overrides, (list, tuple)):
+        return dict(parse_override(o) for o in overrides)
+    if not isinstance(overrides, dict):
+        raise ScenarioError([f"overrides: must be {_OVERRIDES_FORM}, got {type(overrides).__name__}"])
+    for key in overrides:
+        if not isinstance(key, str) or not key.strip() or "" in key.split("."):
+            raise ScenarioError([f"overrides: {key!r} is not a dotted key like 'teams.north.workers'"])
+    return overrides
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``child`` over ``base``. A mapping with ``replace: true`` replaces instead."""
+    out = _deep_copy(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and value.get("replace") is True:
+            out[key] = {k: v for k, v in value.items() if k != "replace"}
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = _deep_copy(value)
+    return out
+
+
+# ---------------------------------------------------------------------- YAML with limits
+def _yaml_children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _data_children(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    if isinstance(node, (list, tuple)):
+        return list(node)
+    return []
+
+
+def _shape_problem(root: Any, children: Callable[[Any], list[Any]]) -> str | None:
+    """What is wrong with the size or shape of a tree whose shared branches (YAML aliases) are
+    counted each time they are used, or None. Memoised, so an alias bomb costs time linear in
+    the file, not in its expansion; iterative, so depth costs no recursion."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            kids = children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if size[key] > MAX_YAML_NODES:
+                return (
+                    f"expands to more than {MAX_YAML_NODES:,} values (aliases, *name, are expanded where "
+                    "they are used); a scenario holds a few hundred"
+                )
+            if depth[key] > MAX_YAML_DEPTH:
+                return f"nested more than {MAX_YAML_DEPTH} levels deep; a scenario nests a few levels"
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            return "contains itself (a recursive alias or reference)"
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in children(node) if id(k) not in size)
+    return None
+
+
+class _YamlLimitError(yaml.YAMLError):
+    """A YAML document over one of the loader's limits (not malformed, but refused)."""
+
+    def __init__(self, problem: str, mark: Any = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys (by default the last one silently wins),
+    nesting deeper than :data:`MAX_YAML_DEPTH` and documents that expand, through their
+    aliases, beyond :data:`MAX_YAML_NODES` nodes."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _YamlLimitError(
+                    f"nested more than {MAX_YAML_DEPTH} levels deep; a scenario nests a few levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            problem = _shape_problem(node, _yaml_children)
+            if problem:
+                raise _YamlLimitError(problem)
+        return node
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # a list or mapping as a key (``? [a, b]``)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be a plain value, got {type(key).__name__}", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_date_or_text(self, node: yaml.ScalarNode) -> Any:
+        """A date-like scalar that is no date (``2023-02-30``) stays text, so the field it is
+        given to names itself in the error, instead of the loader failing without a field."""
+        try:
+            return self.construct_yaml_timestamp(node)
+        except (ValueError, AttributeError):
+            return self.construct_scalar(node)
+
+
+_ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _ScenarioLoader.construct_date_or_text)
+
+
+def _yaml_problem(exc: yaml.YAMLError, malformed: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    if isinstance(exc, _YamlLimitError):
+        return f"{at.strip()}: {exc.problem}" if at else exc.problem
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"{malformed}: character {exc.character!r} at position {exc.position} is not allowed in YAML"
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return _one_line(f"{malformed}{at}: {problem}")
+
+
+def safe_yaml_load(text: str, where: str, malformed: str = "malformed YAML") -> Any:
+    """Parse YAML text with the scenario loader's limits (:data:`MAX_YAML_DEPTH`,
+    :data:`MAX_YAML_NODES`, no duplicate keys, no Python tags), raising :class:`ScenarioError`
+    whose message starts with ``where`` (a file, or ``--set KEY``)."""
+    try:
+        return yaml.load(text, Loader=_ScenarioLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ScenarioError([f"{where}: {_yaml_problem(exc, malformed)}"]) from None
+    except RecursionError:  # belt and braces: the depth limit stops well before this
+        raise ScenarioError([f"{where}: nested too deeply"]) from None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        # PyYAML's constructors let these through for a tagged or date-like value they cannot
+        # build (``2023-02-30``, ``!!int abc``, ``!!bool maybe``, ``!!map [1]``)
+        raise ScenarioError([f"{where}: {malformed}: a value could not be read ({exc})"]) from None
+
+
+MAX_EXTENDS_CHAIN = 16
+"""Most files in one ``extends:`` chain (bundled chains have two)."""
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ScenarioError([f"extends: cycle in scenario files: {cycle}"])
+    if len(chain) >= MAX_EXTENDS_CHAIN:
+        raise ScenarioError([f"extends: more than {MAX_EXTENDS_CHAIN} files in a chain (at {path})"])
+    where = f"extends (in {chain[-1]})" if chain else "scenario"
+    try:
+        if not path.is_file():
+            raise ScenarioError([f"{where}: file not found: {path}"])
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ScenarioError(
+                [f"{path}: the file is {size:,} bytes; a scenario file may be at most {MAX_YAML_BYTES:,} bytes"]
+            )
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
+    except OSError as exc:
+        raise ScenarioError([f"{where}: cannot read {path}: {exc.strerror or exc}"]) from None
+    data = safe_yaml_load(text, str(path))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{path}: the top level must be a mapping of keys, got {type(data).__name__}"])
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError([f"extends: must be a file path, got {parent!r}"])
+    base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
+    return _merge(base, data)
+
+
+@_one_line_errors
+def load_raw(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> dict[str, Any]:
+    """The merged, overridden mapping behind a scenario file (before validation)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ScenarioError([f"path: must be a scenario file path (str or Path), got {type(path).__name__}"])
+    pairs = _override_pairs(overrides)  # a bad overrides argument is refused before reading
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, TypeError, ValueError) as exc:
+        raise ScenarioError([f"scenario: not a usable file path: {path!r} ({exc})"]) from None
+    data = _read_yaml(resolved, ())
+    if pairs:
+        data = apply_overrides(data, pairs)
+    return data
+
+
+@_one_line_errors
+def load_scenario(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> Scenario:
+    """Load, merge (``extends:``), override and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        YAML scenario file (at most :data:`MAX_YAML_BYTES`, nested at most
+        :data:`MAX_YAML_DEPTH` deep, at most :data:`MAX_YAML_NODES` values with aliases
+        expanded).
+    overrides
+        ``{"teams.north.workers": 12}`` or ``["teams.north.workers=12"]`` (not a bare string).
+
+    Raises
+    ------
+    ScenarioError
+        With one field-named message per problem.
+    """
+    return scenario_from_dict(load_raw(path, overrides))
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as YAML (what ``config.resolved.yaml`` holds)."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False)
