@@ -30,7 +30,7 @@ def _small(**extra: object) -> sim.Scenario:
     return sim.load_scenario(CONFIGS / "baseline.yaml", {**SMALL, **extra})
 
 
-def _busy(workers: int = 11, days: float = 500) -> sim.Scenario:
+def _busy(workers: int = 5, days: float = 500) -> sim.Scenario:
     """Baseline with 60% more demand and short runs, so that allocation queues form."""
     over = {"run.duration_days": days, "run.warmup_days": 60}
     sc = sim.load_scenario(CONFIGS / "baseline.yaml", over)
@@ -195,12 +195,12 @@ def test_crn_paired_interval_is_narrower_and_has_the_right_sign() -> None:
     the ratio of their variances is the variance reduction CRN buys (about 5x here; printed
     with -s). A near-zero option wait (many more workers) would leave little to correlate."""
     reps = 10
-    res = compare(_busy(11), [_busy(12)], reps, seed=11)
+    res = compare(_busy(5), [_busy(6)], reps, seed=11)
     row = res.differences.set_index("kpi").loc["wait_level3_mean_days"]
     assert row["diff_mean"] < 0 and row["ci_high"] < 0 and bool(row["distinguishable"])
 
-    independent = run_batch(_busy(12), reps, seed=12).replications["wait_level3_mean_days"].to_numpy()
-    base = res.batches["busy_w11"].replications["wait_level3_mean_days"].to_numpy()
+    independent = run_batch(_busy(6), reps, seed=12).replications["wait_level3_mean_days"].to_numpy()
+    base = res.batches["busy_w5"].replications["wait_level3_mean_days"].to_numpy()
     se_independent = math.sqrt(base.var(ddof=1) / reps + independent.var(ddof=1) / reps)
     dof = reps - 1  # conservative Welch degrees of freedom
     width_independent = 2 * stats.t.ppf(0.975, dof) * se_independent
@@ -212,8 +212,8 @@ def test_crn_paired_interval_is_narrower_and_has_the_right_sign() -> None:
 
 
 def test_crn_same_families_in_every_scenario_of_a_compare() -> None:
-    res = compare(_busy(11), [_busy(12)], 3, seed=4)
-    a, b = (res.batches[n].replications for n in ("busy_w11", "busy_w12"))
+    res = compare(_busy(5), [_busy(6)], 3, seed=4)
+    a, b = (res.batches[n].replications for n in ("busy_w5", "busy_w6"))
     assert (a["referrals_source_police"].to_numpy() == b["referrals_source_police"].to_numpy()).all()
 
 

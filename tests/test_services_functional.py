@@ -89,7 +89,8 @@ def test_parenting_groups_in_cohorts_reduce_withdrawal_while_waiting() -> None:
 def test_vacancies_cut_slots_and_pay() -> None:
     full = _queueing()
     vacant = _queueing(**{f"teams.{t}.vacancy_rate": 0.25 for t in ("washington", "east_west", "coalfields")})
-    assert vacant.teams["washington"].slots == 8 * 20  # round(11 x 0.75) = 8 workers in post
+    # round(6 x 0.75) = 4 early help workers (max 22) and round(5 x 0.75) = 4 seniors (max 10) in post
+    assert vacant.teams["washington"].slots == 4 * 22 + 4 * 10
     assert _mean(vacant, "wait_level3_mean_days") > _mean(full, "wait_level3_mean_days")
     assert _mean(vacant, "cost_staff_gbp") < _mean(full, "cost_staff_gbp")
 
