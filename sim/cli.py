@@ -84,6 +84,7 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
         help="relative CI half-width to aim for in the replication-count check (default 0.05)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="run even if the estimated work is beyond the limits")
     p.add_argument(
         "--by-locality", action="store_true", help="also KPIs per locality (waits, withdrawals, step-ups, care)"
     )
@@ -219,6 +220,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             events=args.events or args.replications == 1,
             hook=locality_hook if args.by_locality else None,
             precision=args.precision,
+            force=args.force,
             meta=_meta(args, {sc.name: args.config}),
         ),
     )
@@ -264,6 +266,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             out=out,
             progress=bar,
             hook=locality_hook if args.by_locality else None,
+            force=args.force,
             meta=_meta(args, files),
         ),
     )
@@ -310,6 +313,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             out=out,
             progress=bar,
             hook=locality_hook if args.by_locality else None,
+            force=args.force,
             meta=_meta(args, {sc.name: args.config}),
         ),
     )

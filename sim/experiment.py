@@ -30,6 +30,7 @@ import pandas as pd
 
 from sim import kpis as K
 from sim import results as R
+from sim import workload
 from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
 from sim.backends import BACKENDS, iter_results
 from sim.config import Scenario, apply_overrides, scenario_from_dict
@@ -368,6 +369,7 @@ def run_batch(
     events: bool = False,
     hook: KpiHook | None = None,
     precision: float = 0.05,
+    force: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> BatchResult:
     """Run ``replications`` replications of ``scenario`` (replication ``r`` uses ``(seed, r)``).
@@ -388,6 +390,8 @@ def run_batch(
         Extra KPIs per replication (:data:`KpiHook`).
     precision
         Relative CI half-width the replication-count check aims for.
+    force
+        Run even when :func:`sim.workload.check` finds the work beyond its limits.
     meta
         Extra manifest entries (the command line...).
 
@@ -397,6 +401,7 @@ def run_batch(
         Before any replication runs.
     """
     check_batch_args(replications, seed, backend, workers, scheduler, precision)
+    workload.check(scenario, replications, force=force)
     fingerprint = scenario_fingerprint(scenario)
     folder = _prepare(out, run_job(scenario, seed))
     (batch,) = _run_all([scenario], replications, seed, backend, workers, scheduler, folder, progress, events, hook)
@@ -491,6 +496,7 @@ def compare(
     progress: Progress | None = None,
     events: bool = False,
     hook: KpiHook | None = None,
+    force: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> CompareResult:
     """Run the baseline and each option with the same seeds and return paired differences.
@@ -513,6 +519,7 @@ def compare(
                     "same results window as the baseline"
                 ]
             )
+    workload.check([base, *options], replications, force=force)
     names = _unique_names([base, *options])
     scenarios = [sc if sc.name == n else sc.model_copy(update={"name": n}) for sc, n in zip([base, *options], names)]
     fingerprints = {sc.name: scenario_fingerprint(sc) for sc in scenarios}
@@ -585,6 +592,7 @@ def sweep(
     out: str | Path | None = None,
     progress: Progress | None = None,
     hook: KpiHook | None = None,
+    force: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> SweepResult:
     """Full-factorial sweep: every combination of the values in ``grid`` (dotted key ->
@@ -601,6 +609,7 @@ def sweep(
     combos = list(itertools.product(*(grid[k] for k in keys)))
     # validate every variant before running anything, so a bad key fails fast
     variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}-v{i:03d}") for i, c in enumerate(combos)]
+    workload.check(variants, replications, force=force)
     fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
     job = sweep_job(scenario, grid, seed)
     folder = _prepare(out, job)

@@ -48,6 +48,11 @@ def _refused(argv: list[str], capsys: pytest.CaptureFixture[str], needle: str) -
         (["--seed", str(2**65)], "--seed: must be a whole number from 0 to 2**63 - 1"),
         (["--replications", "1000000000"], "--replications: must be <= 100,000"),
         (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with the dask backend"),
+        (["--replications", "90000"], "replications: 90,000 replications give about"),
+        (
+            ["--set", "run.duration_days=36000", "--set", "referrals.sources.police.annual_rate=9000000"],
+            "referrals.sources.police.annual_rate",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
