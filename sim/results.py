@@ -55,6 +55,7 @@ __all__ = [
     "Checkpoints",
     "Kind",
     "Results",
+    "ResultsError",
     "atomic_write",
     "claim",
     "default_folder",
@@ -105,6 +106,9 @@ def atomic_write(path: Path, write_to: Callable[[Path], object]) -> None:
     try:
         write_to(Path(tmp))
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ResultsError([f"{path}: cannot write it: {exc.strerror or exc}"]) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -153,3 +153,25 @@ def test_api_arguments_raise_the_projects_error(call: object, needle: str) -> No
     sc = sim.load_scenario(BASE, {"run.duration_days": 300, "run.warmup_days": 30})
     with pytest.raises(sim.ArgumentError, match=needle.replace("*", r"\*").replace("(", r"\(")):
         call(sc)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("blocker", ["figures_is_a_file", "report_is_a_folder"])
+def test_report_that_cannot_be_written_is_refused_before_drawing(
+    blocker: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r"
+    mmc = str(CONFIGS / "validation" / "mmc.yaml")
+    assert (
+        main(
+            ["run", mmc, "--set", "run.duration_days=300", "--set", "run.warmup_days=30", "--quiet", "--out", str(out)]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    if blocker == "figures_is_a_file":
+        (out / "figures").write_text("a user's file")
+    else:
+        (out / "report.html").mkdir()
+    before = _digests(out)
+    _refused(["report", str(out)], capsys, "is a file" if blocker == "figures_is_a_file" else "is a folder")
+    assert _digests(out) == before

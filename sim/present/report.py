@@ -167,6 +167,11 @@ def make_report(folder: str | Path) -> Path:
     res = R.read(folder)
     assert res.folder is not None
     figdir = res.folder / R.FIGURES
+    # checked before any figure is drawn: the page and its figures must be writable where they go
+    if figdir.exists() and not figdir.is_dir():
+        raise R.ResultsError([f"{figdir}: is a file; the report writes its figures into a folder of that name"])
+    if (res.folder / R.REPORT).is_dir():
+        raise R.ResultsError([f"{res.folder / R.REPORT}: is a folder; the report writes a page of that name"])
     rendered: list[Rendered] = []
     for name, caption, draw in figure_list(res):
         fig = draw(res)
