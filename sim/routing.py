@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sim.vocab import SOCIAL_CARE, Stage
+
 if TYPE_CHECKING:
     from sim.config import Scenario
 
 __all__ = ["EDGES", "NODES", "SOCIAL_CARE", "allowed", "reachable"]
 
-SOCIAL_CARE = "social_care"
-"""The statutory route (assessment, CIN, CP, care) as one node of the early help graph."""
-CLOSED = "closed"
+CLOSED = str(Stage.CLOSED)
 NODES = ("front_door", "panel", "level2", "level3", "mst", SOCIAL_CARE, CLOSED)
 
 Condition = Callable[["Scenario"], bool]

@@ -18,6 +18,7 @@ __all__ = [
     "POOLED_SERVICE",
     "QUEUE_STAGES",
     "SC_OUTCOMES",
+    "SOCIAL_CARE",
     "SOCIAL_CARE_EXITS",
     "TRIAGE_DECISIONS",
     "Event",
@@ -127,6 +128,10 @@ REFERRAL_STEP_DOWN = "social_care_step_down"
 REFERRAL_INITIAL = "initial"
 MODEL_SOURCES = (REFERRAL_RE, REFERRAL_STEP_DOWN)
 """Referral sources the model creates itself, beside the scenario's own sources."""
+
+SOCIAL_CARE = "social_care"
+"""Children's social care (assessment, CIN, CP, care) as one place a family can be: a node of
+the routing graph and of the flow table, and where an escalating episode goes."""
 
 POOLED_SERVICE = "team_pool"
 """The service name of one pooled key worker list (``early_help.allocation: pooled``)."""

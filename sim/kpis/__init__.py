@@ -11,5 +11,6 @@ the per-scenario catalogue and the data dictionary. Both are re-exported here.
 """
 
 from sim.kpis.catalogue import *  # noqa: F403
+from sim.kpis.flows import *  # noqa: F403
 from sim.kpis.registry import *  # noqa: F403
 from sim.kpis.registry import _EXIT_KPIS  # noqa: F401

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sim.config import timeline
+from sim.kpis.flows import flow_kpis
 from sim.kpis.registry import (
     _EXIT_KPIS,
     ASSESSMENTS,
@@ -34,7 +35,6 @@ from sim.kpis.registry import (
     caseload,
     closed,
     escalated,
-    flow_kpis,
     in_year,
     open_at_end,
     open_mean,

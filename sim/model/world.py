@@ -36,8 +36,10 @@ from sim.vocab import (
     REFERRAL_RE,
     REFERRAL_STEP_DOWN,
     SC_OUTCOMES,
+    SOCIAL_CARE,
     TRIAGE_BY_NEED,
     Exit,
+    Stage,
     team_service,
 )
 
@@ -48,7 +50,7 @@ INITIAL_ID_OFFSET = 1_000_000_000
 
 _INF = math.inf
 Step = tuple[str, str]  # (next stage, or CLOSED / SOCIAL_CARE with an Exit, or DONE)
-CLOSED, SOCIAL_CARE, DONE = "closed", "social_care", "done"
+CLOSED, DONE = str(Stage.CLOSED), "done"
 """Where a handler's step leads besides another stage: the episode closes (with an
 :class:`~sim.vocab.Exit`), escalates to social care (with the Exit saying how), or the
 family's history ends."""
