@@ -173,6 +173,20 @@ def _out(args: argparse.Namespace, job: dict[str, Any]) -> Path:
     return R.default_folder(Path("results") / f"{job['kind']}-{name}-seed{args.seed}", job)
 
 
+def _batch(args: argparse.Namespace, bar: _Bar, out: Path, files: dict[str, Path]) -> dict[str, Any]:
+    """The keyword arguments every batch command passes to the library."""
+    return {
+        "backend": args.backend,
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "out": out,
+        "progress": bar,
+        "hook": locality_hook if args.by_locality else None,
+        "force": args.force,
+        "meta": _meta(args, files),
+    }
+
+
 def _meta(args: argparse.Namespace, files: dict[str, Path]) -> dict[str, Any]:
     return {
         "command": " ".join(["ehsim", *sys.argv[1:]])
@@ -212,16 +226,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             sc,
             args.replications,
             args.seed,
-            args.backend,
-            args.workers,
-            scheduler=args.scheduler,
-            out=out,
-            progress=bar,
             events=args.events or args.replications == 1,
-            hook=locality_hook if args.by_locality else None,
             precision=args.precision,
-            force=args.force,
-            meta=_meta(args, {sc.name: args.config}),
+            **_batch(args, bar, out, {sc.name: args.config}),
         ),
     )
     days = sc.run.duration_days - sc.run.warmup_days
@@ -255,20 +262,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))
     res = _with_bar(
         args.quiet,
-        lambda bar: compare(
-            base,
-            options,
-            args.replications,
-            args.seed,
-            args.backend,
-            args.workers,
-            scheduler=args.scheduler,
-            out=out,
-            progress=bar,
-            hook=locality_hook if args.by_locality else None,
-            force=args.force,
-            meta=_meta(args, files),
-        ),
+        lambda bar: compare(base, options, args.replications, args.seed, **_batch(args, bar, out, files)),
     )
     window = base.run.duration_days - base.run.warmup_days
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
@@ -302,20 +296,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     out = _out(args, sweep_job(sc, grid, args.seed))
     res = _with_bar(
         args.quiet,
-        lambda bar: sweep(
-            sc,
-            grid,
-            args.replications,
-            args.seed,
-            args.backend,
-            args.workers,
-            scheduler=args.scheduler,
-            out=out,
-            progress=bar,
-            hook=locality_hook if args.by_locality else None,
-            force=args.force,
-            meta=_meta(args, {sc.name: args.config}),
-        ),
+        lambda bar: sweep(sc, grid, args.replications, args.seed, **_batch(args, bar, out, {sc.name: args.config})),
     )
     window = sc.run.duration_days - sc.run.warmup_days
     shown = [res.kpis[k.name] for k in K.SWEEP if k.name in res.kpis]
