@@ -322,7 +322,7 @@ MUTATIONS = [
     ("name-with-backslash", MMC, {"name": "a\\b"}, "name", "a name, not a path"),
     ("name-leading-dot", MMC, {"name": ".hidden"}, "name", "a name, not a path"),
     ("name-double-dot", MMC, {"name": "a..b"}, "name", "no '..'"),
-    ("name-with-space", MMC, {"name": "my scenario"}, "name", "letters, digits"),
+    ("name-with-space", MMC, {"name": "my scenario"}, "name", "letters (any alphabet), digits"),
     ("name-leading-dash", MMC, {"name": "-rf"}, "name", "starting with a letter"),
     ("name-too-long", MMC, {"name": "x" * 101}, "name", "at most 100 characters"),
     ("name-newline", MMC, {"name": "a\nb"}, "name", "a name, not a path"),

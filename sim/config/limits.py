@@ -37,10 +37,10 @@ MAX_NAME_CHARS = 100
 """Longest scenario ``name``. Names become folder names (``results/<name>-...``)."""
 MAX_VARIANT_NAME_CHARS = 1000
 """Longest name of a derived variant (``<name>[key=value,...]``, as :func:`sim.sweep` makes)."""
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_NAME = re.compile(r"\w[\w.-]*")  # \w: letters and digits of any script (Ynys_Môn), and '_'
 _VARIANT_SUFFIX = re.compile(r"\[[^/\\\x00-\x1f\x7f]*\]")
 NAME_RULE = (
-    f"letters, digits, '_', '-' and '.', starting with a letter, digit or '_', no '..', "
+    f"letters (any alphabet), digits, '_', '-' and '.', starting with a letter, digit or '_', no '..', "
     f"at most {MAX_NAME_CHARS} characters (a name, not a path)"
 )
 
