@@ -176,18 +176,21 @@ def test_more_workers_cost_more() -> None:
 # --------------------------------------------------------------------------- initial state
 def test_initial_state_starts_with_open_plans_and_waiting_list() -> None:
     d = raw_config("baseline.yaml")
-    d["initial_state"]["teams"]["washington"] = {"open_plans": 220, "waiting": 30}
+    team = d["teams"]["washington"]
+    full = team["workers"] * team["caseload_cap"] + team.get("senior_workers", 0) * team.get("senior_caseload_cap", 0)
+    # every slot taken, so the 30 families waiting at day 0 are still waiting
+    d["initial_state"]["teams"]["washington"] = {"open_plans": full, "waiting": 30}
     d["initial_state"]["waiting_elapsed"] = {"dist": "uniform", "low": 0, "high": 60}
     sc = scenario_from_dict(d)
     res = sim.run_replication(sc, seed=0)
     ev = res.events
     n = ev[(ev["stage"] == "level3") & (ev["time"] <= 0)]["event"].value_counts()
-    assert n.get("start", 0) - n.get("end", 0) == 220 + 84 + 84  # open plans at day 0
+    assert n.get("start", 0) - n.get("end", 0) == full + 84 + 84  # open plans at day 0
     assert n.get("join", 0) - n.get("start", 0) - n.get("leave", 0) == 30  # waiting at day 0
     init = res.events[res.events["family_id"] >= 1_000_000_000]
     first = init[(init["event"] == "referral") & (init["episode"] == 0)]
-    assert (first["time"] <= 0).all() and len(first) == 220 + 30 + 168
-    assert init["family_id"].nunique() == 220 + 30 + 168
+    assert (first["time"] <= 0).all() and len(first) == full + 30 + 168
+    assert init["family_id"].nunique() == full + 30 + 168
     assert (res.events["time"].diff().dropna() >= 0).all()  # history is logged in time order
 
 
