@@ -436,3 +436,209 @@ def test_suggest_warmup_edge_cases() -> None:
     assert short == {"column": "x", "truncation_index": 0, "warmup_days": 0.0, "n_points": 2}
     with pytest.raises(ValueError, match="x"):
         suggest_warmup(pd.DataFrame({"rep": [0], "day": [0.0]}), "x")
+
+
+# --------------------------------------------------------------------------- mutation survivors
+# Tests added for mutants of sim/analysis.py that the tests above let through (tests/MUTATION.md).
+
+
+def test_t_interval_accepts_nullable_series_and_index() -> None:
+    """A pandas Series or Index (nullable ``Float64`` with ``pd.NA``) is read as floats, the
+    missing value dropped: mean (1 + 2 + 4) / 3, n 3."""
+    s = pd.Series([1.0, 2.0, None, 4.0], dtype="Float64")
+    for x in (s, pd.Index(s)):
+        mean, low, high, n = t_interval(x)
+        assert n == 3 and mean == pytest.approx(7.0 / 3.0, rel=1e-12)
+        assert (low, high) == pytest.approx(t_interval([1.0, 2.0, 4.0])[1:3], rel=1e-12)
+
+
+def test_t_interval_small_samples_raise_no_numpy_warning() -> None:
+    """Empty and one-value samples give NaN without asking NumPy for the mean of nothing or
+    an sd on zero degrees of freedom (which warn)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = t_interval([])
+        one = t_interval([5.0])
+    assert math.isnan(empty[0]) and empty[3] == 0
+    assert one[0] == 5.0 and math.isnan(one[1]) and one[3] == 1
+
+
+def test_summarise_passes_its_level_and_truncates_only_nonnegative_kpis_below_zero() -> None:
+    """At level 0.9 every interval is ``t_interval(x, 0.9)``. ``a`` (nonnegative, interval
+    below 0) has its low end set to exactly 0; ``b`` (same values, signed) keeps its
+    negative low end; ``c`` (nonnegative, low end about 0.66, between 0 and 1) is untouched."""
+    a = [0.0, 0.0, 3.0]
+    c = [0.8, 1.0, 1.2]
+    out = summarise(reps_table(a=a, b=a, c=c), level=0.9, nonnegative={"a", "c"}).set_index("kpi")
+    for name, x in (("a", a), ("b", a), ("c", c)):
+        mean, low, high, _ = t_interval(x, 0.9)
+        assert out.loc[name, "mean"] == mean and out.loc[name, "ci_high"] == pytest.approx(high, rel=1e-12)
+        if name == "a":
+            assert low < 0 and out.loc[name, "ci_low"] == 0.0
+        else:
+            assert out.loc[name, "ci_low"] == pytest.approx(low, rel=1e-12)
+    assert out.loc["b", "ci_low"] < 0 and 0 < out.loc["c", "ci_low"] < 1
+
+
+def test_summarise_a_single_kpi_name_and_a_missing_one() -> None:
+    """A single name (a string) is one KPI; a missing one is named with the table."""
+    reps = reps_table(a=[1.0, 2.0], b=[3.0, 4.0])
+    assert summarise(reps, "b")["kpi"].tolist() == ["b"]
+    with pytest.raises(ValueError, match=r"not in the table: \['zz'\]"):
+        summarise(reps, ["zz"])
+
+
+@pytest.mark.parametrize("rows", ["some", "none"])
+def test_output_tables_have_fixed_dtypes(rows: str) -> None:
+    """kpi object, counts int64, distinguishable and sufficient bool, everything else
+    float64, with rows and without (no KPI asked for)."""
+    reps = reps_table(a=[1.0, 2.0, 4.0])
+    kpis = ["a"] if rows == "some" else []
+    s = summarise(reps, kpis)
+    p = paired_differences(reps, reps.assign(a=[2.0, 2.0, 5.0]), kpis)
+    r = replications_needed(reps, kpis)
+    for table, ints, bools in ((s, {"n"}, set()), (p, {"n"}, {"distinguishable"}), (r, {"n_now"}, {"sufficient"})):
+        for col in table.columns:
+            want = object if col == "kpi" else "int64" if col in ints else bool if col in bools else "float64"
+            assert table[col].dtype == want, (col, table[col].dtype)
+
+
+def test_paired_differences_passes_its_level() -> None:
+    base = reps_table("base", k=[1.0, 2.0, 4.0, 3.0])
+    option = reps_table("option", k=[2.0, 2.5, 6.0, 3.5])
+    row = paired_differences(base, option, level=0.9).iloc[0]
+    _, low, high, _ = t_interval([1.0, 0.5, 2.0, 0.5], 0.9)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), rel=1e-12)
+
+
+def test_paired_differences_distinguishable_only_when_the_interval_excludes_zero() -> None:
+    """Identical tables: every difference is 0, the interval is [0, 0], which does not
+    exclude 0. Differences -0.1, 0.1, 0: the interval straddles 0 with its high end in
+    (0, 1). Differences 1, 1.1, 0.9: interval above 0."""
+    base = reps_table("base", k=[1.0, 2.0, 3.0])
+    same = paired_differences(base, base).iloc[0]
+    assert (same["ci_low"], same["ci_high"]) == (0.0, 0.0) and not same["distinguishable"]
+    straddle = paired_differences(base, base.assign(k=[0.9, 2.1, 3.0])).iloc[0]
+    assert straddle["ci_low"] < 0 < straddle["ci_high"] < 1 and not straddle["distinguishable"]
+    above = paired_differences(base, base.assign(k=[2.0, 3.1, 3.9])).iloc[0]
+    assert above["ci_low"] > 0 and above["distinguishable"]
+
+
+def test_paired_differences_unpaired_interval_is_welch_from_two_pairs() -> None:
+    """With n = 2 pairs the unpaired interval and the variance ratio are defined: Welch's
+    interval from scipy, ratio (s_b^2 + s_o^2) / s_d^2. With both samples constant the
+    unpaired interval has zero width at the difference of the means."""
+    base = reps_table("base", k=[1.0, 3.0])
+    option = reps_table("option", k=[2.0, 7.0])
+    row = paired_differences(base, option).iloc[0]
+    ci = stats.ttest_ind([2.0, 7.0], [1.0, 3.0], equal_var=False).confidence_interval(0.95)
+    assert (row["unpaired_ci_low"], row["unpaired_ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert row["variance_ratio"] == pytest.approx((2.0 + 12.5) / 4.5, rel=1e-12)
+    flat = paired_differences(reps_table("base", k=[1.0, 1.0]), reps_table("option", k=[4.0, 4.0])).iloc[0]
+    assert (flat["unpaired_ci_low"], flat["unpaired_ci_high"]) == (3.0, 3.0)
+
+
+def test_paired_differences_error_messages_name_the_table() -> None:
+    base = reps_table("base", k=[1.0, 2.0])
+    option = reps_table("option", k=[1.0, 2.0], j=[0.0, 1.0])
+    with pytest.raises(ValueError, match=r"^base table has no 'rep' column"):
+        paired_differences(base.drop(columns="rep"), option)
+    with pytest.raises(ValueError, match=r"^option table has no 'rep' column"):
+        paired_differences(base, option.drop(columns="rep"))
+    with pytest.raises(ValueError, match=r"^base table has duplicate reps"):
+        paired_differences(base.assign(rep=0), option)
+    with pytest.raises(ValueError, match=r"^option table has duplicate reps"):
+        paired_differences(base, option.assign(rep=0))
+    with pytest.raises(ValueError, match=r"not in the base table: \['j'\]"):
+        paired_differences(base, option, ["j"])
+    with pytest.raises(ValueError, match=r"not in the option table: \['z'\]"):
+        paired_differences(base.assign(z=1.0), option, ["k", "z"])
+    with pytest.raises(ValueError, match="need the same replication numbers in both"):
+        paired_differences(base, option.assign(rep=[5, 6]))
+    assert paired_differences(base, option, ["k"])["kpi"].tolist() == ["k"]
+
+
+def _smallest_n(mean: float, sd: float, rel: float, level: float) -> int:
+    """Linear search for the smallest n >= 2 with t_{n-1} sd / sqrt(n) <= rel |mean|."""
+    n = 2
+    while float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n) > rel * abs(mean):
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9])
+def test_replications_needed_equals_a_linear_search(level: float) -> None:
+    """Sample sds chosen so the answers include 2, 3 and 4 (where a bisection off by one
+    shows) as well as hundreds; each equals the linear search, and the default precision
+    is 0.05."""
+    means_sds = [
+        (100.0, 0.5),
+        (100.0, 2.0),
+        (100.0, 3.0),
+        (100.0, 4.5),
+        (100.0, 5.0),
+        (10.0, 4.0),
+        (-50.0, 30.0),
+        (7.0, 1.0),
+    ]
+    reps = pd.DataFrame({"rep": range(3)})
+    for i, (m, s) in enumerate(means_sds):
+        # three values with mean m and sample sd s
+        reps[f"k{i}"] = [m - s, m, m + s]
+    got = replications_needed(reps, level=level)
+    want = [_smallest_n(m, s, 0.05, level) for m, s in means_sds]
+    assert got["n_needed"].tolist() == want
+    assert {2, 3, 4} <= set(want)
+    assert got["sufficient"].tolist() == [w <= 3 for w in want]
+    only = replications_needed(reps, ["k3"], level=level)
+    assert only["kpi"].tolist() == ["k3"] and only["n_needed"].tolist() == [want[3]]
+
+
+def test_replications_needed_enough_when_now_equals_needed() -> None:
+    """A constant KPI needs 2 replications; with exactly 2 it is sufficient."""
+    out = replications_needed(reps_table(k=[5.0, 5.0]))
+    assert out.iloc[0]["n_needed"] == 2 and bool(out.iloc[0]["sufficient"]) is True
+
+
+def test_replications_needed_cap_warning_points_at_the_caller() -> None:
+    with pytest.warns(RuntimeWarning, match="capped") as record:
+        replications_needed(reps_table(noisy=[-999.0, 1001.0, 1.0]), ["noisy"])
+    assert record[0].filename == __file__
+
+
+def _mser_brute(x: np.ndarray, batch: int) -> int:
+    """MSER by its definition: every d < k / 2, the smallest within 1e-9 of the minimum."""
+    k = len(x) // batch
+    if k < 2:
+        return 0
+    z = x[: k * batch].reshape(k, batch).mean(axis=1)
+    stat = np.array([((z[d:] - z[d:].mean()) ** 2).sum() / (k - d) ** 2 for d in range((k + 1) // 2)])
+    return int(np.flatnonzero(stat <= stat.min() * (1 + 1e-9))[0]) * batch
+
+
+def test_mser_equals_its_definition_on_random_series() -> None:
+    """200 series (random walks, decaying transients plus noise, short ones) at batch 1
+    and 5: the Welford implementation picks the same truncation as the definition."""
+    rng = np.random.default_rng(14)
+    for i in range(200):
+        n = int(rng.integers(4, 120))
+        t = np.arange(n)
+        if i % 2:
+            x = np.cumsum(rng.normal(size=n))
+        else:
+            x = rng.uniform(1, 20) * np.exp(-t / rng.uniform(2, 30)) + rng.normal(size=n)
+        for batch in (1, 5):
+            assert mser(x, batch) == _mser_brute(x, batch), (i, batch)
+
+
+def test_suggest_warmup_passes_its_batch_and_treats_text_as_missing() -> None:
+    """At batch 1 the truncation is MSER-1's; a value or day that is not a number is
+    dropped like a missing value."""
+    x = [9.0, 7.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    long = pd.DataFrame({"rep": 0, "day": np.arange(12) * 30.0, "x": x})
+    warm = suggest_warmup(long, "x", batch=1)
+    assert warm["truncation_index"] == mser(np.array(x), 1) == 2 and warm["warmup_days"] == 60.0
+    text = pd.concat([long, pd.DataFrame({"rep": [1, 1], "day": [0.0, "n/a"], "x": ["n/a", 5.0]})], ignore_index=True)
+    assert suggest_warmup(text, "x", batch=1) == warm

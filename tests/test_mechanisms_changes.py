@@ -88,6 +88,17 @@ def test_staff_cost_integrates_over_the_change_exactly() -> None:
     assert k["cost_staff_gbp"] == pytest.approx(expected, rel=1e-12)
 
 
+def test_staff_cost_of_a_change_inside_the_warm_up_counts_only_the_window() -> None:
+    """A change on day 10 with a 30-day warm-up: the first state is in force for no day of
+    the window [30, 300] (not a negative number of days, not a day), so the staff cost is
+    4 workers x 270 days at 100 a day."""
+    d = _busy([{"date": "2020-01-11", "set": {"teams.town.workers": 4}}])
+    d["costs"] = {"price_year": 2024, "staff": {"key_worker_per_year": {"gbp": 36500, "price_year": 2024}}}
+    d["run"]["warmup_days"] = 30
+    k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
+    assert k["cost_staff_gbp"] == pytest.approx(36500 / 365 * 4 * 270, rel=1e-12)
+
+
 def test_average_caseload_is_an_output_below_the_maximum() -> None:
     d = mmc_dict(rate_per_day=0.5, workers=3, cap=20, mean=60.0, days=2000, warmup=200)
     k = sim.run_replication(scenario_from_dict(d), seed=0).kpis

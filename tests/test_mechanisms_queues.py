@@ -1,5 +1,5 @@
-"""Mechanism tests (known answers, exact): key worker queue disciplines and pooled versus
-locality allocation.
+"""Mechanism tests (known answers, exact): key worker queue disciplines, pooled versus
+locality allocation, and the caseload pool on hand-built lists.
 
 Queues are hand-built with deterministic arrivals (one referral a day) and fixed plan
 lengths that are irrational multiples of a day, so no plan ends at the same instant as an
@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import simpy
 
 import sim
 from sim.config import scenario_from_dict
+from sim.model.pools import CaseloadPool
 
 PLAN = math.e  # days; 1 + k e is never an integer, so no tie with an arrival
 
@@ -137,3 +139,55 @@ def test_locality_allocation_gives_each_team_its_own_slots() -> None:
         assert level.max() == w * c, name
         busy = _time_average(t, level, 50, 200)
         assert k[f"utilisation_team_{name}"] == pytest.approx(busy / (w * c), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- the pool itself
+def test_pool_request_takes_one_unit_and_risk_zero_by_default() -> None:
+    """``CaseloadPool.request()`` with no arguments takes one unit at risk 0: on a one-unit
+    risk-first list it waits behind a risk-0.5 family that asked before it (with a default
+    risk of 1 it would jump ahead)."""
+    env = simpy.Environment()
+    pool = CaseloadPool(env, "p", capacity=1, by_risk=True)
+    first = pool.request(1.0, 0.9)
+    mid = pool.request(1.0, 0.5)
+    default = pool.request()
+    assert default.units == 1.0 and first.triggered and pool.held == 1.0
+    pool.release(first)
+    env.run()
+    assert mid.triggered and not default.triggered and pool.held == 1.0
+
+
+@pytest.mark.parametrize("by_risk", [False, True], ids=["fifo", "risk"])
+def test_pool_drops_cancelled_requests_and_serves_the_next(by_risk: bool) -> None:
+    """Two units; four families wait behind two allocated ones. The first and third
+    waiting cancel (withdraw); releasing both units serves the second and fourth, in list
+    order, and ``waiting`` counts only live requests (4 -> 2 -> 0)."""
+    env = simpy.Environment()
+    pool = CaseloadPool(env, "p", capacity=2, by_risk=by_risk)
+    held = [pool.request(1.0, 0.9), pool.request(1.0, 0.9)]
+    waiting = [pool.request(1.0, r) for r in (0.8, 0.7, 0.6, 0.5)]
+    assert pool.waiting == 4
+    waiting[0].cancel()
+    waiting[2].cancel()
+    assert pool.waiting == 2
+    for req in held:
+        pool.release(req)
+    env.run()
+    assert [r.triggered for r in waiting] == [False, True, False, True]
+    assert pool.waiting == 0 and pool.held == 2.0
+    held[0].cancel()  # no effect once allocated
+    assert not held[0].cancelled
+
+
+def test_pool_head_waits_for_enough_units_without_overtaking() -> None:
+    """A two-unit family at the head of the list waits for two free units; the one-unit
+    family behind it does not overtake while one unit is free. A capacity rise serves
+    both at once."""
+    env = simpy.Environment()
+    pool = CaseloadPool(env, "p", capacity=3)
+    a = pool.request(2.0)
+    big = pool.request(2.0)
+    small = pool.request(1.0)
+    assert a.triggered and not big.triggered and not small.triggered and pool.held == 2.0
+    pool.set_capacity(5)
+    assert big.triggered and small.triggered and pool.held == 5.0

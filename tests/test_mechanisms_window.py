@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import sim
 from sim.config import scenario_from_dict
 
 
-def _dd1(warmup: float) -> dict[str, float]:
+def _dd1_run(warmup: float) -> sim.ReplicationResult:
     """D/D/1: a referral every 10 days straight to a team with one slot, plans of exactly
     15 days, 100 days."""
     d: dict[str, Any] = {
@@ -24,7 +25,11 @@ def _dd1(warmup: float) -> dict[str, float]:
         "early_help": {"duration": {"dist": "fixed", "value": 15}},
         "costs": {"staff": {"key_worker_per_year": {"gbp": 36_500, "price_year": 2024}}},
     }
-    return sim.run_replication(scenario_from_dict(d), seed=0).kpis
+    return sim.run_replication(scenario_from_dict(d), seed=0)
+
+
+def _dd1(warmup: float) -> dict[str, float]:
+    return _dd1_run(warmup).kpis
 
 
 def test_window_rule_on_a_hand_computed_trace() -> None:
@@ -120,3 +125,26 @@ def test_window_rule_with_withdrawals_and_a_busy_queue() -> None:
     assert k["starts_level3"] == (starts >= lo).sum()
     assert k["wait_level3_served"] == len(late)
     assert k["wait_level3_mean_days"] == pytest.approx((starts[late] - joins[late]).mean(), rel=1e-12)
+
+
+def test_monthly_series_time_averages_the_hand_computed_trace() -> None:
+    """The monthly series of the D/D/1 trace above, by hand. Months are m = 365 / 12 days
+    from day 0; the run ends at 100, so the last month is [3m, 100], 8.75 days.
+
+    * open Level 3 plans: 0 until day 10, then 1 to the end (one plan after another):
+      month 1 averages (m - 10) / m, the others 1;
+    * Level 3 queue: 1 on [20, 25), 1 on [30, 50), 2 on [50, 55), 1 on [55, 60),
+      2 on [60, 80), 3 on [80, 85), 2 on [85, 90), 3 on [90, 100]. Family-days in each
+      month: 5 + (m - 30); (40 - m) + 10 + 10 + 5 + 2 (2m - 60) = 3m - 55;
+      2 (70 - 2m) + 20 + 15 + 10 + 3 (3m - 90) = 5m - 85; 3 x 8.75.
+    The warm-up plays no part (the series covers the whole run). Also catches a series
+    sampled at month starts instead of averaged (0, 1, 2, 3 for the queue)."""
+    m = 365 / 12
+    series = _dd1_run(45).series
+    assert series["day"].tolist() == pytest.approx([0, m, 2 * m, 3 * m], rel=1e-12)
+    assert series["date"].iloc[0] == pd.Timestamp("2022-01-01")
+    assert series["date"].iloc[3] == pd.Timestamp("2022-01-01") + pd.Timedelta(days=3 * m)
+    assert series["open_level3"].tolist() == pytest.approx([(m - 10) / m, 1, 1, 1], rel=1e-12)
+    waiting = [(5 + m - 30) / m, (3 * m - 55) / m, (5 * m - 85) / m, 3]
+    assert series["waiting_level3"].tolist() == pytest.approx(waiting, rel=1e-12)
+    assert (series["open_level2"] == 0).all() and (series["waiting_panel"] == 0).all()
