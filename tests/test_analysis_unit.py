@@ -439,7 +439,7 @@ def test_suggest_warmup_edge_cases() -> None:
 
 
 # --------------------------------------------------------------------------- mutation survivors
-# Tests added for mutants of sim/analysis.py that the tests above let through (mutation testing, pyproject [tool.mutmut]).
+# Tests added for mutants of sim/analysis.py that the tests above let through (mutmut, see pyproject).
 
 
 def test_t_interval_accepts_nullable_series_and_index() -> None:
