@@ -555,7 +555,7 @@ def test_paired_differences_error_messages_name_the_table() -> None:
         paired_differences(base, option, ["j"])
     with pytest.raises(ValueError, match=r"not in the option table: \['z'\]"):
         paired_differences(base.assign(z=1.0), option, ["k", "z"])
-    with pytest.raises(ValueError, match="need the same replication numbers in both"):
+    with pytest.raises(ValueError, match=r"; paired differences need the same replication numbers in both$"):
         paired_differences(base, option.assign(rep=[5, 6]))
     assert paired_differences(base, option, ["k"])["kpi"].tolist() == ["k"]
 
@@ -592,6 +592,8 @@ def test_replications_needed_equals_a_linear_search(level: float) -> None:
     assert got["n_needed"].tolist() == want
     assert {2, 3, 4} <= set(want)
     assert got["sufficient"].tolist() == [w <= 3 for w in want]
+    summary = summarise(reps, level=level)
+    assert got["rel_half_width_now"].tolist() == summary["rel_half_width"].tolist()
     only = replications_needed(reps, ["k3"], level=level)
     assert only["kpi"].tolist() == ["k3"] and only["n_needed"].tolist() == [want[3]]
 
@@ -600,12 +602,6 @@ def test_replications_needed_enough_when_now_equals_needed() -> None:
     """A constant KPI needs 2 replications; with exactly 2 it is sufficient."""
     out = replications_needed(reps_table(k=[5.0, 5.0]))
     assert out.iloc[0]["n_needed"] == 2 and bool(out.iloc[0]["sufficient"]) is True
-
-
-def test_replications_needed_cap_warning_points_at_the_caller() -> None:
-    with pytest.warns(RuntimeWarning, match="capped") as record:
-        replications_needed(reps_table(noisy=[-999.0, 1001.0, 1.0]), ["noisy"])
-    assert record[0].filename == __file__
 
 
 def _mser_brute(x: np.ndarray, batch: int) -> int:
@@ -631,6 +627,11 @@ def test_mser_equals_its_definition_on_random_series() -> None:
             x = rng.uniform(1, 20) * np.exp(-t / rng.uniform(2, 30)) + rng.normal(size=n)
         for batch in (1, 5):
             assert mser(x, batch) == _mser_brute(x, batch), (i, batch)
+
+
+def test_mser_nan_message() -> None:
+    with pytest.raises(ValueError, match=r"^mser needs a series without NaN \(drop or fill missing points first\)$"):
+        mser([1.0, float("nan")], batch=1)
 
 
 def test_suggest_warmup_passes_its_batch_and_treats_text_as_missing() -> None:

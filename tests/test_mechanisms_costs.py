@@ -135,6 +135,33 @@ def test_staff_costs_are_posts_filled_times_annual_cost_times_years() -> None:
 
 
 @pytest.mark.parametrize(
+    ("senior_cost", "per_senior"),
+    [(_cost(45_000, 2024), 45_000), (None, 40_000 * 1.03**2)],
+    ids=["own_cost", "key_worker_cost"],
+)
+def test_senior_key_workers_are_paid_their_own_cost_or_a_key_workers(senior_cost: Any, per_senior: float) -> None:
+    """The staff case above with senior key workers: team a has 3 senior posts, 20% vacant,
+    so round(2.4) = 2 are paid, team b 1. Each is paid ``senior_key_worker_per_year``, or
+    the key worker's 40,000 (2022 prices, uprated to 2024) when that is not given."""
+    d = _deterministic("nfa")
+    d["teams"]["a"].update(senior_workers=3, senior_caseload_cap=2)
+    d["teams"]["b"].update(senior_workers=1, senior_caseload_cap=2)
+    if senior_cost is not None:  # a copy: STAFF_COSTS is shared by every test here
+        d["costs"]["staff"] = {**STAFF_COSTS, "senior_key_worker_per_year": senior_cost}
+    k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
+    per_year = (
+        (8 + 4) * 40_000 * 1.03**2
+        + (2 + 1) * per_senior
+        + 3.5 * 30_000
+        + 3 * 50_000 * 1.03
+        + 2 * 60_000 * 1.03**4
+        + 2 * 45_000 * 1.03**3
+        + 1 * 55_000
+    )
+    assert k["cost_staff_gbp"] == pytest.approx(per_year * WINDOW_YEARS, rel=REL)
+
+
+@pytest.mark.parametrize(
     ("outcome", "residential", "kpi", "expected"),
     [
         ("cin", 0.0, "cost_cin_gbp", CASE_DAYS * 20),  # per day

@@ -191,3 +191,17 @@ def test_pool_head_waits_for_enough_units_without_overtaking() -> None:
     assert a.triggered and not big.triggered and not small.triggered and pool.held == 2.0
     pool.set_capacity(5)
     assert big.triggered and small.triggered and pool.held == 5.0
+
+
+def test_pool_is_first_in_first_out_unless_asked_for_risk_order() -> None:
+    """A pool made without ``by_risk`` serves in order of asking whatever the risks (a
+    risk-0.9 family behind a risk-0.1 one waits), and keeps its name."""
+    env = simpy.Environment()
+    pool = CaseloadPool(env, "town", capacity=1)
+    first = pool.request(1.0, 0.0)
+    low = pool.request(1.0, 0.1)
+    high = pool.request(1.0, 0.9)
+    pool.release(first)
+    env.run()
+    assert pool.name == "town" and not pool.by_risk
+    assert low.triggered and not high.triggered

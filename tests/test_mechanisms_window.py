@@ -11,6 +11,7 @@ import pytest
 
 import sim
 from sim.config import scenario_from_dict
+from sim.metrics import by_locality
 
 
 def _dd1_run(warmup: float) -> sim.ReplicationResult:
@@ -148,3 +149,92 @@ def test_monthly_series_time_averages_the_hand_computed_trace() -> None:
     waiting = [(5 + m - 30) / m, (3 * m - 55) / m, (5 * m - 85) / m, 3]
     assert series["waiting_level3"].tolist() == pytest.approx(waiting, rel=1e-12)
     assert (series["open_level2"] == 0).all() and (series["waiting_panel"] == 0).all()
+
+
+def test_time_average_of_a_single_plan() -> None:
+    """One family only (the first referral of the D/D/1 trace comes on day 10; the run ends
+    on day 15): one plan starts on day 10 and is still open. Open plans average 5 / 15 over
+    [0, 15], and so does the slot's utilisation."""
+    d: dict[str, Any] = {
+        "name": "one",
+        "run": {"start_date": "2022-01-01", "duration_days": 15, "warmup_days": 0},
+        "localities": {"town": {"referral_share": 1.0}},
+        "referrals": {"process": "deterministic", "sources": {"all": {"annual_rate": 36.5, "entry": "level3"}}},
+        "teams": {"town": {"workers": 1, "caseload_cap": 1}},
+        "early_help": {"duration": {"dist": "fixed", "value": 15}},
+    }
+    k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
+    assert k["starts_level3"] == 1 and k["open_level3_at_end"] == 1
+    assert k["open_level3_mean"] == pytest.approx(1 / 3, rel=1e-12)
+    assert k["utilisation_team_town"] == pytest.approx(1 / 3, rel=1e-12)
+
+
+@pytest.mark.parametrize("elapsed", [5.0, 39.5])
+def test_monthly_series_counts_the_plans_open_at_day_0(elapsed: float) -> None:
+    """Three plans of 40 days already open at day 0 (started ``elapsed`` days before it, so
+    they end on day 40 - elapsed), then one referral every 10 days from day 10, each
+    allocated at once for 40 days. By hand, with m = 365 / 12:
+
+    * elapsed 5 (the three end on day 35): 3 open on [0, 10), 4 on [10, 20), 5 on [20, 30),
+      6 on [30, 35), 3 on [35, 40), 4 from day 40 on (from day 50 a plan ends whenever
+      one starts). Month 1: (30 + 40 + 50 + 6 (m - 30)) / m; month 2:
+      (6 (35 - m) + 15 + 4 (2m - 40)) / m; then 4.
+    * elapsed 39.5 (the three end on day 0.5): 3 open on [0, 0.5), none to day 10, then 1,
+      2, 3 on the next three ten-day spans, 4 from day 40. Month 1:
+      (1.5 + 10 + 20 + 3 (m - 30)) / m; month 2: (3 (40 - m) + 4 (2m - 40)) / m; then 4.
+    """
+    d: dict[str, Any] = {
+        "name": "open_at_start",
+        "run": {"start_date": "2022-01-01", "duration_days": 100, "warmup_days": 0},
+        "localities": {"town": {"referral_share": 1.0}},
+        "referrals": {"process": "deterministic", "sources": {"all": {"annual_rate": 36.5, "entry": "level3"}}},
+        "teams": {"town": {"workers": 1, "caseload_cap": 10}},
+        "early_help": {"duration": {"dist": "fixed", "value": 40}},
+        "initial_state": {
+            "teams": {"town": {"open_plans": 3, "waiting": 0}},
+            "open_elapsed": {"dist": "fixed", "value": elapsed},
+        },
+    }
+    series = sim.run_replication(scenario_from_dict(d), seed=0).series
+    m = 365 / 12
+    if elapsed == 5.0:
+        first = (30 + 40 + 50 + 6 * (m - 30)) / m
+        second = (6 * (35 - m) + 15 + 4 * (2 * m - 40)) / m
+    else:
+        first = (1.5 + 10 + 20 + 3 * (m - 30)) / m
+        second = (3 * (40 - m) + 4 * (2 * m - 40)) / m
+    assert series["open_level3"].tolist() == pytest.approx([first, second, 4, 4], rel=1e-12)
+
+
+def test_by_locality_kpis_count_each_localitys_families_in_the_window() -> None:
+    """Two localities, each with its own team, a 100-day warm-up: each locality's
+    referrals, Level 3 starts and mean wait are recomputed from that locality's rows of the
+    log (referrals at or after the warm-up; waits of its families who joined at or after
+    it), and the referrals add up to the whole area's."""
+    lo = 100.0
+    d: dict[str, Any] = {
+        "name": "two_places",
+        "run": {"start_date": "2022-01-01", "duration_days": 400, "warmup_days": lo},
+        "localities": {"north": {"referral_share": 0.3}, "south": {"referral_share": 0.7}},
+        "referrals": {"sources": {"all": {"annual_rate": 500, "entry": "level3"}}},
+        "teams": {"north": {"workers": 1, "caseload_cap": 6}, "south": {"workers": 2, "caseload_cap": 5}},
+        "early_help": {"duration": {"dist": "exponential", "mean": 20}},
+    }
+    scenario = scenario_from_dict(d)
+    res = sim.run_replication(scenario, seed=4)
+    out = {kpi.name: v for kpi, v in by_locality(res.events, scenario).items()}
+    ev = res.events.astype({"locality": str})
+    total = 0.0
+    for loc in ("north", "south"):
+        mine = ev[ev["locality"] == loc]
+        refs = mine[mine["event"] == "referral"]
+        q = mine[mine["stage"] == "level3"]
+        joins = q[q["event"] == "join"].set_index("family_id")["time"]
+        starts = q[q["event"] == "start"].set_index("family_id")["time"]
+        served = starts.index.intersection(joins.index)
+        late = served[joins[served] >= lo]
+        assert out[f"referrals_total_in_{loc}"] == (refs["time"] >= lo).sum() > 0
+        assert out[f"wait_level3_served_in_{loc}"] == len(late) > 0
+        assert out[f"wait_level3_mean_days_in_{loc}"] == pytest.approx((starts[late] - joins[late]).mean(), rel=1e-12)
+        total += out[f"referrals_total_in_{loc}"]
+    assert total == res.kpis["referrals_total"]
