@@ -123,6 +123,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "sim", *args]
 
 
+@pytest.mark.slow  # about a minute of CPU: runs with --runslow (CI)
 def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_table(tmp_path: Path) -> None:
     """SIGKILL the running CLI after a few replications have been written; rerunning the same
     command completes the batch with a table identical to an uninterrupted run."""
@@ -166,6 +167,7 @@ def test_sigkill_mid_batch_then_rerun_gives_the_uninterrupted_table(tmp_path: Pa
 
 
 # --------------------------------------------------------------------------- dask worker loss
+@pytest.mark.slow  # about a minute of CPU: runs with --runslow (CI)
 def test_dask_batch_survives_a_killed_worker() -> None:
     from dask.distributed import Client, LocalCluster
 
@@ -189,6 +191,7 @@ def test_dask_batch_survives_a_killed_worker() -> None:
 
 
 # --------------------------------------------------------------------------- common random numbers
+@pytest.mark.slow  # about a minute of CPU: runs with --runslow (CI)
 def test_crn_paired_interval_is_narrower_and_has_the_right_sign() -> None:
     """One more key worker per team shortens the wait for allocation. Under common random
     numbers the paired CI of the difference is narrower than the CI from independent seeds;

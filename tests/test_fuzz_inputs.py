@@ -33,7 +33,7 @@ BASELINE = ROOT / "configs" / "baseline.yaml"
 BASE_TEXT = BASELINE.read_text(encoding="utf-8")
 BASE: dict[str, Any] = yaml.safe_load(BASE_TEXT)
 
-EXAMPLES = 60
+EXAMPLES = 30
 """Examples per fuzz test in the default run."""
 EXAMPLES_SLOW = 600
 """Examples per fuzz test with ``--runslow``."""
