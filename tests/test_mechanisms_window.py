@@ -152,21 +152,22 @@ def test_monthly_series_time_averages_the_hand_computed_trace() -> None:
 
 
 def test_time_average_of_a_single_plan() -> None:
-    """One family only (the first referral of the D/D/1 trace comes on day 10; the run ends
-    on day 15): one plan starts on day 10 and is still open. Open plans average 5 / 15 over
-    [0, 15], and so does the slot's utilisation."""
+    """One slot, referrals on days 10 and 20, plans of 30 days, a 30-day run (the shortest
+    results window allowed): one plan starts on day 10 and is still open at the end (the
+    second family waits). Open plans average 20 / 30 over [0, 30], and so does the slot's
+    utilisation."""
     d: dict[str, Any] = {
         "name": "one",
-        "run": {"start_date": "2022-01-01", "duration_days": 15, "warmup_days": 0},
+        "run": {"start_date": "2022-01-01", "duration_days": 30, "warmup_days": 0},
         "localities": {"town": {"referral_share": 1.0}},
         "referrals": {"process": "deterministic", "sources": {"all": {"annual_rate": 36.5, "entry": "level3"}}},
         "teams": {"town": {"workers": 1, "caseload_cap": 1}},
-        "early_help": {"duration": {"dist": "fixed", "value": 15}},
+        "early_help": {"duration": {"dist": "fixed", "value": 30}},
     }
     k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
-    assert k["starts_level3"] == 1 and k["open_level3_at_end"] == 1
-    assert k["open_level3_mean"] == pytest.approx(1 / 3, rel=1e-12)
-    assert k["utilisation_team_town"] == pytest.approx(1 / 3, rel=1e-12)
+    assert k["starts_level3"] == 1 and k["open_level3_at_end"] == 1 and k["waiting_level3_at_end"] == 1
+    assert k["open_level3_mean"] == pytest.approx(2 / 3, rel=1e-12)
+    assert k["utilisation_team_town"] == pytest.approx(2 / 3, rel=1e-12)
 
 
 @pytest.mark.parametrize("elapsed", [5.0, 39.5])
