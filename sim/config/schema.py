@@ -445,10 +445,15 @@ RUNTIME_KEYS = (
     "teams.*.senior_caseload_cap",
     "teams.*.vacancy_rate",
     "teams.*.other_fte",
+    "front_door.staff",
     "mst.therapists",
     "mst.caseload_cap",
     "fgc.coordinators",
     "fgc.conferences_per_coordinator",
+    "fgc.offer_at",
+    "fgc.referral_prob",
+    "fgc.care_relative_reduction",
+    "fgc.step_up_relative_reduction",
     "family_mental_health.consultants",
     "family_mental_health.caseload_cap",
     "partner_plans.capacity",
@@ -456,9 +461,11 @@ RUNTIME_KEYS = (
     "panel.capacity_per_meeting",
     "costs.budget_gbp_per_year",
 )
-"""Keys a dated change may set: staffing, caseload caps, panel frequency and capacity, and
-the budget envelope. Each takes effect on its date (pools change capacity; families already
-allocated keep their worker; the next panel meets on the new cycle)."""
+"""Keys a dated change may set: staffing (front door, teams, edge-of-care services), caseload
+caps, panel frequency and capacity, where and how often Family Group Conferences are offered
+(a service moving between directorates), and the budget envelope. Each takes effect on its
+date (pools change capacity; families already allocated keep their worker; the next panel
+meets on the new cycle; an FGC offer is decided by the settings in force when it is made)."""
 
 
 def _runtime_key(dotted: str) -> bool:

@@ -102,7 +102,9 @@ class World:
         self.tables = AttributeTables.build(scenario)
         env = self.env
         fd = scenario.front_door
-        self.triage = simpy.Resource(env, fd.staff) if fd is not None and fd.staff > 0 else None
+        # triage staff as a pool of unit requests (the same order as simpy.Resource; its
+        # capacity can change on a dated change of front_door.staff)
+        self.triage = CaseloadPool(env, "front_door", fd.staff) if fd is not None and fd.staff > 0 else None
         pp = scenario.partner_plans
         self.partner = None
         if pp is not None:
@@ -153,10 +155,13 @@ class World:
 
     def _dated_changes(self) -> Proc:
         """Each dated change takes effect on its day: the scenario in force is replaced and
-        every caseload list gets its new capacity (families already allocated keep theirs)."""
+        every caseload list and the front door get their new capacity (families already
+        allocated keep theirs)."""
         for day, state in timeline(self.sc)[1:]:
             yield self.env.timeout(day - self.env.now)
             self.sc = state
+            if self.triage is not None and state.front_door is not None:
+                self.triage.set_capacity(state.front_door.staff)
             pooled = state.early_help.allocation == "pooled"
             for name, svc in self.team_for.items():
                 if name in state.teams:
