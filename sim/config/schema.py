@@ -676,6 +676,7 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
         return out
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.pop("changes")
+    data.pop("initial_state", None)  # day 0 only: a later state's caps need not hold the day-0 caseload
     for i, ch in enumerate(scenario.changes):
         data = apply_overrides(data, ch.set)
         try:
