@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from sim import kpis as K
-from sim.config import Scenario, timeline
+from sim.config import Scenario, team_workforce, timeline
+from sim.model.workforce import team_specs
 from sim.vocab import (
     CLOSED_EXITS,
     EH_STAGES,
@@ -28,9 +29,11 @@ from sim.vocab import (
     REFERRAL_STEP_DOWN,
     SC_OUTCOMES,
     SOCIAL_CARE_EXITS,
+    STAFF_STAGES,
     TRIAGE_DECISIONS,
     Event,
     Exit,
+    Staffing,
     Stage,
     team_service,
 )
@@ -164,18 +167,81 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
         name: _time_average(*_steps(served[served["service"] == name], (Event.START,), (Event.END,)), lo, hi)
         for name in K.caseload_services(scenario)
     }
+    lists = K.workforce_lists(scenario)
+    staffed = {name: _workforce(st, scenario, name, teams, lo, hi) for name, teams in lists.items()}
     for name, busy in held.items():
-        slots = _average(scenario, lo, hi, lambda state, n=name: K.caseload_services(state)[n][1])  # type: ignore[misc]
+        if name in staffed:
+            slots = staffed[name]["capacity"]
+        else:
+            slots = _average(scenario, lo, hi, lambda state, n=name: K.caseload_services(state)[n][1])  # type: ignore[misc]
         k[K.utilisation(name, "").name] = busy / slots if slots > 0 else np.nan
     for name in K.key_worker_lists(scenario):
-        workers = _average(scenario, lo, hi, lambda state, n=name: _in_post(state, n))  # type: ignore[misc]
+        if name in staffed:
+            workers = staffed[name]["employed"] + staffed[name]["agency"]
+        else:
+            workers = _average(scenario, lo, hi, lambda state, n=name: _in_post(state, n))  # type: ignore[misc]
         k[K.caseload(name, "").name] = held[name] / workers if workers > 0 else np.nan
+    for name, w in staffed.items():
+        working = w["employed"] + w["agency"]
+        k[K.staff_fte(name, "").name] = working
+        k[K.vacancy_rate(name, "").name] = 1.0 - w["employed"] / w["posts"] if w["posts"] > 0 else np.nan
+        k[K.agency_share(name, "").name] = w["agency"] / working if working > 0 else np.nan
     for stage, outcomes in ((Stage.FRONT_DOOR, TRIAGE_DECISIONS), (Stage.PANEL, PANEL_DECISIONS)):
         rows = st[stage]
         decided = rows[(rows["event"] == Event.END) & (rows["time"] >= lo)]["detail"].value_counts()
         for outcome in outcomes:
             k[K.routed(stage, outcome).name] = float(decided.get(outcome, 0))
     return k
+
+
+def _staff_days(
+    st: dict[str, pd.DataFrame], lo: float, hi: float, service: str | None = None
+) -> dict[tuple[str, str, str], float]:
+    """Worker-days inside ``[lo, hi]`` from the workforce log, by (role, staffing, team)
+    (the stage, ``detail`` and ``locality`` of the spells); ``service`` keeps one list's."""
+    rows = pd.concat([st[stage] for stage in STAFF_STAGES])
+    if service is not None:
+        rows = rows[rows["service"] == service]
+    return {
+        (str(role), str(staffing), str(team)): _time_average(*_steps(g, (Event.START,), (Event.END,)), lo, hi)
+        * (hi - lo)
+        for (role, staffing, team), g in rows.groupby(["stage", "detail", "locality"], observed=True)
+    }
+
+
+def _segments(scenario: Scenario, lo: float, hi: float) -> list[tuple[float, float, Scenario]]:
+    """The states of the scenario's timeline with the part of ``[lo, hi]`` each is in force."""
+    tl = timeline(scenario)
+    ends = [day for day, _ in tl[1:]] + [scenario.run.duration_days]
+    return [(max(lo, d), min(hi, e), state) for (d, state), e in zip(tl, ends) if min(hi, e) > max(lo, d)]
+
+
+def _workforce(
+    st: dict[str, pd.DataFrame], scenario: Scenario, service: str, teams: list[str], lo: float, hi: float
+) -> dict[str, float]:
+    """Time-averages over ``[lo, hi]`` of a key worker list under workforce dynamics:
+    ``employed`` (permanent workers in post, new starters included), ``agency``, ``posts``
+    and ``capacity`` (caseload units after ramp-up and sickness, with the caps in force),
+    read from the workforce rows of the log; teams of the list without a block count their
+    static posts, workers in post and slots."""
+    total = {"employed": 0.0, "agency": 0.0, "posts": 0.0, "capacity": 0.0}
+    for a, b, state in _segments(scenario, lo, hi):
+        specs, static = team_specs(state, teams)
+        total["capacity"] += static * (b - a)
+        for name in teams:
+            t = state.teams[name]
+            total["posts"] += (t.workers + t.senior_workers) * (b - a)
+            if team_workforce(state, name) is None:
+                total["employed"] += t.in_post * (b - a)
+        for spec in specs:
+            s = spec.settings
+            for (role, staffing, team), days in _staff_days(st, a, b, service).items():
+                if team != spec.name:
+                    continue
+                share = s.ramp_up_caseload_share if staffing == Staffing.NEW_STARTER else 1.0
+                total["capacity"] += days * spec.caps[Stage(role)] * share * (1.0 - s.sickness_rate)
+                total["agency" if staffing == Staffing.AGENCY else "employed"] += days
+    return {key: value / (hi - lo) for key, value in total.items()}
 
 
 def _in_post(state: Scenario, service: str) -> float:
@@ -250,7 +316,7 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
     pc, scc = c.per_case, c.social_care
     lac = st[Stage.LAC]
     parts = {
-        K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years,
+        K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years + _workforce_cost(st, sc, lo, hi),
         K.COST_CASES: sum(
             _starts(st[stage], lo, hi) * c.gbp(cost)
             for stage, cost in (
@@ -280,15 +346,19 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
 
 def _staff_per_year(sc: Scenario) -> float:
     """Early help staff cost a year of one state of the scenario (posts filled: vacant posts
-    are not paid), in ``costs.price_year`` prices."""
+    are not paid), in ``costs.price_year`` prices. Key workers of a team under workforce
+    dynamics are costed from the log instead (:func:`_workforce_cost`)."""
     c = sc.costs
     sal = c.staff
     senior = sal.senior_key_worker_per_year or sal.key_worker_per_year
     staff = sum(
-        t.filled * c.gbp(sal.key_worker_per_year)
-        + t.senior_filled * c.gbp(senior)
+        (
+            0.0
+            if team_workforce(sc, name) is not None
+            else t.filled * c.gbp(sal.key_worker_per_year) + t.senior_filled * c.gbp(senior)
+        )
         + t.other_fte * c.gbp(sal.other_team_staff_per_year)
-        for t in sc.teams.values()
+        for name, t in sc.teams.items()
     )
     for fte, cost in (
         (sc.front_door.staff if sc.front_door else 0, sal.front_door_per_year),
@@ -298,6 +368,27 @@ def _staff_per_year(sc: Scenario) -> float:
     ):
         staff += fte * c.gbp(cost)
     return staff
+
+
+def _workforce_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> float:
+    """Cost over ``[lo, hi]`` of the key workers of teams under workforce dynamics: the
+    worker-days in post from the log x the role's annual cost / 365, agency cover at the
+    team's ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any
+    workforce block."""
+    if not K.workforce_lists(sc):
+        return 0.0
+    c = sc.costs
+    sal = c.staff
+    per_year = {
+        Stage.KEY_WORKER: c.gbp(sal.key_worker_per_year),
+        Stage.SENIOR_KEY_WORKER: c.gbp(sal.senior_key_worker_per_year or sal.key_worker_per_year),
+    }
+    cost = 0.0
+    for (role, staffing, team), days in _staff_days(st, lo, hi).items():
+        wf = team_workforce(sc, team)
+        premium = wf.agency_premium if wf is not None and staffing == Staffing.AGENCY else 1.0
+        cost += days / DAYS_PER_YEAR * per_year[Stage(role)] * premium
+    return cost
 
 
 def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:

@@ -32,6 +32,7 @@ from sim.kpis.registry import (
     WINDOW_DAYS,
     WITHDRAWN_TOTAL,
     Kpi,
+    agency_share,
     caseload,
     closed,
     escalated,
@@ -44,8 +45,10 @@ from sim.kpis.registry import (
     referrals_in_year,
     routed,
     served,
+    staff_fte,
     starts,
     utilisation,
+    vacancy_rate,
     wait,
     waited_at_end,
     waiting_at_end,
@@ -83,6 +86,7 @@ __all__ = [
     "key_worker_lists",
     "team_label",
     "whole_years",
+    "workforce_lists",
 ]
 
 # --------------------------------------------------------------------------- lists
@@ -219,6 +223,19 @@ def key_worker_lists(scenario: Scenario) -> dict[str, str]:
     return {team_service(n): team_label(n) for n in scenario.teams}
 
 
+def workforce_lists(scenario: Scenario) -> dict[str, list[str]]:
+    """The key worker lists with at least one team under workforce dynamics (a ``workforce``
+    block): service name -> the teams behind the list (every team of the pool)."""
+    from sim.config import team_workforce
+    from sim.vocab import POOLED_SERVICE, team_service
+
+    pooled = scenario.early_help.allocation == "pooled"
+    out: dict[str, list[str]] = {}
+    for name in scenario.teams:
+        out.setdefault(POOLED_SERVICE if pooled else team_service(name), []).append(name)
+    return {svc: teams for svc, teams in out.items() if any(team_workforce(scenario, t) for t in teams)}
+
+
 def whole_years(scenario: Scenario) -> int:
     """Whole years in the results window (for the per-year projections)."""
     return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
@@ -235,8 +252,13 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
         yield utilisation(str(Stage.FRONT_DOOR), "the front door")
     for service, (label, _slots) in caseload_services(scenario).items():
         yield utilisation(service, label)
-    for service, label in key_worker_lists(scenario).items():
+    lists = key_worker_lists(scenario)
+    for service, label in lists.items():
         yield caseload(service, label)
+    for service in workforce_lists(scenario):
+        yield staff_fte(service, lists[service])
+        yield vacancy_rate(service, lists[service])
+        yield agency_share(service, lists[service])
     for d in TRIAGE_DECISIONS:
         yield routed(Stage.FRONT_DOOR, d)
     for d in PANEL_DECISIONS:

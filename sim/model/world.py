@@ -13,6 +13,7 @@ keeps common random numbers aligned between scenarios.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Generator
 from typing import Any
@@ -20,11 +21,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.config import PlanSettings, Scenario, timeline
+from sim.config import PlanSettings, Scenario, team_workforce, timeline
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
 from sim.model.pools import CaseloadPool, PoolRequest
+from sim.model.workforce import WORKER_ID_OFFSET, WorkforceModel, team_specs
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
 from sim.records import EventLog
 from sim.routing import allowed
@@ -118,6 +120,7 @@ class World:
             self.team_for = {
                 name: CaseloadService(env, team_service(name), t.slots, by_risk) for name, t in scenario.teams.items()
             }
+        self.workforce = self._build_workforce()
         mst, fgc, fmh = scenario.mst, scenario.fgc, scenario.family_mental_health
         self.mst = CaseloadService(env, "mst", mst.slots, False) if mst is not None else None
         self.fgc = CaseloadService(env, "fgc", fgc.slots, False) if fgc is not None else None
@@ -136,12 +139,45 @@ class World:
             "mst": self._mst_direct,
         }
 
+    def _key_worker_lists(self, state: Scenario) -> dict[str, tuple[CaseloadService, list[str]]]:
+        """Each key worker list (a team's, or the pool) with the teams behind it."""
+        out: dict[str, tuple[CaseloadService, list[str]]] = {}
+        for name in state.teams:
+            svc = self.team_for[name]
+            out.setdefault(svc.name, (svc, []))[1].append(name)
+        return out
+
+    def _build_workforce(self) -> dict[str, WorkforceModel]:
+        """A :class:`WorkforceModel` for each key worker list with a team under workforce
+        dynamics (none without a ``workforce`` block: the model is then exactly as before)."""
+        sc = self.sc
+        if not any(team_workforce(sc, name) is not None for name in sc.teams):
+            return {}
+        ids = itertools.count(WORKER_ID_OFFSET)
+        out: dict[str, WorkforceModel] = {}
+        for service, (svc, teams) in self._key_worker_lists(sc).items():
+            specs, static = team_specs(sc, teams)
+            if specs:
+                out[service] = WorkforceModel(
+                    self.env, svc.pool, self.log, service, self.seed, self.rep, specs, static, ids
+                )
+        return out
+
+    def _start_workforce(self) -> Proc:
+        """Staff the posts at day 0, after the initial state's families have taken their slots
+        (they were allocated under the scenario's static capacity)."""
+        for model in self.workforce.values():
+            model.start()
+        yield from ()
+
     # ------------------------------------------------------------------ running
     def run(self) -> None:
         sc = self.sc
         horizon = sc.run.duration_days
         times, src = referral_schedule(sc.referrals, sc.run.start_date, horizon, arrival_generator(self.seed, self.rep))
         self._start_initial_state()
+        if self.workforce:
+            self.env.process(self._start_workforce())
         self.env.process(self._arrivals(times, src))
         if sc.panel is not None:
             self.env.process(self._panel_meetings())
@@ -153,15 +189,16 @@ class World:
 
     def _dated_changes(self) -> Proc:
         """Each dated change takes effect on its day: the scenario in force is replaced and
-        every caseload list gets its new capacity (families already allocated keep theirs)."""
+        every caseload list gets its new capacity (families already allocated keep theirs); a
+        list under workforce dynamics gets its new posts and caps instead."""
         for day, state in timeline(self.sc)[1:]:
             yield self.env.timeout(day - self.env.now)
             self.sc = state
-            pooled = state.early_help.allocation == "pooled"
-            for name, svc in self.team_for.items():
-                if name in state.teams:
-                    slots = sum(t.slots for t in state.teams.values()) if pooled else state.teams[name].slots
-                    svc.pool.set_capacity(slots)
+            for service, (svc, teams) in self._key_worker_lists(state).items():
+                if service in self.workforce:
+                    self.workforce[service].update(*team_specs(state, teams))
+                else:
+                    svc.pool.set_capacity(sum(state.teams[name].slots for name in teams))
             pp = state.partner_plans
             if self.partner is not None and pp is not None:
                 self.partner.pool.set_capacity(math.inf if pp.capacity is None else pp.capacity)
