@@ -198,7 +198,8 @@ def test_no_block_means_no_workforce_rows_and_kpis() -> None:
 
 # --------------------------------------------------------------------------- common random numbers
 def _families(events: pd.DataFrame) -> pd.DataFrame:
-    return events[~events["stage"].isin(STAFF_STAGES)].reset_index(drop=True)
+    rows = events[~events["stage"].isin(STAFF_STAGES)].reset_index(drop=True)
+    return rows.astype({c: str for c in ("event", "stage", "service", "detail", "locality")})
 
 
 def test_workforce_settings_change_no_familys_history_while_capacity_never_binds() -> None:
@@ -206,7 +207,7 @@ def test_workforce_settings_change_no_familys_history_while_capacity_never_binds
     16% and 50% a year: the workforce histories differ, every family's history (the log
     without workforce rows) is identical, row for row."""
     d = raw_config("baseline.yaml")
-    d["run"].update(duration_days=400, warmup_days=100)
+    d["run"].update(duration_days=200, warmup_days=50)
     for team in d["teams"].values():
         team.update(caseload_cap=500, senior_caseload_cap=500)
     logs = []
@@ -231,7 +232,7 @@ def test_pooled_list_with_one_team_under_workforce_dynamics() -> None:
     with no block at all (capacity 3 x (6 x 22 + 5 x 10) throughout)."""
     base = raw_config("baseline.yaml")
     base["early_help"]["allocation"] = "pooled"
-    base["run"].update(duration_days=500, warmup_days=100)
+    base["run"].update(duration_days=200, warmup_days=50)
     static = sim.run_replication(scenario_from_dict(base), seed=2).kpis
     base["teams"]["washington"]["workforce"] = {
         "turnover_rate": 0.0,
@@ -245,3 +246,27 @@ def test_pooled_list_with_one_team_under_workforce_dynamics() -> None:
     assert k["agency_share_team_pool"] == 0.0
     for name in ("utilisation_team_pool", "caseload_team_pool", "cost_staff_gbp", "wait_level3_mean_days"):
         assert k[name] == pytest.approx(static[name], rel=REL)
+
+
+def test_dated_change_opens_vacant_posts_and_removes_the_last_ones() -> None:
+    """2 posts of cap 20 filled, no turnover, a 10-day lag. On day 5 a change makes it 3
+    posts at cap 25: capacity 2 x 25 = 50 at once, 75 from day 15 when the new post's
+    starter arrives. On day 20 a change cuts to 1 post: the two highest-numbered go (their
+    workers' spells end that day), capacity 25."""
+    s = _settings()
+    env, pool, log, model = _model(s, posts=2, filled=2)
+
+    def spec(posts: int, cap: float) -> StaffSpec:
+        return StaffSpec("a", s, posts={KW: posts}, filled={KW: 0}, caps={KW: cap})
+
+    env.run(until=5)
+    model.update([spec(3, 25.0)], 0.0)
+    assert pool.capacity == 50.0
+    env.run(until=16)
+    assert pool.capacity == 75.0
+    env.run(until=20)
+    model.update([spec(1, 25.0)], 0.0)
+    env.run(until=21)
+    assert pool.capacity == 25.0
+    ends = log.to_frame().query("event == 'end'")
+    assert list(ends["time"]) == [20.0, 20.0]
