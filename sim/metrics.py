@@ -181,6 +181,12 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
         else:
             workers = _average(scenario, lo, hi, lambda state, n=name: _in_post(state, n))  # type: ignore[misc]
         k[K.caseload(name, "").name] = held[name] / workers if workers > 0 else np.nan
+    for name in K.senior_lists(scenario):
+        roles = _roles(st, scenario, name, lo, hi)
+        units = sum(u for u, _ in roles.values())
+        for role in STAFF_STAGES:
+            u, fte = roles[role]
+            k[K.role_caseload(name, role, "").name] = held[name] * u / units / fte if units > 0 and fte > 0 else np.nan
     for name, w in staffed.items():
         working = w["employed"] + w["agency"]
         k[K.staff_fte(name, "").name] = working
@@ -242,6 +248,37 @@ def _workforce(
                 total["capacity"] += days * spec.caps[Stage(role)] * share * (1.0 - s.sickness_rate)
                 total["agency" if staffing == Staffing.AGENCY else "employed"] += days
     return {key: value / (hi - lo) for key, value in total.items()}
+
+
+def _roles(
+    st: dict[str, pd.DataFrame], scenario: Scenario, service: str, lo: float, hi: float
+) -> dict[Stage, tuple[float, float]]:
+    """For each role of a key worker list, the time-averages over ``[lo, hi]`` of its
+    caseload capacity (units) and of its workers in post: static posts filled x caps, or,
+    for a team under workforce dynamics, its workers from the log (ramp-up and sickness
+    applied to the units)."""
+    teams = [n for n in scenario.teams if service in (POOLED_SERVICE, team_service(n))]
+    total = {role: [0.0, 0.0] for role in STAFF_STAGES}
+    for a, b, state in _segments(scenario, lo, hi):
+        specs, _ = team_specs(state, teams)
+        for name in teams:
+            t = state.teams[name]
+            if team_workforce(state, name) is None:
+                for role, filled, cap in (
+                    (Stage.KEY_WORKER, t.filled, t.caseload_cap),
+                    (Stage.SENIOR_KEY_WORKER, t.senior_filled, t.senior_caseload_cap),
+                ):
+                    total[role][0] += filled * cap * (b - a)
+                    total[role][1] += filled * (b - a)
+        days = _staff_days(st, a, b, service) if specs else {}
+        for spec in specs:
+            s = spec.settings
+            for (held_by, staffing, team), d in days.items():
+                if team == spec.name:
+                    share = s.ramp_up_caseload_share if staffing == Staffing.NEW_STARTER else 1.0
+                    total[Stage(held_by)][0] += d * spec.caps[Stage(held_by)] * share * (1.0 - s.sickness_rate)
+                    total[Stage(held_by)][1] += d
+    return {role: (u / (hi - lo), n / (hi - lo)) for role, (u, n) in total.items()}
 
 
 def _in_post(state: Scenario, service: str) -> float:

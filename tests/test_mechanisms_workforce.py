@@ -270,3 +270,31 @@ def test_dated_change_opens_vacant_posts_and_removes_the_last_ones() -> None:
     assert pool.capacity == 25.0
     ends = log.to_frame().query("event == 'end'")
     assert list(ends["time"]) == [20.0, 20.0]
+
+
+@pytest.mark.parametrize("sickness", [None, 0.1])
+def test_caseload_per_role_spreads_plans_in_proportion_to_maximum_caseloads(sickness: float | None) -> None:
+    """Teams of 6 key workers (cap 22) and 5 seniors (cap 10): with families spread over the
+    workers in proportion to their caps, each worker holds the list's utilisation times their
+    own cap, so the caseload per key worker is utilisation x 22 and per senior utilisation x
+    10, exactly; a workforce block with sickness s and no turnover gives utilisation x cap x
+    (1 - s) (the capacity is cut by sickness, the workers in post are not). The list's overall
+    caseload is their FTE-weighted mean."""
+    d = raw_config("baseline.yaml")
+    d["run"].update(duration_days=200, warmup_days=50)
+    if sickness is not None:
+        d["workforce"] = {
+            "turnover_rate": 0.0,
+            "recruitment_lag_days": {"dist": "fixed", "value": 30},
+            "sickness_rate": sickness,
+        }
+    sc = scenario_from_dict(d)
+    k = sim.run_replication(sc, seed=4).kpis
+    assert list(k) == list(K.catalogue(sc))
+    keep = 1 - (sickness or 0.0)
+    for team in ("washington", "east_west", "coalfields"):
+        u = k[f"utilisation_team_{team}"]
+        kw, senior = k[f"caseload_team_{team}_key_worker"], k[f"caseload_team_{team}_senior_key_worker"]
+        assert kw == pytest.approx(u * 22 * keep, rel=REL)
+        assert senior == pytest.approx(u * 10 * keep, rel=REL)
+        assert k[f"caseload_team_{team}"] == pytest.approx((6 * kw + 5 * senior) / 11, rel=REL)

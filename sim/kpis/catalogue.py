@@ -43,6 +43,7 @@ from sim.kpis.registry import (
     queue_mean,
     referrals_from,
     referrals_in_year,
+    role_caseload,
     routed,
     served,
     staff_fte,
@@ -59,6 +60,7 @@ from sim.vocab import (
     PANEL_DECISIONS,
     PLAN_STAGES,
     QUEUE_STAGES,
+    STAFF_STAGES,
     TRIAGE_DECISIONS,
     Exit,
     Stage,
@@ -84,6 +86,7 @@ __all__ = [
     "has_budget",
     "in_locality",
     "key_worker_lists",
+    "senior_lists",
     "team_label",
     "whole_years",
     "workforce_lists",
@@ -236,6 +239,20 @@ def workforce_lists(scenario: Scenario) -> dict[str, list[str]]:
     return {svc: teams for svc, teams in out.items() if any(team_workforce(scenario, t) for t in teams)}
 
 
+def senior_lists(scenario: Scenario) -> list[str]:
+    """The key worker lists with senior key worker posts at some time of the run (they get a
+    caseload per role, :func:`~sim.kpis.registry.role_caseload`)."""
+    from sim.vocab import POOLED_SERVICE, team_service
+
+    pooled = scenario.early_help.allocation == "pooled"
+    out: list[str] = []
+    for name in scenario.teams:
+        service = POOLED_SERVICE if pooled else team_service(name)
+        if service not in out and any(state.teams[name].senior_workers > 0 for _, state in timeline(scenario)):
+            out.append(service)
+    return [s for s in key_worker_lists(scenario) if s in out]
+
+
 def whole_years(scenario: Scenario) -> int:
     """Whole years in the results window (for the per-year projections)."""
     return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
@@ -255,6 +272,9 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     lists = key_worker_lists(scenario)
     for service, label in lists.items():
         yield caseload(service, label)
+    for service in senior_lists(scenario):
+        for role in STAFF_STAGES:
+            yield role_caseload(service, role, lists[service])
     for service in workforce_lists(scenario):
         yield staff_fte(service, lists[service])
         yield vacancy_rate(service, lists[service])

@@ -69,6 +69,7 @@ __all__ = [
     "queue_mean",
     "referrals_from",
     "referrals_in_year",
+    "role_caseload",
     "routed",
     "served",
     "staff_fte",
@@ -507,6 +508,25 @@ def caseload(service: str, label: str) -> Kpi:
         f"Open plans held by {label}, averaged over the window, divided by its case-holding workers in post "
         "(senior and not, averaged over the window).",
         family="caseload",
+        subject=service,
+    )
+
+
+_ROLE_WORDS = {Stage.KEY_WORKER: "key worker (not senior)", Stage.SENIOR_KEY_WORKER: "senior key worker"}
+
+
+def role_caseload(service: str, role: Stage, label: str) -> Kpi:
+    """Open plans per worker of one role (key worker or senior) in post on a list with senior posts."""
+    who = _ROLE_WORDS[role]
+    return _k(
+        f"caseload_{service}_{role}",
+        f"average caseload per {who} in {label}",
+        "families per worker",
+        "level",
+        f"Open plans held by {label} times the {who}s' share of its caseload capacity, divided by the "
+        f"{who}s in post (time-averages over the window): the caseload of a {who} when families are spread "
+        "over the workers in proportion to their maximum caseloads.",
+        family="role_caseload",
         subject=service,
     )
 
