@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim import kpis as K
 from sim.config import Scenario, team_workforce, timeline
-from sim.model.workforce import team_specs
+from sim.model.workforce import staffed_lists
 from sim.vocab import (
     CLOSED_EXITS,
     EH_STAGES,
@@ -167,8 +167,7 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
         name: _time_average(*_steps(served[served["service"] == name], (Event.START,), (Event.END,)), lo, hi)
         for name in K.caseload_services(scenario)
     }
-    lists = K.workforce_lists(scenario)
-    staffed = {name: _workforce(st, scenario, name, teams, lo, hi) for name, teams in lists.items()}
+    staffed = {name: _workforce(st, scenario, name, lo, hi) for name in K.workforce_lists(scenario)}
     for name, busy in held.items():
         if name in staffed:
             slots = staffed[name]["capacity"]
@@ -222,31 +221,26 @@ def _segments(scenario: Scenario, lo: float, hi: float) -> list[tuple[float, flo
     return [(max(lo, d), min(hi, e), state) for (d, state), e in zip(tl, ends) if min(hi, e) > max(lo, d)]
 
 
-def _workforce(
-    st: dict[str, pd.DataFrame], scenario: Scenario, service: str, teams: list[str], lo: float, hi: float
-) -> dict[str, float]:
-    """Time-averages over ``[lo, hi]`` of a key worker list under workforce dynamics:
-    ``employed`` (permanent workers in post, new starters included), ``agency``, ``posts``
-    and ``capacity`` (caseload units after ramp-up and sickness, with the caps in force),
-    read from the workforce rows of the log; teams of the list without a block count their
-    static posts, workers in post and slots."""
+def _workforce(st: dict[str, pd.DataFrame], scenario: Scenario, service: str, lo: float, hi: float) -> dict[str, float]:
+    """Time-averages over ``[lo, hi]`` of a list under workforce dynamics
+    (:func:`~sim.model.workforce.staffed_lists`): ``employed`` (permanent workers in post,
+    new starters included), ``agency``, ``posts`` and ``capacity`` (caseload units after
+    ramp-up and sickness, with the caps in force), read from the workforce rows of the log,
+    plus the list's static posts, workers in post and capacity."""
     total = {"employed": 0.0, "agency": 0.0, "posts": 0.0, "capacity": 0.0}
     for a, b, state in _segments(scenario, lo, hi):
-        specs, static = team_specs(state, teams)
-        total["capacity"] += static * (b - a)
-        for name in teams:
-            t = state.teams[name]
-            total["posts"] += (t.workers + t.senior_workers) * (b - a)
-            if team_workforce(state, name) is None:
-                total["employed"] += t.in_post * (b - a)
-        for spec in specs:
+        sl = staffed_lists(state)[service]
+        total["capacity"] += sl.static_capacity * (b - a)
+        total["posts"] += (sl.static_posts + sum(sum(spec.posts.values()) for spec in sl.specs)) * (b - a)
+        total["employed"] += sl.static_in_post * (b - a)
+        days = _staff_days(st, a, b, service)
+        for spec in sl.specs:
             s = spec.settings
-            for (role, staffing, team), days in _staff_days(st, a, b, service).items():
-                if team != spec.name:
-                    continue
-                share = s.ramp_up_caseload_share if staffing == Staffing.NEW_STARTER else 1.0
-                total["capacity"] += days * spec.caps[Stage(role)] * share * (1.0 - s.sickness_rate)
-                total["agency" if staffing == Staffing.AGENCY else "employed"] += days
+            for (role, staffing, group), d in days.items():
+                if group == spec.name:
+                    share = s.ramp_up_caseload_share if staffing == Staffing.NEW_STARTER else 1.0
+                    total["capacity"] += d * spec.caps[Stage(role)] * share * (1.0 - s.sickness_rate)
+                    total["agency" if staffing == Staffing.AGENCY else "employed"] += d
     return {key: value / (hi - lo) for key, value in total.items()}
 
 
@@ -260,7 +254,8 @@ def _roles(
     teams = [n for n in scenario.teams if service in (POOLED_SERVICE, team_service(n))]
     total = {role: [0.0, 0.0] for role in STAFF_STAGES}
     for a, b, state in _segments(scenario, lo, hi):
-        specs, _ = team_specs(state, teams)
+        sl = staffed_lists(state).get(service)
+        specs = sl.specs if sl is not None else []
         for name in teams:
             t = state.teams[name]
             if team_workforce(state, name) is None:
@@ -408,23 +403,16 @@ def _staff_per_year(sc: Scenario) -> float:
 
 
 def _workforce_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> float:
-    """Cost over ``[lo, hi]`` of the key workers of teams under workforce dynamics: the
-    worker-days in post from the log x the role's annual cost / 365, agency cover at the
-    team's ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any
-    workforce block."""
-    if not K.workforce_lists(sc):
-        return 0.0
-    c = sc.costs
-    sal = c.staff
-    per_year = {
-        Stage.KEY_WORKER: c.gbp(sal.key_worker_per_year),
-        Stage.SENIOR_KEY_WORKER: c.gbp(sal.senior_key_worker_per_year or sal.key_worker_per_year),
-    }
+    """Cost over ``[lo, hi]`` of the posts under workforce dynamics: the worker-days in post
+    from the log x the post's annual cost / 365, agency cover at the group's
+    ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any block."""
     cost = 0.0
-    for (role, staffing, team), days in _staff_days(st, lo, hi).items():
-        wf = team_workforce(sc, team)
-        premium = wf.agency_premium if wf is not None and staffing == Staffing.AGENCY else 1.0
-        cost += days / DAYS_PER_YEAR * per_year[Stage(role)] * premium
+    for service, sl in staffed_lists(sc).items():
+        specs = {spec.name: spec for spec in sl.specs}
+        for (role, staffing, group), days in _staff_days(st, lo, hi, service).items():
+            spec = specs[group]
+            premium = spec.settings.agency_premium if staffing == Staffing.AGENCY else 1.0
+            cost += days / DAYS_PER_YEAR * spec.cost_per_year[Stage(role)] * premium
     return cost
 
 

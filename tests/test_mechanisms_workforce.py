@@ -298,3 +298,29 @@ def test_caseload_per_role_spreads_plans_in_proportion_to_maximum_caseloads(sick
         assert kw == pytest.approx(u * 22 * keep, rel=REL)
         assert senior == pytest.approx(u * 10 * keep, rel=REL)
         assert k[f"caseload_team_{team}"] == pytest.approx((6 * kw + 5 * senior) / 11, rel=REL)
+
+
+def test_dated_change_of_posts_under_workforce_dynamics_in_the_model() -> None:
+    """The agency cost case (team a: 10 posts, 8 filled, lag 120, agency cover 1 at 1.5x)
+    with 2 more posts from day 100 (2022-04-11): they open vacant, agency covers them from day
+    100 and their new starters would come on day 220, after the run. Worker-days of team a in
+    [50, 200]: employees 8 x 150 + new starters 2 x 80 = 1360; agency 2 x 70 (first two
+    vacancies, to day 120) + 2 x 100 (the new posts) = 340. Posts: 10 for 50 days, 12 for
+    100, a mean of 1700 / 150."""
+    d = _deterministic("nfa")
+    d["teams"]["a"]["workforce"] = {
+        "turnover_rate": 0.0,
+        "recruitment_lag_days": {"dist": "fixed", "value": 120},
+        "agency_cover_share": 1.0,
+        "agency_premium": 1.5,
+    }
+    d["changes"] = [{"date": "2022-04-11", "set": {"teams.a.workers": 12}}]
+    sc = scenario_from_dict(d)
+    k = sim.run_replication(sc, seed=0).kpis
+    salary = 40_000 * 1.03**2
+    other = 3.5 * 30_000 + 3 * 50_000 * 1.03 + 2 * 60_000 * 1.03**4 + 2 * 45_000 * 1.03**3 + 55_000
+    key_days = 1360 + 340 * 1.5 + 4 * 150
+    assert k["cost_staff_gbp"] == pytest.approx(salary * key_days / 365 + other * 150 / 365, rel=REL)
+    assert k["staff_fte_team_a"] == pytest.approx((1360 + 340) / 150, rel=REL)
+    assert k["vacancy_rate_team_a"] == pytest.approx(1 - (1360 / 150) / (1700 / 150), rel=REL)
+    assert k["agency_share_team_a"] == pytest.approx(340 / (1360 + 340), rel=REL)

@@ -226,17 +226,12 @@ def key_worker_lists(scenario: Scenario) -> dict[str, str]:
     return {team_service(n): team_label(n) for n in scenario.teams}
 
 
-def workforce_lists(scenario: Scenario) -> dict[str, list[str]]:
-    """The key worker lists with at least one team under workforce dynamics (a ``workforce``
-    block): service name -> the teams behind the list (every team of the pool)."""
-    from sim.config import team_workforce
-    from sim.vocab import POOLED_SERVICE, team_service
+def workforce_lists(scenario: Scenario) -> dict[str, str]:
+    """The caseload lists under workforce dynamics (:func:`sim.model.workforce.staffed_lists`):
+    service name -> label."""
+    from sim.model.workforce import staffed_lists  # the model reads the catalogue's lists
 
-    pooled = scenario.early_help.allocation == "pooled"
-    out: dict[str, list[str]] = {}
-    for name in scenario.teams:
-        out.setdefault(POOLED_SERVICE if pooled else team_service(name), []).append(name)
-    return {svc: teams for svc, teams in out.items() if any(team_workforce(scenario, t) for t in teams)}
+    return {service: sl.label for service, sl in staffed_lists(scenario).items()}
 
 
 def senior_lists(scenario: Scenario) -> list[str]:
@@ -275,10 +270,10 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     for service in senior_lists(scenario):
         for role in STAFF_STAGES:
             yield role_caseload(service, role, lists[service])
-    for service in workforce_lists(scenario):
-        yield staff_fte(service, lists[service])
-        yield vacancy_rate(service, lists[service])
-        yield agency_share(service, lists[service])
+    for service, label in workforce_lists(scenario).items():
+        yield staff_fte(service, label)
+        yield vacancy_rate(service, label)
+        yield agency_share(service, label)
     for d in TRIAGE_DECISIONS:
         yield routed(Stage.FRONT_DOOR, d)
     for d in PANEL_DECISIONS:

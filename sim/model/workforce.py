@@ -56,9 +56,17 @@ import simpy
 from sim.config import Scenario, Workforce, team_workforce
 from sim.model.pools import CaseloadPool
 from sim.records import EventLog
-from sim.vocab import STAFF_STAGES, Event, Staffing, Stage
+from sim.vocab import STAFF_STAGES, Event, Staffing, Stage, team_service
 
-__all__ = ["WORKER_ID_OFFSET", "WORKFORCE_STREAM", "StaffGroup", "StaffSpec", "WorkforceModel", "team_specs"]
+__all__ = [
+    "WORKER_ID_OFFSET",
+    "WORKFORCE_STREAM",
+    "StaffGroup",
+    "StaffSpec",
+    "StaffedList",
+    "WorkforceModel",
+    "staffed_lists",
+]
 
 WORKER_ID_OFFSET = 2_000_000_000
 """Workers get ids from here in the log's ``family_id`` column (families are below it)."""
@@ -70,14 +78,29 @@ _DAYS_PER_YEAR = 365.0
 
 @dataclass(frozen=True)
 class StaffSpec:
-    """The posts of one group on a list at one time: posts, filled posts at day 0 and caps
-    by role (a stage of :data:`~sim.vocab.STAFF_STAGES`), and the group's workforce settings."""
+    """The posts of one group on a list at one time: posts, filled posts at day 0, caps and
+    the annual cost of a post (``costs.price_year`` prices) by role (a stage of
+    :data:`~sim.vocab.STAFF_STAGES`), and the group's workforce settings."""
 
     name: str
     settings: Workforce
     posts: dict[Stage, int]
     filled: dict[Stage, int]
     caps: dict[Stage, float]
+    cost_per_year: dict[Stage, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StaffedList:
+    """A caseload list under workforce dynamics in one state of the scenario: its label, a
+    :class:`StaffSpec` per group of posts with dynamics, and the static capacity, posts and
+    workers in post of any other posts on the list (pooled teams without a block)."""
+
+    label: str
+    specs: list[StaffSpec]
+    static_capacity: float = 0.0
+    static_posts: float = 0.0
+    static_in_post: float = 0.0
 
 
 @dataclass
@@ -276,19 +299,46 @@ class WorkforceModel:
             self._set_capacity()
 
 
-def team_specs(state: Scenario, teams: Sequence[str]) -> tuple[list[StaffSpec], float]:
-    """The key worker teams behind one list in a state of the scenario: a :class:`StaffSpec`
-    for each team with workforce dynamics, and the static capacity (posts filled x caps) of
-    the others."""
+def staffed_lists(state: Scenario) -> dict[str, StaffedList]:
+    """Every caseload list under workforce dynamics in a state of the scenario, by service name.
+
+    This is the one place a list is put under workforce dynamics; the model, the KPI
+    catalogue, the workforce KPIs and the staff costs all read it. Here: the key worker
+    lists (a team's, or the pool) with at least one team under a ``workforce`` block. To put
+    another case-holding list (social workers) under it, add its entry here (its block,
+    posts, filled posts, cap and annual cost under a role added to
+    :data:`~sim.vocab.STAFF_STAGES`) and its service to ``World.caseload_services``.
+    """
+    from sim.kpis.catalogue import key_worker_lists  # the KPI catalogue reads this function too
+
+    out: dict[str, StaffedList] = {}
+    lists = key_worker_lists(state)
+    pooled = state.early_help.allocation == "pooled"
+    for service, label in lists.items():
+        teams = [n for n in state.teams if pooled or team_service(n) == service]
+        if any(team_workforce(state, n) is not None for n in teams):
+            out[service] = _key_worker_list(state, label, teams)
+    return out
+
+
+def _key_worker_list(state: Scenario, label: str, teams: Sequence[str]) -> StaffedList:
+    c = state.costs
+    sal = c.staff
+    kw, senior = Stage.KEY_WORKER, Stage.SENIOR_KEY_WORKER
+    cost = {
+        kw: c.gbp(sal.key_worker_per_year),
+        senior: c.gbp(sal.senior_key_worker_per_year or sal.key_worker_per_year),
+    }
     specs: list[StaffSpec] = []
-    static = 0.0
+    static = [0.0, 0.0, 0.0]
     for name in teams:
         t = state.teams[name]
         wf = team_workforce(state, name)
         if wf is None:
-            static += t.slots
+            static[0] += t.slots
+            static[1] += t.workers + t.senior_workers
+            static[2] += t.in_post
             continue
-        kw, senior = Stage.KEY_WORKER, Stage.SENIOR_KEY_WORKER
         specs.append(
             StaffSpec(
                 name,
@@ -296,6 +346,7 @@ def team_specs(state: Scenario, teams: Sequence[str]) -> tuple[list[StaffSpec], 
                 posts={kw: t.workers, senior: t.senior_workers},
                 filled={kw: t.filled, senior: t.senior_filled},
                 caps={kw: float(t.caseload_cap), senior: float(t.senior_caseload_cap)},
+                cost_per_year=cost,
             )
         )
-    return specs, static
+    return StaffedList(label, specs, *static)

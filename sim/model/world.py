@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.config import PlanSettings, Scenario, team_workforce, timeline
+from sim.config import PlanSettings, Scenario, timeline
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
 from sim.model.pools import CaseloadPool, PoolRequest
-from sim.model.workforce import WORKER_ID_OFFSET, WorkforceModel, team_specs
+from sim.model.workforce import WORKER_ID_OFFSET, WorkforceModel, staffed_lists
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
 from sim.records import EventLog
 from sim.routing import allowed
@@ -120,11 +120,11 @@ class World:
             self.team_for = {
                 name: CaseloadService(env, team_service(name), t.slots, by_risk) for name, t in scenario.teams.items()
             }
-        self.workforce = self._build_workforce()
         mst, fgc, fmh = scenario.mst, scenario.fgc, scenario.family_mental_health
         self.mst = CaseloadService(env, "mst", mst.slots, False) if mst is not None else None
         self.fgc = CaseloadService(env, "fgc", fgc.slots, False) if fgc is not None else None
         self.fmh = CaseloadService(env, "fmh", fmh.slots, False) if fmh is not None else None
+        self.workforce = self._build_workforce()
         self.panel_queue: list[tuple[_PanelTicket, Family]] = []
         self.parenting_list: list[Family] = []
         wt = scenario.waiting
@@ -139,29 +139,37 @@ class World:
             "mst": self._mst_direct,
         }
 
-    def _key_worker_lists(self, state: Scenario) -> dict[str, tuple[CaseloadService, list[str]]]:
-        """Each key worker list (a team's, or the pool) with the teams behind it."""
-        out: dict[str, tuple[CaseloadService, list[str]]] = {}
-        for name in state.teams:
-            svc = self.team_for[name]
-            out.setdefault(svc.name, (svc, []))[1].append(name)
+    def caseload_services(self) -> dict[str, CaseloadService]:
+        """Every caseload list of the run by service name (a list under workforce dynamics
+        must be here)."""
+        out = {svc.name: svc for svc in self.team_for.values()}
+        for svc in (self.partner, self.mst, self.fgc, self.fmh):
+            if svc is not None:
+                out[svc.name] = svc
         return out
 
     def _build_workforce(self) -> dict[str, WorkforceModel]:
-        """A :class:`WorkforceModel` for each key worker list with a team under workforce
-        dynamics (none without a ``workforce`` block: the model is then exactly as before)."""
-        sc = self.sc
-        if not any(team_workforce(sc, name) is not None for name in sc.teams):
+        """A :class:`WorkforceModel` for each list of :func:`~sim.model.workforce.staffed_lists`
+        (none without a ``workforce`` block: the model is then exactly as before)."""
+        staffed = staffed_lists(self.sc)
+        if not staffed:
             return {}
         ids = itertools.count(WORKER_ID_OFFSET)
-        out: dict[str, WorkforceModel] = {}
-        for service, (svc, teams) in self._key_worker_lists(sc).items():
-            specs, static = team_specs(sc, teams)
-            if specs:
-                out[service] = WorkforceModel(
-                    self.env, svc.pool, self.log, service, self.seed, self.rep, specs, static, ids
-                )
-        return out
+        services = self.caseload_services()
+        return {
+            service: WorkforceModel(
+                self.env,
+                services[service].pool,
+                self.log,
+                service,
+                self.seed,
+                self.rep,
+                sl.specs,
+                sl.static_capacity,
+                ids,
+            )
+            for service, sl in staffed.items()
+        }
 
     def _start_workforce(self) -> Proc:
         """Staff the posts at day 0, after the initial state's families have taken their slots
@@ -194,11 +202,14 @@ class World:
         for day, state in timeline(self.sc)[1:]:
             yield self.env.timeout(day - self.env.now)
             self.sc = state
-            for service, (svc, teams) in self._key_worker_lists(state).items():
-                if service in self.workforce:
-                    self.workforce[service].update(*team_specs(state, teams))
-                else:
-                    svc.pool.set_capacity(sum(state.teams[name].slots for name in teams))
+            staffed = staffed_lists(state)
+            for service, model in self.workforce.items():
+                model.update(staffed[service].specs, staffed[service].static_capacity)
+            pooled = state.early_help.allocation == "pooled"
+            for name, svc in self.team_for.items():
+                if name in state.teams and svc.name not in self.workforce:
+                    slots = sum(t.slots for t in state.teams.values()) if pooled else state.teams[name].slots
+                    svc.pool.set_capacity(slots)
             pp = state.partner_plans
             if self.partner is not None and pp is not None:
                 self.partner.pool.set_capacity(math.inf if pp.capacity is None else pp.capacity)
