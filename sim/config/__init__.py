@@ -37,10 +37,13 @@ from sim.config.loading import (
 )
 from sim.config.schema import (
     RUNTIME_KEYS,
+    WORKING_TO_CALENDAR,
     Change,
     PlanSettings,
     Referrals,
     Scenario,
+    Source,
+    Statutory,
     timeline,
 )
 from sim.errors import ScenarioError
@@ -61,11 +64,14 @@ __all__ = [
     "NAMED_ENTRIES",
     "NAME_RULE",
     "RUNTIME_KEYS",
+    "WORKING_TO_CALENDAR",
     "Change",
     "PlanSettings",
     "Referrals",
     "Scenario",
     "ScenarioError",
+    "Source",
+    "Statutory",
     "_format_error",
     "apply_overrides",
     "load_raw",
