@@ -435,7 +435,8 @@ def _places(ev: pd.DataFrame) -> pd.DataFrame:
     """The events that move a family between flow nodes, each with the node it is in after
     it (``place``: an early help stage, ``social_care``, or "" for nowhere) and before it
     (``prev``): a referral (into its stage), a join of an early help queue within the
-    episode, an exit (into social care or nowhere), a referral straight to social care or a
+    episode (not after the episode reached social care: an MST place alongside a CP plan is
+    not a move), an exit (into social care or nowhere), a referral straight to social care or a
     case open there at day 0 (into social care), and the end of social care involvement
     (a CIN or CP plan that closes, care, or a decision, assessment, enquiry or conference with
     no further action)."""
@@ -448,10 +449,10 @@ def _places(ev: pd.DataFrame) -> pd.DataFrame:
         | (stage == Stage.LAC)
         | (stage.isin(_STEP_CLOSES) & detail.isin(_NOTHING_MORE))
     )
-    sc_in = (event == Event.START) & (stage.isin(_SC_CASES) | (stage == Stage.SC_REFERRAL))
-    keep = (
-        (event == Event.REFERRAL) | ((event == Event.JOIN) & stage.isin(_FLOW_JOINS) & (exited == 0)) | is_exit | sc_in
-    )
+    sc_in = (event == Event.START) & (stage.isin(_SC_CASES) | stage.isin((Stage.SC_REFERRAL, Stage.ASSESSMENT)))
+    entered = sc_in.astype(int).groupby([ev["family_id"], ev["episode"]]).cumsum()  # social care so far
+    eh_join = (event == Event.JOIN) & stage.isin(_FLOW_JOINS) & (exited == 0) & (entered == 0)
+    keep = (event == Event.REFERRAL) | eh_join | is_exit | sc_in
     rows = pd.DataFrame(
         {
             "family_id": ev["family_id"],

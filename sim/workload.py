@@ -185,7 +185,10 @@ def _social_care_cases(scenario: Scenario, years: float) -> float:
     kids = 0.0
     if st.inflow is not None:
         season = sum(st.inflow.seasonality) / 12
-        kids += sum(src.children_per_year for src in st.inflow.sources.values()) * season * years
+        kids += sum(
+            _source_referrals(src.children_per_year, src.annual_growth, season, years)[0]
+            for src in st.inflow.sources.values()
+        )
     if st.initial_stock is not None and st.population_0_17 is not None:
         s = st.initial_stock
         kids += (s.assessment_per_10k + s.cin_per_10k + s.cp_per_10k + s.lac_per_10k) * st.population_0_17 / 1e4

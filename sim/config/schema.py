@@ -372,7 +372,8 @@ class SocialWorkers(_Model):
 
 
 class ScSource(_Model):
-    children_per_year: float = Field(ge=0, le=MAX_ANNUAL_RATE, description="Children referred a year.")
+    children_per_year: float = Field(ge=0, le=MAX_ANNUAL_RATE, description="Children referred a year at day 0.")
+    annual_growth: float = Field(default=0.0, gt=-1, le=1, description="Compound growth per year.")
 
 
 class ScInflow(_Model):

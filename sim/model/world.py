@@ -179,7 +179,10 @@ class World:
             per_family = sc.family.children_mean
             refs = Referrals(
                 seasonality=inflow.seasonality,
-                sources={k: Source(annual_rate=v.children_per_year / per_family) for k, v in inflow.sources.items()},
+                sources={
+                    k: Source(annual_rate=v.children_per_year / per_family, annual_growth=v.annual_growth)
+                    for k, v in inflow.sources.items()
+                },
             )
             sc_times, sc_src = referral_schedule(
                 refs, sc.run.start_date, horizon, sc_arrival_generator(self.seed, self.rep)
