@@ -27,6 +27,8 @@ from sim.vocab import (
     POOLED_SERVICE,
     QUEUE_STAGES,
     REFERRAL_STEP_DOWN,
+    SC_ASSESSED,
+    SC_CLOSED,
     SC_OUTCOMES,
     SOCIAL_CARE_EXITS,
     STAFF_STAGES,
@@ -59,7 +61,7 @@ def _level_at(times: np.ndarray, deltas: np.ndarray, at: float) -> float:
     return float(deltas[times <= at].sum())
 
 
-_EMPTY = pd.DataFrame({"time": [], "family_id": [], "event": [], "detail": [], "service": []})
+_EMPTY = pd.DataFrame({"time": [], "family_id": [], "event": [], "detail": [], "service": [], "children": []})
 
 
 def _by_stage(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -69,10 +71,15 @@ def _by_stage(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {stage: ev.iloc[groups[stage]] if stage in groups else _EMPTY for stage in Stage}
 
 
-def _steps(rows: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Times and +1/-1 jumps of a stage's occupancy: ``up`` events add one, ``down`` remove one."""
+def _steps(
+    rows: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...], children: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times and +1/-1 jumps of a stage's occupancy: ``up`` events add one, ``down`` remove one
+    (with ``children``, the family's children instead of one)."""
     rows = rows[rows["event"].isin(up + down)]
     deltas = np.where(rows["event"].isin(up).to_numpy(), 1.0, -1.0)
+    if children:
+        deltas = deltas * rows["children"].to_numpy(dtype=float)
     return rows["time"].to_numpy(dtype=float), deltas
 
 
@@ -104,6 +111,7 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     k.update(_queue_kpis(st, lo, hi))
     k.update(_plan_kpis(st, scenario, lo, hi))
     k.update(_exit_kpis(marks[marks["event"] == Event.EXIT], st, lo, hi))
+    k.update(_statutory_kpis(st, scenario, lo, hi))
     k.update(flows(events, lo))
     refs = events[events["event"] == Event.REFERRAL]["time"].to_numpy()
     for i in range(K.whole_years(scenario)):
@@ -299,6 +307,107 @@ def _exit_kpis(exits: pd.DataFrame, st: dict[str, pd.DataFrame], lo: float, hi: 
     return k
 
 
+_IN_NEED = (Stage.SC_REFERRAL, Stage.ASSESSMENT, Stage.S47, Stage.ICPC, Stage.CIN, Stage.CP, Stage.LAC)
+"""Social care stages a child in need is in (DfE definition: from referral to closure)."""
+_HELD = (Stage.ASSESSMENT, Stage.S47, Stage.ICPC, Stage.CIN, Stage.CP, Stage.LAC)
+"""Stages in which a child is on a social worker's caseload (allocation to closure)."""
+_WD = 5.0 / 7.0  # working days per calendar day (sim.config.WORKING_TO_CALENDAR)
+
+
+def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: float) -> dict[str, float]:
+    """:func:`sim.kpis.statutory_kpis`: the measures councils report, in children."""
+    sc = scenario.social_care
+    stat = sc.statutory if sc is not None else None
+    if stat is None:
+        return {}
+    k: dict[str, float] = {}
+    ref = st[Stage.SC_REFERRAL]
+    starts = ref[ref["event"] == Event.START].sort_values(["family_id", "time"], kind="stable")
+    prev = starts.groupby("family_id")["time"].shift(1)
+    inside = starts["time"] >= lo
+    kids = starts["children"].to_numpy(dtype=float)
+    k[K.SC_REFERRALS.name] = float(kids[inside].sum())
+    again = ((starts["time"] - prev) <= DAYS_PER_YEAR).to_numpy()
+    k[K.SC_REREFERRALS.name] = _share(kids[inside.to_numpy()], again[inside.to_numpy()])
+    # referral -> completed assessment: each assessment end with the family's latest referral
+    # before it (a family has one case open at a time; assessments open at day 0 have none)
+    ass = st[Stage.ASSESSMENT]
+    done = ass[ass["event"] == Event.END][["family_id", "time", "children"]].sort_values("time", kind="stable")
+    referred = starts[["family_id", "time"]].rename(columns={"time": "referred"}).sort_values("referred")
+    paired = pd.merge_asof(
+        done.astype({"family_id": "int64"}),
+        referred.astype({"family_id": "int64"}),
+        left_on="time",
+        right_on="referred",
+        by="family_id",
+    ).dropna(subset=["referred"])
+    paired = paired[paired["time"] >= lo]
+    working = ((paired["time"] - paired["referred"]) * _WD).to_numpy(dtype=float)
+    pk = paired["children"].to_numpy(dtype=float)
+    k[K.ASSESSMENTS_ON_TIME.name] = _share(pk, working < 46.0)
+    k[K.ASSESSMENT_DAYS.name] = float(np.average(working, weights=pk)) if pk.sum() > 0 else np.nan
+    for kpi, stage in ((K.S47_ENQUIRIES, Stage.S47), (K.ICPCS, Stage.ICPC)):
+        k[kpi.name] = _starts(st[stage], lo, hi, children=True)
+    for kpi, stage in ((K.CP_STARTS, Stage.CP), (K.CIN_STARTS, Stage.CIN), (K.CARE_ENTRIES_CHILDREN, Stage.LAC)):
+        k[kpi.name] = _starts(st[stage], lo, np.inf, children=True)
+    cp = st[Stage.CP]
+    cp_pairs = _pair_spells(cp)
+    ended = cp_pairs[(cp_pairs["time_end"] >= lo) & cp_pairs["time_end"].notna()]
+    k[K.CP_LONG.name] = _share(
+        ended["children"].to_numpy(dtype=float), ((ended["time_end"] - ended["time_start"]) >= 730.0).to_numpy()
+    )
+    began = cp_pairs[cp_pairs["time_start"] >= lo]
+    k[K.CP_REPEAT.name] = _share(began["children"].to_numpy(dtype=float), (began["n"] > 0).to_numpy())
+    pairs = _pair_waits(ass)
+    served = pairs[(pairs["event"] == Event.START) & (pairs["time_join"] >= lo)]
+    waits = (served["time_end"] - served["time_join"]).to_numpy(dtype=float)
+    k[K.SW_WAIT.name], _, k[K.SW_WAIT_P90.name] = _wait_stats(waits)
+    still = ass[ass["event"] == Event.JOIN]
+    started = ass[ass["event"] == Event.START]
+    k[K.SW_WAITING_AT_END.name] = float(still["children"].sum() - started["children"].sum())
+    held = sum(_time_average(*_steps(st[s], (Event.START,), (Event.END,), children=True), lo, hi) for s in _HELD)
+    sw = stat.social_workers
+    fte = _average(scenario, lo, hi, lambda state: _sw(state, "fte"))
+    k[K.SW_CASELOAD.name] = held / fte if sw is not None and fte > 0 else np.nan
+    if sw is not None:
+        slots = _average(scenario, lo, hi, lambda state: _sw(state, "slots"))
+        k[K.SW_UTILISATION.name] = held / slots if slots > 0 else np.nan
+    if stat.population_0_17 is not None:
+        per = stat.population_0_17 / 10_000.0
+        for when, at in (("start", 0.0), ("end", hi)):
+            for state, stages in (("cin", _IN_NEED), ("cp", (Stage.CP,)), ("lac", (Stage.LAC,))):
+                level = 0.0
+                for s in stages:
+                    up = (Event.JOIN,) if s == Stage.ASSESSMENT else (Event.START,)
+                    level += _level_at(*_steps(st[s], up, (Event.END,), children=True), at)
+                k[K.per_10k(state, when).name] = level / per
+    return k
+
+
+def _sw(state: Scenario, what: str) -> float:
+    """Social worker FTE or caseload units of one state of the scenario (0 if none)."""
+    sc = state.social_care
+    sw = sc.statutory.social_workers if sc is not None and sc.statutory is not None else None
+    if sw is None:
+        return 0.0
+    return sw.case_holding_fte if what == "fte" else sw.slots
+
+
+def _share(weights: np.ndarray, hit: np.ndarray) -> float:
+    """Weighted share of ``hit`` (NaN with nothing to count)."""
+    total = float(weights.sum())
+    return float(weights[hit].sum()) / total if total > 0 else np.nan
+
+
+def _pair_spells(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each start of a stage with its end (NaN: still open), ``n`` counting the family's spells."""
+    s = rows[rows["event"] == Event.START][["family_id", "time", "children"]]
+    e = rows[rows["event"] == Event.END][["family_id", "time"]]
+    s = s.assign(n=s.groupby("family_id").cumcount())
+    e = e.assign(n=e.groupby("family_id").cumcount())
+    return s.merge(e, on=["family_id", "n"], how="left", suffixes=("_start", "_end"))
+
+
 def _starts_from(rows: pd.DataFrame, lo: float) -> pd.DataFrame:
     return rows[(rows["event"] == Event.START) & (rows["time"] >= lo)]
 
@@ -329,14 +438,16 @@ def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
 
 
 def _occupied_days(rows: pd.DataFrame, lo: float, hi: float, detail: str | None = None) -> float:
-    """Total case-days of a stage's rows inside ``[lo, hi]`` (open cases run to ``hi``)."""
+    """Total child-days of a stage's rows inside ``[lo, hi]`` (open cases run to ``hi``)."""
     if detail is not None:
         rows = rows[rows["detail"] == detail]
-    return _time_average(*_steps(rows, (Event.START,), (Event.END,)), lo, hi) * (hi - lo)
+    return _time_average(*_steps(rows, (Event.START,), (Event.END,), children=True), lo, hi) * (hi - lo)
 
 
-def _starts(rows: pd.DataFrame, lo: float, hi: float) -> float:
-    return float(((rows["event"] == Event.START) & (rows["time"] >= lo) & (rows["time"] < hi)).sum())
+def _starts(rows: pd.DataFrame, lo: float, hi: float, children: bool = False) -> float:
+    """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
+    inside = (rows["event"] == Event.START) & (rows["time"] >= lo) & (rows["time"] < hi)
+    return float(rows["children"][inside].sum()) if children else float(inside.sum())
 
 
 def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
@@ -359,7 +470,7 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
                 (Stage.PARENTING, pc.parenting_place),
             )
         ),
-        K.COST_ASSESSMENT: _starts(st[Stage.ASSESSMENT], lo, hi) * c.gbp(pc.assessment),
+        K.COST_ASSESSMENT: _starts(st[Stage.ASSESSMENT], lo, hi, children=True) * c.gbp(pc.assessment),
         K.COST_CIN: _occupied_days(st[Stage.CIN], lo, hi) * c.gbp(scc.cin_per_day),
         K.COST_CP: _occupied_days(st[Stage.CP], lo, hi) * c.gbp(scc.cp_per_day),
         K.COST_FOSTER: _occupied_days(lac, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
@@ -430,6 +541,9 @@ def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> 
 _FLOW_JOINS = frozenset(K.FLOW_ENTRIES)
 _SC_CASES = frozenset((Stage.CIN, Stage.CP, Stage.LAC))
 _NO_FURTHER_ACTION = SC_OUTCOMES[0]
+_PLAN_CLOSES = frozenset(("", SC_CLOSED))  # the end detail of a CIN / CP plan that closes the case
+_STEP_CLOSES = frozenset((Stage.SC_REFERRAL, Stage.ASSESSMENT, Stage.S47, Stage.ICPC))
+_NOTHING_MORE = frozenset((_NO_FURTHER_ACTION, SC_ASSESSED[0]))  # nfa, not_in_need
 _SC_EXITS = frozenset(SOCIAL_CARE_EXITS)
 
 
@@ -437,23 +551,33 @@ def _places(ev: pd.DataFrame) -> pd.DataFrame:
     """The events that move a family between flow nodes, each with the node it is in after
     it (``place``: an early help stage, ``social_care``, or "" for nowhere) and before it
     (``prev``): a referral (into its stage), a join of an early help queue within the
-    episode, an exit (into social care or nowhere) and the end of social care involvement
-    (the last CIN, CP or care spell, or an assessment with no further action)."""
+    episode (not after the episode reached social care: an MST place alongside a CP plan is
+    not a move), an exit (into social care or nowhere), a referral straight to social care or a
+    case open there at day 0 (into social care), and the end of social care involvement
+    (a CIN or CP plan that closes, care, or a decision, assessment, enquiry or conference with
+    no further action)."""
     event, stage, detail = ev["event"].astype(str), ev["stage"].astype(str), ev["detail"].astype(str)
     is_exit = event == Event.EXIT
     exits = is_exit.astype(int)
     exited = exits.groupby([ev["family_id"], ev["episode"]]).cumsum() - exits  # exits before this row
     sc_end = (event == Event.END) & (
-        stage.isin(_SC_CASES) | ((stage == Stage.ASSESSMENT) & (detail == _NO_FURTHER_ACTION))
+        (stage.isin((Stage.CIN, Stage.CP)) & detail.isin(_PLAN_CLOSES))
+        | (stage == Stage.LAC)
+        | (stage.isin(_STEP_CLOSES) & detail.isin(_NOTHING_MORE))
     )
-    keep = (event == Event.REFERRAL) | ((event == Event.JOIN) & stage.isin(_FLOW_JOINS) & (exited == 0)) | is_exit
+    sc_in = (event == Event.START) & (stage.isin(_SC_CASES) | stage.isin((Stage.SC_REFERRAL, Stage.ASSESSMENT)))
+    entered = sc_in.astype(int).groupby([ev["family_id"], ev["episode"]]).cumsum()  # social care so far
+    eh_join = (event == Event.JOIN) & stage.isin(_FLOW_JOINS) & (exited == 0) & (entered == 0)
+    keep = (event == Event.REFERRAL) | eh_join | is_exit | sc_in
     rows = pd.DataFrame(
         {
             "family_id": ev["family_id"],
             "time": ev["time"].astype(float),
             "event": event,
             "detail": detail,
-            "place": np.where(is_exit, np.where(detail.isin(_SC_EXITS), K.SOCIAL_CARE, ""), stage),
+            "place": np.where(
+                is_exit, np.where(detail.isin(_SC_EXITS), K.SOCIAL_CARE, ""), np.where(sc_in, K.SOCIAL_CARE, stage)
+            ),
             "sc_end": sc_end,
         }
     )[keep | sc_end]

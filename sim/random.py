@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ARRIVALS", "FamilyRandom", "FamilyStreams", "arrival_generator"]
+__all__ = ["ARRIVALS", "FamilyRandom", "FamilyStreams", "arrival_generator", "sc_arrival_generator"]
 
 ARRIVALS = 0
 ARRIVING_FAMILIES = 1
 INITIAL_FAMILIES = 2
+SC_ARRIVALS = 3
+SC_FAMILIES = 4
+SC_INITIAL_FAMILIES = 5
 _EXTEND = 99
 
 BLOCK = 256
@@ -40,6 +43,12 @@ def _generator(seed: int, key: tuple[int, ...]) -> np.random.Generator:
 def arrival_generator(seed: int, rep: int) -> np.random.Generator:
     """The generator for referral times and sources of replication ``rep``."""
     return _generator(seed, (rep, ARRIVALS))
+
+
+def sc_arrival_generator(seed: int, rep: int) -> np.random.Generator:
+    """The generator for referral times and sources straight to social care (its own stream,
+    so that adding social care inflow leaves early help referrals unchanged)."""
+    return _generator(seed, (rep, SC_ARRIVALS))
 
 
 class FamilyRandom:

@@ -13,6 +13,7 @@ stage        category  see :data:`STAGES`
 service      category  the queue or caseload (``team_north``, ``partner``, ``mst``...), or ""
 detail       category  source of a referral, reason for a leave / end / exit, placement...
 locality     category  the family's locality
+children     int16     the family's children (social care counts and costs children)
 ============ ========= ==============================================================
 """
 
@@ -31,13 +32,13 @@ EVENTS = tuple(Event)
 """See :class:`sim.vocab.Event`."""
 STAGES = tuple(Stage)
 """See :class:`sim.vocab.Stage`."""
-EVENT_COLUMNS = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality")
+EVENT_COLUMNS = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality", "children")
 
 
 class EventLog:
     """Append-only columnar log. ``add`` is on the simulation's hot path, so it only appends."""
 
-    __slots__ = ("detail", "episode", "event", "family_id", "locality", "service", "stage", "time")
+    __slots__ = ("children", "detail", "episode", "event", "family_id", "locality", "service", "stage", "time")
 
     def __init__(self) -> None:
         # numbers in typed arrays (8 bytes a value, not a boxed Python object); the category
@@ -50,6 +51,7 @@ class EventLog:
         self.service: list[str] = []
         self.detail: list[str] = []
         self.locality: list[str] = []
+        self.children = array("h")
 
     def add(
         self,
@@ -61,6 +63,7 @@ class EventLog:
         service: str = "",
         detail: str = "",
         locality: str = "",
+        children: int = 1,
     ) -> None:
         self.time.append(time)
         self.family_id.append(family_id)
@@ -70,6 +73,7 @@ class EventLog:
         self.service.append(service)
         self.detail.append(detail)
         self.locality.append(locality)
+        self.children.append(children)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -86,6 +90,7 @@ class EventLog:
                 "service": _categorical(self.service),
                 "detail": _categorical(self.detail),
                 "locality": _categorical(self.locality),
+                "children": np.frombuffer(self.children, dtype=np.int16).copy(),
             }
         )
 

@@ -11,15 +11,24 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "CIN_ENDS",
+    "CP_ENDS",
     "EH_STAGES",
+    "ICPC_OUTCOMES",
     "NEED_LEVELS",
     "PANEL_DECISIONS",
     "PLAN_STAGES",
     "POOLED_SERVICE",
     "QUEUE_STAGES",
+    "REFERRAL_DECISIONS",
+    "S47_OUTCOMES",
+    "SC_ASSESSED",
+    "SC_CLOSED",
+    "SC_INITIAL",
     "SC_OUTCOMES",
     "SOCIAL_CARE",
     "SOCIAL_CARE_EXITS",
+    "SOCIAL_WORKERS",
     "STAFF_STAGES",
     "TRIAGE_DECISIONS",
     "Event",
@@ -44,6 +53,9 @@ class Stage(StrEnum):
     FMH = "fmh"
     PARENTING = "parenting"
     ASSESSMENT = "assessment"
+    SC_REFERRAL = "sc_referral"
+    S47 = "s47"
+    ICPC = "icpc"
     CIN = "cin"
     CP = "cp"
     LAC = "lac"
@@ -137,6 +149,27 @@ PANEL_DECISIONS = ("level2", "level3", "no_plan", "social_care")
 """What the panel decides (the ``detail`` of its ``end`` event)."""
 SC_OUTCOMES = ("nfa", "cin", "cp", "lac")
 """Outcomes of a social care assessment: no further action, child in need, child protection, care."""
+SC_ASSESSED = ("not_in_need", "cin", "s47", "lac")
+"""Outcomes of an assessment on the statutory path (the ``detail`` of its ``end`` event):
+not in need (closed), a child in need plan, a section 47 enquiry, or entry to care."""
+S47_OUTCOMES = ("icpc", "cin", "nfa")
+"""Outcomes of a section 47 enquiry: an initial child protection conference, a CIN plan, or none."""
+ICPC_OUTCOMES = ("cp", "cin", "nfa")
+"""Decisions of an initial child protection conference: a CP plan, a CIN plan, or none."""
+CP_ENDS = ("closed", "cin", "lac")
+"""How a CP plan ends on the statutory path (the ``detail`` of its ``end`` event)."""
+CIN_ENDS = ("closed", "lac")
+"""How a CIN plan ends on the statutory path (the ``detail`` of its ``end`` event)."""
+SC_CLOSED = "closed"
+"""``detail`` of the end of a CIN or CP plan that closes the case (statutory path)."""
+SC_INITIAL = "initial"
+"""``detail`` of the start of a CIN or CP plan, or care, open at day 0 (statutory path)."""
+REFERRAL_NFA = "nfa"
+REFERRAL_ASSESS = "assessment"
+REFERRAL_DECISIONS = (REFERRAL_NFA, REFERRAL_ASSESS)
+"""The referral decision (the ``detail`` of the ``end`` of a ``sc_referral``)."""
+SOCIAL_WORKERS = "social_workers"
+"""The service name of the social workers' caseload list (statutory path)."""
 PLACEMENTS = ("foster", "residential")
 """Care placement types (the ``detail`` of ``lac`` events)."""
 REFERRAL_RE = "re_referral"
@@ -180,6 +213,9 @@ _STAGE_INFO = {
     Stage.FMH: StageInfo("Family mental health", "family mental health support", "family mental health cases"),
     Stage.PARENTING: StageInfo("Parenting group", "a parenting group", "parenting group places"),
     Stage.ASSESSMENT: StageInfo("Assessment", "a social care assessment", "assessments"),
+    Stage.SC_REFERRAL: StageInfo("Referral decision", "a referral decision", "referrals awaiting a decision"),
+    Stage.S47: StageInfo("Section 47 enquiry", "a section 47 enquiry", "section 47 enquiries"),
+    Stage.ICPC: StageInfo("Initial CP conference", "an initial CP conference", "cases awaiting conference"),
     Stage.CIN: StageInfo("Child in need", "a child in need plan", "child in need cases"),
     Stage.CP: StageInfo("Child protection", "a child protection plan", "child protection cases"),
     Stage.LAC: StageInfo("In care", "a care placement", "looked-after cases"),

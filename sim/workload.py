@@ -19,7 +19,10 @@ Expected referrals of source ``s`` over a horizon of ``Y = duration_days / 365``
 where ``m`` is the mean of the source's 12 monthly seasonality multipliers. Taking the mean
 treats the months as equally likely: exact over whole years, and off for a part year by at
 most the gap between the mean and the largest multiplier (8% for the bundled seasonality),
-which is well inside the limits' margin. Families in ``initial_state`` are added.
+which is well inside the limits' margin. Families in ``initial_state`` are added, and with
+``social_care.statutory`` the families referred straight to social care (children a year /
+``family.children_mean``) and those open there at day 0, each with ``1 / (1 - p)`` cases
+for the social care re-referral probability ``p``.
 
 Each family has ``1 / (1 - p)`` episodes on average when ``p`` is
 ``rereferral.prob_within_12_months`` (capped at two a year of the horizon, as ``p`` nears 1),
@@ -157,7 +160,7 @@ def estimate(scenario: Scenario, replications: int = 1) -> Workload:
     initial = sum(t.open_plans + t.waiting for t in scenario.initial_state.teams.values())
     p = scenario.rereferral.prob_within_12_months
     per_family = min(1.0 / (1.0 - p) if p < 1 else math.inf, 1.0 + 2.0 * years)
-    episodes = (referrals + initial) * per_family
+    episodes = (referrals + initial) * per_family + _social_care_cases(scenario, years)
     events = episodes * EVENTS_PER_EPISODE
     return Workload(
         scenario=scenario.name,
@@ -172,6 +175,25 @@ def estimate(scenario: Scenario, replications: int = 1) -> Workload:
         events=events,
         memory_bytes=events * BYTES_PER_EVENT,
     )
+
+
+def _social_care_cases(scenario: Scenario, years: float) -> float:
+    """Cases of families referred straight to social care or open there at day 0."""
+    st = scenario.social_care.statutory if scenario.social_care is not None else None
+    if st is None:
+        return 0.0
+    kids = 0.0
+    if st.inflow is not None:
+        season = sum(st.inflow.seasonality) / 12
+        kids += sum(
+            _source_referrals(src.children_per_year, src.annual_growth, season, years)[0]
+            for src in st.inflow.sources.values()
+        )
+    if st.initial_stock is not None and st.population_0_17 is not None:
+        s = st.initial_stock
+        kids += (s.assessment_per_10k + s.cin_per_10k + s.cp_per_10k + s.lac_per_10k) * st.population_0_17 / 1e4
+    p = st.rereferral_prob
+    return kids / scenario.family.children_mean * min(1.0 / (1.0 - p) if p < 1 else math.inf, 1.0 + 2.0 * years)
 
 
 def _drivers(w: Workload) -> list[str]:

@@ -211,8 +211,8 @@ MUTATIONS = [
     (
         "outcome-probs-not-sum-1",
         BASELINE,
-        {"social_care.outcome_probs.nfa": 0.5},
-        "social_care.outcome_probs",
+        {"social_care.statutory.assessed_probs.cin": 0.5},
+        "social_care.statutory.assessed_probs",
         "sum to 1",
     ),
     ("decision-probs-not-sum-1", BASELINE, {"panel.decision_probs.no_plan": 0.5}, "panel.decision_probs", "sum to 1"),

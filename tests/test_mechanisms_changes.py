@@ -154,7 +154,7 @@ def test_changes_out_of_order_are_refused() -> None:
 
 def test_a_service_moving_directorate_changes_its_offer_point_on_the_date() -> None:
     """Sunderland's FGC moves into early help on 1 April 2018 (Sunderland-EH-2018 para 5.1):
-    before that day every conference starts for a family leaving a social care assessment
+    before that day every conference is for a family on a social care CP or CIN plan
     (pre-proceedings), from that day every one starts with a Level 3 plan (first contact)."""
     path = CONFIGS / "sunderland" / "options" / "fgc_in_early_help.yaml"
     sc = sim.load_scenario(path, {"run.duration_days": 500, "run.warmup_days": 0})
@@ -167,5 +167,9 @@ def test_a_service_moving_directorate_changes_its_offer_point_on_the_date() -> N
     assert before.sum() >= 5 and (~before).sum() >= 5  # enough conferences on each side to tell
     assert not with_plan[before].any()  # pre-proceedings: never at the start of a Level 3 plan
     assert with_plan[~before].all()  # first contact: always at the start of a Level 3 plan
-    assessed = set(ev[ev["stage"] == "assessment"]["family_id"])
-    assert set(fgc[before]["family_id"]) <= assessed
+    # pre-proceedings: offered to families on a social care CP or CIN plan (social_care.statutory;
+    # the initial stock's plans started before day 0 and are offered on day 0)
+    plans = ev[ev["stage"].isin(["cp", "cin"]) & (ev["event"] == "start")][["family_id", "time"]]
+    first_plan = plans.groupby("family_id")["time"].min()
+    pre = fgc[before]
+    assert (pre["family_id"].map(first_plan) <= pre["time"]).all()

@@ -46,7 +46,8 @@ def _deterministic(outcome: str, residential: float = 0.0, **cost_changes: Any) 
         "run": {"start_date": "2022-01-01", "duration_days": 200, "warmup_days": 50},
         "localities": {"a": {"referral_share": 0.5}, "b": {"referral_share": 0.5}},
         "referrals": {"process": "deterministic", "sources": {"all": {"annual_rate": 36.5}}},
-        "family": {"need_probs": {"level1": 0, "level2": 0, "level3": 0, "level4": 1}},
+        # one child per family: the per-child social care costs then equal per-family ones
+        "family": {"children_mean": 1, "need_probs": {"level1": 0, "level2": 0, "level3": 0, "level4": 1}},
         "front_door": {
             "staff": 3,
             "triage_time": {"dist": "fixed", "value": 0},
@@ -269,25 +270,29 @@ def _price(gbp: float, year: int) -> float:
     return gbp * (1 + UPRATE) ** (2024 - year)
 
 
-def _starts_in_window(ev: pd.DataFrame, stage: str, lo: float = LO, hi: float = HI) -> int:
+def _starts_in_window(ev: pd.DataFrame, stage: str, lo: float = LO, hi: float = HI, per_child: bool = False) -> int:
+    """Cases at ``stage`` started in [lo, hi): families, or with ``per_child`` their children
+    (social care is costed per child, early help per family)."""
     rows = ev[(ev["stage"] == stage) & (ev["event"] == "start")]
-    return int(((rows["time"] >= lo) & (rows["time"] < hi)).sum())
+    inside = (rows["time"] >= lo) & (rows["time"] < hi)
+    return int(rows["children"][inside].sum()) if per_child else int(inside.sum())
 
 
 def _days_in_window(
     ev: pd.DataFrame, stage: str, placement: str | None = None, lo: float = LO, hi: float = HI
 ) -> float:
     """Sum over the stage's cases of the part of [start, end] (end: the horizon if still
-    open) inside [lo, hi]. A family's cases at a stage are sequential: pair n-th start
-    with n-th end."""
+    open) inside [lo, hi], times the family's children (child-days). A family's cases at a
+    stage are sequential: pair n-th start with n-th end."""
     rows = ev[(ev["stage"] == stage) & ev["event"].isin(["start", "end"])].copy()
     if placement is not None:
         rows = rows[rows["detail"] == placement]
     rows["n"] = rows.groupby(["family_id", "event"], observed=True).cumcount()
-    s = rows[rows["event"] == "start"].set_index(["family_id", "n"])["time"]
+    starts = rows[rows["event"] == "start"].set_index(["family_id", "n"])
+    s = starts["time"]
     e = rows[rows["event"] == "end"].set_index(["family_id", "n"])["time"].reindex(s.index).fillna(HI)
     overlap = np.minimum(e.to_numpy(), hi) - np.maximum(s.to_numpy(), lo)
-    return float(np.clip(overlap, 0, None).sum())
+    return float((np.clip(overlap, 0, None) * starts["children"].to_numpy()).sum())
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +324,7 @@ def test_every_cost_component_recomputed_from_the_event_log(full_run: Any) -> No
     expected = {
         "cost_staff_gbp": staff,
         "cost_cases_gbp": cases,
-        "cost_assessment_gbp": _starts_in_window(ev, "assessment") * _price(800, 2021),
+        "cost_assessment_gbp": _starts_in_window(ev, "assessment", per_child=True) * _price(800, 2021),
         "cost_cin_gbp": _days_in_window(ev, "cin") * _price(20, 2023),
         "cost_cp_gbp": _days_in_window(ev, "cp") * _price(40, 2022),
         "cost_care_foster_gbp": _days_in_window(ev, "lac", "foster") / 7 * _price(650, 2021),
@@ -345,7 +350,7 @@ def test_yearly_costs_cover_each_whole_year_of_the_window(full_run: Any) -> None
     ev, k = full_run.events, full_run.kpis
     a, b = LO, LO + 365
     social = (
-        _starts_in_window(ev, "assessment", a, b) * _price(800, 2021)
+        _starts_in_window(ev, "assessment", a, b, per_child=True) * _price(800, 2021)
         + _days_in_window(ev, "cin", None, a, b) * _price(20, 2023)
         + _days_in_window(ev, "cp", None, a, b) * _price(40, 2022)
         + _days_in_window(ev, "lac", "foster", a, b) / 7 * _price(650, 2021)

@@ -105,6 +105,11 @@ NAMED_ENTRIES: dict[tuple[str, ...], tuple[str, str, tuple[str, ...]]] = {
     ("referrals", "sources"): ("referral source", "sources", ("referrals", "sources")),
     ("teams",): ("team", "teams", ("teams",)),
     ("initial_state", "teams"): ("team", "teams", ("teams",)),
+    ("social_care", "statutory", "inflow", "sources"): (
+        "social care referral source",
+        "sources",
+        ("social_care", "statutory", "inflow", "sources"),
+    ),
 }
 """The mappings of named entries, by dotted path: (what an entry is, what the list of them is
 called, the path of the mapping whose names may be used). An override *through* an entry

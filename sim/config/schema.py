@@ -26,7 +26,16 @@ from sim.config.limits import (
 )
 from sim.distributions import Distribution, check_probabilities
 from sim.routing import reachable
-from sim.vocab import NEED_LEVELS, PANEL_DECISIONS, SC_OUTCOMES
+from sim.vocab import (
+    CIN_ENDS,
+    CP_ENDS,
+    ICPC_OUTCOMES,
+    NEED_LEVELS,
+    PANEL_DECISIONS,
+    S47_OUTCOMES,
+    SC_ASSESSED,
+    SC_OUTCOMES,
+)
 
 
 # --------------------------------------------------------------------------- run
@@ -381,9 +390,104 @@ def _fgc_then_mst() -> list[EdgeOfCare]:
     return ["fgc", "mst"]
 
 
+WORKING_TO_CALENDAR = 7.0 / 5.0
+"""Calendar days per working day: five working days a week, bank holidays ignored
+(ASSUMPTION: with 8 bank holidays a year the factor would be 1.44, not 1.40)."""
+
+
+class SocialWorkers(_Model):
+    """Case-holding social workers: ``case_holding_fte`` x ``caseload_cap`` children. A child
+    takes one unit from allocation for assessment until the case closes (assessment, section 47,
+    conference, CIN and CP plans and care are all held), so assessments share capacity with
+    case holding; the average caseload is an output."""
+
+    case_holding_fte: float = Field(gt=0, le=MAX_STAFF, description="Case-holding social workers in post (FTE).")
+    caseload_cap: float = Field(gt=0, le=MAX_COUNT, description="Most children a social worker holds.")
+
+    @property
+    def slots(self) -> float:
+        """Caseload units (children)."""
+        return self.case_holding_fte * self.caseload_cap
+
+
+class ScSource(_Model):
+    children_per_year: float = Field(ge=0, le=MAX_ANNUAL_RATE, description="Children referred a year at day 0.")
+    annual_growth: float = Field(default=0.0, gt=-1, le=1, description="Compound growth per year.")
+
+
+class ScInflow(_Model):
+    """Referrals to children's social care from outside the modelled early help (police,
+    schools, health...), in children a year by source, arriving as families (children /
+    ``family.children_mean``) that have not passed through early help."""
+
+    sources: dict[str, ScSource] = Field(min_length=1)
+    seasonality: list[float] = Field(default_factory=lambda: [1.0] * 12)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScInflow:
+        _check_seasonality(self.seasonality)
+        return self
+
+
+class ScStock(_Model):
+    """Children open to social care at day 0, per 10,000 children aged 0-17, by state. Each
+    family's time already spent is drawn from the equilibrium residual-life distribution of
+    its state's duration, so the run starts near steady state."""
+
+    assessment_per_10k: float = Field(default=0.0, ge=0, le=10_000, description="Being assessed (allocated).")
+    cin_per_10k: float = Field(default=0.0, ge=0, le=10_000, description="On a CIN plan (not CP, not in care).")
+    cp_per_10k: float = Field(default=0.0, ge=0, le=10_000, description="On a child protection plan.")
+    lac_per_10k: float = Field(default=0.0, ge=0, le=10_000, description="Looked after.")
+
+
+class Statutory(_Model):
+    """The statutory path, children counted: referral decision -> assessment (social worker
+    allocated) -> section 47 enquiry -> initial CP conference -> CIN / CP plan -> care ->
+    closure. Durations marked ``working_days`` are converted to calendar days by
+    :data:`WORKING_TO_CALENDAR`."""
+
+    decision_working_days: float = Field(
+        default=1.0, ge=0, description="Referral to decision (ASSUMPTION: within one working day)."
+    )
+    nfa_prob: float = _prob(description="Share of referrals with no further action at the decision.")
+    assessment_working_days: Distribution = Field(description="Assessment, allocation to completion (working days).")
+    assessed_probs: dict[str, float] = Field(description="not_in_need, cin, s47, lac after assessment.")
+    s47_working_days: Distribution
+    s47_probs: dict[str, float] = Field(description="icpc, cin, nfa after a section 47 enquiry.")
+    icpc_working_days: Distribution = Field(description="End of the enquiry to the initial CP conference.")
+    icpc_probs: dict[str, float] = Field(description="cp, cin, nfa decided by the conference.")
+    cp_end_probs: dict[str, float] = Field(description="closed, cin, lac at the end of a CP plan.")
+    cin_end_probs: dict[str, float] = Field(description="closed, lac at the end of a CIN plan.")
+    rereferral_prob: float = _prob(
+        default=0.0, description="Chance a closed social care case (not stepped down) is re-referred within 12 months."
+    )
+    population_0_17: int | None = Field(
+        strict=True, default=None, gt=0, le=100_000_000, description="Children aged 0-17 in the area (per 10,000 KPIs)."
+    )
+    social_workers: SocialWorkers | None = Field(default=None, description="Null: unlimited (no allocation wait).")
+    inflow: ScInflow | None = Field(default=None, description="Null: only early help escalations are referred.")
+    initial_stock: ScStock | None = Field(default=None, description="Null: social care starts empty.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Statutory:
+        for name, keys in (
+            ("assessed_probs", SC_ASSESSED),
+            ("s47_probs", S47_OUTCOMES),
+            ("icpc_probs", ICPC_OUTCOMES),
+            ("cp_end_probs", CP_ENDS),
+            ("cin_end_probs", CIN_ENDS),
+        ):
+            _check_probs(getattr(self, name), keys, name)
+        if self.initial_stock is not None and self.population_0_17 is None:
+            raise ValueError("initial_stock: needs population_0_17 (the stock is per 10,000 children)")
+        return self
+
+
 class SocialCare(_Model):
-    assessment_duration: Distribution
-    outcome_probs: dict[str, float]
+    assessment_duration: Distribution | None = Field(
+        default=None, description="Days (the simple path; unused with statutory)."
+    )
+    outcome_probs: dict[str, float] | None = Field(default=None, description="The simple path; unused with statutory.")
     cin_duration: Distribution
     cp_duration: Distribution
     lac_duration: Distribution
@@ -396,10 +500,17 @@ class SocialCare(_Model):
         description="The order in which a CP- or care-bound family is offered the edge-of-care services it is "
         "eligible for. ASSUMPTION: FGC at the start of pre-proceedings (Kirklees-ESP-2019), then MST.",
     )
+    statutory: Statutory | None = Field(
+        default=None, description="The statutory path with social workers, inflow and stock; null: the simple path."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SocialCare:
-        _check_probs(self.outcome_probs, SC_OUTCOMES, "outcome_probs")
+        if self.statutory is None and (self.assessment_duration is None or self.outcome_probs is None):
+            missing = "assessment_duration" if self.assessment_duration is None else "outcome_probs"
+            raise ValueError(f"{missing}: required unless social_care.statutory is given")
+        if self.outcome_probs is not None:
+            _check_probs(self.outcome_probs, SC_OUTCOMES, "outcome_probs")
         _complete(self.step_down_probs, SC_OUTCOMES, "step_down_probs")
         if len(set(self.edge_of_care_order)) != len(self.edge_of_care_order):
             raise ValueError(f"edge_of_care_order: each service at most once, got {self.edge_of_care_order}")
@@ -499,6 +610,8 @@ RUNTIME_KEYS = (
     "panel.interval_days",
     "panel.capacity_per_meeting",
     "costs.budget_gbp_per_year",
+    "social_care.statutory.social_workers.case_holding_fte",
+    "social_care.statutory.social_workers.caseload_cap",
 )
 """Keys a dated change may set: staffing (front door, teams, edge-of-care services), caseload
 caps, panel frequency and capacity, where and how often Family Group Conferences are offered

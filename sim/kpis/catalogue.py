@@ -10,24 +10,40 @@ from sim.config import timeline
 from sim.kpis.flows import flow_kpis
 from sim.kpis.registry import (
     _EXIT_KPIS,
+    ASSESSMENT_DAYS,
     ASSESSMENTS,
+    ASSESSMENTS_ON_TIME,
     BUDGET,
     CARE_ENTRIES,
+    CARE_ENTRIES_CHILDREN,
     CARE_ENTRIES_FOSTER,
     CARE_ENTRIES_RESIDENTIAL,
+    CIN_STARTS,
     COST_COMPONENTS,
     COST_EARLY_HELP,
     COST_PER_FAMILY,
     COST_SOCIAL_CARE,
     COST_TOTAL,
     COST_TOTALS,
+    CP_LONG,
+    CP_REPEAT,
+    CP_STARTS,
     DAYS_PER_YEAR,
     FAMILIES_REFERRED,
+    ICPCS,
     IN_EARLY_HELP_AT_END,
     OVER_BUDGET,
     REFERRALS_TOTAL,
+    S47_ENQUIRIES,
+    SC_REFERRALS,
+    SC_REREFERRALS,
     SOCIAL_CARE_ROUTES,
     STEP_UPS_TOTAL,
+    SW_CASELOAD,
+    SW_UTILISATION,
+    SW_WAIT,
+    SW_WAIT_P90,
+    SW_WAITING_AT_END,
     TO_SC_TOTAL,
     WINDOW_DAYS,
     WITHDRAWN_TOTAL,
@@ -39,6 +55,7 @@ from sim.kpis.registry import (
     in_year,
     open_at_end,
     open_mean,
+    per_10k,
     per_year,
     queue_mean,
     referrals_from,
@@ -87,6 +104,7 @@ __all__ = [
     "in_locality",
     "key_worker_lists",
     "senior_lists",
+    "statutory_kpis",
     "team_label",
     "whole_years",
     "workforce_lists",
@@ -115,6 +133,11 @@ COMPARE: tuple[Kpi, ...] = (
     wait(Stage.MST, "mean"),
     WITHDRAWN_TOTAL,
     STEP_UPS_TOTAL,
+    SW_CASELOAD,
+    SW_UTILISATION,
+    SW_WAIT,
+    SW_WAIT_P90,
+    SW_WAITING_AT_END,
     TO_SC_TOTAL,
     CARE_ENTRIES,
     open_mean(Stage.LEVEL3),
@@ -247,6 +270,22 @@ def senior_lists(scenario: Scenario) -> list[str]:
             out.append(service)
     return [s for s in key_worker_lists(scenario) if s in out]
 
+def statutory_kpis(scenario: Scenario) -> Iterator[Kpi]:
+    """The KPIs of the statutory social care path (none without ``social_care.statutory``):
+    the measures councils report, counted in children."""
+    st = scenario.social_care.statutory if scenario.social_care is not None else None
+    if st is None:
+        return
+    yield from (SC_REFERRALS, SC_REREFERRALS, ASSESSMENTS_ON_TIME, ASSESSMENT_DAYS, S47_ENQUIRIES, ICPCS)
+    yield from (CP_STARTS, CIN_STARTS, CARE_ENTRIES_CHILDREN, CP_LONG, CP_REPEAT)
+    yield from (SW_WAIT, SW_WAIT_P90, SW_WAITING_AT_END, SW_CASELOAD)
+    if st.social_workers is not None:
+        yield SW_UTILISATION
+    if st.population_0_17 is not None:
+        for when in ("start", "end"):
+            for state in ("cin", "cp", "lac"):
+                yield per_10k(state, when)
+
 
 def whole_years(scenario: Scenario) -> int:
     """Whole years in the results window (for the per-year projections)."""
@@ -289,6 +328,7 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     yield CARE_ENTRIES_RESIDENTIAL
     yield IN_EARLY_HELP_AT_END
     yield ASSESSMENTS
+    yield from statutory_kpis(scenario)
     yield from flow_kpis()
     years = whole_years(scenario)
     for i in range(1, years + 1):

@@ -27,8 +27,9 @@ __all__ = [
 FLOW_NODES: tuple[str, ...] = (Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3, Stage.MST, SOCIAL_CARE)
 """Where a family can be in the flow table: an early help stage (its queue and its plan or
 service together; MST here is a direct MST referral), social care, or nowhere (closed)."""
-FLOW_ENTRIES: tuple[str, ...] = (Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3, Stage.MST)
-"""Stages a referral can enter at (a source's ``entry``; re-referrals enter at the front door)."""
+FLOW_ENTRIES: tuple[str, ...] = (Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3, Stage.MST, SOCIAL_CARE)
+"""Stages a referral can enter at (a source's ``entry``; re-referrals enter at the front door;
+referrals straight to social care and social care re-referrals enter social care)."""
 FLOW_MOVES: tuple[tuple[str, str], ...] = (
     (Stage.FRONT_DOOR, Stage.PANEL),
     (Stage.FRONT_DOOR, Stage.LEVEL2),

@@ -69,6 +69,14 @@ class CaseloadPool:
         self._dispatch()
         return req
 
+    def hold(self, units: float) -> PoolRequest:
+        """Units allocated at once, whatever the capacity (a case already open at day 0); the
+        list is not served until enough units are free."""
+        req = PoolRequest(self.env, units)
+        self.held += units
+        req.succeed()
+        return req
+
     def release(self, req: PoolRequest) -> None:
         """Free the units of an allocated request. As in SimPy, the units are free at once
         (a request made in the same instant finds them), and the list is served when the
