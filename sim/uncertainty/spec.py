@@ -3,8 +3,8 @@ parameters with which distributions (and the source of each range).
 
 Spec format (YAML)::
 
-    scenario: ../worcestershire/baseline.yaml    # relative to the spec file
-    options: [../worcestershire/options/budget_cut.yaml]
+    scenario: baseline.yaml                 # relative to the spec file
+    options: [options/budget_cut.yaml]
     kpis: [cost_total_gbp_per_year, care_entries, wait_level3_mean_days]   # default
     parameters:
       - name: withdrawal_rate
