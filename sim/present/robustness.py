@@ -116,9 +116,10 @@ def statements(
         kpi = catalogue[first["kpi"]]
         p = float(first["p_better"])
         if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE:
-            claim = first["better_means"] if p >= 0.5 else f"does not {first['better_means']}"
+            claim = "better" if p >= 0.5 else "not better"
             verdict = (
-                f"The conclusion that {opt} {claim} is robust: at least {ROBUST_SHARE:.0%} of plausible worlds agree."
+                f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is {claim} than "
+                f"{base} on {kpi.label}."
             )
         else:
             verdict = (
