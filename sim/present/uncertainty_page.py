@@ -30,8 +30,12 @@ def _table(headers: list[str], rows: list[list[str]], caption: str) -> str:
     return f"<table><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _num(source: str) -> Any:
+def _num() -> Any:
+    """A :data:`sim.present.robustness.Num` that tags each number with its cell: a row with a
+    ``parameter`` is of sensitivity.csv, any other of robustness.csv."""
+
     def num(text: str, row: Mapping[str, Any], field: str) -> str:
+        source = "sensitivity" if "parameter" in row else "robustness"
         attrs = {"source": source, "field": field, "kpi": str(row.get("kpi", ""))}
         for key in ("option", "parameter", "scenario", "index"):
             if key in row:
@@ -58,9 +62,7 @@ def uncertainty_items(res: Results) -> list[str]:
     items = [head]
     window = res.window_days(res.base)
     # statements() escapes nothing: every part is a name from the spec or a formatted number
-    for text in statements(
-        res.robustness, res.sensitivity, how, res.base, res.options, kpis, res.kpis, window, _num("robustness")
-    ):
+    for text in statements(res.robustness, res.sensitivity, how, res.base, res.options, kpis, res.kpis, window, _num()):
         items.append(text)
     if how == "morris" and res.options:
         items.append(
@@ -107,7 +109,7 @@ def uncertainty_tables(res: Results) -> str:
     out = []
     window = res.window_days(res.base)
     rob = res.robustness
-    num = _num("robustness")
+    num = _num()
     if rob is not None and not rob.empty:
         rows = []
         for raw in rob.to_dict(orient="records"):
@@ -140,7 +142,7 @@ def uncertainty_tables(res: Results) -> str:
     if sens is not None and not sens.empty:
         rows = []
         scenarios = [*res.options] or [res.base]
-        snum = _num("sensitivity")
+        snum = _num()
         for scenario in scenarios:
             for kpi in analysed(res):
                 top = drivers(sens, how, kpi.name, scenario, n=100)
