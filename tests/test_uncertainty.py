@@ -487,3 +487,22 @@ def test_bad_spec_file_errors(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ScenarioError, match="mapping"):
         load_spec(tmp_path / "list.yaml")
+
+
+def test_lhs_indices_rank_a_linear_function_and_need_enough_points() -> None:
+    """RBD-FAST on 200 Latin hypercube points of Y = 3 X1 + X2 (uniform inputs): S1 of X1
+    (analytic 0.9) above X2 (0.1) above the inert X3 (0), each analytic share within its
+    interval widened by 0.1 (RBD-FAST is biased for small samples); under 20 points, none."""
+    params = [
+        Parameter.model_validate(
+            {"name": f"x{i}", "keys": ["k"], "source": "A", "distribution": {"dist": "uniform", "low": 0, "high": 1}}
+        )
+        for i in range(3)
+    ]
+    des = design(params, "lhs", 200, seed=5)
+    rows = {p: (v, lo, hi) for p, _, v, lo, hi in indices(des, des.values @ np.array([3.0, 1.0, 0.0]), seed=5)}
+    assert rows["x0"][0] > rows["x1"][0] > rows["x2"][0]
+    for name, share in (("x0", 0.9), ("x1", 0.1), ("x2", 0.0)):
+        assert rows[name][1] - 0.1 <= share <= rows[name][2] + 0.1, (name, rows[name])
+    small = design(params, "lhs", 10, seed=5)
+    assert indices(small, small.values @ np.array([3.0, 1.0, 0.0]), seed=5) == []

@@ -7,7 +7,7 @@ difference from the baseline (option - baseline, paired: the same replication se
 
 Indices (``sensitivity.csv``): Morris ``mu_star`` (with its bootstrap CI), ``sigma`` and
 ``mu``; Sobol first-order ``S1`` and total ``ST`` (bootstrap CIs); for a Latin hypercube,
-SALib's RBD-FAST first-order ``S1`` (bootstrap CI). Intervals are ``value +/- conf`` at 95%.
+SALib's RBD-FAST first-order ``S1`` (bootstrap CI), from 20 points up. Intervals are ``value +/- conf`` at 95%.
 An outcome that does not vary across samples, or is not measured in some sample, has no
 indices (there is nothing to apportion).
 """
@@ -41,6 +41,9 @@ LEVEL = "level"
 DIFFERENCE = "difference"
 CONF_LEVEL = 0.95
 RESAMPLES = 1000
+LHS_MIN_POINTS = 20
+"""Fewer Latin hypercube points give no RBD-FAST indices (the estimator needs several
+points per harmonic); the robustness table is still computed."""
 SENSITIVITY_COLUMNS = ("method", "parameter", "kpi", "scenario", "quantity", "index", "value", "ci_low", "ci_high")
 ROBUSTNESS_COLUMNS = (
     "option",
@@ -117,6 +120,8 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
                 v, conf = float(res[idx][i]), float(res[f"{idx}_conf"][i])
                 rows.append((name, idx, v, v - conf, v + conf))
     else:
+        if len(y) < LHS_MIN_POINTS:
+            return []
         m = max(1, min(10, (len(y) - 1) // 4))  # harmonics: SALib's default 10, fewer for small samples
         res = rbd_fast.analyze(
             design.problem, design.unit, y, M=m, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=seed
