@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["analysed", "indices", "plane", "probabilities"]
 
 MARKERS = ("o", "s", "^", "D", "v", "P")
+LABELLED = 4
+"""Parameters named on a Morris panel: the largest mu* (the rest crowd the origin; every
+value is in sensitivity.csv and the report's table)."""
 
 
 def analysed(res: Results) -> list[Kpi]:
@@ -52,14 +55,10 @@ def _morris_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, window:
     scale = kpi.scale(window)
     x, y = wide["mu_star"].to_numpy(float) * scale, wide["sigma"].to_numpy(float) * scale
     ax.scatter(x, y, s=40, color=colours(["x"])["x"], zorder=3)
-    inert = []
-    for name, xi, yi in zip(wide.index, x, y):
-        if xi == 0 and yi == 0:
-            inert.append(str(name))
-        else:
-            ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    if inert:
-        ax.text(0.98, 0.02, "no effect: " + ", ".join(inert), transform=ax.transAxes, fontsize=8, ha="right")
+    order = np.argsort(-x, kind="stable")
+    for rank, i in enumerate(order):
+        if rank < LABELLED and x[i] > 0:
+            ax.annotate(str(wide.index[i]), (x[i], y[i]), textcoords="offset points", xytext=(4, 4), fontsize=8)
     top = float(max(x.max(), y.max(), 0)) * 1.15 or 1.0
     ax.plot([0, top], [0, top], linestyle=":", color="0.5", linewidth=1)
     ax.set_xlim(0, top)
@@ -112,31 +111,28 @@ def indices(res: Results) -> Figure:
     with style():
         ncols = min(max(len(kpis), 1), 3)
         fig, axes = new_figure(max(12.0, 4.4 * ncols), 4.8, 1, ncols)
-        tops: list[str] = []
+        tops: list[tuple[str, str]] = []
         for ax, kpi in zip(axes, kpis):
             top = (
                 _morris_panel(ax, sens, kpi, scenario, window)
                 if how == "morris"
                 else _bars_panel(ax, sens, kpi, scenario, how)
             )
-            ax.set_title(cap(kpi.label) if top is None else f"{cap(kpi.label)}: {top} matters most", fontsize=10)
+            ax.set_title(cap(kpi.label), fontsize=10)
             if top is None:
                 ax.set_xlabel("Sensitivity index (no unit)")
                 ax.set_ylabel("Parameter")
                 note(ax, "It does not vary across the samples: nothing to apportion.")
             else:
-                tops.append(f"{top} for {kpi.label}")
+                tops.append((top, kpi.label))
         if not kpis:
             axes[0].set_xlabel("Sensitivity index (no unit)")
             axes[0].set_ylabel("Parameter")
             note(axes[0], "No KPI analysed.")
         label = {"morris": "Morris screening", "sobol": "Sobol indices", "lhs": "RBD-FAST indices"}[how]
-        title(
-            fig,
-            f"{label} of the {what}: most influential are {'; '.join(tops)}"
-            if tops
-            else f"{label} of the {what}: no parameter moves the analysed KPIs",
-        )
+        leads = {p: [k for q, k in tops if q == p] for p, _ in tops}
+        said = "; ".join(f"{p} matters most for {', '.join(ks)}" for p, ks in leads.items())
+        title(fig, f"{label} of the {what}: {said}" if tops else f"{label} of the {what}: no parameter moves them")
         return finish(fig)
 
 

@@ -125,7 +125,8 @@ UNCERTAINTY_FIGURES: tuple[tuple[str, str, Draw], ...] = (
         "Which uncertain parameters drive each analysed KPI (the first option's change from the baseline, or the "
         "baseline's level when there is no option), each sample's replications averaged first. Morris: mu* is the "
         "mean absolute effect of moving a parameter across its range, sigma the spread of that effect (interactions or "
-        "curvature; above the dotted line, sigma > mu*). Sobol: first-order (S1) and total (ST) shares of the variance "
+        "curvature; above the dotted line, sigma > mu*); the four largest are named. Sobol: first-order (S1) and "
+        "total (ST) shares of the variance "
         "with 95% bootstrap CIs (whiskers). RBD-FAST: first-order shares with 95% bootstrap CIs.",
         fig_uncertainty.indices,
     ),
