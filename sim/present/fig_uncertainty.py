@@ -219,6 +219,18 @@ def probabilities(res: Results) -> Figure:
                 edgecolor="0.2",
                 label=f"{kpi.label}",
             )
+            for y, p in zip(ys, ps):
+                if math.isfinite(p):
+                    inside = p > 88
+                    ax.text(
+                        p - 1 if inside else p + 1,
+                        y,
+                        f"{p:.0f}%",
+                        va="center",
+                        ha="right" if inside else "left",
+                        fontsize=8,
+                        color="white" if inside else "0.2",
+                    )
         for share in (10, 50, 90):
             ax.axvline(share, color="0.4", linewidth=0.8, linestyle=":")
         ax.set_xlim(0, 100)
