@@ -8,7 +8,10 @@ replications, seed 0 -- run through ``run_uncertainty`` with ``backend="serial"`
 passed as ``scheduler=``, its start-up timed apart and its workers warmed by importing ``sim``).
 Prints tasks (sample x scenario x replication) per second of each and the ratios process / serial
 and dask / serial measured in the same run, and checks that the three replication tables are
-identical. Without an output folder, so no checkpoint I/O is timed.
+identical. Without an output folder, so no checkpoint I/O is timed. Before and after, the
+**machine parallelism** available is measured as in ``bench_batch.py`` (two pure-Python spins
+one after the other over the same two in a 2-process pool; ideal 2.0): it is the ceiling of
+the process and Dask ratios, and well under 2 means other jobs hold the cores.
 
 Usage::
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +35,25 @@ import yaml
 from sim.uncertainty import load_spec, run_uncertainty
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _spin(n: int = 6_000_000) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parallelism() -> float:
+    """Sequential time of two spins over their time in a 2-process pool (ideal 2.0)."""
+    t = time.perf_counter()
+    _spin()
+    _spin()
+    sequential = time.perf_counter() - t
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        t = time.perf_counter()
+        pool.map(_spin, [6_000_000] * 2)
+        return sequential / (time.perf_counter() - t)
 
 
 def _spec(folder: Path) -> Path:
@@ -72,6 +95,7 @@ def main() -> None:
     ap.add_argument("--replications", type=int, default=2)
     args = ap.parse_args()
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    before = parallelism()
     with tempfile.TemporaryDirectory() as tmp:
         loaded = load_spec(_spec(Path(tmp)))
         tasks = args.samples * 3 * len(loaded.scenarios) * args.replications
@@ -105,6 +129,7 @@ def main() -> None:
     )
     same = serial.equals(process) and serial.equals(dask)  # type: ignore[attr-defined]
     print(f"  identical tables on the three backends: {same}")
+    print(f"  machine parallelism (ideal 2.0): {before:.2f} before, {parallelism():.2f} after")
 
 
 if __name__ == "__main__":
