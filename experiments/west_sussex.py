@@ -1,14 +1,16 @@
 """West Sussex IPEH redesign (WestSussex-IPEH-2019): each option against the
-2019/20 baseline, then what the redesign buys at the same GBP 12.69m (the redesign against
-the same cut without it), all paired under common random numbers.
+service as it was (the baseline, 2019/20-2021/22), then what the redesign buys at the same
+GBP 12.69m (the redesign against the same cut without it), all paired under common random
+numbers.
 
     python experiments/west_sussex.py [--replications N] [--workers W] [--backend B] [--report]
 
 Writes ``results/west_sussex/`` (a compare folder: ``ehsim report`` reads it) and
 ``results/west_sussex/redesign_vs_cut/``. Prints early help cost a year against each
-scenario's envelope (GBP 17.59m, 14.64m, 12.69m) and the paired changes in social care
-demand and early help activity. Universal and Level 1 provision has no modelled effect on
-need, so cutting it costs nothing in the model beyond the Level 2 capacity it removes.
+scenario's envelope (GBP 17.59m, 14.64m, 12.69m; the phased redesign's is the average of
+its years) and the paired changes in social care demand and early help activity. Universal
+and Level 1 provision has no modelled effect on need, so cutting it costs nothing in the
+model beyond the Level 2 capacity it removes.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def run(argv: list[str]) -> int:
     options = [str(p) for p in sorted((COUNCIL / "options").glob("*.yaml"))]
     code = main(["compare", str(COUNCIL / "baseline.yaml"), *options, "--out", str(out), *rest])
     cut, redesign = (
-        str(COUNCIL / "options" / f"{n}.yaml") for n in ("cut_without_redesign_2021_22", "redesign_2021_22")
+        str(COUNCIL / "options" / f"{n}.yaml") for n in ("cut_without_redesign_2020_21", "redesign_2020_21")
     )
     code = code or main(["compare", cut, redesign, "--out", str(out / "redesign_vs_cut"), *rest])
     if code:
@@ -52,7 +54,7 @@ def run(argv: list[str]) -> int:
     res, buys = R.read(out), R.read(out / "redesign_vs_cut")
     print("\nEarly help cost a year against the envelope (WestSussex-IPEH-2019 para 6.3):")
     print("\n".join(console.envelope_lines(res)))
-    for title, r in (("Each option against the 2019/20 baseline", res), ("The redesign against the same cut", buys)):
+    for title, r in (("Each option against the service as it was", res), ("The redesign against the same cut", buys)):
         print(f"\n{title} (paired, 95% CI):")
         for option in r.options:
             print(f"  {option}")

@@ -9,7 +9,7 @@ Writes ``results/worcestershire/`` and ``results/worcestershire/targeted_vs_cut/
 folders). Prints early help cost against the envelope, the financial projection the peer
 review asked for (para 16: referrals and costs per year from forecast demand) and the
 paired changes per district. A district's deprivation is modelled only as a larger share
-of referrals; the cut is in place from 2015/16 rather than phased to 2017/18.
+of referrals; the cut is phased in three steps to 2017/18 (ASSUMPTION of equal steps).
 """
 
 from __future__ import annotations

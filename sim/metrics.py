@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from sim import kpis as K
-from sim.config import Scenario, timeline
+from sim.config import Scenario, team_workforce, timeline
+from sim.model.workforce import staffed_lists
 from sim.vocab import (
     CLOSED_EXITS,
     EH_STAGES,
@@ -28,9 +29,11 @@ from sim.vocab import (
     REFERRAL_STEP_DOWN,
     SC_OUTCOMES,
     SOCIAL_CARE_EXITS,
+    STAFF_STAGES,
     TRIAGE_DECISIONS,
     Event,
     Exit,
+    Staffing,
     Stage,
     team_service,
 )
@@ -164,18 +167,113 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
         name: _time_average(*_steps(served[served["service"] == name], (Event.START,), (Event.END,)), lo, hi)
         for name in K.caseload_services(scenario)
     }
+    staffed = {name: _workforce(st, scenario, name, lo, hi) for name in K.workforce_lists(scenario)}
     for name, busy in held.items():
-        slots = _average(scenario, lo, hi, lambda state, n=name: K.caseload_services(state)[n][1])  # type: ignore[misc]
+        if name in staffed:
+            slots = staffed[name]["capacity"]
+        else:
+            slots = _average(scenario, lo, hi, lambda state, n=name: K.caseload_services(state)[n][1])  # type: ignore[misc]
         k[K.utilisation(name, "").name] = busy / slots if slots > 0 else np.nan
     for name in K.key_worker_lists(scenario):
-        workers = _average(scenario, lo, hi, lambda state, n=name: _in_post(state, n))  # type: ignore[misc]
+        if name in staffed:
+            workers = staffed[name]["employed"] + staffed[name]["agency"]
+        else:
+            workers = _average(scenario, lo, hi, lambda state, n=name: _in_post(state, n))  # type: ignore[misc]
         k[K.caseload(name, "").name] = held[name] / workers if workers > 0 else np.nan
+    for name in K.senior_lists(scenario):
+        roles = _roles(st, scenario, name, lo, hi)
+        units = sum(u for u, _ in roles.values())
+        for role in STAFF_STAGES:
+            u, fte = roles[role]
+            k[K.role_caseload(name, role, "").name] = held[name] * u / units / fte if units > 0 and fte > 0 else np.nan
+    for name, w in staffed.items():
+        working = w["employed"] + w["agency"]
+        k[K.staff_fte(name, "").name] = working
+        k[K.vacancy_rate(name, "").name] = 1.0 - w["employed"] / w["posts"] if w["posts"] > 0 else np.nan
+        k[K.agency_share(name, "").name] = w["agency"] / working if working > 0 else np.nan
     for stage, outcomes in ((Stage.FRONT_DOOR, TRIAGE_DECISIONS), (Stage.PANEL, PANEL_DECISIONS)):
         rows = st[stage]
         decided = rows[(rows["event"] == Event.END) & (rows["time"] >= lo)]["detail"].value_counts()
         for outcome in outcomes:
             k[K.routed(stage, outcome).name] = float(decided.get(outcome, 0))
     return k
+
+
+def _staff_days(
+    st: dict[str, pd.DataFrame], lo: float, hi: float, service: str | None = None
+) -> dict[tuple[str, str, str], float]:
+    """Worker-days inside ``[lo, hi]`` from the workforce log, by (role, staffing, team)
+    (the stage, ``detail`` and ``locality`` of the spells); ``service`` keeps one list's."""
+    rows = pd.concat([st[stage] for stage in STAFF_STAGES])
+    if service is not None:
+        rows = rows[rows["service"] == service]
+    return {
+        (str(role), str(staffing), str(team)): _time_average(*_steps(g, (Event.START,), (Event.END,)), lo, hi)
+        * (hi - lo)
+        for (role, staffing, team), g in rows.groupby(["stage", "detail", "locality"], observed=True)
+    }
+
+
+def _segments(scenario: Scenario, lo: float, hi: float) -> list[tuple[float, float, Scenario]]:
+    """The states of the scenario's timeline with the part of ``[lo, hi]`` each is in force."""
+    tl = timeline(scenario)
+    ends = [day for day, _ in tl[1:]] + [scenario.run.duration_days]
+    return [(max(lo, d), min(hi, e), state) for (d, state), e in zip(tl, ends) if min(hi, e) > max(lo, d)]
+
+
+def _workforce(st: dict[str, pd.DataFrame], scenario: Scenario, service: str, lo: float, hi: float) -> dict[str, float]:
+    """Time-averages over ``[lo, hi]`` of a list under workforce dynamics
+    (:func:`~sim.model.workforce.staffed_lists`): ``employed`` (permanent workers in post,
+    new starters included), ``agency``, ``posts`` and ``capacity`` (caseload units after
+    ramp-up and sickness, with the caps in force), read from the workforce rows of the log,
+    plus the list's static posts, workers in post and capacity."""
+    total = {"employed": 0.0, "agency": 0.0, "posts": 0.0, "capacity": 0.0}
+    for a, b, state in _segments(scenario, lo, hi):
+        sl = staffed_lists(state)[service]
+        total["capacity"] += sl.static_capacity * (b - a)
+        total["posts"] += (sl.static_posts + sum(sum(spec.posts.values()) for spec in sl.specs)) * (b - a)
+        total["employed"] += sl.static_in_post * (b - a)
+        days = _staff_days(st, a, b, service)
+        for spec in sl.specs:
+            s = spec.settings
+            for (role, staffing, group), d in days.items():
+                if group == spec.name:
+                    share = s.ramp_up_caseload_share if staffing == Staffing.NEW_STARTER else 1.0
+                    total["capacity"] += d * spec.caps[Stage(role)] * share * (1.0 - s.sickness_rate)
+                    total["agency" if staffing == Staffing.AGENCY else "employed"] += d
+    return {key: value / (hi - lo) for key, value in total.items()}
+
+
+def _roles(
+    st: dict[str, pd.DataFrame], scenario: Scenario, service: str, lo: float, hi: float
+) -> dict[Stage, tuple[float, float]]:
+    """For each role of a key worker list, the time-averages over ``[lo, hi]`` of its
+    caseload capacity (units) and of its workers in post: static posts filled x caps, or,
+    for a team under workforce dynamics, its workers from the log (ramp-up and sickness
+    applied to the units)."""
+    teams = [n for n in scenario.teams if service in (POOLED_SERVICE, team_service(n))]
+    total = {role: [0.0, 0.0] for role in STAFF_STAGES}
+    for a, b, state in _segments(scenario, lo, hi):
+        sl = staffed_lists(state).get(service)
+        specs = sl.specs if sl is not None else []
+        for name in teams:
+            t = state.teams[name]
+            if team_workforce(state, name) is None:
+                for role, filled, cap in (
+                    (Stage.KEY_WORKER, t.filled, t.caseload_cap),
+                    (Stage.SENIOR_KEY_WORKER, t.senior_filled, t.senior_caseload_cap),
+                ):
+                    total[role][0] += filled * cap * (b - a)
+                    total[role][1] += filled * (b - a)
+        days = _staff_days(st, a, b, service) if specs else {}
+        for spec in specs:
+            s = spec.settings
+            for (held_by, staffing, team), d in days.items():
+                if team == spec.name:
+                    share = s.ramp_up_caseload_share if staffing == Staffing.NEW_STARTER else 1.0
+                    total[Stage(held_by)][0] += d * spec.caps[Stage(held_by)] * share * (1.0 - s.sickness_rate)
+                    total[Stage(held_by)][1] += d
+    return {role: (u / (hi - lo), n / (hi - lo)) for role, (u, n) in total.items()}
 
 
 def _in_post(state: Scenario, service: str) -> float:
@@ -250,7 +348,7 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
     pc, scc = c.per_case, c.social_care
     lac = st[Stage.LAC]
     parts = {
-        K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years,
+        K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years + _workforce_cost(st, sc, lo, hi),
         K.COST_CASES: sum(
             _starts(st[stage], lo, hi) * c.gbp(cost)
             for stage, cost in (
@@ -280,15 +378,19 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
 
 def _staff_per_year(sc: Scenario) -> float:
     """Early help staff cost a year of one state of the scenario (posts filled: vacant posts
-    are not paid), in ``costs.price_year`` prices."""
+    are not paid), in ``costs.price_year`` prices. Key workers of a team under workforce
+    dynamics are costed from the log instead (:func:`_workforce_cost`)."""
     c = sc.costs
     sal = c.staff
     senior = sal.senior_key_worker_per_year or sal.key_worker_per_year
     staff = sum(
-        t.filled * c.gbp(sal.key_worker_per_year)
-        + t.senior_filled * c.gbp(senior)
+        (
+            0.0
+            if team_workforce(sc, name) is not None
+            else t.filled * c.gbp(sal.key_worker_per_year) + t.senior_filled * c.gbp(senior)
+        )
         + t.other_fte * c.gbp(sal.other_team_staff_per_year)
-        for t in sc.teams.values()
+        for name, t in sc.teams.items()
     )
     for fte, cost in (
         (sc.front_door.staff if sc.front_door else 0, sal.front_door_per_year),
@@ -298,6 +400,20 @@ def _staff_per_year(sc: Scenario) -> float:
     ):
         staff += fte * c.gbp(cost)
     return staff
+
+
+def _workforce_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> float:
+    """Cost over ``[lo, hi]`` of the posts under workforce dynamics: the worker-days in post
+    from the log x the post's annual cost / 365, agency cover at the group's
+    ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any block."""
+    cost = 0.0
+    for service, sl in staffed_lists(sc).items():
+        specs = {spec.name: spec for spec in sl.specs}
+        for (role, staffing, group), days in _staff_days(st, lo, hi, service).items():
+            spec = specs[group]
+            premium = spec.settings.agency_premium if staffing == Staffing.AGENCY else 1.0
+            cost += days / DAYS_PER_YEAR * spec.cost_per_year[Stage(role)] * premium
+    return cost
 
 
 def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:

@@ -20,9 +20,11 @@ __all__ = [
     "SC_OUTCOMES",
     "SOCIAL_CARE",
     "SOCIAL_CARE_EXITS",
+    "STAFF_STAGES",
     "TRIAGE_DECISIONS",
     "Event",
     "Exit",
+    "Staffing",
     "Stage",
     "StageInfo",
     "stage_info",
@@ -46,6 +48,8 @@ class Stage(StrEnum):
     CP = "cp"
     LAC = "lac"
     CLOSED = "closed"
+    KEY_WORKER = "key_worker"  # a key worker post's occupant (workforce dynamics only)
+    SENIOR_KEY_WORKER = "senior_key_worker"  # a senior key worker post's occupant
 
 
 class Event(StrEnum):
@@ -110,6 +114,18 @@ PLAN_STAGES = (
 """Stages with open cases (start -> end)."""
 EH_STAGES = (Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3)
 """Stages inside an early help episode."""
+STAFF_STAGES = (Stage.KEY_WORKER, Stage.SENIOR_KEY_WORKER)
+"""Stages of the workforce log: a worker (not a family) starts and ends a spell in a
+post of this role, with a :class:`Staffing` as ``detail`` (only with a ``workforce`` block)."""
+
+
+class Staffing(StrEnum):
+    """How a post is staffed during a spell (the ``detail`` of a workforce ``start`` / ``end``)."""
+
+    EMPLOYEE = "employee"  # a permanent worker at the full caseload cap
+    NEW_STARTER = "new_starter"  # a permanent worker in the ramp-up period (a reduced cap)
+    AGENCY = "agency"  # agency cover of a vacant post (full cap, paid at the agency premium)
+
 
 NEED_LEVELS = ("level1", "level2", "level3", "level4")
 """Levels of need on the continuum (West Sussex's four levels; level 4 is statutory)."""
@@ -168,6 +184,8 @@ _STAGE_INFO = {
     Stage.CP: StageInfo("Child protection", "a child protection plan", "child protection cases"),
     Stage.LAC: StageInfo("In care", "a care placement", "looked-after cases"),
     Stage.CLOSED: StageInfo("Closed", "closure", "closed cases"),
+    Stage.KEY_WORKER: StageInfo("Key worker post", "a key worker", "key workers in post"),
+    Stage.SENIOR_KEY_WORKER: StageInfo("Senior key worker post", "a senior key worker", "senior key workers in post"),
 }
 
 

@@ -14,6 +14,7 @@ import sim
 from sim.analysis import t_interval
 from sim.calibrate import calibrate
 from sim.cli import main
+from sim.config import timeline
 from sim.experiment import compare, run_batch
 from tests.conftest import CONFIGS, mmc_dict
 
@@ -40,16 +41,60 @@ def test_sunderland_backtest_december_2017() -> None:
     assert abs(share - 0.07) / 0.07 <= 0.30
 
 
+def _launch_period() -> dict[str, object]:
+    """The overrides the Kirklees calibration ran with: 6 February to 22 March 2019."""
+    import yaml
+
+    spec = yaml.safe_load((CONFIGS / "kirklees" / "calibration.yaml").read_text())
+    return dict(spec["overrides"])
+
+
 @pytest.mark.slow
-def test_kirklees_mst_waiting_list_about_20() -> None:
-    """Kirklees-ESP-2019 s.2 MST: "a waiting list of around 20" with 4 therapists x 5. On seeds the calibration
-    never saw, the mean time-averaged waiting list over 20 replications must be within 25%
-    of 20 (the issue's tolerance), and its 95% CI must overlap that band."""
-    sc = sim.load_scenario(CONFIGS / "kirklees" / "calibrated.yaml")
-    assert sc.mst is not None and sc.mst.slots == 20
+def test_sunderland_caseload_per_early_help_worker_about_20_in_december_2017() -> None:
+    """Sunderland-EH-2018 para 4.2: "an Early Help Worker carries an average caseload of 20
+    families" (December 2017). The caps are maxima (22, seniors 10); the model's average
+    open plans per (non-senior) key worker in post over December 2017, with plans spread over
+    the workers in proportion to their caps, must be within 15% of 20 (the issue's tolerance)
+    on the mean of 20 replications (its standard error is about 0.2, a tenth of the band's
+    half-width), and the open plans and closures of the backtest stay as they were (the caps
+    do not bind before December 2017)."""
+    sc = sim.load_scenario(
+        CONFIGS / "sunderland" / "calibrated.yaml", {"run.duration_days": 275, "run.warmup_days": 245}
+    )
+    t = run_batch(sc, 20, seed=12345, backend="process", workers=2).replications
+    per_worker = t[[f"caseload_team_{name}_key_worker" for name in sc.teams]].mean(axis=1).mean()
+    assert abs(per_worker - 20) / 20 <= 0.15, per_worker
+    assert t["wait_level3_mean_days"].mean() < 1.0
+
+
+@pytest.mark.slow
+def test_kirklees_mst_waiting_list_about_20_at_the_report() -> None:
+    """Kirklees-ESP-2019 s.2 MST: "a waiting list of around 20 cases currently" in the report signed off
+    on 22 March 2019, while therapists built up their caseloads. On seeds the calibration never
+    saw, the mean list on that day over 20 replications must be within 25% of 20 (the issue's
+    tolerance), and its 95% CI must overlap that band."""
+    sc = sim.load_scenario(CONFIGS / "kirklees" / "calibrated.yaml", _launch_period())
+    assert timeline(sc)[-1][1].mst.slots == 8  # type: ignore[union-attr]  # 4 therapists x 2 families on 22 March
     t = run_batch(sc, 20, seed=777, backend="process", workers=2).replications
-    mean, lo, hi, _ = t_interval(t["queue_mst_mean"].to_numpy())
+    mean, lo, hi, _ = t_interval(t["waiting_mst_at_end"].to_numpy())
     assert 15 <= mean <= 25 and hi >= 15 and lo <= 25, (mean, lo, hi)
+
+
+def test_kirklees_mst_families_per_therapist_year_in_the_steady_state() -> None:
+    """After the build-up the MST list never empties (the launch rate of referrals is about
+    four times what 4 therapists x 5 families can take), so MST families started a year per
+    therapist is the saturated throughput: caseload 5 x 365 / mean duration 120 days = 15.2.
+    Essex's MST teams saw about 10 families per therapist-year (MST-Essex-2019): the seed's
+    caseload of 5 with 3-5 month episodes implies half as many again. Tolerance: starts over
+    two measured years are Poisson-like with sd about 4% of the mean per replication; with 3
+    replications 12% is over 5 standard errors."""
+    sc = sim.load_scenario(CONFIGS / "kirklees" / "calibrated.yaml", {"run.duration_days": 365 * 3})
+    assert sc.mst is not None and timeline(sc)[-1][1].mst.caseload_cap == 5  # type: ignore[union-attr]
+    t = run_batch(sc, 3, seed=31, backend="process", workers=2).replications
+    years = t["window_days"].iloc[0] / 365.25
+    per_therapist = float(t["starts_mst"].mean()) / years / sc.mst.therapists
+    assert per_therapist == pytest.approx(5 * 365 / 120, rel=0.12), per_therapist
+    assert (t["utilisation_mst"] > 0.97).all()  # the list never empties
 
 
 def test_calibrate_recovers_a_known_arrival_rate(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ each one asserts):
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,27 +34,44 @@ import pytest
 import sim
 from sim.analysis import paired_differences
 from sim.backends import iter_results
+from sim.config import timeline
 from tests.conftest import CONFIGS
 
 WS = CONFIGS / "west_sussex"
 WO = CONFIGS / "worcestershire"
 REPS = 3
 WS_SHORT = {"run.duration_days": 365 + 365, "run.warmup_days": 365}  # one year measured
-WO_SHORT = {"run.duration_days": 365 * 6, "run.warmup_days": 365}  # the five projection years
+# the five projection years 2015/16-2019/20 after one warm-up year (the bundled scenario warms up for five)
+WO_SHORT = {"run.start_date": "2014-04-01", "run.duration_days": 365 * 6, "run.warmup_days": 365}
 DEPRIVED = ("redditch", "wyre_forest", "worcester")
 
 
+PHASED = WS / "options" / "redesign_phased.yaml"  # dated changes in 2019 and 2020: run whole (test below)
+
+
 def _files(folder: Path) -> list[Path]:
-    return [folder / "baseline.yaml", *sorted((folder / "options").glob("*.yaml"))]
+    return [folder / "baseline.yaml", *sorted(p for p in (folder / "options").glob("*.yaml") if p != PHASED)]
 
 
-@pytest.mark.parametrize("path", _files(WS) + _files(WO), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", [*_files(WS), PHASED, *_files(WO)], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_scenario_validates_and_runs(path: Path) -> None:
-    """Every council scenario loads, validates and runs a short replication."""
-    sc = sim.load_scenario(path, {"run.duration_days": 120, "run.warmup_days": 30})
+    """Every council scenario loads, validates and runs a short replication (from a month
+    before its first dated change to two months after its last, if it has any)."""
+    sc = sim.load_scenario(path)
+    short: dict[str, object] = {"run.duration_days": 120, "run.warmup_days": 30}
+    if sc.changes:
+        first, last = min(c.date for c in sc.changes), max(c.date for c in sc.changes)
+        start = first - datetime.timedelta(days=30)
+        days = (last - start).days + 60
+        short = {"run.start_date": start.isoformat(), "run.duration_days": days, "run.warmup_days": 30}
+    sc = sim.load_scenario(path, short)
     res = sim.run_replication(sc, rep=0, seed=1)
     assert res.kpis["referrals_total"] > 0
-    assert res.kpis["budget_gbp_per_year"] == sc.costs.budget_gbp_per_year
+    budgets = [state.costs.budget_gbp_per_year or 0.0 for _, state in timeline(sc)]
+    if sc.changes:  # the time average over the window, between the budgets in force
+        assert min(budgets) < res.kpis["budget_gbp_per_year"] < max(budgets)
+    else:
+        assert res.kpis["budget_gbp_per_year"] == sc.costs.budget_gbp_per_year
 
 
 # --------------------------------------------------------------------------- West Sussex
@@ -83,22 +101,41 @@ def test_ws_baseline_cost_is_the_2019_20_budget(ws: sim.CompareResult) -> None:
 @pytest.mark.parametrize(
     ("name", "envelope"),
     [
-        ("ws_redesign_2020_21", 14_640_000),
-        ("ws_redesign_2021_22", 12_690_000),
-        ("ws_cut_without_redesign_2021_22", 12_690_000),
-        ("ws_redesign_2021_22_partners_hold_level2", 12_690_000),
+        ("ws_redesign_2019_20", 14_640_000),
+        ("ws_redesign_2020_21", 12_690_000),
+        ("ws_cut_without_redesign_2020_21", 12_690_000),
+        ("ws_redesign_2020_21_partners_hold_level2", 12_690_000),
     ],
 )
 def test_ws_options_fit_their_envelope(ws: sim.CompareResult, name: str, envelope: int) -> None:
     """Each option's early help cost a year is at or under its envelope (WestSussex-IPEH-2019 para 6.3
-    table: GBP 14.64m in 2020/21, 12.69m in 2021/22), in every replication."""
+    table: GBP 14.64m in 2019/20, 12.69m from 2020/21), in every replication."""
     batch = ws.batches[name]
     assert batch.scenario.costs.budget_gbp_per_year == envelope
     assert (batch.replications["cost_early_help_gbp_per_year"] <= envelope).all()
     assert (batch.replications["cost_early_help_over_budget_gbp_per_year"] <= 0).all()
 
 
-@pytest.mark.parametrize("name", ["ws_redesign_2020_21", "ws_redesign_2021_22"])
+def test_ws_phased_redesign_costs_each_financial_year_within_3_percent_of_its_budget() -> None:
+    """The redesign on its dates (issue 10, must-show 5): early help cost in 2019/20 within 3% of
+    GBP 14.64m and in 2020/21 within 3% of GBP 12.69m (WestSussex-IPEH-2019 para 6.3 table), in
+    every replication; and 2018/19's staffing (the warm-up) is what changes on 1 April 2019.
+
+    Why 3% holds in every replication and not only on average: staff are paid by post, so the
+    cost of a year varies between replications only through per-plan costs (sd about GBP 5k,
+    0.04% of the budget, measured over 4 replications); the 3% is the issue's tolerance."""
+    sc = sim.load_scenario(PHASED, {"run.duration_days": 365 * 3})
+    assert str(sc.run.start_date) == "2018-04-01" and sc.run.warmup_days == 365  # whole years = financial years
+    reps = sim.run_batch(sc, replications=2, seed=0).replications
+    for year, budget in ((1, 14_640_000), (2, 12_690_000)):
+        cost = reps[f"cost_early_help_gbp_year{year}"]
+        assert (abs(cost - budget) <= 0.03 * budget).all(), (year, cost.tolist())
+    # the 2019/20 cost is the first step's, not the 2018/19 service's (GBP 17.59m)
+    assert (reps["cost_early_help_gbp_year1"] < 0.9 * 17_590_000).all()
+    assert reps["budget_gbp_per_year"].iloc[0] == pytest.approx((14_640_000 + 12_690_000) / 2, rel=1e-3)
+
+
+@pytest.mark.parametrize("name", ["ws_redesign_2019_20", "ws_redesign_2020_21"])
 def test_ws_redesign_shifts_activity_to_level3(ws: sim.CompareResult, name: str) -> None:
     """The shift the report describes (WestSussex-IPEH-2019 paras 4.1-4.2): fewer Level 2 plans
     started, more Level 3 capacity, shorter waits for a key worker and less Level 3 utilisation."""
@@ -124,13 +161,13 @@ def test_ws_redesign_social_care_demand_against_baseline(ws: sim.CompareResult) 
     care barely move (experiments/west_sussex.py, 20 replications). With the baseline's Level
     2 capacity kept by partners (the sensitivity option) no Level 2 queue forms and fewer
     families escalate while waiting than under the redesign as specified."""
-    name = "ws_redesign_2021_22"
+    name = "ws_redesign_2020_21"
     level2 = _diff(ws, name, "escalated_level2")
     assert level2["base_mean"] == 0 and level2["option_mean"] > 0
     assert level2["diff_mean"] > -_diff(ws, name, "escalated_level3")["diff_mean"]
     assert _diff(ws, name, "step_ups_while_waiting")["diff_mean"] > 0
     assert _diff(ws, name, "to_social_care_total")["diff_mean"] > 0
-    held = "ws_redesign_2021_22_partners_hold_level2"
+    held = "ws_redesign_2020_21_partners_hold_level2"
     assert _diff(ws, held, "escalated_level2")["option_mean"] == 0
     assert (
         _diff(ws, held, "step_ups_while_waiting")["diff_mean"] < _diff(ws, name, "step_ups_while_waiting")["diff_mean"]
@@ -141,12 +178,12 @@ def test_ws_redesign_lowers_social_care_demand_against_a_flat_cut(ws: sim.Compar
     """At the same GBP 12.69m, the redesign sends fewer families to social care and has far
     shorter waits for a key worker than cutting every budget line in proportion; the flat
     cut itself raises social care demand against the baseline."""
-    cut, red = ws.batches["ws_cut_without_redesign_2021_22"], ws.batches["ws_redesign_2021_22"]
+    cut, red = ws.batches["ws_cut_without_redesign_2020_21"], ws.batches["ws_redesign_2020_21"]
     buys = paired_differences(cut.replications, red.replications).set_index("kpi")
     assert buys.loc["to_social_care_total", "ci_high"] < 0
     assert buys.loc["step_ups_total", "ci_high"] < 0
     assert buys.loc["wait_level3_mean_days", "ci_high"] < 0
-    flat = _diff(ws, "ws_cut_without_redesign_2021_22", "to_social_care_total")
+    flat = _diff(ws, "ws_cut_without_redesign_2020_21", "to_social_care_total")
     assert flat["ci_low"] > 0
 
 
@@ -190,14 +227,19 @@ def test_wo_demand_grows_over_five_years(wo: dict[str, pd.DataFrame]) -> None:
     assert base["cost_social_care_gbp_year5"].mean() > base["cost_social_care_gbp_year1"].mean()
 
 
-def test_wo_budget_cut_saves_about_4_5m_and_raises_social_care_demand(wo: dict[str, pd.DataFrame]) -> None:
-    """Worcestershire-EH-2015 para 9: the 0-19 budget falls by about GBP 4.5m from GBP 7.7m. The cut lowers
-    early help cost by 4.5m (within 15%), lengthens waits for a key worker and sends more
-    families to social care."""
+def test_wo_budget_cut_saves_about_4_5m_by_2017_18_and_raises_social_care_demand(wo: dict[str, pd.DataFrame]) -> None:
+    """Worcestershire-EH-2015 para 9: the 0-19 budget falls by about GBP 4.5m from GBP 7.7m by 2017/18,
+    phased in three equal steps (ASSUMPTION, options/budget_cut.yaml). Early help cost falls
+    by GBP 1.5m in 2015/16, 3.0m in 2016/17 and 4.5m in each year from 2017/18 (each within
+    15%: staff are paid by post, so the saving is nearly deterministic and 15% is the rounding
+    of posts to whole key workers); waits for a key worker lengthen and more families go to
+    social care."""
     base, cut = wo["worcestershire_baseline"], wo["worcs_budget_cut"]
     assert base["cost_early_help_gbp_per_year"].max() <= 7_700_000
     d = paired_differences(base, cut).set_index("kpi")
-    assert abs(d.loc["cost_early_help_gbp_per_year", "diff_mean"] + 4_500_000) <= 0.15 * 4_500_000
+    for year, saving in ((1, 1_500_000), (2, 3_000_000), (3, 4_500_000), (4, 4_500_000), (5, 4_500_000)):
+        diff = d.loc[f"cost_early_help_gbp_year{year}", "diff_mean"]
+        assert abs(diff + saving) <= 0.15 * saving, (year, diff)
     assert d.loc["wait_level3_mean_days", "ci_low"] > 0
     assert d.loc["to_social_care_total", "ci_low"] > 0
     assert d.loc["step_ups_total", "ci_low"] > 0

@@ -150,3 +150,22 @@ def test_changes_out_of_order_are_refused() -> None:
     ]
     with pytest.raises(sim.ScenarioError, match=r"changes\.1\.date: 2020-02-01 is not after"):
         scenario_from_dict(_busy(changes))
+
+
+def test_a_service_moving_directorate_changes_its_offer_point_on_the_date() -> None:
+    """Sunderland's FGC moves into early help on 1 April 2018 (Sunderland-EH-2018 para 5.1):
+    before that day every conference starts for a family leaving a social care assessment
+    (pre-proceedings), from that day every one starts with a Level 3 plan (first contact)."""
+    path = CONFIGS / "sunderland" / "options" / "fgc_in_early_help.yaml"
+    sc = sim.load_scenario(path, {"run.duration_days": 500, "run.warmup_days": 0})
+    day = (sc.changes[0].date - sc.run.start_date).days
+    ev = sim.run_replication(sc, seed=0).events
+    fgc = ev[(ev["stage"] == "fgc") & (ev["event"] == "join")][["family_id", "time"]]
+    l3 = ev[(ev["stage"] == "level3") & (ev["event"] == "start")][["family_id", "time"]]
+    with_plan = fgc.merge(l3, on=["family_id", "time"], how="left", indicator=True)["_merge"] == "both"
+    before = (fgc["time"] < day).to_numpy()
+    assert before.sum() >= 5 and (~before).sum() >= 5  # enough conferences on each side to tell
+    assert not with_plan[before].any()  # pre-proceedings: never at the start of a Level 3 plan
+    assert with_plan[~before].all()  # first contact: always at the start of a Level 3 plan
+    assessed = set(ev[ev["stage"] == "assessment"]["family_id"])
+    assert set(fgc[before]["family_id"]) <= assessed

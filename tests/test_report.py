@@ -778,3 +778,26 @@ def test_uncertainty_report_numbers_come_from_robustness_csv(uncertainty_dir: Pa
     assert "plausible worlds" in text and "ASSUMPTION" in text
     names = {f.stem for f in (uncertainty_dir / "figures").glob("*.png")}
     assert names == {"sensitivity", "cost_effectiveness", "robustness"}
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "text"),
+    [
+        (0.31, "count", "0.31"),
+        (-0.004, "count", "-0.004"),
+        (0.2, "gbp", "£0.2"),
+        (0.001, "share", "0.001%"),
+        (0.0, "count", "0"),
+        (1.6, "count", "2"),
+        (0.04, "days", "0.04"),
+        (-0.3, "level", "-0.3"),
+    ],
+)
+def test_an_interval_end_never_rounds_to_zero(value: float, kind: str, text: str) -> None:
+    """A clear difference has a CI that excludes zero; its ends must not print as 0 (a planner
+    reading "95% CI 0 to 1" next to a clear-difference mark would see a contradiction). A
+    non-zero end that would round to zero keeps two significant figures; other values and
+    exact zeros are formatted as usual."""
+    assert fmt_number(value, kind, bound=True) == text
+    if value != 0 and abs(value) < 0.5 and kind != "level":
+        assert fmt_number(value, kind) in ("0", "£0", "0%", "0.0")  # what it would have shown

@@ -37,7 +37,15 @@ def _digests(folder: Path) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- the data dictionary
 @pytest.mark.parametrize(
-    "config", ["baseline.yaml", "kirklees/calibrated.yaml", "west_sussex/baseline.yaml", "validation/mmc.yaml"]
+    "config",
+    [
+        "baseline.yaml",
+        "kirklees/calibrated.yaml",
+        "west_sussex/baseline.yaml",
+        "validation/mmc.yaml",
+        "options/agency_cover.yaml",  # workforce dynamics: the workforce KPIs of every team
+        "options/pooled_allocation.yaml",
+    ],
 )
 def test_catalogue_is_exactly_the_kpi_columns(config: str) -> None:
     """Both ways: no KPI without a dictionary entry, no entry the scenario does not produce."""

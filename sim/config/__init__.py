@@ -41,6 +41,8 @@ from sim.config.schema import (
     PlanSettings,
     Referrals,
     Scenario,
+    Workforce,
+    team_workforce,
     timeline,
 )
 from sim.errors import ScenarioError
@@ -66,6 +68,7 @@ __all__ = [
     "Referrals",
     "Scenario",
     "ScenarioError",
+    "Workforce",
     "_format_error",
     "apply_overrides",
     "load_raw",
@@ -74,5 +77,6 @@ __all__ = [
     "safe_yaml_load",
     "scenario_from_dict",
     "scenario_to_yaml",
+    "team_workforce",
     "timeline",
 ]

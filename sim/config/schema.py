@@ -205,6 +205,37 @@ class PartnerPlans(PlanSettings):
     )
 
 
+class Workforce(_Model):
+    """Workforce dynamics of a team's case-holding posts (see :mod:`sim.model.workforce`).
+
+    Each post is in turn filled by a permanent worker, who leaves after an exponential time
+    at ``turnover_rate``, and vacant for a ``recruitment_lag_days`` draw; a vacancy is covered
+    by an agency worker with probability ``agency_cover_share``. New starters hold
+    ``ramp_up_caseload_share`` of the cap for ``ramp_up_days``; sickness absence removes
+    ``sickness_rate`` of every worker's caseload capacity. Absent: posts stay as filled.
+    """
+
+    turnover_rate: float = Field(
+        ge=0, le=MAX_ANNUAL_RATE, description="Permanent workers leaving per FTE in post a year (leaving hazard)."
+    )
+    recruitment_lag_days: Distribution = Field(
+        description="Days from a post falling vacant to a new starter taking it up."
+    )
+    agency_cover_share: float = _prob(
+        default=0.0, description="Share of vacancies covered by an agency worker from the day they open."
+    )
+    agency_premium: float = Field(
+        default=1.0, ge=1, le=10, description="An agency FTE costs the post's annual cost times this."
+    )
+    sickness_rate: float = Field(
+        default=0.0, ge=0, lt=1, description="Share of FTE absent through sickness (caseload capacity lost)."
+    )
+    ramp_up_days: float = Field(default=0.0, ge=0, le=MAX_DURATION_DAYS, description="Days a new starter ramps up.")
+    ramp_up_caseload_share: float = _prob(
+        default=1.0, description="Share of the caseload cap a new starter holds while ramping up."
+    )
+
+
 class Team(_Model):
     workers: int = Field(strict=True, ge=0, le=MAX_STAFF, description="Case-holding key worker posts (FTE).")
     caseload_cap: int = Field(
@@ -224,7 +255,15 @@ class Team(_Model):
         strict=True, default=0, ge=0, le=MAX_COUNT, description="Most (weighted) families a senior key worker holds."
     )
     other_fte: float = Field(default=0.0, ge=0, le=MAX_STAFF, description="Non-case-holding staff costed to the team.")
-    vacancy_rate: float = Field(default=0.0, ge=0, lt=1, description="Share of key worker posts unfilled.")
+    vacancy_rate: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Share of key worker posts unfilled (with workforce dynamics: at day 0 only).",
+    )
+    workforce: Workforce | None = Field(
+        default=None, description="Workforce dynamics of this team's posts; null: the scenario's workforce."
+    )
 
     @property
     def filled(self) -> int:
@@ -445,10 +484,15 @@ RUNTIME_KEYS = (
     "teams.*.senior_caseload_cap",
     "teams.*.vacancy_rate",
     "teams.*.other_fte",
+    "front_door.staff",
     "mst.therapists",
     "mst.caseload_cap",
     "fgc.coordinators",
     "fgc.conferences_per_coordinator",
+    "fgc.offer_at",
+    "fgc.referral_prob",
+    "fgc.care_relative_reduction",
+    "fgc.step_up_relative_reduction",
     "family_mental_health.consultants",
     "family_mental_health.caseload_cap",
     "partner_plans.capacity",
@@ -456,9 +500,11 @@ RUNTIME_KEYS = (
     "panel.capacity_per_meeting",
     "costs.budget_gbp_per_year",
 )
-"""Keys a dated change may set: staffing, caseload caps, panel frequency and capacity, and
-the budget envelope. Each takes effect on its date (pools change capacity; families already
-allocated keep their worker; the next panel meets on the new cycle)."""
+"""Keys a dated change may set: staffing (front door, teams, edge-of-care services), caseload
+caps, panel frequency and capacity, where and how often Family Group Conferences are offered
+(a service moving between directorates), and the budget envelope. Each takes effect on its
+date (pools change capacity; families already allocated keep their worker; the next panel
+meets on the new cycle; an FGC offer is decided by the settings in force when it is made)."""
 
 
 def _runtime_key(dotted: str) -> bool:
@@ -519,6 +565,9 @@ class Scenario(_Model):
     panel: Panel | None = None
     partner_plans: PartnerPlans | None = None
     teams: dict[str, Team] = Field(min_length=1)
+    workforce: Workforce | None = Field(
+        default=None, description="Workforce dynamics for every team without its own block; null: static posts."
+    )
     early_help: EarlyHelp
     waiting: Waiting = Field(default_factory=Waiting)
     mst: Mst | None = None
@@ -656,6 +705,12 @@ class Scenario(_Model):
             errors.append(f"family_mental_health.{field}: zero capacity, but families are referred to it")
 
 
+def team_workforce(scenario: Scenario, team: str) -> Workforce | None:
+    """The workforce dynamics of a team: its own block, else the scenario's, else none."""
+    own = scenario.teams[team].workforce
+    return own if own is not None else scenario.workforce
+
+
 def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
     """The scenario in force from each day on: ``[(0, scenario), (day, changed), ...]``.
 
@@ -669,6 +724,7 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
         return out
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.pop("changes")
+    data.pop("initial_state", None)  # day 0 only: a later state's caps need not hold the day-0 caseload
     for i, ch in enumerate(scenario.changes):
         data = apply_overrides(data, ch.set)
         try:

@@ -32,6 +32,7 @@ from sim.kpis.registry import (
     WINDOW_DAYS,
     WITHDRAWN_TOTAL,
     Kpi,
+    agency_share,
     caseload,
     closed,
     escalated,
@@ -42,10 +43,13 @@ from sim.kpis.registry import (
     queue_mean,
     referrals_from,
     referrals_in_year,
+    role_caseload,
     routed,
     served,
+    staff_fte,
     starts,
     utilisation,
+    vacancy_rate,
     wait,
     waited_at_end,
     waiting_at_end,
@@ -56,6 +60,7 @@ from sim.vocab import (
     PANEL_DECISIONS,
     PLAN_STAGES,
     QUEUE_STAGES,
+    STAFF_STAGES,
     TRIAGE_DECISIONS,
     Exit,
     Stage,
@@ -81,8 +86,10 @@ __all__ = [
     "has_budget",
     "in_locality",
     "key_worker_lists",
+    "senior_lists",
     "team_label",
     "whole_years",
+    "workforce_lists",
 ]
 
 # --------------------------------------------------------------------------- lists
@@ -219,6 +226,28 @@ def key_worker_lists(scenario: Scenario) -> dict[str, str]:
     return {team_service(n): team_label(n) for n in scenario.teams}
 
 
+def workforce_lists(scenario: Scenario) -> dict[str, str]:
+    """The caseload lists under workforce dynamics (:func:`sim.model.workforce.staffed_lists`):
+    service name -> label."""
+    from sim.model.workforce import staffed_lists  # the model reads the catalogue's lists
+
+    return {service: sl.label for service, sl in staffed_lists(scenario).items()}
+
+
+def senior_lists(scenario: Scenario) -> list[str]:
+    """The key worker lists with senior key worker posts at some time of the run (they get a
+    caseload per role, :func:`~sim.kpis.registry.role_caseload`)."""
+    from sim.vocab import POOLED_SERVICE, team_service
+
+    pooled = scenario.early_help.allocation == "pooled"
+    out: list[str] = []
+    for name in scenario.teams:
+        service = POOLED_SERVICE if pooled else team_service(name)
+        if service not in out and any(state.teams[name].senior_workers > 0 for _, state in timeline(scenario)):
+            out.append(service)
+    return [s for s in key_worker_lists(scenario) if s in out]
+
+
 def whole_years(scenario: Scenario) -> int:
     """Whole years in the results window (for the per-year projections)."""
     return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
@@ -235,8 +264,16 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
         yield utilisation(str(Stage.FRONT_DOOR), "the front door")
     for service, (label, _slots) in caseload_services(scenario).items():
         yield utilisation(service, label)
-    for service, label in key_worker_lists(scenario).items():
+    lists = key_worker_lists(scenario)
+    for service, label in lists.items():
         yield caseload(service, label)
+    for service in senior_lists(scenario):
+        for role in STAFF_STAGES:
+            yield role_caseload(service, role, lists[service])
+    for service, label in workforce_lists(scenario).items():
+        yield staff_fte(service, label)
+        yield vacancy_rate(service, label)
+        yield agency_share(service, label)
     for d in TRIAGE_DECISIONS:
         yield routed(Stage.FRONT_DOOR, d)
     for d in PANEL_DECISIONS:

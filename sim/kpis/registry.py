@@ -58,6 +58,7 @@ __all__ = [
     "Kind",
     "Kpi",
     "Stat",
+    "agency_share",
     "caseload",
     "closed",
     "escalated",
@@ -68,10 +69,13 @@ __all__ = [
     "queue_mean",
     "referrals_from",
     "referrals_in_year",
+    "role_caseload",
     "routed",
     "served",
+    "staff_fte",
     "starts",
     "utilisation",
+    "vacancy_rate",
     "wait",
     "waited_at_end",
     "waiting_at_end",
@@ -504,6 +508,67 @@ def caseload(service: str, label: str) -> Kpi:
         f"Open plans held by {label}, averaged over the window, divided by its case-holding workers in post "
         "(senior and not, averaged over the window).",
         family="caseload",
+        subject=service,
+    )
+
+
+_ROLE_WORDS = {Stage.KEY_WORKER: "key worker (not senior)", Stage.SENIOR_KEY_WORKER: "senior key worker"}
+
+
+def role_caseload(service: str, role: Stage, label: str) -> Kpi:
+    """Open plans per worker of one role (key worker or senior) in post on a list with senior posts."""
+    who = _ROLE_WORDS[role]
+    return _k(
+        f"caseload_{service}_{role}",
+        f"average caseload per {who} in {label}",
+        "families per worker",
+        "level",
+        f"Open plans held by {label} times the {who}s' share of its caseload capacity, divided by the "
+        f"{who}s in post (time-averages over the window): the caseload of a {who} when families are spread "
+        "over the workers in proportion to their maximum caseloads.",
+        family="role_caseload",
+        subject=service,
+    )
+
+
+def staff_fte(service: str, label: str) -> Kpi:
+    """Case-holding FTE working on a list under workforce dynamics (employees and agency)."""
+    return _k(
+        f"staff_fte_{service}",
+        f"case-holding FTE in post in {label}",
+        "FTE",
+        "level",
+        f"Case-holding workers in post in {label} (permanent, new starters and agency cover; sick staff "
+        "included), averaged over the window.",
+        family="staff_fte",
+        subject=service,
+    )
+
+
+def vacancy_rate(service: str, label: str) -> Kpi:
+    """Vacant posts / posts of a list under workforce dynamics (DfE's FTE vacancy rate)."""
+    return _k(
+        f"vacancy_rate_{service}",
+        f"vacancy rate in {label}",
+        "fraction",
+        "share",
+        f"Case-holding posts in {label} without a permanent worker (agency-covered or not), averaged over the "
+        "window, divided by the posts averaged over the window.",
+        family="vacancy_rate",
+        subject=service,
+    )
+
+
+def agency_share(service: str, label: str) -> Kpi:
+    """Agency FTE / FTE working on a list under workforce dynamics (DfE's agency rate)."""
+    return _k(
+        f"agency_share_{service}",
+        f"agency share of FTE in {label}",
+        "fraction",
+        "share",
+        f"Agency workers covering vacant posts in {label}, averaged over the window, divided by the "
+        "case-holding FTE in post (permanent and agency) averaged over the window.",
+        family="agency_share",
         subject=service,
     )
 

@@ -13,6 +13,7 @@ keeps common random numbers aligned between scenarios.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Generator
 from typing import Any
@@ -25,6 +26,7 @@ from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
 from sim.model.pools import CaseloadPool, PoolRequest
+from sim.model.workforce import WORKER_ID_OFFSET, WorkforceModel, staffed_lists
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
 from sim.records import EventLog
 from sim.routing import allowed
@@ -102,7 +104,9 @@ class World:
         self.tables = AttributeTables.build(scenario)
         env = self.env
         fd = scenario.front_door
-        self.triage = simpy.Resource(env, fd.staff) if fd is not None and fd.staff > 0 else None
+        # triage staff as a pool of unit requests (the same order as simpy.Resource; its
+        # capacity can change on a dated change of front_door.staff)
+        self.triage = CaseloadPool(env, "front_door", fd.staff) if fd is not None and fd.staff > 0 else None
         pp = scenario.partner_plans
         self.partner = None
         if pp is not None:
@@ -122,6 +126,7 @@ class World:
         self.mst = CaseloadService(env, "mst", mst.slots, False) if mst is not None else None
         self.fgc = CaseloadService(env, "fgc", fgc.slots, False) if fgc is not None else None
         self.fmh = CaseloadService(env, "fmh", fmh.slots, False) if fmh is not None else None
+        self.workforce = self._build_workforce()
         self.panel_queue: list[tuple[_PanelTicket, Family]] = []
         self.parenting_list: list[Family] = []
         wt = scenario.waiting
@@ -136,12 +141,53 @@ class World:
             "mst": self._mst_direct,
         }
 
+    def caseload_services(self) -> dict[str, CaseloadService]:
+        """Every caseload list of the run by service name (a list under workforce dynamics
+        must be here)."""
+        out = {svc.name: svc for svc in self.team_for.values()}
+        for svc in (self.partner, self.mst, self.fgc, self.fmh):
+            if svc is not None:
+                out[svc.name] = svc
+        return out
+
+    def _build_workforce(self) -> dict[str, WorkforceModel]:
+        """A :class:`WorkforceModel` for each list of :func:`~sim.model.workforce.staffed_lists`
+        (none without a ``workforce`` block: the model is then exactly as before)."""
+        staffed = staffed_lists(self.sc)
+        if not staffed:
+            return {}
+        ids = itertools.count(WORKER_ID_OFFSET)
+        services = self.caseload_services()
+        return {
+            service: WorkforceModel(
+                self.env,
+                services[service].pool,
+                self.log,
+                service,
+                self.seed,
+                self.rep,
+                sl.specs,
+                sl.static_capacity,
+                ids,
+            )
+            for service, sl in staffed.items()
+        }
+
+    def _start_workforce(self) -> Proc:
+        """Staff the posts at day 0, after the initial state's families have taken their slots
+        (they were allocated under the scenario's static capacity)."""
+        for model in self.workforce.values():
+            model.start()
+        yield from ()
+
     # ------------------------------------------------------------------ running
     def run(self) -> None:
         sc = self.sc
         horizon = sc.run.duration_days
         times, src = referral_schedule(sc.referrals, sc.run.start_date, horizon, arrival_generator(self.seed, self.rep))
         self._start_initial_state()
+        if self.workforce:
+            self.env.process(self._start_workforce())
         self.env.process(self._arrivals(times, src))
         if sc.panel is not None:
             self.env.process(self._panel_meetings())
@@ -153,13 +199,20 @@ class World:
 
     def _dated_changes(self) -> Proc:
         """Each dated change takes effect on its day: the scenario in force is replaced and
-        every caseload list gets its new capacity (families already allocated keep theirs)."""
+        every caseload list and the front door get their new capacity (families already
+        allocated keep theirs); a list under workforce dynamics gets its new posts and caps
+        instead."""
         for day, state in timeline(self.sc)[1:]:
             yield self.env.timeout(day - self.env.now)
             self.sc = state
+            if self.triage is not None and state.front_door is not None:
+                self.triage.set_capacity(state.front_door.staff)
+            staffed = staffed_lists(state)
+            for service, model in self.workforce.items():
+                model.update(staffed[service].specs, staffed[service].static_capacity)
             pooled = state.early_help.allocation == "pooled"
             for name, svc in self.team_for.items():
-                if name in state.teams:
+                if name in state.teams and svc.name not in self.workforce:
                     slots = sum(t.slots for t in state.teams.values()) if pooled else state.teams[name].slots
                     svc.pool.set_capacity(slots)
             pp = state.partner_plans

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.format import fmt_kpi
+from sim.present.format import fmt_ci, fmt_kpi
 from sim.results import Results
 
 __all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
@@ -37,7 +37,8 @@ def summary_lines(summary: pd.DataFrame, kpis: Sequence[K.Kpi], window_days: flo
         row = summ.loc[k.name]
         line = f"  {label(k):<{width}}  {fmt_kpi(row['mean'], k, window_days):>14}"
         if n > 1:
-            line += f"  {fmt_kpi(row['ci_low'], k, window_days):>13} - {fmt_kpi(row['ci_high'], k, window_days):<11}"
+            line += f"  {fmt_kpi(row['ci_low'], k, window_days, True):>13} - "
+            line += f"{fmt_kpi(row['ci_high'], k, window_days, True):<11}"
         out.append(line)
     return out
 
@@ -55,7 +56,7 @@ def difference_lines(differences: pd.DataFrame, kpis: Iterable[K.Kpi], window_da
         out.append(
             f"   {mark} {label(k):<62} {fmt_kpi(row['base_mean'], k, window_days):>12} -> "
             f"{fmt_kpi(row['option_mean'], k, window_days):>12}   diff {fmt_kpi(row['diff_mean'], k, window_days)} "
-            f"(95% CI {fmt_kpi(row['ci_low'], k, window_days)} to {fmt_kpi(row['ci_high'], k, window_days)})"
+            f"(95% CI {fmt_ci(row['ci_low'], row['ci_high'], k, window_days)})"
         )
     return out
 
@@ -68,7 +69,7 @@ def envelope_lines(res: Results) -> list[str]:
         row = res.summary[(res.summary["scenario"] == name) & (res.summary["kpi"] == cost.name)].iloc[0]
         budget = res.budget(name)
         w = res.window_days(name)
-        ci = f"{fmt_kpi(row['ci_low'], cost, w)} - {fmt_kpi(row['ci_high'], cost, w)}"
+        ci = fmt_ci(row["ci_low"], row["ci_high"], cost, w, " - ")
         if budget is None:
             verdict, env = "no envelope set", "-"
         else:
@@ -95,7 +96,7 @@ def projection_lines(res: Results, scenario: str) -> list[str]:
         cells = []
         for k in (K.referrals_in_year(y), *(K.in_year(t, y) for t in K.COST_TOTALS)):
             r = summ.loc[k.name]
-            cells.append(f"{fmt_kpi(r['mean'], k, w)} [{fmt_kpi(r['ci_low'], k, w)}, {fmt_kpi(r['ci_high'], k, w)}]")
+            cells.append(f"{fmt_kpi(r['mean'], k, w)} [{fmt_ci(r['ci_low'], r['ci_high'], k, w, ', ')}]")
         out.append(f"  {y:<6}" + "".join(f"{c:>34}" for c in cells))
     return out
 

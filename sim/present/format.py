@@ -11,10 +11,10 @@ from typing import Any
 
 from sim.kpis import Kpi
 
-__all__ = ["fmt_kpi", "fmt_money_axis", "fmt_number", "shown"]
+__all__ = ["fmt_ci", "fmt_kpi", "fmt_money_axis", "fmt_number", "shown"]
 
 
-def fmt_number(value: Any, kind: str) -> str:
+def fmt_number(value: Any, kind: str, bound: bool = False) -> str:
     """Format an already-scaled value.
 
     ``days`` one decimal; ``count`` whole numbers with thousands separators (a count is a
@@ -22,6 +22,10 @@ def fmt_number(value: Any, kind: str) -> str:
     of cases) whole numbers, one decimal under 10; ``gbp`` whole pounds with ``£`` and a
     minus sign before it; ``share`` whole percent; otherwise two decimals. ``n/a`` for None
     or NaN; never ``-0``.
+
+    ``bound=True`` is for the end of a confidence interval: a non-zero end that would round
+    to zero is shown to two significant figures instead (``0.31``, ``-0.004``), so an
+    interval that excludes zero never reads as if it touched it.
     """
     if value is None:
         return "n/a"
@@ -45,6 +49,10 @@ def fmt_number(value: Any, kind: str) -> str:
     else:
         body = f"{a:,.2f}"
     zero = float(body.strip("£%").replace(",", "")) == 0
+    if zero and bound and x != 0:
+        digits = f"{a:.2g}" if a >= 1e-4 else f"{a:.1e}"
+        body = f"£{digits}" if kind == "gbp" else f"{digits}%" if kind == "share" else digits
+        zero = False
     return ("-" if x < 0 and not zero else "") + body
 
 
@@ -56,9 +64,15 @@ def shown(value: Any, kpi: Kpi, window_days: float) -> float:
         return math.nan
 
 
-def fmt_kpi(value: Any, kpi: Kpi, window_days: float) -> str:
-    """A stored KPI value, scaled and formatted."""
-    return fmt_number(shown(value, kpi, window_days), kpi.kind)
+def fmt_kpi(value: Any, kpi: Kpi, window_days: float, bound: bool = False) -> str:
+    """A stored KPI value, scaled and formatted (``bound``: the end of an interval, see
+    :func:`fmt_number`)."""
+    return fmt_number(shown(value, kpi, window_days), kpi.kind, bound)
+
+
+def fmt_ci(low: Any, high: Any, kpi: Kpi, window_days: float, sep: str = " to ") -> str:
+    """A stored confidence interval, scaled and formatted, its ends never rounded to zero."""
+    return f"{fmt_kpi(low, kpi, window_days, True)}{sep}{fmt_kpi(high, kpi, window_days, True)}"
 
 
 def fmt_money_axis(x: float, _pos: object = None) -> str:

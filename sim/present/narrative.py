@@ -98,7 +98,7 @@ def num(
     if where is not None:
         attrs["where"] = json.dumps(dict(where), default=str)
     data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
-    return f'<span class="num" {data}>{e(fmt_number(shown, kind))}</span>'
+    return f'<span class="num" {data}>{e(fmt_number(shown, kind, field in ("ci_low", "ci_high")))}</span>'
 
 
 def _mean(res: Results, kpi: Kpi, s: str) -> float:

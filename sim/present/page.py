@@ -18,7 +18,7 @@ from sim.analysis import replications_needed, summarise
 from sim.kpis import Kpi
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
 from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
-from sim.present.format import fmt_kpi
+from sim.present.format import fmt_ci, fmt_kpi
 from sim.present.narrative import VERDICT_WORDS, summary_items, verdict
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
@@ -108,7 +108,7 @@ def _value(value: Any, kpi: Kpi, window: float) -> str:
 def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float) -> str:
     text = _value(rec.get("mean"), kpi, window)
     if finite(rec.get("ci_low")) and finite(rec.get("ci_high")):
-        text += f"<br><small>{_value(rec['ci_low'], kpi, window)} to {_value(rec['ci_high'], kpi, window)}</small>"
+        text += f"<br><small>{e(fmt_ci(rec['ci_low'], rec['ci_high'], kpi, window))}</small>"
     return text
 
 
@@ -143,11 +143,7 @@ def _differences(res: Results) -> str:
             if sel.empty:
                 continue
             rec = {str(k): v for k, v in sel.iloc[0].items()}
-            ci = (
-                f"{_value(rec['ci_low'], kpi, window)} to {_value(rec['ci_high'], kpi, window)}"
-                if finite(rec["ci_low"])
-                else "n/a"
-            )
+            ci = e(fmt_ci(rec["ci_low"], rec["ci_high"], kpi, window)) if finite(rec["ci_low"]) else "n/a"
             rows.append(
                 [
                     e(option),
