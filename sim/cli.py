@@ -30,6 +30,9 @@ from sim.experiment import (
 )
 from sim.present import console
 from sim.present.format import fmt_kpi
+from sim.present.robustness import statements
+from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
+from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
 FLAGS = {
@@ -41,6 +44,8 @@ FLAGS = {
     "precision": "--precision",
     "grid": "--vary",
     "options": "OPTION",
+    "samples": "--samples",
+    "method": "--method",
 }
 """Library argument name -> the flag a user typed, for error messages."""
 
@@ -130,6 +135,26 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--workers", type=_positive_int, default=None)
     cal.add_argument("--out", type=Path, default=None, help="where to write the fitted scenario (default: the spec's)")
     cal.add_argument("--quiet", action="store_true", help="no line per evaluation")
+    u = sub.add_parser(
+        "uncertainty", help="probabilistic sensitivity analysis: sensitivity indices and robustness of a decision"
+    )
+    u.add_argument("config", type=Path, metavar="SPEC", help="uncertainty spec, e.g. configs/uncertainty/kirklees.yaml")
+    u.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=10,
+        help="Morris trajectories, Sobol base sample (a power of two) or LHS points (default 10)",
+    )
+    u.add_argument("--method", choices=METHODS, default="morris", help="design and indices (default morris)")
+    u.add_argument("--replications", type=_positive_int, default=2, help="per sample and scenario (default 2)")
+    u.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    u.add_argument("--backend", choices=BACKENDS, default="serial", help="where replications run")
+    u.add_argument("--workers", type=_positive_int, default=None, help="processes or Dask workers (default: cores)")
+    u.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --backend dask)")
+    u.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    u.add_argument("--quiet", action="store_true", help="no progress bar")
+    u.add_argument("--force", action="store_true", help="run even if the estimated work is beyond the limits")
+    u.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
     rp = sub.add_parser("report", help="write a self-contained HTML report (and figures) for a results folder")
     rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help="folder written by ehsim run, compare or sweep")
     return p
@@ -327,6 +352,57 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_uncertainty(args: argparse.Namespace) -> int:
+    loaded = load_spec(args.config)
+    check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler)
+    check_design_args(args.method, args.samples, len(loaded.parameters))
+    job = uncertainty_job(loaded, args.method, args.samples, args.seed)
+    out = (
+        Path(args.out)
+        if args.out is not None
+        else R.default_folder(Path("results") / f"uncertainty-{args.config.stem}-seed{args.seed}", job)
+    )
+    meta = {
+        "command": " ".join(["ehsim", *sys.argv[1:]])
+        if sys.argv[0].endswith(("ehsim", "__main__.py"))
+        else "uncertainty",
+        "scenario_files": {name: str(path) for name, path in loaded.files().items()},
+        "cwd": str(Path.cwd()),
+    }
+    res = _with_bar(
+        args.quiet,
+        lambda bar: run_uncertainty(
+            loaded,
+            args.samples,
+            args.replications,
+            args.method,
+            args.seed,
+            args.backend,
+            args.workers,
+            scheduler=args.scheduler,
+            out=out,
+            progress=bar,
+            force=args.force,
+            meta=meta,
+        ),
+    )
+    base = loaded.base
+    window = base.run.duration_days - base.run.warmup_days
+    points = len(res.parameters)
+    print(
+        f"Uncertainty analysis of {args.config} ({args.method}): {points} parameter samples x "
+        f"{len(loaded.scenarios)} scenario(s) x {args.replications} replication(s) with common random numbers"
+        + (f" ({res.resumed} resumed from {out})" if res.resumed else "")
+    )
+    options = [o.name for o in loaded.options]
+    kpis = list(loaded.spec.kpis)
+    for line in statements(res.robustness, res.sensitivity, args.method, base.name, options, kpis, res.kpis, window):
+        print(f"  * {line}")
+    print(f"Results written to {out}/")
+    _maybe_report(args, out)
+    return 0
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         if not args.quiet:
@@ -365,6 +441,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep": _cmd_sweep,
     "report": _cmd_report,
     "calibrate": _cmd_calibrate,
+    "uncertainty": _cmd_uncertainty,
 }
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "compare",
     "locality_hook",
     "run_batch",
+    "run_checkpointed",
     "run_replication",
     "scenario_fingerprint",
     "sweep",
@@ -241,6 +242,36 @@ def _run_all(
 ) -> list[BatchResult]:
     """Every replication of every scenario as one set of independent tasks (all with the
     same seeds: common random numbers), resuming from verified checkpoints."""
+    done, extra, resumed, stores = run_checkpointed(
+        scenarios, replications, seed, backend, workers, scheduler, folder, progress, events, hook
+    )
+    return [
+        _batch(sc, seed, [done[sc.name][r] for r in range(replications)], extra, resumed[sc.name], stores.get(sc.name))
+        for sc in scenarios
+    ]
+
+
+def run_checkpointed(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    backend: str,
+    workers: int | None,
+    scheduler: str | None,
+    folder: Path | None,
+    progress: Progress | None,
+    events: bool = False,
+    hook: KpiHook | None = None,
+) -> tuple[dict[str, dict[int, R.Checkpoint]], dict[str, K.Kpi], dict[str, int], dict[str, R.Checkpoints]]:
+    """Run replications ``0..replications-1`` of every scenario (unique names) as independent
+    tasks on ``backend``, checkpointing each into ``folder`` as it finishes.
+
+    Returns
+    -------
+    done, extra, resumed, stores
+        Scenario name -> rep -> checkpoint; the hook's KPI definitions; per scenario, how
+        many replications were read back from checkpoints; the checkpoint stores.
+    """
     done: dict[str, dict[int, R.Checkpoint]] = {}
     stores: dict[str, R.Checkpoints] = {}
     for sc in scenarios:
@@ -266,10 +297,7 @@ def _run_all(
         count += 1
         if progress is not None:
             progress(count, total)
-    return [
-        _batch(sc, seed, [done[sc.name][r] for r in range(replications)], extra, resumed[sc.name], stores.get(sc.name))
-        for sc in scenarios
-    ]
+    return done, extra, resumed, stores
 
 
 def _batch(

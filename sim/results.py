@@ -1,6 +1,6 @@
 """The results-folder contract: one writer and one reader for every kind of job.
 
-A results folder holds one job (a ``run``, ``compare`` or ``sweep``). Its files:
+A results folder holds one job (a ``run``, ``compare``, ``sweep`` or ``uncertainty``). Its files:
 
 ==========================  ==============================================================
 ``job.json``                the claim, written first: kind, schema, seed, scenario
@@ -16,6 +16,9 @@ A results folder holds one job (a ``run``, ``compare`` or ``sweep``). Its files:
 ``events.parquet``          the event log of replication 0 of each scenario (when asked)
 ``kpis.csv``                the data dictionary of every KPI column (:mod:`sim.kpis`)
 ``diagnostics.json``        replication-count and warm-up checks per scenario
+``parameters.parquet``      uncertainty: one row per parameter sample (``sample`` and values)
+``sensitivity.csv``         uncertainty: sensitivity indices per parameter and KPI
+``robustness.csv``          uncertainty: per option and KPI, the difference across samples
 ``scenarios/<name>.yaml``   each scenario as run (after ``extends:`` and overrides)
 ``manifest.json``           written last: kind, schema version, seed, replications,
                             scenarios with fingerprints and files, command, versions
@@ -71,6 +74,7 @@ class Kind(StrEnum):
     RUN = "run"
     COMPARE = "compare"
     SWEEP = "sweep"
+    UNCERTAINTY = "uncertainty"
 
 
 JOB = "job.json"
@@ -82,12 +86,28 @@ SERIES = "series.parquet"
 EVENTS = "events.parquet"
 KPIS = "kpis.csv"
 DIAGNOSTICS = "diagnostics.json"
+PARAMETERS = "parameters.parquet"
+SENSITIVITY = "sensitivity.csv"
+ROBUSTNESS = "robustness.csv"
 SCENARIOS = "scenarios"
 CHECKPOINTS = "reps"
 QUARANTINE = "quarantine"
 REPORT = "report.html"
 FIGURES = "figures"
-OWN_FILES = (JOB, MANIFEST, REPLICATIONS, SUMMARY, DIFFERENCES, SERIES, EVENTS, KPIS, DIAGNOSTICS)
+OWN_FILES = (
+    JOB,
+    MANIFEST,
+    REPLICATIONS,
+    SUMMARY,
+    DIFFERENCES,
+    SERIES,
+    EVENTS,
+    KPIS,
+    DIAGNOSTICS,
+    PARAMETERS,
+    SENSITIVITY,
+    ROBUSTNESS,
+)
 OWN_DIRS = (SCENARIOS, CHECKPOINTS, QUARANTINE, FIGURES)
 _PACKAGES = ("ehsim", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow")
 
@@ -218,8 +238,8 @@ def default_folder(base: Path, job: Mapping[str, Any]) -> Path:
 
 
 def _check_checkpoints_belong(folder: Path, stamp: Mapping[str, Any]) -> None:
-    if stamp.get("kind") == Kind.SWEEP:
-        return  # a sweep's checkpoints are of its variants; each is verified when read
+    if stamp.get("kind") in (Kind.SWEEP, Kind.UNCERTAINTY):
+        return  # checkpoints of variants (of a sweep or parameter samples); each is verified when read
     fingerprints = set((stamp.get("scenarios") or {}).values())
     for path in sorted((folder / CHECKPOINTS).glob("*/rep-*.parquet")):
         meta = _read_meta(path)
@@ -407,6 +427,9 @@ class Results:
     events: pd.DataFrame | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
     sweep_keys: list[str] = field(default_factory=list)
+    parameters: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    robustness: pd.DataFrame | None = None
     folder: Path | None = None
 
     @property
@@ -416,8 +439,8 @@ class Results:
 
     @property
     def options(self) -> list[str]:
-        """The compared options (compare only), in order."""
-        return self.scenarios[1:] if self.kind == Kind.COMPARE else []
+        """The compared options (compare and uncertainty), in order."""
+        return self.scenarios[1:] if self.kind in (Kind.COMPARE, Kind.UNCERTAINTY) else []
 
     def kpi(self, name: str) -> Kpi:
         return self.kpis[name]
@@ -459,6 +482,12 @@ def write(folder: Path, res: Results) -> None:
         write_parquet(folder / SERIES, res.series)
     if res.events is not None:
         write_parquet(folder / EVENTS, res.events)
+    if res.parameters is not None:
+        write_parquet(folder / PARAMETERS, res.parameters)
+    if res.sensitivity is not None:
+        write_csv(folder / SENSITIVITY, res.sensitivity)
+    if res.robustness is not None:
+        write_csv(folder / ROBUSTNESS, res.robustness)
     write_csv(folder / KPIS, pd.DataFrame(dictionary_rows(res.kpis.values())))
     write_json(folder / DIAGNOSTICS, res.diagnostics)
     for name, data in res.configs.items():
@@ -538,7 +567,14 @@ def read(folder: str | Path) -> Results:
             configs[name] = data
     optional = {
         name: _read_table(out / name, reader) if (out / name).is_file() else None
-        for name, reader in ((DIFFERENCES, pd.read_csv), (SERIES, pd.read_parquet), (EVENTS, pd.read_parquet))
+        for name, reader in (
+            (DIFFERENCES, pd.read_csv),
+            (SERIES, pd.read_parquet),
+            (EVENTS, pd.read_parquet),
+            (PARAMETERS, pd.read_parquet),
+            (SENSITIVITY, pd.read_csv),
+            (ROBUSTNESS, pd.read_csv),
+        )
     }
     return Results(
         kind=Kind(kind),
@@ -553,5 +589,8 @@ def read(folder: str | Path) -> Results:
         events=optional[EVENTS],
         diagnostics=_read_json_file(out / DIAGNOSTICS) if (out / DIAGNOSTICS).is_file() else {},
         sweep_keys=[str(k) for k in manifest.get("sweep_keys") or []],
+        parameters=optional[PARAMETERS],
+        sensitivity=optional[SENSITIVITY],
+        robustness=optional[ROBUSTNESS],
         folder=out,
     )

@@ -106,7 +106,54 @@ def unicode_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-ALL = ["run_dir", "compare_dir", "sweep_dir", "single_dir", "mmc_dir", "unicode_dir"]
+@pytest.fixture(scope="module")
+def uncertainty_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small uncertainty job (Morris, 2 trajectories of 3 parameters, 1 replication) on a
+    busy short M/M/c with staff costs and an option with one more worker."""
+    folder = tmp_path_factory.mktemp("report")
+    mmc = (CONFIGS / "validation" / "mmc.yaml").as_posix()
+    staff = {"key_worker_per_year": {"gbp": 50000, "price_year": 2024}}
+    base = {"extends": mmc, "run": {"duration_days": 200, "warmup_days": 20}, "costs": {"staff": staff}}
+    (folder / "mmc.yaml").write_text(json.dumps(base))
+    (folder / "more.yaml").write_text(
+        json.dumps({"extends": "mmc.yaml", "name": "more", "teams": {"town": {"workers": 3}}})
+    )
+    uniform = {"dist": "uniform"}
+    params = [
+        {
+            "name": "arrivals",
+            "keys": ["referrals.sources.all.annual_rate"],
+            "distribution": {**uniform, "low": 600, "high": 900},
+            "source": "ASSUMPTION",
+        },
+        {
+            "name": "plan_length",
+            "keys": ["early_help.duration.mean"],
+            "scale": True,
+            "distribution": {"dist": "triangular", "low": 0.8, "mode": 1, "high": 1.2},
+            "source": "ASSUMPTION",
+        },
+        {
+            "name": "worker_cost",
+            "keys": ["costs.staff.key_worker_per_year.gbp"],
+            "distribution": {**uniform, "low": 40000, "high": 60000},
+            "source": "ASSUMPTION",
+        },
+    ]
+    spec = {
+        "scenario": "mmc.yaml",
+        "options": ["more.yaml"],
+        "kpis": ["cost_total_gbp_per_year", "care_entries", "wait_level3_mean_days"],
+        "parameters": params,
+    }
+    (folder / "spec.json").write_text(json.dumps(spec))
+    out = folder / "uncertainty"
+    args = ["uncertainty", str(folder / "spec.json"), "--samples", "2", "--replications", "1", "--out", str(out)]
+    assert main([*args, "--report", "--quiet"]) == 0
+    return out
+
+
+ALL = ["run_dir", "compare_dir", "sweep_dir", "single_dir", "mmc_dir", "unicode_dir", "uncertainty_dir"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -244,7 +291,7 @@ def test_report_written_with_figures(which: str, request: pytest.FixtureRequest)
     assert "95% t interval, truncated at zero for quantities that cannot be negative" in text
 
 
-@pytest.mark.parametrize("which", ["run_dir", "compare_dir", "sweep_dir"])
+@pytest.mark.parametrize("which", ["run_dir", "compare_dir", "sweep_dir", "uncertainty_dir"])
 def test_report_command_on_each_kind_exits_0(which: str, request: pytest.FixtureRequest) -> None:
     folder: Path = request.getfixturevalue(which)
     assert main(["report", str(folder)]) == 0
@@ -666,7 +713,7 @@ def _png_colours(path: Path) -> int:
     return len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0))
 
 
-@pytest.mark.parametrize("which", ["run_dir", "compare_dir"])
+@pytest.mark.parametrize("which", ["run_dir", "compare_dir", "uncertainty_dir"])
 def test_report_in_headless_chromium(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     exe = _chromium()
     if exe is None:
@@ -689,10 +736,48 @@ def test_report_in_headless_chromium(which: str, request: pytest.FixtureRequest,
     match = re.search(r'<pre id="ehsim-probe">(.*?)</pre>', done.stdout, re.S)
     assert match, f"probe did not run: {done.stderr[-500:]}"
     probe: dict[str, Any] = json.loads(html.unescape(match.group(1)))
-    assert probe["images"] == len(_page(folder).images) > 5
+    assert probe["images"] == len(_page(folder).images) > (2 if which == "uncertainty_dir" else 5)
     assert probe["loaded"] == probe["images"], "an image did not load"
     assert probe["fetched"] == [], f"the page fetched {probe['fetched']}"
     assert probe["blocked"] == [], f"the page tried to fetch {probe['blocked']}"
+
+
+def test_uncertainty_report_numbers_come_from_robustness_csv(uncertainty_dir: Path) -> None:
+    """Every tagged number of the uncertainty summary is its robustness.csv cell, formatted;
+    the page names every uncertain parameter with its source; the three figures are there."""
+    page = _page(uncertainty_dir)
+    rob = pd.read_csv(uncertainty_dir / "robustness.csv")
+    res = R.read(uncertainty_dir)
+    window = res.window_days()
+    checked = 0
+    sens = pd.read_csv(uncertainty_dir / "sensitivity.csv")
+    for attrs, text in page.numbers:
+        if attrs.get("source") == "sensitivity":
+            sel = sens[
+                (sens["parameter"] == attrs["parameter"])
+                & (sens["kpi"] == attrs["kpi"])
+                & (sens["scenario"] == attrs["scenario"])
+                & (sens["index"] == attrs["index"])
+            ]
+            kpi = res.kpis[attrs["kpi"]]
+            value = float(sel[attrs["field"]].iloc[0])
+            assert text == fmt_number(value * kpi.scale(window), kpi.kind), (attrs, text)
+            checked += 1
+            continue
+        assert attrs.get("source") == "robustness", attrs
+        row = rob[(rob["option"] == attrs["option"]) & (rob["kpi"] == attrs["kpi"])].iloc[0]
+        value = float(row[attrs["field"]])
+        kpi = res.kpis[attrs["kpi"]]
+        want = f"{value:.0%}" if attrs["field"] == "p_better" else fmt_number(value * kpi.scale(window), kpi.kind)
+        assert text == want, (attrs, text, want)
+        checked += 1
+    assert checked >= 6
+    text = (uncertainty_dir / "report.html").read_text(encoding="utf-8")
+    for name in ("arrivals", "plan_length", "worker_cost"):
+        assert f"<code>{name}</code>" in text
+    assert "plausible worlds" in text and "ASSUMPTION" in text
+    names = {f.stem for f in (uncertainty_dir / "figures").glob("*.png")}
+    assert names == {"sensitivity", "cost_effectiveness", "robustness"}
 
 
 @pytest.mark.parametrize(

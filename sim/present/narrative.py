@@ -390,4 +390,8 @@ def summary_items(res: Results) -> list[str]:
         return _compare_items(res)
     if res.kind == Kind.SWEEP:
         return _sweep_items(res)
+    if res.kind == Kind.UNCERTAINTY:
+        from sim.present.uncertainty_page import uncertainty_items
+
+        return uncertainty_items(res)
     return _run_items(res)

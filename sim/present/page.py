@@ -20,6 +20,7 @@ from sim.present.assumptions import Assumption, config_changes, read_assumptions
 from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
 from sim.present.format import fmt_ci, fmt_kpi
 from sim.present.narrative import VERDICT_WORDS, summary_items, verdict
+from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
 
 __all__ = ["Rendered", "page"]
@@ -192,6 +193,8 @@ def _stored(res: Results) -> str:
 
 
 def kpi_tables(res: Results) -> str:
+    if res.kind == Kind.UNCERTAINTY:
+        return "\n".join([uncertainty_tables(res), _stored(res)])
     parts = [_sweep_table(res)] if res.kind == Kind.SWEEP else [_headline(res), _differences(res)]
     return "\n".join([*parts, _stored(res)])
 
@@ -264,8 +267,10 @@ def _option_changes(res: Results, option: str, overrides: list[str]) -> str:
 def assumptions(res: Results) -> str:
     overrides = [str(o) for o in res.manifest.get("overrides") or []]
     out = _base_assumptions(res, overrides)
-    if res.kind == Kind.COMPARE:
+    if res.kind in (Kind.COMPARE, Kind.UNCERTAINTY):
         out += [_option_changes(res, option, overrides) for option in res.options]
+    if res.kind == Kind.UNCERTAINTY:
+        out.append(uncertain_parameters(res))
     if res.kind == Kind.SWEEP:
         grid = res.manifest.get("grid") or {}
         rows = [[f"<code>{e(k)}</code>", e(", ".join(show(v) for v in grid.get(k, [])))] for k in res.sweep_keys]
@@ -346,6 +351,8 @@ def _warmup_text(res: Results) -> str:
 
 
 def diagnostics(res: Results) -> str:
+    if res.kind == Kind.UNCERTAINTY:
+        return uncertainty_diagnostics(res)
     names = res.scenarios if res.kind == Kind.COMPARE else [res.base]
     return "\n".join([*[_count_table(res, s) for s in names], _warmup_text(res)])
 
@@ -411,6 +418,9 @@ def heading(res: Results) -> tuple[str, str]:
         return f"What-if comparison: {', '.join(res.options)} against {res.base}", desc
     if res.kind == Kind.SWEEP:
         return f"What-if sweep of {res.base}: {', '.join(res.sweep_keys)}", desc
+    if res.kind == Kind.UNCERTAINTY:
+        against = f"{', '.join(res.options)} against {res.base}" if res.options else res.base
+        return f"How much to trust the answer: {against} under parameter uncertainty", desc
     return f"What-if report: {res.base}", desc
 
 

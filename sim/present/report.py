@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim import results as R
-from sim.present import fig_compare, fig_costs, fig_diagnostics, fig_flow, fig_services, fig_sweep, fig_time, fig_waits
+from sim.present import (
+    fig_compare,
+    fig_costs,
+    fig_diagnostics,
+    fig_flow,
+    fig_services,
+    fig_sweep,
+    fig_time,
+    fig_uncertainty,
+    fig_waits,
+)
 from sim.present.data import INTERVAL_TEXT
 from sim.present.page import Rendered, page
 from sim.present.theme import render
@@ -109,8 +119,39 @@ def _flows(res: Results) -> list[tuple[str, str, Draw]]:
     ]
 
 
+UNCERTAINTY_FIGURES: tuple[tuple[str, str, Draw], ...] = (
+    (
+        "sensitivity",
+        "Which uncertain parameters drive each analysed KPI (the first option's change from the baseline, or the "
+        "baseline's level when there is no option), each sample's replications averaged first. Morris: mu* is the "
+        "mean absolute effect of moving a parameter across its range, sigma the spread of that effect (interactions or "
+        "curvature; above the dotted line, sigma > mu*); the four largest are named. Sobol: first-order (S1) and "
+        "total (ST) shares of the variance "
+        "with 95% bootstrap CIs (whiskers). RBD-FAST: first-order shares with 95% bootstrap CIs.",
+        fig_uncertainty.indices,
+    ),
+    (
+        "cost_effectiveness",
+        "Cost-effectiveness plane: one dot per parameter sample and option, the option's change in entries to care a "
+        "year (x) against its change in total cost a year (y), each the mean over the sample's replications (common "
+        "random numbers). Below the horizontal line the option saves money; left of the vertical line fewer families "
+        "enter care.",
+        fig_uncertainty.plane,
+    ),
+    (
+        "robustness",
+        "Share of parameter samples (plausible worlds) in which each option is better (lower) than the baseline, per "
+        "analysed KPI; dotted lines at 10%, 50% and 90% (a conclusion is called robust beyond 90% either way).",
+        fig_uncertainty.probabilities,
+    ),
+)
+"""The figures of an uncertainty job, in order."""
+
+
 def figure_list(res: Results) -> list[tuple[str, str, Draw]]:
     """Name, caption and drawing function of every figure of the report, in order."""
+    if res.kind == Kind.UNCERTAINTY:
+        return list(UNCERTAINTY_FIGURES)
     if res.kind == Kind.SWEEP:
         return [
             (

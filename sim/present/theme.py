@@ -46,7 +46,9 @@ __all__ = [
 LINE_STYLES = ("-", "--", ":", "-.")
 HATCHES = ("", "//", "..", "xx", "\\\\", "++")
 GREY = "#bbbbbb"
-CATEGORY_AXIS_LABELS = frozenset({"Queue", "Team or service", "Scenario", "Option", "Route", "Cost component"})
+CATEGORY_AXIS_LABELS = frozenset(
+    {"Queue", "Team or service", "Scenario", "Option", "Route", "Cost component", "Parameter"}
+)
 """Axis labels of category axes, which have no unit (every other axis names its unit in parentheses)."""
 FONTS = ("DejaVu Sans", "Noto Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", "WenQuanYi Zen Hei", "Liberation Sans")
 """Preferred fonts, in order; only the installed ones are used."""

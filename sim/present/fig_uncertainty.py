@@ -1,0 +1,242 @@
+"""The figures of an uncertainty job: sensitivity indices (Morris mu*/sigma, or Sobol /
+RBD-FAST indices with their CIs), the cost-effectiveness plane (one dot per parameter
+sample) and the probability that each option is better than the baseline."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim import kpis as K
+from sim.kpis import Kpi
+from sim.present.data import cap
+from sim.present.robustness import MAIN_INDEX
+from sim.present.theme import LINE_STYLES, colours, finish, money_axis, new_figure, note, style, title
+from sim.results import Results
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["analysed", "indices", "plane", "probabilities"]
+
+MARKERS = ("o", "s", "^", "D", "v", "P")
+LABELLED = 4
+"""Parameters named on a Morris panel: the largest mu* (the rest crowd the origin; every
+value is in sensitivity.csv and the report's table)."""
+
+
+def analysed(res: Results) -> list[Kpi]:
+    """The KPIs the job analysed, as the results describe them."""
+    names = [str(n) for n in res.manifest.get("analysed_kpis") or []]
+    return [res.kpis[n] for n in names if n in res.kpis]
+
+
+def method(res: Results) -> str:
+    return str(res.manifest.get("method", "morris"))
+
+
+def _outcome(res: Results) -> tuple[str, str]:
+    """Which outcome the index figure shows: the first option's difference, else the
+    baseline's level."""
+    if res.options:
+        return res.options[0], f"change under {res.options[0]}"
+    return res.base, f"{res.base}"
+
+
+def _morris_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, window: float) -> str | None:
+    sel = sens[(sens["kpi"] == kpi.name) & (sens["scenario"].astype(str) == scenario)]
+    wide = sel.pivot_table(index="parameter", columns="index", values="value", sort=False)
+    if wide.empty or "mu_star" not in wide or "sigma" not in wide:
+        return None
+    scale = kpi.scale(window)
+    x, y = wide["mu_star"].to_numpy(float) * scale, wide["sigma"].to_numpy(float) * scale
+    ax.scatter(x, y, s=40, color=colours(["x"])["x"], zorder=3)
+    order = np.argsort(-x, kind="stable")
+    for rank, i in enumerate(order):
+        if rank < LABELLED and x[i] > 0:
+            ax.annotate(str(wide.index[i]), (x[i], y[i]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    top = float(max(x.max(), y.max(), 0)) * 1.15 or 1.0
+    ax.plot([0, top], [0, top], linestyle=":", color="0.5", linewidth=1)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    unit = kpi.display_unit
+    ax.set_xlabel(f"Morris mu*, mean absolute effect ({unit})")
+    ax.set_ylabel(f"Morris sigma, spread of effects ({unit})")
+    if kpi.kind == "gbp":
+        money_axis(ax.xaxis, 4)
+        money_axis(ax.yaxis, 4)
+    return str(wide["mu_star"].idxmax())
+
+
+def _bars_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, how: str) -> str | None:
+    sel = sens[(sens["kpi"] == kpi.name) & (sens["scenario"].astype(str) == scenario)]
+    if sel.empty:
+        return None
+    names = list(dict.fromkeys(sel["parameter"].astype(str)))
+    kinds = ["S1", "ST"] if how == "sobol" else ["S1"]
+    cols = colours(kinds)
+    height = 0.8 / len(kinds)
+    hatches = ("", "//")
+    for j, idx in enumerate(kinds):
+        part = sel[sel["index"] == idx].set_index("parameter").reindex(names)
+        v = part["value"].to_numpy(float)
+        lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
+        ys = np.arange(len(names)) + (j - (len(kinds) - 1) / 2) * height
+        err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+        label = {"S1": "first order (S1)", "ST": "total (ST)"}[idx]
+        ax.barh(ys, v, height=height, color=cols[idx], hatch=hatches[j], edgecolor="0.2", label=label)
+        ax.errorbar(v, ys, xerr=err, fmt="none", ecolor="0.1", capsize=3, linewidth=1)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.axvline(0, color="0.2", linewidth=1)
+    ax.set_xlabel("Sensitivity index (share of variance, 0-1)")
+    ax.set_ylabel("Parameter")
+    ax.legend(fontsize=8, loc="lower right")
+    main = sel[sel["index"] == MAIN_INDEX[how]]
+    return str(main["parameter"].iloc[int(np.argmax(main["value"].to_numpy(float)))]) if len(main) else None
+
+
+def indices(res: Results) -> Figure:
+    """One panel per analysed KPI: Morris mu* against sigma, or Sobol / RBD-FAST indices
+    with their 95% CIs, for the first option's change (the baseline's level with no option)."""
+    how = method(res)
+    kpis = analysed(res)
+    sens = res.sensitivity if res.sensitivity is not None else pd.DataFrame()
+    scenario, what = _outcome(res)
+    window = res.window_days(res.base)
+    with style():
+        ncols = min(max(len(kpis), 1), 3)
+        fig, axes = new_figure(max(12.0, 4.4 * ncols), 4.8, 1, ncols)
+        tops: list[tuple[str, str]] = []
+        for ax, kpi in zip(axes, kpis):
+            top = (
+                _morris_panel(ax, sens, kpi, scenario, window)
+                if how == "morris"
+                else _bars_panel(ax, sens, kpi, scenario, how)
+            )
+            ax.set_title(cap(kpi.label), fontsize=10)
+            if top is None:
+                ax.set_xlabel("Sensitivity index (no unit)")
+                ax.set_ylabel("Parameter")
+                note(ax, "It does not vary across the samples: nothing to apportion.")
+            else:
+                tops.append((top, kpi.label))
+        if not kpis:
+            axes[0].set_xlabel("Sensitivity index (no unit)")
+            axes[0].set_ylabel("Parameter")
+            note(axes[0], "No KPI analysed.")
+        label = {"morris": "Morris screening", "sobol": "Sobol indices", "lhs": "RBD-FAST indices"}[how]
+        leads = {p: [k for q, k in tops if q == p] for p, _ in tops}
+        said = "; ".join(f"{p} matters most for {', '.join(ks)}" for p, ks in leads.items())
+        title(fig, f"{label} of the {what}: {said}" if tops else f"{label} of the {what}: no parameter moves them")
+        return finish(fig)
+
+
+def _sample_means(res: Results, names: list[str]) -> pd.DataFrame:
+    return res.replications.groupby(["sample", "scenario"], sort=True)[names].mean()
+
+
+def plane(res: Results) -> Figure:
+    """The cost-effectiveness plane: per parameter sample, each option's change in entries
+    to care a year (x) against its change in total cost a year (y)."""
+    cost, care = res.kpis.get(K.per_year(K.COST_TOTAL).name), res.kpis.get(K.CARE_ENTRIES.name)
+    window = res.window_days(res.base)
+    with style():
+        fig, axes = new_figure(8, 6)
+        ax = axes[0]
+        care_text = f"{care.label} ({care.display_unit})" if care else "entries to care (families a year)"
+        cost_text = f"{cost.label} ({cost.display_unit})" if cost else "total cost (£ a year)"
+        ax.set_xlabel(f"Change in {care_text}")
+        ax.set_ylabel(f"Change in {cost_text}")
+        if cost is None or care is None or not res.options:
+            note(ax, "Needs options and the cost and entries-to-care KPIs.")
+            title(fig, "No cost-effectiveness plane: nothing to compare")
+            return finish(fig)
+        means = _sample_means(res, [cost.name, care.name])
+        base = pd.DataFrame(means.xs(res.base, level="scenario"))
+        cols = colours(["(baseline)", *res.options])
+        parts = []
+        for i, opt in enumerate(res.options):
+            d = pd.DataFrame(means.xs(opt, level="scenario")) - base
+            x = d[care.name].to_numpy(float) * care.scale(window)
+            y = d[cost.name].to_numpy(float) * cost.scale(window)
+            ax.scatter(
+                x, y, s=28, alpha=0.75, color=cols[opt], marker=MARKERS[i % len(MARKERS)], label=opt, edgecolor="0.2"
+            )
+            ok = np.isfinite(y)
+            if ok.any():
+                parts.append(f"{opt} saves money in {np.mean(y[ok] < 0):.0%}")
+        ax.axhline(0, color="0.2", linewidth=1, linestyle=LINE_STYLES[0])
+        ax.axvline(0, color="0.2", linewidth=1, linestyle=LINE_STYLES[0])
+        money_axis(ax.yaxis, 5)
+        ax.text(0.02, 0.02, "cheaper, fewer in care", transform=ax.transAxes, fontsize=8, color="0.3")
+        ax.text(
+            0.98, 0.98, "dearer, more in care", transform=ax.transAxes, fontsize=8, color="0.3", ha="right", va="top"
+        )
+        ax.legend(fontsize=9, title="Option (one dot per sample)", title_fontsize=9, loc="upper left")
+        title(fig, "; ".join(parts) + " of plausible worlds" if parts else "No finite cost differences")
+        return finish(fig)
+
+
+def probabilities(res: Results) -> Figure:
+    """Per option and analysed KPI, the share of parameter samples in which the option is
+    better than the baseline (``p_better`` of ``robustness.csv``)."""
+    rob = res.robustness if res.robustness is not None else pd.DataFrame(columns=["option", "kpi", "p_better"])
+    kpis = analysed(res)
+    options = res.options
+    with style():
+        fig, axes = new_figure(9, 1.4 + 0.5 * max(len(options) * max(len(kpis), 1), 1))
+        ax = axes[0]
+        ax.set_xlabel("Plausible worlds where the option is better than the baseline (%)")
+        ax.set_ylabel("Option")
+        if rob.empty or not options:
+            note(ax, "No options: no probabilities to show.")
+            title(fig, "No options compared with the baseline")
+            return finish(fig)
+        cols = colours([k.name for k in kpis])
+        hatches = ("", "//", "..", "xx")
+        height = 0.8 / max(len(kpis), 1)
+        best: tuple[float, str, str] = (-1.0, "", "")
+        for j, kpi in enumerate(kpis):
+            ps = []
+            for opt in options:
+                sel = rob[(rob["option"].astype(str) == opt) & (rob["kpi"] == kpi.name)]
+                p = float(sel["p_better"].iloc[0]) if len(sel) else math.nan
+                ps.append(p * 100)
+                if math.isfinite(p) and p > best[0]:
+                    best = (p, opt, str(sel["better_means"].iloc[0]))
+            ys = np.arange(len(options)) + (j - (len(kpis) - 1) / 2) * height
+            ax.barh(
+                ys,
+                ps,
+                height=height,
+                color=cols[kpi.name],
+                hatch=hatches[j % len(hatches)],
+                edgecolor="0.2",
+                label=f"{kpi.label}",
+            )
+            for y, p in zip(ys, ps):
+                if math.isfinite(p):
+                    inside = p > 88
+                    ax.text(
+                        p - 1 if inside else p + 1,
+                        y,
+                        f"{p:.0f}%",
+                        va="center",
+                        ha="right" if inside else "left",
+                        fontsize=8,
+                        color="white" if inside else "0.2",
+                    )
+        for share in (10, 50, 90):
+            ax.axvline(share, color="0.4", linewidth=0.8, linestyle=":")
+        ax.set_xlim(0, 100)
+        ax.set_yticks(range(len(options)), options)
+        ax.set_ylim(len(options) - 0.5, -0.5)
+        ax.legend(fontsize=8, loc="lower right", title="KPI (better = lower)", title_fontsize=8)
+        text: Any = f"Most robust: {best[1]} {best[2]} in {best[0]:.0%} of plausible worlds" if best[1] else "n/a"
+        title(fig, str(text))
+        return finish(fig)

@@ -1,0 +1,131 @@
+"""Plain-English robustness statements of an uncertainty job, generated from
+``robustness.csv`` and ``sensitivity.csv`` (for the CLI and the report's summary).
+
+"Plausible worlds" are the parameter samples; each sample's replications are averaged
+first, so the share is of parameter uncertainty, not of simulation noise. A conclusion is
+called *robust* when at least :data:`ROBUST_SHARE` of the samples agree on its sign.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from sim.kpis import Kpi
+from sim.present.format import fmt_kpi
+
+__all__ = ["INDEX_TEXT", "MAIN_INDEX", "ROBUST_SHARE", "drivers", "statements"]
+
+ROBUST_SHARE = 0.9
+"""Share of plausible worlds that must agree for a conclusion to be called robust."""
+MAIN_INDEX = {"morris": "mu_star", "sobol": "ST", "lhs": "S1"}
+"""The index that ranks parameters for each method."""
+INDEX_TEXT = {
+    "mu_star": "Morris mu*, the mean absolute elementary effect",
+    "ST": "total-order Sobol index",
+    "S1": "first-order index (RBD-FAST)",
+}
+Num = Callable[[str, Mapping[str, Any], str], str]
+"""``num(text, row, field)``: how a number taken from ``row[field]`` is shown (the report
+wraps it in a span naming its cell; the console prints it as it is)."""
+
+
+def _plain(text: str, _row: Mapping[str, Any], _field: str) -> str:
+    return text
+
+
+def drivers(sens: pd.DataFrame | None, method: str, kpi: str, scenario: str, n: int = 3) -> pd.DataFrame:
+    """The ``n`` parameters with the largest main index of one outcome, largest first."""
+    if sens is None or sens.empty:
+        return pd.DataFrame(columns=["parameter", "value", "ci_low", "ci_high"])
+    sel = sens[
+        (sens["kpi"] == kpi) & (sens["scenario"].astype(str) == scenario) & (sens["index"] == MAIN_INDEX[method])
+    ]
+    return sel.sort_values("value", ascending=False, kind="stable").head(n)
+
+
+def _index_value(value: float, index: str, kpi: Kpi, window: float) -> str:
+    return fmt_kpi(value, kpi, window) if index == "mu_star" else f"{value:.2f}"
+
+
+def _driver_sentence(
+    sens: pd.DataFrame | None, method: str, kpi: Kpi, scenario: str, what: str, window: float, num: Num
+) -> str:
+    top = drivers(sens, method, kpi.name, scenario)
+    if top.empty:
+        return f"No parameter moves {what} (it is the same in every plausible world)."
+    index = MAIN_INDEX[method]
+    recs = [{str(k): v for k, v in r.items()} for r in top.to_dict(orient="records")]
+    first = recs[0]
+    verb = "has the largest effect on" if method == "morris" else "explains most of the uncertainty in"
+    text = (
+        f"{first['parameter']} {verb} {what} ({INDEX_TEXT[index]} "
+        f"{num(_index_value(first['value'], index, kpi, window), first, 'value')})"
+    )
+    rest = [f"{r['parameter']} ({num(_index_value(r['value'], index, kpi, window), r, 'value')})" for r in recs[1:]]
+    if rest:
+        text += ", then " + " and ".join(rest)
+    return text + "."
+
+
+def _share(p: float) -> str:
+    return f"{p:.0%}" if math.isfinite(p) else "n/a"
+
+
+def statements(
+    robustness: pd.DataFrame | None,
+    sensitivity: pd.DataFrame | None,
+    method: str,
+    base: str,
+    options: list[str],
+    kpis: list[str],
+    catalogue: Mapping[str, Kpi],
+    window: float,
+    num: Num = _plain,
+) -> list[str]:
+    """One statement per option (or, with no options, per KPI of the baseline)."""
+    out: list[str] = []
+    if not options or robustness is None:
+        for name in kpis:
+            kpi = catalogue[name]
+            out.append(_driver_sentence(sensitivity, method, kpi, base, f"the {kpi.label} of {base}", window, num))
+        return out
+    rob = robustness
+    for opt in options:
+        recs = rob[rob["option"].astype(str) == opt].to_dict(orient="records")
+        rows = [{str(k): v for k, v in r.items()} for r in recs if r["kpi"] in catalogue]
+        if not rows:
+            continue
+        parts = []
+        for r in rows:
+            kpi = catalogue[r["kpi"]]
+            unit = kpi.display_unit.replace("£", "").strip()
+            interval = (
+                f"mean change {num(fmt_kpi(r['diff_mean'], kpi, window), r, 'diff_mean')}, 95% uncertainty interval "
+                f"{num(fmt_kpi(r['diff_low'], kpi, window), r, 'diff_low')} to "
+                f"{num(fmt_kpi(r['diff_high'], kpi, window), r, 'diff_high')} {unit}"
+            )
+            parts.append(
+                f"{r['better_means']} ({kpi.label}) in {num(_share(r['p_better']), r, 'p_better')} of plausible "
+                f"worlds ({interval})"
+            )
+        first = rows[0]
+        kpi = catalogue[first["kpi"]]
+        p = float(first["p_better"])
+        if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE:
+            claim = "better" if p >= 0.5 else "not better"
+            verdict = (
+                f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is {claim} than "
+                f"{base} on {kpi.label}."
+            )
+        else:
+            verdict = (
+                f"Whether {opt} {first['better_means']} is not robust: it depends on parameters nobody knows "
+                f"well enough (fewer than {ROBUST_SHARE:.0%} of plausible worlds agree either way)."
+            )
+        driver = _driver_sentence(sensitivity, method, kpi, opt, f"its change in {kpi.label}", window, num)
+        out.append(f"{opt} against {base}: " + "; ".join(parts) + f". {driver} {verdict}")
+    return out

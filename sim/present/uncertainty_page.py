@@ -1,0 +1,214 @@
+"""The report's text and tables for an uncertainty job: the robustness statements, the
+uncertain parameters with their distributions and sources, the robustness and sensitivity
+tables, and what the design was. Every number comes from ``robustness.csv``,
+``sensitivity.csv`` or the manifest, tagged with the cell it came from."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from sim.present.data import cap
+from sim.present.fig_uncertainty import analysed, method
+from sim.present.format import fmt_kpi
+from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, drivers, statements
+from sim.results import Results
+
+__all__ = ["uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
+
+e = html.escape
+
+
+def _table(headers: list[str], rows: list[list[str]], caption: str) -> str:
+    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _num() -> Any:
+    """A :data:`sim.present.robustness.Num` that tags each number with its cell: a row with a
+    ``parameter`` is of sensitivity.csv, any other of robustness.csv."""
+
+    def num(text: str, row: Mapping[str, Any], field: str) -> str:
+        source = "sensitivity" if "parameter" in row else "robustness"
+        attrs = {"source": source, "field": field, "kpi": str(row.get("kpi", ""))}
+        for key in ("option", "parameter", "scenario", "index"):
+            if key in row:
+                attrs[key] = str(row[key])
+        data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
+        return f'<span class="num" {data}>{e(text)}</span>'
+
+    return num
+
+
+def uncertainty_items(res: Results) -> list[str]:
+    """The summary: the design in one sentence, then a robustness statement per option."""
+    man = res.manifest
+    how = method(res)
+    kpis = [k.name for k in analysed(res)]
+    points = int(man.get("points", res.replications["sample"].nunique()))
+    head = (
+        f"{points} plausible worlds (parameter samples of a {e(how)} design over "
+        f"{len(man.get('uncertain_parameters') or [])} uncertain parameters), each run for "
+        f"{e(str(man.get('replications', '?')))} replication(s) of every scenario with common random numbers; each "
+        "world's replications are averaged before worlds are compared, so the shares below are of what nobody knows, "
+        "not of simulation noise."
+    )
+    items = [head]
+    window = res.window_days(res.base)
+    # statements() escapes nothing: every part is a name from the spec or a formatted number
+    for text in statements(res.robustness, res.sensitivity, how, res.base, res.options, kpis, res.kpis, window, _num()):
+        items.append(text)
+    if how == "morris" and res.options:
+        items.append(
+            '<span class="warn">A Morris design is a screening grid (4 levels per parameter), not a random sample: '
+            "read the shares above as rough, and rerun with <code>--method lhs</code> or <code>sobol</code> for "
+            "probabilities to present.</span>"
+        )
+    return items
+
+
+def _dist_text(dist: Mapping[str, Any]) -> str:
+    args = ", ".join(f"{k} {v}" for k, v in dist.items() if k != "dist")
+    return f"{dist.get('dist', '?')} ({args})"
+
+
+def uncertain_parameters(res: Results) -> str:
+    """The uncertain parameters: keys, how they are applied, distribution and source."""
+    rows = []
+    for p in res.manifest.get("uncertain_parameters") or []:
+        source = str(p.get("source", ""))
+        tag = (
+            '<span class="tag a">assumption</span> '
+            if source.upper().startswith("ASSUMPTION")
+            else '<span class="tag s">source</span> '
+        )
+        rows.append(
+            [
+                f"<code>{e(str(p.get('name')))}</code>",
+                "<br>".join(f"<code>{e(str(k))}</code>" for k in p.get("keys") or []),
+                "scaled (x factor)" if p.get("scale") else "set to the value",
+                e(_dist_text(p.get("distribution") or {})),
+                tag + e(source),
+            ]
+        )
+    return _table(
+        ["Parameter", "Scenario keys", "Applied", "Distribution", "Source or assumption"],
+        rows,
+        "What is uncertain: every sample draws each parameter from its distribution",
+    )
+
+
+def uncertainty_tables(res: Results) -> str:
+    """The robustness table and the main sensitivity index of every outcome."""
+    out = []
+    window = res.window_days(res.base)
+    rob = res.robustness
+    num = _num()
+    if rob is not None and not rob.empty:
+        rows = []
+        for raw in rob.to_dict(orient="records"):
+            r = {str(k): v for k, v in raw.items()}
+            kpi = res.kpis.get(str(r["kpi"]))
+            if kpi is None:
+                continue
+            p = float(r["p_better"])
+            robust = math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE
+            rows.append(
+                [
+                    e(str(r["option"])),
+                    f"{e(cap(kpi.label))} <small>({e(kpi.display_unit)})</small>",
+                    num(fmt_kpi(r["diff_mean"], kpi, window), r, "diff_mean"),
+                    f"{num(fmt_kpi(r['diff_low'], kpi, window), r, 'diff_low')} to "
+                    f"{num(fmt_kpi(r['diff_high'], kpi, window), r, 'diff_high')}",
+                    f"{e(str(r['better_means']))}: " + num(f"{p:.0%}" if math.isfinite(p) else "n/a", r, "p_better"),
+                    "robust" if robust else "not robust",
+                ]
+            )
+        out.append(
+            _table(
+                ["Option", "KPI", "Mean change", "95% uncertainty interval", "Better in", "Verdict"],
+                rows,
+                "Robustness: each option's change from the baseline across plausible worlds (robustness.csv)",
+            )
+        )
+    sens = res.sensitivity
+    how = method(res)
+    if sens is not None and not sens.empty:
+        rows = []
+        scenarios = [*res.options] or [res.base]
+        snum = _num()
+        for scenario in scenarios:
+            for kpi in analysed(res):
+                top = drivers(sens, how, kpi.name, scenario, n=100)
+                for raw in top.to_dict(orient="records"):
+                    r = {str(k): v for k, v in raw.items()}
+                    idx = MAIN_INDEX[how]
+                    fmt = (
+                        (lambda v, k=kpi: fmt_kpi(v, k, window)) if idx == "mu_star" else (lambda v, k=kpi: f"{v:.2f}")
+                    )
+                    ci = (
+                        f"{snum(fmt(r['ci_low']), r, 'ci_low')} to {snum(fmt(r['ci_high']), r, 'ci_high')}"
+                        if math.isfinite(float(r["ci_low"]))
+                        else "n/a"
+                    )
+                    rows.append(
+                        [
+                            e(scenario),
+                            e(cap(kpi.label)),
+                            f"<code>{e(str(r['parameter']))}</code>",
+                            snum(fmt(r["value"]), r, "value"),
+                            ci,
+                        ]
+                    )
+        out.append(
+            _table(
+                [
+                    "Outcome (option's change, or baseline level)",
+                    "KPI",
+                    "Parameter",
+                    INDEX_TEXT[MAIN_INDEX[how]],
+                    "95% CI",
+                ],
+                rows,
+                f"Sensitivity ({how}): parameters ranked by {INDEX_TEXT[MAIN_INDEX[how]]} "
+                "(every index is in sensitivity.csv)",
+            )
+        )
+    return "\n".join(out)
+
+
+def uncertainty_diagnostics(res: Results) -> str:
+    """What the design was, and what to do for more precise indices."""
+    man = res.manifest
+    reps = res.replications
+    per_sample = reps.groupby(["sample", "scenario"]).size()
+    spread = ""
+    kpis = analysed(res)
+    if kpis and len(reps):
+        kpi = kpis[0]
+        sd_within = reps.groupby(["sample", "scenario"])[kpi.name].std().mean()
+        sd_between = reps.groupby(["sample", "scenario"])[kpi.name].mean().std()
+        if pd.notna(sd_within) and pd.notna(sd_between):
+            spread = (
+                f" For {e(kpi.label)}, the replications of one world spread by "
+                f"{e(fmt_kpi(sd_within, kpi, res.window_days(res.base)))} (mean SD within a world) against "
+                f"{e(fmt_kpi(sd_between, kpi, res.window_days(res.base)))} between worlds: "
+                + (
+                    "simulation noise is small beside the parameter uncertainty."
+                    if sd_within < sd_between / 3
+                    else "<span class='warn'>simulation noise is not small beside the parameter uncertainty; "
+                    "use more replications.</span>"
+                )
+            )
+    design = json.dumps({k: man.get(k) for k in ("method", "samples", "points", "replications", "seed")})
+    return (
+        f"<p>Design: <code>{e(design)}</code>; {int(per_sample.min()) if len(per_sample) else 0} replication(s) per "
+        f"world and scenario.{spread} Indices come with 95% bootstrap intervals (SALib, 1,000 resamples); more "
+        "samples narrow them.</p>"
+    )

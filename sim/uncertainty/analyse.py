@@ -1,0 +1,201 @@
+"""Sensitivity indices (SALib) and decision robustness from the runs of an uncertainty job.
+
+Both work on per-sample means: the replications of each parameter sample are averaged
+first, so simulation noise is averaged within a sample before anything is compared across
+samples. The outcomes analysed are, per KPI, the baseline's level and each option's
+difference from the baseline (option - baseline, paired: the same replication seeds).
+
+Indices (``sensitivity.csv``): Morris ``mu_star`` (with its bootstrap CI), ``sigma`` and
+``mu``; Sobol first-order ``S1`` and total ``ST`` (bootstrap CIs); for a Latin hypercube,
+SALib's RBD-FAST first-order ``S1`` (bootstrap CI), from 20 points up. Intervals are ``value +/- conf`` at 95%.
+An outcome that does not vary across samples, or is not measured in some sample, has no
+indices (there is nothing to apportion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import rbd_fast
+from SALib.analyze import sobol as sobol_analyze
+
+from sim import kpis as K
+from sim.uncertainty.sample import MORRIS_LEVELS, Design
+
+__all__ = [
+    "LEVEL",
+    "ROBUSTNESS_COLUMNS",
+    "SENSITIVITY_COLUMNS",
+    "indices",
+    "outcomes",
+    "robustness",
+    "sample_means",
+    "sensitivity",
+]
+
+LEVEL = "level"
+DIFFERENCE = "difference"
+CONF_LEVEL = 0.95
+RESAMPLES = 1000
+LHS_MIN_POINTS = 20
+"""Fewer Latin hypercube points give no RBD-FAST indices (the estimator needs several
+points per harmonic); the robustness table is still computed."""
+SENSITIVITY_COLUMNS = ("method", "parameter", "kpi", "scenario", "quantity", "index", "value", "ci_low", "ci_high")
+ROBUSTNESS_COLUMNS = (
+    "option",
+    "kpi",
+    "samples",
+    "base_mean",
+    "option_mean",
+    "diff_mean",
+    "diff_low",
+    "diff_high",
+    "p_lower",
+    "p_higher",
+    "p_same",
+    "p_better",
+    "better_means",
+)
+MEANINGS: dict[str, str] = {
+    "gbp": "saves money",
+    "days": "shortens the wait",
+}
+"""What "lower" means for a KPI of a kind; entries to care and other counts: "reduces it"."""
+
+
+def sample_means(table: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
+    """Mean over replications of each (sample, scenario): index ``(sample, scenario)``."""
+    return table.groupby(["sample", "scenario"], sort=True)[list(kpis)].mean()
+
+
+def outcomes(means: pd.DataFrame, base: str, options: Sequence[str]) -> dict[tuple[str, str], pd.DataFrame]:
+    """``(scenario, quantity)`` -> one row per sample, one column per KPI: the baseline's
+    level and each option's paired difference from the baseline."""
+
+    def rows(name: str) -> pd.DataFrame:
+        return pd.DataFrame(means.xs(name, level="scenario"))
+
+    levels = rows(base)
+    out = {(base, LEVEL): levels}
+    for opt in options:
+        out[(opt, DIFFERENCE)] = rows(opt) - levels
+    return out
+
+
+def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, float, float, float]]:
+    """``(parameter, index, value, ci_low, ci_high)`` of one outcome ``y`` (one value per
+    design point); empty when ``y`` has a non-finite value or does not vary."""
+    y = np.asarray(y, dtype=float)
+    if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
+        return []
+    names = design.problem["names"]
+    rows: list[tuple[str, str, float, float, float]] = []
+    if design.method == "morris":
+        res = morris_analyze.analyze(
+            design.problem,
+            design.unit,
+            y,
+            num_resamples=RESAMPLES,
+            conf_level=CONF_LEVEL,
+            num_levels=MORRIS_LEVELS,
+            seed=seed,
+        )
+        for i, name in enumerate(names):
+            ms, conf = float(res["mu_star"][i]), float(res["mu_star_conf"][i])
+            rows += [
+                (name, "mu_star", ms, ms - conf, ms + conf),
+                (name, "sigma", float(res["sigma"][i]), np.nan, np.nan),
+                (name, "mu", float(res["mu"][i]), np.nan, np.nan),
+            ]
+    elif design.method == "sobol":
+        res = sobol_analyze.analyze(
+            design.problem, y, calc_second_order=False, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=seed
+        )
+        for i, name in enumerate(names):
+            for idx in ("S1", "ST"):
+                v, conf = float(res[idx][i]), float(res[f"{idx}_conf"][i])
+                rows.append((name, idx, v, v - conf, v + conf))
+    else:
+        if len(y) < LHS_MIN_POINTS:
+            return []
+        m = max(1, min(10, (len(y) - 1) // 4))  # harmonics: SALib's default 10, fewer for small samples
+        res = rbd_fast.analyze(
+            design.problem, design.unit, y, M=m, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=seed
+        )
+        for i, name in enumerate(names):
+            v, conf = float(res["S1"][i]), float(res["S1_conf"][i])
+            rows.append((name, "S1", v, v - conf, v + conf))
+    return rows
+
+
+def sensitivity(
+    design: Design, outs: Mapping[tuple[str, str], pd.DataFrame], kpis: Sequence[str], seed: int
+) -> pd.DataFrame:
+    """Every index of every outcome and KPI (:data:`SENSITIVITY_COLUMNS`)."""
+    rows: list[dict[str, Any]] = []
+    for (scenario, quantity), frame in outs.items():
+        for kpi in kpis:
+            for param, idx, value, lo, hi in indices(design, frame[kpi].to_numpy(float), seed):
+                rows.append(
+                    {
+                        "method": design.method,
+                        "parameter": param,
+                        "kpi": kpi,
+                        "scenario": scenario,
+                        "quantity": quantity,
+                        "index": idx,
+                        "value": value,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+
+
+def meaning(kpi: K.Kpi) -> str:
+    """What a lower value of ``kpi`` means, in words (lower is better for every KPI analysed
+    by default: cost, entries to care, waits)."""
+    return MEANINGS.get(kpi.kind, f"reduces {kpi.label}")
+
+
+def robustness(
+    means: pd.DataFrame, base: str, options: Sequence[str], kpis: Sequence[str], catalogue: Mapping[str, K.Kpi]
+) -> pd.DataFrame:
+    """Per option and KPI, across parameter samples (each a mean over its replications):
+    the mean difference and its 95% uncertainty interval (2.5th and 97.5th percentiles),
+    the probabilities that the option is lower, higher or the same as the baseline, and
+    ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means)."""
+    outs = outcomes(means, base, options)
+    levels = outs[(base, LEVEL)]
+    rows = []
+    for opt in options:
+        diff = outs[(opt, DIFFERENCE)]
+        for kpi in kpis:
+            d = diff[kpi].to_numpy(float)
+            ok = np.isfinite(d)
+            d = d[ok]
+            n = len(d)
+            lo, hi = np.percentile(d, [2.5, 97.5]) if n else (np.nan, np.nan)
+            p_lower = float(np.mean(d < 0)) if n else np.nan
+            rows.append(
+                {
+                    "option": opt,
+                    "kpi": kpi,
+                    "samples": n,
+                    "base_mean": float(np.nanmean(levels[kpi].to_numpy(float))) if n else np.nan,
+                    "option_mean": float(np.nanmean((levels[kpi] + diff[kpi]).to_numpy(float))) if n else np.nan,
+                    "diff_mean": float(np.mean(d)) if n else np.nan,
+                    "diff_low": float(lo),
+                    "diff_high": float(hi),
+                    "p_lower": p_lower,
+                    "p_higher": float(np.mean(d > 0)) if n else np.nan,
+                    "p_same": float(np.mean(d == 0)) if n else np.nan,
+                    "p_better": p_lower,
+                    "better_means": meaning(catalogue[kpi]),
+                }
+            )
+    return pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS))

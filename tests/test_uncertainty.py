@@ -1,0 +1,508 @@
+"""Probabilistic sensitivity analysis (:mod:`sim.uncertainty`): spec validation, known-answer
+tests of the sensitivity indices, identical results on every backend and after resuming.
+
+Known answers:
+
+* **M/M/c**: the mean wait for a key worker depends on the arrival rate and the number of
+  workers and cannot depend on a staff unit cost. Under common random numbers a parameter
+  that cannot move the output gives elementary effects of exactly zero, so Morris mu* and
+  the total Sobol index of the inert cost are 0 with a zero-width interval (the test accepts
+  any interval containing 0), and both methods must rank the two queueing parameters above it.
+* **Linear cost**: ``Y = a X1 + b X2`` with independent inputs has first-order (and total)
+  Sobol indices ``a^2 Var X1 / (a^2 Var X1 + b^2 Var X2)``; the estimates' 95% bootstrap
+  intervals must contain them. Checked on a function and through the simulator, whose total
+  cost is exactly linear in the two staff unit costs of a scenario with fixed staff.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim import results as R
+from sim.cli import main
+from sim.errors import ArgumentError, ResultsError, ScenarioError
+from sim.uncertainty import design, load_spec, run_uncertainty
+from sim.uncertainty.analyse import indices
+from sim.uncertainty.spec import Parameter
+from tests.conftest import CONFIGS, ROOT
+
+MMC = (CONFIGS / "validation" / "mmc.yaml").as_posix()
+WAIT = "wait_level3_mean_days"
+COST = "cost_total_gbp_per_year"
+
+
+def _write(folder: Path, name: str, data: dict[str, Any]) -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _mmc_files(folder: Path, days: float = 200) -> None:
+    """A short M/M/c scenario with staff costs, and an option with one more worker."""
+    _write(
+        folder,
+        "mmc.yaml",
+        {
+            "extends": MMC,
+            "run": {"duration_days": days, "warmup_days": 60},
+            "teams": {"town": {"workers": 2, "caseload_cap": 2, "other_fte": 1.5}},
+            "costs": {
+                "staff": {
+                    "key_worker_per_year": {"gbp": 50000, "price_year": 2024},
+                    "other_team_staff_per_year": {"gbp": 40000, "price_year": 2024},
+                }
+            },
+        },
+    )
+    _write(folder, "more.yaml", {"extends": "mmc.yaml", "name": "mmc_more", "teams": {"town": {"workers": 3}}})
+
+
+PARAMS: list[dict[str, Any]] = [
+    {
+        "name": "arrivals",
+        "keys": ["referrals.sources.all.annual_rate"],
+        "distribution": {"dist": "uniform", "low": 500, "high": 800},
+        "source": "ASSUMPTION",
+    },
+    {
+        "name": "workers",
+        "keys": ["teams.town.workers"],
+        "distribution": {"dist": "choice", "values": [2, 3]},
+        "source": "ASSUMPTION",
+    },
+    {
+        "name": "worker_cost",
+        "keys": ["costs.staff.key_worker_per_year.gbp"],
+        "distribution": {"dist": "truncnormal", "mean": 50000, "sd": 5000, "low": 40000, "high": 60000},
+        "source": "ASSUMPTION",
+    },
+]
+
+
+SMALL = [PARAMS[0], PARAMS[2]]
+"""Two parameters for the run, backend and resume tests (3 points per Morris trajectory)."""
+
+
+def _spec(folder: Path, options: bool = False, params: list[dict[str, Any]] = PARAMS, **changes: Any) -> Path:
+    _mmc_files(folder)
+    data: dict[str, Any] = {
+        "scenario": "mmc.yaml",
+        "options": ["more.yaml"] if options else [],
+        "kpis": [WAIT, COST],
+        "parameters": params,
+    }
+    data.update(changes)
+    return _write(folder, "spec.yaml", data)
+
+
+# --------------------------------------------------------------------------- bad input
+def _bad_param(**change: Any) -> list[dict[str, Any]]:
+    return [{**PARAMS[0], **change}, *PARAMS[1:]]
+
+
+BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
+    ("unknown top-level key", {"foo": 1}, "foo"),
+    ("unknown parameter field", {"parameters": _bad_param(bogus=1)}, "parameters.0.bogus"),
+    (
+        "inverted range",
+        {"parameters": _bad_param(distribution={"dist": "uniform", "low": 800, "high": 500})},
+        "parameters.0.distribution",
+    ),
+    (
+        "empty range",
+        {"parameters": _bad_param(distribution={"dist": "uniform", "low": 5, "high": 5})},
+        "parameters.0.distribution",
+    ),
+    (
+        "mode outside the range",
+        {"parameters": _bad_param(distribution={"dist": "triangular", "low": 1, "mode": 3, "high": 2})},
+        "parameters.0.distribution",
+    ),
+    (
+        "unknown distribution",
+        {"parameters": _bad_param(distribution={"dist": "cauchy", "loc": 1})},
+        "parameters.0.distribution",
+    ),
+    ("no source", {"parameters": _bad_param(source="")}, "parameters.0.source"),
+    ("key that does not exist", {"parameters": _bad_param(keys=["teams.town.nurses"])}, "parameters.0.keys.0"),
+    ("key that is not a number", {"parameters": _bad_param(keys=["early_help.allocation"])}, "parameters.0.keys.0"),
+    ("key that is a mapping", {"parameters": _bad_param(keys=["teams.town"])}, "parameters.0.keys.0"),
+    ("duplicate parameter names", {"parameters": [PARAMS[0], PARAMS[0]]}, "each name once"),
+    ("no parameters", {"parameters": []}, "parameters"),
+    ("unknown KPI", {"kpis": ["no_such_kpi"]}, "kpis.0"),
+    (
+        "negative scale factor",
+        {"parameters": _bad_param(scale=True, distribution={"dist": "uniform", "low": -1, "high": 1})},
+        "parameters.0.distribution",
+    ),
+    (
+        "samples make an invalid scenario",
+        {
+            "parameters": _bad_param(
+                keys=["waiting.withdrawal_per_day"], distribution={"dist": "uniform", "low": -1, "high": -0.5}
+            )
+        },
+        "withdrawal_per_day",
+    ),
+    ("missing scenario file", {"scenario": "nope.yaml"}, "scenario"),
+]
+
+
+@pytest.mark.parametrize(("what", "changes", "field"), BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
+def test_bad_spec_exits_2_naming_the_field_before_any_work(
+    what: str, changes: dict[str, Any], field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _spec(tmp_path, **changes)
+    out = tmp_path / "out"
+    assert main(["uncertainty", str(spec), "--samples", "2", "--replications", "1", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines and all(ln.startswith("error: ") for ln in lines), err
+    assert field in err, f"{what}: {err}"
+    assert "Traceback" not in err
+    assert not out.exists(), "nothing may be written before the spec is valid"
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--samples", "0"], "--samples"),
+        (["--samples", "6", "--method", "sobol"], "--samples"),
+        (["--method", "fast"], "--method"),
+        (["--replications", "0"], "--replications"),
+        (["--seed", "-1"], "--seed"),
+        (["--scheduler", "tcp://x:1"], "--scheduler"),
+        (["--backend", "gpu"], "--backend"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_flag(
+    args: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _spec(tmp_path)
+    out = tmp_path / "out"
+    with (
+        pytest.raises(SystemExit)
+        if args[0] in ("--samples", "--replications", "--backend", "--method") and (args[1] in ("0", "gpu", "fast"))
+        else _nothing()
+    ):
+        code = main(["uncertainty", str(spec), "--out", str(out), "--quiet", *args])
+        assert code == 2
+    assert flag in capsys.readouterr().err
+    assert not out.exists()
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def test_library_refuses_a_bad_design_before_any_work(tmp_path: Path) -> None:
+    loaded = load_spec(_spec(tmp_path))
+    with pytest.raises(ArgumentError, match="power of two"):
+        run_uncertainty(loaded, 3, 1, "sobol", out=tmp_path / "out")
+    with pytest.raises(ArgumentError, match="method"):
+        run_uncertainty(loaded, 3, 1, "fast", out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- sampling
+def test_designs_follow_each_distribution() -> None:
+    """Each column is the parameter's inverse CDF of the design's uniforms: Latin hypercube
+    columns hit every one of n equal-probability strata once, and values stay in range."""
+    params = [
+        Parameter.model_validate({"name": "t", "keys": ["x"], "source": "A", "distribution": d})
+        for d in (
+            {"dist": "triangular", "low": 1, "mode": 2, "high": 4},
+            {"dist": "truncnormal", "mean": 0, "sd": 1, "low": -1, "high": 2},
+            {"dist": "lognormal", "median": 3, "sigma": 0.5},
+            {"dist": "beta", "a": 2, "b": 5, "low": 10, "high": 20},
+            {"dist": "choice", "values": [1, 5, 9]},
+        )
+    ]
+    des = design(params, "lhs", 50, seed=3)
+    for j, p in enumerate(params):
+        cdf = p.distribution.frozen().cdf(des.values[:, j]) if p.distribution.dist != "choice" else None
+        if cdf is not None:
+            np.testing.assert_allclose(cdf, des.unit[:, j], atol=1e-9)
+            assert sorted(np.floor(des.unit[:, j] * 50).astype(int)) == list(range(50))
+    assert set(des.values[:, 4]) <= {1, 5, 9}
+    morris = design(params, "morris", 3, seed=3)
+    assert np.all(np.isfinite(morris.values)), "Morris levels never map to an infinite tail"
+    assert set(np.round(morris.unit.ravel(), 6)) <= {0.125, 0.375, 0.625, 0.875}
+
+
+# --------------------------------------------------------------------------- known answers
+def test_sobol_indices_of_a_linear_function_match_the_analytic_shares() -> None:
+    """Y = 3 X1 + 0.5 X2 + 0 X3 with X1 ~ U(0, 1), X2 ~ truncated N(0, 1) on [-2, 2], X3 inert:
+    S1 = ST = a_i^2 Var X_i / sum_j a_j^2 Var X_j. N = 1024 (6,144 evaluations, milliseconds)."""
+    dists = [
+        {"dist": "uniform", "low": 0, "high": 1},
+        {"dist": "truncnormal", "mean": 0, "sd": 1, "low": -2, "high": 2},
+        {"dist": "beta", "a": 2, "b": 2},
+    ]
+    params = [
+        Parameter.model_validate({"name": f"x{i + 1}", "keys": ["k"], "source": "A", "distribution": d})
+        for i, d in enumerate(dists)
+    ]
+    coef = np.array([3.0, 0.5, 0.0])  # shares about 0.79 and 0.21: a swapped column would fail
+    var = np.array([p.distribution.frozen().var() for p in params])
+    share = coef**2 * var / np.sum(coef**2 * var)
+    des = design(params, "sobol", 1024, seed=11)
+    rows = {(p, i): (v, lo, hi) for p, i, v, lo, hi in indices(des, des.values @ coef, seed=11)}
+    for j, p in enumerate(params):
+        for idx in ("S1", "ST"):
+            v, lo, hi = rows[(p.name, idx)]
+            assert lo <= share[j] <= hi, f"{p.name} {idx}: {v:.3f} ({lo:.3f} to {hi:.3f}), analytic {share[j]:.3f}"
+
+
+@pytest.mark.slow  # 64 short runs
+def test_simulator_cost_is_linear_in_unit_costs_and_sobol_recovers_the_shares(tmp_path: Path) -> None:
+    """Total staff cost = 2 x key worker cost + 1.5 x other staff cost (per year, fixed staff,
+    no uprating), so the Sobol shares are (2^2 Var C1) / (2^2 Var C1 + 1.5^2 Var C2); the
+    simulator's cost KPI must be that linear function exactly, and the indices' CIs must
+    contain the shares. N = 16 (64 short runs, about 20 s)."""
+    _mmc_files(tmp_path)
+    lo1, hi1, lo2, hi2 = 40000.0, 60000.0, 30000.0, 50000.0
+    params = [
+        {
+            "name": "c1",
+            "keys": ["costs.staff.key_worker_per_year.gbp"],
+            "distribution": {"dist": "uniform", "low": lo1, "high": hi1},
+            "source": "ASSUMPTION",
+        },
+        {
+            "name": "c2",
+            "keys": ["costs.staff.other_team_staff_per_year.gbp"],
+            "distribution": {"dist": "uniform", "low": lo2, "high": hi2},
+            "source": "ASSUMPTION",
+        },
+    ]
+    spec = _write(tmp_path, "lin.yaml", {"scenario": "mmc.yaml", "kpis": [COST], "parameters": params})
+    res = run_uncertainty(load_spec(spec), 16, 1, "sobol", seed=2)
+    cost = res.replications[COST].to_numpy(float)
+    x = res.parameters[["c1", "c2"]].to_numpy(float)
+    fit, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(x))]), cost, rcond=None)
+    np.testing.assert_allclose(fit[:2], [2.0, 1.5], rtol=1e-9)
+    v1, v2 = 4 * (hi1 - lo1) ** 2 / 12, 2.25 * (hi2 - lo2) ** 2 / 12
+    share = {"c1": v1 / (v1 + v2), "c2": v2 / (v1 + v2)}
+    s = res.sensitivity
+    for (name, idx), g in s[s["index"].isin(["S1", "ST"])].groupby(["parameter", "index"]):
+        row = g.iloc[0]
+        assert row["ci_low"] <= share[str(name)] <= row["ci_high"], f"{name} {idx}: {row.to_dict()}"
+
+
+@pytest.fixture(scope="module")
+def mmc_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _spec(tmp_path_factory.mktemp("mmc"))
+
+
+def _rank_check(method: str, samples: int, index: str, spec: Path) -> None:
+    res = run_uncertainty(load_spec(spec), samples, 1, method, seed=4)
+    s = res.sensitivity
+    wait = s[(s["kpi"] == WAIT) & (s["index"] == index)].set_index("parameter")
+    assert wait.loc["arrivals", "value"] > wait.loc["worker_cost", "value"]
+    assert wait.loc["workers", "value"] > wait.loc["worker_cost", "value"]
+    inert = wait.loc["worker_cost"]
+    assert inert["ci_low"] <= 0 <= inert["ci_high"], inert.to_dict()
+    # and the cost does not depend on the queue: only the unit cost (and workers) move it
+    cost = s[(s["kpi"] == COST) & (s["index"] == index)].set_index("parameter")
+    assert cost.loc["arrivals", "value"] == 0
+    assert cost.loc["worker_cost", "value"] > 0
+
+
+def test_mmc_morris_ranks_queueing_parameters_above_an_inert_cost(mmc_spec: Path) -> None:
+    """Morris, 3 trajectories (12 short runs)."""
+    _rank_check("morris", 3, "mu_star", mmc_spec)
+
+
+@pytest.mark.slow  # 20 short runs
+def test_mmc_sobol_ranks_queueing_parameters_above_an_inert_cost(mmc_spec: Path) -> None:
+    """Sobol, N = 4 (20 short runs): the inert cost's total index is exactly 0 (its CI
+    contains 0); the queueing parameters' total indices are positive."""
+    _rank_check("sobol", 4, "ST", mmc_spec)
+
+
+# --------------------------------------------------------------------------- runs and results
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("small")
+    spec = _spec(folder, options=True, params=SMALL)
+    out = folder / "serial"
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "2", "--seed", "3", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    return spec, out
+
+
+def test_results_folder_has_every_table(small: tuple[Path, Path]) -> None:
+    _, out = small
+    res = R.read(out)
+    assert res.kind == R.Kind.UNCERTAINTY
+    assert res.scenarios == ["mmc", "mmc_more"] and res.options == ["mmc_more"]
+    assert res.parameters is not None
+    assert list(res.parameters.columns) == ["sample", "arrivals", "worker_cost"]
+    points = len(res.parameters)
+    assert points == 2 * (2 + 1)
+    reps = res.replications
+    assert list(reps.columns[:4]) == ["sample", "scenario", "rep", "seed"]
+    assert len(reps) == points * 2 * 2
+    assert not reps.duplicated(["sample", "scenario", "rep"]).any()
+    assert res.sensitivity is not None and set(res.sensitivity["index"]) == {"mu_star", "sigma", "mu"}
+    assert set(res.sensitivity["quantity"]) == {"level", "difference"}
+    rob = res.robustness
+    assert rob is not None and set(rob["kpi"]) == {WAIT, COST}
+    # robustness is computed from per-sample means: recompute one cell by hand
+    means = reps.groupby(["sample", "scenario"])[COST].mean().unstack()
+    diff = means["mmc_more"] - means["mmc"]
+    row = rob[rob["kpi"] == COST].iloc[0]
+    assert row["diff_mean"] == pytest.approx(diff.mean())
+    assert row["p_better"] == pytest.approx(float(np.mean(diff < 0)))
+    assert row["diff_low"] == pytest.approx(np.percentile(diff, 2.5))
+
+
+def test_common_random_numbers_within_and_across_samples(small: tuple[Path, Path]) -> None:
+    """Replication r has the same seed in every sample and scenario; the inert cost leaves
+    the wait of a sample exactly unchanged (same families, same fates)."""
+    reps = R.read(small[1]).replications
+    assert reps.groupby("rep")["seed"].nunique().eq(1).all()
+    params = R.read(small[1]).parameters
+    assert params is not None
+    base = reps[reps["scenario"] == "mmc"].merge(params, on="sample")
+    same_queue = base.groupby(["arrivals", "rep"])[WAIT].nunique()
+    assert len(same_queue) < len(base), "the design must repeat an arrival rate with another cost"
+    assert (same_queue == 1).all()
+
+
+def test_process_backend_gives_identical_tables(small: tuple[Path, Path], tmp_path: Path) -> None:
+    spec, serial = small
+    out = tmp_path / "process"
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "2", "--seed", "3", "--quiet"]
+    assert main([*args, "--out", str(out), "--backend", "process", "--workers", "2"]) == 0
+    for name in ("replications.parquet", "parameters.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(serial / name), pd.read_parquet(out / name))
+    for name in ("sensitivity.csv", "robustness.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(serial / name), pd.read_csv(out / name))
+
+
+@pytest.mark.slow  # starts a Dask LocalCluster (about 10 s)
+def test_dask_backend_gives_identical_tables(small: tuple[Path, Path], tmp_path: Path) -> None:
+    spec, serial = small
+    out = tmp_path / "dask"
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "2", "--seed", "3", "--quiet"]
+    assert main([*args, "--out", str(out), "--backend", "dask", "--workers", "2"]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(serial / "replications.parquet"), pd.read_parquet(out / "replications.parquet")
+    )
+    pd.testing.assert_frame_equal(pd.read_csv(serial / "sensitivity.csv"), pd.read_csv(out / "sensitivity.csv"))
+
+
+def test_resume_reads_checkpoints_back_and_refuses_another_job(
+    small: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Remove some checkpoints and corrupt one: the rerun recomputes exactly those and gives
+    the same tables; a different design on the same folder is refused."""
+    import shutil
+
+    spec, serial = small
+    out = tmp_path / "resume"
+    shutil.copytree(serial, out)
+    for f in ("manifest.json", "replications.parquet", "sensitivity.csv"):
+        (out / f).unlink()
+    cps = sorted((out / "reps").glob("*/rep-*.parquet"))
+    for cp in cps[:3]:
+        cp.unlink()
+    cps[5].write_bytes(b"not parquet")
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "2", "--seed", "3", "--quiet"]
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 0
+    assert f"({len(cps) - 4} resumed" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(serial / "replications.parquet"), pd.read_parquet(out / "replications.parquet")
+    )
+    pd.testing.assert_frame_equal(pd.read_csv(serial / "sensitivity.csv"), pd.read_csv(out / "sensitivity.csv"))
+    assert list((out / "quarantine").glob("*/*.parquet"))
+    with pytest.raises(ResultsError, match="refusing to mix"):
+        run_uncertainty(load_spec(spec), 3, 2, "morris", seed=3, out=out)
+
+
+@pytest.mark.slow  # about 30 s: a subprocess killed mid-run, rerun, and an uninterrupted run
+def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_tables(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, options=True, params=SMALL)
+    cmd = [sys.executable, "-m", "sim", "uncertainty", str(spec), "--samples", "3", "--replications", "2", "--quiet"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(killed)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((killed / "reps").glob("*/rep-*.parquet"))) < 5:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len(list((killed / "reps").glob("*/rep-*.parquet")))
+    total = 3 * 3 * 2 * 2
+    assert 5 <= before < total, "the kill must land mid-run"
+    assert not (killed / "replications.parquet").exists()
+    rerun = subprocess.run([*cmd, "--out", str(killed)], cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{before} resumed" in rerun.stdout
+    clean = subprocess.run([*cmd, "--out", str(tmp_path / "clean")], cwd=ROOT, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    a = pd.read_parquet(killed / "replications.parquet")
+    b = pd.read_parquet(tmp_path / "clean" / "replications.parquet")
+    assert len(a) == total and not a.duplicated(["sample", "scenario", "rep"]).any()
+    pd.testing.assert_frame_equal(a, b)
+    for name in ("sensitivity.csv", "robustness.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(killed / name), pd.read_csv(tmp_path / "clean" / name))
+
+
+@pytest.mark.parametrize("name", ["worcestershire", "west_sussex", "sunderland", "kirklees"])
+def test_bundled_specs_are_valid(name: str) -> None:
+    loaded = load_spec(CONFIGS / "uncertainty" / f"{name}.yaml")
+    assert loaded.options, "each bundled spec compares options with the baseline"
+    assert all(p.source.strip() for p in loaded.parameters)
+    from sim.uncertainty.run import sample_scenarios
+
+    # the extremes of every range make valid scenarios
+    lo = np.array([p.bounds()[0] for p in loaded.parameters])
+    hi = np.array([p.bounds()[1] for p in loaded.parameters])
+    assert len(sample_scenarios(loaded, np.vstack([lo, hi]))) == 2
+
+
+def test_bad_spec_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="not found"):
+        load_spec(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ScenarioError, match="mapping"):
+        load_spec(tmp_path / "list.yaml")
+
+
+def test_lhs_indices_rank_a_linear_function_and_need_enough_points() -> None:
+    """RBD-FAST on 200 Latin hypercube points of Y = 3 X1 + X2 (uniform inputs): S1 of X1
+    (analytic 0.9) above X2 (0.1) above the inert X3 (0), each analytic share within its
+    interval widened by 0.1 (RBD-FAST is biased for small samples); under 20 points, none."""
+    params = [
+        Parameter.model_validate(
+            {"name": f"x{i}", "keys": ["k"], "source": "A", "distribution": {"dist": "uniform", "low": 0, "high": 1}}
+        )
+        for i in range(3)
+    ]
+    des = design(params, "lhs", 200, seed=5)
+    rows = {p: (v, lo, hi) for p, _, v, lo, hi in indices(des, des.values @ np.array([3.0, 1.0, 0.0]), seed=5)}
+    assert rows["x0"][0] > rows["x1"][0] > rows["x2"][0]
+    for name, share in (("x0", 0.9), ("x1", 0.1), ("x2", 0.0)):
+        assert rows[name][1] - 0.1 <= share <= rows[name][2] + 0.1, (name, rows[name])
+    small = design(params, "lhs", 10, seed=5)
+    assert indices(small, small.values @ np.array([3.0, 1.0, 0.0]), seed=5) == []
