@@ -24,11 +24,14 @@ from sim.config import PlanSettings, Scenario, timeline
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
+from sim.model.needs import REFERRED, rate_matrix, start_level
+from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, PoolRequest
 from sim.random import INITIAL_FAMILIES, FamilyStreams, arrival_generator
 from sim.records import EventLog
 from sim.routing import allowed
 from sim.vocab import (
+    NEED_EXITS,
     PANEL_DECISIONS,
     PARTNER_SERVICE,
     POOLED_SERVICE,
@@ -37,6 +40,7 @@ from sim.vocab import (
     REFERRAL_STEP_DOWN,
     SC_OUTCOMES,
     SOCIAL_CARE,
+    SOCIAL_CARE_CLOSED,
     TRIAGE_BY_NEED,
     Exit,
     Stage,
@@ -130,6 +134,8 @@ class World:
         self._hazards = wt.active
         self._esc = wt.escalation
         self._withdraw = wt.withdrawal_per_day
+        needs = scenario.needs
+        self._need_q = {str(k): rate_matrix(needs, k) for k in NEED_EXITS} if needs is not None else {}
         self.handlers: dict[str, Callable[[Family], Proc]] = {
             "front_door": self._front_door,
             "panel": self._panel,
@@ -142,7 +148,13 @@ class World:
     def run(self) -> None:
         sc = self.sc
         horizon = sc.run.duration_days
-        times, src = referral_schedule(sc.referrals, sc.run.start_date, horizon, arrival_generator(self.seed, self.rep))
+        times, src = referral_schedule(
+            sc.referrals,
+            sc.run.start_date,
+            horizon,
+            arrival_generator(self.seed, self.rep),
+            self.tables.volume if self.tables.locality_growth else None,
+        )
         self._start_initial_state()
         self.env.process(self._arrivals(times, src))
         if sc.panel is not None:
@@ -182,7 +194,7 @@ class World:
         tables, families, life = self.tables, self.families, self._life
         for i, (t, s) in enumerate(zip(times.tolist(), src.tolist())):
             yield env.timeout(max(t - env.now, 0.0))
-            fam = Family(i, streams.family(i), tables)
+            fam = Family(i, streams.family(i), tables, now=t)
             families.append(fam)
             env.process(life(fam, entries[s], names[s]))
 
@@ -246,14 +258,19 @@ class World:
                 if not allowed(here, nxt):  # the routing table is the one statement of the graph
                     raise RuntimeError(f"route {here} -> {nxt} is not in sim.routing.EDGES")
             self._log(fam, "exit", "closed", "", reason)  # reason: an Exit
-            after = self._social_care(fam) if nxt == SOCIAL_CARE else self._after_closure(fam)
+            after = self._social_care(fam) if nxt == SOCIAL_CARE else self._after_closure(fam, reason)
+            to_social_care = nxt == SOCIAL_CARE
             nxt, source = yield from after
+            if nxt == DONE and to_social_care and self._need_q:  # need dynamics after social care closes
+                nxt, source = yield from self._need_gap(fam, SOCIAL_CARE_CLOSED)
             if nxt == DONE:
                 fam.rng.release()  # nothing draws for this family again
                 return
             fam.episode += 1
 
-    def _after_closure(self, fam: Family) -> Proc:
+    def _after_closure(self, fam: Family, reason: str) -> Proc:
+        if self._need_q:
+            return (yield from self._need_gap(fam, reason))
         p = self.sc.rereferral.prob_within_12_months
         if p <= 0:
             return (DONE, "")
@@ -261,6 +278,20 @@ class World:
         if u >= p:
             return (DONE, "")
         yield self.env.timeout(v * self.sc.rereferral.timing_days)
+        return ("front_door", REFERRAL_RE)
+
+    def _need_gap(self, fam: Family, exit_kind: str) -> Proc:
+        """Between episodes: the family's need follows the chain of :mod:`sim.model.needs`
+        from its level at closure until a new referral, leaving, or the end of the run."""
+        needs = self.sc.needs
+        assert needs is not None
+        level = start_level(needs, exit_kind, fam.need)
+        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self.sc.run.duration_days - self.env.now)
+        t, state = steps[-1]
+        if state != REFERRED:
+            return (DONE, "")
+        yield self.env.timeout(t)
+        fam.set_need(steps[-2][1] + 1, self.tables)
         return ("front_door", REFERRAL_RE)
 
     def _left(self, why: str) -> Step:
