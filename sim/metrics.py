@@ -19,6 +19,7 @@ from sim import kpis as K
 from sim.config import Scenario, timeline
 from sim.vocab import (
     CLOSED_EXITS,
+    DEPRIVATION_GROUPS,
     EH_STAGES,
     MODEL_SOURCES,
     PANEL_DECISIONS,
@@ -222,11 +223,18 @@ def _average(scenario: Scenario, lo: float, hi: float, value: Callable[[Scenario
 
 def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
     """:data:`sim.kpis.BY_LOCALITY` for the families of each locality (each family belongs
-    to one locality, so waits pair and counts add up within it)."""
+    to one locality, so waits pair and counts add up within it) and, when some localities
+    are flagged ``deprived``, for each group of :data:`sim.vocab.DEPRIVATION_GROUPS`."""
     out: dict[K.Kpi, float] = {}
     for loc in scenario.localities:
         k = compute_kpis(events[events["locality"] == loc], scenario)
         out.update({K.in_locality(kpi, loc): k[kpi.name] for kpi in K.BY_LOCALITY})
+    deprived = [name for name, loc in scenario.localities.items() if loc.deprived]
+    if deprived:  # the same KPIs for the most deprived 40% of localities and the rest
+        inside = events["locality"].isin(deprived)
+        for group, rows in zip(DEPRIVATION_GROUPS, (events[inside], events[~inside])):
+            k = compute_kpis(rows, scenario)
+            out.update({K.in_locality(kpi, group): k[kpi.name] for kpi in K.BY_LOCALITY})
     return out
 
 

@@ -130,8 +130,9 @@ NEED_EXITS = (
     SOCIAL_CARE_CLOSED,
 )
 """How the last episode ended, as the need chain distinguishes it (``needs.exits`` keys)."""
-DEPRIVATION_GROUPS = ("deprived", "other")
-"""Localities in the most deprived 40% (``localities.<name>.deprived``) and the rest."""
+DEPRIVATION_GROUPS = ("most_deprived_40pct", "other_60pct")
+"""Groups of localities for the by-locality KPIs: the most deprived 40%
+(``localities.<name>.deprived``) and the rest."""
 TRIAGE_DECISIONS = ("advice", "level2", "level3", "social_care", "panel")
 """Where the front door sends a request (the ``detail`` of its ``end`` event)."""
 TRIAGE_BY_NEED = ("advice", "level2", "level3", "social_care")
