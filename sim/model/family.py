@@ -20,7 +20,19 @@ __all__ = ["AttributeTables", "Family"]
 class Family:
     """One family. ``episode`` counts referrals (re-referral and step-down start a new one)."""
 
-    __slots__ = ("_risk", "_risk_beta", "_u_risk", "ages", "episode", "id", "initial", "locality", "need", "rng")
+    __slots__ = (
+        "_at_referral",
+        "_risk",
+        "_risk_beta",
+        "_u_risk",
+        "ages",
+        "episode",
+        "id",
+        "initial",
+        "locality",
+        "need",
+        "rng",
+    )
 
     def __init__(
         self, fid: int, rng: FamilyRandom, tables: AttributeTables, locality: str | None = None, now: float = 0.0
@@ -42,6 +54,7 @@ class Family:
         self._risk_beta = tables.risk_beta[level]
         self._u_risk = u()
         self._risk: float | None = None
+        self._at_referral: tuple[int, float] | None = None  # (need, risk) once need has changed
 
     @property
     def risk(self) -> float:
@@ -53,9 +66,16 @@ class Family:
 
     def set_need(self, need: int, tables: AttributeTables) -> None:
         """A new level of need (1-4); the risk score follows it, from the same uniform."""
+        if self._at_referral is None:
+            self._at_referral = (self.need, self.risk)
         self.need = need
         self._risk_beta = tables.risk_beta[need - 1]
         self._risk = None
+
+    @property
+    def at_referral(self) -> tuple[int, float]:
+        """Level of need and risk score as drawn at the first referral (before any change)."""
+        return self._at_referral if self._at_referral is not None else (self.need, self.risk)
 
     def has_child_aged(self, low: int, high: int) -> bool:
         return any(low <= a <= high for a in self.ages)
