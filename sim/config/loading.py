@@ -105,6 +105,7 @@ NAMED_ENTRIES: dict[tuple[str, ...], tuple[str, str, tuple[str, ...]]] = {
     ("referrals", "sources"): ("referral source", "sources", ("referrals", "sources")),
     ("teams",): ("team", "teams", ("teams",)),
     ("initial_state", "teams"): ("team", "teams", ("teams",)),
+    ("needs", "exits"): ("kind of exit", "exits", ("needs", "exits")),
 }
 """The mappings of named entries, by dotted path: (what an entry is, what the list of them is
 called, the path of the mapping whose names may be used). An override *through* an entry
