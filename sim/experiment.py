@@ -114,8 +114,8 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
             "children": pd.array([len(f.ages) for f in fams], dtype="int16"),
             "youngest_age": pd.array([min(f.ages) for f in fams], dtype="int16"),
             "oldest_age": pd.array([max(f.ages) for f in fams], dtype="int16"),
-            "need": pd.array([f.need for f in fams], dtype="int8"),
-            "risk": pd.array([f.risk for f in fams], dtype="float64"),
+            "need": pd.array([f.at_referral[0] for f in fams], dtype="int8"),
+            "risk": pd.array([f.at_referral[1] for f in fams], dtype="float64"),
             "initial": pd.array([f.initial for f in fams], dtype="bool"),
         }
     )

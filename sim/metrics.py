@@ -20,16 +20,19 @@ from sim.config import Scenario, team_workforce, timeline
 from sim.model.workforce import staffed_lists
 from sim.vocab import (
     CLOSED_EXITS,
+    DEPRIVATION_GROUPS,
     EH_STAGES,
     MODEL_SOURCES,
     PANEL_DECISIONS,
     PLAN_STAGES,
     POOLED_SERVICE,
     QUEUE_STAGES,
+    REFERRAL_RE,
     REFERRAL_STEP_DOWN,
     SC_ASSESSED,
     SC_CLOSED,
     SC_OUTCOMES,
+    SOCIAL_CARE_CLOSED,
     SOCIAL_CARE_EXITS,
     STAFF_STAGES,
     TRIAGE_DECISIONS,
@@ -40,7 +43,7 @@ from sim.vocab import (
     team_service,
 )
 
-__all__ = ["by_locality", "compute_kpis", "flow_balance", "flows", "monthly_series"]
+__all__ = ["by_locality", "closures_and_rereferrals", "compute_kpis", "flow_balance", "flows", "monthly_series"]
 
 DAYS_PER_YEAR = K.DAYS_PER_YEAR
 
@@ -429,11 +432,18 @@ def _average(scenario: Scenario, lo: float, hi: float, value: Callable[[Scenario
 
 def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
     """:data:`sim.kpis.BY_LOCALITY` for the families of each locality (each family belongs
-    to one locality, so waits pair and counts add up within it)."""
+    to one locality, so waits pair and counts add up within it) and, when some localities
+    are flagged ``deprived``, for each group of :data:`sim.vocab.DEPRIVATION_GROUPS`."""
     out: dict[K.Kpi, float] = {}
     for loc in scenario.localities:
         k = compute_kpis(events[events["locality"] == loc], scenario)
         out.update({K.in_locality(kpi, loc): k[kpi.name] for kpi in K.BY_LOCALITY})
+    deprived = [name for name, loc in scenario.localities.items() if loc.deprived]
+    if deprived:  # the same KPIs for the most deprived 40% of localities and the rest
+        inside = events["locality"].isin(deprived)
+        for group, rows in zip(DEPRIVATION_GROUPS, (events[inside], events[~inside])):
+            k = compute_kpis(rows, scenario)
+            out.update({K.in_locality(kpi, group): k[kpi.name] for kpi in K.BY_LOCALITY})
     return out
 
 
@@ -673,3 +683,42 @@ def _area_to(times: np.ndarray, deltas: np.ndarray, at: np.ndarray) -> np.ndarra
     seg_area = np.concatenate([[0.0], np.cumsum(levels[:-1] * np.diff(knots))])
     i = np.searchsorted(knots, at, side="right") - 1
     return seg_area[i] + levels[i] * (at - knots[i])
+
+
+def closures_and_rereferrals(events: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
+    """Every closure in ``[lo, hi)`` with how it ended and the days to the family's next
+    re-referral (``inf`` if none in the log).
+
+    Closures are early help exits that close the episode (:data:`sim.vocab.CLOSED_EXITS` and
+    withdrawals) and the end of a social care involvement (an assessment with no further
+    action, or the end of CIN, CP or care) that is not stepped down into early help
+    (:data:`sim.vocab.SOCIAL_CARE_CLOSED`). A closure is followed up to the next referral of
+    any kind; only a ``re_referral`` counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``family_id``, ``time``, ``exit`` and ``gap`` (days).
+    """
+    ev = events[["time", "family_id", "event", "stage", "detail"]].astype({"event": str, "stage": str, "detail": str})
+    early = ev[(ev["event"] == Event.EXIT) & ev["detail"].isin([*map(str, CLOSED_EXITS), str(Exit.WITHDRAWN)])]
+    sc_end = (ev["event"] == Event.END) & (
+        ev["stage"].isin([Stage.CIN, Stage.CP, Stage.LAC])
+        | ((ev["stage"] == Stage.ASSESSMENT) & (ev["detail"] == "nfa"))
+    )
+    social = ev[sc_end].assign(detail=SOCIAL_CARE_CLOSED)
+    closes = pd.concat([early, social])[["time", "family_id", "detail"]].rename(columns={"detail": "exit"})
+    closes = closes[(closes["time"] >= lo) & (closes["time"] < hi)].sort_values("time", kind="stable")
+    refs = ev.loc[ev["event"] == Event.REFERRAL, ["time", "family_id", "detail"]].sort_values("time", kind="stable")
+    refs = refs.rename(columns={"time": "ref_time", "detail": "source"})
+    m = pd.merge_asof(
+        closes, refs, left_on="time", right_on="ref_time", by="family_id", direction="forward", allow_exact_matches=True
+    )
+    stepped_down = (
+        (m["exit"] == SOCIAL_CARE_CLOSED) & (m["source"] == REFERRAL_STEP_DOWN) & (m["ref_time"] == m["time"])
+    )
+    m = m[~stepped_down]
+    gap = np.where(m["source"] == REFERRAL_RE, m["ref_time"] - m["time"], np.inf)
+    return pd.DataFrame(
+        {"family_id": m["family_id"].to_numpy(), "time": m["time"].to_numpy(), "exit": m["exit"].to_numpy(), "gap": gap}
+    )

@@ -84,7 +84,12 @@ EDGES: tuple[tuple[str, str, Condition, str], ...] = (
         "social_care.step_down_probs > 0",
     ),
     (SOCIAL_CARE, CLOSED, _always, "social care closes the case"),
-    (CLOSED, "front_door", lambda s: s.rereferral.prob_within_12_months > 0, "rereferral.prob_within_12_months > 0"),
+    (
+        CLOSED,
+        "front_door",
+        lambda s: s.rereferral.prob_within_12_months > 0 or s.needs is not None,
+        "rereferral.prob_within_12_months > 0 or needs set",
+    ),
 )
 """(from, to, condition, what makes it possible). Escalation while waiting in any early help
 queue (``waiting.escalation``) adds an edge from every queueing stage to social care."""

@@ -13,8 +13,10 @@ from enum import StrEnum
 __all__ = [
     "CIN_ENDS",
     "CP_ENDS",
+    "DEPRIVATION_GROUPS",
     "EH_STAGES",
     "ICPC_OUTCOMES",
+    "NEED_EXITS",
     "NEED_LEVELS",
     "PANEL_DECISIONS",
     "PLAN_STAGES",
@@ -27,6 +29,7 @@ __all__ = [
     "SC_INITIAL",
     "SC_OUTCOMES",
     "SOCIAL_CARE",
+    "SOCIAL_CARE_CLOSED",
     "SOCIAL_CARE_EXITS",
     "SOCIAL_WORKERS",
     "STAFF_STAGES",
@@ -141,6 +144,23 @@ class Staffing(StrEnum):
 
 NEED_LEVELS = ("level1", "level2", "level3", "level4")
 """Levels of need on the continuum (West Sussex's four levels; level 4 is statutory)."""
+SOCIAL_CARE_CLOSED = "social_care_closed"
+"""How a family's time in children's social care ended when it is not stepped down (the need
+chain's exit type after social care, ``needs.exits``)."""
+NEED_EXITS = (
+    Exit.OUTCOMES_MET,
+    Exit.STEPPED_DOWN,
+    Exit.DISENGAGED,
+    Exit.WITHDRAWN,
+    Exit.NO_PLAN,
+    Exit.ADVICE,
+    Exit.MST_COMPLETED,
+    SOCIAL_CARE_CLOSED,
+)
+"""How the last episode ended, as the need chain distinguishes it (``needs.exits`` keys)."""
+DEPRIVATION_GROUPS = ("most_deprived_40pct", "other_60pct")
+"""Groups of localities for the by-locality KPIs: the most deprived 40%
+(``localities.<name>.deprived``) and the rest."""
 TRIAGE_DECISIONS = ("advice", "level2", "level3", "social_care", "panel")
 """Where the front door sends a request (the ``detail`` of its ``end`` event)."""
 TRIAGE_BY_NEED = ("advice", "level2", "level3", "social_care")

@@ -781,6 +781,13 @@ def test_every_bundled_config_still_validates(config):
     data = _load(config)
     if "targets" in data and "parameters" in data:  # a calibration spec: its scenario and overrides
         sc = load_scenario(config.parent / data["scenario"], dict(data.get("overrides") or {}))
+    elif "parameters" in data and "options" in data:  # an uncertainty spec: its scenario and options
+        from sim.uncertainty.spec import load_spec
+
+        loaded = load_spec(config)
+        for scenario in (loaded.base, *loaded.options):
+            workload.check(scenario, 20)
+        return
     else:
         sc = load_scenario(config)
     assert sc.name

@@ -35,6 +35,7 @@ import sim
 from sim.analysis import paired_differences
 from sim.backends import iter_results
 from sim.config import timeline
+from sim.metrics import by_locality
 from tests.conftest import CONFIGS
 
 WS = CONFIGS / "west_sussex"
@@ -206,7 +207,8 @@ def _wo_replication(path: Path, rep: int) -> tuple[str, dict[str, float]]:
     sc = sim.load_scenario(path, WO_SHORT)
     res = sim.run_replication(sc, rep=rep, seed=0)
     waits = _level3_wait_by_locality(res.events, sc.run.warmup_days)
-    return sc.name, {"rep": rep, **res.kpis, **{f"wait_{k}": v for k, v in waits.items()}}
+    groups = {k.name: v for k, v in by_locality(res.events, res.scenario).items()}
+    return sc.name, {"rep": rep, **res.kpis, **{f"wait_{k}": v for k, v in waits.items()}, **groups}
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +258,18 @@ def test_wo_targeting_moves_waits_towards_the_deprived_districts(wo: dict[str, p
         assert d.loc[f"wait_{loc}", "diff_mean"] < 0, loc
     for loc in ("wychavon", "bromsgrove", "malvern_hills"):
         assert d.loc[f"wait_{loc}", "diff_mean"] > 0, loc
+
+
+def test_wo_targeting_gains_in_the_deprived_group_and_losses_in_the_other(wo: dict[str, pd.DataFrame]) -> None:
+    """The by-deprivation-group KPIs (localities flagged ``deprived``, Worcestershire-EH-2015 para 12's most
+    deprived 40%): against the untargeted cut, targeting shortens the wait for a key worker and
+    cuts withdrawals in the deprived group and lengthens and raises them in the other, each
+    with a paired 95% CI that excludes zero (issue 11: who gains and who loses)."""
+    from sim import kpis as K
+    from sim.vocab import DEPRIVATION_GROUPS, Stage
+
+    deprived, other = DEPRIVATION_GROUPS
+    d = paired_differences(wo["worcs_budget_cut"], wo["worcs_targeted_deprived"]).set_index("kpi")
+    for kpi in (K.wait(Stage.LEVEL3, "mean"), K.withdrawn(Stage.LEVEL3)):
+        assert d.loc[K.in_locality(kpi, deprived).name, "ci_high"] < 0, kpi.name
+        assert d.loc[K.in_locality(kpi, other).name, "ci_low"] > 0, kpi.name

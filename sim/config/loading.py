@@ -110,6 +110,7 @@ NAMED_ENTRIES: dict[tuple[str, ...], tuple[str, str, tuple[str, ...]]] = {
         "sources",
         ("social_care", "statutory", "inflow", "sources"),
     ),
+    ("needs", "exits"): ("kind of exit", "exits", ("needs", "exits")),
 }
 """The mappings of named entries, by dotted path: (what an entry is, what the list of them is
 called, the path of the mapping whose names may be used). An override *through* an entry

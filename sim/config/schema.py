@@ -30,6 +30,7 @@ from sim.vocab import (
     CIN_ENDS,
     CP_ENDS,
     ICPC_OUTCOMES,
+    NEED_EXITS,
     NEED_LEVELS,
     PANEL_DECISIONS,
     S47_OUTCOMES,
@@ -64,7 +65,26 @@ class RunSettings(_Model):
 
 # ---------------------------------------------------------------------- arrivals
 class Locality(_Model):
-    referral_share: float = _prob(description="Share of referrals from this locality.")
+    referral_share: float = _prob(description="Share of referrals from this locality at day 0.")
+    deprived: bool = Field(
+        default=False, description="In the most deprived 40% of localities (IMD); groups the by-locality KPIs."
+    )
+    annual_growth: float = Field(
+        default=0.0,
+        gt=-1,
+        le=1,
+        description="Compound growth per year of this locality's referrals, on top of each source's growth; "
+        "locality shares shift over time as growth differs.",
+    )
+    need_probs: dict[str, float] | None = Field(
+        default=None, description="Levels of need among this locality's requests; null uses family.need_probs."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Locality:
+        if self.need_probs is not None:
+            _check_probs(self.need_probs, NEED_LEVELS, "need_probs")
+        return self
 
 
 class Source(_Model):
@@ -527,6 +547,45 @@ class Rereferral(_Model):
     )
 
 
+class NeedExit(_Model):
+    level_change: int = Field(
+        strict=True, default=0, ge=-3, le=3, description="Levels of need gained (+) or lost (-) at this exit."
+    )
+    rereferral_multiplier: float = Field(
+        default=1.0, ge=0, le=100, description="Factor on the re-referral hazard until the next referral."
+    )
+
+
+_RATE = {"ge": 0, "le": 365.0}
+
+
+class Needs(_Model):
+    """A family's level of need between episodes as a continuous-time Markov chain
+    (:mod:`sim.model.needs`); when set, it replaces ``rereferral``."""
+
+    worsen_per_year: dict[str, Annotated[float, Field(**_RATE)]] = Field(
+        description="Rate (per year) of moving up one level, from level1, level2, level3."
+    )
+    improve_per_year: dict[str, Annotated[float, Field(**_RATE)]] = Field(
+        description="Rate (per year) of moving down one level, from level2, level3, level4."
+    )
+    rereferral_per_year: dict[str, Annotated[float, Field(**_RATE)]] = Field(
+        description="Hazard (per year) of a new referral at each level of need."
+    )
+    leave_per_year: float = Field(
+        default=0.0, ge=0, le=365.0, description="Hazard (per year) of leaving for good (children grown up, moved)."
+    )
+    exits: dict[str, NeedExit] = Field(description="How each kind of exit changes need and the re-referral hazard.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Needs:
+        _complete(self.worsen_per_year, NEED_LEVELS[:-1], "worsen_per_year")
+        _complete(self.improve_per_year, NEED_LEVELS[1:], "improve_per_year")
+        _complete(self.rereferral_per_year, NEED_LEVELS, "rereferral_per_year")
+        _complete(self.exits, tuple(str(e) for e in NEED_EXITS), "exits")
+        return self
+
+
 class InitialTeam(_Model):
     open_plans: int = Field(strict=True, default=0, ge=0, le=MAX_COUNT)
     waiting: int = Field(strict=True, default=0, ge=0, le=MAX_COUNT)
@@ -689,6 +748,9 @@ class Scenario(_Model):
     parenting_groups: ParentingGroups | None = None
     social_care: SocialCare | None = None
     rereferral: Rereferral = Field(default_factory=Rereferral)
+    needs: Needs | None = Field(
+        default=None, description="Need that changes between episodes (replaces rereferral when set)."
+    )
     initial_state: InitialState = Field(default_factory=InitialState)
     costs: Costs = Field(default_factory=Costs)
     changes: list[Change] = Field(

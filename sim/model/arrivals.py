@@ -9,6 +9,7 @@ so a shorter horizon gives a prefix of a longer one's referrals.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,11 +26,17 @@ def _month_index(start: dt.date, t: np.ndarray) -> np.ndarray:
 
 
 def referral_schedule(
-    referrals: Referrals, start: dt.date, horizon: float, rng: np.random.Generator
+    referrals: Referrals,
+    start: dt.date,
+    horizon: float,
+    rng: np.random.Generator,
+    volume: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Referral times (days, ascending, < ``horizon``) and their source indices.
 
-    Source indices refer to ``list(referrals.sources)``.
+    Source indices refer to ``list(referrals.sources)``. ``volume(t)``, when given, multiplies
+    every source's rate (localities growing at their own rates); it must be a sum of
+    exponentials in ``t`` (convex), so its maximum on ``[0, horizon]`` is at an end.
     """
     sources = list(referrals.sources.values())
     rates = np.array([s.annual_rate for s in sources]) / 365.0
@@ -42,6 +49,8 @@ def referral_schedule(
     season = np.array([s.seasonality or referrals.seasonality for s in sources])  # (S, 12)
     peak_growth = np.maximum((1.0 + growth) ** (horizon / 365.0), 1.0)
     lam_max = float(np.sum(rates * season.max(axis=1) * peak_growth))
+    if volume is not None:
+        lam_max *= float(np.max(volume(np.array([0.0, horizon]))))
     if lam_max <= 0:
         return np.empty(0), np.empty(0, dtype=np.int64)
     out_t, out_s = [], []
@@ -55,6 +64,8 @@ def referral_schedule(
         lam = (
             rates[None, :] * season[:, _month_index(start, cand)].T * (1.0 + growth[None, :]) ** (cand[:, None] / 365.0)
         )
+        if volume is not None:
+            lam = lam * volume(cand)[:, None]
         src = (v[:, None] >= np.cumsum(lam, axis=1)).sum(axis=1)
         accepted = src < len(sources)
         out_t.append(cand[accepted])

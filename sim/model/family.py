@@ -7,6 +7,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import special
 
 from sim.config import Scenario
@@ -19,26 +20,41 @@ __all__ = ["AttributeTables", "Family"]
 class Family:
     """One family. ``episode`` counts referrals (re-referral and step-down start a new one)."""
 
-    __slots__ = ("_risk", "_risk_beta", "_u_risk", "ages", "episode", "id", "initial", "locality", "need", "rng")
+    __slots__ = (
+        "_at_referral",
+        "_risk",
+        "_risk_beta",
+        "_u_risk",
+        "ages",
+        "episode",
+        "id",
+        "initial",
+        "locality",
+        "need",
+        "rng",
+    )
 
-    def __init__(self, fid: int, rng: FamilyRandom, tables: AttributeTables, locality: str | None = None):
+    def __init__(
+        self, fid: int, rng: FamilyRandom, tables: AttributeTables, locality: str | None = None, now: float = 0.0
+    ):
         self.id = fid
         self.rng = rng
         self.episode = 0
         self.initial = locality is not None
         u = rng.u
-        loc = tables.locality(u())
+        loc = tables.locality(u(), now)
         self.locality = locality if locality is not None else loc
         n_children = 1 + tables.extra_children(u())
         top = tables.max_age + 1
         self.ages = tuple(min(int(u() * top), tables.max_age) for _ in range(n_children))
-        level = tables.need(u())
+        level = tables.need(u(), self.locality)
         self.need = level + 1
         # the risk uniform is drawn now (fixing the stream's order); the Beta inverse CDF,
         # the costliest attribute, is computed only if something asks for the risk
         self._risk_beta = tables.risk_beta[level]
         self._u_risk = u()
         self._risk: float | None = None
+        self._at_referral: tuple[int, float] | None = None  # (need, risk) once need has changed
 
     @property
     def risk(self) -> float:
@@ -47,6 +63,19 @@ class Family:
             a, b = self._risk_beta
             self._risk = float(special.betaincinv(a, b, self._u_risk))
         return self._risk
+
+    def set_need(self, need: int, tables: AttributeTables) -> None:
+        """A new level of need (1-4); the risk score follows it, from the same uniform."""
+        if self._at_referral is None:
+            self._at_referral = (self.need, self.risk)
+        self.need = need
+        self._risk_beta = tables.risk_beta[need - 1]
+        self._risk = None
+
+    @property
+    def at_referral(self) -> tuple[int, float]:
+        """Level of need and risk score as drawn at the first referral (before any change)."""
+        return self._at_referral if self._at_referral is not None else (self.need, self.risk)
 
     def has_child_aged(self, low: int, high: int) -> bool:
         return any(low <= a <= high for a in self.ages)
@@ -62,6 +91,10 @@ class AttributeTables:
     max_age: int
     need_cum: tuple[float, ...]
     risk_beta: tuple[tuple[float, float], ...]
+    locality_growth: tuple[float, ...] = ()
+    """Each locality's own annual growth; empty when none grows (shares stay fixed)."""
+    need_cum_by_locality: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    """Localities with their own need mix, and its cumulative table."""
 
     @classmethod
     def build(cls, scenario: Scenario) -> AttributeTables:
@@ -76,7 +109,15 @@ class AttributeTables:
             k += 1
             pmf *= lam / k
         conc = fam.risk_concentration
+        locs = scenario.localities.values()
+        growth = tuple(v.annual_growth for v in locs)
         return cls(
+            locality_growth=growth if any(growth) else (),
+            need_cum_by_locality=tuple(
+                (name, tuple(itertools.accumulate(v.need_probs[k] for k in NEED_LEVELS)))
+                for name, v in scenario.localities.items()
+                if v.need_probs is not None
+            ),
             localities=tuple(scenario.localities),
             locality_cum=tuple(itertools.accumulate(v.referral_share for v in scenario.localities.values())),
             children_cum=tuple(cum),
@@ -85,13 +126,31 @@ class AttributeTables:
             risk_beta=tuple((m * conc, (1 - m) * conc) for m in (fam.risk_mean_by_need[k] for k in NEED_LEVELS)),
         )
 
-    def locality(self, u: float) -> str:
-        return self.localities[_pick(self.locality_cum, u)]
+    def locality(self, u: float, now: float = 0.0) -> str:
+        """The locality of a referral at day ``now``: shares ``s_l (1 + g_l) ** (now / 365)``,
+        normalised, when localities grow at different rates."""
+        if not self.locality_growth:
+            return self.localities[_pick(self.locality_cum, u)]
+        w = np.cumsum(self._weights(np.array([now]))[:, 0])
+        return self.localities[_pick(tuple((w / w[-1]).tolist()), u)]
+
+    def volume(self, t: np.ndarray) -> np.ndarray:
+        """Factor on every source's referral rate at days ``t`` from locality growth,
+        ``sum_l s_l (1 + g_l) ** (t / 365)`` (1 at day 0)."""
+        return np.sum(self._weights(t), axis=0)
+
+    def _weights(self, t: np.ndarray) -> np.ndarray:
+        shares = np.diff(np.concatenate([[0.0], self.locality_cum]))
+        growth = np.asarray(self.locality_growth or (0.0,) * len(shares))
+        return shares[:, None] * (1.0 + growth[:, None]) ** (np.asarray(t, dtype=float)[None, :] / 365.0)
 
     def extra_children(self, u: float) -> int:
         return _pick(self.children_cum, u)
 
-    def need(self, u: float) -> int:
+    def need(self, u: float, locality: str = "") -> int:
+        for name, cum in self.need_cum_by_locality:
+            if name == locality:
+                return _pick(cum, u)
         return _pick(self.need_cum, u)
 
 

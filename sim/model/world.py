@@ -25,6 +25,8 @@ from sim.config import WORKING_TO_CALENDAR, PlanSettings, Referrals, Scenario, S
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables, Family
+from sim.model.needs import REFERRED, rate_matrix, start_level
+from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, PoolRequest
 from sim.model.workforce import WORKER_ID_OFFSET, WorkforceModel, staffed_lists
 from sim.random import (
@@ -41,6 +43,7 @@ from sim.vocab import (
     CIN_ENDS,
     CP_ENDS,
     ICPC_OUTCOMES,
+    NEED_EXITS,
     PANEL_DECISIONS,
     PARTNER_SERVICE,
     POOLED_SERVICE,
@@ -55,6 +58,7 @@ from sim.vocab import (
     SC_INITIAL,
     SC_OUTCOMES,
     SOCIAL_CARE,
+    SOCIAL_CARE_CLOSED,
     SOCIAL_WORKERS,
     TRIAGE_BY_NEED,
     Exit,
@@ -160,6 +164,8 @@ class World:
         self._hazards = wt.active
         self._esc = wt.escalation
         self._withdraw = wt.withdrawal_per_day
+        needs = scenario.needs
+        self._need_q = {str(k): rate_matrix(needs, k) for k in NEED_EXITS} if needs is not None else {}
         self.handlers: dict[str, Callable[[Family], Proc]] = {
             "front_door": self._front_door,
             "panel": self._panel,
@@ -211,7 +217,13 @@ class World:
     def run(self) -> None:
         sc = self.sc
         horizon = sc.run.duration_days
-        times, src = referral_schedule(sc.referrals, sc.run.start_date, horizon, arrival_generator(self.seed, self.rep))
+        times, src = referral_schedule(
+            sc.referrals,
+            sc.run.start_date,
+            horizon,
+            arrival_generator(self.seed, self.rep),
+            self.tables.volume if self.tables.locality_growth else None,
+        )
         st = _statutory(sc)
         sc_rows, sc_first = self._sc_stock(st) if st is not None and st.initial_stock is not None else ([], [])
         self._start_initial_state(sc_rows)
@@ -278,7 +290,7 @@ class World:
         tables, families, life = self.tables, self.families, self._life
         for i, (t, s) in enumerate(zip(times.tolist(), src.tolist())):
             yield env.timeout(max(t - env.now, 0.0))
-            fam = Family(i, streams.family(i), tables)
+            fam = Family(i, streams.family(i), tables, now=t)
             families.append(fam)
             env.process(life(fam, entries[s], names[s]))
 
@@ -355,14 +367,22 @@ class World:
                 if not allowed(here, nxt):  # the routing table is the one statement of the graph
                     raise RuntimeError(f"route {here} -> {nxt} is not in sim.routing.EDGES")
             self._log(fam, "exit", "closed", "", reason)  # reason: an Exit
-            after = self._social_care(fam, reason) if nxt == SOCIAL_CARE else self._after_closure(fam)
+            after = self._social_care(fam, reason) if nxt == SOCIAL_CARE else self._after_closure(fam, reason)
+            to_social_care = nxt == SOCIAL_CARE
             nxt, source = yield from after
+            # need dynamics after social care closes, on the simple path only: the statutory
+            # path has its own re-referral to social care (statutory.rereferral_prob, DfE's
+            # 12-month measure), and both would count the same return twice
+            if nxt == DONE and to_social_care and self._need_q and _statutory(self.sc) is None:
+                nxt, source = yield from self._need_gap(fam, SOCIAL_CARE_CLOSED)
             if nxt == DONE:
                 fam.rng.release()  # nothing draws for this family again
                 return
             fam.episode += 1
 
-    def _after_closure(self, fam: Family) -> Proc:
+    def _after_closure(self, fam: Family, reason: str) -> Proc:
+        if self._need_q:
+            return (yield from self._need_gap(fam, reason))
         p = self.sc.rereferral.prob_within_12_months
         if p <= 0:
             return (DONE, "")
@@ -370,6 +390,20 @@ class World:
         if u >= p:
             return (DONE, "")
         yield self.env.timeout(v * self.sc.rereferral.timing_days)
+        return ("front_door", REFERRAL_RE)
+
+    def _need_gap(self, fam: Family, exit_kind: str) -> Proc:
+        """Between episodes: the family's need follows the chain of :mod:`sim.model.needs`
+        from its level at closure until a new referral, leaving, or the end of the run."""
+        needs = self.sc.needs
+        assert needs is not None
+        level = start_level(needs, exit_kind, fam.need)
+        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self.sc.run.duration_days - self.env.now)
+        t, state = steps[-1]
+        if state != REFERRED:
+            return (DONE, "")
+        yield self.env.timeout(t)
+        fam.set_need(steps[-2][1] + 1, self.tables)
         return ("front_door", REFERRAL_RE)
 
     def _left(self, why: str) -> Step:
