@@ -83,6 +83,8 @@ CLOSED, DONE = str(Stage.CLOSED), "done"
 :class:`~sim.vocab.Exit`), escalates to social care (with the Exit saying how), or the
 family's history ends."""
 Proc = Generator[simpy.Event, Any, Any]
+NO_ESCALATION = (0.0, 1.0)
+"""Hazard factors (escalation, withdrawal) for the queues of edge-of-care services."""
 
 
 class CaseloadService:
@@ -668,13 +670,14 @@ class World:
     ) -> Generator[simpy.Event, Any, str]:
         """An edge-of-care service (MST, FGC at pre-proceedings) for a CP- or care-bound family.
 
-        Escalating while waiting means entering care; withdrawing leaves the outcome as it
-        was. After the service, a care-bound family avoids care with ``care_reduction``."""
+        Waiting for it does not by itself make care more likely (ASSUMPTION: no source says
+        so; the family's social care outcome stands while it waits), so no escalation hazard
+        applies in this queue; withdrawing leaves the outcome as it was. After the service, a
+        care-bound family avoids care with ``care_reduction``: a service with no effect changes
+        no outcome."""
         stage = svc.name
         req = svc.request(fam)
-        why = yield from self._wait(fam, stage, stage, req)
-        if why == "escalated":
-            return "lac"
+        why = yield from self._wait(fam, stage, stage, req, hazard_factors=NO_ESCALATION)
         if why == "withdrawn":
             return outcome
         yield self.env.timeout(duration.ppf(fam.rng.u()))
@@ -892,11 +895,13 @@ class World:
         return "lac"
 
     def _mst_direct(self, fam: Family) -> Proc:
-        """A referral straight to MST (youth offending, schools, health): wait, therapy, close."""
+        """A referral straight to MST (youth offending, schools, health): wait, therapy, close.
+        No escalation hazard while waiting (as :meth:`_edge_of_care`): the START trial found no
+        effect of MST on placements (Fonagy-2018), so waiting for it is not a risk it removes."""
         mst = self.sc.mst
         assert mst is not None and self.mst is not None
         req = self.mst.request(fam)
-        why = yield from self._wait(fam, "mst", "mst", req)
+        why = yield from self._wait(fam, "mst", "mst", req, hazard_factors=NO_ESCALATION)
         if why:
             return self._left(why)
         yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
