@@ -210,6 +210,11 @@ def locality_hook(result: ReplicationResult) -> dict[K.Kpi, float]:
     return by_locality(result.events, result.scenario)
 
 
+locality_hook.kpis = K.locality_kpis  # type: ignore[attr-defined]
+"""The hook's KPI definitions for a scenario, known without running it: a batch read back
+wholly from checkpoints keeps its per-locality columns."""
+
+
 def scenario_fingerprint(scenario: Scenario) -> str:
     """SHA-256 of the resolved scenario: two batches may share a folder only if these match."""
     text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
@@ -286,6 +291,9 @@ def run_checkpointed(
     if progress is not None:
         progress(count, total)
     extra: dict[str, K.Kpi] = {}
+    definitions = getattr(hook, "kpis", None)  # a hook that can name its KPIs up front
+    if definitions is not None:
+        extra.update({k.name: k for sc in scenarios for k in definitions(sc)})
     todo = [
         (sc, rep, seed, events, hook) for sc in scenarios for rep in range(replications) if rep not in done[sc.name]
     ]

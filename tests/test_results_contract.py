@@ -258,3 +258,25 @@ def test_corrupt_claim_beside_another_scenarios_checkpoints_is_refused(tmp_path:
     (tmp_path / "a" / R.JOB).write_text("{not json")
     with pytest.raises(sim.ResultsError, match="belongs to another scenario"):
         run_batch(_tiny("other"), 2, seed=4, out=tmp_path / "a")
+
+
+def test_a_by_locality_batch_read_back_from_checkpoints_keeps_every_column(tmp_path: Path) -> None:
+    """Nothing lost on resume: a --by-locality compare rerun on its finished folder (every
+    replication read back from checkpoints, no task run) writes the same tables, per-locality
+    and per-deprivation-group columns included (found missing before: their definitions came
+    only from tasks run in the process)."""
+    base = sim.load_scenario(
+        CONFIGS / "worcestershire" / "baseline.yaml", {"run.duration_days": 400, "run.warmup_days": 30}
+    )
+    opt = variant(base, {"name": "more", "teams.redditch.workers": 10})
+    out = tmp_path / "loc"
+    from sim.experiment import locality_hook
+
+    first = compare(base, [opt], 2, seed=5, out=out, hook=locality_hook)
+    cols = list(first.batches[base.name].replications.columns)
+    assert [k.name for k in K.locality_kpis(base)] == [c for c in cols if "_in_" in c]
+    assert "wait_level3_mean_days_in_most_deprived_40pct" in cols
+    again = compare(base, [opt], 2, seed=5, out=out, hook=locality_hook)
+    assert again.batches[base.name].resumed == 2
+    pd.testing.assert_frame_equal(again.batches[base.name].replications, first.batches[base.name].replications)
+    pd.testing.assert_frame_equal(again.differences, first.differences)

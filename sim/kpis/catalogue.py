@@ -103,6 +103,7 @@ __all__ = [
     "has_budget",
     "in_locality",
     "key_worker_lists",
+    "locality_kpis",
     "senior_lists",
     "statutory_kpis",
     "team_label",
@@ -194,6 +195,17 @@ def in_locality(kpi: Kpi, locality: str) -> Kpi:
         lists=frozenset(),
         group=locality,
     )
+
+
+def locality_kpis(scenario: Scenario) -> list[Kpi]:
+    """The KPIs ``--by-locality`` adds, in column order: :data:`BY_LOCALITY` per locality,
+    then per group of :data:`sim.vocab.DEPRIVATION_GROUPS` when some localities are deprived."""
+    from sim.vocab import DEPRIVATION_GROUPS
+
+    groups = [*scenario.localities]
+    if any(loc.deprived for loc in scenario.localities.values()):
+        groups += list(DEPRIVATION_GROUPS)
+    return [in_locality(kpi, group) for group in groups for kpi in BY_LOCALITY]
 
 
 # --------------------------------------------------------------------------- catalogue
