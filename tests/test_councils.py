@@ -97,6 +97,7 @@ def test_kirklees_mst_families_per_therapist_year_in_the_steady_state() -> None:
     assert (t["utilisation_mst"] > 0.97).all()  # the list never empties
 
 
+@pytest.mark.slow
 def test_calibrate_recovers_a_known_arrival_rate(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """On the M/M/c reduction the utilisation is lambda x mean / c, so a target utilisation of
     0.6 with c = 4 and mean 1.2 days has the known answer lambda = 2 a day (730 a year).
@@ -148,6 +149,7 @@ def test_sunderland_options_move_the_way_the_seed_expects() -> None:
     assert partner["open_level3_at_end"]["ci_high"] < 0 < partner["open_level2_at_end"]["ci_low"]
 
 
+@pytest.mark.slow
 def test_kirklees_options_move_the_way_the_seed_expects() -> None:
     base = "kirklees/calibrated.yaml"
     mst = _diff(base, "kirklees/options/second_mst_team.yaml", reps=3)

@@ -2,7 +2,7 @@
 options and what they show.
 
 Short runs with few paired replications (common random numbers), so the whole file stays
-well under a minute and a half. Thresholds are directions and the budget envelopes, never
+slow (--runslow) where they use the multi-year fixtures. Thresholds are directions and the budget envelopes, never
 numbers read off a run.
 
 West Sussex, what the model finds and why (the docstrings of the tests say which direction
@@ -93,6 +93,7 @@ def _mean(result: sim.CompareResult, name: str, kpi: str) -> float:
     return float(result.batches[name].replications[kpi].mean())
 
 
+@pytest.mark.slow
 def test_ws_baseline_cost_is_the_2019_20_budget(ws: sim.CompareResult) -> None:
     """Calibration: early help cost a year within 10% of GBP 17.59m (WestSussex-IPEH-2019 para 6.3)."""
     cost = _mean(ws, "west_sussex_baseline", "cost_early_help_gbp_per_year")
@@ -100,6 +101,7 @@ def test_ws_baseline_cost_is_the_2019_20_budget(ws: sim.CompareResult) -> None:
     assert abs(cost - 17_590_000) <= 0.10 * 17_590_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "envelope"),
     [
@@ -137,6 +139,7 @@ def test_ws_phased_redesign_costs_each_financial_year_within_3_percent_of_its_bu
     assert reps["budget_gbp_per_year"].iloc[0] == pytest.approx((14_640_000 + 12_690_000) / 2, rel=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ws_redesign_2019_20", "ws_redesign_2020_21"])
 def test_ws_redesign_shifts_activity_to_level3(ws: sim.CompareResult, name: str) -> None:
     """The shift the report describes (WestSussex-IPEH-2019 paras 4.1-4.2): fewer Level 2 plans
@@ -152,6 +155,7 @@ def test_ws_redesign_shifts_activity_to_level3(ws: sim.CompareResult, name: str)
     assert _diff(ws, name, "escalated_level3")["diff_mean"] <= 0
 
 
+@pytest.mark.slow
 def test_ws_redesign_social_care_demand_against_baseline(ws: sim.CompareResult) -> None:
     """Direction found, against the report's hope (WestSussex-IPEH-2019 paras 6.1, 8.2): the redesign
     sends slightly *more* families to social care than the 2019/20 baseline, not fewer.
@@ -176,6 +180,7 @@ def test_ws_redesign_social_care_demand_against_baseline(ws: sim.CompareResult) 
     )
 
 
+@pytest.mark.slow
 def test_ws_redesign_lowers_social_care_demand_against_a_flat_cut(ws: sim.CompareResult) -> None:
     """At the same GBP 12.69m, the redesign sends fewer families to social care and has far
     shorter waits for a key worker than cutting every budget line in proportion; the flat
@@ -222,6 +227,7 @@ def wo() -> dict[str, pd.DataFrame]:
     return {name: pd.DataFrame(r).sort_values("rep").reset_index(drop=True) for name, r in rows.items()}
 
 
+@pytest.mark.slow
 def test_wo_demand_grows_over_five_years(wo: dict[str, pd.DataFrame]) -> None:
     """Worcestershire-EH-2015 para 12: need for early help forecast to grow over five years."""
     base = wo["worcestershire_baseline"]
@@ -230,6 +236,7 @@ def test_wo_demand_grows_over_five_years(wo: dict[str, pd.DataFrame]) -> None:
     assert base["cost_social_care_gbp_year5"].mean() > base["cost_social_care_gbp_year1"].mean()
 
 
+@pytest.mark.slow
 def test_wo_budget_cut_saves_about_4_5m_by_2017_18_and_raises_social_care_demand(wo: dict[str, pd.DataFrame]) -> None:
     """Worcestershire-EH-2015 para 9: the 0-19 budget falls by about GBP 4.5m from GBP 7.7m by 2017/18,
     phased in three equal steps (ASSUMPTION, options/budget_cut.yaml). Early help cost falls
@@ -248,6 +255,7 @@ def test_wo_budget_cut_saves_about_4_5m_by_2017_18_and_raises_social_care_demand
     assert d.loc["step_ups_total", "ci_low"] > 0
 
 
+@pytest.mark.slow
 def test_wo_targeting_moves_waits_towards_the_deprived_districts(wo: dict[str, pd.DataFrame]) -> None:
     """Same money as the untargeted cut; sharing key workers by need shortens waits in the
     three most deprived districts (Worcestershire-EH-2015 para 12's most deprived 40%) and lengthens them
@@ -261,6 +269,7 @@ def test_wo_targeting_moves_waits_towards_the_deprived_districts(wo: dict[str, p
         assert d.loc[f"wait_{loc}", "diff_mean"] > 0, loc
 
 
+@pytest.mark.slow
 def test_wo_targeting_gains_in_the_deprived_group_and_losses_in_the_other(wo: dict[str, pd.DataFrame]) -> None:
     """The by-deprivation-group KPIs (localities flagged ``deprived``, Worcestershire-EH-2015 para 12's most
     deprived 40%): against the untargeted cut, targeting shortens the wait for a key worker and
@@ -276,6 +285,7 @@ def test_wo_targeting_gains_in_the_deprived_group_and_losses_in_the_other(wo: di
         assert d.loc[K.in_locality(kpi, other).name, "ci_low"] > 0, kpi.name
 
 
+@pytest.mark.slow
 def test_ws_social_workers_5_5m_lower_caseloads(ws: sim.CompareResult) -> None:
     """WestSussex-IPEH-2019 para 6.2: GBP 5.5m for about 71 more social workers (400 -> 471 case-holding
     FTE). With the same children, the average caseload per social worker falls by about
