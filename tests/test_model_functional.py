@@ -177,20 +177,20 @@ def test_more_workers_cost_more() -> None:
 # --------------------------------------------------------------------------- initial state
 def test_initial_state_starts_with_open_plans_and_waiting_list() -> None:
     d = raw_config("baseline.yaml")
-    # every one of the team's 182 slots (6 x 22 + 5 x 10) taken, and 30 more waiting
-    d["initial_state"]["teams"]["washington"] = {"open_plans": 182, "waiting": 30}
+    # every one of the team's 160 slots (5 x 22 + 5 x 10) taken, and 30 more waiting
+    d["initial_state"]["teams"]["washington"] = {"open_plans": 160, "waiting": 30}
     d["initial_state"]["waiting_elapsed"] = {"dist": "uniform", "low": 0, "high": 60}
     sc = scenario_from_dict(d)
     res = sim.run_replication(sc, seed=0)
     ev = res.events
     n = ev[(ev["stage"] == "level3") & (ev["time"] <= 0)]["event"].value_counts()
-    assert n.get("start", 0) - n.get("end", 0) == 182 + 84 + 84  # open plans at day 0
+    assert n.get("start", 0) - n.get("end", 0) == 160 + 84 + 84  # open plans at day 0
     assert n.get("join", 0) - n.get("start", 0) - n.get("leave", 0) == 30  # waiting at day 0
     fid = res.events["family_id"]
     init = res.events[(fid >= INITIAL_ID_OFFSET) & (fid < SC_ID_OFFSET)]  # early help's initial state
     first = init[(init["event"] == "referral") & (init["episode"] == 0)]
-    assert (first["time"] <= 0).all() and len(first) == 182 + 30 + 168
-    assert init["family_id"].nunique() == 182 + 30 + 168
+    assert (first["time"] <= 0).all() and len(first) == 160 + 30 + 168
+    assert init["family_id"].nunique() == 160 + 30 + 168
     assert (res.events["time"].diff().dropna() >= 0).all()  # history is logged in time order
 
 

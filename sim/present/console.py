@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.format import fmt_ci, fmt_kpi
+from sim.present.format import excludes_zero, fmt_ci, fmt_kpi
 from sim.results import Results
 
 __all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
@@ -37,8 +37,8 @@ def summary_lines(summary: pd.DataFrame, kpis: Sequence[K.Kpi], window_days: flo
         row = summ.loc[k.name]
         line = f"  {label(k):<{width}}  {fmt_kpi(row['mean'], k, window_days):>14}"
         if n > 1:
-            line += f"  {fmt_kpi(row['ci_low'], k, window_days, True):>13} - "
-            line += f"{fmt_kpi(row['ci_high'], k, window_days, True):<11}"
+            low, high = fmt_ci(row["ci_low"], row["ci_high"], k, window_days, "|").split("|")
+            line += f"  {low:>13} - {high:<11}"
         out.append(line)
     return out
 
@@ -55,7 +55,8 @@ def difference_lines(differences: pd.DataFrame, kpis: Iterable[K.Kpi], window_da
         mark = CLEAR_MARK if bool(row["distinguishable"]) else " "
         out.append(
             f"   {mark} {label(k):<62} {fmt_kpi(row['base_mean'], k, window_days):>12} -> "
-            f"{fmt_kpi(row['option_mean'], k, window_days):>12}   diff {fmt_kpi(row['diff_mean'], k, window_days)} "
+            f"{fmt_kpi(row['option_mean'], k, window_days):>12}   "
+            f"diff {fmt_kpi(row['diff_mean'], k, window_days, excludes_zero(row['ci_low'], row['ci_high']))} "
             f"(95% CI {fmt_ci(row['ci_low'], row['ci_high'], k, window_days)})"
         )
     return out

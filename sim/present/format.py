@@ -11,7 +11,7 @@ from typing import Any
 
 from sim.kpis import Kpi
 
-__all__ = ["fmt_ci", "fmt_kpi", "fmt_money_axis", "fmt_number", "shown"]
+__all__ = ["excludes_zero", "fmt_ci", "fmt_kpi", "fmt_money_axis", "fmt_number", "shown"]
 
 
 def fmt_number(value: Any, kind: str, bound: bool = False) -> str:
@@ -23,9 +23,10 @@ def fmt_number(value: Any, kind: str, bound: bool = False) -> str:
     minus sign before it; ``share`` whole percent; otherwise two decimals. ``n/a`` for None
     or NaN; never ``-0``.
 
-    ``bound=True`` is for the end of a confidence interval: a non-zero end that would round
-    to zero is shown to two significant figures instead (``0.31``, ``-0.004``), so an
-    interval that excludes zero never reads as if it touched it.
+    ``bound=True`` is for a number of an interval that excludes zero (its ends, and the mean
+    difference it belongs to): a non-zero value that would round to zero is shown to two
+    significant figures instead (``0.31``, ``-0.004``), so a clear difference never reads as
+    if it touched zero.
     """
     if value is None:
         return "n/a"
@@ -70,9 +71,19 @@ def fmt_kpi(value: Any, kpi: Kpi, window_days: float, bound: bool = False) -> st
     return fmt_number(shown(value, kpi, window_days), kpi.kind, bound)
 
 
+def excludes_zero(low: Any, high: Any) -> bool:
+    """Whether an interval lies wholly on one side of zero."""
+    try:
+        return float(low) > 0 or float(high) < 0
+    except (TypeError, ValueError):
+        return False
+
+
 def fmt_ci(low: Any, high: Any, kpi: Kpi, window_days: float, sep: str = " to ") -> str:
-    """A stored confidence interval, scaled and formatted, its ends never rounded to zero."""
-    return f"{fmt_kpi(low, kpi, window_days, True)}{sep}{fmt_kpi(high, kpi, window_days, True)}"
+    """A stored confidence interval, scaled and formatted; when it excludes zero, its ends
+    never round to zero (an interval that includes zero is shown as usual)."""
+    bound = excludes_zero(low, high)
+    return f"{fmt_kpi(low, kpi, window_days, bound)}{sep}{fmt_kpi(high, kpi, window_days, bound)}"
 
 
 def fmt_money_axis(x: float, _pos: object = None) -> str:
