@@ -119,8 +119,11 @@ def test_senior_workers_add_their_own_caseload() -> None:
     ("change", "needle"),
     [
         ({"date": "2020-02-01", "set": {"early_help.duration.mean": 5}}, "cannot change during a run"),
-        ({"date": "2019-12-31", "set": {"teams.town.workers": 2}}, "changes.0.date: 2019-12-31 is not inside the run"),
-        ({"date": "2021-06-01", "set": {"teams.town.workers": 2}}, "is not inside the run"),
+        (
+            {"date": "2019-12-31", "set": {"teams.town.workers": 2}},
+            "changes.0.date: 2019-12-31 is not after the run's start",
+        ),
+        ({"date": "2020-01-01", "set": {"teams.town.workers": 2}}, "is not after the run's start"),
         ({"date": "2020-02-01", "set": {"teams.nowhere.workers": 2}}, "no team 'nowhere'"),
         ({"date": "2020-02-01", "set": {"teams.town.workers": -1}}, "changes.0 (2020-02-01): teams.town.workers"),
         (
@@ -173,3 +176,13 @@ def test_a_service_moving_directorate_changes_its_offer_point_on_the_date() -> N
     first_plan = plans.groupby("family_id")["time"].min()
     pre = fgc[before]
     assert (pre["family_id"].map(first_plan) <= pre["time"]).all()
+
+
+def test_a_change_after_the_end_of_the_run_never_takes_effect() -> None:
+    """A run shortened with --set keeps its scenario's schedule: a change dated after the end is
+    accepted and changes nothing (same KPIs as with no change at all)."""
+    late = sim.run_replication(
+        scenario_from_dict(_busy([{"date": "2021-06-01", "set": {"teams.town.workers": 6}}])), seed=2
+    )
+    none = sim.run_replication(scenario_from_dict(_busy([])), seed=2)
+    assert late.kpis == none.kpis

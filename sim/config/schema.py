@@ -761,9 +761,11 @@ class Scenario(_Model):
     def _changes(self) -> Scenario:
         start = self.run.start_date
         end = start + _dt.timedelta(days=self.run.duration_days)
+        # a change dated after the run's end never takes effect (a run shortened with --set
+        # keeps its scenario's schedule); one on or before the start day is refused
         for i, ch in enumerate(self.changes):
-            if not start < ch.date < end:
-                raise ValueError(f"changes.{i}.date: {ch.date} is not inside the run ({start} to {end})")
+            if not start < ch.date:
+                raise ValueError(f"changes.{i}.date: {ch.date} is not after the run's start ({start}; ends {end})")
             if i and ch.date <= self.changes[i - 1].date:
                 raise ValueError(f"changes.{i}.date: {ch.date} is not after the previous change's date")
             for key in ch.set:

@@ -288,7 +288,8 @@ def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any]) -> tupl
     """One option's change in one KPI as a clause, with its verdict."""
     b, o = num(res, kpi, "base_mean", option=option), num(res, kpi, "option_mean", option=option)
     d = num(res, kpi, "diff_mean", option=option)
-    label, unit = e(kpi.label), "" if kpi.kind == "gbp" else f" {e(kpi.display_unit)}"
+    # £ and % are part of the formatted number
+    label, unit = e(kpi.label), "" if kpi.kind in ("gbp", "share") else f" {e(kpi.display_unit)}"
     how = verdict(row)
     if how == "none":
         return f"no change in {label} ({b}{unit} in both)", how
@@ -365,7 +366,7 @@ def _sweep_range(res: Results, kpi: Kpi) -> str:
         where = {k: _py(row[k]) for k in keys}
         at = ", ".join(sweep_label(k, v) for k, v in where.items())
         ends.append((num(res, kpi, "mean", value=float(row["mean"]), where=where), at, float(row["mean"])))
-    unit = "" if kpi.kind == "gbp" else f" {e(kpi.display_unit)}"
+    unit = "" if kpi.kind in ("gbp", "share") else f" {e(kpi.display_unit)}"  # £ and % are in the number
     (lo, lo_at, lo_v), (hi, hi_at, hi_v) = ends
     if lo_v == hi_v:
         return f"{cap(e(kpi.label))} is {lo}{unit} in every combination."

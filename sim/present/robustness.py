@@ -38,12 +38,16 @@ def _plain(text: str, _row: Mapping[str, Any], _field: str) -> str:
 
 
 def drivers(sens: pd.DataFrame | None, method: str, kpi: str, scenario: str, n: int = 3) -> pd.DataFrame:
-    """The ``n`` parameters with the largest main index of one outcome, largest first."""
+    """The ``n`` parameters with the largest main index of one outcome, largest first, among
+    those whose index is distinguishable from zero (its CI lies above zero, where it has one):
+    a parameter is never named as a driver on an index the samples cannot tell from zero."""
     if sens is None or sens.empty:
         return pd.DataFrame(columns=["parameter", "value", "ci_low", "ci_high"])
     sel = sens[
         (sens["kpi"] == kpi) & (sens["scenario"].astype(str) == scenario) & (sens["index"] == MAIN_INDEX[method])
     ]
+    low = pd.to_numeric(sel["ci_low"], errors="coerce")
+    sel = sel[low.isna() | (low > 0)]
     return sel.sort_values("value", ascending=False, kind="stable").head(n)
 
 
@@ -56,6 +60,12 @@ def _driver_sentence(
 ) -> str:
     top = drivers(sens, method, kpi.name, scenario)
     if top.empty:
+        ours = sens is not None and ((sens["kpi"] == kpi.name) & (sens["scenario"].astype(str) == scenario)).any()
+        if ours:
+            return (
+                f"With these samples no parameter's index for {what} is distinguishable from zero "
+                "(every interval includes it): run more samples to tell what drives it."
+            )
         return f"No parameter moves {what} (it is the same in every plausible world)."
     index = MAIN_INDEX[method]
     recs = [{str(k): v for k, v in r.items()} for r in top.to_dict(orient="records")]
