@@ -15,7 +15,8 @@ import sim
 from sim.config import scenario_from_dict
 from sim.metrics import flow_balance
 from sim.model import simulate
-from sim.model.world import INITIAL_ID_OFFSET, SC_ID_OFFSET
+from sim.model.statutory import SC_ID_OFFSET
+from sim.model.world import INITIAL_ID_OFFSET
 from tests.conftest import CONFIGS, mmc_dict, raw_config
 
 
