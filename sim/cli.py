@@ -57,21 +57,26 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _positive_int(text: str) -> int:
+def _whole_int(text: str) -> int:
+    """A whole number; its range is checked with the other arguments, so each bad one gets its line."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _whole_int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
 def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
-    p.add_argument("--replications", type=_positive_int, default=default_reps, help=f"default {default_reps}")
+    p.add_argument("--replications", type=_whole_int, default=default_reps, help=f"default {default_reps}")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--backend", choices=BACKENDS, default="serial", help="where replications run")
-    p.add_argument("--workers", type=_positive_int, default=None, help="processes or Dask workers (default: cores)")
+    p.add_argument("--workers", type=_whole_int, default=None, help="processes or Dask workers (default: cores)")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --backend dask)")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
     p.add_argument(
@@ -146,10 +151,10 @@ def _parser() -> argparse.ArgumentParser:
         help="Morris trajectories, Sobol base sample (a power of two) or LHS points (default 10)",
     )
     u.add_argument("--method", choices=METHODS, default="morris", help="design and indices (default morris)")
-    u.add_argument("--replications", type=_positive_int, default=2, help="per sample and scenario (default 2)")
+    u.add_argument("--replications", type=_whole_int, default=2, help="per sample and scenario (default 2)")
     u.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     u.add_argument("--backend", choices=BACKENDS, default="serial", help="where replications run")
-    u.add_argument("--workers", type=_positive_int, default=None, help="processes or Dask workers (default: cores)")
+    u.add_argument("--workers", type=_whole_int, default=None, help="processes or Dask workers (default: cores)")
     u.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --backend dask)")
     u.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
     u.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -295,6 +300,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"  {option}:")
         for line in console.difference_lines(res.differences, K.HEADLINE, window, option):
             print(line)
+    if args.by_locality:
+        saved = R.read(out)
+        for option in res.differences["option"].unique():
+            print(f"By locality, {option} - {res.base}:")
+            for line in console.locality_lines(saved, option, K.BY_LOCALITY):
+                print(line)
     print(console.CLEAR_NOTE)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
@@ -450,7 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ArgumentError as exc:
-        print(f"error: {FLAGS.get(exc.argument, exc.argument)}: {exc.problem}", file=sys.stderr)
+        for argument, problem in exc.problems:  # one line per bad argument, named by its flag
+            print(f"error: {FLAGS.get(argument, argument)}: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except EhsimError as exc:
         where = f"{args.config}: " if isinstance(exc, ScenarioError) and getattr(args, "config", None) else ""

@@ -43,9 +43,11 @@ class BackendError(EhsimError):
 
 
 class ArgumentError(EhsimError):
-    """A bad argument to a library call; ``argument`` is its Python name."""
+    """Bad arguments to a library call: ``problems`` pairs each argument's Python name with
+    its problem, one per bad argument; ``argument`` and ``problem`` are the first pair."""
 
-    def __init__(self, argument: str, problem: str):
+    def __init__(self, argument: str, problem: str, *more: tuple[str, str]):
+        self.problems = [(argument, problem), *more]
         self.argument = argument
         self.problem = problem
-        super().__init__(f"{argument}: {problem}")
+        super().__init__([f"{a}: {p}" for a, p in self.problems])

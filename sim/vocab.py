@@ -14,6 +14,7 @@ __all__ = [
     "CIN_ENDS",
     "CP_ENDS",
     "DEPRIVATION_GROUPS",
+    "DEPRIVATION_GROUP_LABELS",
     "EH_STAGES",
     "ICPC_OUTCOMES",
     "NEED_EXITS",
@@ -161,6 +162,11 @@ NEED_EXITS = (
 DEPRIVATION_GROUPS = ("most_deprived_40pct", "other_60pct")
 """Groups of localities for the by-locality KPIs: the most deprived 40%
 (``localities.<name>.deprived``) and the rest."""
+DEPRIVATION_GROUP_LABELS = {
+    "most_deprived_40pct": "the most deprived 40% of localities",
+    "other_60pct": "the other localities",
+}
+"""How each of :data:`DEPRIVATION_GROUPS` reads in a sentence."""
 TRIAGE_DECISIONS = ("advice", "level2", "level3", "social_care", "panel")
 """Where the front door sends a request (the ``detail`` of its ``end`` event)."""
 TRIAGE_BY_NEED = ("advice", "level2", "level3", "social_care")

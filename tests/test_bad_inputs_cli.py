@@ -175,3 +175,16 @@ def test_report_that_cannot_be_written_is_refused_before_drawing(
     before = _digests(out)
     _refused(["report", str(out)], capsys, "is a file" if blocker == "figures_is_a_file" else "is a folder")
     assert _digests(out) == before
+
+
+def test_several_bad_arguments_get_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    argv = ["run", BASE, *SHORT, "--out", str(out), "--replications", "0", "--workers", "-1", "--seed", "-3"]
+    err = _refused(argv, capsys, "--replications: must be a whole number >= 1, got 0")
+    lines = err.strip().splitlines()
+    assert lines == [
+        "error: --replications: must be a whole number >= 1, got 0",
+        "error: --seed: must be a whole number from 0 to 2**63 - 1, got -3",
+        "error: --workers: must be a whole number >= 1, got -1",
+    ]
+    assert not out.exists()

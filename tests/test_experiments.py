@@ -19,8 +19,10 @@ import pytest
 from scipy import stats
 
 import sim
+from sim import kpis as K
 from sim.cli import main
 from sim.experiment import compare, run_batch, sweep, variant
+from sim.vocab import Stage
 from tests.conftest import CONFIGS, ROOT
 
 SMALL = {"run.duration_days": 300, "run.warmup_days": 30}
@@ -377,3 +379,24 @@ def test_values_of_a_replication_do_not_depend_on_batch_size() -> None:
     assert not np.array_equal(
         b["referrals_total"].to_numpy()[:1], run_batch(_small(), 1, seed=9).replications["referrals_total"].to_numpy()
     )
+
+
+def test_compare_by_locality_prints_each_place_with_the_tables_differences(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.config import load_scenario
+    from sim.present.format import excludes_zero, fmt_kpi
+
+    base = CONFIGS / "baseline.yaml"
+    argv = ["compare", str(base), str(CONFIGS / "options" / "more_key_workers.yaml"), "--replications", "2"]
+    argv += ["--quiet", "--by-locality", "--out", str(tmp_path), "--set", "run.duration_days=300"]
+    assert main([*argv, "--set", "run.warmup_days=30"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    diff = pd.read_csv(tmp_path / "differences.csv").set_index("kpi")
+    wait = K.wait(Stage.LEVEL3, "mean")
+    for loc in load_scenario(base).localities:
+        heading = printed.index(f"  {K.place_label(loc)}")
+        line = next(x for x in printed[heading + 1 :] if "Mean wait for a key worker (days)" in x)
+        row = diff.loc[K.in_locality(wait, loc).name]
+        shown = fmt_kpi(row["diff_mean"], wait, 270.0, excludes_zero(row["ci_low"], row["ci_high"]))
+        assert f"diff {shown} " in line, (loc, line)

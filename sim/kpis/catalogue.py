@@ -104,6 +104,7 @@ __all__ = [
     "in_locality",
     "key_worker_lists",
     "locality_kpis",
+    "place_label",
     "senior_lists",
     "statutory_kpis",
     "team_label",
@@ -185,12 +186,19 @@ BY_LOCALITY: tuple[Kpi, ...] = (
 """KPIs broken down by locality (``--by-locality``)."""
 
 
+def place_label(locality: str) -> str:
+    """``Malvern Hills`` for a locality, ``the most deprived 40% of localities`` for a group."""
+    from sim.vocab import DEPRIVATION_GROUP_LABELS
+
+    return DEPRIVATION_GROUP_LABELS.get(locality) or locality.replace("_", " ").title()
+
+
 def in_locality(kpi: Kpi, locality: str) -> Kpi:
-    """``kpi`` counted over the families of one locality."""
+    """``kpi`` counted over the families of one locality (or group of localities)."""
     return replace(
         kpi,
         name=f"{kpi.name}_in_{locality}",
-        label=f"{kpi.label} in {locality.replace('_', ' ').title()}",
+        label=f"{kpi.label} in {place_label(locality)}",
         definition=f"{kpi.definition[:-1]}; families of locality {locality} only.",
         lists=frozenset(),
         group=locality,
@@ -281,6 +289,7 @@ def senior_lists(scenario: Scenario) -> list[str]:
         if service not in out and any(state.teams[name].senior_workers > 0 for _, state in timeline(scenario)):
             out.append(service)
     return [s for s in key_worker_lists(scenario) if s in out]
+
 
 def statutory_kpis(scenario: Scenario) -> Iterator[Kpi]:
     """The KPIs of the statutory social care path (none without ``social_care.statutory``):

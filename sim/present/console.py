@@ -6,7 +6,7 @@ registry, so the terminal, the CSVs and the report say the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 
@@ -43,9 +43,15 @@ def summary_lines(summary: pd.DataFrame, kpis: Sequence[K.Kpi], window_days: flo
     return out
 
 
-def difference_lines(differences: pd.DataFrame, kpis: Iterable[K.Kpi], window_days: float, option: str) -> list[str]:
-    """``base -> option, diff (95% CI)`` per KPI; ``*`` marks a clear difference (the paired
-    CI excludes 0)."""
+def difference_lines(
+    differences: pd.DataFrame,
+    kpis: Iterable[K.Kpi],
+    window_days: float,
+    option: str,
+    names: Callable[[K.Kpi], str] = label,
+) -> list[str]:
+    """``base -> option, diff (95% CI)`` per KPI, each named by ``names``; ``*`` marks a clear
+    difference (the paired CI excludes 0)."""
     d = differences[differences["option"] == option].set_index("kpi")
     out = []
     for k in kpis:
@@ -54,7 +60,7 @@ def difference_lines(differences: pd.DataFrame, kpis: Iterable[K.Kpi], window_da
         row = d.loc[k.name]
         mark = CLEAR_MARK if bool(row["distinguishable"]) else " "
         out.append(
-            f"   {mark} {label(k):<62} {fmt_kpi(row['base_mean'], k, window_days):>12} -> "
+            f"   {mark} {names(k):<62} {fmt_kpi(row['base_mean'], k, window_days):>12} -> "
             f"{fmt_kpi(row['option_mean'], k, window_days):>12}   "
             f"diff {fmt_kpi(row['diff_mean'], k, window_days, excludes_zero(row['ci_low'], row['ci_high']))} "
             f"(95% CI {fmt_ci(row['ci_low'], row['ci_high'], k, window_days)})"
@@ -102,15 +108,23 @@ def projection_lines(res: Results, scenario: str) -> list[str]:
     return out
 
 
+def _named_by(base: dict[str, K.Kpi]) -> Callable[[K.Kpi], str]:
+    """Name a per-place KPI by the label of the KPI it breaks down (the place is the heading)."""
+    return lambda k: label(base[k.name])
+
+
 def locality_lines(res: Results, option: str, base_kpis: Sequence[K.Kpi]) -> list[str]:
-    """Per locality, the paired difference of each KPI in ``base_kpis`` (``--by-locality``)."""
+    """Per locality (and deprivation group), the paired difference of each KPI in
+    ``base_kpis`` (``--by-locality``), under a heading naming the place."""
     assert res.differences is not None
-    localities = sorted({k.group for k in res.kpis.values() if k.group})
+    groups = list(dict.fromkeys(k.group for k in res.kpis.values() if k.group))
     out = []
-    for loc in localities:
-        out.append(f"  {loc}")
-        kpis = [K.in_locality(k, loc) for k in base_kpis]
-        out += difference_lines(
-            res.differences, [res.kpis[k.name] for k in kpis if k.name in res.kpis], res.window_days(option), option
-        )
+    for group in groups:
+        base = {K.in_locality(k, group).name: k for k in base_kpis}
+        present = [res.kpis[name] for name in base if name in res.kpis]
+        if not present:
+            continue
+        place = K.place_label(group)
+        out.append(f"  {place[0].upper()}{place[1:]}")
+        out += difference_lines(res.differences, present, res.window_days(option), option, names=_named_by(base))
     return out
