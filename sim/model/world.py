@@ -84,18 +84,18 @@ class CaseloadService:
 
 
 class _PanelTicket(simpy.Event):
-    """A place in the panel's queue; triggered when the case is heard."""
+    """A place in the panel's queue; triggered when the case is heard. Cancelling only marks
+    the ticket (O(1), whatever the queue's length); the next meeting drops marked tickets."""
+
+    __slots__ = ("cancelled",)
 
     def __init__(self, env: simpy.Environment, queue: list[tuple[_PanelTicket, Family]], fam: Family):
         super().__init__(env)
-        self._queue = queue
+        self.cancelled = False
         queue.append((self, fam))
 
     def cancel(self) -> None:
-        for i, (ticket, _) in enumerate(self._queue):
-            if ticket is self:
-                del self._queue[i]
-                return
+        self.cancelled = True
 
 
 class World(StatutoryCare):
@@ -545,6 +545,7 @@ class World(StatutoryCare):
         while True:
             panel = self.sc.panel  # read at every meeting: a dated change may alter the cycle
             assert panel is not None
+            queue[:] = [item for item in queue if not item[0].cancelled]  # tickets withdrawn since
             if panel.order == "risk":
                 queue.sort(key=lambda item: -item[1].risk)  # stable: FIFO among equal risk
             heard = queue[: panel.capacity_per_meeting]
