@@ -11,6 +11,7 @@ wait of a queue nobody joined) is NaN, not 0.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -447,31 +448,64 @@ def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
     return out
 
 
-def _occupied_days(rows: pd.DataFrame, lo: float, hi: float, detail: str | None = None) -> float:
-    """Total child-days of a stage's rows inside ``[lo, hi]`` (open cases run to ``hi``)."""
-    if detail is not None:
-        rows = rows[rows["detail"] == detail]
-    return _time_average(*_steps(rows, (Event.START,), (Event.END,), children=True), lo, hi) * (hi - lo)
-
-
 def _starts(rows: pd.DataFrame, lo: float, hi: float, children: bool = False) -> float:
     """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
     inside = (rows["event"] == Event.START) & (rows["time"] >= lo) & (rows["time"] < hi)
     return float(rows["children"][inside].sum()) if children else float(inside.sum())
 
 
-def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
+_CASE_STAGES = (Stage.LEVEL3, Stage.LEVEL2, Stage.MST, Stage.FGC, Stage.PARENTING, Stage.ASSESSMENT)
+_DAY_COSTS = ((Stage.CIN, None), (Stage.CP, None), (Stage.LAC, "foster"), (Stage.LAC, "residential"))
+
+
+@dataclass(frozen=True)
+class _CostInputs:
+    """What the costs read from the log, extracted once for any number of windows (the
+    yearly costs evaluate ten or more): per stage the times and children of its starts, and
+    the occupancy steps of the stages costed by the day."""
+
+    starts: dict[str, tuple[np.ndarray, np.ndarray]]
+    steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(cls, st: dict[str, pd.DataFrame]) -> _CostInputs:
+        starts = {}
+        for stage in _CASE_STAGES:
+            rows = st[stage]
+            is_start = (rows["event"] == Event.START).to_numpy(dtype=bool)
+            starts[stage] = (rows["time"].to_numpy(dtype=float)[is_start], rows["children"].to_numpy()[is_start])
+        steps = {}
+        for stage, detail in _DAY_COSTS:
+            rows = st[stage] if detail is None else st[stage][st[stage]["detail"] == detail]
+            steps[stage, detail] = _steps(rows, (Event.START,), (Event.END,), children=True)
+        return cls(starts, steps)
+
+    def starts_in(self, stage: str, lo: float, hi: float, children: bool = False) -> float:
+        """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
+        times, kids = self.starts[stage]
+        inside = (times >= lo) & (times < hi)
+        return float(kids[inside].sum()) if children else float(inside.sum())
+
+    def occupied_days(self, stage: str, lo: float, hi: float, detail: str | None = None) -> float:
+        """Total child-days of a stage inside ``[lo, hi]`` (open cases run to ``hi``)."""
+        return _time_average(*self.steps[stage, detail], lo, hi) * (hi - lo)
+
+
+def _costs(
+    st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float, inputs: _CostInputs | None = None
+) -> dict[str, float]:
     """Costs over ``[lo, hi]`` in ``costs.price_year`` prices: the components of
     :data:`sim.kpis.COST_COMPONENTS`, their totals (early help: staff and per-case costs of
-    its services; social care: assessments, CIN, CP and care) and the totals a year."""
+    its services; social care: assessments, CIN, CP and care) and the totals a year.
+    ``inputs``: the log's cost inputs when already extracted."""
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
     pc, scc = c.per_case, c.social_care
-    lac = st[Stage.LAC]
+    x = inputs if inputs is not None else _CostInputs.of(st)
     parts = {
         K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years + _workforce_cost(st, sc, lo, hi),
         K.COST_CASES: sum(
-            _starts(st[stage], lo, hi) * c.gbp(cost)
+            x.starts_in(stage, lo, hi) * c.gbp(cost)
             for stage, cost in (
                 (Stage.LEVEL3, pc.level3_plan),
                 (Stage.LEVEL2, pc.level2_plan),
@@ -480,11 +514,11 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
                 (Stage.PARENTING, pc.parenting_place),
             )
         ),
-        K.COST_ASSESSMENT: _starts(st[Stage.ASSESSMENT], lo, hi, children=True) * c.gbp(pc.assessment),
-        K.COST_CIN: _occupied_days(st[Stage.CIN], lo, hi) * c.gbp(scc.cin_per_day),
-        K.COST_CP: _occupied_days(st[Stage.CP], lo, hi) * c.gbp(scc.cp_per_day),
-        K.COST_FOSTER: _occupied_days(lac, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
-        K.COST_RESIDENTIAL: _occupied_days(lac, lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week),
+        K.COST_ASSESSMENT: x.starts_in(Stage.ASSESSMENT, lo, hi, children=True) * c.gbp(pc.assessment),
+        K.COST_CIN: x.occupied_days(Stage.CIN, lo, hi) * c.gbp(scc.cin_per_day),
+        K.COST_CP: x.occupied_days(Stage.CP, lo, hi) * c.gbp(scc.cp_per_day),
+        K.COST_FOSTER: x.occupied_days(Stage.LAC, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
+        K.COST_RESIDENTIAL: x.occupied_days(Stage.LAC, lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week),
     }
     out = {kpi.name: value for kpi, value in parts.items()}
     totals = {
@@ -541,8 +575,9 @@ def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> 
     """Costs in each whole year of the KPI window (``_year1``, ``_year2``...), for financial
     projections from forecast demand."""
     out: dict[str, float] = {}
+    inputs = _CostInputs.of(st)
     for i in range(K.whole_years(sc)):
-        costs = _costs(st, sc, lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR)
+        costs = _costs(st, sc, lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR, inputs)
         for total in K.COST_TOTALS:
             out[K.in_year(total, i + 1).name] = costs[total.name]
     return out
