@@ -469,12 +469,12 @@ class _CostInputs:
 
     @classmethod
     def of(cls, st: dict[str, pd.DataFrame]) -> _CostInputs:
-        starts = {}
+        starts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for stage in _CASE_STAGES:
             rows = st[stage]
             is_start = (rows["event"] == Event.START).to_numpy(dtype=bool)
             starts[stage] = (rows["time"].to_numpy(dtype=float)[is_start], rows["children"].to_numpy()[is_start])
-        steps = {}
+        steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]] = {}
         for stage, detail in _DAY_COSTS:
             rows = st[stage] if detail is None else st[stage][st[stage]["detail"] == detail]
             steps[stage, detail] = _steps(rows, (Event.START,), (Event.END,), children=True)
