@@ -178,11 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (see the module docstring)")
     parser.add_argument("--skip", default="", help="comma-separated sections to skip (1,2,3,4,6)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats of (1) and (3) (default 3; quick 1)")
     parser.add_argument("--tiny-days", type=int, default=30, help="horizon of the batches of (4) (default 30)")
     args = parser.parse_args(argv)
     skip = set(args.skip.split(",")) - {""}
     quick = args.quick
     families, repeats = (10_000, 1) if quick else (50_000, 3)
+    repeats = args.repeats if args.repeats is not None else repeats
     print(f"cores {bb.cores()}  python {bb.platform.python_version()}  ehsim {sim.__version__}  {bb.versions()}")
     print(f"load average at start: {bb.load()}   {'quick' if quick else 'full'} run")
     print()

@@ -98,6 +98,24 @@ class _PanelTicket(simpy.Event):
         self.cancelled = True
 
 
+class _FirstOf(simpy.Event):
+    """Triggered when the first of two pending events is processed: ``a | b`` without the
+    condition's bookkeeping (value dictionaries, callbacks removed again). It is scheduled at
+    the same step as ``a | b`` would be, so the order of events is unchanged."""
+
+    __slots__ = ()
+
+    def __init__(self, env: simpy.Environment, a: simpy.Event, b: simpy.Event):
+        super().__init__(env)
+        assert a.callbacks is not None and b.callbacks is not None  # both still pending
+        a.callbacks.append(self._first)
+        b.callbacks.append(self._first)
+
+    def _first(self, _event: simpy.Event) -> None:
+        if not self.triggered:
+            self.succeed()
+
+
 class World(StatutoryCare):
     """Builds the services of one scenario and runs one replication."""
 
@@ -417,7 +435,7 @@ class World(StatutoryCare):
         if req.triggered:
             pass  # a slot was free: served at once, no scheduler step needed
         elif patience < _INF:
-            yield req | self.env.timeout(patience)
+            yield _FirstOf(self.env, req, self.env.timeout(patience))
             if not req.triggered:
                 req.cancel()
                 why = "escalated" if esc <= wd else "withdrawn"
