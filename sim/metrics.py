@@ -88,13 +88,52 @@ def _steps(
 
 
 def _pair_waits(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each queue join matched with the start or leave that ended it (NaN end: still waiting)."""
-    joins = rows[rows["event"] == "join"][["family_id", "time"]].copy()
-    ends = rows[rows["event"].isin(("start", "leave"))][["family_id", "time", "event", "detail"]].copy()
-    joins["n"] = joins.groupby("family_id").cumcount()
-    ends["n"] = ends.groupby("family_id").cumcount()
-    pairs = joins.merge(ends, on=["family_id", "n"], how="left", suffixes=("_join", "_end"))
-    return pairs
+    """Each queue join matched with the start or leave that ended it (NaN end: still waiting):
+    the family's n-th join with its n-th start or leave. Columns ``family_id, time_join, n,
+    time_end, event, detail``, one row per join in log order (numpy: no groupby or merge, whose
+    fixed costs dominated the KPIs of short runs)."""
+    event = rows["event"]
+    is_join = (event == Event.JOIN).to_numpy(dtype=bool)
+    is_end = event.isin((Event.START, Event.LEAVE)).to_numpy(dtype=bool)
+    fid = rows["family_id"].to_numpy(dtype=np.int64)
+    time = rows["time"].to_numpy(dtype=float)
+    join_fid, end_fid = fid[is_join], fid[is_end]
+    join_n, end_n = _cumcount(join_fid), _cumcount(end_fid)
+    # the end row of each join: (family, n) pairs are unique among ends, so sort and search them
+    order = np.lexsort((end_n, end_fid))
+    keys_f, keys_n = end_fid[order], end_n[order]
+    pos = np.searchsorted(keys_f, join_fid, side="left")
+    # within a family's block, ends are sorted by n, from 0: the n-th is at block start + n
+    cand = pos + join_n
+    hit = cand < len(keys_f)
+    hit[hit] = (keys_f[cand[hit]] == join_fid[hit]) & (keys_n[cand[hit]] == join_n[hit])
+    at = np.full(len(join_fid), -1, dtype=np.int64)
+    at[hit] = order[cand[hit]]
+    end_time = np.full(len(join_fid), np.nan)
+    end_time[hit] = time[is_end][at[hit]]
+    return pd.DataFrame(
+        {
+            "family_id": join_fid,
+            "time_join": time[is_join],
+            "n": join_n,
+            "time_end": end_time,
+            "event": event.array[is_end].take(at, allow_fill=True),
+            "detail": rows["detail"].array[is_end].take(at, allow_fill=True),
+        }
+    )
+
+
+def _cumcount(keys: np.ndarray) -> np.ndarray:
+    """For each element, how many earlier elements have the same key (``groupby.cumcount``)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    first = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(keys)), 0))
+    out = np.empty(len(keys), dtype=np.int64)
+    out[order] = np.arange(len(keys)) - start
+    return out
 
 
 def _wait_stats(waits: np.ndarray) -> tuple[float, float, float]:
