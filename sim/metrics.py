@@ -75,16 +75,24 @@ def _by_stage(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {stage: ev.iloc[groups[stage]] if stage in groups else _EMPTY for stage in Stage}
 
 
+def _is_in(column: pd.Series, values: tuple[str, ...]) -> np.ndarray:
+    """``column.isin(values)`` as a boolean array, on a categorical's codes when it is one."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = column.cat.categories.get_indexer(pd.Index(values))
+        return np.isin(column.cat.codes.to_numpy(), wanted[wanted >= 0])
+    return column.isin(values).to_numpy(dtype=bool)
+
+
 def _steps(
     rows: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...], children: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times and +1/-1 jumps of a stage's occupancy: ``up`` events add one, ``down`` remove one
     (with ``children``, the family's children instead of one)."""
-    rows = rows[rows["event"].isin(up + down)]
-    deltas = np.where(rows["event"].isin(up).to_numpy(), 1.0, -1.0)
+    is_up, keep = _is_in(rows["event"], up), _is_in(rows["event"], up + down)  # masks: no filtered frame
+    deltas = np.where(is_up[keep], 1.0, -1.0)
     if children:
-        deltas = deltas * rows["children"].to_numpy(dtype=float)
-    return rows["time"].to_numpy(dtype=float), deltas
+        deltas = deltas * rows["children"].to_numpy(dtype=float)[keep]
+    return rows["time"].to_numpy(dtype=float)[keep], deltas
 
 
 def _pair_waits(rows: pd.DataFrame) -> pd.DataFrame:
