@@ -103,8 +103,13 @@ def _dask(
             client.submit(fn, *task, key=f"ehsim-{batch}-{i}", pure=False, retries=DASK_RETRIES)
             for i, task in enumerate(tasks)
         ]
-        for fut in as_completed(futures):
-            yield fut.result()
+        done = as_completed(futures)
+        del futures  # only the iterator holds what is still running: results stream
+        for fut in done:
+            result = fut.result()
+            fut.release()  # the cluster may forget a result as soon as it has been fetched
+            del fut
+            yield result
     finally:
         client.close()
         if cluster is not None:

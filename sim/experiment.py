@@ -84,15 +84,26 @@ class ReplicationResult:
 
 @contextmanager
 def _few_collections(threshold: int = 100_000) -> Iterator[None]:
-    """Run with a high first-generation GC threshold. A replication allocates many small
-    long-lived objects (families, events, processes) and little cyclic garbage, so the
-    default threshold (700) triggers repeated full collections that cost ~20% of a run."""
+    """Run with a high first-generation GC threshold, and with every object that existed
+    before (modules, pandas, scipy: ~100,000 objects) frozen out of the collector's scans.
+
+    A replication allocates many small long-lived objects (families, events, processes) and
+    little cyclic garbage, so the default threshold (700) triggers repeated full collections
+    that cost ~20% of a run; and each full collection, including the one that frees the
+    finished world, would otherwise walk the whole interpreter's objects too. Objects are
+    unfrozen on the way out (unless the caller had frozen some: then nothing is touched).
+    """
     old = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     gc.set_threshold(threshold, *old[1:])
     try:
         yield
     finally:
         gc.set_threshold(*old)
+        if freeze:
+            gc.unfreeze()
 
 
 def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> ReplicationResult:
@@ -105,24 +116,25 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
         raise ArgumentError("rep", f"must be a whole number >= 0, got {rep!r}")
     with _few_collections():
         world = simulate(scenario, seed, rep)
-    events = world.log.to_frame()
-    fams = world.families
-    families = pd.DataFrame(
-        {
-            "family_id": pd.array([f.id for f in fams], dtype="int64"),
-            "locality": pd.Categorical([f.locality for f in fams]),
-            "children": pd.array([len(f.ages) for f in fams], dtype="int16"),
-            "youngest_age": pd.array([min(f.ages) for f in fams], dtype="int16"),
-            "oldest_age": pd.array([max(f.ages) for f in fams], dtype="int16"),
-            "need": pd.array([f.at_referral[0] for f in fams], dtype="int8"),
-            "risk": pd.array([f.at_referral[1] for f in fams], dtype="float64"),
-            "initial": pd.array([f.initial for f in fams], dtype="bool"),
-        }
-    )
-    # the finished world is a web of reference cycles (processes, events, families): free it
-    # before the KPIs allocate, so a replication's peak memory is the log, not log + world
-    del world, fams
-    gc.collect()
+        events = world.log.to_frame()
+        fams = world.families
+        families = pd.DataFrame(
+            {
+                "family_id": pd.array([f.id for f in fams], dtype="int64"),
+                "locality": pd.Categorical([f.locality for f in fams]),
+                "children": pd.array([len(f.ages) for f in fams], dtype="int16"),
+                "youngest_age": pd.array([min(f.ages) for f in fams], dtype="int16"),
+                "oldest_age": pd.array([max(f.ages) for f in fams], dtype="int16"),
+                "need": pd.array([f.at_referral[0] for f in fams], dtype="int8"),
+                "risk": pd.array([f.at_referral[1] for f in fams], dtype="float64"),
+                "initial": pd.array([f.initial for f in fams], dtype="bool"),
+            }
+        )
+        # the finished world is a web of reference cycles (processes, events, families): free
+        # it before the KPIs allocate, so a replication's peak memory is the log, not log +
+        # world (the collection scans only what the replication made: the rest is frozen)
+        del world, fams
+        gc.collect()
     return ReplicationResult(
         scenario=scenario,
         rep=rep,

@@ -11,6 +11,7 @@ wait of a queue nobody joined) is NaN, not 0.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -74,26 +75,73 @@ def _by_stage(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {stage: ev.iloc[groups[stage]] if stage in groups else _EMPTY for stage in Stage}
 
 
+def _is_in(column: pd.Series, values: tuple[str, ...]) -> np.ndarray:
+    """``column.isin(values)`` as a boolean array, on a categorical's codes when it is one."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = column.cat.categories.get_indexer(pd.Index(values))
+        return np.isin(column.cat.codes.to_numpy(), wanted[wanted >= 0])
+    return column.isin(values).to_numpy(dtype=bool)
+
+
 def _steps(
     rows: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...], children: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times and +1/-1 jumps of a stage's occupancy: ``up`` events add one, ``down`` remove one
     (with ``children``, the family's children instead of one)."""
-    rows = rows[rows["event"].isin(up + down)]
-    deltas = np.where(rows["event"].isin(up).to_numpy(), 1.0, -1.0)
+    is_up, keep = _is_in(rows["event"], up), _is_in(rows["event"], up + down)  # masks: no filtered frame
+    deltas = np.where(is_up[keep], 1.0, -1.0)
     if children:
-        deltas = deltas * rows["children"].to_numpy(dtype=float)
-    return rows["time"].to_numpy(dtype=float), deltas
+        deltas = deltas * rows["children"].to_numpy(dtype=float)[keep]
+    return rows["time"].to_numpy(dtype=float)[keep], deltas
 
 
 def _pair_waits(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each queue join matched with the start or leave that ended it (NaN end: still waiting)."""
-    joins = rows[rows["event"] == "join"][["family_id", "time"]].copy()
-    ends = rows[rows["event"].isin(("start", "leave"))][["family_id", "time", "event", "detail"]].copy()
-    joins["n"] = joins.groupby("family_id").cumcount()
-    ends["n"] = ends.groupby("family_id").cumcount()
-    pairs = joins.merge(ends, on=["family_id", "n"], how="left", suffixes=("_join", "_end"))
-    return pairs
+    """Each queue join matched with the start or leave that ended it (NaN end: still waiting):
+    the family's n-th join with its n-th start or leave. Columns ``family_id, time_join, n,
+    time_end, event, detail``, one row per join in log order (numpy: no groupby or merge, whose
+    fixed costs dominated the KPIs of short runs)."""
+    event = rows["event"]
+    is_join = (event == Event.JOIN).to_numpy(dtype=bool)
+    is_end = event.isin((Event.START, Event.LEAVE)).to_numpy(dtype=bool)
+    fid = rows["family_id"].to_numpy(dtype=np.int64)
+    time = rows["time"].to_numpy(dtype=float)
+    join_fid, end_fid = fid[is_join], fid[is_end]
+    join_n, end_n = _cumcount(join_fid), _cumcount(end_fid)
+    # the end row of each join: (family, n) pairs are unique among ends, so sort and search them
+    order = np.lexsort((end_n, end_fid))
+    keys_f, keys_n = end_fid[order], end_n[order]
+    pos = np.searchsorted(keys_f, join_fid, side="left")
+    # within a family's block, ends are sorted by n, from 0: the n-th is at block start + n
+    cand = pos + join_n
+    hit = cand < len(keys_f)
+    hit[hit] = (keys_f[cand[hit]] == join_fid[hit]) & (keys_n[cand[hit]] == join_n[hit])
+    at = np.full(len(join_fid), -1, dtype=np.int64)
+    at[hit] = order[cand[hit]]
+    end_time = np.full(len(join_fid), np.nan)
+    end_time[hit] = time[is_end][at[hit]]
+    return pd.DataFrame(
+        {
+            "family_id": join_fid,
+            "time_join": time[is_join],
+            "n": join_n,
+            "time_end": end_time,
+            "event": event.array[is_end].take(at, allow_fill=True),
+            "detail": rows["detail"].array[is_end].take(at, allow_fill=True),
+        }
+    )
+
+
+def _cumcount(keys: np.ndarray) -> np.ndarray:
+    """For each element, how many earlier elements have the same key (``groupby.cumcount``)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    first = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(keys)), 0))
+    out = np.empty(len(keys), dtype=np.int64)
+    out[order] = np.arange(len(keys)) - start
+    return out
 
 
 def _wait_stats(waits: np.ndarray) -> tuple[float, float, float]:
@@ -447,31 +495,64 @@ def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
     return out
 
 
-def _occupied_days(rows: pd.DataFrame, lo: float, hi: float, detail: str | None = None) -> float:
-    """Total child-days of a stage's rows inside ``[lo, hi]`` (open cases run to ``hi``)."""
-    if detail is not None:
-        rows = rows[rows["detail"] == detail]
-    return _time_average(*_steps(rows, (Event.START,), (Event.END,), children=True), lo, hi) * (hi - lo)
-
-
 def _starts(rows: pd.DataFrame, lo: float, hi: float, children: bool = False) -> float:
     """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
     inside = (rows["event"] == Event.START) & (rows["time"] >= lo) & (rows["time"] < hi)
     return float(rows["children"][inside].sum()) if children else float(inside.sum())
 
 
-def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
+_CASE_STAGES = (Stage.LEVEL3, Stage.LEVEL2, Stage.MST, Stage.FGC, Stage.PARENTING, Stage.ASSESSMENT)
+_DAY_COSTS = ((Stage.CIN, None), (Stage.CP, None), (Stage.LAC, "foster"), (Stage.LAC, "residential"))
+
+
+@dataclass(frozen=True)
+class _CostInputs:
+    """What the costs read from the log, extracted once for any number of windows (the
+    yearly costs evaluate ten or more): per stage the times and children of its starts, and
+    the occupancy steps of the stages costed by the day."""
+
+    starts: dict[str, tuple[np.ndarray, np.ndarray]]
+    steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(cls, st: dict[str, pd.DataFrame]) -> _CostInputs:
+        starts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for stage in _CASE_STAGES:
+            rows = st[stage]
+            is_start = (rows["event"] == Event.START).to_numpy(dtype=bool)
+            starts[stage] = (rows["time"].to_numpy(dtype=float)[is_start], rows["children"].to_numpy()[is_start])
+        steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]] = {}
+        for stage, detail in _DAY_COSTS:
+            rows = st[stage] if detail is None else st[stage][st[stage]["detail"] == detail]
+            steps[stage, detail] = _steps(rows, (Event.START,), (Event.END,), children=True)
+        return cls(starts, steps)
+
+    def starts_in(self, stage: str, lo: float, hi: float, children: bool = False) -> float:
+        """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
+        times, kids = self.starts[stage]
+        inside = (times >= lo) & (times < hi)
+        return float(kids[inside].sum()) if children else float(inside.sum())
+
+    def occupied_days(self, stage: str, lo: float, hi: float, detail: str | None = None) -> float:
+        """Total child-days of a stage inside ``[lo, hi]`` (open cases run to ``hi``)."""
+        return _time_average(*self.steps[stage, detail], lo, hi) * (hi - lo)
+
+
+def _costs(
+    st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float, inputs: _CostInputs | None = None
+) -> dict[str, float]:
     """Costs over ``[lo, hi]`` in ``costs.price_year`` prices: the components of
     :data:`sim.kpis.COST_COMPONENTS`, their totals (early help: staff and per-case costs of
-    its services; social care: assessments, CIN, CP and care) and the totals a year."""
+    its services; social care: assessments, CIN, CP and care) and the totals a year.
+    ``inputs``: the log's cost inputs when already extracted."""
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
     pc, scc = c.per_case, c.social_care
-    lac = st[Stage.LAC]
+    x = inputs if inputs is not None else _CostInputs.of(st)
     parts = {
         K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years + _workforce_cost(st, sc, lo, hi),
         K.COST_CASES: sum(
-            _starts(st[stage], lo, hi) * c.gbp(cost)
+            x.starts_in(stage, lo, hi) * c.gbp(cost)
             for stage, cost in (
                 (Stage.LEVEL3, pc.level3_plan),
                 (Stage.LEVEL2, pc.level2_plan),
@@ -480,11 +561,11 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
                 (Stage.PARENTING, pc.parenting_place),
             )
         ),
-        K.COST_ASSESSMENT: _starts(st[Stage.ASSESSMENT], lo, hi, children=True) * c.gbp(pc.assessment),
-        K.COST_CIN: _occupied_days(st[Stage.CIN], lo, hi) * c.gbp(scc.cin_per_day),
-        K.COST_CP: _occupied_days(st[Stage.CP], lo, hi) * c.gbp(scc.cp_per_day),
-        K.COST_FOSTER: _occupied_days(lac, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
-        K.COST_RESIDENTIAL: _occupied_days(lac, lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week),
+        K.COST_ASSESSMENT: x.starts_in(Stage.ASSESSMENT, lo, hi, children=True) * c.gbp(pc.assessment),
+        K.COST_CIN: x.occupied_days(Stage.CIN, lo, hi) * c.gbp(scc.cin_per_day),
+        K.COST_CP: x.occupied_days(Stage.CP, lo, hi) * c.gbp(scc.cp_per_day),
+        K.COST_FOSTER: x.occupied_days(Stage.LAC, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
+        K.COST_RESIDENTIAL: x.occupied_days(Stage.LAC, lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week),
     }
     out = {kpi.name: value for kpi, value in parts.items()}
     totals = {
@@ -541,8 +622,9 @@ def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> 
     """Costs in each whole year of the KPI window (``_year1``, ``_year2``...), for financial
     projections from forecast demand."""
     out: dict[str, float] = {}
+    inputs = _CostInputs.of(st)
     for i in range(K.whole_years(sc)):
-        costs = _costs(st, sc, lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR)
+        costs = _costs(st, sc, lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR, inputs)
         for total in K.COST_TOTALS:
             out[K.in_year(total, i + 1).name] = costs[total.name]
     return out

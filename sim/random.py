@@ -18,6 +18,8 @@ Two kinds of stream:
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 __all__ = ["ARRIVALS", "FamilyRandom", "FamilyStreams", "arrival_generator", "sc_arrival_generator"]
@@ -56,7 +58,7 @@ class FamilyRandom:
 
     __slots__ = ("_buf", "_extensions", "_key", "_pos", "_seed")
 
-    def __init__(self, buf: list[float], seed: int, key: tuple[int, ...]):
+    def __init__(self, buf: array[float], seed: int, key: tuple[int, ...]):
         self._buf = buf
         self._pos = 0
         self._seed = seed
@@ -65,7 +67,7 @@ class FamilyRandom:
 
     def release(self) -> None:
         """Free the buffer (the family's history is over); a later draw would extend the stream."""
-        self._buf = []
+        self._buf = array("d")
         self._pos = 0
 
     def u(self) -> float:
@@ -73,7 +75,7 @@ class FamilyRandom:
         if pos == len(self._buf):
             self._extensions += 1
             gen = _generator(self._seed, (*self._key, self._extensions))
-            self._buf = gen.random(UNIFORMS_PER_FAMILY).tolist()
+            self._buf = array("d", gen.random(UNIFORMS_PER_FAMILY).tobytes())
             pos = 0
         self._pos = pos + 1
         return self._buf[pos]
@@ -95,4 +97,6 @@ class FamilyStreams:
             gen = _generator(self._seed, (self._rep, self._kind, block_no))
             self._block = gen.random((BLOCK, UNIFORMS_PER_FAMILY))
             self._block_no = block_no
-        return FamilyRandom(self._block[row].tolist(), self._seed, (self._rep, self._kind, _EXTEND, index))
+        # a typed array: 8 bytes a uniform, not a boxed float and a list slot (~4x smaller for
+        # the families alive at once), and indexing it gives the same Python float
+        return FamilyRandom(array("d", self._block[row].tobytes()), self._seed, (self._rep, self._kind, _EXTEND, index))

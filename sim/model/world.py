@@ -84,18 +84,36 @@ class CaseloadService:
 
 
 class _PanelTicket(simpy.Event):
-    """A place in the panel's queue; triggered when the case is heard."""
+    """A place in the panel's queue; triggered when the case is heard. Cancelling only marks
+    the ticket (O(1), whatever the queue's length); the next meeting drops marked tickets."""
+
+    __slots__ = ("cancelled",)
 
     def __init__(self, env: simpy.Environment, queue: list[tuple[_PanelTicket, Family]], fam: Family):
         super().__init__(env)
-        self._queue = queue
+        self.cancelled = False
         queue.append((self, fam))
 
     def cancel(self) -> None:
-        for i, (ticket, _) in enumerate(self._queue):
-            if ticket is self:
-                del self._queue[i]
-                return
+        self.cancelled = True
+
+
+class _FirstOf(simpy.Event):
+    """Triggered when the first of two pending events is processed: ``a | b`` without the
+    condition's bookkeeping (value dictionaries, callbacks removed again). It is scheduled at
+    the same step as ``a | b`` would be, so the order of events is unchanged."""
+
+    __slots__ = ()
+
+    def __init__(self, env: simpy.Environment, a: simpy.Event, b: simpy.Event):
+        super().__init__(env)
+        assert a.callbacks is not None and b.callbacks is not None  # both still pending
+        a.callbacks.append(self._first)
+        b.callbacks.append(self._first)
+
+    def _first(self, _event: simpy.Event) -> None:
+        if not self.triggered:
+            self.succeed()
 
 
 class World(StatutoryCare):
@@ -417,7 +435,7 @@ class World(StatutoryCare):
         if req.triggered:
             pass  # a slot was free: served at once, no scheduler step needed
         elif patience < _INF:
-            yield req | self.env.timeout(patience)
+            yield _FirstOf(self.env, req, self.env.timeout(patience))
             if not req.triggered:
                 req.cancel()
                 why = "escalated" if esc <= wd else "withdrawn"
@@ -545,6 +563,7 @@ class World(StatutoryCare):
         while True:
             panel = self.sc.panel  # read at every meeting: a dated change may alter the cycle
             assert panel is not None
+            queue[:] = [item for item in queue if not item[0].cancelled]  # tickets withdrawn since
             if panel.order == "risk":
                 queue.sort(key=lambda item: -item[1].risk)  # stable: FIFO among equal risk
             heard = queue[: panel.capacity_per_meeting]

@@ -1,0 +1,223 @@
+"""Every figure of issue 13's must-show, each as a ratio against a reference measured in the same run.
+
+What it measures
+----------------
+(1) **M/M/c reduction.** ``configs/validation/mmc.yaml`` through ``sim.run_replication`` against the
+    plain-SimPy M/M/c of the same size (:mod:`bench_mmc`), interleaved, medians of families per
+    second. ``ratio = model / reference`` (target >= 0.7).
+(2) **County time per service start.** ``configs/benchmarks/county.yaml``, replication 0, through
+    ``sim.run_replication``: wall seconds over the number of *service starts* (rows of the event log
+    with event ``start``, a service -- a queue or caseload list -- and a family, not a worker post).
+    The reference is the plain-SimPy M/M/c of (1): its seconds per customer (each customer is one
+    service start). ``ratio = reference seconds per customer / county seconds per start`` (target
+    >= 0.5: a start in the county costs at most twice a customer of the bare queue).
+(3) **Linear cost under overload.** The M/M/c scenario with a withdrawal hazard, at ``rho = 1.5``
+    (a queue of thousands that only withdrawals keep finite) against the same scenario at
+    ``rho = 0.5`` (the plan is three times shorter), same arrivals and size. ``ratio = heavy / light``
+    in families per second (target >= 0.8: a withdrawal's cost does not grow with the queue).
+(4) **Memory.** Peak RSS of fresh processes (started from a small wrapper, see :mod:`bench_batch`):
+    ``import sim`` (target < 80 MiB); ``import sim`` and county replication 0 (target < 160 MiB); and
+    the coordinator of a process-pool batch (2 workers) of a tiny scenario (baseline cut to
+    ``--tiny-days`` days) with 10 and with 200 replications (``ratio = peak(200) / peak(10)``,
+    target <= 1.2: results stream, the coordinator does not grow with the replication count).
+(5) **Identical tables** are checked by ``tests/test_golden.py`` (not here); (1) and (6) print
+    whether the backends give identical tables.
+(6) **Parallel speed-up and Dask**: sections (a) and (b) of :mod:`bench_batch` (process pool vs serial
+    with the machine-parallelism check; Dask on a running ``LocalCluster`` vs the process pool).
+
+Usage::
+
+    python benchmarks/bench_all.py [--quick]
+
+``--quick`` (a few minutes on a busy 2-core machine): 10,000 M/M/c families and one repeat, the
+county run cut to three years, overload runs of 10,000 families, a batch of 4 replications in (6).
+The full run (50,000 families, three repeats, the ten-year county) takes about ten minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for p in (str(ROOT), str(HERE)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+import bench_batch as bb  # noqa: E402
+import bench_mmc as bm  # noqa: E402
+
+import sim  # noqa: E402
+
+MMC_TARGET = 0.7
+START_TARGET = 0.5
+LINEAR_TARGET = 0.8
+IMPORT_MB_TARGET = 80.0
+COUNTY_MB_TARGET = 160.0
+STREAM_TARGET = 1.2
+WORKER_ID_OFFSET = 2_000_000_000  # sim.model.workforce: worker posts log under ids from here
+
+# The measured child for (4): a process-pool batch of ``n`` replications; prints the coordinator's
+# own peak RSS (it was started by exec from the small wrapper, so its high-water mark is its own).
+_BATCH_CHILD = """
+import json, resource, sys
+sys.path.insert(0, {root!r})
+import sim
+sc = sim.load_scenario({scenario!r}, overrides={{"run.duration_days": {days}, "run.warmup_days": 0}})
+batch = sim.run_batch(sc, {n}, seed=0, backend="process", workers=2)
+print(json.dumps({{"rows": len(batch.replications), "self_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def section_mmc(families: int, repeats: int) -> bm.RunResult:
+    scenario, p = bm.load_mmc(families)
+    warm, warm_p = bm.load_mmc(bm.WARMUP_FAMILIES)
+    bm.run_model(warm, rep=10_000)
+    bm.run_reference(warm_p, seed=10_000)
+    model: list[bm.RunResult] = []
+    ref: list[bm.RunResult] = []
+    for i in range(repeats):
+        model.append(bm.run_model(scenario, rep=i))
+        ref.append(bm.run_reference(p, seed=i))
+        bb.log(f"M/M/c repeat {i + 1}/{repeats}: model {model[-1].rate:,.0f}  reference {ref[-1].rate:,.0f} fam/s")
+    m = statistics.median(r.rate for r in model)
+    r = statistics.median(r.rate for r in ref)
+    print(f"(1) M/M/c reduction: rho {p.rho:.2f}, c {p.c}, ~{families:,} families, median of {repeats}")
+    print(f"    model {m:10,.0f} fam/s   reference {r:10,.0f} fam/s")
+    print(f"    ratio {m / r:10.3f}          target >= {MMC_TARGET}: {bb.verdict(m / r >= MMC_TARGET)}")
+    best = sorted(ref, key=lambda x: x.rate)[len(ref) // 2]
+    return best
+
+
+def section_county(days: float | None, reference: bm.RunResult) -> None:
+    overrides = {} if days is None else {"run.duration_days": days}
+    scenario = sim.load_scenario(bb.COUNTY, overrides=overrides)
+    t0 = time.perf_counter()
+    result = sim.run_replication(scenario, rep=0, seed=0)
+    seconds = time.perf_counter() - t0
+    ev = result.events
+    starts = int(((ev["event"] == "start") & (ev["service"] != "") & (ev["family_id"] < WORKER_ID_OFFSET)).sum())
+    per_start = seconds / starts
+    per_customer = reference.seconds / reference.families
+    ratio = per_customer / per_start
+    print(f"(2) county replication 0 ({scenario.run.duration_days:g} days): {seconds:.2f} s, {starts:,} service starts")
+    print(f"    {per_start * 1e6:8.1f} us/start   reference M/M/c {per_customer * 1e6:8.1f} us/customer")
+    print(f"    ratio {ratio:10.3f}          target >= {START_TARGET}: {bb.verdict(ratio >= START_TARGET)}")
+
+
+def _overload(rho_mean: float, families: int, withdrawal: float = 0.002) -> sim.Scenario:
+    """The M/M/c scenario at 20 arrivals a day on 40 slots, plan mean ``rho_mean`` days, with a
+    withdrawal hazard of 0.002 a day: at mean 3 (rho 1.5) the queue settles near
+    (20 - 40 / 3) / 0.002 ~ 3,300 families, kept finite only by withdrawals."""
+    lam = 20.0
+    return sim.load_scenario(
+        bm.CONFIG,
+        overrides={
+            "referrals.sources.all.annual_rate": lam * 365,
+            "teams.town.workers": 10,
+            "teams.town.caseload_cap": 4,
+            "early_help.duration.mean": rho_mean,
+            "waiting.withdrawal_per_day": withdrawal,
+            "run.duration_days": families / lam,
+            "run.warmup_days": 0,
+        },
+    )
+
+
+def section_linear(families: int, repeats: int) -> None:
+    runs = {
+        "heavy": _overload(3.0, families),
+        "light": _overload(1.0, families),
+        "short": _overload(3.0, families, withdrawal=0.008),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    waiting: dict[str, float] = {}
+    for i in range(repeats):
+        for name, sc in runs.items():
+            t0 = time.perf_counter()
+            res = sim.run_replication(sc, rep=i, seed=0)
+            rates[name].append(len(res.families) / (time.perf_counter() - t0))
+            waiting[name] = float(res.series["waiting_level3"].iloc[-1])
+        bb.log(f"overload {i + 1}/{repeats}: " + "  ".join(f"{n} {r[-1]:,.0f}" for n, r in rates.items()) + " fam/s")
+    med = {name: statistics.median(r) for name, r in rates.items()}
+    h, lt, sh = med["heavy"], med["light"], med["short"]
+    print(f"(3) linear cost: M/M/c with withdrawal 0.002/day, ~{families:,} families, rho 1.5 vs 0.5")
+    print(f"    heavy {h:10,.0f} fam/s (queue {waiting['heavy']:,.0f} at the end)   light {lt:10,.0f} fam/s")
+    print(f"    ratio {h / lt:10.3f}          target >= {LINEAR_TARGET}: {bb.verdict(h / lt >= LINEAR_TARGET)}")
+    print(
+        f"    same overload, withdrawal 0.008/day (queue {waiting['short']:,.0f}): {sh:,.0f} fam/s; "
+        f"queue ~4x longer costs {h / sh:.3f}x the speed (1.0: a family's cost does not grow with the queue)"
+    )
+
+
+def batch_peak(n: int, days: int) -> float:
+    child = _BATCH_CHILD.format(root=str(ROOT), scenario=str(bb.BASELINE), days=days, n=n)
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"batch child failed:\n{proc.stderr}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["rows"] == n
+    return bb.rss_mb(out["self_kib"])
+
+
+def section_memory(county: bool, tiny_days: int) -> None:
+    print("(4) memory (peak RSS of fresh processes)")
+    base = bb.child_peak(None)["peak_mb"]
+    ok = bb.verdict(base < IMPORT_MB_TARGET)
+    print(f"    import sim               {base:7.1f} MiB   target < {IMPORT_MB_TARGET:g}: {ok}")
+    if county:
+        peak = bb.child_peak(bb.COUNTY)["peak_mb"]
+        ok = bb.verdict(peak < COUNTY_MB_TARGET)
+        print(f"    county replication 0     {peak:7.1f} MiB   target < {COUNTY_MB_TARGET:g}: {ok}")
+    small, large = batch_peak(10, tiny_days), batch_peak(200, tiny_days)
+    ratio = large / small
+    print(f"    batch coordinator, process pool, baseline cut to {tiny_days} days:")
+    print(f"      10 replications {small:7.1f} MiB   200 replications {large:7.1f} MiB")
+    print(f"    ratio {ratio:10.3f}          target <= {STREAM_TARGET}: {bb.verdict(ratio <= STREAM_TARGET)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (see the module docstring)")
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip (1,2,3,4,6)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats of (1) and (3) (default 3; quick 1)")
+    parser.add_argument("--tiny-days", type=int, default=30, help="horizon of the batches of (4) (default 30)")
+    args = parser.parse_args(argv)
+    skip = set(args.skip.split(",")) - {""}
+    quick = args.quick
+    families, repeats = (10_000, 1) if quick else (50_000, 3)
+    repeats = args.repeats if args.repeats is not None else repeats
+    print(f"cores {bb.cores()}  python {bb.platform.python_version()}  ehsim {sim.__version__}  {bb.versions()}")
+    print(f"load average at start: {bb.load()}   {'quick' if quick else 'full'} run")
+    print()
+    t_start = time.perf_counter()
+    reference = section_mmc(families, repeats) if "1" not in skip or "2" not in skip else None
+    print()
+    if "2" not in skip and reference is not None:
+        section_county(1095 if quick else None, reference)
+        print()
+    if "3" not in skip:
+        section_linear(families, repeats)
+        print()
+    if "4" not in skip:
+        section_memory(True, args.tiny_days)
+        print()
+    if "6" not in skip:
+        small = sim.load_scenario(bb.BASELINE, overrides={"run.duration_days": 365 if quick else 730})
+        n = 4 if quick else 16
+        serial, process = bb.section_process(small, n, 1 if quick else 2)
+        print()
+        bb.section_dask(small, n, serial, process)
+        print()
+    print(f"load average at end: {bb.load()}   total {time.perf_counter() - t_start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

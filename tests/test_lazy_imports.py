@@ -1,0 +1,45 @@
+"""Importing ``sim`` and running a replication loads no heavy optional machinery.
+
+Each check runs in a fresh interpreter (this test process has already imported everything),
+which reports the modules it holds as JSON. A module counts as loaded when its top-level
+package is in ``sys.modules``. These are exact checks (no tolerance): a stray top-level
+import anywhere on the path makes them fail.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("pandas", "pyarrow", "scipy", "dask", "distributed", "seaborn", "matplotlib")
+NEVER_FOR_A_REPLICATION = ("dask", "distributed", "seaborn", "matplotlib")
+
+
+def _loaded(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_import_sim_loads_no_dependency() -> None:
+    assert _loaded("import sim").isdisjoint(HEAVY)
+
+
+def test_loading_a_scenario_needs_no_pandas() -> None:
+    loaded = _loaded("import sim\nsim.load_scenario('configs/baseline.yaml')")
+    assert loaded.isdisjoint({"pandas", "pyarrow", "dask", "distributed", "seaborn", "matplotlib"})
+    assert "pydantic" in loaded  # the probe can see what it should
+
+
+def test_a_replication_loads_no_cluster_and_no_plotting() -> None:
+    code = (
+        "import sim\n"
+        "sc = sim.load_scenario('configs/baseline.yaml', overrides={'run.duration_days': 60, 'run.warmup_days': 0})\n"
+        "sim.run_replication(sc, rep=0, seed=0)"
+    )
+    loaded = _loaded(code)
+    assert loaded.isdisjoint(NEVER_FOR_A_REPLICATION)
+    assert "simpy" in loaded
