@@ -627,6 +627,11 @@ class Needs(_Model):
         default=0.0, ge=0, le=365.0, description="Hazard (per year) of leaving for good (children grown up, moved)."
     )
     exits: dict[str, NeedExit] = Field(description="How each kind of exit changes need and the re-referral hazard.")
+    worsen_while_waiting: bool = Field(
+        default=False,
+        description="Need also worsens while a family waits for early help (front door, panel, Level 2 and 3 "
+        "lists), at worsen_per_year; edge-of-care queues excepted. Off: need changes only between episodes.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Needs:
