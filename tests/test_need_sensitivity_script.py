@@ -20,9 +20,11 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_sensitivity_script_writes_one_row_per_setting(tmp_path: Path) -> None:
     """One parameter, 2 replications, 200 days: rows for the defaults and the parameter's
-    low and high ends, each with the value set and a paired CI around the net cost."""
+    low and high ends, each with the value set and a paired CI around the net cost. (Slow:
+    six short Worcestershire compares take about 15-60 s depending on the machine's load.)"""
     proc = _run(
         "--params", "leave", "--replications", "2", "--set", "run.duration_days=200",
         "--set", "run.warmup_days=30", "--out", str(tmp_path),
