@@ -41,7 +41,7 @@ def run(argv: list[str]) -> int:
         ap.error(f"--params: choose from {', '.join(p.name for p in SPEC.parameters)}")
     data = SPEC.base.model_dump(mode="json", by_alias=True, exclude_none=True)
     settings = [("default", "-", float("nan"))]
-    settings += [(n, end, float(f"{v:.6g}")) for n, p in params.items() for end, v in zip(("low", "high"), p.bounds())]
+    settings += [(n, end, round(v, 6)) for n, p in params.items() for end, v in zip(("low", "high"), p.bounds())]
     rows = []
     for name, end, value in settings:
         sets = overrides_for(data, [params[name]], [value]) if name in params else {}
@@ -60,8 +60,8 @@ def run(argv: list[str]) -> int:
         )
     table = pd.DataFrame(rows)
     R.write_csv(args.out / "sensitivity.csv", table)
-    net = [c for c in table if c.startswith("net_cost")]
-    print(table.round(1).astype({c: "int64" for c in net}).to_string(index=False))
+    shown = table.round({"value": 3, "care_base_per_year": 1, "care_cut_per_year": 1})
+    print(shown.astype(dict.fromkeys([c for c in table if c.startswith("net_cost")], "int64")).to_string(index=False))
     return 0
 
 
