@@ -209,6 +209,27 @@ MUTATIONS = [
     ),
     ("need-probs-not-sum-1", BASELINE, {"family.need_probs.level1": 0.5}, "family.need_probs", "sum to 1"),
     (
+        "age-bands-gap",
+        BASELINE,
+        {"family.age_bands": [{"low": 0, "high": 4, "share": 0.5}, {"low": 6, "high": 17, "share": 0.5}]},
+        "family.age_bands.1.low",
+        "contiguous",
+    ),
+    (
+        "age-bands-not-sum-1",
+        BASELINE,
+        {"family.age_bands": [{"low": 0, "high": 9, "share": 0.5}, {"low": 10, "high": 17, "share": 0.4}]},
+        "family.age_bands",
+        "sum to 1",
+    ),
+    (
+        "age-band-reversed",
+        BASELINE,
+        {"family.age_bands": [{"low": 0, "high": 17, "share": 0.5}, {"low": 18, "high": 16, "share": 0.5}]},
+        "family.age_bands.1.low",
+        "must be <= high",
+    ),
+    (
         "outcome-probs-not-sum-1",
         BASELINE,
         {"social_care.statutory.assessed_probs.cin": 0.5},

@@ -18,6 +18,7 @@ from scipy import stats
 
 import sim
 from sim.config import scenario_from_dict
+from tests.conftest import CONFIGS
 
 ALPHA = 0.001  # family-wise false-alarm rate of each test
 START = dt.date(2021, 3, 17)  # mid-month start: the first and last months are partial
@@ -139,7 +140,14 @@ NEED_PROBS = {"level1": 0.1, "level2": 0.2, "level3": 0.45, "level4": 0.25}
 RISK_MEANS = {"level1": 0.1, "level2": 0.25, "level3": 0.55, "level4": 0.8}
 CONCENTRATION = 6.0
 CHILDREN_MEAN = 2.25
-MAX_AGE = 17
+# not the default bands, so that a model ignoring ``family.age_bands`` fails
+AGE_BANDS = [
+    {"low": 0, "high": 0, "share": 0.1},
+    {"low": 1, "high": 4, "share": 0.1},
+    {"low": 5, "high": 9, "share": 0.2},
+    {"low": 10, "high": 15, "share": 0.4},
+    {"low": 16, "high": 17, "share": 0.2},
+]
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +156,7 @@ def families() -> pd.DataFrame:
         {"all": {"annual_rate": 20_000, "entry": "level3"}},
         365,
         children_mean=CHILDREN_MEAN,
-        max_child_age=MAX_AGE,
+        age_bands=AGE_BANDS,
         need_probs=NEED_PROBS,
         risk_mean_by_need=RISK_MEANS,
         risk_concentration=CONCENTRATION,
@@ -181,20 +189,34 @@ def test_number_of_children_is_one_plus_poisson(families: pd.DataFrame) -> None:
     assert _chi2_p(observed, probs) > ALPHA
 
 
-def test_ages_are_uniform_on_0_to_max(families: pd.DataFrame) -> None:
-    """Ages are independent uniforms on 0..max_child_age. The families table gives the
-    youngest and oldest child: with n children and V = max_child_age + 1 possible ages,
-    P(oldest <= a) = ((a + 1) / V) ** n and P(youngest >= a) = ((V - a) / V) ** n.
-    Chi-square for n = 1, 2, 3 and both ends (6 tests, Bonferroni: p > ALPHA / 6); ages
-    0..max-1 (the top age never drawn) fail."""
-    v = MAX_AGE + 1
-    a = np.arange(v)
-    assert families["oldest_age"].max() == MAX_AGE and families["youngest_age"].min() == 0
+def _age_pmf(bands: list[dict[str, Any]]) -> np.ndarray:
+    """P(age = a) for a = 0..top: each band's share spread evenly over its ages."""
+    return np.concatenate([np.full(b["high"] - b["low"] + 1, b["share"] / (b["high"] - b["low"] + 1)) for b in bands])
+
+
+def test_ages_follow_the_age_bands(families: pd.DataFrame) -> None:
+    """Each child's age: a band by its share, then uniform within the band; independent
+    between children. The families table gives the youngest and oldest child: with n
+    children and F the age CDF, P(oldest <= a) = F(a) ** n and P(youngest >= a) = S(a) ** n.
+
+    Two goodness-of-fit checks (Bonferroni over 7 chi-square tests, each p > ALPHA / 7):
+    the band counts of single-child families against the band shares (the chi-square on
+    the bands themselves), and, for n = 1, 2, 3 and both ends, the counts by single year of
+    age (which also checks uniformity within a band). Ages uniform on 0-17 (the old draw)
+    put 5/18 = 28% in 10-15 instead of 40% and fail; so does a within-band draw that never
+    gives a band's top age."""
+    pmf = _age_pmf(AGE_BANDS)
+    v = len(pmf)
+    cdf = np.cumsum(pmf)
+    assert families["oldest_age"].max() == v - 1 and families["youngest_age"].min() == 0
+    one = families.loc[families["children"] == 1, "oldest_age"].to_numpy(dtype=int)
+    edges = [b["low"] for b in AGE_BANDS] + [v]
+    band_counts, _ = np.histogram(one, bins=edges)
+    assert _chi2_p(band_counts, np.array([b["share"] for b in AGE_BANDS])) > ALPHA / 7
     for n in (1, 2, 3):
         sub = families[families["children"] == n]
-        cdf_old = ((a + 1) / v) ** n
-        p_old = np.diff(np.concatenate([[0.0], cdf_old]))
-        sf_young = ((v - a) / v) ** n  # P(youngest >= a)
+        p_old = np.diff(np.concatenate([[0.0], cdf**n]))
+        sf_young = np.concatenate([[1.0], 1.0 - cdf[:-1]]) ** n  # P(youngest >= a)
         p_young = sf_young - np.append(sf_young[1:], 0.0)
         for col, probs in (("oldest_age", p_old), ("youngest_age", p_young)):
             observed = np.bincount(sub[col].to_numpy(dtype=int), minlength=v)
@@ -202,7 +224,34 @@ def test_ages_are_uniform_on_0_to_max(families: pd.DataFrame) -> None:
             # order cells so that small expected counts sit at the end for merging
             order = np.argsort(-probs)
             p = _chi2_p(observed[order], probs[order])
-            assert p > ALPHA / 6, (n, col, p)
+            assert p > ALPHA / 7, (n, col, p)
+
+
+def test_mst_eligible_share_matches_its_closed_form(families: pd.DataFrame) -> None:
+    """Share of families with a child aged 11-17 (MST's ages). A child is 11-17 with
+    probability p = the bands' mass on 11..17; with N = 1 + Poisson(lam) independent
+    children, P(some child 11-17) = 1 - E[(1 - p) ** N] = 1 - (1 - p) exp(-lam p).
+    Bands end at 17, so a family is eligible exactly when its oldest child is 11 or over.
+    Tolerance: the observed share is binomial; |z| below the two-sided 1 - ALPHA normal
+    quantile (about 3.3 sd, about 0.011 at 20,000 families). Uniform ages on 0-17 give
+    0.62 against 0.76 here, more than 40 sd away, and fail."""
+    p = float(_age_pmf(AGE_BANDS)[11:18].sum())
+    lam = CHILDREN_MEAN - 1.0
+    expected = 1.0 - (1.0 - p) * math.exp(-lam * p)
+    eligible = (families["oldest_age"] >= 11).to_numpy()
+    n = len(eligible)
+    z = (eligible.mean() - expected) / math.sqrt(expected * (1.0 - expected) / n)
+    assert abs(z) < stats.norm.isf(ALPHA / 2), (eligible.mean(), expected, z)
+
+
+def test_default_age_bands_are_the_baseline_census_bands() -> None:
+    """The schema's default ``family.age_bands`` is the sourced table of
+    ``configs/baseline.yaml`` (so a scenario that omits the bands gets the census bands)."""
+    from sim.config import load_scenario
+    from sim.config.schema import CIN_AGE_BANDS, Family
+
+    sourced = [(b.low, b.high, b.share) for b in load_scenario(CONFIGS / "baseline.yaml").family.age_bands]
+    assert sourced == list(CIN_AGE_BANDS) == [(b.low, b.high, b.share) for b in Family().age_bands]
 
 
 def test_need_levels_and_localities_follow_their_shares(families: pd.DataFrame) -> None:

@@ -468,7 +468,7 @@ def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_tables(tmp_path: Pat
         pd.testing.assert_frame_equal(pd.read_csv(killed / name), pd.read_csv(tmp_path / "clean" / name))
 
 
-@pytest.mark.parametrize("name", ["worcestershire", "west_sussex", "sunderland", "kirklees"])
+@pytest.mark.parametrize("name", ["worcestershire", "worcestershire_needs", "west_sussex", "sunderland", "kirklees"])
 def test_bundled_specs_are_valid(name: str) -> None:
     loaded = load_spec(CONFIGS / "uncertainty" / f"{name}.yaml")
     assert loaded.options, "each bundled spec compares options with the baseline"

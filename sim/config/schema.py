@@ -138,11 +138,50 @@ class Referrals(_Model):
 
 
 # ---------------------------------------------------------------------- families
+MAX_CHILD_AGE = 25
+"""Oldest age a band may reach (services for care leavers and young adults run to 25)."""
+
+
+class AgeBand(_Model):
+    """A band of children's ages (whole years, inclusive) and its share of children."""
+
+    low: int = Field(strict=True, ge=0, le=MAX_CHILD_AGE, description="Youngest age in the band, years.")
+    high: int = Field(strict=True, ge=0, le=MAX_CHILD_AGE, description="Oldest age in the band, years.")
+    share: float = _prob(description="Share of children in the band; ages within it are uniform.")
+
+    @model_validator(mode="after")
+    def _check(self) -> AgeBand:
+        if self.low > self.high:
+            raise ValueError(f"low: must be <= high, got {self.low} > {self.high}")
+        return self
+
+
+CIN_AGE_BANDS: tuple[tuple[int, int, float], ...] = (
+    (0, 0, 0.05),
+    (1, 4, 0.16),
+    (5, 9, 0.22),
+    (10, 15, 0.36),
+    (16, 17, 0.21),
+)
+"""Default ``family.age_bands``: the age bands of the DfE children in need census (under 1,
+1-4, 5-9, 10-15, 16 and over, children in need at 31 March; docs/sources.md DfE-CIN-2025 A4),
+the 16-and-over band closed at 17; shares as in ``configs/baseline.yaml``."""
+
+
+def _cin_age_bands() -> list[AgeBand]:
+    return [AgeBand(low=lo, high=hi, share=s) for lo, hi, s in CIN_AGE_BANDS]
+
+
 class Family(_Model):
     children_mean: float = Field(
         default=2.25, ge=1, description="Mean children per family; number = 1 + Poisson(mean - 1)."
     )
-    max_child_age: int = Field(strict=True, default=17, ge=0, le=25, description="Ages drawn uniformly in 0..max.")
+    age_bands: list[AgeBand] = Field(
+        default_factory=_cin_age_bands,
+        min_length=1,
+        description="Children's ages: bands in order from age 0, contiguous, shares summing to 1; each child "
+        "draws a band by its share, then an age uniformly within it.",
+    )
     need_probs: dict[str, float] = Field(
         default_factory=lambda: {"level1": 0.0, "level2": 0.0, "level3": 1.0, "level4": 0.0}
     )
@@ -154,6 +193,18 @@ class Family(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Family:
+        expected = 0
+        for i, band in enumerate(self.age_bands):
+            if band.low != expected:
+                raise ValueError(
+                    f"age_bands.{i}.low: bands must start at age 0 and be contiguous, "
+                    f"expected {expected}, got {band.low}"
+                )
+            expected = band.high + 1
+        try:
+            check_probabilities({f"{b.low}-{b.high}": b.share for b in self.age_bands})
+        except ValueError as e:
+            raise ValueError(f"age_bands: {e}") from None
         _check_probs(self.need_probs, NEED_LEVELS, "need_probs")
         _complete(self.risk_mean_by_need, NEED_LEVELS, "risk_mean_by_need")
         for k, v in self.risk_mean_by_need.items():
@@ -576,6 +627,11 @@ class Needs(_Model):
         default=0.0, ge=0, le=365.0, description="Hazard (per year) of leaving for good (children grown up, moved)."
     )
     exits: dict[str, NeedExit] = Field(description="How each kind of exit changes need and the re-referral hazard.")
+    worsen_while_waiting: bool = Field(
+        default=False,
+        description="Need also worsens while a family waits for early help (front door, panel, Level 2 and 3 "
+        "lists), at worsen_per_year; edge-of-care queues excepted. Off: need changes only between episodes.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Needs:

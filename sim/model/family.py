@@ -45,8 +45,7 @@ class Family:
         loc = tables.locality(u(), now)
         self.locality = locality if locality is not None else loc
         n_children = 1 + tables.extra_children(u())
-        top = tables.max_age + 1
-        self.ages = tuple(min(int(u() * top), tables.max_age) for _ in range(n_children))
+        self.ages = tuple(tables.age(u()) for _ in range(n_children))
         level = tables.need(u(), self.locality)
         self.need = level + 1
         # the risk uniform is drawn now (fixing the stream's order); the Beta inverse CDF,
@@ -88,7 +87,10 @@ class AttributeTables:
     localities: tuple[str, ...]
     locality_cum: tuple[float, ...]
     children_cum: tuple[float, ...]
-    max_age: int
+    age_cum: tuple[float, ...]
+    """Cumulative shares of the age bands."""
+    age_bands: tuple[tuple[int, int], ...]
+    """Each band's youngest and oldest age."""
     need_cum: tuple[float, ...]
     risk_beta: tuple[tuple[float, float], ...]
     locality_growth: tuple[float, ...] = ()
@@ -121,7 +123,8 @@ class AttributeTables:
             localities=tuple(scenario.localities),
             locality_cum=tuple(itertools.accumulate(v.referral_share for v in scenario.localities.values())),
             children_cum=tuple(cum),
-            max_age=fam.max_child_age,
+            age_cum=tuple(itertools.accumulate(b.share for b in fam.age_bands)),
+            age_bands=tuple((b.low, b.high) for b in fam.age_bands),
             need_cum=tuple(itertools.accumulate(fam.need_probs[k] for k in NEED_LEVELS)),
             risk_beta=tuple((m * conc, (1 - m) * conc) for m in (fam.risk_mean_by_need[k] for k in NEED_LEVELS)),
         )
@@ -143,6 +146,17 @@ class AttributeTables:
         shares = np.diff(np.concatenate([[0.0], self.locality_cum]))
         growth = np.asarray(self.locality_growth or (0.0,) * len(shares))
         return shares[:, None] * (1.0 + growth[:, None]) ** (np.asarray(t, dtype=float)[None, :] / 365.0)
+
+    def age(self, u: float) -> int:
+        """A child's age from one uniform: the band by inverse CDF of the band shares, then
+        the age uniformly within the band from where ``u`` falls inside the band's share
+        (so one uniform per child, as before bands, and the stream's order is unchanged)."""
+        i = _pick(self.age_cum, u)
+        below = self.age_cum[i - 1] if i else 0.0
+        width = self.age_cum[i] - below
+        low, high = self.age_bands[i]
+        v = (u - below) / width if width > 0 else 0.0
+        return min(low + int(v * (high - low + 1)), high)
 
     def extra_children(self, u: float) -> int:
         return _pick(self.children_cum, u)

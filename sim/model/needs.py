@@ -34,7 +34,7 @@ from scipy import linalg
 from sim.config.schema import Needs
 from sim.vocab import NEED_LEVELS
 
-__all__ = ["LEFT", "REFERRED", "path", "rate_matrix", "referred_by", "start_level"]
+__all__ = ["LEFT", "REFERRED", "path", "rate_matrix", "referred_by", "start_level", "worsen_matrix"]
 
 LEVELS = len(NEED_LEVELS)
 LEFT = LEVELS
@@ -68,6 +68,17 @@ def rate_matrix(needs: Needs, exit_kind: str) -> np.ndarray:
         q[i, LEFT] = needs.leave_per_year
         q[i, REFERRED] = needs.rereferral_per_year[level] * mult
     q /= 365.0
+    np.fill_diagonal(q, -q.sum(axis=1))
+    return q
+
+
+def worsen_matrix(needs: Needs) -> np.ndarray:
+    """The generator (per day) of the chain's upward moves alone: need worsening without help,
+    as while a family waits (``needs.worsen_while_waiting``). States ``0..3`` are levels 1-4;
+    level 4 is absorbing. ``expm(Q t)`` gives the level after ``t`` days of waiting."""
+    q = np.zeros((LEVELS, LEVELS))
+    for i, level in enumerate(NEED_LEVELS[:-1]):
+        q[i, i + 1] = needs.worsen_per_year[level] / 365.0
     np.fill_diagonal(q, -q.sum(axis=1))
     return q
 

@@ -26,7 +26,7 @@ from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.common import CLOSED, DONE, Proc, Step, choose
 from sim.model.family import AttributeTables, Family
-from sim.model.needs import REFERRED, rate_matrix, start_level
+from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
 from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, PoolRequest
 from sim.model.statutory import StatutoryCare, _statutory
@@ -165,6 +165,7 @@ class World(StatutoryCare):
         self._withdraw = wt.withdrawal_per_day
         needs = scenario.needs
         self._need_q = {str(k): rate_matrix(needs, k) for k in NEED_EXITS} if needs is not None else {}
+        self._wait_q = worsen_matrix(needs) if needs is not None and needs.worsen_while_waiting else None
         self.handlers: dict[str, Callable[[Family], Proc]] = {
             "front_door": self._front_door,
             "panel": self._panel,
@@ -417,15 +418,30 @@ class World(StatutoryCare):
         elapsed: float = 0.0,
         log_join: bool = True,
         hazard_factors: tuple[float, float] = (1.0, 1.0),
+        need_worsens: bool = True,
     ) -> Generator[simpy.Event, Any, str]:
         """Queue for ``req`` with the hazards of escalation and withdrawal (scaled by
         ``hazard_factors``, e.g. for families in a parenting group while they wait).
 
         Returns ``""`` once served, else ``"escalated"`` or ``"withdrawn"`` after cancelling
-        the request (so no slot can leak).
+        the request (so no slot can leak). With ``needs.worsen_while_waiting`` (and
+        ``need_worsens``), the family's level of need then moves up the chain's worsening
+        rates over the time it waited (the hazards above use its level at joining).
         """
         if log_join:
             self._log(fam, "join", stage, service)
+        joined = self.env.now
+        why = yield from self._queue(fam, stage, service, req, elapsed, hazard_factors)
+        if need_worsens and self._wait_q is not None:
+            level = need_path(self._wait_q, fam.need - 1, fam.rng.u, self.env.now - joined)[-1][1] + 1
+            if level != fam.need:
+                fam.set_need(level, self.tables)
+        return why
+
+    def _queue(
+        self, fam: Family, stage: str, service: str, req: Any, elapsed: float, hazard_factors: tuple[float, float]
+    ) -> Generator[simpy.Event, Any, str]:
+        """The queue itself: ``""`` once served, else why the family left."""
         patience, esc, wd = _INF, _INF, _INF
         if self._hazards:  # drawn whether or not a slot is free, so CRN stay aligned
             esc = self._escalation_time(fam, elapsed, hazard_factors[0])
@@ -675,7 +691,7 @@ class World(StatutoryCare):
         no outcome."""
         stage = svc.name
         req = svc.request(fam)
-        why = yield from self._wait(fam, stage, stage, req, hazard_factors=NO_ESCALATION)
+        why = yield from self._wait(fam, stage, stage, req, hazard_factors=NO_ESCALATION, need_worsens=False)
         if why == "withdrawn":
             return outcome
         yield self.env.timeout(duration.ppf(fam.rng.u()))
@@ -691,7 +707,7 @@ class World(StatutoryCare):
         mst = self.sc.mst
         assert mst is not None and self.mst is not None
         req = self.mst.request(fam)
-        why = yield from self._wait(fam, "mst", "mst", req, hazard_factors=NO_ESCALATION)
+        why = yield from self._wait(fam, "mst", "mst", req, hazard_factors=NO_ESCALATION, need_worsens=False)
         if why:
             return self._left(why)
         yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
