@@ -36,6 +36,10 @@ def test_sensitivity_script_writes_one_row_per_setting(tmp_path: Path) -> None:
     assert table["value"].iloc[1:].tolist() == [0.05, 0.15]
     assert (table["net_cost_ci_low"] <= table["net_cost_diff_mean"]).all()
     assert (table["net_cost_diff_mean"] <= table["net_cost_ci_high"]).all()
+    report = subprocess.run(
+        [sys.executable, "-m", "sim", "report", str(tmp_path / "leave_low")], capture_output=True, text=True
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
 
 
 @pytest.mark.parametrize(
