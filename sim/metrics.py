@@ -481,6 +481,11 @@ def _costs(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> d
             )
         ),
         K.COST_ASSESSMENT: _starts(st[Stage.ASSESSMENT], lo, hi, children=True) * c.gbp(pc.assessment),
+        K.COST_SOCIAL_WORKERS: (
+            _average(sc, lo, hi, lambda state: _sw(state, "fte")) - scc.social_worker_fte_in_unit_costs
+        )
+        * years
+        * c.gbp(scc.social_worker_per_year),
         K.COST_CIN: _occupied_days(st[Stage.CIN], lo, hi) * c.gbp(scc.cin_per_day),
         K.COST_CP: _occupied_days(st[Stage.CP], lo, hi) * c.gbp(scc.cp_per_day),
         K.COST_FOSTER: _occupied_days(lac, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),

@@ -623,10 +623,28 @@ class CaseCosts(_Model):
 
 
 class SocialCareCosts(_Model):
+    """Per-child unit costs of social care and the pay of its case-holding social workers.
+
+    Social worker pay is counted once: the per-child unit costs (``assessment``,
+    ``cin_per_day``, ``cp_per_day``) include the time of ``social_worker_fte_in_unit_costs``
+    case-holding FTE (the funded establishment they were costed at), and the social worker
+    cost component pays (FTE in post - that) x ``social_worker_per_year``: the cost of
+    social workers above it, a saving (negative) below it. 0 (the default) says the unit
+    costs exclude social worker time and every FTE is paid here."""
+
     cin_per_day: Cost | None = None
     cp_per_day: Cost | None = None
     foster_per_week: Cost | None = None
     residential_per_week: Cost | None = None
+    social_worker_per_year: Cost | None = Field(
+        default=None, description="A case-holding social worker's annual cost (null: social workers not costed)."
+    )
+    social_worker_fte_in_unit_costs: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_STAFF,
+        description="Case-holding social worker FTE whose time the per-child unit costs already include.",
+    )
 
 
 class Costs(_Model):

@@ -282,6 +282,7 @@ def senior_lists(scenario: Scenario) -> list[str]:
             out.append(service)
     return [s for s in key_worker_lists(scenario) if s in out]
 
+
 def statutory_kpis(scenario: Scenario) -> Iterator[Kpi]:
     """The KPIs of the statutory social care path (none without ``social_care.statutory``):
     the measures councils report, counted in children."""
