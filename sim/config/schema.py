@@ -421,13 +421,37 @@ class SocialWorkers(_Model):
     conference, CIN and CP plans and care are all held), so assessments share capacity with
     case holding; the average caseload is an output."""
 
-    case_holding_fte: float = Field(gt=0, le=MAX_STAFF, description="Case-holding social workers in post (FTE).")
+    case_holding_fte: float = Field(
+        gt=0,
+        le=MAX_STAFF,
+        description="Case-holding social workers in post (FTE); with workforce dynamics, posts (rounded).",
+    )
     caseload_cap: float = Field(gt=0, le=MAX_COUNT, description="Most children a social worker holds.")
+    vacancy_rate: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="With workforce dynamics: share of posts vacant at day 0 (ignored without).",
+    )
+    workforce: Workforce | None = Field(
+        default=None,
+        description="Workforce dynamics of the posts (turnover, vacancies, agency cover); null: FTE fixed.",
+    )
 
     @property
     def slots(self) -> float:
-        """Caseload units (children)."""
+        """Caseload units (children) without workforce dynamics."""
         return self.case_holding_fte * self.caseload_cap
+
+    @property
+    def posts(self) -> int:
+        """Posts under workforce dynamics: ``case_holding_fte`` rounded to whole posts."""
+        return round(self.case_holding_fte)
+
+    @property
+    def filled(self) -> int:
+        """Posts filled at day 0 under workforce dynamics."""
+        return round(self.posts * (1 - self.vacancy_rate))
 
 
 class ScSource(_Model):

@@ -260,8 +260,9 @@ class World(StatutoryCare):
                 if edge is not None and conf is not None:
                     edge.pool.set_capacity(conf.slots)
             st = _statutory(state)
-            if self.social_workers is not None and st is not None and st.social_workers is not None:
-                self.social_workers.pool.set_capacity(st.social_workers.slots)
+            sw = st.social_workers if st is not None else None
+            if self.social_workers is not None and sw is not None and SOCIAL_WORKERS not in self.workforce:
+                self.social_workers.pool.set_capacity(sw.slots)
 
     def _arrivals(self, times: np.ndarray, src: np.ndarray) -> Proc:
         env = self.env
