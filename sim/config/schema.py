@@ -366,6 +366,11 @@ class Fgc(_Model):
         "starting a Level 3 plan."
     )
     referral_prob: float = _prob(description="Share of families at the offer point referred.")
+    early_help_referral_prob: float = _prob(
+        default=0.0,
+        description="With offer_at pre_proceedings: share of families starting a Level 3 plan also referred "
+        "(conferences in early support as well as at pre-proceedings; step_up_relative_reduction applies).",
+    )
     care_relative_reduction: float = _prob(description="Relative reduction in care entry (pre-proceedings).")
     step_up_relative_reduction: float = _prob(
         default=0.0, description="Relative reduction in the plan's step-up probability (first contact)."
@@ -703,6 +708,7 @@ RUNTIME_KEYS = (
     "fgc.conferences_per_coordinator",
     "fgc.offer_at",
     "fgc.referral_prob",
+    "fgc.early_help_referral_prob",
     "fgc.care_relative_reduction",
     "fgc.step_up_relative_reduction",
     "family_mental_health.consultants",
