@@ -372,10 +372,9 @@ def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, 
     k[K.SW_WAITING_AT_END.name] = float(still["children"].sum() - started["children"].sum())
     held = sum(_time_average(*_steps(st[s], (Event.START,), (Event.END,), children=True), lo, hi) for s in _HELD)
     sw = stat.social_workers
-    fte = _average(scenario, lo, hi, lambda state: _sw(state, "fte"))
+    fte, slots = _sw_fte_slots(st, scenario, lo, hi)
     k[K.SW_CASELOAD.name] = held / fte if sw is not None and fte > 0 else np.nan
     if sw is not None:
-        slots = _average(scenario, lo, hi, lambda state: _sw(state, "slots"))
         k[K.SW_UTILISATION.name] = held / slots if slots > 0 else np.nan
     if stat.population_0_17 is not None:
         per = stat.population_0_17 / 10_000.0
@@ -387,6 +386,17 @@ def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, 
                     level += _level_at(*_steps(st[s], up, (Event.END,), children=True), at)
                 k[K.per_10k(state, when).name] = level / per
     return k
+
+
+def _sw_fte_slots(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: float) -> tuple[float, float]:
+    """Time-averages over ``[lo, hi]`` of the case-holding social workers in post (FTE) and
+    of their caseload units: from the workforce log under workforce dynamics (employees and
+    agency; units after ramp-up and sickness), else from the scenario's states."""
+    if SOCIAL_WORKERS in K.workforce_lists(scenario):
+        w = _workforce(st, scenario, SOCIAL_WORKERS, lo, hi)
+        return w["employed"] + w["agency"], w["capacity"]
+    fte = _average(scenario, lo, hi, lambda state: _sw(state, "fte"))
+    return fte, _average(scenario, lo, hi, lambda state: _sw(state, "slots"))
 
 
 def _sw(state: Scenario, what: str) -> float:

@@ -396,6 +396,23 @@ def test_social_workers_under_workforce_dynamics_exact() -> None:
     expected = (2800 + 210 + 560 - 7 * 350) / 365 * 50_000 * 1.03**2
     assert k["cost_social_workers_gbp"] == pytest.approx(expected, rel=REL)
     assert k["cost_staff_gbp"] == 0
-    staff = res.events[res.events["stage"] == Stage.SOCIAL_WORKER]
+    # caseload and utilisation divide by the FTE and the capacity from the log: with agency
+    # cover 10 FTE and 10 x 20 units throughout; with vacancies left open 8 FTE for days
+    # 50-120 and 10 after, (8 x 70 + 10 x 280) / 350 = 9.6 FTE and 9.6 x 20 units, not the
+    # static 10 x 20
+    for share, fte in ((1.0, 10.0), (0.0, 9.6)):
+        d["social_care"]["statutory"]["social_workers"]["workforce"]["agency_cover_share"] = share
+        r = sim.run_replication(scenario_from_dict(d), seed=0)
+        ev = r.events
+        rows = ev[
+            ev["stage"].isin(["assessment", "s47", "icpc", "cin", "cp", "lac"]) & ev["event"].isin(["start", "end"])
+        ]
+        rows = rows.sort_values("time", kind="stable")
+        level = np.cumsum(np.where(rows["event"] == "start", 1.0, -1.0) * rows["children"].to_numpy())
+        edges = np.clip(np.append(rows["time"].to_numpy(), 400.0), 50.0, 400.0)
+        held = float(np.sum(level * np.diff(edges))) / 350
+        assert r.kpis["caseload_social_worker"] == pytest.approx(held / fte, rel=1e-6)
+        assert r.kpis["utilisation_social_workers"] == pytest.approx(held / (fte * 20), rel=1e-6)
+    staff = res.events[res.events["stage"] == Stage.SOCIAL_WORKER]  # the agency-covered run
     assert set(staff["service"]) == {"social_workers"}
     assert len(staff[(staff["event"] == "start") & (staff["time"] == 0)]) == 10  # 8 employees + 2 agency
