@@ -23,6 +23,7 @@ from sim.vocab import (
     CLOSED_EXITS,
     DEPRIVATION_GROUPS,
     EH_STAGES,
+    KEY_WORKER_STAGES,
     MODEL_SOURCES,
     PANEL_DECISIONS,
     PLAN_STAGES,
@@ -35,6 +36,7 @@ from sim.vocab import (
     SC_OUTCOMES,
     SOCIAL_CARE_CLOSED,
     SOCIAL_CARE_EXITS,
+    SOCIAL_WORKERS,
     STAFF_STAGES,
     TRIAGE_DECISIONS,
     Event,
@@ -242,7 +244,7 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
     for name in K.senior_lists(scenario):
         roles = _roles(st, scenario, name, lo, hi)
         units = sum(u for u, _ in roles.values())
-        for role in STAFF_STAGES:
+        for role in KEY_WORKER_STAGES:
             u, fte = roles[role]
             k[K.role_caseload(name, role, "").name] = held[name] * u / units / fte if units > 0 and fte > 0 else np.nan
     for name, w in staffed.items():
@@ -311,7 +313,7 @@ def _roles(
     for a team under workforce dynamics, its workers from the log (ramp-up and sickness
     applied to the units)."""
     teams = [n for n in scenario.teams if service in (POOLED_SERVICE, team_service(n))]
-    total = {role: [0.0, 0.0] for role in STAFF_STAGES}
+    total = {role: [0.0, 0.0] for role in KEY_WORKER_STAGES}
     for a, b, state in _segments(scenario, lo, hi):
         sl = staffed_lists(state).get(service)
         specs = sl.specs if sl is not None else []
@@ -418,10 +420,9 @@ def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, 
     k[K.SW_WAITING_AT_END.name] = float(still["children"].sum() - started["children"].sum())
     held = sum(_time_average(*_steps(st[s], (Event.START,), (Event.END,), children=True), lo, hi) for s in _HELD)
     sw = stat.social_workers
-    fte = _average(scenario, lo, hi, lambda state: _sw(state, "fte"))
+    fte, slots = _sw_fte_slots(st, scenario, lo, hi)
     k[K.SW_CASELOAD.name] = held / fte if sw is not None and fte > 0 else np.nan
     if sw is not None:
-        slots = _average(scenario, lo, hi, lambda state: _sw(state, "slots"))
         k[K.SW_UTILISATION.name] = held / slots if slots > 0 else np.nan
     if stat.population_0_17 is not None:
         per = stat.population_0_17 / 10_000.0
@@ -433,6 +434,17 @@ def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, 
                     level += _level_at(*_steps(st[s], up, (Event.END,), children=True), at)
                 k[K.per_10k(state, when).name] = level / per
     return k
+
+
+def _sw_fte_slots(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: float) -> tuple[float, float]:
+    """Time-averages over ``[lo, hi]`` of the case-holding social workers in post (FTE) and
+    of their caseload units: from the workforce log under workforce dynamics (employees and
+    agency; units after ramp-up and sickness), else from the scenario's states."""
+    if SOCIAL_WORKERS in K.workforce_lists(scenario):
+        w = _workforce(st, scenario, SOCIAL_WORKERS, lo, hi)
+        return w["employed"] + w["agency"], w["capacity"]
+    fte = _average(scenario, lo, hi, lambda state: _sw(state, "fte"))
+    return fte, _average(scenario, lo, hi, lambda state: _sw(state, "slots"))
 
 
 def _sw(state: Scenario, what: str) -> float:
@@ -562,6 +574,7 @@ def _costs(
             )
         ),
         K.COST_ASSESSMENT: x.starts_in(Stage.ASSESSMENT, lo, hi, children=True) * c.gbp(pc.assessment),
+        K.COST_SOCIAL_WORKERS: _social_worker_cost(st, sc, lo, hi),
         K.COST_CIN: x.occupied_days(Stage.CIN, lo, hi) * c.gbp(scc.cin_per_day),
         K.COST_CP: x.occupied_days(Stage.CP, lo, hi) * c.gbp(scc.cp_per_day),
         K.COST_FOSTER: x.occupied_days(Stage.LAC, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
@@ -604,12 +617,32 @@ def _staff_per_year(sc: Scenario) -> float:
     return staff
 
 
-def _workforce_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> float:
+def _social_worker_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> float:
+    """Social worker pay over ``[lo, hi]`` beyond what the per-child unit costs include:
+    the pay of the social workers in post (FTE x annual cost; under workforce dynamics the
+    worker-days from the log, agency cover at its premium) less
+    ``social_worker_fte_in_unit_costs`` x annual cost, over the window's years."""
+    scc = sc.costs.social_care
+    per_fte = sc.costs.gbp(scc.social_worker_per_year)
+    years = (hi - lo) / DAYS_PER_YEAR
+    if SOCIAL_WORKERS in K.workforce_lists(sc):
+        paid = _workforce_cost(st, sc, lo, hi, social_workers=True)
+    else:
+        paid = _average(sc, lo, hi, lambda state: _sw(state, "fte")) * years * per_fte
+    return paid - scc.social_worker_fte_in_unit_costs * years * per_fte
+
+
+def _workforce_cost(
+    st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float, social_workers: bool = False
+) -> float:
     """Cost over ``[lo, hi]`` of the posts under workforce dynamics: the worker-days in post
     from the log x the post's annual cost / 365, agency cover at the group's
-    ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any block."""
+    ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any block.
+    The early help lists, or with ``social_workers`` only the social workers' list."""
     cost = 0.0
     for service, sl in staffed_lists(sc).items():
+        if (service == SOCIAL_WORKERS) != social_workers:
+            continue
         specs = {spec.name: spec for spec in sl.specs}
         for (role, staffing, group), days in _staff_days(st, lo, hi, service).items():
             spec = specs[group]

@@ -17,6 +17,7 @@ __all__ = [
     "DEPRIVATION_GROUP_LABELS",
     "EH_STAGES",
     "ICPC_OUTCOMES",
+    "KEY_WORKER_STAGES",
     "NEED_EXITS",
     "NEED_LEVELS",
     "PANEL_DECISIONS",
@@ -66,6 +67,7 @@ class Stage(StrEnum):
     CLOSED = "closed"
     KEY_WORKER = "key_worker"  # a key worker post's occupant (workforce dynamics only)
     SENIOR_KEY_WORKER = "senior_key_worker"  # a senior key worker post's occupant
+    SOCIAL_WORKER = "social_worker"  # a case-holding social worker post's occupant
 
 
 class Event(StrEnum):
@@ -130,7 +132,9 @@ PLAN_STAGES = (
 """Stages with open cases (start -> end)."""
 EH_STAGES = (Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3)
 """Stages inside an early help episode."""
-STAFF_STAGES = (Stage.KEY_WORKER, Stage.SENIOR_KEY_WORKER)
+KEY_WORKER_STAGES = (Stage.KEY_WORKER, Stage.SENIOR_KEY_WORKER)
+"""The roles of the key worker lists (a team's posts)."""
+STAFF_STAGES = (*KEY_WORKER_STAGES, Stage.SOCIAL_WORKER)
 """Stages of the workforce log: a worker (not a family) starts and ends a spell in a
 post of this role, with a :class:`Staffing` as ``detail`` (only with a ``workforce`` block)."""
 
@@ -248,6 +252,7 @@ _STAGE_INFO = {
     Stage.CLOSED: StageInfo("Closed", "closure", "closed cases"),
     Stage.KEY_WORKER: StageInfo("Key worker post", "a key worker", "key workers in post"),
     Stage.SENIOR_KEY_WORKER: StageInfo("Senior key worker post", "a senior key worker", "senior key workers in post"),
+    Stage.SOCIAL_WORKER: StageInfo("Social worker post", "a social worker", "social workers in post"),
 }
 
 

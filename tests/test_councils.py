@@ -157,3 +157,21 @@ def test_kirklees_options_move_the_way_the_seed_expects() -> None:
     without = _diff(base, "kirklees/options/without_edge_of_care.yaml", reps=3)
     # the programmes' staff (Kirklees-ESP-2019 para 3.5: £1,166,283 a year in 2019 prices) are saved exactly
     assert without["cost_early_help_gbp_per_year"]["diff_mean"] == pytest.approx(-1_166_283 * 1.03**5, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_kirklees_fgc_conferences_in_the_seeds_range_and_care_near_steady_state() -> None:
+    """Kirklees-ESP-2019 s.2 FGC: 10 coordinators "allow for between 240 to 320 FGCs ... in each 12
+    month period" (issue 10 must-show 4). Calibrated Kirklees, three years with one of
+    warm-up, 6 replications on seeds the tuning never saw: conferences started a year within
+    240-320 in every replication and their mean within 25 of the middle, 280 (replications
+    spread by about +-10 a year, Poisson-like); looked-after children per 10,000 at the end
+    within 15% of the start on the replication mean (must-show 3; single replications swing
+    by about 8%: the stock is ~700 children with stays of years)."""
+    sc = sim.load_scenario(CONFIGS / "kirklees" / "calibrated.yaml")
+    t = run_batch(sc, 6, seed=4242, backend="process", workers=2).replications
+    per_year = t["starts_fgc"] / (t["window_days"] / 365.0)
+    assert per_year.between(240, 320).all(), per_year.tolist()
+    assert abs(per_year.mean() - 280) < 25, per_year.tolist()
+    drift = t["lac_per_10k_at_end"].mean() / t["lac_per_10k_at_start"].mean() - 1
+    assert abs(drift) < 0.15, drift

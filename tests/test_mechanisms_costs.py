@@ -358,3 +358,38 @@ def test_yearly_costs_cover_each_whole_year_of_the_window(full_run: Any) -> None
     )
     assert "cost_social_care_gbp_year2" not in k
     assert k["cost_social_care_gbp_year1"] == pytest.approx(social, rel=REL)
+
+
+# --------------------------------------------------------------------------- social workers
+def test_social_worker_cost_is_fte_above_the_unit_costs_establishment() -> None:
+    """Social worker pay, counted once (issue 10): the per-child unit costs include the time of
+    7 FTE (``social_worker_fte_in_unit_costs``); 10 FTE are in post until a dated change to 4
+    FTE on day 200, window [35, 400]. By hand: (10 - 7) FTE for 165 days and (4 - 7) FTE for
+    200 days, at GBP 50,000 in 2022 prices uprated 3% a year to 2024:
+    (3 x 165 - 3 x 200) / 365 x 50,000 x 1.03^2 = -GBP 15,259.52 (a saving). The components
+    still add up to the social care and total costs. Without ``social_worker_per_year`` the
+    component is 0."""
+    from sim import kpis as K
+    from tests.test_mechanisms_statutory import _scenario
+
+    d = _scenario(400.0, warmup=35.0, social_workers={"case_holding_fte": 10, "caseload_cap": 20})
+    d["changes"] = [{"date": "2022-07-20", "set": {"social_care.statutory.social_workers.case_holding_fte": 4}}]
+    d["costs"] = {
+        "price_year": 2024,
+        "annual_uprating": 0.03,
+        "per_case": {"assessment": _cost(800, 2024)},
+        "social_care": {
+            "cin_per_day": _cost(20, 2024),
+            "social_worker_per_year": _cost(50_000, 2022),
+            "social_worker_fte_in_unit_costs": 7,
+        },
+    }
+    k = sim.run_replication(scenario_from_dict(d), seed=4).kpis
+    expected = (3 * 165 - 3 * 200) / 365 * 50_000 * 1.03**2
+    assert expected == pytest.approx(-15_259.52, abs=0.01)
+    assert k["cost_social_workers_gbp"] == pytest.approx(expected, rel=REL)
+    social = sum(k[c.name] for c in K.COST_COMPONENTS if c.subject == "social_care")
+    assert k["cost_social_care_gbp"] == pytest.approx(social, rel=REL)
+    assert k["cost_total_gbp"] == pytest.approx(sum(k[c.name] for c in K.COST_COMPONENTS), rel=REL)
+    del d["costs"]["social_care"]["social_worker_per_year"]
+    assert sim.run_replication(scenario_from_dict(d), seed=4).kpis["cost_social_workers_gbp"] == 0

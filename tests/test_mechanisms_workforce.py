@@ -324,3 +324,95 @@ def test_dated_change_of_posts_under_workforce_dynamics_in_the_model() -> None:
     assert k["staff_fte_team_a"] == pytest.approx((1360 + 340) / 150, rel=REL)
     assert k["vacancy_rate_team_a"] == pytest.approx(1 - (1360 / 150) / (1700 / 150), rel=REL)
     assert k["agency_share_team_a"] == pytest.approx(340 / (1360 + 340), rel=REL)
+
+
+# --------------------------------------------------------------------------- social workers
+def _social_workers(days: float, warmup: float, workforce: dict[str, Any], **sw: Any) -> dict[str, Any]:
+    """The statutory-only scenario of tests/test_mechanisms_statutory.py with case-holding
+    social workers under workforce dynamics (``social_care.statutory.social_workers.workforce``)."""
+    from tests.test_mechanisms_statutory import _scenario
+
+    return _scenario(
+        days,
+        warmup=warmup,
+        social_workers={"case_holding_fte": 10, "caseload_cap": 20, "workforce": workforce, **sw},
+        inflow={"sources": {"police": {"children_per_year": 365}}},
+    )
+
+
+@pytest.mark.slow
+def test_social_worker_long_run_vacancy_rate_is_rL_over_1_plus_rL() -> None:
+    """Social workers under workforce dynamics, through the whole model: 200 posts (cap 20,
+    never binding with ~365 children a year), turnover r = 1 a year, exponential lag of mean
+    L = 0.5 year, half the vacancies covered by agency. KPIs over the window [2, 20] years:
+    vacancy rate (agency-covered posts counted vacant, as DfE-Workforce-2023) = rL / (1 +
+    rL) = 1/3; agency FTE = half the vacancies, so the agency share of FTE working is
+    (1/6) / (2/3 + 1/6) = 0.2. Tolerance as the key worker test: sd 0.0064 for the vacancy
+    rate, 4 sd; the agency share, a ratio of two such averages, within 0.03."""
+    wf = {
+        "turnover_rate": 1.0,
+        "recruitment_lag_days": {"dist": "exponential", "mean": 182.5},
+        "agency_cover_share": 0.5,
+    }
+    d = _social_workers(20 * 365.0, 2 * 365.0, wf, case_holding_fte=200)
+    k = sim.run_replication(scenario_from_dict(d), seed=5).kpis
+    sd = math.sqrt(2 * (1 / 3) * (2 / 3) / (200 * 3 * 18))
+    assert k["vacancy_rate_social_workers"] == pytest.approx(1 / 3, abs=4 * sd)
+    assert k["agency_share_social_workers"] == pytest.approx(0.2, abs=0.03)
+    assert k["staff_fte_social_workers"] == pytest.approx(200 * (2 / 3 + 1 / 6), abs=200 * 4 * sd)
+
+
+def test_social_workers_under_workforce_dynamics_exact() -> None:
+    """Deterministic: 10 social worker posts, 20% vacant at day 0, no turnover, a fixed
+    120-day lag, every vacancy covered by agency at premium 1.5; window [50, 400] (350 days).
+    Worker-days: 8 employees 8 x 350 = 2800; 2 agency workers (days 0-120) 2 x 70 = 140,
+    paid x 1.5 = 210; 2 new starters (day 120 on) 2 x 280 = 560. FTE working (2800 + 140 +
+    560) / 350 = 10; vacancy rate 1 - (3360 / 350) / 10 = 0.04; agency share 140 / 3500.
+    Cost: the unit costs include 7 FTE, so cost_social_workers_gbp = (2800 + 210 + 560 - 7 x
+    350) / 365 x 50,000 x 1.03^2; no early help staff cost comes from these posts. Capacity
+    follows the posts: 8 x 20 at day 0 (the 2 agency workers join at once), 10 x 20 after."""
+    wf = {
+        "turnover_rate": 0.0,
+        "recruitment_lag_days": {"dist": "fixed", "value": 120},
+        "agency_cover_share": 1.0,
+        "agency_premium": 1.5,
+    }
+    d = _social_workers(400.0, 50.0, wf, vacancy_rate=0.2)
+    d["costs"] = {
+        "price_year": 2024,
+        "annual_uprating": 0.03,
+        "social_care": {
+            "social_worker_per_year": {"gbp": 50_000, "price_year": 2022},
+            "social_worker_fte_in_unit_costs": 7,
+        },
+    }
+    sc = scenario_from_dict(d)
+    res = sim.run_replication(sc, seed=0)
+    k = res.kpis
+    assert list(k) == list(K.catalogue(sc))
+    assert k["staff_fte_social_workers"] == pytest.approx(10.0, rel=REL)
+    assert k["vacancy_rate_social_workers"] == pytest.approx(1 - (3360 / 350) / 10, rel=REL)
+    assert k["agency_share_social_workers"] == pytest.approx(140 / 3500, rel=REL)
+    expected = (2800 + 210 + 560 - 7 * 350) / 365 * 50_000 * 1.03**2
+    assert k["cost_social_workers_gbp"] == pytest.approx(expected, rel=REL)
+    assert k["cost_staff_gbp"] == 0
+    # caseload and utilisation divide by the FTE and the capacity from the log: with agency
+    # cover 10 FTE and 10 x 20 units throughout; with vacancies left open 8 FTE for days
+    # 50-120 and 10 after, (8 x 70 + 10 x 280) / 350 = 9.6 FTE and 9.6 x 20 units, not the
+    # static 10 x 20
+    for share, fte in ((1.0, 10.0), (0.0, 9.6)):
+        d["social_care"]["statutory"]["social_workers"]["workforce"]["agency_cover_share"] = share
+        r = sim.run_replication(scenario_from_dict(d), seed=0)
+        ev = r.events
+        rows = ev[
+            ev["stage"].isin(["assessment", "s47", "icpc", "cin", "cp", "lac"]) & ev["event"].isin(["start", "end"])
+        ]
+        rows = rows.sort_values("time", kind="stable")
+        level = np.cumsum(np.where(rows["event"] == "start", 1.0, -1.0) * rows["children"].to_numpy())
+        edges = np.clip(np.append(rows["time"].to_numpy(), 400.0), 50.0, 400.0)
+        held = float(np.sum(level * np.diff(edges))) / 350
+        assert r.kpis["caseload_social_worker"] == pytest.approx(held / fte, rel=1e-6)
+        assert r.kpis["utilisation_social_workers"] == pytest.approx(held / (fte * 20), rel=1e-6)
+    staff = res.events[res.events["stage"] == Stage.SOCIAL_WORKER]  # the agency-covered run
+    assert set(staff["service"]) == {"social_workers"}
+    assert len(staff[(staff["event"] == "start") & (staff["time"] == 0)]) == 10  # 8 employees + 2 agency

@@ -46,6 +46,21 @@ def test_fgc_at_first_contact_reduces_step_ups_during_plans() -> None:
     assert _mean(none, "utilisation_fgc") > 0
 
 
+def test_fgc_in_early_support_as_well_as_at_pre_proceedings() -> None:
+    """``early_help_referral_prob`` adds conferences for families starting a Level 3 plan to
+    the pre-proceedings offer (Kirklees-ESP-2019 s.2 FGC: "in both early support services and
+    children's social care"): with every Level 3 family referred, FGC starts at least the
+    Level 3 starts, more than pre-proceedings alone; the share's step-up effect applies."""
+    both = {**FGC, "coordinators": 1000, "early_help_referral_prob": 1.0}
+    pre = _base(fgc={**FGC, "coordinators": 1000})
+    sc = _base(fgc=both)
+    res = sim.run_replication(sc, seed=2).kpis
+    assert res["starts_fgc"] >= res["starts_level3"] > 0
+    assert res["starts_fgc"] > sim.run_replication(pre, seed=2).kpis["starts_fgc"]
+    strong = _base(fgc={**both, "step_up_relative_reduction": 0.9})
+    assert _mean(strong, "step_ups_during_plan") < _mean(sc, "step_ups_during_plan")
+
+
 def test_family_mental_health_runs_alongside_plans() -> None:
     fmh = {
         "consultants": 5,

@@ -417,6 +417,11 @@ class Fgc(_Model):
         "starting a Level 3 plan."
     )
     referral_prob: float = _prob(description="Share of families at the offer point referred.")
+    early_help_referral_prob: float = _prob(
+        default=0.0,
+        description="With offer_at pre_proceedings: share of families starting a Level 3 plan also referred "
+        "(conferences in early support as well as at pre-proceedings; step_up_relative_reduction applies).",
+    )
     care_relative_reduction: float = _prob(description="Relative reduction in care entry (pre-proceedings).")
     step_up_relative_reduction: float = _prob(
         default=0.0, description="Relative reduction in the plan's step-up probability (first contact)."
@@ -472,13 +477,37 @@ class SocialWorkers(_Model):
     conference, CIN and CP plans and care are all held), so assessments share capacity with
     case holding; the average caseload is an output."""
 
-    case_holding_fte: float = Field(gt=0, le=MAX_STAFF, description="Case-holding social workers in post (FTE).")
+    case_holding_fte: float = Field(
+        gt=0,
+        le=MAX_STAFF,
+        description="Case-holding social workers in post (FTE); with workforce dynamics, posts (rounded).",
+    )
     caseload_cap: float = Field(gt=0, le=MAX_COUNT, description="Most children a social worker holds.")
+    vacancy_rate: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="With workforce dynamics: share of posts vacant at day 0 (ignored without).",
+    )
+    workforce: Workforce | None = Field(
+        default=None,
+        description="Workforce dynamics of the posts (turnover, vacancies, agency cover); null: FTE fixed.",
+    )
 
     @property
     def slots(self) -> float:
-        """Caseload units (children)."""
+        """Caseload units (children) without workforce dynamics."""
         return self.case_holding_fte * self.caseload_cap
+
+    @property
+    def posts(self) -> int:
+        """Posts under workforce dynamics: ``case_holding_fte`` rounded to whole posts."""
+        return round(self.case_holding_fte)
+
+    @property
+    def filled(self) -> int:
+        """Posts filled at day 0 under workforce dynamics."""
+        return round(self.posts * (1 - self.vacancy_rate))
 
 
 class ScSource(_Model):
@@ -679,10 +708,28 @@ class CaseCosts(_Model):
 
 
 class SocialCareCosts(_Model):
+    """Per-child unit costs of social care and the pay of its case-holding social workers.
+
+    Social worker pay is counted once: the per-child unit costs (``assessment``,
+    ``cin_per_day``, ``cp_per_day``) include the time of ``social_worker_fte_in_unit_costs``
+    case-holding FTE (the funded establishment they were costed at), and the social worker
+    cost component pays (FTE in post - that) x ``social_worker_per_year``: the cost of
+    social workers above it, a saving (negative) below it. 0 (the default) says the unit
+    costs exclude social worker time and every FTE is paid here."""
+
     cin_per_day: Cost | None = None
     cp_per_day: Cost | None = None
     foster_per_week: Cost | None = None
     residential_per_week: Cost | None = None
+    social_worker_per_year: Cost | None = Field(
+        default=None, description="A case-holding social worker's annual cost (null: social workers not costed)."
+    )
+    social_worker_fte_in_unit_costs: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_STAFF,
+        description="Case-holding social worker FTE whose time the per-child unit costs already include.",
+    )
 
 
 class Costs(_Model):
@@ -717,6 +764,7 @@ RUNTIME_KEYS = (
     "fgc.conferences_per_coordinator",
     "fgc.offer_at",
     "fgc.referral_prob",
+    "fgc.early_help_referral_prob",
     "fgc.care_relative_reduction",
     "fgc.step_up_relative_reduction",
     "family_mental_health.consultants",

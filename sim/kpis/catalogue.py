@@ -73,11 +73,11 @@ from sim.kpis.registry import (
     withdrawn,
 )
 from sim.vocab import (
+    KEY_WORKER_STAGES,
     MODEL_SOURCES,
     PANEL_DECISIONS,
     PLAN_STAGES,
     QUEUE_STAGES,
-    STAFF_STAGES,
     TRIAGE_DECISIONS,
     Exit,
     Stage,
@@ -328,7 +328,7 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     for service, label in lists.items():
         yield caseload(service, label)
     for service in senior_lists(scenario):
-        for role in STAFF_STAGES:
+        for role in KEY_WORKER_STAGES:
             yield role_caseload(service, role, lists[service])
     for service, label in workforce_lists(scenario).items():
         yield staff_fte(service, label)

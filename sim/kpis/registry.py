@@ -42,6 +42,7 @@ __all__ = [
     "COST_PER_FAMILY",
     "COST_RESIDENTIAL",
     "COST_SOCIAL_CARE",
+    "COST_SOCIAL_WORKERS",
     "COST_STAFF",
     "COST_TOTAL",
     "COST_TOTALS",
@@ -773,6 +774,14 @@ COST_ASSESSMENT = _cost(
     "Children whose social care assessment started x cost per assessment (per child).",
     "social_care",
 )
+COST_SOCIAL_WORKERS = _cost(
+    "cost_social_workers_gbp",
+    "social worker",
+    "Case-holding social worker FTE in post less costs.social_care.social_worker_fte_in_unit_costs (the FTE"
+    " the per-child unit costs already pay for) x costs.social_care.social_worker_per_year x years"
+    " (negative: fewer social workers than the unit costs assume).",
+    "social_care",
+)
 COST_CIN = _cost("cost_cin_gbp", "child in need", "Child in need child-days x cost per child-day.", "social_care")
 COST_CP = _cost("cost_cp_gbp", "child protection", "Child protection child-days x cost per child-day.", "social_care")
 COST_FOSTER = _cost(
@@ -784,7 +793,16 @@ COST_RESIDENTIAL = _cost(
     "Residential placement child-days / 7 x cost per child-week.",
     "social_care",
 )
-COST_COMPONENTS = (COST_STAFF, COST_CASES, COST_ASSESSMENT, COST_CIN, COST_CP, COST_FOSTER, COST_RESIDENTIAL)
+COST_COMPONENTS = (
+    COST_STAFF,
+    COST_CASES,
+    COST_ASSESSMENT,
+    COST_SOCIAL_WORKERS,
+    COST_CIN,
+    COST_CP,
+    COST_FOSTER,
+    COST_RESIDENTIAL,
+)
 """The cost components: they add up to :data:`COST_TOTAL` (tested); ``subject`` is the part."""
 COST_EARLY_HELP = _k(
     "cost_early_help_gbp",
@@ -801,7 +819,8 @@ COST_SOCIAL_CARE = _k(
     "social care cost",
     "£",
     "gbp",
-    "Assessments, child in need, child protection and care, in the window, price_year prices.",
+    "Assessments, social workers above the unit costs' establishment, child in need, child protection and care,"
+    " in the window, price_year prices.",
     True,
     family="cost_total",
     subject="social_care",

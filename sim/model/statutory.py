@@ -179,7 +179,7 @@ class StatutoryCare:
             u_dur, u_end = u(), u()
             end = choose(u_end, st.cp_end_probs, CP_ENDS) if cp else choose(u_end, st.cin_end_probs, CIN_ENDS)
             if cp or end == "lac":
-                end = self._edge_of_care_alongside(fam, end)
+                end = self._edge_of_care_alongside(fam, end, initial=remaining is not None)
             if remaining is None:
                 self._log(fam, "start", state, svc.name)
             t = (sc.cp_duration if cp else sc.cin_duration).ppf(u_dur) if remaining is None else remaining
@@ -191,11 +191,15 @@ class StatutoryCare:
                 return state
             state = end
 
-    def _edge_of_care_alongside(self, fam: Family, end: str) -> str:
+    def _edge_of_care_alongside(self, fam: Family, end: str, initial: bool = False) -> str:
         """FGC at pre-proceedings and MST for a family starting a CP plan or a care-bound CIN
         plan: each service it is referred to runs alongside the plan, and a care-bound plan
         then closes instead with the service's ``care_relative_reduction``. Two uniforms per
-        service in ``edge_of_care_order``, drawn whether or not it is offered."""
+        service in ``edge_of_care_order``, drawn whether or not it is offered.
+
+        ``initial``: a plan already open at day 0. Its conference, if any, was held before
+        the run (FGC is an existing service), so it takes no coordinator's time now, though
+        its effect on care applies; MST, a service that starts with the run, takes it on."""
         sc = self.sc.social_care
         assert sc is not None
         fgc, mst = self.sc.fgc, self.sc.mst
@@ -205,7 +209,8 @@ class StatutoryCare:
                 if fgc is None or fgc.offer_at != "pre_proceedings" or u_ref >= fgc.referral_prob:
                     continue
                 assert self.fgc is not None
-                self.env.process(self._support(fam, self.fgc, fgc.duration))
+                if not initial:
+                    self.env.process(self._support(fam, self.fgc, fgc.duration))
                 reduction = fgc.care_relative_reduction
             else:
                 if mst is None or u_ref >= mst.referral_prob or not fam.has_child_aged(mst.age_min, mst.age_max):

@@ -56,7 +56,7 @@ import simpy
 from sim.config import Scenario, Workforce, team_workforce
 from sim.model.pools import CaseloadPool
 from sim.records import EventLog
-from sim.vocab import STAFF_STAGES, Event, Staffing, Stage, team_service
+from sim.vocab import SOCIAL_WORKERS, STAFF_STAGES, Event, Staffing, Stage, team_service
 
 __all__ = [
     "WORKER_ID_OFFSET",
@@ -304,10 +304,12 @@ def staffed_lists(state: Scenario) -> dict[str, StaffedList]:
 
     This is the one place a list is put under workforce dynamics; the model, the KPI
     catalogue, the workforce KPIs and the staff costs all read it. Here: the key worker
-    lists (a team's, or the pool) with at least one team under a ``workforce`` block. To put
-    another case-holding list (social workers) under it, add its entry here (its block,
-    posts, filled posts, cap and annual cost under a role added to
-    :data:`~sim.vocab.STAFF_STAGES`) and its service to ``World.caseload_services``.
+    lists (a team's, or the pool) with at least one team under a ``workforce`` block, and
+    the social workers (:data:`~sim.vocab.SOCIAL_WORKERS`, role ``social_worker``) when
+    ``social_care.statutory.social_workers.workforce`` is given. To put another case-holding
+    list under it, add its entry here (its block, posts, filled posts, cap and annual cost
+    under a role of :data:`~sim.vocab.STAFF_STAGES`) and its service to
+    ``World.caseload_services``.
     """
     from sim.kpis.catalogue import key_worker_lists  # the KPI catalogue reads this function too
 
@@ -318,6 +320,20 @@ def staffed_lists(state: Scenario) -> dict[str, StaffedList]:
         teams = [n for n in state.teams if pooled or team_service(n) == service]
         if any(team_workforce(state, n) is not None for n in teams):
             out[service] = _key_worker_list(state, label, teams)
+    sc = state.social_care
+    sw = sc.statutory.social_workers if sc is not None and sc.statutory is not None else None
+    if sw is not None and sw.workforce is not None:
+        role = Stage.SOCIAL_WORKER
+        c = state.costs
+        spec = StaffSpec(
+            SOCIAL_WORKERS,
+            sw.workforce,
+            posts={role: sw.posts},
+            filled={role: sw.filled},
+            caps={role: float(sw.caseload_cap)},
+            cost_per_year={role: c.gbp(c.social_care.social_worker_per_year)},
+        )
+        out[SOCIAL_WORKERS] = StaffedList("social workers", [spec])
     return out
 
 

@@ -279,8 +279,9 @@ class World(StatutoryCare):
                 if edge is not None and conf is not None:
                     edge.pool.set_capacity(conf.slots)
             st = _statutory(state)
-            if self.social_workers is not None and st is not None and st.social_workers is not None:
-                self.social_workers.pool.set_capacity(st.social_workers.slots)
+            sw = st.social_workers if st is not None else None
+            if self.social_workers is not None and sw is not None and SOCIAL_WORKERS not in self.workforce:
+                self.social_workers.pool.set_capacity(sw.slots)
 
     def _arrivals(self, times: np.ndarray, src: np.ndarray) -> Proc:
         env = self.env
@@ -717,12 +718,16 @@ class World(StatutoryCare):
 
     # ------------------------------------------------------------------ support alongside plans
     def _refer_supports(self, fam: Family) -> float:
-        """At the start of a Level 3 plan: referral to FGC (when offered at first contact) and
-        to family mental health, each running alongside the plan. Returns the factor on the
-        plan's step-up probability (support is assumed to act from referral)."""
+        """At the start of a Level 3 plan: referral to FGC (when offered at first contact, or
+        with ``early_help_referral_prob`` alongside the pre-proceedings offer) and to family
+        mental health, each running alongside the plan. Returns the factor on the plan's
+        step-up probability (support is assumed to act from referral). The FGC uniform is
+        drawn at first contact always, alongside pre-proceedings only when the share is set."""
         factor = 1.0
         fgc, fmh = self.sc.fgc, self.sc.family_mental_health
-        if fgc is not None and fgc.offer_at == "first_contact" and fam.rng.u() < fgc.referral_prob:
+        first = fgc is not None and fgc.offer_at == "first_contact"
+        p = 0.0 if fgc is None else fgc.referral_prob if first else fgc.early_help_referral_prob
+        if fgc is not None and (first or p > 0) and fam.rng.u() < p:
             assert self.fgc is not None
             self.env.process(self._support(fam, self.fgc, fgc.duration))
             factor *= 1.0 - fgc.step_up_relative_reduction
