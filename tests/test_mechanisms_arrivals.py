@@ -248,7 +248,7 @@ def test_default_age_bands_are_the_baseline_census_bands() -> None:
     """The schema's default ``family.age_bands`` is the sourced table of
     ``configs/baseline.yaml`` (so a scenario that omits the bands gets the census bands)."""
     from sim.config import load_scenario
-    from sim.config.schema import CIN_AGE_BANDS, Family
+    from sim.config.demand import CIN_AGE_BANDS, Family
 
     sourced = [(b.low, b.high, b.share) for b in load_scenario(CONFIGS / "baseline.yaml").family.age_bands]
     assert sourced == list(CIN_AGE_BANDS) == [(b.low, b.high, b.share) for b in Family().age_bands]

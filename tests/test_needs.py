@@ -29,7 +29,8 @@ from scipy import linalg
 
 import sim
 from sim.config import scenario_from_dict
-from sim.config.schema import Needs, Referrals
+from sim.config.demand import Referrals
+from sim.config.social_care import Needs
 from sim.model.arrivals import referral_schedule
 from sim.model.family import AttributeTables
 from sim.model.needs import LEFT, REFERRED, path, rate_matrix, referred_by, start_level

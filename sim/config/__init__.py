@@ -9,6 +9,7 @@ file (path relative to the extending file) and override any key; dotted override
 Units are in the key names: ``_days``, ``_per_day``, ``_gbp``. Times are days.
 """
 
+from sim.config.demand import Referrals, Source
 from sim.config.limits import (
     MAX_ANNUAL_RATE,
     MAX_COUNT,
@@ -35,19 +36,9 @@ from sim.config.loading import (
     scenario_from_dict,
     scenario_to_yaml,
 )
-from sim.config.schema import (
-    RUNTIME_KEYS,
-    WORKING_TO_CALENDAR,
-    Change,
-    PlanSettings,
-    Referrals,
-    Scenario,
-    Source,
-    Statutory,
-    Workforce,
-    team_workforce,
-    timeline,
-)
+from sim.config.schema import RUNTIME_KEYS, Change, Scenario, team_workforce, timeline
+from sim.config.services import PlanSettings, Workforce
+from sim.config.social_care import WORKING_TO_CALENDAR, Statutory
 from sim.errors import ScenarioError
 
 __all__ = [

@@ -10,6 +10,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from sim.distributions import check_probabilities
 from sim.errors import ScenarioError
 
 _T = TypeVar("_T")
@@ -128,3 +129,27 @@ def _iso_date(value: Any) -> Any:
     else:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     raise ValueError(f"must be a valid date written YYYY-MM-DD (e.g. 2017-04-01), got {shown}")
+
+
+def _check_seasonality(values: list[float]) -> None:
+    if len(values) != 12:
+        raise ValueError(f"seasonality: needs 12 monthly multipliers, got {len(values)}")
+    if any(v < 0 for v in values):
+        raise ValueError(f"seasonality: multipliers must be >= 0, got {values}")
+
+
+def _complete(d: dict[str, Any], keys: tuple[str, ...], name: str) -> None:
+    for k in d:
+        if k not in keys:
+            raise ValueError(f"{name}.{_one_line(str(k))}: unknown key; must be one of {', '.join(keys)}")
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise ValueError(f"{name}: missing {', '.join(missing)}")
+
+
+def _check_probs(d: dict[str, float], keys: tuple[str, ...], name: str) -> None:
+    _complete(d, keys, name)
+    try:
+        check_probabilities(d)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None

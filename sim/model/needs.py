@@ -31,7 +31,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import linalg
 
-from sim.config.schema import Needs
+from sim.config.social_care import Needs
 from sim.vocab import NEED_LEVELS
 
 __all__ = ["LEFT", "REFERRED", "path", "rate_matrix", "referred_by", "start_level", "worsen_matrix"]
