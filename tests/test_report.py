@@ -291,7 +291,18 @@ def test_report_written_with_figures(which: str, request: pytest.FixtureRequest)
     assert "95% t interval, truncated at zero for quantities that cannot be negative" in text
 
 
-@pytest.mark.parametrize("which", ["run_dir", "compare_dir", "sweep_dir", "uncertainty_dir"])
+# run_dir and compare_dir re-render their report only under --runslow (about 25 s each): the fast
+# run's ``report`` command on a run folder is test_report_prints_no_warning (exit 0, no warning)
+# and single_dir's fixture, and the compare report itself is rendered by its fixture's --report.
+@pytest.mark.parametrize(
+    "which",
+    [
+        pytest.param("run_dir", marks=pytest.mark.slow),
+        pytest.param("compare_dir", marks=pytest.mark.slow),
+        "sweep_dir",
+        "uncertainty_dir",
+    ],
+)
 def test_report_command_on_each_kind_exits_0(which: str, request: pytest.FixtureRequest) -> None:
     folder: Path = request.getfixturevalue(which)
     assert main(["report", str(folder)]) == 0
@@ -438,7 +449,13 @@ def test_sweep_summary_numbers_match_summary_csv(sweep_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------- figures
-@pytest.mark.parametrize("which", ALL)
+# single_dir (run_dir's scenario with one replication) and unicode_dir (run_dir's with a non-Latin
+# name, whose rendering test_non_latin_names_render checks) rebuild every figure only under
+# --runslow (about 30 s and 20 s); the fast run checks the five other folders.
+@pytest.mark.parametrize(
+    "which",
+    [pytest.param(w, marks=pytest.mark.slow) if w in ("single_dir", "unicode_dir") else w for w in ALL],
+)
 def test_every_figure_has_title_axis_units_and_no_overlaps(which: str, request: pytest.FixtureRequest) -> None:
     specs = build_figures(R.read(request.getfixturevalue(which)))
     assert specs
