@@ -267,37 +267,51 @@ def _thinning_reference(
 
 
 THINNING = {
-    "seasonality": SEASON_SHARED,
+    "seasonality": SEASON_SHARED,  # highest month 1.6
     "sources": {
         "schools": {"annual_rate": 900, "annual_growth": 0.3},  # shared seasonality, growing
-        "police": {"annual_rate": 500, "annual_growth": -0.2, "seasonality": SEASON_POLICE},
+        # its own seasonality with a different highest month (1.9): the maximum is per source
+        "police": {
+            "annual_rate": 500,
+            "annual_growth": -0.2,
+            "seasonality": [*SEASON_POLICE[:6], 1.9, *SEASON_POLICE[7:]],
+        },
         "health": {"annual_rate": 300},
     },
 }
+FEW = {"sources": {"a": {"annual_rate": 200}, "b": {"annual_rate": 100, "annual_growth": 0.1}}}  # < 1 a day
 
 
-@pytest.mark.parametrize("with_volume", [False, True], ids=["plain", "volume"])
-def test_referral_schedule_is_exactly_the_thinning_algorithm(with_volume: bool) -> None:
+def _growing(t: Any) -> Any:
+    return 0.6 * np.exp(np.asarray(t) / 900.0) + 0.4 * np.exp(-np.asarray(t) / 400.0)  # higher at the end
+
+
+def _shrinking(t: Any) -> Any:
+    return 0.5 * np.exp(-np.asarray(t) / 300.0) + 0.5 * np.exp(-np.asarray(t) / 900.0)  # higher at day 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "volume", "least"),
+    [(THINNING, None, 1500), (THINNING, _growing, 1500), (THINNING, _shrinking, 400), (FEW, None, 450)],
+    ids=["plain", "growing_volume", "shrinking_volume", "under_one_a_day"],
+)
+def test_referral_schedule_is_exactly_the_thinning_algorithm(spec: dict[str, Any], volume: Any, least: int) -> None:
     """Exact, no tolerance: referral_schedule equals the algorithm written out candidate by
-    candidate, over 2 years (about 3,000 candidates a year, so two chunks of 4,096 and the
-    hand-over between them), with growth up and down, a source's own seasonality and a
-    locality volume ``0.6 exp(t / 900) + 0.4 exp(-t / 400)`` (convex, as required). A rate per
-    year used as per day, a month off, growth halved, a wrong maximum rate or a lost
-    candidate at a chunk's end all change the list."""
+    candidate, over 2 years (about 3,700 candidates a year, so two chunks of 4,096 and the
+    hand-over between them), with growth up and down, a source's own seasonality, a locality
+    volume (a sum of exponentials, convex as required) higher at either end, and a total rate
+    under one a day. A rate per year used as per day, a month off, growth halved, a wrong
+    maximum rate or a lost candidate at a chunk's end all change the list."""
     from sim.config import Referrals
     from sim.model.arrivals import referral_schedule
 
-    def volume(t: Any) -> Any:
-        return 0.6 * np.exp(np.asarray(t) / 900.0) + 0.4 * np.exp(-np.asarray(t) / 400.0)
-
-    refs = Referrals.model_validate(THINNING)
-    vol = volume if with_volume else None
-    times, src = referral_schedule(refs, START, 730.0, np.random.default_rng(5), vol)
-    want_t, want_s = _thinning_reference(refs, START, 730.0, 5, vol)
-    assert len(want_t) > 1500
+    refs = Referrals.model_validate(spec)
+    times, src = referral_schedule(refs, START, 730.0, np.random.default_rng(5), volume)
+    want_t, want_s = _thinning_reference(refs, START, 730.0, 5, volume)
+    assert len(want_t) > least
     np.testing.assert_array_equal(times, want_t)
     np.testing.assert_array_equal(src, want_s)
-    assert src.dtype == np.int64 and set(want_s) == {0, 1, 2}
+    assert src.dtype == np.int64 and set(want_s) == set(range(len(spec["sources"])))
 
 
 def test_referral_schedule_prefix_and_empty_cases() -> None:
