@@ -204,9 +204,12 @@ def test_paired_differences_common_random_numbers_narrow_the_interval() -> None:
     #                = 1/2 + (36.5 / 0.5) F / 2 = 0.5 + 36.5 F,  F ~ F(49, 49).
     # F(49, 49) lies in [0.335, 2.98] with probability 0.9998, so the ratio lies in [12.7, 109].
     assert 12.7 < row["variance_ratio"] < 109
-    # Interval widths scale with the square root of the variances they use (unpaired uses
-    # Welch df ~ 98 against n - 1 = 49, hence the approximate comparison).
-    assert unpaired_width / paired_width == pytest.approx(math.sqrt(row["variance_ratio"]), rel=0.05)
+    # Interval widths scale with the square root of the variances they use and with their t
+    # quantiles: Welch df (computed here from the two columns) against n - 1 = 49. Exact.
+    sb2, so2 = base["k"].var(ddof=1), option["k"].var(ddof=1)
+    welch_df = (sb2 + so2) ** 2 * 49 / (sb2**2 + so2**2)
+    t_ratio = stats.t.ppf(0.975, welch_df) / stats.t.ppf(0.975, 49)
+    assert unpaired_width / paired_width == pytest.approx(math.sqrt(row["variance_ratio"]) * t_ratio, rel=1e-9)
     # True difference 0.5 with sd(d) = 0.5*sqrt(2): standard error 0.1, so the paired CI
     # excludes 0 (5 standard errors away) but the unpaired one (se ~0.6) does not.
     assert row["distinguishable"]

@@ -273,3 +273,126 @@ def test_risk_is_beta_with_the_mean_of_its_need_level(families: pd.DataFrame) ->
         m = RISK_MEANS[key]
         p = stats.kstest(r, stats.beta(m * CONCENTRATION, (1 - m) * CONCENTRATION).cdf).pvalue
         assert p > ALPHA / 4, (key, p, r.mean())
+
+
+# --------------------------------------------------------------------------- the thinning itself (exact)
+def _thinning_reference(
+    referrals: Any, start: dt.date, horizon: float, seed: int, volume: Any = None
+) -> tuple[list[float], list[int]]:
+    """The documented algorithm written out one candidate at a time: candidates of a Poisson
+    process at the maximum total rate (rate x highest month x growth at whichever end is
+    higher x the volume's larger end value), drawn 4,096 at a time (exponential gaps, then one
+    uniform each); a candidate before the horizon is kept for the first source whose
+    cumulative rate at its time exceeds uniform x maximum rate. Months come from the calendar
+    (``datetime``), not from the code under test."""
+    src = list(referrals.sources.values())
+    rates = [s.annual_rate / 365.0 for s in src]
+    growth = [s.annual_growth for s in src]
+    season = [s.seasonality or referrals.seasonality for s in src]
+    lam_max = sum(r * max(se) * max((1.0 + g) ** (horizon / 365.0), 1.0) for r, g, se in zip(rates, growth, season))
+    if volume is not None:
+        lam_max *= max(volume(0.0), volume(horizon))
+    rng = np.random.default_rng(seed)
+    times: list[float] = []
+    sources: list[int] = []
+    t0 = 0.0
+    while t0 < horizon:
+        cand = t0 + np.cumsum(rng.exponential(1.0 / lam_max, size=4096))
+        uniforms = rng.random(4096)
+        t0 = float(cand[-1])
+        for t, u in zip(cand, uniforms):
+            if t >= horizon:
+                continue
+            month = (start + dt.timedelta(days=math.floor(t))).month - 1
+            cum = 0.0
+            for i, (r, g, se) in enumerate(zip(rates, growth, season)):
+                lam = r * se[month] * (1.0 + g) ** (t / 365.0)
+                cum += lam * volume(t) if volume is not None else lam
+                if u * lam_max < cum:
+                    times.append(float(t))
+                    sources.append(i)
+                    break
+    return times, sources
+
+
+THINNING = {
+    "seasonality": SEASON_SHARED,  # highest month 1.6
+    "sources": {
+        "schools": {"annual_rate": 900, "annual_growth": 0.3},  # shared seasonality, growing
+        # its own seasonality with a different highest month (1.9): the maximum is per source
+        "police": {
+            "annual_rate": 500,
+            "annual_growth": -0.2,
+            "seasonality": [*SEASON_POLICE[:6], 1.9, *SEASON_POLICE[7:]],
+        },
+        "health": {"annual_rate": 300},
+    },
+}
+FEW = {"sources": {"a": {"annual_rate": 200}, "b": {"annual_rate": 100, "annual_growth": 0.1}}}  # < 1 a day
+
+
+def _growing(t: Any) -> Any:
+    return 0.6 * np.exp(np.asarray(t) / 900.0) + 0.4 * np.exp(-np.asarray(t) / 400.0)  # higher at the end
+
+
+def _shrinking(t: Any) -> Any:
+    return 0.5 * np.exp(-np.asarray(t) / 300.0) + 0.5 * np.exp(-np.asarray(t) / 900.0)  # higher at day 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "volume", "least"),
+    [(THINNING, None, 1500), (THINNING, _growing, 1500), (THINNING, _shrinking, 400), (FEW, None, 450)],
+    ids=["plain", "growing_volume", "shrinking_volume", "under_one_a_day"],
+)
+def test_referral_schedule_is_exactly_the_thinning_algorithm(spec: dict[str, Any], volume: Any, least: int) -> None:
+    """Exact, no tolerance: referral_schedule equals the algorithm written out candidate by
+    candidate, over 2 years (about 3,700 candidates a year, so two chunks of 4,096 and the
+    hand-over between them), with growth up and down, a source's own seasonality, a locality
+    volume (a sum of exponentials, convex as required) higher at either end, and a total rate
+    under one a day. A rate per year used as per day, a month off, growth halved, a wrong
+    maximum rate or a lost candidate at a chunk's end all change the list."""
+    from sim.config import Referrals
+    from sim.model.arrivals import referral_schedule
+
+    refs = Referrals.model_validate(spec)
+    times, src = referral_schedule(refs, START, 730.0, np.random.default_rng(5), volume)
+    want_t, want_s = _thinning_reference(refs, START, 730.0, 5, volume)
+    assert len(want_t) > least
+    np.testing.assert_array_equal(times, want_t)
+    np.testing.assert_array_equal(src, want_s)
+    assert src.dtype == np.int64 and set(want_s) == set(range(len(spec["sources"])))
+
+
+def test_referral_schedule_prefix_and_empty_cases() -> None:
+    """Without growth a shorter horizon gives exactly the first part of a longer one's list
+    (the maximum rate does not depend on the horizon); all rates 0 gives no referrals and no
+    arithmetic warning; so does the deterministic process at rate 0."""
+    from sim.config import Referrals
+    from sim.model.arrivals import referral_schedule
+
+    flat = Referrals.model_validate({"seasonality": SEASON_SHARED, "sources": {"a": {"annual_rate": 2000}}})
+    long_t, long_s = referral_schedule(flat, START, 900.0, np.random.default_rng(3))
+    short_t, short_s = referral_schedule(flat, START, 300.0, np.random.default_rng(3))
+    k = int(np.sum(long_t < 300.0))
+    np.testing.assert_array_equal(short_t, long_t[:k])
+    np.testing.assert_array_equal(short_s, long_s[:k])
+    assert k > 1000 and len(long_t) > k
+    with np.errstate(all="raise"):
+        for process in ("poisson", "deterministic"):
+            zero = Referrals.model_validate({"process": process, "sources": {"a": {"annual_rate": 0}}})
+            t, s = referral_schedule(zero, START, 100.0, np.random.default_rng(3))
+            assert len(t) == 0 and len(s) == 0 and s.dtype == np.int64
+
+
+@pytest.mark.parametrize(("rate", "horizon", "n"), [(730, 10.0, 19), (730, 10.2, 20), (365, 4.5, 4)])
+def test_deterministic_referrals_one_gap_apart_from_one_gap(rate: float, horizon: float, n: int) -> None:
+    """process deterministic: one referral every 365 / rate days, the first one gap after day
+    0, none at or after the horizon (730 a year over 10 days: 0.5, 1.0, ..., 9.5), source 0."""
+    from sim.config import Referrals
+    from sim.model.arrivals import referral_schedule
+
+    refs = Referrals.model_validate({"process": "deterministic", "sources": {"a": {"annual_rate": rate}}})
+    t, s = referral_schedule(refs, START, horizon, np.random.default_rng(0))
+    np.testing.assert_array_equal(t, np.arange(1, n + 1) * (365.0 / rate))
+    np.testing.assert_array_equal(s, np.zeros(n, dtype=np.int64))
+    assert s.dtype == np.int64

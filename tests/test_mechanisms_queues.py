@@ -85,7 +85,7 @@ def test_risk_and_fifo_orders_differ_on_the_same_queue() -> None:
 SLOTS = {"a": (1, 2), "b": (1, 3), "c": (2, 2), "d": (1, 5)}  # workers, caseload: 2 + 3 + 4 + 5 = 14 slots
 
 
-def _allocation_run(allocation: str) -> tuple[pd.DataFrame, Any]:
+def _allocation_run(allocation: str, changes: list[dict[str, Any]] | None = None) -> tuple[pd.DataFrame, Any]:
     """Four localities with 2, 3, 4 and 5 slots, demand far above capacity (10 a day for
     plans of 30 days against 14 slots): every service is full from the first weeks."""
     d: dict[str, Any] = {
@@ -95,6 +95,7 @@ def _allocation_run(allocation: str) -> tuple[pd.DataFrame, Any]:
         "referrals": {"sources": {"all": {"annual_rate": 3650, "entry": "level3"}}},
         "teams": {k: {"workers": w, "caseload_cap": c} for k, (w, c) in SLOTS.items()},
         "early_help": {"duration": {"dist": "fixed", "value": 30}, "allocation": allocation},
+        "changes": changes or [],
     }
     res = sim.run_replication(scenario_from_dict(d), seed=2)
     return res.events, res.kpis
@@ -124,6 +125,19 @@ def test_pooled_allocation_has_the_sum_of_the_teams_slots() -> None:
     busy = _time_average(t, level, 50, 200)
     assert busy == pytest.approx(14, rel=1e-3)  # full after the warm-up
     assert k["utilisation_team_pool"] == pytest.approx(busy / 14, rel=1e-12)
+
+
+def test_pooled_allocation_keeps_the_sum_after_a_dated_change() -> None:
+    """A dated change to one team (team d: 1 -> 2 workers of 5 cases on day 100, 2022-04-11)
+    gives the pool the new sum, 14 + 5 = 19 slots: exactly 14 plans open at most before the
+    change and 19 once the queue has filled them (plans last 30 days, demand is 10 a day).
+    The largest team's slots (10) at the change fails."""
+    ev, _ = _allocation_run("pooled", [{"date": "2022-04-11", "set": {"teams.d.workers": 2}}])
+    plans = ev[(ev["stage"] == "level3") & ev["event"].isin(["start", "end"])]
+    t, level = _occupancy(plans)
+    assert level[t < 100].max() == 14
+    assert level[t >= 100].max() == 19
+    assert level[t >= 100][-1] == 19  # still full at the end
 
 
 def test_locality_allocation_gives_each_team_its_own_slots() -> None:

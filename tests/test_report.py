@@ -291,7 +291,18 @@ def test_report_written_with_figures(which: str, request: pytest.FixtureRequest)
     assert "95% t interval, truncated at zero for quantities that cannot be negative" in text
 
 
-@pytest.mark.parametrize("which", ["run_dir", "compare_dir", "sweep_dir", "uncertainty_dir"])
+# run_dir and compare_dir re-render their report only under --runslow (about 25 s each): the fast
+# run's ``report`` command on a run folder is test_report_prints_no_warning (exit 0, no warning)
+# and single_dir's fixture, and the compare report itself is rendered by its fixture's --report.
+@pytest.mark.parametrize(
+    "which",
+    [
+        pytest.param("run_dir", marks=pytest.mark.slow),
+        pytest.param("compare_dir", marks=pytest.mark.slow),
+        "sweep_dir",
+        "uncertainty_dir",
+    ],
+)
 def test_report_command_on_each_kind_exits_0(which: str, request: pytest.FixtureRequest) -> None:
     folder: Path = request.getfixturevalue(which)
     assert main(["report", str(folder)]) == 0
@@ -391,13 +402,60 @@ def test_compare_verdicts_come_from_distinguishable(compare_dir: Path) -> None:
             assert ("<td>clear difference</td>" in cell.group(0)) == bool(dist), (option, kpi)
 
 
+def test_per_year_numbers_are_scaled_by_365_over_the_results_window(run_dir: Path) -> None:
+    """Known answer for the report's per-year factor, not read from the code under test: SHORT
+    runs 300 days with a 30-day warm-up, so a count or cost stored as a total over the window
+    is shown x 365 / 270; a share x 100; anything else (days, a cost already a year) x 1. The
+    page's tagged numbers carry the factor they used, so a wrong factor fails here although
+    the numbers still equal factor x CSV (``_check_numbers``)."""
+    per_year = 365.0 / (300.0 - 30.0)
+    assert K.COST_TOTAL.scale(270.0) == pytest.approx(per_year, rel=1e-12)
+    assert K.per_year(K.COST_TOTAL).scale(270.0) == 1.0  # stored a year already
+    res = R.read(run_dir)
+    scaled = set()
+    for attrs, _ in _page(run_dir).numbers:
+        kpi = res.kpis[attrs["kpi"]]
+        share = attrs["field"] == "rel_half_width" or kpi.kind == "share"
+        want = 100.0 if share else per_year if kpi.per_year else 1.0
+        assert float(attrs["scale"]) == pytest.approx(want, rel=1e-12), f"{attrs}"
+        if want == per_year:
+            scaled.add(attrs["kpi"])
+    assert {"referrals_total", "step_ups_total", "care_entries"} <= scaled
+
+
+def test_verdict_comes_from_the_paired_interval_not_the_unpaired_one() -> None:
+    """Hand-built rows of ``differences.csv`` where the paired and the unpaired (Welch) intervals
+    disagree: the report's verdict (and the console's ``*``) follows ``distinguishable``, the
+    paired one, whichever way they disagree."""
+    from sim.present.console import CLEAR_MARK, difference_lines
+    from sim.present.narrative import verdict
+
+    kpi = K.per_year(K.COST_TOTAL)
+    common = {"kpi": kpi.name, "option": "opt", "base_mean": 10.0, "option_mean": 12.0, "diff_mean": 2.0}
+    paired_only = {**common, "diff_sd": 0.5, "n": 5, "ci_low": 1.4, "ci_high": 2.6, "distinguishable": True}
+    paired_only |= {"unpaired_ci_low": -3.0, "unpaired_ci_high": 7.0}
+    unpaired_only = {**common, "diff_sd": 5.0, "n": 5, "ci_low": -4.2, "ci_high": 8.2, "distinguishable": False}
+    unpaired_only |= {"unpaired_ci_low": 0.5, "unpaired_ci_high": 3.5}
+    assert verdict(paired_only) == "clear"
+    assert verdict(unpaired_only) == "unclear"
+    for row, clear in ((paired_only, True), (unpaired_only, False)):
+        (line,) = difference_lines(pd.DataFrame([row]), [kpi], 365.0, "opt")
+        assert line.lstrip().startswith(CLEAR_MARK) == clear, line
+
+
 def test_sweep_summary_numbers_match_summary_csv(sweep_dir: Path) -> None:
     checked = _check_numbers(sweep_dir)
     assert all("where" in a for a in checked)
 
 
 # --------------------------------------------------------------------------- figures
-@pytest.mark.parametrize("which", ALL)
+# single_dir (run_dir's scenario with one replication) and unicode_dir (run_dir's with a non-Latin
+# name, whose rendering test_non_latin_names_render checks) rebuild every figure only under
+# --runslow (about 30 s and 20 s); the fast run checks the five other folders.
+@pytest.mark.parametrize(
+    "which",
+    [pytest.param(w, marks=pytest.mark.slow) if w in ("single_dir", "unicode_dir") else w for w in ALL],
+)
 def test_every_figure_has_title_axis_units_and_no_overlaps(which: str, request: pytest.FixtureRequest) -> None:
     specs = build_figures(R.read(request.getfixturevalue(which)))
     assert specs

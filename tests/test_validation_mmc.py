@@ -52,9 +52,10 @@ def test_mmc_matches_erlang_c_and_littles_law(workers: int, cap: int, rho: float
         mmc_dict(rate_per_day=lam, workers=workers, cap=cap, mean=MEAN_SERVICE, days=days, warmup=days / 10)
     )
     window = days - days / 10
-    waits, lq, lam_w = [], [], []
+    waits, lq, lam_w, util = [], [], [], []
     for rep in range(REPS):
         k = sim.run_replication(sc, rep=rep, seed=2024).kpis
+        util.append(k["utilisation_team_town"])
         waits.append(k["wait_level3_mean_days"])
         lq.append(k["queue_level3_mean"])
         # joins in the window: served + still waiting (no withdrawals in M/M/c)
@@ -69,8 +70,12 @@ def test_mmc_matches_erlang_c_and_littles_law(workers: int, cap: int, rho: float
     # Paired per replication; the interval is for the mean difference L - lambda W.
     lo, hi = t_interval(lq_a - lam_w_a)
     assert lo <= 0 <= hi, f"L - lambda W CI [{lo:.4f}, {hi:.4f}] excludes 0 (L={lq_a.mean():.4f})"
-    # and the utilisation is rho (a tighter consequence of Little's law for the servers)
-    assert k["utilisation_team_town"] == pytest.approx(rho, rel=0.05)
+    # and the utilisation is rho (Little's law for the servers). Tolerance: busy server-days in
+    # the window are about a compound Poisson sum of lam x window exponential service times, so
+    # one replication's utilisation has sd ~ sqrt(2 lam / window) / (c mu): at most 1.9% of rho
+    # (c = 2, rho = 0.3); the mean of 20 independent replications has sd <= 0.45% of rho, and
+    # 5% is over 10 of those sd, room for the extra variance of long busy periods at rho = 0.85.
+    assert float(np.mean(util)) == pytest.approx(rho, rel=0.05)
 
 
 def test_mmc_erlang_c_reduced_check_in_the_fast_run() -> None:
