@@ -324,10 +324,10 @@ BASE = str(CONFIGS / "baseline.yaml")
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["run", BASE, "--replications", "0"], "--replications: must be >= 1"),
+        (["run", BASE, "--replications", "0"], "--replications: must be a whole number >= 1"),
         (["run", BASE, "--replications", "ten"], "--replications: must be a whole number"),
         (["run", BASE, "--backend", "gpu"], "--backend: invalid choice"),
-        (["run", BASE, "--workers", "0"], "--workers: must be >= 1"),
+        (["run", BASE, "--workers", "0"], "--workers: must be a whole number >= 1"),
         (["run", BASE, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach Dask scheduler"),
         (["run", BASE, "--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with the dask backend"),
         (["run", BASE, "--seed", "-1"], "--seed: must be a whole number from 0 to 2**63 - 1"),
@@ -385,7 +385,7 @@ def test_compare_by_locality_prints_each_place_with_the_tables_differences(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sim.config import load_scenario
-    from sim.present.format import excludes_zero, fmt_kpi
+    from sim.present.format import fmt_diff
 
     base = CONFIGS / "baseline.yaml"
     argv = ["compare", str(base), str(CONFIGS / "options" / "more_key_workers.yaml"), "--replications", "2"]
@@ -398,5 +398,5 @@ def test_compare_by_locality_prints_each_place_with_the_tables_differences(
         heading = printed.index(f"  {K.place_label(loc)}")
         line = next(x for x in printed[heading + 1 :] if "Mean wait for a key worker (days)" in x)
         row = diff.loc[K.in_locality(wait, loc).name]
-        shown = fmt_kpi(row["diff_mean"], wait, 270.0, excludes_zero(row["ci_low"], row["ci_high"]))
+        shown = fmt_diff(row["diff_mean"], row["ci_low"], row["ci_high"], wait, 270.0)
         assert f"diff {shown} " in line, (loc, line)

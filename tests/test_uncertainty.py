@@ -193,7 +193,7 @@ def test_bad_arguments_exit_2_naming_the_flag(
     out = tmp_path / "out"
     with (
         pytest.raises(SystemExit)
-        if args[0] in ("--samples", "--replications", "--backend", "--method") and (args[1] in ("0", "gpu", "fast"))
+        if args[0] in ("--samples", "--backend", "--method") and (args[1] in ("0", "gpu", "fast"))
         else _nothing()
     ):
         code = main(["uncertainty", str(spec), "--out", str(out), "--quiet", *args])

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.format import excludes_zero, fmt_ci, fmt_kpi
+from sim.present.format import fmt_ci, fmt_diff, fmt_kpi
 from sim.results import Results
 
 __all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
@@ -62,7 +62,7 @@ def difference_lines(
         out.append(
             f"   {mark} {names(k):<62} {fmt_kpi(row['base_mean'], k, window_days):>12} -> "
             f"{fmt_kpi(row['option_mean'], k, window_days):>12}   "
-            f"diff {fmt_kpi(row['diff_mean'], k, window_days, excludes_zero(row['ci_low'], row['ci_high']))} "
+            f"diff {fmt_diff(row['diff_mean'], row['ci_low'], row['ci_high'], k, window_days)} "
             f"(95% CI {fmt_ci(row['ci_low'], row['ci_high'], k, window_days)})"
         )
     return out

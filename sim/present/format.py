@@ -11,7 +11,7 @@ from typing import Any
 
 from sim.kpis import Kpi
 
-__all__ = ["excludes_zero", "fmt_ci", "fmt_kpi", "fmt_money_axis", "fmt_number", "shown"]
+__all__ = ["excludes_zero", "fmt_ci", "fmt_diff", "fmt_kpi", "fmt_money_axis", "fmt_number", "precise", "shown"]
 
 
 def fmt_number(value: Any, kind: str, bound: bool = False) -> str:
@@ -79,10 +79,31 @@ def excludes_zero(low: Any, high: Any) -> bool:
         return False
 
 
+def precise(low: Any, high: Any, kind: str, scale: float = 1.0) -> bool:
+    """Whether an interval (stored values, ``scale`` to display) and the mean it belongs to
+    are shown with :func:`fmt_number`'s ``bound``: when the interval excludes zero, or when its
+    ends differ but would print as the same number (``0 to 0`` would read as certainly no
+    change when the interval is, say, -0.22 to 0.02)."""
+    if excludes_zero(low, high):
+        return True
+    try:
+        lo, hi = float(low) * scale, float(high) * scale
+    except (TypeError, ValueError):
+        return False
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
+        return False
+    return fmt_number(lo, kind) == fmt_number(hi, kind)
+
+
+def fmt_diff(mean: Any, low: Any, high: Any, kpi: Kpi, window_days: float) -> str:
+    """A stored mean difference, formatted as precisely as its interval (:func:`precise`)."""
+    return fmt_kpi(mean, kpi, window_days, precise(low, high, kpi.kind, kpi.scale(window_days)))
+
+
 def fmt_ci(low: Any, high: Any, kpi: Kpi, window_days: float, sep: str = " to ") -> str:
-    """A stored confidence interval, scaled and formatted; when it excludes zero, its ends
-    never round to zero (an interval that includes zero is shown as usual)."""
-    bound = excludes_zero(low, high)
+    """A stored confidence interval, scaled and formatted; when it excludes zero (or would
+    print as one number, see :func:`precise`) its ends never round to zero."""
+    bound = precise(low, high, kpi.kind, kpi.scale(window_days))
     return f"{fmt_kpi(low, kpi, window_days, bound)}{sep}{fmt_kpi(high, kpi, window_days, bound)}"
 
 

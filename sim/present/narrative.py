@@ -22,7 +22,7 @@ from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.assumptions import config_changes, show
 from sim.present.data import INTERVAL_TEXT, cap, finite, n_reps, present, stat, sweep_label
-from sim.present.format import excludes_zero, fmt_number
+from sim.present.format import fmt_number, precise
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
@@ -98,8 +98,8 @@ def num(
     if where is not None:
         attrs["where"] = json.dumps(dict(where), default=str)
     data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
-    bound = field in ("ci_low", "ci_high", "diff_mean") and excludes_zero(
-        _cell(res, kpi.name, "ci_low", scenario, option), _cell(res, kpi.name, "ci_high", scenario, option)
+    bound = field in ("ci_low", "ci_high", "diff_mean") and precise(
+        _cell(res, kpi.name, "ci_low", scenario, option), _cell(res, kpi.name, "ci_high", scenario, option), kind, scale
     )
     return f'<span class="num" {data}>{e(fmt_number(shown, kind, bound))}</span>'
 

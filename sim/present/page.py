@@ -18,7 +18,7 @@ from sim.analysis import replications_needed, summarise
 from sim.kpis import Kpi
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
 from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
-from sim.present.format import excludes_zero, fmt_ci, fmt_kpi
+from sim.present.format import fmt_ci, fmt_diff, fmt_kpi
 from sim.present.narrative import VERDICT_WORDS, summary_items, verdict
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
@@ -150,7 +150,7 @@ def _differences(res: Results) -> str:
                     _name(kpi),
                     _value(rec["base_mean"], kpi, window),
                     _value(rec["option_mean"], kpi, window),
-                    e(fmt_kpi(rec["diff_mean"], kpi, window, excludes_zero(rec["ci_low"], rec["ci_high"]))),
+                    e(fmt_diff(rec["diff_mean"], rec["ci_low"], rec["ci_high"], kpi, window)),
                     ci,
                     VERDICT_WORDS[verdict(rec)],
                 ]
