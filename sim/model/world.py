@@ -90,8 +90,9 @@ class CaseloadService:
         self.by_risk = by_risk
         self.pool = CaseloadPool(env, name, slots, by_risk)
 
-    def request(self, fam: Family, units: float = 1.0) -> PoolRequest:
-        return self.pool.request(units, fam.risk if self.by_risk else 0.0)
+    def request(self, fam: Family, units: float = 1.0, polled: bool = False) -> PoolRequest:
+        """See :meth:`CaseloadPool.request` (``polled``: the caller checks ``triggered``)."""
+        return self.pool.request(units, fam.risk if self.by_risk else 0.0, polled)
 
     def release(self, req: PoolRequest) -> None:
         self.pool.release(req)
@@ -551,7 +552,7 @@ class World(StatutoryCare):
     def _front_door(self, fam: Family) -> Proc:
         fd = self.sc.front_door
         assert fd is not None and self.triage is not None
-        req = self.triage.request()
+        req = self.triage.request(polled=True)
         why = yield from self._wait(fam, "front_door", "front_door", req)
         if why:
             return self._left(why)
@@ -607,7 +608,7 @@ class World(StatutoryCare):
         pp = self.sc.partner_plans
         assert pp is not None and self.partner is not None
         svc = self.partner
-        req = svc.request(fam)
+        req = svc.request(fam, polled=True)
         why = yield from self._wait(fam, "level2", svc.name, req)
         if why:
             return self._left(why)
@@ -618,7 +619,7 @@ class World(StatutoryCare):
         self, fam: Family, elapsed: float = 0.0, initial_open: bool = False, initial_waiting: bool = False
     ) -> Proc:
         svc = self.team_for[fam.locality]
-        req = svc.request(fam)
+        req = svc.request(fam, polled=not initial_open)
         plan_elapsed, step_up_factor = 0.0, 1.0
         if initial_open:  # the slot is free at day 0 (validated); join and start were logged
             yield req
@@ -702,7 +703,7 @@ class World(StatutoryCare):
         care-bound family avoids care with ``care_reduction``: a service with no effect changes
         no outcome."""
         stage = svc.name
-        req = svc.request(fam)
+        req = svc.request(fam, polled=True)
         why = yield from self._wait(fam, stage, stage, req, hazard_factors=NO_ESCALATION, need_worsens=False)
         if why == "withdrawn":
             return outcome
@@ -718,7 +719,7 @@ class World(StatutoryCare):
         effect of MST on placements (Fonagy-2018), so waiting for it is not a risk it removes."""
         mst = self.sc.mst
         assert mst is not None and self.mst is not None
-        req = self.mst.request(fam)
+        req = self.mst.request(fam, polled=True)
         why = yield from self._wait(fam, "mst", "mst", req, hazard_factors=NO_ESCALATION, need_worsens=False)
         if why:
             return self._left(why)
