@@ -12,6 +12,7 @@ Every sampler returns a finite, non-negative number of days for any ``u`` in ``[
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Mapping
@@ -241,12 +242,12 @@ class Bands(_Spec):
 
     def ppf(self, u: float) -> float:
         cum = self.cumulative
-        for i, c in enumerate(cum):
-            if u < c or i == len(cum) - 1:
-                lo = cum[i - 1] if i else 0.0
-                frac = 0.0 if self.probs[i] == 0 else min(max((u - lo) / self.probs[i], 0.0), 1.0)
-                return self.edges[i] + frac * (self.edges[i + 1] - self.edges[i])
-        raise AssertionError("unreachable")  # pragma: no cover
+        i = min(bisect.bisect_right(cum, u), len(cum) - 1)  # the first band with u < its cumulative
+        lo = cum[i - 1] if i else 0.0
+        p = self.probs[i]
+        frac = 0.0 if p == 0 else min(max((u - lo) / p, 0.0), 1.0)
+        edges = self.edges
+        return edges[i] + frac * (edges[i + 1] - edges[i])
 
     @property
     def mean(self) -> float:

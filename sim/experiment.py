@@ -37,6 +37,7 @@ from sim.config import Scenario, apply_overrides, scenario_from_dict
 from sim.errors import ArgumentError, ScenarioError
 from sim.metrics import by_locality, compute_kpis, monthly_series
 from sim.model import simulate
+from sim.model.family import referral_attributes
 
 __all__ = [
     "BatchResult",
@@ -118,6 +119,7 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
         world = simulate(scenario, seed, rep)
         events = world.log.to_frame()
         fams = world.families
+        need, risk = referral_attributes(fams)
         families = pd.DataFrame(
             {
                 "family_id": pd.array([f.id for f in fams], dtype="int64"),
@@ -125,8 +127,8 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
                 "children": pd.array([len(f.ages) for f in fams], dtype="int16"),
                 "youngest_age": pd.array([min(f.ages) for f in fams], dtype="int16"),
                 "oldest_age": pd.array([max(f.ages) for f in fams], dtype="int16"),
-                "need": pd.array([f.at_referral[0] for f in fams], dtype="int8"),
-                "risk": pd.array([f.at_referral[1] for f in fams], dtype="float64"),
+                "need": pd.array(need, dtype="int8"),
+                "risk": pd.array(risk, dtype="float64"),
                 "initial": pd.array([f.initial for f in fams], dtype="bool"),
             }
         )

@@ -10,6 +10,7 @@ wait of a queue nobody joined) is NaN, not 0.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -680,39 +681,78 @@ def _places(ev: pd.DataFrame) -> pd.DataFrame:
     not a move), an exit (into social care or nowhere), a referral straight to social care or a
     case open there at day 0 (into social care), and the end of social care involvement
     (a CIN or CP plan that closes, care, or a decision, assessment, enquiry or conference with
-    no further action)."""
-    event, stage, detail = ev["event"].astype(str), ev["stage"].astype(str), ev["detail"].astype(str)
-    is_exit = event == Event.EXIT
-    exits = is_exit.astype(int)
-    exited = exits.groupby([ev["family_id"], ev["episode"]]).cumsum() - exits  # exits before this row
-    sc_end = (event == Event.END) & (
-        (stage.isin((Stage.CIN, Stage.CP)) & detail.isin(_PLAN_CLOSES))
-        | (stage == Stage.LAC)
-        | (stage.isin(_STEP_CLOSES) & detail.isin(_NOTHING_MORE))
+    no further action)
+    (numpy on the categorical codes, no string columns: the pandas definition is in
+    ``tests/test_metrics_lean.py``, which checks that both give the same rows.)"""
+    event, stage, detail = ev["event"], ev["stage"], ev["detail"]
+    fid = ev["family_id"].to_numpy(dtype=np.int64)
+    episode = ev["episode"].to_numpy(dtype=np.int64)
+    is_exit = _is_in(event, (Event.EXIT,))
+    exited = _group_cumsum(fid, episode, is_exit) - is_exit  # exits before this row
+    sc_end = _is_in(event, (Event.END,)) & (
+        (_is_in(stage, (Stage.CIN, Stage.CP)) & _is_in(detail, tuple(_PLAN_CLOSES)))
+        | _is_in(stage, (Stage.LAC,))
+        | (_is_in(stage, tuple(_STEP_CLOSES)) & _is_in(detail, tuple(_NOTHING_MORE)))
     )
-    sc_in = (event == Event.START) & (stage.isin(_SC_CASES) | stage.isin((Stage.SC_REFERRAL, Stage.ASSESSMENT)))
-    entered = sc_in.astype(int).groupby([ev["family_id"], ev["episode"]]).cumsum()  # social care so far
-    eh_join = (event == Event.JOIN) & stage.isin(_FLOW_JOINS) & (exited == 0) & (entered == 0)
-    keep = (event == Event.REFERRAL) | eh_join | is_exit | sc_in
-    rows = pd.DataFrame(
-        {
-            "family_id": ev["family_id"],
-            "time": ev["time"].astype(float),
-            "event": event,
-            "detail": detail,
-            "place": np.where(
-                is_exit, np.where(detail.isin(_SC_EXITS), K.SOCIAL_CARE, ""), np.where(sc_in, K.SOCIAL_CARE, stage)
-            ),
-            "sc_end": sc_end,
-        }
-    )[keep | sc_end]
-    rows.loc[rows["sc_end"], "place"] = ""
+    sc_in = _is_in(event, (Event.START,)) & _is_in(stage, (*_SC_CASES, Stage.SC_REFERRAL, Stage.ASSESSMENT))
+    entered = _group_cumsum(fid, episode, sc_in)  # social care so far
+    eh_join = _is_in(event, (Event.JOIN,)) & _is_in(stage, tuple(_FLOW_JOINS)) & (exited == 0) & (entered == 0)
+    sel = _is_in(event, (Event.REFERRAL,)) | eh_join | is_exit | sc_in | sc_end
+    place = np.where(
+        is_exit[sel],
+        np.where(_is_in(detail, tuple(_SC_EXITS))[sel], K.SOCIAL_CARE, ""),
+        np.where(sc_in[sel], K.SOCIAL_CARE, _strings(stage, sel)),
+    ).astype(object)
+    end = sc_end[sel]
+    place[end] = ""
+    f = fid[sel]
     # an end of social care followed by a step-down is not a closure: the step-down moves the family
-    step_down = (rows["event"] == Event.REFERRAL) & (rows["detail"] == REFERRAL_STEP_DOWN)
-    followed = step_down.groupby(rows["family_id"]).shift(-1, fill_value=False).astype(bool)
-    rows = rows[~(rows["sc_end"] & followed)]
-    rows["prev"] = rows.groupby("family_id")["place"].shift(1, fill_value="")
-    return rows[rows["prev"] != rows["place"]]
+    step_down = (_is_in(event, (Event.REFERRAL,)) & _is_in(detail, (REFERRAL_STEP_DOWN,)))[sel]
+    order = np.argsort(f, kind="stable")
+    fs = f[order]
+    same_next = np.r_[fs[1:] == fs[:-1], False]
+    followed = np.empty(len(f), dtype=bool)
+    followed[order] = same_next & np.r_[step_down[order][1:], False]
+    kept = ~(end & followed)
+    f, place = f[kept], place[kept]
+    order = np.argsort(f, kind="stable")
+    fs, ps = f[order], place[order]
+    prev = np.empty(len(f), dtype=object)
+    prev[order] = np.where(np.r_[False, fs[1:] == fs[:-1]], np.concatenate([np.array([""], dtype=object), ps[:-1]]), "")
+    moved = prev != place
+    rows = np.flatnonzero(sel)[kept][moved]
+    return pd.DataFrame(
+        {
+            "family_id": f[moved],
+            "time": ev["time"].to_numpy(dtype=float)[rows],
+            "event": _strings(event, rows),
+            "detail": _strings(detail, rows),
+            "place": place[moved],
+            "prev": prev[moved],
+        }
+    )
+
+
+def _strings(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The values of a categorical column at ``rows`` (a mask or positions) as an object array."""
+    cats = np.asarray(column.cat.categories, dtype=object)
+    return cats[column.cat.codes.to_numpy()[rows]]
+
+
+def _group_cumsum(fid: np.ndarray, episode: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Running total of ``x`` within each (family, episode), in log order, this row included
+    (``groupby([family_id, episode]).cumsum()``)."""
+    x = x.astype(np.int64)
+    if len(x) == 0:
+        return x
+    order = np.lexsort((episode, fid))  # stable: log order within a group
+    f, e, xs = fid[order], episode[order], x[order]
+    first = np.r_[True, (f[1:] != f[:-1]) | (e[1:] != e[:-1])]
+    total = np.cumsum(xs)
+    before = (total - xs)[first]  # the running total before each group
+    out = np.empty(len(x), dtype=np.int64)
+    out[order] = total - before[np.cumsum(first) - 1]
+    return out
 
 
 def flows(events: pd.DataFrame, lo: float) -> dict[str, float]:
@@ -720,10 +760,12 @@ def flows(events: pd.DataFrame, lo: float) -> dict[str, float]:
     at ``lo`` and at the end, and every referral, move and exit in the window. For every
     node, at start + arriving = leaving + at end."""
     rows = _places(events)
-    inside = rows[rows["time"] >= lo]
+    fid, time, place, prev = (rows[c].to_numpy() for c in ("family_id", "time", "place", "prev"))
+    inside = time >= lo
     k: dict[str, float] = {}
-    pairs = inside.groupby(["prev", "place"]).size()
-    exits = inside[inside["event"] == Event.EXIT].groupby(["prev", "detail"]).size()
+    pairs = Counter(zip(prev[inside], place[inside]))
+    is_exit = inside & (rows["event"].to_numpy() == Event.EXIT)
+    exits = Counter(zip(prev[is_exit], rows["detail"].to_numpy()[is_exit]))
     for node in K.FLOW_ENTRIES:
         k[K.flow_referred(node).name] = float(pairs.get(("", node), 0))
     for source, target in K.FLOW_MOVES:
@@ -732,8 +774,9 @@ def flows(events: pd.DataFrame, lo: float) -> dict[str, float]:
         for reason in reasons:
             k[K.flow_exit(node, reason).name] = float(exits.get((node, reason), 0))
     k[K.FLOW_SC_CLOSED.name] = float(pairs.get((K.SOCIAL_CARE, ""), 0))
-    start = rows[rows["time"] < lo].groupby("family_id")["place"].last().value_counts()
-    end = rows.groupby("family_id")["place"].last().value_counts()
+    # each family's last place (a dict keeps the last value written for a key)
+    start = Counter(dict(zip(fid[~inside], place[~inside])).values())
+    end = Counter(dict(zip(fid, place)).values())
     for node in K.FLOW_NODES:
         k[K.flow_at_start(node).name] = float(start.get(node, 0))
         k[K.flow_at_end(node).name] = float(end.get(node, 0))

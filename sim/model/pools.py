@@ -59,9 +59,20 @@ class CaseloadPool:
         self._heap: list[tuple[float, int, PoolRequest]] = []
         self._seq = itertools.count()
 
-    def request(self, units: float = 1.0, risk: float = 0.0) -> PoolRequest:
-        """Join the list for ``units``; allocated at once if the list is empty and units are free."""
+    def request(self, units: float = 1.0, risk: float = 0.0, polled: bool = False) -> PoolRequest:
+        """Join the list for ``units``; allocated at once if the list is empty and units are free.
+
+        ``polled``: the caller reads ``triggered`` right away and never yields a request
+        allocated at once, so such a request is marked processed without scheduling its
+        event (nothing would wait for it: one scheduler step less, the same order of every
+        other event)."""
         req = PoolRequest(self.env, units)
+        if polled and self._head() is None and self.held + units <= self.capacity + 1e-9:
+            self.held += units
+            req._ok = True
+            req._value = None
+            req.callbacks = None  # type: ignore[assignment]
+            return req
         if self.by_risk:
             heapq.heappush(self._heap, (-risk, next(self._seq), req))
         else:

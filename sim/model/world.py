@@ -64,6 +64,20 @@ INITIAL_ID_OFFSET = 1_000_000_000
 _INF = math.inf
 NO_ESCALATION = (0.0, 1.0)
 """Hazard factors (escalation, withdrawal) for the queues of edge-of-care services."""
+_LEVEL2_NEXT: dict[str, Step] = {
+    "completed": (CLOSED, Exit.OUTCOMES_MET),
+    "step_up": ("level3", ""),
+    "step_down": (CLOSED, Exit.STEPPED_DOWN),
+    "disengage": (CLOSED, Exit.DISENGAGED),
+}
+"""Where a Level 2 (partner) plan leads, by how it ended."""
+_LEVEL3_NEXT: dict[str, Step] = {
+    "completed": (CLOSED, Exit.OUTCOMES_MET),
+    "step_up": (SOCIAL_CARE, Exit.STEP_UP_DURING_PLAN),
+    "step_down": ("level2", ""),
+    "disengage": (CLOSED, Exit.DISENGAGED),
+}
+"""Where a Level 3 (key worker) plan leads, by how it ended."""
 
 
 class CaseloadService:
@@ -76,8 +90,9 @@ class CaseloadService:
         self.by_risk = by_risk
         self.pool = CaseloadPool(env, name, slots, by_risk)
 
-    def request(self, fam: Family, units: float = 1.0) -> PoolRequest:
-        return self.pool.request(units, fam.risk if self.by_risk else 0.0)
+    def request(self, fam: Family, units: float = 1.0, polled: bool = False) -> PoolRequest:
+        """See :meth:`CaseloadPool.request` (``polled``: the caller checks ``triggered``)."""
+        return self.pool.request(units, fam.risk if self.by_risk else 0.0, polled)
 
     def release(self, req: PoolRequest) -> None:
         self.pool.release(req)
@@ -125,6 +140,7 @@ class World(StatutoryCare):
         self.rep = rep
         self.env = simpy.Environment()
         self.log = EventLog()
+        self._appends = self.log.appenders()
         self.families: list[Family] = []
         self.tables = AttributeTables.build(scenario)
         env = self.env
@@ -339,17 +355,16 @@ class World(StatutoryCare):
     def _log(
         self, fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
     ) -> None:
-        self.log.add(
-            self.env.now if time is None else time,
-            fam.id,
-            fam.episode,
-            event,
-            stage,
-            service,
-            detail,
-            fam.locality,
-            len(fam.ages),
-        )
+        t, fid, ep, ev, st, sv, dt, loc, ch = self._appends
+        t(self.env.now if time is None else time)
+        fid(fam.id)
+        ep(fam.episode)
+        ev(event)
+        st(stage)
+        sv(service)
+        dt(detail)
+        loc(fam.locality)
+        ch(len(fam.ages))
 
     # ------------------------------------------------------------------ journey
     def _life(self, fam: Family, entry: str, source: str, first: Proc | None = None) -> Proc:
@@ -537,7 +552,7 @@ class World(StatutoryCare):
     def _front_door(self, fam: Family) -> Proc:
         fd = self.sc.front_door
         assert fd is not None and self.triage is not None
-        req = self.triage.request()
+        req = self.triage.request(polled=True)
         why = yield from self._wait(fam, "front_door", "front_door", req)
         if why:
             return self._left(why)
@@ -593,42 +608,39 @@ class World(StatutoryCare):
         pp = self.sc.partner_plans
         assert pp is not None and self.partner is not None
         svc = self.partner
-        req = svc.request(fam)
+        req = svc.request(fam, polled=True)
         why = yield from self._wait(fam, "level2", svc.name, req)
         if why:
             return self._left(why)
         outcome = yield from self._hold(fam, "level2", svc, req, pp, 0.0)
-        return {
-            "completed": (CLOSED, Exit.OUTCOMES_MET),
-            "step_up": ("level3", ""),
-            "step_down": (CLOSED, Exit.STEPPED_DOWN),
-            "disengage": (CLOSED, Exit.DISENGAGED),
-        }[outcome]
+        return _LEVEL2_NEXT[outcome]
 
     def _level3(
         self, fam: Family, elapsed: float = 0.0, initial_open: bool = False, initial_waiting: bool = False
     ) -> Proc:
         svc = self.team_for[fam.locality]
-        req = svc.request(fam)
+        req = svc.request(fam, polled=not initial_open)
         plan_elapsed, step_up_factor = 0.0, 1.0
         if initial_open:  # the slot is free at day 0 (validated); join and start were logged
             yield req
             plan_elapsed = elapsed
         else:
             factors = self._enrol_parenting(fam) if not initial_waiting else (1.0, 1.0)
-            why = yield from self._wait(
-                fam, "level3", svc.name, req, elapsed, log_join=not initial_waiting, hazard_factors=factors
-            )
-            if why:
-                return self._left(why)
+            if self._hazards or self._wait_q is not None:
+                why = yield from self._wait(
+                    fam, "level3", svc.name, req, elapsed, log_join=not initial_waiting, hazard_factors=factors
+                )
+                if why:
+                    return self._left(why)
+            else:  # no hazards, need fixed while waiting: :meth:`_wait` without its generator layers
+                if not initial_waiting:
+                    self._log(fam, "join", "level3", svc.name)
+                if not req.triggered:
+                    yield req
+                self._log(fam, "start", "level3", svc.name)
             step_up_factor = self._refer_supports(fam)
         outcome = yield from self._hold(fam, "level3", svc, req, self.sc.early_help, plan_elapsed, step_up_factor)
-        return {
-            "completed": (CLOSED, Exit.OUTCOMES_MET),
-            "step_up": (SOCIAL_CARE, Exit.STEP_UP_DURING_PLAN),
-            "step_down": ("level2", ""),
-            "disengage": (CLOSED, Exit.DISENGAGED),
-        }[outcome]
+        return _LEVEL3_NEXT[outcome]
 
     # ------------------------------------------------------------------ social care
     def _social_care(self, fam: Family, reason: str = "") -> Proc:
@@ -691,7 +703,7 @@ class World(StatutoryCare):
         care-bound family avoids care with ``care_reduction``: a service with no effect changes
         no outcome."""
         stage = svc.name
-        req = svc.request(fam)
+        req = svc.request(fam, polled=True)
         why = yield from self._wait(fam, stage, stage, req, hazard_factors=NO_ESCALATION, need_worsens=False)
         if why == "withdrawn":
             return outcome
@@ -707,7 +719,7 @@ class World(StatutoryCare):
         effect of MST on placements (Fonagy-2018), so waiting for it is not a risk it removes."""
         mst = self.sc.mst
         assert mst is not None and self.mst is not None
-        req = self.mst.request(fam)
+        req = self.mst.request(fam, polled=True)
         why = yield from self._wait(fam, "mst", "mst", req, hazard_factors=NO_ESCALATION, need_worsens=False)
         if why:
             return self._left(why)
