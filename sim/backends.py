@@ -80,6 +80,10 @@ def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: 
                 fut.cancel()
 
 
+CONNECT_TIMEOUT = "10s"
+"""How long to try to reach an existing Dask scheduler before refusing the batch."""
+
+
 def _dask(
     fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int, scheduler: str | None
 ) -> Iterator[Any]:
@@ -91,7 +95,7 @@ def _dask(
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
         else:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()

@@ -141,6 +141,7 @@ def _diff(base: str, option: str, reps: int = 4) -> dict[str, dict[str, float]]:
     return d.set_index("kpi").to_dict(orient="index")
 
 
+@pytest.mark.slow  # over 5 s: the fast run keeps the mechanism's known-answer tests
 def test_sunderland_options_move_the_way_the_seed_expects() -> None:
     base = "sunderland/calibrated.yaml"
     weekly = _diff(base, "sunderland/options/weekly_panel.yaml")

@@ -339,8 +339,9 @@ BASE = str(CONFIGS / "baseline.yaml")
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_bad_experiment_inputs_exit_2(
-    argv: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("sim.backends.CONNECT_TIMEOUT", "1s")  # nothing listens on port 9: no need to wait 10 s
     if "--out" not in argv:
         argv = [*argv, "--out", str(tmp_path / "out"), "--quiet"]
     with pytest.raises(SystemExit) as exc:

@@ -31,6 +31,7 @@ def _mean(sc: sim.Scenario, kpi: str, reps: int = 4) -> float:
     return float(run_batch(sc, reps, seed=3).replications[kpi].mean())
 
 
+@pytest.mark.slow  # over 5 s: the fast run keeps the mechanism's known-answer tests
 def test_fgc_at_pre_proceedings_reduces_care_entries() -> None:
     no_effect = _base(fgc=FGC)
     effect = _base(fgc={**FGC, "care_relative_reduction": 0.5})
@@ -38,6 +39,7 @@ def test_fgc_at_pre_proceedings_reduces_care_entries() -> None:
     assert _mean(effect, "care_entries") < _mean(no_effect, "care_entries")
 
 
+@pytest.mark.slow  # over 5 s: the fast run keeps the mechanism's known-answer tests
 def test_fgc_at_first_contact_reduces_step_ups_during_plans() -> None:
     first = {**FGC, "offer_at": "first_contact", "referral_prob": 0.8}
     none = _base(fgc={**first, "step_up_relative_reduction": 0.0})
@@ -46,6 +48,7 @@ def test_fgc_at_first_contact_reduces_step_ups_during_plans() -> None:
     assert _mean(none, "utilisation_fgc") > 0
 
 
+@pytest.mark.slow  # over 5 s: the fast run keeps the mechanism's known-answer tests
 def test_fgc_in_early_support_as_well_as_at_pre_proceedings() -> None:
     """``early_help_referral_prob`` adds conferences for families starting a Level 3 plan to
     the pre-proceedings offer (Kirklees-ESP-2019 s.2 FGC: "in both early support services and
@@ -82,6 +85,7 @@ def _queueing(**extra: object) -> sim.Scenario:
     return variant(sc, {**rates, "waiting.withdrawal_per_day": 0.01})
 
 
+@pytest.mark.slow  # over 5 s: the fast run keeps the mechanism's known-answer tests
 def test_parenting_groups_in_cohorts_reduce_withdrawal_while_waiting() -> None:
     pg = {
         "group_size": 12,
@@ -101,6 +105,7 @@ def test_parenting_groups_in_cohorts_reduce_withdrawal_while_waiting() -> None:
     assert _mean(with_groups, "withdrawn_level3") < _mean(without, "withdrawn_level3")
 
 
+@pytest.mark.slow  # over 5 s: the fast run keeps the mechanism's known-answer tests
 def test_vacancies_cut_slots_and_pay() -> None:
     full = _queueing()
     vacant = _queueing(**{f"teams.{t}.vacancy_rate": 0.25 for t in ("washington", "east_west", "coalfields")})
