@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.metrics import _cumcount, _pair_waits
+from sim.metrics.base import _cumcount, _pair_waits
 
 
 def _definition(rows: pd.DataFrame) -> pd.DataFrame:
@@ -63,9 +63,9 @@ def test_cumcount_equals_pandas() -> None:
 
 
 def _places_definition(ev: pd.DataFrame) -> pd.DataFrame:
-    """:func:`sim.metrics._places` as it was written in pandas (string columns, groupby)."""
+    """:func:`sim.metrics.flows._places` as it was written in pandas (string columns, groupby)."""
     from sim import kpis as K
-    from sim.metrics import _FLOW_JOINS, _NOTHING_MORE, _PLAN_CLOSES, _SC_CASES, _SC_EXITS, _STEP_CLOSES
+    from sim.metrics.flows import _FLOW_JOINS, _NOTHING_MORE, _PLAN_CLOSES, _SC_CASES, _SC_EXITS, _STEP_CLOSES
     from sim.vocab import REFERRAL_STEP_DOWN, Event, Stage
 
     event, stage, detail = ev["event"].astype(str), ev["stage"].astype(str), ev["detail"].astype(str)
@@ -106,7 +106,7 @@ def test_places_equals_pandas_definition(config: str) -> None:
     """The numpy flow moves equal the pandas definition row for row on the log of a council with
     social care cases, step-downs, edge of care and re-referrals (a short run: ~1 s each)."""
     import sim
-    from sim.metrics import _places
+    from sim.metrics.flows import _places
     from sim.model import simulate
 
     scenario = sim.load_scenario(config, overrides={"run.duration_days": 400, "run.warmup_days": 50})

@@ -1,0 +1,172 @@
+"""Costs from the event log: staff (posts in force, or worker-days under workforce dynamics),
+per-case costs, social workers beyond the unit costs, social care per day and per week, by
+whole year of the window (:data:`sim.kpis.COST_COMPONENTS`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim import kpis as K
+from sim.config import Scenario, team_workforce
+from sim.metrics.base import DAYS_PER_YEAR, _average, _staff_days, _steps, _sw, _time_average
+from sim.model.workforce import staffed_lists
+from sim.vocab import (
+    SOCIAL_WORKERS,
+    Event,
+    Staffing,
+    Stage,
+)
+
+_CASE_STAGES = (Stage.LEVEL3, Stage.LEVEL2, Stage.MST, Stage.FGC, Stage.PARENTING, Stage.ASSESSMENT)
+
+
+_DAY_COSTS = ((Stage.CIN, None), (Stage.CP, None), (Stage.LAC, "foster"), (Stage.LAC, "residential"))
+
+
+@dataclass(frozen=True)
+class _CostInputs:
+    """What the costs read from the log, extracted once for any number of windows (the
+    yearly costs evaluate ten or more): per stage the times and children of its starts, and
+    the occupancy steps of the stages costed by the day."""
+
+    starts: dict[str, tuple[np.ndarray, np.ndarray]]
+    steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(cls, st: dict[str, pd.DataFrame]) -> _CostInputs:
+        starts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for stage in _CASE_STAGES:
+            rows = st[stage]
+            is_start = (rows["event"] == Event.START).to_numpy(dtype=bool)
+            starts[stage] = (rows["time"].to_numpy(dtype=float)[is_start], rows["children"].to_numpy()[is_start])
+        steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]] = {}
+        for stage, detail in _DAY_COSTS:
+            rows = st[stage] if detail is None else st[stage][st[stage]["detail"] == detail]
+            steps[stage, detail] = _steps(rows, (Event.START,), (Event.END,), children=True)
+        return cls(starts, steps)
+
+    def starts_in(self, stage: str, lo: float, hi: float, children: bool = False) -> float:
+        """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
+        times, kids = self.starts[stage]
+        inside = (times >= lo) & (times < hi)
+        return float(kids[inside].sum()) if children else float(inside.sum())
+
+    def occupied_days(self, stage: str, lo: float, hi: float, detail: str | None = None) -> float:
+        """Total child-days of a stage inside ``[lo, hi]`` (open cases run to ``hi``)."""
+        return _time_average(*self.steps[stage, detail], lo, hi) * (hi - lo)
+
+
+def _costs(
+    st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float, inputs: _CostInputs | None = None
+) -> dict[str, float]:
+    """Costs over ``[lo, hi]`` in ``costs.price_year`` prices: the components of
+    :data:`sim.kpis.COST_COMPONENTS`, their totals (early help: staff and per-case costs of
+    its services; social care: assessments, CIN, CP and care) and the totals a year.
+    ``inputs``: the log's cost inputs when already extracted."""
+    c = sc.costs
+    years = (hi - lo) / DAYS_PER_YEAR
+    pc, scc = c.per_case, c.social_care
+    x = inputs if inputs is not None else _CostInputs.of(st)
+    parts = {
+        K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years + _workforce_cost(st, sc, lo, hi),
+        K.COST_CASES: sum(
+            x.starts_in(stage, lo, hi) * c.gbp(cost)
+            for stage, cost in (
+                (Stage.LEVEL3, pc.level3_plan),
+                (Stage.LEVEL2, pc.level2_plan),
+                (Stage.MST, pc.mst_case),
+                (Stage.FGC, pc.fgc_conference),
+                (Stage.PARENTING, pc.parenting_place),
+            )
+        ),
+        K.COST_ASSESSMENT: x.starts_in(Stage.ASSESSMENT, lo, hi, children=True) * c.gbp(pc.assessment),
+        K.COST_SOCIAL_WORKERS: _social_worker_cost(st, sc, lo, hi),
+        K.COST_CIN: x.occupied_days(Stage.CIN, lo, hi) * c.gbp(scc.cin_per_day),
+        K.COST_CP: x.occupied_days(Stage.CP, lo, hi) * c.gbp(scc.cp_per_day),
+        K.COST_FOSTER: x.occupied_days(Stage.LAC, lo, hi, "foster") / 7 * c.gbp(scc.foster_per_week),
+        K.COST_RESIDENTIAL: x.occupied_days(Stage.LAC, lo, hi, "residential") / 7 * c.gbp(scc.residential_per_week),
+    }
+    out = {kpi.name: value for kpi, value in parts.items()}
+    totals = {
+        K.COST_EARLY_HELP: sum(v for kpi, v in parts.items() if kpi.subject == "early_help"),
+        K.COST_SOCIAL_CARE: sum(v for kpi, v in parts.items() if kpi.subject == "social_care"),
+    }
+    totals[K.COST_TOTAL] = totals[K.COST_EARLY_HELP] + totals[K.COST_SOCIAL_CARE]
+    out.update({kpi.name: value for kpi, value in totals.items()})
+    out.update({K.per_year(kpi).name: value / years for kpi, value in totals.items()})
+    return out
+
+
+def _staff_per_year(sc: Scenario) -> float:
+    """Early help staff cost a year of one state of the scenario (posts filled: vacant posts
+    are not paid), in ``costs.price_year`` prices. Key workers of a team under workforce
+    dynamics are costed from the log instead (:func:`_workforce_cost`)."""
+    c = sc.costs
+    sal = c.staff
+    senior = sal.senior_key_worker_per_year or sal.key_worker_per_year
+    staff = sum(
+        (
+            0.0
+            if team_workforce(sc, name) is not None
+            else t.filled * c.gbp(sal.key_worker_per_year) + t.senior_filled * c.gbp(senior)
+        )
+        + t.other_fte * c.gbp(sal.other_team_staff_per_year)
+        for name, t in sc.teams.items()
+    )
+    for fte, cost in (
+        (sc.front_door.staff if sc.front_door else 0, sal.front_door_per_year),
+        (sc.mst.therapists if sc.mst else 0, sal.mst_therapist_per_year),
+        (sc.fgc.coordinators if sc.fgc else 0, sal.fgc_coordinator_per_year),
+        (sc.family_mental_health.consultants if sc.family_mental_health else 0, sal.fmh_consultant_per_year),
+    ):
+        staff += fte * c.gbp(cost)
+    return staff
+
+
+def _social_worker_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> float:
+    """Social worker pay over ``[lo, hi]`` beyond what the per-child unit costs include:
+    the pay of the social workers in post (FTE x annual cost; under workforce dynamics the
+    worker-days from the log, agency cover at its premium) less
+    ``social_worker_fte_in_unit_costs`` x annual cost, over the window's years."""
+    scc = sc.costs.social_care
+    per_fte = sc.costs.gbp(scc.social_worker_per_year)
+    years = (hi - lo) / DAYS_PER_YEAR
+    if SOCIAL_WORKERS in K.workforce_lists(sc):
+        paid = _workforce_cost(st, sc, lo, hi, social_workers=True)
+    else:
+        paid = _average(sc, lo, hi, lambda state: _sw(state, "fte")) * years * per_fte
+    return paid - scc.social_worker_fte_in_unit_costs * years * per_fte
+
+
+def _workforce_cost(
+    st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float, social_workers: bool = False
+) -> float:
+    """Cost over ``[lo, hi]`` of the posts under workforce dynamics: the worker-days in post
+    from the log x the post's annual cost / 365, agency cover at the group's
+    ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any block.
+    The early help lists, or with ``social_workers`` only the social workers' list."""
+    cost = 0.0
+    for service, sl in staffed_lists(sc).items():
+        if (service == SOCIAL_WORKERS) != social_workers:
+            continue
+        specs = {spec.name: spec for spec in sl.specs}
+        for (role, staffing, group), days in _staff_days(st, lo, hi, service).items():
+            spec = specs[group]
+            premium = spec.settings.agency_premium if staffing == Staffing.AGENCY else 1.0
+            cost += days / DAYS_PER_YEAR * spec.cost_per_year[Stage(role)] * premium
+    return cost
+
+
+def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
+    """Costs in each whole year of the KPI window (``_year1``, ``_year2``...), for financial
+    projections from forecast demand."""
+    out: dict[str, float] = {}
+    inputs = _CostInputs.of(st)
+    for i in range(K.whole_years(sc)):
+        costs = _costs(st, sc, lo + i * DAYS_PER_YEAR, lo + (i + 1) * DAYS_PER_YEAR, inputs)
+        for total in K.COST_TOTALS:
+            out[K.in_year(total, i + 1).name] = costs[total.name]
+    return out
