@@ -25,6 +25,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n`` and xdist's default ``--dist load``, send each test file to one worker
+    (LoadScope): a file's module fixtures (a report's results folders, a council's batch) are
+    then built once, not once per worker (fast run 2m30s instead of 2m44s-3m43s on 2 cores).
+    An explicit other ``--dist`` is left alone; without xdist this hook is never called."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    return LoadScopeScheduling(config, log)
+
+
 def raw_config(name: str) -> dict[str, Any]:
     """A shipped scenario file as a plain mapping (for building variants in tests)."""
     data = yaml.safe_load((CONFIGS / name).read_text())
