@@ -24,49 +24,20 @@ from sim.vocab import (
 
 __all__ = [
     "ASSESSMENTS",
-    "ASSESSMENTS_ON_TIME",
-    "ASSESSMENT_DAYS",
     "BUDGET",
     "CARE_ENTRIES",
-    "CARE_ENTRIES_CHILDREN",
     "CARE_ENTRIES_FOSTER",
     "CARE_ENTRIES_RESIDENTIAL",
-    "CIN_STARTS",
-    "COST_ASSESSMENT",
-    "COST_CASES",
-    "COST_CIN",
-    "COST_COMPONENTS",
-    "COST_CP",
-    "COST_EARLY_HELP",
-    "COST_FOSTER",
     "COST_PER_FAMILY",
-    "COST_RESIDENTIAL",
-    "COST_SOCIAL_CARE",
-    "COST_SOCIAL_WORKERS",
-    "COST_STAFF",
-    "COST_TOTAL",
-    "COST_TOTALS",
-    "CP_LONG",
-    "CP_REPEAT",
-    "CP_STARTS",
     "DAYS_PER_YEAR",
     "FAMILIES_REFERRED",
-    "ICPCS",
     "IN_EARLY_HELP_AT_END",
     "OVER_BUDGET",
     "REFERRALS_TOTAL",
-    "S47_ENQUIRIES",
-    "SC_REFERRALS",
-    "SC_REREFERRALS",
     "SOCIAL_CARE_ROUTES",
     "STEP_UPS_DURING_PLAN",
     "STEP_UPS_TOTAL",
     "STEP_UPS_WHILE_WAITING",
-    "SW_CASELOAD",
-    "SW_UTILISATION",
-    "SW_WAIT",
-    "SW_WAITING_AT_END",
-    "SW_WAIT_P90",
     "TO_SC_FRONT_DOOR",
     "TO_SC_PANEL",
     "TO_SC_TOTAL",
@@ -79,11 +50,8 @@ __all__ = [
     "caseload",
     "closed",
     "escalated",
-    "in_year",
     "open_at_end",
     "open_mean",
-    "per_10k",
-    "per_year",
     "queue_mean",
     "referrals_from",
     "referrals_in_year",
@@ -322,136 +290,6 @@ OVER_BUDGET = replace(
     ),
     signed=True,
 )
-
-# --------------------------------------------------------------------------- statutory social care
-# (only for scenarios with ``social_care.statutory``; counted in children)
-SC_REFERRALS = _k(
-    "sc_referrals_children",
-    "children referred to social care",
-    "children",
-    "count",
-    "Children referred to children's social care in the window (every source: early help, external, re-referral).",
-    True,
-)
-SC_REREFERRALS = _k(
-    "sc_rereferral_12m_share",
-    "social care re-referrals within 12 months",
-    "fraction",
-    "share",
-    "Share of children referred to social care in the window who had a referral in the 12 months before "
-    "(DfE re-referral measure; history before day 0 is not known).",
-)
-ASSESSMENTS_ON_TIME = _k(
-    "assessments_within_45_working_days_share",
-    "assessments completed within 45 working days",
-    "fraction",
-    "share",
-    "Share of children whose assessment was completed in the window within 45 working days of referral "
-    "(calendar days x 5 / 7, below 46: completed on working day 45 or earlier).",
-)
-ASSESSMENT_DAYS = _k(
-    "assessment_working_days_mean",
-    "mean working days from referral to completed assessment",
-    "working days",
-    "days",
-    "Mean of referral to completed assessment (working days, calendar x 5 / 7), children completed in the window.",
-)
-S47_ENQUIRIES = _k(
-    "s47_enquiries_children", "section 47 enquiries", "children", "count", "Children whose s47 enquiry began.", True
-)
-ICPCS = _k(
-    "icpc_children",
-    "initial child protection conferences",
-    "children",
-    "count",
-    "Children whose initial child protection conference was held in the window.",
-    True,
-)
-CP_STARTS = _k(
-    "cp_plans_started_children", "CP plans started", "children", "count", "Children starting a CP plan.", True
-)
-CIN_STARTS = _k(
-    "cin_plans_started_children", "CIN plans started", "children", "count", "Children starting a CIN plan.", True
-)
-CARE_ENTRIES_CHILDREN = _k(
-    "care_entries_children",
-    "children entering care",
-    "children",
-    "count",
-    "Children starting care in the window.",
-    True,
-)
-CP_LONG = _k(
-    "cp_plans_2_years_or_more_share",
-    "CP plans lasting 2 years or more",
-    "fraction",
-    "share",
-    "Share of CP plans (children) ended in the window that had lasted 2 years (730 days) or more.",
-)
-CP_REPEAT = _k(
-    "cp_plans_second_or_subsequent_share",
-    "second or subsequent CP plans",
-    "fraction",
-    "share",
-    "Share of CP plans (children) started in the window that were a family's second or later in the run.",
-)
-SW_WAIT = _k(
-    "wait_social_worker_mean_days",
-    "mean wait for a social worker",
-    "days",
-    "days",
-    "Mean wait from the referral decision to allocation to a social worker (children joining in the window).",
-)
-SW_WAIT_P90 = _k(
-    "wait_social_worker_p90_days",
-    "90th percentile wait for a social worker",
-    "days",
-    "days",
-    "90th percentile of the same waits.",
-)
-SW_WAITING_AT_END = _k(
-    "waiting_social_worker_at_end",
-    "children waiting for a social worker at the end",
-    "children",
-    "level",
-    "Children awaiting allocation to a social worker at the end of the run.",
-)
-SW_CASELOAD = _k(
-    "caseload_social_worker",
-    "average caseload per social worker",
-    "children",
-    "number",
-    "Time-average children held (assessment to closure) per case-holding social worker FTE.",
-)
-SW_UTILISATION = _k(
-    "utilisation_social_workers",
-    "social worker caseload utilisation",
-    "fraction",
-    "share",
-    "Time-average children held over case-holding FTE x caseload cap.",
-)
-
-
-def per_10k(state: str, when: str) -> Kpi:
-    """Children in ``state`` (``cin``: every child in need, DfE definition; ``cp``; ``lac``)
-    per 10,000 children aged 0-17, at ``when`` (``start``: day 0; ``end``: the end of the run)."""
-    words = {"cin": "children in need", "cp": "children on CP plans", "lac": "looked-after children"}[state]
-    scope = (
-        " (DfE definition: referred and not closed, assessed, on CIN or CP plans, or looked after)"
-        if state == "cin"
-        else ""
-    )
-    at = "day 0" if when == "start" else "the end of the run"
-    return _k(
-        f"{state}_per_10k_at_{when}",
-        f"{words} per 10,000 at {'the start' if when == 'start' else 'the end'}",
-        "per 10,000",
-        "number",
-        f"{words.capitalize()}{scope} at {at}, per 10,000 children aged 0-17.",
-        family="per_10k",
-        subject=state,
-    )
-
 
 _EXIT_KPIS = {
     Exit.ADVICE: ("closed_advice", "requests closed with advice", "Requests the front door closed with advice only"),
@@ -745,120 +583,4 @@ def referrals_in_year(year: int) -> Kpi:
         f"Referrals in whole year {year} of the window (a projection from forecast demand).",
         family="referrals_year",
         subject=str(year),
-    )
-
-
-# --------------------------------------------------------------------------- costs
-def _cost(name: str, label: str, text: str, part: str) -> Kpi:
-    return _k(
-        name,
-        f"{label} cost",
-        "£",
-        "gbp",
-        f"{text} In the window, price_year prices.",
-        True,
-        family="cost",
-        subject=part,
-    )
-
-
-COST_STAFF = _cost(
-    "cost_staff_gbp", "staff", "Early help staff in post (FTE x annual cost; vacant posts unpaid).", "early_help"
-)
-COST_CASES = _cost(
-    "cost_cases_gbp", "per-case", "Per-case costs of Level 2/3 plans, MST, FGC and parenting places.", "early_help"
-)
-COST_ASSESSMENT = _cost(
-    "cost_assessment_gbp",
-    "assessment",
-    "Children whose social care assessment started x cost per assessment (per child).",
-    "social_care",
-)
-COST_SOCIAL_WORKERS = _cost(
-    "cost_social_workers_gbp",
-    "social worker",
-    "Case-holding social worker FTE in post less costs.social_care.social_worker_fte_in_unit_costs (the FTE"
-    " the per-child unit costs already pay for) x costs.social_care.social_worker_per_year x years"
-    " (negative: fewer social workers than the unit costs assume).",
-    "social_care",
-)
-COST_CIN = _cost("cost_cin_gbp", "child in need", "Child in need child-days x cost per child-day.", "social_care")
-COST_CP = _cost("cost_cp_gbp", "child protection", "Child protection child-days x cost per child-day.", "social_care")
-COST_FOSTER = _cost(
-    "cost_care_foster_gbp", "foster care", "Foster placement child-days / 7 x cost per child-week.", "social_care"
-)
-COST_RESIDENTIAL = _cost(
-    "cost_care_residential_gbp",
-    "residential care",
-    "Residential placement child-days / 7 x cost per child-week.",
-    "social_care",
-)
-COST_COMPONENTS = (
-    COST_STAFF,
-    COST_CASES,
-    COST_ASSESSMENT,
-    COST_SOCIAL_WORKERS,
-    COST_CIN,
-    COST_CP,
-    COST_FOSTER,
-    COST_RESIDENTIAL,
-)
-"""The cost components: they add up to :data:`COST_TOTAL` (tested); ``subject`` is the part."""
-COST_EARLY_HELP = _k(
-    "cost_early_help_gbp",
-    "early help cost",
-    "£",
-    "gbp",
-    "Staff plus per-case costs of the early help service, in the window, price_year prices.",
-    True,
-    family="cost_total",
-    subject="early_help",
-)
-COST_SOCIAL_CARE = _k(
-    "cost_social_care_gbp",
-    "social care cost",
-    "£",
-    "gbp",
-    "Assessments, social workers above the unit costs' establishment, child in need, child protection and care,"
-    " in the window, price_year prices.",
-    True,
-    family="cost_total",
-    subject="social_care",
-)
-COST_TOTAL = _k(
-    "cost_total_gbp",
-    "total cost",
-    "£",
-    "gbp",
-    "Early help plus social care cost, in the window, price_year prices.",
-    True,
-    family="cost_total",
-    subject="total",
-)
-COST_TOTALS = (COST_EARLY_HELP, COST_SOCIAL_CARE, COST_TOTAL)
-
-
-def per_year(total: Kpi) -> Kpi:
-    """A cost total divided by the window's length in years (``<name>_per_year``)."""
-    return _k(
-        f"{total.name}_per_year",
-        total.label,
-        "£ a year",
-        "gbp",
-        f"{total.definition.split(', in the window')[0]}, a year: the window's total over its length in years.",
-        family="cost_per_year",
-        subject=total.subject,
-    )
-
-
-def in_year(total: Kpi, year: int) -> Kpi:
-    """A cost total in whole year ``year`` (1, 2...) of the window, for projections."""
-    return _k(
-        f"{total.name}_year{year}",
-        f"{total.label} in year {year}",
-        "£",
-        "gbp",
-        f"{total.definition.split(', in the window')[0]}, in whole year {year} of the window.",
-        family="cost_by_year",
-        subject=f"{total.subject}",
     )
