@@ -1,16 +1,18 @@
 """Small definitions the model's modules share: a process, a handler's step, where a step
-leads besides another stage, and the one way a uniform picks a category."""
+leads besides another stage (and where each plan leads), the one way a uniform picks a
+category, the Poisson inverse CDF, and a lean first-of-two event."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
 import simpy
 
-from sim.vocab import Stage
+from sim.vocab import SOCIAL_CARE, Exit, Stage
 
-__all__ = ["CLOSED", "DONE", "Proc", "Step", "choose"]
+__all__ = ["CLOSED", "DONE", "LEVEL2_NEXT", "LEVEL3_NEXT", "FirstOf", "Proc", "Step", "choose", "poisson_ppf"]
 
 Step = tuple[str, str]  # (next stage, or CLOSED / SOCIAL_CARE with an Exit, or DONE)
 CLOSED, DONE = str(Stage.CLOSED), "done"
@@ -28,3 +30,48 @@ def choose(u: float, probs: dict[str, float], keys: tuple[str, ...]) -> str:
         if u < acc:
             return key
     return keys[-1]  # rounding: the probabilities sum to 1 within 1e-6
+
+
+LEVEL2_NEXT: dict[str, Step] = {
+    "completed": (CLOSED, Exit.OUTCOMES_MET),
+    "step_up": ("level3", ""),
+    "step_down": (CLOSED, Exit.STEPPED_DOWN),
+    "disengage": (CLOSED, Exit.DISENGAGED),
+}
+"""Where a Level 2 (partner) plan leads, by how it ended."""
+LEVEL3_NEXT: dict[str, Step] = {
+    "completed": (CLOSED, Exit.OUTCOMES_MET),
+    "step_up": (SOCIAL_CARE, Exit.STEP_UP_DURING_PLAN),
+    "step_down": ("level2", ""),
+    "disengage": (CLOSED, Exit.DISENGAGED),
+}
+"""Where a Level 3 (key worker) plan leads, by how it ended."""
+
+
+class FirstOf(simpy.Event):
+    """Triggered when the first of two pending events is processed: ``a | b`` without the
+    condition's bookkeeping (value dictionaries, callbacks removed again). It is scheduled at
+    the same step as ``a | b`` would be, so the order of events is unchanged."""
+
+    __slots__ = ()
+
+    def __init__(self, env: simpy.Environment, a: simpy.Event, b: simpy.Event):
+        super().__init__(env)
+        assert a.callbacks is not None and b.callbacks is not None  # both still pending
+        a.callbacks.append(self._first)
+        b.callbacks.append(self._first)
+
+    def _first(self, _event: simpy.Event) -> None:
+        if not self.triggered:
+            self.succeed()
+
+
+def poisson_ppf(u: float, lam: float) -> int:
+    """Smallest k with P(Poisson(lam) <= k) > u (inverse CDF by summing the pmf)."""
+    k, pmf = 0, math.exp(-lam)
+    cum = pmf
+    while u >= cum and k < 1000:
+        k += 1
+        pmf *= lam / k
+        cum += pmf
+    return k

@@ -21,11 +21,14 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
-__all__ = ["CaseloadPool", "PoolRequest"]
+if TYPE_CHECKING:
+    from sim.model.family import Family
+
+__all__ = ["CaseloadPool", "CaseloadService", "PoolRequest"]
 
 
 class PoolRequest(simpy.Event):
@@ -128,3 +131,21 @@ class CaseloadPool:
                 self._fifo.popleft()
             self.held += head.units
             head.succeed()
+
+
+class CaseloadService:
+    """A caseload list (a :class:`CaseloadPool`); each family takes one unit."""
+
+    __slots__ = ("by_risk", "name", "pool")
+
+    def __init__(self, env: simpy.Environment, name: str, slots: float, by_risk: bool):
+        self.name = name
+        self.by_risk = by_risk
+        self.pool = CaseloadPool(env, name, slots, by_risk)
+
+    def request(self, fam: Family, units: float = 1.0, polled: bool = False) -> PoolRequest:
+        """See :meth:`CaseloadPool.request` (``polled``: the caller checks ``triggered``)."""
+        return self.pool.request(units, fam.risk if self.by_risk else 0.0, polled)
+
+    def release(self, req: PoolRequest) -> None:
+        self.pool.release(req)

@@ -34,7 +34,7 @@ from sim.vocab import (
 )
 
 if TYPE_CHECKING:
-    from sim.model.world import CaseloadService
+    from sim.model.pools import CaseloadService
 
 __all__ = ["DAYS_12_MONTHS", "SC_ID_OFFSET", "SC_INITIAL_ID_OFFSET", "StatutoryCare"]
 

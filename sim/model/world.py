@@ -24,12 +24,13 @@ import simpy
 from sim.config import PlanSettings, Referrals, Scenario, Source, timeline
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
-from sim.model.common import CLOSED, DONE, Proc, Step, choose
+from sim.model.common import CLOSED, DONE, LEVEL2_NEXT, LEVEL3_NEXT, FirstOf, Proc, Step, choose, poisson_ppf
 from sim.model.family import AttributeTables, Family
 from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
 from sim.model.needs import path as need_path
-from sim.model.pools import CaseloadPool, PoolRequest
+from sim.model.pools import CaseloadPool, CaseloadService
 from sim.model.statutory import StatutoryCare, _statutory
+from sim.model.supports import Supports
 from sim.model.workforce import WORKER_ID_OFFSET, WorkforceModel, staffed_lists
 from sim.random import (
     INITIAL_FAMILIES,
@@ -64,38 +65,6 @@ INITIAL_ID_OFFSET = 1_000_000_000
 _INF = math.inf
 NO_ESCALATION = (0.0, 1.0)
 """Hazard factors (escalation, withdrawal) for the queues of edge-of-care services."""
-_LEVEL2_NEXT: dict[str, Step] = {
-    "completed": (CLOSED, Exit.OUTCOMES_MET),
-    "step_up": ("level3", ""),
-    "step_down": (CLOSED, Exit.STEPPED_DOWN),
-    "disengage": (CLOSED, Exit.DISENGAGED),
-}
-"""Where a Level 2 (partner) plan leads, by how it ended."""
-_LEVEL3_NEXT: dict[str, Step] = {
-    "completed": (CLOSED, Exit.OUTCOMES_MET),
-    "step_up": (SOCIAL_CARE, Exit.STEP_UP_DURING_PLAN),
-    "step_down": ("level2", ""),
-    "disengage": (CLOSED, Exit.DISENGAGED),
-}
-"""Where a Level 3 (key worker) plan leads, by how it ended."""
-
-
-class CaseloadService:
-    """A caseload list (a :class:`CaseloadPool`); each family takes one unit."""
-
-    __slots__ = ("by_risk", "name", "pool")
-
-    def __init__(self, env: simpy.Environment, name: str, slots: float, by_risk: bool):
-        self.name = name
-        self.by_risk = by_risk
-        self.pool = CaseloadPool(env, name, slots, by_risk)
-
-    def request(self, fam: Family, units: float = 1.0, polled: bool = False) -> PoolRequest:
-        """See :meth:`CaseloadPool.request` (``polled``: the caller checks ``triggered``)."""
-        return self.pool.request(units, fam.risk if self.by_risk else 0.0, polled)
-
-    def release(self, req: PoolRequest) -> None:
-        self.pool.release(req)
 
 
 class _PanelTicket(simpy.Event):
@@ -113,25 +82,7 @@ class _PanelTicket(simpy.Event):
         self.cancelled = True
 
 
-class _FirstOf(simpy.Event):
-    """Triggered when the first of two pending events is processed: ``a | b`` without the
-    condition's bookkeeping (value dictionaries, callbacks removed again). It is scheduled at
-    the same step as ``a | b`` would be, so the order of events is unchanged."""
-
-    __slots__ = ()
-
-    def __init__(self, env: simpy.Environment, a: simpy.Event, b: simpy.Event):
-        super().__init__(env)
-        assert a.callbacks is not None and b.callbacks is not None  # both still pending
-        a.callbacks.append(self._first)
-        b.callbacks.append(self._first)
-
-    def _first(self, _event: simpy.Event) -> None:
-        if not self.triggered:
-            self.succeed()
-
-
-class World(StatutoryCare):
+class World(StatutoryCare, Supports):
     """Builds the services of one scenario and runs one replication."""
 
     def __init__(self, scenario: Scenario, seed: int, rep: int):
@@ -467,7 +418,7 @@ class World(StatutoryCare):
         if req.triggered:
             pass  # a slot was free: served at once, no scheduler step needed
         elif patience < _INF:
-            yield _FirstOf(self.env, req, self.env.timeout(patience))
+            yield FirstOf(self.env, req, self.env.timeout(patience))
             if not req.triggered:
                 req.cancel()
                 why = "escalated" if esc <= wd else "withdrawn"
@@ -502,7 +453,7 @@ class World(StatutoryCare):
         eh = self.sc.early_help
         if settings is eh and eh.turnover_per_year > 0:
             # departures of the family's key worker while the plan runs: Poisson(turnover x years)
-            t += _poisson_ppf(fam.rng.u(), eh.turnover_per_year * t / 365.0) * eh.handover_delay_days
+            t += poisson_ppf(fam.rng.u(), eh.turnover_per_year * t / 365.0) * eh.handover_delay_days
         return t, outcome
 
     def _plan_fate(
@@ -613,7 +564,7 @@ class World(StatutoryCare):
         if why:
             return self._left(why)
         outcome = yield from self._hold(fam, "level2", svc, req, pp, 0.0)
-        return _LEVEL2_NEXT[outcome]
+        return LEVEL2_NEXT[outcome]
 
     def _level3(
         self, fam: Family, elapsed: float = 0.0, initial_open: bool = False, initial_waiting: bool = False
@@ -640,7 +591,7 @@ class World(StatutoryCare):
                 self._log(fam, "start", "level3", svc.name)
             step_up_factor = self._refer_supports(fam)
         outcome = yield from self._hold(fam, "level3", svc, req, self.sc.early_help, plan_elapsed, step_up_factor)
-        return _LEVEL3_NEXT[outcome]
+        return LEVEL3_NEXT[outcome]
 
     # ------------------------------------------------------------------ social care
     def _social_care(self, fam: Family, reason: str = "") -> Proc:
@@ -727,78 +678,6 @@ class World(StatutoryCare):
         self.mst.release(req)
         self._log(fam, "end", "mst", "mst", "completed")
         return (CLOSED, Exit.MST_COMPLETED)
-
-    # ------------------------------------------------------------------ support alongside plans
-    def _refer_supports(self, fam: Family) -> float:
-        """At the start of a Level 3 plan: referral to FGC (when offered at first contact, or
-        with ``early_help_referral_prob`` alongside the pre-proceedings offer) and to family
-        mental health, each running alongside the plan. Returns the factor on the plan's
-        step-up probability (support is assumed to act from referral). The FGC uniform is
-        drawn at first contact always, alongside pre-proceedings only when the share is set."""
-        factor = 1.0
-        fgc, fmh = self.sc.fgc, self.sc.family_mental_health
-        first = fgc is not None and fgc.offer_at == "first_contact"
-        p = 0.0 if fgc is None else fgc.referral_prob if first else fgc.early_help_referral_prob
-        if fgc is not None and (first or p > 0) and fam.rng.u() < p:
-            assert self.fgc is not None
-            self.env.process(self._support(fam, self.fgc, fgc.duration))
-            factor *= 1.0 - fgc.step_up_relative_reduction
-        if fmh is not None and fam.rng.u() < fmh.referral_prob:
-            assert self.fmh is not None
-            self.env.process(self._support(fam, self.fmh, fmh.duration))
-            factor *= 1.0 - fmh.step_up_relative_reduction
-        return factor
-
-    def _support(self, fam: Family, svc: CaseloadService, duration: Distribution) -> Proc:
-        """Queue for and hold a slot of a support service (no hazards: the family is on a plan)."""
-        u = fam.rng.u()  # drawn now, so the plan's own draws stay in step
-        req = svc.request(fam)
-        self._log(fam, "join", svc.name, svc.name)
-        yield req
-        self._log(fam, "start", svc.name, svc.name)
-        yield self.env.timeout(duration.ppf(u))
-        svc.release(req)
-        self._log(fam, "end", svc.name, svc.name, "completed")
-
-    def _enrol_parenting(self, fam: Family) -> tuple[float, float]:
-        """Offer a place in the next parenting group to a family joining the key worker queue;
-        returns the factors on its escalation and withdrawal hazards while it waits."""
-        pg = self.sc.parenting_groups
-        if pg is None or fam.rng.u() >= pg.offer_prob:
-            return (1.0, 1.0)
-        self.parenting_list.append(fam)
-        self._log(fam, "join", "parenting", "parenting")
-        return (1.0 - pg.escalation_relative_reduction, 1.0 - pg.withdrawal_relative_reduction)
-
-    def _parenting_cohorts(self) -> Proc:
-        pg = self.sc.parenting_groups
-        assert pg is not None
-        env, waiting = self.env, self.parenting_list
-        yield env.timeout(pg.first_group_day)
-        while True:
-            cohort = waiting[: pg.group_size]
-            del waiting[: pg.group_size]
-            if cohort:
-                for fam in cohort:
-                    self._log(fam, "start", "parenting", "parenting")
-                env.process(self._cohort_end(cohort, pg.duration_days))
-            yield env.timeout(pg.interval_days)
-
-    def _cohort_end(self, cohort: list[Family], duration: float) -> Proc:
-        yield self.env.timeout(duration)
-        for fam in cohort:
-            self._log(fam, "end", "parenting", "parenting", "completed")
-
-
-def _poisson_ppf(u: float, lam: float) -> int:
-    """Smallest k with P(Poisson(lam) <= k) > u (inverse CDF by summing the pmf)."""
-    k, pmf = 0, math.exp(-lam)
-    cum = pmf
-    while u >= cum and k < 1000:
-        k += 1
-        pmf *= lam / k
-        cum += pmf
-    return k
 
 
 def simulate(scenario: Scenario, seed: int, rep: int) -> World:
