@@ -39,8 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy import optimize
 
 from sim.analysis import t_interval
+from sim.arguments import check_batch_args
 from sim.config import Scenario, ScenarioError, _format_error, load_raw, scenario_from_dict
-from sim.experiment import check_batch_args, run_batch, variant
+from sim.experiment import run_batch, variant
 from sim.kpis import catalogue
 from sim.results import write_text
 

@@ -14,12 +14,12 @@ from tqdm import tqdm
 
 from sim import kpis as K
 from sim import results as R
+from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
 from sim.config import load_scenario, parse_override
 from sim.errors import ArgumentError, EhsimError, ScenarioError
 from sim.experiment import (
-    check_batch_args,
     compare,
     compare_job,
     locality_hook,

@@ -24,8 +24,9 @@ from sim import kpis as K
 from sim import results as R
 from sim import workload
 from sim.analysis import summarise
+from sim.arguments import check_batch_args
 from sim.config import Scenario, ScenarioError, apply_overrides, scenario_from_dict
-from sim.experiment import Progress, check_batch_args, run_checkpointed, scenario_fingerprint
+from sim.experiment import Progress, run_checkpointed, scenario_fingerprint
 from sim.uncertainty import analyse
 from sim.uncertainty.sample import Design, check_design_args, design
 from sim.uncertainty.spec import LoadedSpec, Parameter, lookup
