@@ -78,10 +78,12 @@ def costs(res: Results) -> Figure:
             title(fig, "No costs to show")
             return finish(fig)
         grouped_hbars(ax, comp, colours(res.scenarios), items)
-        ax.set_xlim(left=0)
+        longest = float(comp["high"].fillna(comp["mean"]).max())
+        # room on the right for the legend, so it never covers a bar or a whisker
+        ax.set_xlim(0, longest * (1.45 if len(res.scenarios) > 1 else 1.08) if longest > 0 else 1)
         money_axis(ax.xaxis, 4)
         if len(res.scenarios) > 1:
-            ax.legend(title="Scenario", loc="lower right")
+            ax.legend(title="Scenario", loc="best")
         tot = _totals_panel(ax2, res, total, prices)
         base_sum = float(comp[comp["scenario"] == res.base]["mean"].sum())
         footnote(
