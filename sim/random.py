@@ -32,6 +32,9 @@ SC_FAMILIES = 4
 SC_INITIAL_FAMILIES = 5
 _EXTEND = 99
 
+_RELEASED = array("d")
+"""The buffer of every released stream (one shared empty array, never written to)."""
+
 BLOCK = 256
 """Families per generated block of uniforms."""
 UNIFORMS_PER_FAMILY = 48
@@ -67,7 +70,7 @@ class FamilyRandom:
 
     def release(self) -> None:
         """Free the buffer (the family's history is over); a later draw would extend the stream."""
-        self._buf = array("d")
+        self._buf = _RELEASED
         self._pos = 0
 
     def u(self) -> float:

@@ -334,9 +334,13 @@ class World(StatutoryCare, Supports):
                 if not allowed(here, nxt):  # the routing table is the one statement of the graph
                     raise RuntimeError(f"route {here} -> {nxt} is not in sim.routing.EDGES")
             self._log(fam, "exit", "closed", "", reason)  # reason: an Exit
-            after = self._social_care(fam, reason) if nxt == SOCIAL_CARE else self._after_closure(fam, reason)
             to_social_care = nxt == SOCIAL_CARE
-            nxt, source = yield from after
+            if to_social_care:
+                nxt, source = yield from self._social_care(fam, reason)
+            elif self._need_q or self.sc.rereferral.prob_within_12_months > 0:
+                nxt, source = yield from self._after_closure(fam, reason)
+            else:  # no re-referral: the history ends (no generator for nothing to wait on)
+                nxt, source = DONE, ""
             # need dynamics after social care closes, on the simple path only: the statutory
             # path has its own re-referral to social care (statutory.rereferral_prob, DfE's
             # 12-month measure), and both would count the same return twice
@@ -395,39 +399,32 @@ class World(StatutoryCare, Supports):
         ``need_worsens``), the family's level of need then moves up the chain's worsening
         rates over the time it waited (the hazards above use its level at joining).
         """
+        env = self.env
         if log_join:
             self._log(fam, "join", stage, service)
-        joined = self.env.now
-        why = yield from self._queue(fam, stage, service, req, elapsed, hazard_factors)
-        if need_worsens and self._wait_q is not None:
-            level = need_path(self._wait_q, fam.need - 1, fam.rng.u, self.env.now - joined)[-1][1] + 1
-            if level != fam.need:
-                fam.set_need(level, self.tables)
-        return why
-
-    def _queue(
-        self, fam: Family, stage: str, service: str, req: Any, elapsed: float, hazard_factors: tuple[float, float]
-    ) -> Generator[simpy.Event, Any, str]:
-        """The queue itself: ``""`` once served, else why the family left."""
+        joined = env.now
         patience, esc, wd = _INF, _INF, _INF
         if self._hazards:  # drawn whether or not a slot is free, so CRN stay aligned
             esc = self._escalation_time(fam, elapsed, hazard_factors[0])
             wd_rate = self._withdraw * hazard_factors[1]
             wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
             patience = min(esc, wd)
+        why = ""
         if req.triggered:
             pass  # a slot was free: served at once, no scheduler step needed
         elif patience < _INF:
-            yield FirstOf(self.env, req, self.env.timeout(patience))
+            yield FirstOf(env, req, env.timeout(patience))
             if not req.triggered:
                 req.cancel()
                 why = "escalated" if esc <= wd else "withdrawn"
-                self._log(fam, "leave", stage, service, why)
-                return why
         else:
             yield req
-        self._log(fam, "start", stage, service)
-        return ""
+        self._log(fam, "leave" if why else "start", stage, service, why)
+        if need_worsens and self._wait_q is not None:
+            level = need_path(self._wait_q, fam.need - 1, fam.rng.u, env.now - joined)[-1][1] + 1
+            if level != fam.need:
+                fam.set_need(level, self.tables)
+        return why
 
     def _escalation_time(self, fam: Family, elapsed: float, factor: float = 1.0) -> float:
         """Time to escalation under hazard ``h(t) = factor base (1 + m risk) exp(g t)``, given
@@ -482,22 +479,6 @@ class World(StatutoryCare, Supports):
         x = u2 * p
         kind = "step_up" if x < step_up else "step_down" if x < step_up + r.step_down_prob else "disengage"
         return t, kind
-
-    def _hold(
-        self,
-        fam: Family,
-        stage: str,
-        svc: CaseloadService,
-        req: Any,
-        settings: PlanSettings,
-        elapsed: float,
-        step_up_factor: float = 1.0,
-    ) -> Generator[simpy.Event, Any, str]:
-        t, outcome = self._plan(fam, settings, elapsed, step_up_factor)
-        yield self.env.timeout(t)
-        svc.release(req)
-        self._log(fam, "end", stage, svc.name, outcome)
-        return outcome
 
     # ------------------------------------------------------------------ stages
     def _front_door(self, fam: Family) -> Proc:
@@ -563,7 +544,10 @@ class World(StatutoryCare, Supports):
         why = yield from self._wait(fam, "level2", svc.name, req)
         if why:
             return self._left(why)
-        outcome = yield from self._hold(fam, "level2", svc, req, pp, 0.0)
+        t, outcome = self._plan(fam, pp)
+        yield self.env.timeout(t)
+        svc.release(req)
+        self._log(fam, "end", "level2", svc.name, outcome)
         return LEVEL2_NEXT[outcome]
 
     def _level3(
@@ -590,7 +574,10 @@ class World(StatutoryCare, Supports):
                     yield req
                 self._log(fam, "start", "level3", svc.name)
             step_up_factor = self._refer_supports(fam)
-        outcome = yield from self._hold(fam, "level3", svc, req, self.sc.early_help, plan_elapsed, step_up_factor)
+        t, outcome = self._plan(fam, self.sc.early_help, plan_elapsed, step_up_factor)
+        yield self.env.timeout(t)
+        svc.release(req)
+        self._log(fam, "end", "level3", svc.name, outcome)
         return LEVEL3_NEXT[outcome]
 
     # ------------------------------------------------------------------ social care
