@@ -15,45 +15,91 @@ detail       category  source of a referral, reason for a leave / end / exit, pl
 locality     category  the family's locality
 children     int16     the family's children (social care counts and costs children)
 ============ ========= ==============================================================
+
+Storage: the simulation appends four numbers a row (time, party, episode, kind). A *party*
+is a family or worker post with its constant columns (``family_id``, ``locality``,
+``children``), registered once; a *kind* is one combination of the four category columns
+(``event``, ``stage``, ``service``, ``detail``), of which a run has a few hundred at most.
+:meth:`EventLog.columns` expands them into full columns (numpy arrays; the category columns
+as codes and their labels) and :meth:`EventLog.to_frame` into the DataFrame.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.vocab import Event, Stage
 
-__all__ = ["EVENTS", "EVENT_COLUMNS", "STAGES", "EventLog"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CATEGORY_COLUMNS", "EVENTS", "EVENT_COLUMNS", "STAGES", "EventLog"]
 
 EVENTS = tuple(Event)
 """See :class:`sim.vocab.Event`."""
 STAGES = tuple(Stage)
 """See :class:`sim.vocab.Stage`."""
 EVENT_COLUMNS = ("time", "family_id", "episode", "event", "stage", "service", "detail", "locality", "children")
+CATEGORY_COLUMNS = ("event", "stage", "service", "detail", "locality")
+"""The columns :meth:`EventLog.columns` gives as ``(codes, labels)``."""
+
+Coded = tuple[np.ndarray, list[str]]
+"""A category column: int16 codes into its labels."""
 
 
 class EventLog:
-    """Append-only columnar log. ``add`` is on the simulation's hot path, so it only appends."""
+    """Append-only columnar log. Rows are appended on the simulation's hot path, so a row is
+    four typed-array appends (see the module docstring); nothing is decoded until asked for."""
 
-    __slots__ = ("children", "detail", "episode", "event", "family_id", "locality", "service", "stage", "time")
+    __slots__ = (
+        "_kind_index",
+        "_kinds",
+        "_parties",
+        "_party_index",
+        "episode",
+        "kind",
+        "party",
+        "time",
+    )
 
     def __init__(self) -> None:
-        # numbers in typed arrays (8 bytes a value, not a boxed Python object); the category
-        # columns hold references to a few interned strings
         self.time = array("d")
-        self.family_id = array("q")
+        self.party = array("i")
+        """Each row's party: an index into the parties (family_id, locality, children)."""
         self.episode = array("i")
-        self.event: list[str] = []
-        self.stage: list[str] = []
-        self.service: list[str] = []
-        self.detail: list[str] = []
-        self.locality: list[str] = []
-        self.children = array("h")
+        self.kind = array("i")
+        """Each row's kind: an index into the kinds (event, stage, service, detail)."""
+        self._parties: list[tuple[int, str, int]] = []
+        self._party_index: dict[tuple[int, str, int], int] = {}
+        self._kinds: list[tuple[str, str, str, str]] = []
+        self._kind_index: dict[tuple[str, str, str, str], int] = {}
+
+    def register_party(self, family_id: int, locality: str, children: int) -> int:
+        """The party index of ``(family_id, locality, children)``, registered on first use."""
+        key = (family_id, locality, children)
+        index = self._party_index.get(key)
+        if index is None:
+            index = self._party_index[key] = len(self._parties)
+            self._parties.append(key)
+        return index
+
+    def kinds(self) -> tuple[dict[tuple[str, str, str, str], int], Callable[[str, str, str, str], int]]:
+        """The kind index (``(event, stage, service, detail) -> kind``) for a hot caller to
+        read directly, and :meth:`register_kind` for a combination not yet in it."""
+        return self._kind_index, self.register_kind
+
+    def register_kind(self, event: str, stage: str, service: str, detail: str) -> int:
+        """The kind index of a combination of the category columns, registered on first use."""
+        key = (event, stage, service, detail)
+        index = self._kind_index.get(key)
+        if index is None:
+            index = self._kind_index[key] = len(self._kinds)
+            self._kinds.append(key)
+        return index
 
     def add(
         self,
@@ -67,56 +113,67 @@ class EventLog:
         locality: str = "",
         children: int = 1,
     ) -> None:
+        """Append one row given every column."""
         self.time.append(time)
-        self.family_id.append(family_id)
+        self.party.append(self.register_party(family_id, locality, children))
         self.episode.append(episode)
-        self.event.append(event)
-        self.stage.append(stage)
-        self.service.append(service)
-        self.detail.append(detail)
-        self.locality.append(locality)
-        self.children.append(children)
+        self.kind.append(self.register_kind(event, stage, service, detail))
 
     def appenders(self) -> tuple[Callable[[Any], None], ...]:
-        """The ``append`` of each column in :data:`EVENT_COLUMNS` order, bound once: a hot
-        caller appends a row through them without a call to :meth:`add` and nine attribute
-        lookups per row."""
-        return (
-            self.time.append,
-            self.family_id.append,
-            self.episode.append,
-            self.event.append,
-            self.stage.append,
-            self.service.append,
-            self.detail.append,
-            self.locality.append,
-            self.children.append,
-        )
+        """The ``append`` of the stored columns (time, party, episode, kind), bound once: a
+        hot caller appends a row through them without a call to :meth:`add`."""
+        return (self.time.append, self.party.append, self.episode.append, self.kind.append)
 
     def __len__(self) -> int:
         return len(self.time)
 
+    def columns(self) -> dict[str, np.ndarray | Coded]:
+        """Every column of :data:`EVENT_COLUMNS`: numpy arrays of the schema's dtypes, and the
+        :data:`CATEGORY_COLUMNS` as ``(codes, labels)``: ``event`` and ``stage`` with every
+        :data:`EVENTS` / :data:`STAGES` as labels, the others with the sorted distinct values
+        the log holds (no pandas needed)."""
+        party = np.frombuffer(self.party, dtype=np.int32)
+        kind = np.frombuffer(self.kind, dtype=np.int32)
+        parties = self._parties or [(0, "", 0)]
+        kinds = self._kinds or [("", "", "", "")]
+        ids = np.fromiter((p[0] for p in parties), dtype=np.int64, count=len(parties))
+        children = np.fromiter((p[2] for p in parties), dtype=np.int16, count=len(parties))
+        # only the parties and kinds the rows use give labels (as a category column of the
+        # rows' values would); a party or kind registered but never logged adds none
+        used_kinds = [kinds[i] for i in np.unique(kind).tolist()]
+        used_parties = [parties[i] for i in np.unique(party).tolist()]
+        out: dict[str, np.ndarray | Coded] = {
+            "time": np.frombuffer(self.time, dtype=np.float64).copy(),
+            "family_id": ids[party],
+            "episode": np.frombuffer(self.episode, dtype=np.int32).copy(),
+        }
+        for j, name in enumerate(("event", "stage", "service", "detail")):
+            fixed = EVENTS if name == "event" else STAGES if name == "stage" else None
+            out[name] = _coded(kind, [k[j] for k in kinds], fixed or {k[j] for k in used_kinds})
+        out["locality"] = _coded(party, [p[1] for p in parties], {p[1] for p in used_parties})
+        out["children"] = children[party]
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """The log as a DataFrame with the fixed schema (stable dtypes, even when empty)."""
-        return pd.DataFrame(
-            {
-                "time": np.frombuffer(self.time, dtype=np.float64).copy(),
-                "family_id": np.frombuffer(self.family_id, dtype=np.int64).copy(),
-                "episode": np.frombuffer(self.episode, dtype=np.int32).copy(),
-                "event": _categorical(self.event, EVENTS),
-                "stage": _categorical(self.stage, STAGES),
-                "service": _categorical(self.service),
-                "detail": _categorical(self.detail),
-                "locality": _categorical(self.locality),
-                "children": np.frombuffer(self.children, dtype=np.int16).copy(),
-            }
-        )
+        import pandas as pd
+
+        cols = self.columns()
+        data: dict[str, Any] = {}
+        for name in EVENT_COLUMNS:
+            col = cols[name]
+            if isinstance(col, tuple):
+                codes, labels = col
+                data[name] = pd.Categorical.from_codes(codes, categories=pd.Index(labels))
+            else:
+                data[name] = col
+        return pd.DataFrame(data)
 
 
-def _categorical(values: list[str], categories: tuple[str, ...] | None = None) -> pd.Categorical[str]:
-    """A categorical from a list of strings, coded through a dict (several times faster than
-    ``pd.Categorical(values)`` on the few distinct strings an event log holds)."""
-    cats = list(categories) if categories is not None else sorted(set(values))
-    index = {c: i for i, c in enumerate(cats)}
-    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int16, count=len(values))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(cats))
+def _coded(index: np.ndarray, values: list[str], labels: Any) -> Coded:
+    """Codes of each row's value (``values[index]``) among ``labels``: the fixed tuple given,
+    else the sorted set of values the rows use."""
+    cats = list(labels) if isinstance(labels, tuple) else sorted(labels)
+    position = {c: i for i, c in enumerate(cats)}
+    table = np.fromiter((position.get(v, -1) for v in values), dtype=np.int16, count=len(values))
+    return table[index], cats

@@ -31,6 +31,7 @@ class Family:
         "initial",
         "locality",
         "need",
+        "party",
         "rng",
     )
 
@@ -40,6 +41,8 @@ class Family:
         self.id = fid
         self.rng = rng
         self.episode = 0
+        self.party = -1
+        """The family's party in the event log (-1 until its first row)."""
         self.initial = locality is not None
         u = rng.u
         loc = tables.locality(u(), now)

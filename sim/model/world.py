@@ -92,6 +92,7 @@ class World(StatutoryCare, Supports):
         self.env = simpy.Environment()
         self.log = EventLog()
         self._appends = self.log.appenders()
+        self._kind_index, self._register_kind = self.log.kinds()
         self.families: list[Family] = []
         self.tables = AttributeTables.build(scenario)
         env = self.env
@@ -306,16 +307,15 @@ class World(StatutoryCare, Supports):
     def _log(
         self, fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
     ) -> None:
-        t, fid, ep, ev, st, sv, dt, loc, ch = self._appends
+        t, who, ep, what = self._appends
         t(self.env.now if time is None else time)
-        fid(fam.id)
+        party = fam.party
+        if party < 0:  # the family's first row: its constant columns are registered once
+            party = fam.party = self.log.register_party(fam.id, fam.locality, len(fam.ages))
+        who(party)
         ep(fam.episode)
-        ev(event)
-        st(stage)
-        sv(service)
-        dt(detail)
-        loc(fam.locality)
-        ch(len(fam.ages))
+        kind = self._kind_index.get((event, stage, service, detail))
+        what(kind if kind is not None else self._register_kind(event, stage, service, detail))
 
     # ------------------------------------------------------------------ journey
     def _life(self, fam: Family, entry: str, source: str, first: Proc | None = None) -> Proc:
