@@ -59,13 +59,14 @@ def sc_arrival_generator(seed: int, rep: int) -> np.random.Generator:
 class FamilyRandom:
     """A family's own sequence of uniforms in ``[0, 1)``; :meth:`u` returns the next one."""
 
-    __slots__ = ("_buf", "_extensions", "_key", "_pos", "_seed")
+    __slots__ = ("_base", "_buf", "_extensions", "_index", "_pos", "_seed")
 
-    def __init__(self, buf: array[float], seed: int, key: tuple[int, ...]):
+    def __init__(self, buf: array[float], seed: int, base: tuple[int, ...], index: int, pos: int = 0):
         self._buf = buf
-        self._pos = 0
+        self._pos = pos
         self._seed = seed
-        self._key = key
+        self._base = base  # (rep, kind, EXTEND), shared by the stream's families
+        self._index = index
         self._extensions = 0
 
     def release(self) -> None:
@@ -77,7 +78,7 @@ class FamilyRandom:
         pos = self._pos
         if pos == len(self._buf):
             self._extensions += 1
-            gen = _generator(self._seed, (*self._key, self._extensions))
+            gen = _generator(self._seed, (*self._base, self._index, self._extensions))
             self._buf = array("d", gen.random(UNIFORMS_PER_FAMILY).tobytes())
             pos = 0
         self._pos = pos + 1
@@ -91,15 +92,29 @@ class FamilyStreams:
         self._seed = seed
         self._rep = rep
         self._kind = kind
+        self._base = (rep, kind, _EXTEND)
         self._block_no = -1
         self._block: np.ndarray = np.empty((0, UNIFORMS_PER_FAMILY))
+        self._bytes = memoryview(b"")
 
-    def family(self, index: int) -> FamilyRandom:
+    def block(self, index: int) -> tuple[np.ndarray, int]:
+        """The block of uniforms holding family ``index``'s first ones (a row per family),
+        and its row."""
         block_no, row = divmod(index, BLOCK)
         if block_no != self._block_no:
             gen = _generator(self._seed, (self._rep, self._kind, block_no))
             self._block = gen.random((BLOCK, UNIFORMS_PER_FAMILY))
+            self._bytes = memoryview(self._block.tobytes())
             self._block_no = block_no
+        return self._block, row
+
+    def family(self, index: int, pos: int = 0) -> FamilyRandom:
+        """Family ``index``'s stream; ``pos`` uniforms of it already used (drawn from
+        :meth:`block` by whoever created the family)."""
+        _, row = self.block(index)
         # a typed array: 8 bytes a uniform, not a boxed float and a list slot (~4x smaller for
         # the families alive at once), and indexing it gives the same Python float
-        return FamilyRandom(array("d", self._block[row].tobytes()), self._seed, (self._rep, self._kind, _EXTEND, index))
+        size = 8 * UNIFORMS_PER_FAMILY
+        buf = array("d")
+        buf.frombytes(self._bytes[row * size : (row + 1) * size])
+        return FamilyRandom(buf, self._seed, self._base, index, pos)

@@ -15,7 +15,7 @@ import simpy
 from sim.config import WORKING_TO_CALENDAR, Scenario, Statutory
 from sim.distributions import Distribution
 from sim.model.common import DONE, Proc, choose
-from sim.model.family import AttributeTables, Family
+from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.pools import PoolRequest
 from sim.random import SC_FAMILIES, SC_INITIAL_FAMILIES, FamilyStreams
 from sim.vocab import (
@@ -70,10 +70,10 @@ class StatutoryCare:
     def _sc_arrivals(self, times: np.ndarray, src: np.ndarray, names: list[str]) -> Proc:
         """Families referred straight to children's social care (not through early help)."""
         env = self.env
-        streams = FamilyStreams(self.seed, self.rep, SC_FAMILIES)
+        maker = FamilyMaker(FamilyStreams(self.seed, self.rep, SC_FAMILIES), self.tables)
         for i, (t, s) in enumerate(zip(times.tolist(), src.tolist())):
             yield env.timeout(max(t - env.now, 0.0))
-            fam = Family(SC_ID_OFFSET + i, streams.family(i), self.tables)
+            fam = maker.make(SC_ID_OFFSET + i, i)
             self.families.append(fam)
             env.process(self._sc_life(fam, self._statutory(fam, names[s])))
 
@@ -233,7 +233,7 @@ class StatutoryCare:
         assert sc is not None and st.initial_stock is not None and st.population_0_17 is not None
         assert self.social_workers is not None
         stock, per = st.initial_stock, st.population_0_17 / 10_000.0
-        streams = FamilyStreams(self.seed, self.rep, SC_INITIAL_FAMILIES)
+        maker = FamilyMaker(FamilyStreams(self.seed, self.rep, SC_INITIAL_FAMILIES), self.tables)
         k = 0
         history = []
         assess = _Scaled(st.assessment_working_days, WORKING_TO_CALENDAR)
@@ -246,7 +246,7 @@ class StatutoryCare:
             lengths, cum = _length_biased(dist)
             target, children = rate * per, 0
             while children < target:
-                fam = Family(SC_INITIAL_ID_OFFSET + k, streams.family(k), self.tables)
+                fam = maker.make(SC_INITIAL_ID_OFFSET + k, k)
                 self.families.append(fam)
                 children += len(fam.ages)
                 total = lengths[min(int(np.searchsorted(cum, fam.rng.u(), side="right")), len(lengths) - 1)]

@@ -25,7 +25,7 @@ from sim.config import PlanSettings, Referrals, Scenario, Source, timeline
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
 from sim.model.common import CLOSED, DONE, LEVEL2_NEXT, LEVEL3_NEXT, FirstOf, Proc, Step, choose, poisson_ppf
-from sim.model.family import AttributeTables, Family
+from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
 from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, CaseloadService
@@ -255,11 +255,11 @@ class World(StatutoryCare, Supports):
         env = self.env
         names = list(self.sc.referrals.sources)
         entries = [s.entry for s in self.sc.referrals.sources.values()]
-        streams = FamilyStreams(self.seed, self.rep)
-        tables, families, life = self.tables, self.families, self._life
+        make = FamilyMaker(FamilyStreams(self.seed, self.rep), self.tables).make
+        families, life = self.families, self._life
         for i, (t, s) in enumerate(zip(times.tolist(), src.tolist())):
             yield env.timeout(max(t - env.now, 0.0))
-            fam = Family(i, streams.family(i), tables, now=t)
+            fam = make(i, i, now=t)
             families.append(fam)
             env.process(life(fam, entries[s], names[s]))
 
@@ -269,7 +269,7 @@ class World(StatutoryCare, Supports):
         logged at negative times, in time order, before anything else, merged with the
         starts of social care cases open at day 0 (``sc_rows``: time, family, stage, detail)."""
         init = self.sc.initial_state
-        streams = FamilyStreams(self.seed, self.rep, INITIAL_FAMILIES)
+        maker = FamilyMaker(FamilyStreams(self.seed, self.rep, INITIAL_FAMILIES), self.tables)
         starts: list[tuple[bool, float, int, Family]] = []
         for team_name, counts in init.teams.items():
             for is_open, n, dist in (
@@ -278,7 +278,7 @@ class World(StatutoryCare, Supports):
             ):
                 for _ in range(n):
                     k = len(self.families)
-                    fam = Family(INITIAL_ID_OFFSET + k, streams.family(k), self.tables, locality=team_name)
+                    fam = maker.make(INITIAL_ID_OFFSET + k, k, locality=team_name)
                     self.families.append(fam)
                     elapsed = dist.ppf(fam.rng.u()) if dist is not None else 0.0
                     starts.append((is_open, elapsed, k, fam))
