@@ -1,6 +1,6 @@
 """Small definitions the model's modules share: a process, a handler's step, where a step
 leads besides another stage (and where each plan leads), the one way a uniform picks a
-category, the Poisson inverse CDF, and a lean first-of-two event."""
+category, the Poisson inverse CDF, a lean first-of-two event and a process started at once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ import simpy
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
 
-__all__ = ["CLOSED", "DONE", "LEVEL2_NEXT", "LEVEL3_NEXT", "FirstOf", "Proc", "Step", "choose", "poisson_ppf"]
+__all__ = [
+    "CLOSED",
+    "DONE",
+    "LEVEL2_NEXT",
+    "LEVEL3_NEXT",
+    "FirstOf",
+    "Proc",
+    "StartedProcess",
+    "Step",
+    "choose",
+    "poisson_ppf",
+]
 
 Step = tuple[str, str]  # (next stage, or CLOSED / SOCIAL_CARE with an Exit, or DONE)
 CLOSED, DONE = str(Stage.CLOSED), "done"
@@ -64,6 +75,31 @@ class FirstOf(simpy.Event):
     def _first(self, _event: simpy.Event) -> None:
         if not self.triggered:
             self.succeed()
+
+
+class _Go:
+    """The value a process's generator is started with (what SimPy's Initialize event carries)."""
+
+    _ok = True
+    _value = None
+
+
+class StartedProcess(simpy.Process):
+    """``env.process(generator)`` with the generator run to its first yield at once, in the
+    creator's step, instead of in an Initialize event of its own (one scheduler step less).
+
+    The same order of events as ``env.process`` when the creator schedules nothing more in
+    its step after this call and no urgent event (another process's start) is due now: the
+    Initialize event would then be the very next event processed, so the generator's first
+    part runs with the same events scheduled before and after it.
+    """
+
+    def __init__(self, env: simpy.Environment, generator: Proc):
+        # Process.__init__ without its Initialize event (the fields SimPy's sets)
+        self.env = env
+        self.callbacks = []
+        self._generator = generator
+        self._resume(_Go)  # type: ignore[arg-type]
 
 
 def poisson_ppf(u: float, lam: float) -> int:

@@ -14,7 +14,7 @@ import simpy
 
 from sim.config import WORKING_TO_CALENDAR, Scenario, Statutory
 from sim.distributions import Distribution
-from sim.model.common import DONE, Proc, choose
+from sim.model.common import DONE, Proc, StartedProcess, choose
 from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.pools import PoolRequest
 from sim.random import SC_FAMILIES, SC_INITIAL_FAMILIES, FamilyStreams
@@ -71,11 +71,17 @@ class StatutoryCare:
         """Families referred straight to children's social care (not through early help)."""
         env = self.env
         maker = FamilyMaker(FamilyStreams(self.seed, self.rep, SC_FAMILIES), self.tables)
-        for i, (t, s) in enumerate(zip(times.tolist(), src.tolist())):
-            yield env.timeout(max(t - env.now, 0.0))
+        at = times.tolist()
+        if not at:
+            return
+        arrival = env.timeout(max(at[0] - env.now, 0.0))
+        for i, s in enumerate(src.tolist()):
+            yield arrival
             fam = maker.make(SC_ID_OFFSET + i, i)
             self.families.append(fam)
-            env.process(self._sc_life(fam, self._statutory(fam, names[s])))
+            if i + 1 < len(at):  # scheduled first: the family starts in this step (StartedProcess)
+                arrival = env.timeout(max(at[i + 1] - env.now, 0.0))
+            StartedProcess(env, self._sc_life(fam, self._statutory(fam, names[s])))
 
     def _sc_life(self, fam: Family, first: Proc) -> Proc:
         """A family whose history starts in social care: its cases there, then early help if

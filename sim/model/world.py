@@ -24,7 +24,18 @@ import simpy
 from sim.config import PlanSettings, Referrals, Scenario, Source, timeline
 from sim.distributions import Distribution
 from sim.model.arrivals import referral_schedule
-from sim.model.common import CLOSED, DONE, LEVEL2_NEXT, LEVEL3_NEXT, FirstOf, Proc, Step, choose, poisson_ppf
+from sim.model.common import (
+    CLOSED,
+    DONE,
+    LEVEL2_NEXT,
+    LEVEL3_NEXT,
+    FirstOf,
+    Proc,
+    StartedProcess,
+    Step,
+    choose,
+    poisson_ppf,
+)
 from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
 from sim.model.needs import path as need_path
@@ -257,11 +268,19 @@ class World(StatutoryCare, Supports):
         entries = [s.entry for s in self.sc.referrals.sources.values()]
         make = FamilyMaker(FamilyStreams(self.seed, self.rep), self.tables).make
         families, life = self.families, self._life
-        for i, (t, s) in enumerate(zip(times.tolist(), src.tolist())):
-            yield env.timeout(max(t - env.now, 0.0))
+        at = times.tolist()
+        if not at:
+            return
+        arrival = env.timeout(max(at[0] - env.now, 0.0))
+        for i, (t, s) in enumerate(zip(at, src.tolist())):
+            yield arrival
             fam = make(i, i, now=t)
             families.append(fam)
-            env.process(life(fam, entries[s], names[s]))
+            # the next arrival is scheduled before the family starts, so that the family can
+            # start in this step (see StartedProcess): the order of events is unchanged
+            if i + 1 < len(at):
+                arrival = env.timeout(max(at[i + 1] - env.now, 0.0))
+            StartedProcess(env, life(fam, entries[s], names[s]))
 
     def _start_initial_state(self, sc_rows: list[tuple[float, Family, str, str]]) -> None:
         """Families already on plans or waiting at day 0, with time already spent drawn from

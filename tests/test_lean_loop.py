@@ -1,0 +1,60 @@
+"""The lean loop's shortcuts keep SimPy's order of events: a process started in its creator's
+step (StartedProcess) runs its first part exactly where env.process's Initialize would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from sim.model.common import StartedProcess
+
+
+def _trace(start: Callable[[simpy.Environment, Generator[simpy.Event, Any, None]], object]) -> list[tuple[float, str]]:
+    """Arrivals at coinciding times, each starting a process that acts at once, after a zero
+    delay and later, against a bystander acting at the same instants: every tie is decided by
+    the order of scheduling, so any shift in it shows in the trace."""
+    env = simpy.Environment()
+    trace: list[tuple[float, str]] = []
+    gate = simpy.Resource(env, capacity=1)
+
+    def visitor(name: str) -> Generator[simpy.Event, Any, None]:
+        trace.append((env.now, f"{name} arrives"))
+        req = gate.request()
+        yield req
+        trace.append((env.now, f"{name} served"))
+        yield env.timeout(0)
+        trace.append((env.now, f"{name} after zero"))
+        yield env.timeout(1)
+        gate.release(req)
+        trace.append((env.now, f"{name} leaves"))
+
+    def bystander() -> Generator[simpy.Event, Any, None]:
+        for _ in range(4):
+            yield env.timeout(1)
+            trace.append((env.now, "bystander"))
+            env.process(iter_once(env, trace))
+
+    def iter_once(env: simpy.Environment, trace: list[tuple[float, str]]) -> Generator[simpy.Event, Any, None]:
+        trace.append((env.now, "helper starts"))
+        yield env.timeout(0)
+
+    def arrivals(times: list[float]) -> Generator[simpy.Event, Any, None]:
+        nxt = env.timeout(times[0])
+        for i in range(len(times)):
+            yield nxt
+            if i + 1 < len(times):
+                nxt = env.timeout(times[i + 1] - env.now)
+            start(env, visitor(f"v{i}"))
+
+    env.process(bystander())
+    env.process(arrivals([1.0, 1.0, 2.0, 2.0, 2.0, 3.0]))
+    env.run(until=10)
+    return trace
+
+
+def test_started_process_keeps_the_order_of_events() -> None:
+    expected = _trace(lambda env, gen: env.process(gen))
+    assert len(expected) > 20
+    assert _trace(StartedProcess) == expected
