@@ -45,6 +45,7 @@ class Family:
         risk_beta: tuple[float, float],
         u_risk: float,
         initial: bool = False,
+        risk: float | None = None,
     ):
         self.id = fid
         self.rng = rng
@@ -59,7 +60,7 @@ class Family:
         # the costliest attribute, is computed only if something asks for the risk
         self._risk_beta = risk_beta
         self._u_risk = u_risk
-        self._risk: float | None = None
+        self._risk = risk  # None: computed when first asked for
         self._at_referral: tuple[int, float] | None = None  # (need, risk) once need has changed
 
     @classmethod
@@ -126,6 +127,10 @@ def referral_attributes(families: list[Family]) -> tuple[np.ndarray, np.ndarray]
     return need, risk
 
 
+Draws = tuple[list[str], list[tuple[int, ...]], list[int], list[float], list[float], list[int]]
+"""Attributes of a block of families: see :meth:`AttributeTables.draw_block`."""
+
+
 class FamilyMaker:
     """Families of one stream kind, their attributes drawn for a block of families at once
     (:meth:`AttributeTables.draw_block`): the same families as :meth:`Family.draw` one at a
@@ -137,7 +142,7 @@ class FamilyMaker:
         self._streams = streams
         self._tables = tables
         self._block: np.ndarray | None = None
-        self._draws: tuple[list[str], list[tuple[int, ...]], list[int], list[float], list[int]] | None = None
+        self._draws: Draws | None = None
 
     def make(self, fid: int, index: int, locality: str | None = None, now: float = 0.0) -> Family:
         """Family ``index`` of the stream, with id ``fid`` (see :meth:`Family.draw`)."""
@@ -147,12 +152,12 @@ class FamilyMaker:
         block, row = streams.block(index)
         if block is not self._block or self._draws is None:
             self._block, self._draws = block, tables.draw_block(block)
-        locs, ages, levels, u_risk, used = self._draws
+        locs, ages, levels, u_risk, risks, used = self._draws
         if used[row] < 0:
             return Family.draw(fid, streams.family(index), tables)
         level = levels[row]
         rng = streams.family(index, used[row])
-        return Family(fid, rng, locs[row], ages[row], level, tables.risk_beta[level], u_risk[row])
+        return Family(fid, rng, locs[row], ages[row], level, tables.risk_beta[level], u_risk[row], False, risks[row])
 
 
 @dataclass(frozen=True)
@@ -233,12 +238,14 @@ class AttributeTables:
         v = (u - below) / width if width > 0 else 0.0
         return min(low + int(v * (high - low + 1)), high)
 
-    def draw_block(self, u: np.ndarray) -> tuple[list[str], list[tuple[int, ...]], list[int], list[float], list[int]]:
+    def draw_block(self, u: np.ndarray) -> Draws:
         """The attributes :meth:`Family.draw` would draw from each row of ``u`` (a block of
         families' first uniforms) when no locality grows and none is imposed, in numpy: the
         same comparisons and arithmetic, so the same values. Returns each row's locality,
-        ages, level of need (0-3), risk uniform and the uniforms used, or -1 for a row with
-        more children than its row of uniforms covers (drawn one at a time instead)."""
+        ages, level of need (0-3), risk uniform, risk score (one vectorised Beta inverse CDF
+        for the block: the values of :attr:`Family.risk`, a third of the cost of computing
+        them one at a time) and the uniforms used, or -1 for a row with more children than
+        its row of uniforms covers (drawn one at a time instead)."""
         rows = np.arange(len(u))
         loc = _pick_all(self.locality_cum, u[:, 0])
         n = 1 + _pick_all(self.children_cum, u[:, 1])
@@ -251,11 +258,14 @@ class AttributeTables:
             here = loc == self.localities.index(name)
             level[here] = _pick_all(cum, u_need[here])
         used = np.where(n <= room, 4 + n, -1)
+        u_risk = u[rows, 3 + n_fit]
+        beta = np.asarray(self.risk_beta, dtype=np.float64).reshape(-1, 2)
         return (
             [self.localities[i] for i in loc.tolist()],
             [tuple(a[:m]) for a, m in zip(ages, n_fit.tolist())],
             level.tolist(),
-            u[rows, 3 + n_fit].tolist(),
+            u_risk.tolist(),
+            special.betaincinv(beta[level, 0], beta[level, 1], u_risk).tolist(),
             used.tolist(),
         )
 
