@@ -58,3 +58,40 @@ def test_started_process_keeps_the_order_of_events() -> None:
     expected = _trace(lambda env, gen: env.process(gen))
     assert len(expected) > 20
     assert _trace(StartedProcess) == expected
+
+
+def test_started_process_ends_without_a_step_unless_waited_for() -> None:
+    env = simpy.Environment()
+
+    def job(value: int) -> Generator[simpy.Event, Any, int]:
+        yield env.timeout(1)
+        return value
+
+    alone = StartedProcess(env, job(1))
+    waited = StartedProcess(env, job(2))
+    got: list[int] = []
+
+    def waiter() -> Generator[simpy.Event, Any, None]:
+        got.append((yield waited))
+
+    env.process(waiter())
+    env.run()
+    assert got == [2] and alone.value == 1 and not alone.is_alive
+    assert alone.callbacks == []  # its end was never scheduled (nothing to call)
+    assert waited.callbacks is None  # processed: its waiter was resumed
+
+
+def test_started_process_failure_stops_the_run() -> None:
+    env = simpy.Environment()
+
+    def broken() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(1)
+        raise ValueError("boom")
+
+    StartedProcess(env, broken())
+    try:
+        env.run()
+    except ValueError as exc:
+        assert "boom" in str(exc)
+    else:  # pragma: no cover - the failure must surface
+        raise AssertionError("the failed process did not stop the run")

@@ -92,6 +92,10 @@ class StartedProcess(simpy.Process):
     its step after this call and no urgent event (another process's start) is due now: the
     Initialize event would then be the very next event processed, so the generator's first
     part runs with the same events scheduled before and after it.
+
+    When the generator returns and nothing waits for the process, the process's own event is
+    not scheduled either (a step that would call nothing): for processes nobody yields, such
+    as a family's history. A generator that raises fails the process as in SimPy.
     """
 
     def __init__(self, env: simpy.Environment, generator: Proc):
@@ -100,6 +104,37 @@ class StartedProcess(simpy.Process):
         self.callbacks = []
         self._generator = generator
         self._resume(_Go)  # type: ignore[arg-type]
+
+    def _resume(self, event: simpy.Event) -> None:
+        """:meth:`simpy.Process._resume` for events that succeed (a failed event goes to
+        SimPy's own), ending without scheduling the process when nobody waits for it."""
+        env = self.env
+        env._active_proc = self
+        send = self._generator.send
+        while True:
+            if not event._ok:
+                super()._resume(event)  # throws into the generator, SimPy's way
+                return
+            try:
+                event = send(event._value)
+            except StopIteration as stop:
+                self._ok = True
+                self._value = stop.value
+                if self.callbacks:
+                    env.schedule(self)
+                self._target = None  # type: ignore[assignment]
+                break
+            except BaseException as exc:  # the process fails, as in SimPy
+                self._ok = False
+                self._value = exc
+                env.schedule(self)
+                self._target = None  # type: ignore[assignment]
+                break
+            if event.callbacks is not None:  # pending: resume when it is processed
+                event.callbacks.append(self._resume)
+                self._target = event
+                break
+        env._active_proc = None
 
 
 def poisson_ppf(u: float, lam: float) -> int:
