@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
+import numpy as np
+import pytest
 import simpy
 
-from sim.model.common import StartedProcess
+from sim.model.common import Deadlines, StartedProcess
+from sim.model.pools import CaseloadPool
 
 
 def _trace(start: Callable[[simpy.Environment, Generator[simpy.Event, Any, None]], object]) -> list[tuple[float, str]]:
@@ -95,3 +98,45 @@ def test_started_process_failure_stops_the_run() -> None:
         assert "boom" in str(exc)
     else:  # pragma: no cover - the failure must surface
         raise AssertionError("the failed process did not stop the run")
+
+
+def _queue_trace(wait: str, seed: int) -> list[tuple[float, int, str]]:
+    """An overloaded queue with a hazard of leaving: each waiter is woken by whichever comes
+    first, a slot or its deadline, either by SimPy's own ``req | timeout`` condition or by
+    :class:`Deadlines` (one alarm for all deadlines)."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    pool = CaseloadPool(env, "team", 3)
+    deadlines = Deadlines(env)
+    trace: list[tuple[float, int, str]] = []
+
+    def family(i: int, patience: float, service: float) -> Generator[simpy.Event, Any, None]:
+        req = pool.request(polled=True)
+        if not req.triggered:
+            yield (req | env.timeout(patience)) if wait == "condition" else deadlines.first(req, patience)
+            if not req.triggered:
+                req.cancel()
+                trace.append((env.now, i, "left"))
+                return
+        trace.append((env.now, i, "served"))
+        yield env.timeout(service)
+        pool.release(req)
+        trace.append((env.now, i, "done"))
+
+    def arrivals() -> Generator[simpy.Event, Any, None]:
+        for i in range(600):
+            yield env.timeout(rng.exponential(0.5))
+            env.process(family(i, rng.exponential(8.0), rng.exponential(2.0)))
+
+    env.process(arrivals())
+    env.run()
+    return trace
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deadlines_wake_families_as_timeouts_would(seed: int) -> None:
+    # rho = 2 / 0.5 / 3 ~ 1.3: a long queue, many leave at their deadline, many are served first
+    expected = _queue_trace("condition", seed)
+    kinds = {k for _, _, k in expected}
+    assert kinds == {"left", "served", "done"}
+    assert _queue_trace("deadlines", seed) == expected

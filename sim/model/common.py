@@ -1,14 +1,17 @@
 """Small definitions the model's modules share: a process, a handler's step, where a step
 leads besides another stage (and where each plan leads), the one way a uniform picks a
-category, the Poisson inverse CDF, a lean first-of-two event and a process started at once."""
+category, the Poisson inverse CDF, the deadlines of waiting families and a process started at once."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections.abc import Generator
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
 
@@ -17,7 +20,8 @@ __all__ = [
     "DONE",
     "LEVEL2_NEXT",
     "LEVEL3_NEXT",
-    "FirstOf",
+    "Deadlines",
+    "Patience",
     "Proc",
     "StartedProcess",
     "Step",
@@ -59,22 +63,76 @@ LEVEL3_NEXT: dict[str, Step] = {
 """Where a Level 3 (key worker) plan leads, by how it ended."""
 
 
-class FirstOf(simpy.Event):
-    """Triggered when the first of two pending events is processed: ``a | b`` without the
-    condition's bookkeeping (value dictionaries, callbacks removed again). It is scheduled at
-    the same step as ``a | b`` would be, so the order of events is unchanged."""
+class Patience(simpy.Event):
+    """Triggered when the first of a family's place being served (``place`` processed) or its
+    deadline comes: ``place | env.timeout(delay)`` without the condition's bookkeeping and
+    without a timeout of its own (:class:`Deadlines` holds the deadline). It is scheduled at
+    the same step as ``place | timeout`` would be, so the order of events is unchanged."""
 
     __slots__ = ()
 
-    def __init__(self, env: simpy.Environment, a: simpy.Event, b: simpy.Event):
+    def __init__(self, env: simpy.Environment, place: simpy.Event):
         super().__init__(env)
-        assert a.callbacks is not None and b.callbacks is not None  # both still pending
-        a.callbacks.append(self._first)
-        b.callbacks.append(self._first)
+        assert place.callbacks is not None  # still pending
+        place.callbacks.append(self._first)
 
-    def _first(self, _event: simpy.Event) -> None:
+    def _first(self, _event: simpy.Event | None = None) -> None:
         if not self.triggered:
             self.succeed()
+
+
+class Deadlines:
+    """The deadlines of the families waiting with a hazard of leaving, behind one alarm.
+
+    A timeout per waiting family would stay in the scheduler's queue until its time even when
+    the family is served long before (most are): thousands of dead entries that every event
+    of the run pays for in a longer heap, and a step each when they come due. Here deadlines
+    wait in a heap of their own (by time, then by when they were set, as the timeouts would
+    be ordered) and the scheduler holds one alarm, at the earliest; a deadline whose family
+    was served is dropped when it reaches the top. An alarm rings at exactly the deadline's
+    time and triggers the family's :class:`Patience` there, as its timeout would have.
+    """
+
+    __slots__ = ("_alarm", "_alarm_at", "_env", "_heap", "_seq")
+
+    def __init__(self, env: simpy.Environment):
+        self._env = env
+        self._heap: list[tuple[float, int, Patience]] = []
+        self._seq = itertools.count()
+        self._alarm: simpy.Event | None = None
+        self._alarm_at = math.inf
+
+    def first(self, place: simpy.Event, delay: float) -> Patience:
+        """An event triggered when ``place`` is processed or after ``delay``, whichever first."""
+        env = self._env
+        wake = Patience(env, place)
+        at = env.now + delay  # the time simpy.Environment.schedule gives a timeout
+        heapq.heappush(self._heap, (at, next(self._seq), wake))
+        if at < self._alarm_at:
+            self._arm(at)
+        return wake
+
+    def _arm(self, at: float) -> None:
+        """The alarm, at time ``at`` exactly (an earlier alarm is left to ring unheard)."""
+        env = self._env
+        alarm = simpy.Event(env)
+        alarm._ok = True
+        alarm._value = None
+        alarm.callbacks.append(self._ring)
+        # at the absolute time, as the timeout was (now + (at - now) need not equal ``at``)
+        heapq.heappush(env._queue, (at, NORMAL, next(env._eid), alarm))
+        self._alarm, self._alarm_at = alarm, at
+
+    def _ring(self, alarm: simpy.Event) -> None:
+        if alarm is not self._alarm:
+            return
+        heap, now = self._heap, self._env.now
+        while heap and (heap[0][0] <= now or heap[0][2].triggered):
+            heapq.heappop(heap)[2]._first()
+        if heap:
+            self._arm(heap[0][0])
+        else:
+            self._alarm, self._alarm_at = None, math.inf
 
 
 class _Go:

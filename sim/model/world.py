@@ -29,7 +29,7 @@ from sim.model.common import (
     DONE,
     LEVEL2_NEXT,
     LEVEL3_NEXT,
-    FirstOf,
+    Deadlines,
     Proc,
     StartedProcess,
     Step,
@@ -137,6 +137,7 @@ class World(StatutoryCare, Supports):
             self.social_workers = CaseloadService(env, SOCIAL_WORKERS, slots, False)
         self.workforce = self._build_workforce()
         self.panel_queue: list[tuple[_PanelTicket, Family]] = []
+        self._deadlines = Deadlines(env)
         self.parenting_list: list[Family] = []
         wt = scenario.waiting
         self._hazards = wt.active
@@ -432,7 +433,7 @@ class World(StatutoryCare, Supports):
         if req.triggered:
             pass  # a slot was free: served at once, no scheduler step needed
         elif patience < _INF:
-            yield FirstOf(env, req, env.timeout(patience))
+            yield self._deadlines.first(req, patience)
             if not req.triggered:
                 req.cancel()
                 why = "escalated" if esc <= wd else "withdrawn"
