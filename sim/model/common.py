@@ -8,12 +8,15 @@ import heapq
 import itertools
 import math
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 from simpy.events import NORMAL
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
+
+if TYPE_CHECKING:
+    from sim.model.family import Family
 
 __all__ = [
     "CLOSED",
@@ -23,6 +26,7 @@ __all__ = [
     "Deadlines",
     "Patience",
     "Proc",
+    "RowLogger",
     "StartedProcess",
     "Step",
     "choose",
@@ -193,6 +197,15 @@ class StartedProcess(simpy.Process):
                 self._target = event
                 break
         env._active_proc = None
+
+
+class RowLogger(Protocol):
+    """``log(fam, event, stage, service="", detail="", time=None)``: one event log row for
+    ``fam`` at ``time`` (default: now)."""
+
+    def __call__(
+        self, fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
+    ) -> None: ...
 
 
 def poisson_ppf(u: float, lam: float) -> int:

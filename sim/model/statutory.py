@@ -14,7 +14,7 @@ import simpy
 
 from sim.config import WORKING_TO_CALENDAR, Scenario, Statutory
 from sim.distributions import Distribution
-from sim.model.common import DONE, Proc, StartedProcess, choose
+from sim.model.common import DONE, Proc, RowLogger, StartedProcess, choose
 from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.pools import PoolRequest
 from sim.random import SC_FAMILIES, SC_INITIAL_FAMILIES, FamilyStreams
@@ -59,9 +59,7 @@ class StatutoryCare:
         mst: CaseloadService | None
         social_workers: CaseloadService | None
 
-        def _log(
-            self, fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
-        ) -> None: ...
+        _log: RowLogger
 
         def _life(self, fam: Family, entry: str, source: str, first: Proc | None = None) -> Proc: ...
 

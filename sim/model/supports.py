@@ -10,7 +10,7 @@ import simpy
 
 from sim.config import Scenario
 from sim.distributions import Distribution
-from sim.model.common import Proc
+from sim.model.common import Proc, RowLogger
 from sim.model.family import Family
 from sim.model.pools import CaseloadService
 
@@ -25,9 +25,7 @@ class Supports:
         fmh: CaseloadService | None
         parenting_list: list[Family]
 
-        def _log(
-            self, fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
-        ) -> None: ...
+        _log: RowLogger
 
     def _refer_supports(self, fam: Family) -> float:
         """At the start of a Level 3 plan: referral to FGC (when offered at first contact, or

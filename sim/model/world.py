@@ -31,6 +31,7 @@ from sim.model.common import (
     LEVEL3_NEXT,
     Deadlines,
     Proc,
+    RowLogger,
     StartedProcess,
     Step,
     choose,
@@ -102,8 +103,7 @@ class World(StatutoryCare, Supports):
         self.rep = rep
         self.env = simpy.Environment()
         self.log = EventLog()
-        self._appends = self.log.appenders()
-        self._kind_index, self._register_kind = self.log.kinds()
+        self._log: RowLogger = _row_logger(self.log, self.env)
         self.families: list[Family] = []
         self.tables = AttributeTables.build(scenario)
         env = self.env
@@ -322,20 +322,6 @@ class World(StatutoryCare, Supports):
         for is_open, elapsed, _, fam in starts:
             first = self._level3(fam, elapsed=elapsed, initial_open=is_open, initial_waiting=not is_open)
             self.env.process(self._life(fam, "level3", REFERRAL_INITIAL, first=first))
-
-    # ------------------------------------------------------------------ logging
-    def _log(
-        self, fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
-    ) -> None:
-        t, who, ep, what = self._appends
-        t(self.env.now if time is None else time)
-        party = fam.party
-        if party < 0:  # the family's first row: its constant columns are registered once
-            party = fam.party = self.log.register_party(fam.id, fam.locality, len(fam.ages))
-        who(party)
-        ep(fam.episode)
-        kind = self._kind_index.get((event, stage, service, detail))
-        what(kind if kind is not None else self._register_kind(event, stage, service, detail))
 
     # ------------------------------------------------------------------ journey
     def _life(self, fam: Family, entry: str, source: str, first: Proc | None = None) -> Proc:
@@ -685,6 +671,28 @@ class World(StatutoryCare, Supports):
         self.mst.release(req)
         self._log(fam, "end", "mst", "mst", "completed")
         return (CLOSED, Exit.MST_COMPLETED)
+
+
+def _row_logger(log: EventLog, env: simpy.Environment) -> RowLogger:
+    """The world's row logger: a closure over the log's column appends and kind index, so a
+    row (the hot path: several a family) looks up no attribute but the family's own."""
+    t_append, party_append, episode_append, kind_append = log.appenders()
+    kinds, register_kind = log.kinds()
+    register_party = log.register_party
+
+    def row(
+        fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
+    ) -> None:
+        t_append(env.now if time is None else time)
+        party = fam.party
+        if party < 0:  # the family's first row: its constant columns are registered once
+            party = fam.party = register_party(fam.id, fam.locality, len(fam.ages))
+        party_append(party)
+        episode_append(fam.episode)
+        kind = kinds.get((event, stage, service, detail))
+        kind_append(kind if kind is not None else register_kind(event, stage, service, detail))
+
+    return row
 
 
 def simulate(scenario: Scenario, seed: int, rep: int) -> World:
