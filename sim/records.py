@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.vocab import Event, Stage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EVENTS", "EVENT_COLUMNS", "STAGES", "EventLog"]
 
@@ -98,6 +100,8 @@ class EventLog:
 
     def to_frame(self) -> pd.DataFrame:
         """The log as a DataFrame with the fixed schema (stable dtypes, even when empty)."""
+        import pandas as pd  # here, not at the top: a replication's KPIs need no pandas
+
         return pd.DataFrame(
             {
                 "time": np.frombuffer(self.time, dtype=np.float64).copy(),
@@ -116,6 +120,8 @@ class EventLog:
 def _categorical(values: list[str], categories: tuple[str, ...] | None = None) -> pd.Categorical[str]:
     """A categorical from a list of strings, coded through a dict (several times faster than
     ``pd.Categorical(values)`` on the few distinct strings an event log holds)."""
+    import pandas as pd
+
     cats = list(categories) if categories is not None else sorted(set(values))
     index = {c: i for i, c in enumerate(cats)}
     codes = np.fromiter(map(index.__getitem__, values), dtype=np.int16, count=len(values))
