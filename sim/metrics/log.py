@@ -78,11 +78,13 @@ class Codes:
 
 
 def _coded(values: Sequence[str], labels: tuple[str, ...] | None = None) -> Codes:
-    """Codes of a sequence of strings, through a dict (labels: ``labels``, or the sorted values)."""
+    """Codes of a sequence of strings, through a dict (labels: ``labels``, or the sorted
+    values), in the smallest integer type that holds them."""
     if labels is None:
         labels = tuple(sorted(set(values)))
     index = {c: i for i, c in enumerate(labels)}
-    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int16, count=len(values))
+    dtype = np.int8 if len(labels) < 128 else np.int16
+    codes = np.fromiter(map(index.__getitem__, values), dtype=dtype, count=len(values))
     return Codes(codes, labels)
 
 
@@ -136,12 +138,19 @@ class Log:
         return cls(**columns)
 
     @classmethod
-    def from_event_log(cls, log: Any) -> Log:
+    def from_event_log(cls, log: Any, release: bool = False) -> Log:
         """The log of a finished simulation (:class:`sim.records.EventLog`), with the labels of
         its DataFrame (:meth:`~sim.records.EventLog.to_frame`). The numbers share the log's
-        buffers (no copy): the log must not grow afterwards."""
+        buffers (no copy): the log must not grow afterwards. With ``release``, each string
+        column of the log is emptied as soon as it is coded (for a log nobody reads again:
+        the conversion then adds nothing to the replication's peak memory)."""
         numbers = [np.frombuffer(getattr(log, c), dtype=t) for c, t in _NUMBERS.items()]
-        codes = [_coded(getattr(log, c), _FIXED.get(c)) for c in CATEGORY_COLUMNS]
+        codes = []
+        for c in CATEGORY_COLUMNS:
+            values = getattr(log, c)
+            codes.append(_coded(values, _FIXED.get(c)))
+            if release:
+                values.clear()
         return cls._of(numbers, codes)
 
     @classmethod
