@@ -34,8 +34,8 @@ from sim.arguments import check_batch_args
 from sim.backends import iter_results
 from sim.config import Scenario, apply_overrides, scenario_from_dict
 from sim.errors import ArgumentError, ScenarioError
-from sim.metrics import by_locality, series_frame
-from sim.replication import KpiHook, ReplicationResult, batch_task, run_replication
+from sim.metrics import series_frame
+from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
 
 __all__ = [
     "BatchResult",
@@ -89,16 +89,6 @@ class BatchResult:
     events: pd.DataFrame | None = None
     resumed: int = 0
     quarantined: tuple[str, ...] = ()
-
-
-def locality_hook(result: ReplicationResult) -> dict[K.Kpi, float]:
-    """A :data:`KpiHook`: the KPIs of :data:`sim.kpis.BY_LOCALITY` per locality."""
-    return by_locality(result.log, result.scenario)
-
-
-locality_hook.kpis = K.locality_kpis  # type: ignore[attr-defined]
-"""The hook's KPI definitions for a scenario, known without running it: a batch read back
-wholly from checkpoints keeps its per-locality columns."""
 
 
 def scenario_fingerprint(scenario: Scenario) -> str:

@@ -23,7 +23,7 @@ from sim import kpis as K
 from sim.arguments import check_seed
 from sim.config import Scenario
 from sim.errors import ArgumentError
-from sim.metrics import compute_kpis, monthly_arrays, series_frame
+from sim.metrics import by_locality, compute_kpis, monthly_arrays, series_frame
 from sim.metrics.log import Codes, Log
 from sim.model import simulate
 from sim.model.family import Family, referral_attributes
@@ -31,7 +31,7 @@ from sim.model.family import Family, referral_attributes
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["KpiHook", "ReplicationResult", "batch_task", "run_replication"]
+__all__ = ["KpiHook", "ReplicationResult", "batch_task", "locality_hook", "run_replication"]
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,16 @@ KpiHook = Callable[[ReplicationResult], dict[K.Kpi, float]]
 """Extra KPIs from each replication (e.g. by locality): Kpi -> value, computed in the worker
 from the replication's own event log (:attr:`ReplicationResult.log`), so no second
 simulation pass is needed."""
+
+
+def locality_hook(result: ReplicationResult) -> dict[K.Kpi, float]:
+    """A :data:`KpiHook`: the KPIs of :data:`sim.kpis.BY_LOCALITY` per locality."""
+    return by_locality(result.log, result.scenario)
+
+
+locality_hook.kpis = K.locality_kpis  # type: ignore[attr-defined]
+"""The hook's KPI definitions for a scenario, known without running it: a batch read back
+wholly from checkpoints keeps its per-locality columns."""
 
 
 def batch_task(
