@@ -50,7 +50,8 @@ def test_a_replication_and_its_kpis_load_no_pandas() -> None:
     which pandas 3 imports itself) load only when a table is read."""
     run = (
         "import sim\n"
-        "sc = sim.load_scenario('configs/kirklees/baseline.yaml', overrides={'run.duration_days': 60, 'run.warmup_days': 0})\n"
+        "days = {'run.duration_days': 60, 'run.warmup_days': 0}\n"
+        "sc = sim.load_scenario('configs/kirklees/baseline.yaml', overrides=days)\n"
         "res = sim.run_replication(sc, rep=0, seed=0)\n"
         "assert res.kpis['window_days'] > 0 and len(res.log) > 0 and len(res.series_arrays['day']) > 0"
     )
