@@ -140,10 +140,18 @@ class Log:
     @classmethod
     def from_event_log(cls, log: Any, release: bool = False) -> Log:
         """The log of a finished simulation (:class:`sim.records.EventLog`), with the labels of
-        its DataFrame (:meth:`~sim.records.EventLog.to_frame`). The numbers share the log's
-        buffers (no copy): the log must not grow afterwards. With ``release``, each string
-        column of the log is emptied as soon as it is coded (for a log nobody reads again:
-        the conversion then adds nothing to the replication's peak memory)."""
+        its DataFrame (:meth:`~sim.records.EventLog.to_frame`).
+
+        A log that stores its category columns as codes gives them through its ``columns()``.
+        A log that stores them as lists of strings has them coded here, and with ``release``
+        each list is emptied as soon as it is coded (for a log nobody reads again: the
+        conversion then adds nothing to the replication's peak memory); its numbers are shared
+        with the log (no copy), so the log must not grow afterwards.
+        """
+        if hasattr(log, "columns"):
+            cols = log.columns()
+            numbers = [np.asarray(cols[c], dtype=t) for c, t in _NUMBERS.items()]
+            return cls._of(numbers, [Codes(cols[c][0], tuple(cols[c][1])) for c in CATEGORY_COLUMNS])
         numbers = [np.frombuffer(getattr(log, c), dtype=t) for c, t in _NUMBERS.items()]
         codes = []
         for c in CATEGORY_COLUMNS:
