@@ -113,3 +113,47 @@ def test_families_table_is_unchanged() -> None:
         }
     )
     pd.testing.assert_frame_equal(sim.run_replication(scenario, rep=2, seed=4).families, want, check_exact=True)
+
+
+def test_statutory_timeliness_on_a_hand_computed_log() -> None:
+    """Children's social care referrals and the referral -> completed assessment time, on a
+    hand-written log (exact: the expected values are computed by hand below). Family 1's
+    referral and assessment fall before the warm-up (day 100) and count for neither; family
+    4 is referred twice and its assessment pairs with the later referral."""
+    scenario = sim.load_scenario(
+        ROOT / "configs/baseline.yaml", overrides={"run.duration_days": 400, "run.warmup_days": 100}
+    )
+    assert scenario.social_care is not None and scenario.social_care.statutory is not None
+    rows = [  # (time, family, event, stage, children)
+        (50.0, 1, "start", "sc_referral", 5),
+        (80.0, 1, "end", "assessment", 5),
+        (110.0, 2, "start", "sc_referral", 2),
+        (150.0, 4, "start", "sc_referral", 3),
+        (180.0, 2, "end", "assessment", 2),  # 70 days: 50 working days, late
+        (200.0, 3, "start", "sc_referral", 1),
+        (228.0, 3, "end", "assessment", 1),  # 28 days: 20 working days
+        (300.0, 4, "start", "sc_referral", 3),  # a re-referral within a year
+        (320.0, 4, "end", "assessment", 3),  # 20 days after the later referral
+    ]
+    n = len(rows)
+    frame = pd.DataFrame(
+        {
+            "time": [r[0] for r in rows],
+            "family_id": np.array([r[1] for r in rows], dtype=np.int64),
+            "episode": np.zeros(n, dtype=np.int32),
+            "event": [r[2] for r in rows],
+            "stage": [r[3] for r in rows],
+            "service": [""] * n,
+            "detail": [""] * n,
+            "locality": [""] * n,
+            "children": np.array([r[4] for r in rows], dtype=np.int16),
+        }
+    )
+    k = compute_kpis(frame, scenario)
+    working = np.array([70.0, 28.0, 20.0]) * (5.0 / 7.0)  # calendar days x working days a day
+    kids = np.array([2.0, 1.0, 3.0])
+    assert k[K.SC_REFERRALS.name] == 9.0  # families 2, 3 and 4 (twice)
+    assert k[K.SC_REREFERRALS.name] == 3.0 / 9.0
+    assert k[K.ASSESSMENTS_ON_TIME.name] == 4.0 / 6.0
+    assert k[K.ASSESSMENT_DAYS.name] == float(np.average(working, weights=kids))
+    assert _same(compute_kpis(Log.from_frame(frame), scenario), k) == []
