@@ -96,7 +96,7 @@ if {scenario!r}:
     t2 = time.perf_counter()
     result = sim.run_replication(scenario, rep=0, seed=0)
     out["run_s"] = time.perf_counter() - t2
-    out["events"] = len(result.events)
+    out["events"] = len(result.log)  # the numpy log: reading result.events would build the DataFrame (pandas)
 print(json.dumps(out))
 """
 # The wrapper: runs the child and reports the child's peak RSS (ru_maxrss of its waited-for children).
@@ -300,7 +300,7 @@ def section_county(reps: int) -> None:
         result = sim.run_replication(scenario, rep=rep, seed=0)
         seconds.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-        events = len(result.events)
+        events = len(result.log)
         utils += [v for k, v in result.kpis.items() if k.startswith("utilisation_team_")]
         log(f"county replication {rep + 1}/{reps}: {seconds[-1]:.2f} s wall, {cpu[-1]:.2f} s CPU, {events:,} events")
     med = statistics.median(seconds)

@@ -16,12 +16,10 @@ folder resumes it. A folder of another job is refused, never mixed.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +30,12 @@ from sim import kpis as K
 from sim import results as R
 from sim import workload
 from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
-from sim.arguments import check_batch_args, check_seed
+from sim.arguments import check_batch_args
 from sim.backends import iter_results
 from sim.config import Scenario, apply_overrides, scenario_from_dict
 from sim.errors import ArgumentError, ScenarioError
-from sim.metrics import by_locality, compute_kpis, monthly_series
-from sim.model import simulate
-from sim.model.family import referral_attributes
+from sim.metrics import series_frame
+from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
 
 __all__ = [
     "BatchResult",
@@ -55,103 +52,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ReplicationResult:
-    """What one replication produces.
-
-    Attributes
-    ----------
-    kpis
-        KPI name -> value (see the README for names and units).
-    events
-        The event log (:mod:`sim.records` schema).
-    families
-        One row per family: id, locality, children, ages of the youngest and oldest child,
-        level of need (1-4), risk score (0-1), whether it was in the initial state.
-    series
-        Open cases and queue lengths at the start of each month.
-    """
-
-    scenario: Scenario
-    rep: int
-    seed: int
-    kpis: dict[str, float]
-    events: pd.DataFrame
-    families: pd.DataFrame
-    series: pd.DataFrame
-
-
-@contextmanager
-def _few_collections(threshold: int = 100_000) -> Iterator[None]:
-    """Run with a high first-generation GC threshold, and with every object that existed
-    before (modules, pandas, scipy: ~100,000 objects) frozen out of the collector's scans.
-
-    A replication allocates many small long-lived objects (families, events, processes) and
-    little cyclic garbage, so the default threshold (700) triggers repeated full collections
-    that cost ~20% of a run; and each full collection, including the one that frees the
-    finished world, would otherwise walk the whole interpreter's objects too. Objects are
-    unfrozen on the way out (unless the caller had frozen some: then nothing is touched).
-    """
-    old = gc.get_threshold()
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    gc.set_threshold(threshold, *old[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        if freeze:
-            gc.unfreeze()
-
-
-def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> ReplicationResult:
-    """Run replication ``rep`` of ``scenario``; its random streams derive from ``(seed, rep)``.
-
-    The same ``(scenario, rep, seed)`` always gives the same result, in any process.
-    """
-    check_seed(seed)
-    if not isinstance(rep, int) or isinstance(rep, bool) or rep < 0:
-        raise ArgumentError("rep", f"must be a whole number >= 0, got {rep!r}")
-    with _few_collections():
-        world = simulate(scenario, seed, rep)
-        events = world.log.to_frame()
-        fams = world.families
-        need, risk = referral_attributes(fams)
-        families = pd.DataFrame(
-            {
-                "family_id": pd.array([f.id for f in fams], dtype="int64"),
-                "locality": pd.Categorical([f.locality for f in fams]),
-                "children": pd.array([len(f.ages) for f in fams], dtype="int16"),
-                "youngest_age": pd.array([min(f.ages) for f in fams], dtype="int16"),
-                "oldest_age": pd.array([max(f.ages) for f in fams], dtype="int16"),
-                "need": pd.array(need, dtype="int8"),
-                "risk": pd.array(risk, dtype="float64"),
-                "initial": pd.array([f.initial for f in fams], dtype="bool"),
-            }
-        )
-        # the finished world is a web of reference cycles (processes, events, families): free
-        # it before the KPIs allocate, so a replication's peak memory is the log, not log +
-        # world (the collection scans only what the replication made: the rest is frozen)
-        del world, fams
-        gc.collect()
-    return ReplicationResult(
-        scenario=scenario,
-        rep=rep,
-        seed=seed,
-        kpis=compute_kpis(events, scenario),
-        events=events,
-        families=families,
-        series=monthly_series(events, scenario),
-    )
-
-
 # --------------------------------------------------------------------------- batches
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each replication (including resumed ones)."""
-KpiHook = Callable[[ReplicationResult], dict[K.Kpi, float]]
-"""Extra KPIs from each replication (e.g. by locality): Kpi -> value, computed in the worker
-from the replication's own event log, so no second simulation pass is needed."""
 
 
 @dataclass(frozen=True)
@@ -188,32 +91,10 @@ class BatchResult:
     quarantined: tuple[str, ...] = ()
 
 
-def locality_hook(result: ReplicationResult) -> dict[K.Kpi, float]:
-    """A :data:`KpiHook`: the KPIs of :data:`sim.kpis.BY_LOCALITY` per locality."""
-    return by_locality(result.events, result.scenario)
-
-
-locality_hook.kpis = K.locality_kpis  # type: ignore[attr-defined]
-"""The hook's KPI definitions for a scenario, known without running it: a batch read back
-wholly from checkpoints keeps its per-locality columns."""
-
-
 def scenario_fingerprint(scenario: Scenario) -> str:
     """SHA-256 of the resolved scenario: two batches may share a folder only if these match."""
     text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _task(
-    scenario: Scenario, rep: int, seed: int, with_events: bool, hook: KpiHook | None
-) -> tuple[str, R.Checkpoint, list[K.Kpi]]:
-    """What a worker runs: one replication, returning its small tables (and rep 0's log)."""
-    res = run_replication(scenario, rep=rep, seed=seed)
-    extra = hook(res) if hook is not None else {}
-    row: dict[str, Any] = {"scenario": scenario.name, "rep": rep, "seed": seed, **res.kpis}
-    row.update({k.name: float(v) for k, v in extra.items()})
-    events = res.events if with_events and rep == 0 else None
-    return scenario.name, R.Checkpoint(rep, row, res.series.assign(rep=rep), events), list(extra)
 
 
 def _run_all(
@@ -280,7 +161,9 @@ def run_checkpointed(
     todo = [
         (sc, rep, seed, events, hook) for sc in scenarios for rep in range(replications) if rep not in done[sc.name]
     ]
-    for name, cp, defs in iter_results(_task, todo, backend, workers, scheduler):
+    by_name = {sc.name: sc for sc in scenarios}
+    for name, rep, row, series, evs, defs in iter_results(batch_task, todo, backend, workers, scheduler):
+        cp = R.Checkpoint(rep, row, series_frame(series, by_name[name]).assign(rep=rep), evs)
         if name in stores:
             stores[name].save(cp)
         done[name][cp.rep] = cp

@@ -43,3 +43,32 @@ def test_a_replication_loads_no_cluster_and_no_plotting() -> None:
     loaded = _loaded(code)
     assert loaded.isdisjoint(NEVER_FOR_A_REPLICATION)
     assert "simpy" in loaded
+
+
+def test_a_replication_and_its_kpis_load_no_pandas() -> None:
+    """A replication computes its KPIs and series from numpy columns: pandas (and pyarrow,
+    which pandas 3 imports itself) load only when a table is read."""
+    run = (
+        "import sim\n"
+        "days = {'run.duration_days': 60, 'run.warmup_days': 0}\n"
+        "sc = sim.load_scenario('configs/kirklees/baseline.yaml', overrides=days)\n"
+        "res = sim.run_replication(sc, rep=0, seed=0)\n"
+        "assert res.kpis['window_days'] > 0 and len(res.log) > 0 and len(res.series_arrays['day']) > 0"
+    )
+    assert _loaded(run).isdisjoint({"pandas", "pyarrow"})
+    assert {"pandas", "pyarrow"} <= _loaded(run + "\nassert len(res.events) == len(res.log)")  # the probe sees it
+
+
+def test_a_batch_replication_loads_no_pandas() -> None:
+    """What a batch worker runs (:func:`sim.replication.batch_task`, here with the by-locality
+    hook) loads no pandas, unless it is replication 0 and its events are asked for."""
+    task = (
+        "import sim\n"
+        "from sim.replication import batch_task, locality_hook\n"
+        "sc = sim.load_scenario('configs/worcestershire/options/targeted_deprived.yaml', "
+        "overrides={{'run.duration_days': 60, 'run.warmup_days': 0}})\n"
+        "name, rep, row, series, events, defs = batch_task(sc, {rep}, 0, True, locality_hook)\n"
+        "assert (events is None) == ({rep} > 0) and len(defs) > 0 and row['rep'] == {rep}"
+    )
+    assert _loaded(task.format(rep=1)).isdisjoint({"pandas", "pyarrow"})
+    assert "pandas" in _loaded(task.format(rep=0))  # replication 0 with its events builds the DataFrame

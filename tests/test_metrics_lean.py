@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.metrics.base import _cumcount, _pair_waits
+from sim.metrics.log import Log
 
 
 def _definition(rows: pd.DataFrame) -> pd.DataFrame:
@@ -40,8 +41,13 @@ def _random_log(seed: int, families: int = 40) -> pd.DataFrame:
         {
             "time": [r[0] for r in rows],
             "family_id": np.array([r[1] for r in rows], dtype=np.int64),
+            "episode": np.zeros(len(rows), dtype=np.int32),
             "event": pd.Categorical([r[2] for r in rows], categories=["referral", "join", "leave", "start", "end"]),
+            "stage": pd.Categorical(["level3"] * len(rows)),
+            "service": pd.Categorical([""] * len(rows)),
             "detail": pd.Categorical([r[3] for r in rows]),
+            "locality": pd.Categorical([""] * len(rows)),
+            "children": np.ones(len(rows), dtype=np.int16),
         }
     )
 
@@ -49,11 +55,19 @@ def _random_log(seed: int, families: int = 40) -> pd.DataFrame:
 @pytest.mark.parametrize("seed", range(5))
 def test_pair_waits_equals_groupby_merge(seed: int) -> None:
     rows = _random_log(seed)
-    pd.testing.assert_frame_equal(_pair_waits(rows), _definition(rows).reset_index(drop=True), check_dtype=False)
+    want = _definition(rows).reset_index(drop=True)
+    got = _pair_waits(Log.from_frame(rows))
+    for column in ("family_id", "time_join", "n", "time_end"):
+        np.testing.assert_array_equal(getattr(got, column), want[column].to_numpy(dtype=float), err_msg=column)
+    for column in ("event", "detail"):
+        codes = getattr(got, column)
+        values = [codes.labels[c] if c >= 0 else None for c in codes.codes]
+        assert values == [None if pd.isna(v) else str(v) for v in want[column].tolist()], column
+    assert want["event"].isna().any() and want["event"].notna().any()  # both kinds of join are checked
 
 
 def test_pair_waits_of_an_empty_log() -> None:
-    assert len(_pair_waits(_random_log(0).iloc[:0])) == 0
+    assert len(_pair_waits(Log.from_frame(_random_log(0).iloc[:0])).time_join) == 0
 
 
 def test_cumcount_equals_pandas() -> None:
@@ -112,7 +126,7 @@ def test_places_equals_pandas_definition(config: str) -> None:
     scenario = sim.load_scenario(config, overrides={"run.duration_days": 400, "run.warmup_days": 50})
     events = simulate(scenario, 5, 0).log.to_frame()
     want = _places_definition(events)[["family_id", "time", "event", "detail", "place", "prev"]]
-    got = _places(events)
-    assert len(got) > 1000  # the check covers many moves
+    got = _places(Log.from_frame(events))
+    assert len(got["time"]) > 1000  # the check covers many moves
     for column in want.columns:
         assert got[column].tolist() == want[column].tolist(), column

@@ -10,8 +10,9 @@ wait of a queue nobody joined) is NaN, not 0.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim import kpis as K
 from sim.config import Scenario, team_workforce
@@ -36,6 +37,7 @@ from sim.metrics.base import (
 )
 from sim.metrics.costs import _costs, _yearly
 from sim.metrics.flows import _open_in_early_help, flow_balance, flows
+from sim.metrics.log import Log, as_log
 from sim.model.workforce import staffed_lists
 from sim.vocab import (
     CLOSED_EXITS,
@@ -58,24 +60,41 @@ from sim.vocab import (
     team_service,
 )
 
-__all__ = ["by_locality", "closures_and_rereferrals", "compute_kpis", "flow_balance", "flows", "monthly_series"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Log",
+    "by_locality",
+    "closures_and_rereferrals",
+    "compute_kpis",
+    "flow_balance",
+    "flows",
+    "monthly_arrays",
+    "monthly_series",
+    "series_frame",
+]
 
 
-def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+def compute_kpis(events: Log | pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     """All KPIs of one replication, named through :mod:`sim.kpis` (exactly the names of
-    :func:`sim.kpis.catalogue` for the scenario, in its order)."""
+    :func:`sim.kpis.catalogue` for the scenario, in its order), from its event log: a
+    :class:`Log` (no pandas needed) or the events DataFrame (converted to one: the same code
+    computes both)."""
+    ev = as_log(events)
     lo, hi = scenario.run.warmup_days, scenario.run.duration_days
-    st = _by_stage(events)
+    flow = flows(ev, lo)  # first: its temporaries are the largest, and need no split log alive
+    st = _by_stage(ev)
     # referrals and exits: the two stage-independent events
-    marks = events[events["event"].isin((Event.REFERRAL, Event.EXIT)) & (events["time"] >= lo)]
+    is_ref, after = ev.event.eq(Event.REFERRAL), ev.time >= lo
     k: dict[str, float] = {K.WINDOW_DAYS.name: hi - lo}
-    k.update(_referral_kpis(marks[marks["event"] == Event.REFERRAL], scenario))
+    k.update(_referral_kpis(ev.take(is_ref & after), scenario))
     k.update(_queue_kpis(st, lo, hi))
     k.update(_plan_kpis(st, scenario, lo, hi))
-    k.update(_exit_kpis(marks[marks["event"] == Event.EXIT], st, lo, hi))
+    k.update(_exit_kpis(ev.take(ev.event.eq(Event.EXIT) & after), st, lo, hi))
     k.update(_statutory_kpis(st, scenario, lo, hi))
-    k.update(flows(events, lo))
-    refs = events[events["event"] == Event.REFERRAL]["time"].to_numpy()
+    k.update(flow)
+    refs = ev.time[is_ref]
     for i in range(K.whole_years(scenario)):
         a = lo + i * DAYS_PER_YEAR
         k[K.referrals_in_year(i + 1).name] = float(((refs >= a) & (refs < a + DAYS_PER_YEAR)).sum())
@@ -90,38 +109,38 @@ def compute_kpis(events: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
     return k
 
 
-def _referral_kpis(ref: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+def _referral_kpis(ref: Log, scenario: Scenario) -> dict[str, float]:
     k = {K.REFERRALS_TOTAL.name: float(len(ref))}
-    by_source = ref["detail"].value_counts()
+    by_source = ref.detail.counts()
     for src in (*scenario.referrals.sources, *MODEL_SOURCES):
         k[K.referrals_from(src).name] = float(by_source.get(src, 0))
-    k[K.FAMILIES_REFERRED.name] = float(ref["family_id"].nunique())
+    k[K.FAMILIES_REFERRED.name] = float(len(np.unique(ref.family_id)))
     return k
 
 
-def _queue_kpis(st: dict[str, pd.DataFrame], lo: float, hi: float) -> dict[str, float]:
+def _queue_kpis(st: dict[str, Log], lo: float, hi: float) -> dict[str, float]:
     """Waits, withdrawals, escalations and lengths of every queue."""
     k: dict[str, float] = {}
     for stage in QUEUE_STAGES:
         pairs = _pair_waits(st[stage])
-        started = pairs[(pairs["event"] == Event.START) & (pairs["time_join"] >= lo)]
-        mean, median, p90 = _wait_stats((started["time_end"] - started["time_join"]).to_numpy(dtype=float))
+        started = pairs.event.eq(Event.START) & (pairs.time_join >= lo)
+        mean, median, p90 = _wait_stats(pairs.time_end[started] - pairs.time_join[started])
         k[K.wait(stage, "mean").name] = mean
         k[K.wait(stage, "median").name] = median
         k[K.wait(stage, "p90").name] = p90
-        k[K.served(stage).name] = float(len(started))
-        left = pairs[(pairs["event"] == Event.LEAVE) & (pairs["time_end"] >= lo)]
-        k[K.withdrawn(stage).name] = float((left["detail"] == "withdrawn").sum())
-        k[K.escalated(stage).name] = float((left["detail"] == "escalated").sum())
-        still = pairs[pairs["event"].isna()]
-        k[K.waiting_at_end(stage).name] = float(len(still))
-        k[K.waited_at_end(stage).name] = float((hi - still["time_join"]).mean()) if len(still) else np.nan
+        k[K.served(stage).name] = float(started.sum())
+        left = pairs.event.eq(Event.LEAVE) & (pairs.time_end >= lo)
+        k[K.withdrawn(stage).name] = float((left & pairs.detail.eq("withdrawn")).sum())
+        k[K.escalated(stage).name] = float((left & pairs.detail.eq("escalated")).sum())
+        still = pairs.event.codes < 0
+        k[K.waiting_at_end(stage).name] = float(still.sum())
+        k[K.waited_at_end(stage).name] = float(np.mean(hi - pairs.time_join[still])) if still.any() else np.nan
         queued = _steps(st[stage], (Event.JOIN,), (Event.START, Event.LEAVE))
         k[K.queue_mean(stage).name] = _time_average(*queued, lo, hi)
     return k
 
 
-def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: float) -> dict[str, float]:
+def _plan_kpis(st: dict[str, Log], scenario: Scenario, lo: float, hi: float) -> dict[str, float]:
     """Open plans and cases, starts, utilisation and where triage and panel sent families."""
     k: dict[str, float] = {}
     for stage in PLAN_STAGES:
@@ -132,9 +151,9 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
     if scenario.front_door is not None and scenario.front_door.staff > 0:
         busy = _time_average(*_steps(st[Stage.FRONT_DOOR], (Event.START,), (Event.END,)), lo, hi)
         k[K.utilisation(Stage.FRONT_DOOR, "").name] = busy / scenario.front_door.staff
-    served = pd.concat([st[s] for s in (Stage.LEVEL2, Stage.LEVEL3, Stage.MST, Stage.FGC, Stage.FMH)])
+    served = Log.concat([st[s] for s in (Stage.LEVEL2, Stage.LEVEL3, Stage.MST, Stage.FGC, Stage.FMH)])
     held = {
-        name: _time_average(*_steps(served[served["service"] == name], (Event.START,), (Event.END,)), lo, hi)
+        name: _time_average(*_steps(served.take(served.service.eq(name)), (Event.START,), (Event.END,)), lo, hi)
         for name in K.caseload_services(scenario)
     }
     staffed = {name: _workforce(st, scenario, name, lo, hi) for name in K.workforce_lists(scenario)}
@@ -163,13 +182,13 @@ def _plan_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: f
         k[K.agency_share(name, "").name] = w["agency"] / working if working > 0 else np.nan
     for stage, outcomes in ((Stage.FRONT_DOOR, TRIAGE_DECISIONS), (Stage.PANEL, PANEL_DECISIONS)):
         rows = st[stage]
-        decided = rows[(rows["event"] == Event.END) & (rows["time"] >= lo)]["detail"].value_counts()
+        decided = rows.detail.take(rows.event.eq(Event.END) & (rows.time >= lo)).counts()
         for outcome in outcomes:
             k[K.routed(stage, outcome).name] = float(decided.get(outcome, 0))
     return k
 
 
-def _workforce(st: dict[str, pd.DataFrame], scenario: Scenario, service: str, lo: float, hi: float) -> dict[str, float]:
+def _workforce(st: dict[str, Log], scenario: Scenario, service: str, lo: float, hi: float) -> dict[str, float]:
     """Time-averages over ``[lo, hi]`` of a list under workforce dynamics
     (:func:`~sim.model.workforce.staffed_lists`): ``employed`` (permanent workers in post,
     new starters included), ``agency``, ``posts`` and ``capacity`` (caseload units after
@@ -193,7 +212,7 @@ def _workforce(st: dict[str, pd.DataFrame], scenario: Scenario, service: str, lo
 
 
 def _roles(
-    st: dict[str, pd.DataFrame], scenario: Scenario, service: str, lo: float, hi: float
+    st: dict[str, Log], scenario: Scenario, service: str, lo: float, hi: float
 ) -> dict[Stage, tuple[float, float]]:
     """For each role of a key worker list, the time-averages over ``[lo, hi]`` of its
     caseload capacity (units) and of its workers in post: static posts filled x caps, or,
@@ -224,19 +243,19 @@ def _roles(
     return {role: (u / (hi - lo), n / (hi - lo)) for role, (u, n) in total.items()}
 
 
-def _exit_kpis(exits: pd.DataFrame, st: dict[str, pd.DataFrame], lo: float, hi: float) -> dict[str, float]:
+def _exit_kpis(exits: Log, st: dict[str, Log], lo: float, hi: float) -> dict[str, float]:
     """How episodes ended, routes into social care, entries to care, assessments."""
-    ex = exits["detail"].value_counts()
+    ex = exits.detail.counts()
     k: dict[str, float] = {K.closed(reason).name: float(ex.get(reason, 0)) for reason in CLOSED_EXITS}
     k[K.WITHDRAWN_TOTAL.name] = float(ex.get(Exit.WITHDRAWN, 0))
     for reason, kpi in K.SOCIAL_CARE_ROUTES.items():
         k[kpi.name] = float(ex.get(reason, 0))
     k[K.STEP_UPS_TOTAL.name] = k[K.STEP_UPS_WHILE_WAITING.name] + k[K.STEP_UPS_DURING_PLAN.name]
     k[K.TO_SC_TOTAL.name] = sum(k[kpi.name] for kpi in K.SOCIAL_CARE_ROUTES.values())
-    care = _starts_from(st[Stage.LAC], lo)["detail"]
-    k[K.CARE_ENTRIES.name] = float(len(care))
-    k[K.CARE_ENTRIES_FOSTER.name] = float((care == "foster").sum())
-    k[K.CARE_ENTRIES_RESIDENTIAL.name] = float((care == "residential").sum())
+    care = _starts_from(st[Stage.LAC], lo).detail
+    k[K.CARE_ENTRIES.name] = float(len(care.codes))
+    k[K.CARE_ENTRIES_FOSTER.name] = float(care.eq("foster").sum())
+    k[K.CARE_ENTRIES_RESIDENTIAL.name] = float(care.eq("residential").sum())
     k[K.IN_EARLY_HELP_AT_END.name] = _open_in_early_help(st, hi)
     k[K.ASSESSMENTS.name] = float(len(_starts_from(st[Stage.ASSESSMENT], lo)))
     return k
@@ -257,7 +276,7 @@ _HELD = (Stage.ASSESSMENT, Stage.S47, Stage.ICPC, Stage.CIN, Stage.CP, Stage.LAC
 _WD = 5.0 / 7.0  # working days per calendar day (sim.config.WORKING_TO_CALENDAR)
 
 
-def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: float) -> dict[str, float]:
+def _statutory_kpis(st: dict[str, Log], scenario: Scenario, lo: float, hi: float) -> dict[str, float]:
     """:func:`sim.kpis.statutory_kpis`: the measures councils report, in children."""
     sc = scenario.social_care
     stat = sc.statutory if sc is not None else None
@@ -265,49 +284,44 @@ def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, 
         return {}
     k: dict[str, float] = {}
     ref = st[Stage.SC_REFERRAL]
-    starts = ref[ref["event"] == Event.START].sort_values(["family_id", "time"], kind="stable")
-    prev = starts.groupby("family_id")["time"].shift(1)
-    inside = starts["time"] >= lo
-    kids = starts["children"].to_numpy(dtype=float)
+    is_start = ref.event.eq(Event.START)
+    fid, time, kids = ref.family_id[is_start], ref.time[is_start], ref.children[is_start].astype(float)
+    order = np.lexsort((time, fid))  # by family, then time (stable)
+    fid, time, kids = fid[order], time[order], kids[order]
+    same = np.r_[False, fid[1:] == fid[:-1]]
+    prev = np.where(same, np.r_[np.nan, time[:-1]], np.nan)  # the family's previous referral
+    inside = time >= lo
     k[K.SC_REFERRALS.name] = float(kids[inside].sum())
-    again = ((starts["time"] - prev) <= DAYS_PER_YEAR).to_numpy()
-    k[K.SC_REREFERRALS.name] = _share(kids[inside.to_numpy()], again[inside.to_numpy()])
+    again = (time - prev) <= DAYS_PER_YEAR
+    k[K.SC_REREFERRALS.name] = _share(kids[inside], again[inside])
     # referral -> completed assessment: each assessment end with the family's latest referral
     # before it (a family has one case open at a time; assessments open at day 0 have none)
     ass = st[Stage.ASSESSMENT]
-    done = ass[ass["event"] == Event.END][["family_id", "time", "children"]].sort_values("time", kind="stable")
-    referred = starts[["family_id", "time"]].rename(columns={"time": "referred"}).sort_values("referred")
-    paired = pd.merge_asof(
-        done.astype({"family_id": "int64"}),
-        referred.astype({"family_id": "int64"}),
-        left_on="time",
-        right_on="referred",
-        by="family_id",
-    ).dropna(subset=["referred"])
-    paired = paired[paired["time"] >= lo]
-    working = ((paired["time"] - paired["referred"]) * _WD).to_numpy(dtype=float)
-    pk = paired["children"].to_numpy(dtype=float)
+    is_done = ass.event.eq(Event.END)
+    by_time = np.argsort(ass.time[is_done], kind="stable")
+    done_fid, done_time = ass.family_id[is_done][by_time], ass.time[is_done][by_time]
+    done_kids = ass.children[is_done][by_time]
+    referred = _latest_before(fid, time, done_fid, done_time)
+    paired = ~np.isnan(referred) & (done_time >= lo)
+    working = (done_time[paired] - referred[paired]) * _WD
+    pk = done_kids[paired].astype(float)
     k[K.ASSESSMENTS_ON_TIME.name] = _share(pk, working < 46.0)
     k[K.ASSESSMENT_DAYS.name] = float(np.average(working, weights=pk)) if pk.sum() > 0 else np.nan
     for kpi, stage in ((K.S47_ENQUIRIES, Stage.S47), (K.ICPCS, Stage.ICPC)):
         k[kpi.name] = _starts(st[stage], lo, hi, children=True)
     for kpi, stage in ((K.CP_STARTS, Stage.CP), (K.CIN_STARTS, Stage.CIN), (K.CARE_ENTRIES_CHILDREN, Stage.LAC)):
         k[kpi.name] = _starts(st[stage], lo, np.inf, children=True)
-    cp = st[Stage.CP]
-    cp_pairs = _pair_spells(cp)
-    ended = cp_pairs[(cp_pairs["time_end"] >= lo) & cp_pairs["time_end"].notna()]
-    k[K.CP_LONG.name] = _share(
-        ended["children"].to_numpy(dtype=float), ((ended["time_end"] - ended["time_start"]) >= 730.0).to_numpy()
-    )
-    began = cp_pairs[cp_pairs["time_start"] >= lo]
-    k[K.CP_REPEAT.name] = _share(began["children"].to_numpy(dtype=float), (began["n"] > 0).to_numpy())
+    cp = _pair_spells(st[Stage.CP])
+    ended = cp.time_end >= lo  # NaN (still open): False
+    k[K.CP_LONG.name] = _share(cp.children[ended].astype(float), (cp.time_end - cp.time_start)[ended] >= 730.0)
+    began = cp.time_start >= lo
+    k[K.CP_REPEAT.name] = _share(cp.children[began].astype(float), cp.n[began] > 0)
     pairs = _pair_waits(ass)
-    served = pairs[(pairs["event"] == Event.START) & (pairs["time_join"] >= lo)]
-    waits = (served["time_end"] - served["time_join"]).to_numpy(dtype=float)
-    k[K.SW_WAIT.name], _, k[K.SW_WAIT_P90.name] = _wait_stats(waits)
-    still = ass[ass["event"] == Event.JOIN]
-    started = ass[ass["event"] == Event.START]
-    k[K.SW_WAITING_AT_END.name] = float(still["children"].sum() - started["children"].sum())
+    served = pairs.event.eq(Event.START) & (pairs.time_join >= lo)
+    k[K.SW_WAIT.name], _, k[K.SW_WAIT_P90.name] = _wait_stats(pairs.time_end[served] - pairs.time_join[served])
+    joined = ass.children[ass.event.eq(Event.JOIN)]
+    started = ass.children[ass.event.eq(Event.START)]
+    k[K.SW_WAITING_AT_END.name] = float(joined.sum() - started.sum())
     held = sum(_time_average(*_steps(st[s], (Event.START,), (Event.END,), children=True), lo, hi) for s in _HELD)
     sw = stat.social_workers
     fte, slots = _sw_fte_slots(st, scenario, lo, hi)
@@ -326,7 +340,25 @@ def _statutory_kpis(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, 
     return k
 
 
-def _sw_fte_slots(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi: float) -> tuple[float, float]:
+def _latest_before(fid: np.ndarray, time: np.ndarray, at_fid: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each ``(at_fid, at)``, the latest ``time`` of the same family at or before ``at``
+    (NaN if none): ``merge_asof(..., by=family, direction="backward")`` without pandas."""
+    n = len(time)
+    fids = np.concatenate([fid, at_fid])
+    times = np.concatenate([time, at])
+    is_query = np.r_[np.zeros(n, dtype=bool), np.ones(len(at), dtype=bool)]
+    order = np.lexsort((is_query, times, fids))  # an exact match sorts before its query
+    pos = np.where(is_query[order], -1, np.arange(len(order)))
+    last = np.maximum.accumulate(pos) if len(pos) else pos  # the last earlier time in sorted order
+    found = np.full(len(order), np.nan)
+    ok = (last >= 0) & (fids[order][np.maximum(last, 0)] == fids[order])
+    found[ok] = times[order][last[ok]]
+    out = np.empty(len(order))
+    out[order] = found
+    return out[n:]
+
+
+def _sw_fte_slots(st: dict[str, Log], scenario: Scenario, lo: float, hi: float) -> tuple[float, float]:
     """Time-averages over ``[lo, hi]`` of the case-holding social workers in post (FTE) and
     of their caseload units: from the workforce log under workforce dynamics (employees and
     agency; units after ramp-up and sickness), else from the scenario's states."""
@@ -337,32 +369,34 @@ def _sw_fte_slots(st: dict[str, pd.DataFrame], scenario: Scenario, lo: float, hi
     return fte, _average(scenario, lo, hi, lambda state: _sw(state, "slots"))
 
 
-def by_locality(events: pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
+def by_locality(events: Log | pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, float]:
     """:data:`sim.kpis.BY_LOCALITY` for the families of each locality (each family belongs
     to one locality, so waits pair and counts add up within it) and, when some localities
     are flagged ``deprived``, for each group of :data:`sim.vocab.DEPRIVATION_GROUPS`."""
+    ev = as_log(events)
     out: dict[K.Kpi, float] = {}
     for loc in scenario.localities:
-        k = compute_kpis(events[events["locality"] == loc], scenario)
+        k = compute_kpis(ev.take(ev.locality.eq(loc)), scenario)
         out.update({K.in_locality(kpi, loc): k[kpi.name] for kpi in K.BY_LOCALITY})
     deprived = [name for name, loc in scenario.localities.items() if loc.deprived]
     if deprived:  # the same KPIs for the most deprived 40% of localities and the rest
-        inside = events["locality"].isin(deprived)
-        for group, rows in zip(DEPRIVATION_GROUPS, (events[inside], events[~inside])):
+        inside = ev.locality.isin(deprived)
+        for group, rows in zip(DEPRIVATION_GROUPS, (ev.take(inside), ev.take(~inside))):
             k = compute_kpis(rows, scenario)
             out.update({K.in_locality(kpi, group): k[kpi.name] for kpi in K.BY_LOCALITY})
     return out
 
 
-def monthly_series(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def monthly_arrays(events: Log | pd.DataFrame, scenario: Scenario) -> dict[str, np.ndarray]:
     """Open cases and queue lengths per month (30.42-day steps from day 0), each the
-    time-average over its month (``day`` is the month's start). Averages, not samples at one
-    instant: a queue that a fortnightly panel empties would otherwise alias into a false
-    monthly sawtooth."""
+    time-average over its month: ``day`` (the month's start), then ``open_<stage>`` for every
+    plan stage and ``waiting_<stage>`` for every queue. Averages, not samples at one instant:
+    a queue that a fortnightly panel empties would otherwise alias into a false monthly
+    sawtooth."""
     hi = scenario.run.duration_days
     edges = np.append(np.arange(0.0, hi, DAYS_PER_YEAR / 12), hi)
-    out = {"day": edges[:-1], "date": pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(edges[:-1], unit="D")}
-    st = _by_stage(events)
+    out = {"day": edges[:-1]}
+    st = _by_stage(as_log(events))
     for prefix, stages, up, down in (
         ("open", PLAN_STAGES, (Event.START,), (Event.END,)),
         ("waiting", QUEUE_STAGES, (Event.JOIN,), (Event.START, Event.LEAVE)),
@@ -370,7 +404,21 @@ def monthly_series(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         for stage in stages:
             area = _area_to(*_steps(st[stage], up, down), edges)
             out[f"{prefix}_{stage}"] = np.diff(area) / np.diff(edges)
-    return pd.DataFrame(out)
+    return out
+
+
+def series_frame(arrays: dict[str, np.ndarray], scenario: Scenario) -> pd.DataFrame:
+    """:func:`monthly_arrays` as a table, with each month's ``date`` after its ``day``."""
+    import pandas as pd
+
+    day = arrays["day"]
+    date = pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(day, unit="D")
+    return pd.DataFrame({"day": day, "date": date, **{c: v for c, v in arrays.items() if c != "day"}})
+
+
+def monthly_series(events: Log | pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """:func:`monthly_arrays` as a table (:func:`series_frame`)."""
+    return series_frame(monthly_arrays(events, scenario), scenario)
 
 
 def closures_and_rereferrals(events: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
@@ -388,6 +436,8 @@ def closures_and_rereferrals(events: pd.DataFrame, lo: float, hi: float) -> pd.D
     pandas.DataFrame
         Columns ``family_id``, ``time``, ``exit`` and ``gap`` (days).
     """
+    import pandas as pd
+
     ev = events[["time", "family_id", "event", "stage", "detail"]].astype({"event": str, "stage": str, "detail": str})
     early = ev[(ev["event"] == Event.EXIT) & ev["detail"].isin([*map(str, CLOSED_EXITS), str(Exit.WITHDRAWN)])]
     sc_end = (ev["event"] == Event.END) & (

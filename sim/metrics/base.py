@@ -1,15 +1,17 @@
-"""Shared arithmetic over the event log for the KPI modules: time averages of step
-functions, queue joins paired with their ends, starts in a window, the staffing in force."""
+"""Shared arithmetic over the event log (:class:`sim.metrics.log.Log`) for the KPI modules:
+time averages of step functions, queue joins paired with their ends, starts in a window, the
+staffing in force. numpy only: a replication's KPIs need no pandas."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sim import kpis as K
 from sim.config import Scenario, timeline
+from sim.metrics.log import Codes, Log
 from sim.vocab import (
     POOLED_SERVICE,
     STAFF_STAGES,
@@ -37,69 +39,89 @@ def _level_at(times: np.ndarray, deltas: np.ndarray, at: float) -> float:
     return float(deltas[times <= at].sum())
 
 
-_EMPTY = pd.DataFrame({"time": [], "family_id": [], "event": [], "detail": [], "service": [], "children": []})
-
-
-def _by_stage(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The log split by stage once (every stage present, possibly empty), so that each KPI
-    filters a small frame instead of masking the whole log again."""
-    groups = ev.groupby("stage", observed=True).indices
-    return {stage: ev.iloc[groups[stage]] if stage in groups else _EMPTY for stage in Stage}
-
-
-def _is_in(column: pd.Series, values: tuple[str, ...]) -> np.ndarray:
-    """``column.isin(values)`` as a boolean array, on a categorical's codes when it is one."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        wanted = column.cat.categories.get_indexer(pd.Index(values))
-        return np.isin(column.cat.codes.to_numpy(), wanted[wanted >= 0])
-    return column.isin(values).to_numpy(dtype=bool)
+def _by_stage(ev: Log) -> dict[str, Log]:
+    """The log split by stage once (every stage present, possibly empty; rows in log order),
+    so that each KPI filters a small log instead of masking the whole log again."""
+    codes = ev.stage.codes
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(ev.stage.labels) + 1))
+    index = {label: i for i, label in enumerate(ev.stage.labels)}
+    none = np.zeros(0, dtype=np.int64)
+    return {
+        stage: ev.take(order[bounds[index[stage]] : bounds[index[stage] + 1]] if stage in index else none)
+        for stage in Stage
+    }
 
 
 def _steps(
-    rows: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...], children: bool = False
+    rows: Log, up: tuple[str, ...], down: tuple[str, ...], children: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times and +1/-1 jumps of a stage's occupancy: ``up`` events add one, ``down`` remove one
     (with ``children``, the family's children instead of one)."""
-    is_up, keep = _is_in(rows["event"], up), _is_in(rows["event"], up + down)  # masks: no filtered frame
+    is_up, keep = rows.event.isin(up), rows.event.isin(up + down)  # masks: no filtered log
     deltas = np.where(is_up[keep], 1.0, -1.0)
     if children:
-        deltas = deltas * rows["children"].to_numpy(dtype=float)[keep]
-    return rows["time"].to_numpy(dtype=float)[keep], deltas
+        deltas = deltas * rows.children.astype(float)[keep]
+    return rows.time[keep], deltas
 
 
-def _pair_waits(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each queue join matched with the start or leave that ended it (NaN end: still waiting):
-    the family's n-th join with its n-th start or leave. Columns ``family_id, time_join, n,
-    time_end, event, detail``, one row per join in log order (numpy: no groupby or merge, whose
-    fixed costs dominated the KPIs of short runs)."""
-    event = rows["event"]
-    is_join = (event == Event.JOIN).to_numpy(dtype=bool)
-    is_end = event.isin((Event.START, Event.LEAVE)).to_numpy(dtype=bool)
-    fid = rows["family_id"].to_numpy(dtype=np.int64)
-    time = rows["time"].to_numpy(dtype=float)
-    join_fid, end_fid = fid[is_join], fid[is_end]
-    join_n, end_n = _cumcount(join_fid), _cumcount(end_fid)
-    # the end row of each join: (family, n) pairs are unique among ends, so sort and search them
-    order = np.lexsort((end_n, end_fid))
-    keys_f, keys_n = end_fid[order], end_n[order]
-    pos = np.searchsorted(keys_f, join_fid, side="left")
-    # within a family's block, ends are sorted by n, from 0: the n-th is at block start + n
-    cand = pos + join_n
+def _match(fid_a: np.ndarray, n_a: np.ndarray, fid_b: np.ndarray, n_b: np.ndarray) -> np.ndarray:
+    """For each ``(fid_a, n_a)``, the position in ``b`` of the same (family, n) pair, or -1
+    (pairs are unique within ``b``): a left merge on (family, n) without pandas."""
+    order = np.lexsort((n_b, fid_b))
+    keys_f, keys_n = fid_b[order], n_b[order]
+    pos = np.searchsorted(keys_f, fid_a, side="left")
+    # within a family's block, b's pairs are sorted by n, from 0: the n-th is at block start + n
+    cand = pos + n_a
     hit = cand < len(keys_f)
-    hit[hit] = (keys_f[cand[hit]] == join_fid[hit]) & (keys_n[cand[hit]] == join_n[hit])
-    at = np.full(len(join_fid), -1, dtype=np.int64)
+    hit[hit] = (keys_f[cand[hit]] == fid_a[hit]) & (keys_n[cand[hit]] == n_a[hit])
+    at = np.full(len(fid_a), -1, dtype=np.int64)
     at[hit] = order[cand[hit]]
+    return at
+
+
+@dataclass(frozen=True)
+class Waits:
+    """Queue joins, each with the start or leave that ended it, one per join in log order.
+
+    Attributes
+    ----------
+    family_id, time_join, n
+        The join: its family, its time, and how many joins of the family came before it.
+    time_end
+        The time of its end (NaN: still waiting).
+    event, detail
+        The end's event and detail (code -1: still waiting).
+    """
+
+    family_id: np.ndarray
+    time_join: np.ndarray
+    n: np.ndarray
+    time_end: np.ndarray
+    event: Codes
+    detail: Codes
+
+
+def _pair_waits(rows: Log) -> Waits:
+    """Each queue join matched with the start or leave that ended it: the family's n-th join
+    with its n-th start or leave (numpy: no groupby or merge, whose fixed costs dominated the
+    KPIs of short runs)."""
+    is_join = rows.event.eq(Event.JOIN)
+    is_end = rows.event.isin((Event.START, Event.LEAVE))
+    join_fid, end_fid = rows.family_id[is_join], rows.family_id[is_end]
+    join_n = _cumcount(join_fid)
+    at = _match(join_fid, join_n, end_fid, _cumcount(end_fid))
+    hit = at >= 0
     end_time = np.full(len(join_fid), np.nan)
-    end_time[hit] = time[is_end][at[hit]]
-    return pd.DataFrame(
-        {
-            "family_id": join_fid,
-            "time_join": time[is_join],
-            "n": join_n,
-            "time_end": end_time,
-            "event": event.array[is_end].take(at, allow_fill=True),
-            "detail": rows["detail"].array[is_end].take(at, allow_fill=True),
-        }
+    end_time[hit] = rows.time[is_end][at[hit]]
+    ends = rows.take(is_end)
+    return Waits(
+        join_fid,
+        rows.time[is_join],
+        join_n,
+        end_time,
+        Codes(np.where(hit, ends.event.codes[at], -1), ends.event.labels),
+        Codes(np.where(hit, ends.detail.codes[at], -1), ends.detail.labels),
     )
 
 
@@ -123,18 +145,23 @@ def _wait_stats(waits: np.ndarray) -> tuple[float, float, float]:
 
 
 def _staff_days(
-    st: dict[str, pd.DataFrame], lo: float, hi: float, service: str | None = None
+    st: dict[str, Log], lo: float, hi: float, service: str | None = None
 ) -> dict[tuple[str, str, str], float]:
     """Worker-days inside ``[lo, hi]`` from the workforce log, by (role, staffing, team)
-    (the stage, ``detail`` and ``locality`` of the spells); ``service`` keeps one list's."""
-    rows = pd.concat([st[stage] for stage in STAFF_STAGES])
+    (the stage, ``detail`` and ``locality`` of the spells), in the order of those names;
+    ``service`` keeps one list's."""
+    rows = Log.concat([st[stage] for stage in STAFF_STAGES])
     if service is not None:
-        rows = rows[rows["service"] == service]
-    return {
-        (str(role), str(staffing), str(team)): _time_average(*_steps(g, (Event.START,), (Event.END,)), lo, hi)
-        * (hi - lo)
-        for (role, staffing, team), g in rows.groupby(["stage", "detail", "locality"], observed=True)
-    }
+        rows = rows.take(rows.service.eq(service))
+    columns = (rows.stage, rows.detail, rows.locality)
+    combos, group = np.unique(np.stack([c.codes for c in columns], axis=1).reshape(-1, 3), axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    names = [tuple(c.labels[code] for c, code in zip(columns, combo)) for combo in combos]
+    out: dict[tuple[str, str, str], float] = {}
+    for i in sorted(range(len(names)), key=names.__getitem__):
+        g = rows.take(group == i)
+        out[names[i]] = _time_average(*_steps(g, (Event.START,), (Event.END,)), lo, hi) * (hi - lo)
+    return out
 
 
 def _segments(scenario: Scenario, lo: float, hi: float) -> list[tuple[float, float, Scenario]]:
@@ -164,17 +191,31 @@ def _share(weights: np.ndarray, hit: np.ndarray) -> float:
     return float(weights[hit].sum()) / total if total > 0 else np.nan
 
 
-def _pair_spells(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each start of a stage with its end (NaN: still open), ``n`` counting the family's spells."""
-    s = rows[rows["event"] == Event.START][["family_id", "time", "children"]]
-    e = rows[rows["event"] == Event.END][["family_id", "time"]]
-    s = s.assign(n=s.groupby("family_id").cumcount())
-    e = e.assign(n=e.groupby("family_id").cumcount())
-    return s.merge(e, on=["family_id", "n"], how="left", suffixes=("_start", "_end"))
+@dataclass(frozen=True)
+class Spells:
+    """Each start of a stage with its end, one per start in log order (``n`` counts the
+    family's earlier spells; ``time_end`` NaN: still open)."""
+
+    family_id: np.ndarray
+    time_start: np.ndarray
+    children: np.ndarray
+    n: np.ndarray
+    time_end: np.ndarray
 
 
-def _starts_from(rows: pd.DataFrame, lo: float) -> pd.DataFrame:
-    return rows[(rows["event"] == Event.START) & (rows["time"] >= lo)]
+def _pair_spells(rows: Log) -> Spells:
+    """Each start of a stage matched with the family's end of the same rank."""
+    is_start, is_end = rows.event.eq(Event.START), rows.event.eq(Event.END)
+    fid, end_fid = rows.family_id[is_start], rows.family_id[is_end]
+    n = _cumcount(fid)
+    at = _match(fid, n, end_fid, _cumcount(end_fid))
+    end_time = np.full(len(fid), np.nan)
+    end_time[at >= 0] = rows.time[is_end][at[at >= 0]]
+    return Spells(fid, rows.time[is_start], rows.children[is_start], n, end_time)
+
+
+def _starts_from(rows: Log, lo: float) -> Log:
+    return rows.take(rows.event.eq(Event.START) & (rows.time >= lo))
 
 
 def _in_force(scenario: Scenario, lo: float, hi: float) -> list[tuple[float, Scenario]]:
@@ -192,10 +233,10 @@ def _average(scenario: Scenario, lo: float, hi: float, value: Callable[[Scenario
     return sum(days * value(state) for days, state in _in_force(scenario, lo, hi)) / (hi - lo)
 
 
-def _starts(rows: pd.DataFrame, lo: float, hi: float, children: bool = False) -> float:
+def _starts(rows: Log, lo: float, hi: float, children: bool = False) -> float:
     """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
-    inside = (rows["event"] == Event.START) & (rows["time"] >= lo) & (rows["time"] < hi)
-    return float(rows["children"][inside].sum()) if children else float(inside.sum())
+    inside = rows.event.eq(Event.START) & (rows.time >= lo) & (rows.time < hi)
+    return float(rows.children[inside].sum()) if children else float(inside.sum())
 
 
 def _area_to(times: np.ndarray, deltas: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sim import kpis as K
 from sim.config import Scenario, team_workforce
 from sim.metrics.base import DAYS_PER_YEAR, _average, _staff_days, _steps, _sw, _time_average
+from sim.metrics.log import Log
 from sim.model.workforce import staffed_lists
 from sim.vocab import (
     SOCIAL_WORKERS,
@@ -36,15 +36,15 @@ class _CostInputs:
     steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]]
 
     @classmethod
-    def of(cls, st: dict[str, pd.DataFrame]) -> _CostInputs:
+    def of(cls, st: dict[str, Log]) -> _CostInputs:
         starts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for stage in _CASE_STAGES:
             rows = st[stage]
-            is_start = (rows["event"] == Event.START).to_numpy(dtype=bool)
-            starts[stage] = (rows["time"].to_numpy(dtype=float)[is_start], rows["children"].to_numpy()[is_start])
+            is_start = rows.event.eq(Event.START)
+            starts[stage] = (rows.time[is_start], rows.children[is_start])
         steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]] = {}
         for stage, detail in _DAY_COSTS:
-            rows = st[stage] if detail is None else st[stage][st[stage]["detail"] == detail]
+            rows = st[stage] if detail is None else st[stage].take(st[stage].detail.eq(detail))
             steps[stage, detail] = _steps(rows, (Event.START,), (Event.END,), children=True)
         return cls(starts, steps)
 
@@ -60,7 +60,7 @@ class _CostInputs:
 
 
 def _costs(
-    st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float, inputs: _CostInputs | None = None
+    st: dict[str, Log], sc: Scenario, lo: float, hi: float, inputs: _CostInputs | None = None
 ) -> dict[str, float]:
     """Costs over ``[lo, hi]`` in ``costs.price_year`` prices: the components of
     :data:`sim.kpis.COST_COMPONENTS`, their totals (early help: staff and per-case costs of
@@ -126,7 +126,7 @@ def _staff_per_year(sc: Scenario) -> float:
     return staff
 
 
-def _social_worker_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> float:
+def _social_worker_cost(st: dict[str, Log], sc: Scenario, lo: float, hi: float) -> float:
     """Social worker pay over ``[lo, hi]`` beyond what the per-child unit costs include:
     the pay of the social workers in post (FTE x annual cost; under workforce dynamics the
     worker-days from the log, agency cover at its premium) less
@@ -141,9 +141,7 @@ def _social_worker_cost(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi
     return paid - scc.social_worker_fte_in_unit_costs * years * per_fte
 
 
-def _workforce_cost(
-    st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float, social_workers: bool = False
-) -> float:
+def _workforce_cost(st: dict[str, Log], sc: Scenario, lo: float, hi: float, social_workers: bool = False) -> float:
     """Cost over ``[lo, hi]`` of the posts under workforce dynamics: the worker-days in post
     from the log x the post's annual cost / 365, agency cover at the group's
     ``agency_premium`` (vacant posts are not paid; sick staff are). 0 without any block.
@@ -160,7 +158,7 @@ def _workforce_cost(
     return cost
 
 
-def _yearly(st: dict[str, pd.DataFrame], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
+def _yearly(st: dict[str, Log], sc: Scenario, lo: float, hi: float) -> dict[str, float]:
     """Costs in each whole year of the KPI window (``_year1``, ``_year2``...), for financial
     projections from forecast demand."""
     out: dict[str, float] = {}

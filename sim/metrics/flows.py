@@ -4,12 +4,13 @@ of care, social care, exits) counted from the event log, and the conservation ba
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim import kpis as K
-from sim.metrics.base import _by_stage, _is_in, _level_at, _steps
+from sim.metrics.base import _by_stage, _level_at, _steps
+from sim.metrics.log import Log, as_log
 from sim.vocab import (
     CLOSED_EXITS,
     EH_STAGES,
@@ -44,7 +45,11 @@ _NOTHING_MORE = frozenset((_NO_FURTHER_ACTION, SC_ASSESSED[0]))  # nfa, not_in_n
 _SC_EXITS = frozenset(SOCIAL_CARE_EXITS)
 
 
-def _places(ev: pd.DataFrame) -> pd.DataFrame:
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _places(ev: Log) -> dict[str, np.ndarray]:
     """The events that move a family between flow nodes, each with the node it is in after
     it (``place``: an early help stage, ``social_care``, or "" for nowhere) and before it
     (``prev``): a referral (into its stage), a join of an early help queue within the
@@ -54,31 +59,42 @@ def _places(ev: pd.DataFrame) -> pd.DataFrame:
     (a CIN or CP plan that closes, care, or a decision, assessment, enquiry or conference with
     no further action)
     (numpy on the categorical codes, no string columns: the pandas definition is in
-    ``tests/test_metrics_lean.py``, which checks that both give the same rows.)"""
-    event, stage, detail = ev["event"], ev["stage"], ev["detail"]
-    fid = ev["family_id"].to_numpy(dtype=np.int64)
-    episode = ev["episode"].to_numpy(dtype=np.int64)
-    is_exit = _is_in(event, (Event.EXIT,))
-    exited = _group_cumsum(fid, episode, is_exit) - is_exit  # exits before this row
-    sc_end = _is_in(event, (Event.END,)) & (
-        (_is_in(stage, (Stage.CIN, Stage.CP)) & _is_in(detail, tuple(_PLAN_CLOSES)))
-        | _is_in(stage, (Stage.LAC,))
-        | (_is_in(stage, tuple(_STEP_CLOSES)) & _is_in(detail, tuple(_NOTHING_MORE)))
+    ``tests/test_metrics_lean.py``, which checks that both give the same rows.) Columns
+    ``family_id, time, event, detail, place, prev``."""
+    event, stage, detail = ev.event, ev.stage, ev.detail
+    is_exit = event.eq(Event.EXIT)
+    sc_end = event.eq(Event.END) & (
+        (stage.isin((Stage.CIN, Stage.CP)) & detail.isin(_PLAN_CLOSES))
+        | stage.eq(Stage.LAC)
+        | (stage.isin(_STEP_CLOSES) & detail.isin(_NOTHING_MORE))
     )
-    sc_in = _is_in(event, (Event.START,)) & _is_in(stage, (*_SC_CASES, Stage.SC_REFERRAL, Stage.ASSESSMENT))
-    entered = _group_cumsum(fid, episode, sc_in)  # social care so far
-    eh_join = _is_in(event, (Event.JOIN,)) & _is_in(stage, tuple(_FLOW_JOINS)) & (exited == 0) & (entered == 0)
-    sel = _is_in(event, (Event.REFERRAL,)) | eh_join | is_exit | sc_in | sc_end
+    sc_in = event.eq(Event.START) & stage.isin((*_SC_CASES, Stage.SC_REFERRAL, Stage.ASSESSMENT))
+    # a join counts only before the episode's first exit or social care start: the running
+    # totals per (family, episode) are taken over the rows that can change or use them only
+    sub = np.flatnonzero(is_exit | sc_in | (event.eq(Event.JOIN) & stage.isin(_FLOW_JOINS)))
+    f_sub, e_sub = ev.family_id[sub], ev.episode[sub]
+    x_exit, x_in = is_exit[sub], sc_in[sub]
+    exited = _group_cumsum(f_sub, e_sub, x_exit) - x_exit  # exits before this row
+    entered = _group_cumsum(f_sub, e_sub, x_in)  # social care so far
+    eh_join = np.zeros(len(ev), dtype=bool)
+    eh_join[sub] = ~x_exit & ~x_in & (exited == 0) & (entered == 0)
+    sel = np.flatnonzero(event.eq(Event.REFERRAL) | eh_join | is_exit | sc_in | sc_end)
+    # places as codes into ``names`` (the stages, then social care and nowhere): no strings
+    names = [*stage.labels]
+    for extra in (K.SOCIAL_CARE, ""):
+        if extra not in names:
+            names.append(extra)
+    social, nowhere = names.index(K.SOCIAL_CARE), names.index("")
     place = np.where(
         is_exit[sel],
-        np.where(_is_in(detail, tuple(_SC_EXITS))[sel], K.SOCIAL_CARE, ""),
-        np.where(sc_in[sel], K.SOCIAL_CARE, _strings(stage, sel)),
-    ).astype(object)
+        np.where(detail.isin(_SC_EXITS)[sel], social, nowhere),
+        np.where(sc_in[sel], social, stage.codes[sel]),
+    )
     end = sc_end[sel]
-    place[end] = ""
-    f = fid[sel]
+    place[end] = nowhere
+    f = ev.family_id[sel]
     # an end of social care followed by a step-down is not a closure: the step-down moves the family
-    step_down = (_is_in(event, (Event.REFERRAL,)) & _is_in(detail, (REFERRAL_STEP_DOWN,)))[sel]
+    step_down = (event.eq(Event.REFERRAL) & detail.eq(REFERRAL_STEP_DOWN))[sel]
     order = np.argsort(f, kind="stable")
     fs = f[order]
     same_next = np.r_[fs[1:] == fs[:-1], False]
@@ -88,26 +104,19 @@ def _places(ev: pd.DataFrame) -> pd.DataFrame:
     f, place = f[kept], place[kept]
     order = np.argsort(f, kind="stable")
     fs, ps = f[order], place[order]
-    prev = np.empty(len(f), dtype=object)
-    prev[order] = np.where(np.r_[False, fs[1:] == fs[:-1]], np.concatenate([np.array([""], dtype=object), ps[:-1]]), "")
+    prev = np.empty(len(f), dtype=place.dtype)
+    prev[order] = np.where(np.r_[False, fs[1:] == fs[:-1]], np.r_[nowhere, ps[:-1]], nowhere)
     moved = prev != place
-    rows = np.flatnonzero(sel)[kept][moved]
-    return pd.DataFrame(
-        {
-            "family_id": f[moved],
-            "time": ev["time"].to_numpy(dtype=float)[rows],
-            "event": _strings(event, rows),
-            "detail": _strings(detail, rows),
-            "place": place[moved],
-            "prev": prev[moved],
-        }
-    )
-
-
-def _strings(column: pd.Series, rows: np.ndarray) -> np.ndarray:
-    """The values of a categorical column at ``rows`` (a mask or positions) as an object array."""
-    cats = np.asarray(column.cat.categories, dtype=object)
-    return cats[column.cat.codes.to_numpy()[rows]]
+    rows = sel[kept][moved]
+    labels = np.asarray(names, dtype=object)
+    return {
+        "family_id": f[moved],
+        "time": ev.time[rows],
+        "event": event.strings(rows),
+        "detail": detail.strings(rows),
+        "place": labels[place[moved]],
+        "prev": labels[prev[moved]],
+    }
 
 
 def _group_cumsum(fid: np.ndarray, episode: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -126,17 +135,17 @@ def _group_cumsum(fid: np.ndarray, episode: np.ndarray, x: np.ndarray) -> np.nda
     return out
 
 
-def flows(events: pd.DataFrame, lo: float) -> dict[str, float]:
+def flows(events: Log | pd.DataFrame, lo: float) -> dict[str, float]:
     """The flow table of one replication (:func:`sim.kpis.flow_kpis`): families in each node
     at ``lo`` and at the end, and every referral, move and exit in the window. For every
     node, at start + arriving = leaving + at end."""
-    rows = _places(events)
-    fid, time, place, prev = (rows[c].to_numpy() for c in ("family_id", "time", "place", "prev"))
+    rows = _places(as_log(events))
+    fid, time, place, prev = (rows[c] for c in ("family_id", "time", "place", "prev"))
     inside = time >= lo
     k: dict[str, float] = {}
     pairs = Counter(zip(prev[inside], place[inside]))
-    is_exit = inside & (rows["event"].to_numpy() == Event.EXIT)
-    exits = Counter(zip(prev[is_exit], rows["detail"].to_numpy()[is_exit]))
+    is_exit = inside & (rows["event"] == Event.EXIT)
+    exits = Counter(zip(prev[is_exit], rows["detail"][is_exit]))
     for node in K.FLOW_ENTRIES:
         k[K.flow_referred(node).name] = float(pairs.get(("", node), 0))
     for source, target in K.FLOW_MOVES:
@@ -154,23 +163,24 @@ def flows(events: pd.DataFrame, lo: float) -> dict[str, float]:
     return k
 
 
-def flow_balance(events: pd.DataFrame, horizon: float) -> dict[str, float]:
+def flow_balance(events: Log | pd.DataFrame, horizon: float) -> dict[str, float]:
     """Whole-run conservation of early help episodes.
 
     ``referrals`` (all episodes, initial state included) should equal ``closed + withdrawn
     + escalated + open``, where ``open`` is counted independently of exits: the families
     queued or served in an early help stage at ``horizon``.
     """
-    ref = float((events["event"] == Event.REFERRAL).sum())
-    ex = events[events["event"] == Event.EXIT]["detail"]
+    ev = as_log(events)
+    ref = float(ev.event.eq(Event.REFERRAL).sum())
+    ex = ev.detail.take(ev.event.eq(Event.EXIT))
     escalated = float(ex.isin(SOCIAL_CARE_EXITS).sum())
-    withdrawn = float((ex == Exit.WITHDRAWN).sum())
+    withdrawn = float(ex.eq(Exit.WITHDRAWN).sum())
     closed = float(ex.isin(CLOSED_EXITS).sum())
-    open_ = _open_in_early_help(_by_stage(events), horizon)
+    open_ = _open_in_early_help(_by_stage(ev), horizon)
     return {"referrals": ref, "closed": closed, "withdrawn": withdrawn, "escalated": escalated, "open": open_}
 
 
-def _open_in_early_help(st: dict[str, pd.DataFrame], at: float) -> float:
+def _open_in_early_help(st: dict[str, Log], at: float) -> float:
     """Families queued or served in an early help stage at time ``at``."""
     open_ = 0.0
     for stage in EH_STAGES:

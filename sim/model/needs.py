@@ -29,7 +29,6 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import linalg
 
 from sim.config.social_care import Needs
 from sim.vocab import NEED_LEVELS
@@ -132,5 +131,7 @@ def path(q: np.ndarray, state: int, u: Callable[[], float], horizon: float) -> l
 def referred_by(q: np.ndarray, state: int, days: float | np.ndarray) -> np.ndarray:
     """Closed form: probability of a new referral within ``days`` from ``state``
     (the ``REFERRED`` entry of ``expm(Q t)``)."""
+    from scipy import linalg  # here: a replication never calls this, and scipy.linalg is ~6 MiB
+
     days = np.atleast_1d(np.asarray(days, dtype=float))
     return np.array([linalg.expm(q * d)[state, REFERRED] for d in days])

@@ -1,0 +1,188 @@
+"""One replication, and the part of a batch that a worker runs, without pandas.
+
+A replication's KPIs and monthly series come from the event log as numpy arrays
+(:class:`sim.metrics.log.Log`), so running one, in a batch or alone, imports neither pandas
+nor pyarrow (pandas 3 loads pyarrow itself): a county replication peaks at the simulation's
+own memory. The tables (``events``, ``families``, ``series``) are built on first use, for the
+callers that want them: ``--events``, the report's replication 0, or any caller of
+:func:`run_replication` that reads them.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim import kpis as K
+from sim.arguments import check_seed
+from sim.config import Scenario
+from sim.errors import ArgumentError
+from sim.metrics import by_locality, compute_kpis, monthly_arrays, series_frame
+from sim.metrics.log import Codes, Log
+from sim.model import simulate
+from sim.model.family import Family, referral_attributes
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["KpiHook", "ReplicationResult", "batch_task", "locality_hook", "run_replication"]
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """What one replication produces.
+
+    Attributes
+    ----------
+    kpis
+        KPI name -> value (see the README for names and units).
+    log
+        The event log as numpy columns (:class:`sim.metrics.log.Log`).
+    family_columns
+        The families table as numpy columns (``locality`` as :class:`~sim.metrics.log.Codes`).
+    series_arrays
+        The monthly series as numpy columns (:func:`sim.metrics.monthly_arrays`).
+    events
+        The event log as a DataFrame (:mod:`sim.records` schema), built on first use.
+    families
+        One row per family: id, locality, children, ages of the youngest and oldest child,
+        level of need (1-4), risk score (0-1), whether it was in the initial state (built on
+        first use).
+    series
+        Open cases and queue lengths, monthly time-averages (built on first use).
+    """
+
+    scenario: Scenario
+    rep: int
+    seed: int
+    kpis: dict[str, float]
+    log: Log
+    family_columns: dict[str, Any]
+    series_arrays: dict[str, np.ndarray]
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return self.log.to_frame()
+
+    @cached_property
+    def families(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns = dict(self.family_columns)
+        locality: Codes = columns["locality"]
+        columns["locality"] = pd.Categorical.from_codes(locality.codes, categories=pd.Index(list(locality.labels)))
+        return pd.DataFrame(columns)
+
+    @cached_property
+    def series(self) -> pd.DataFrame:
+        return series_frame(self.series_arrays, self.scenario)
+
+
+@contextmanager
+def _few_collections(threshold: int = 100_000) -> Iterator[None]:
+    """Run with a high first-generation GC threshold, and with every object that existed
+    before (modules, scipy, pydantic: ~100,000 objects) frozen out of the collector's scans.
+
+    A replication allocates many small long-lived objects (families, events, processes) and
+    little cyclic garbage, so the default threshold (700) triggers repeated full collections
+    that cost ~20% of a run; and each full collection, including the one that frees the
+    finished world, would otherwise walk the whole interpreter's objects too. Objects are
+    unfrozen on the way out (unless the caller had frozen some: then nothing is touched).
+    """
+    old = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    gc.set_threshold(threshold, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        if freeze:
+            gc.unfreeze()
+
+
+def _family_columns(fams: list[Family]) -> dict[str, Any]:
+    """The families table's columns (dtypes of :attr:`ReplicationResult.families`)."""
+    need, risk = referral_attributes(fams)
+    n = len(fams)
+    localities = [f.locality for f in fams]
+    labels = tuple(sorted(set(localities)))
+    index = {label: i for i, label in enumerate(labels)}
+    return {
+        "family_id": np.fromiter((f.id for f in fams), dtype=np.int64, count=n),
+        "locality": Codes(np.fromiter(map(index.__getitem__, localities), dtype=np.int16, count=n), labels),
+        "children": np.fromiter((len(f.ages) for f in fams), dtype=np.int16, count=n),
+        "youngest_age": np.fromiter((min(f.ages) for f in fams), dtype=np.int16, count=n),
+        "oldest_age": np.fromiter((max(f.ages) for f in fams), dtype=np.int16, count=n),
+        "need": need.astype(np.int8),
+        "risk": risk.astype(np.float64),
+        "initial": np.fromiter((f.initial for f in fams), dtype=bool, count=n),
+    }
+
+
+def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> ReplicationResult:
+    """Run replication ``rep`` of ``scenario``; its random streams derive from ``(seed, rep)``.
+
+    The same ``(scenario, rep, seed)`` always gives the same result, in any process. The
+    KPIs and the series are computed from numpy columns (no pandas); ``events``,
+    ``families`` and ``series`` become DataFrames when first read.
+    """
+    check_seed(seed)
+    if not isinstance(rep, int) or isinstance(rep, bool) or rep < 0:
+        raise ArgumentError("rep", f"must be a whole number >= 0, got {rep!r}")
+    with _few_collections():
+        world = simulate(scenario, seed, rep)
+        log = Log.from_event_log(world.log, release=True)  # the world is dropped next
+        families = _family_columns(world.families)
+        # the finished world is a web of reference cycles (processes, events, families): free
+        # it before the KPIs allocate, so a replication's peak memory is the log, not log +
+        # world (the collection scans only what the replication made: the rest is frozen)
+        del world
+        gc.collect()
+    return ReplicationResult(
+        scenario=scenario,
+        rep=rep,
+        seed=seed,
+        kpis=compute_kpis(log, scenario),
+        log=log,
+        family_columns=families,
+        series_arrays=monthly_arrays(log, scenario),
+    )
+
+
+KpiHook = Callable[[ReplicationResult], dict[K.Kpi, float]]
+"""Extra KPIs from each replication (e.g. by locality): Kpi -> value, computed in the worker
+from the replication's own event log (:attr:`ReplicationResult.log`), so no second
+simulation pass is needed."""
+
+
+def locality_hook(result: ReplicationResult) -> dict[K.Kpi, float]:
+    """A :data:`KpiHook`: the KPIs of :data:`sim.kpis.BY_LOCALITY` per locality."""
+    return by_locality(result.log, result.scenario)
+
+
+locality_hook.kpis = K.locality_kpis  # type: ignore[attr-defined]
+"""The hook's KPI definitions for a scenario, known without running it: a batch read back
+wholly from checkpoints keeps its per-locality columns."""
+
+
+def batch_task(
+    scenario: Scenario, rep: int, seed: int, with_events: bool, hook: KpiHook | None
+) -> tuple[str, int, dict[str, Any], dict[str, np.ndarray], pd.DataFrame | None, list[K.Kpi]]:
+    """What a batch worker runs: one replication, returning its small results as plain data
+    (the coordinator makes the checkpoint): scenario name, rep, the KPI row, the monthly
+    series' columns, replication 0's events DataFrame when ``with_events`` (else None: no
+    pandas is imported), and the hook's KPI definitions."""
+    res = run_replication(scenario, rep=rep, seed=seed)
+    extra = hook(res) if hook is not None else {}
+    row: dict[str, Any] = {"scenario": scenario.name, "rep": rep, "seed": seed, **res.kpis}
+    row.update({k.name: float(v) for k, v in extra.items()})
+    events = res.events if with_events and rep == 0 else None
+    return scenario.name, rep, row, res.series_arrays, events, list(extra)
