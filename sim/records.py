@@ -87,6 +87,12 @@ class EventLog:
             self._parties.append(key)
         return index
 
+    def new_party(self, family_id: int, locality: str, children: int) -> int:
+        """A new party's index, for a caller that registers each of its parties once (the
+        world, for each family at its first row): no lookup among the parties before it."""
+        self._parties.append((family_id, locality, children))
+        return len(self._parties) - 1
+
     def kinds(self) -> tuple[dict[tuple[str, str, str, str], int], Callable[[str, str, str, str], int]]:
         """The kind index (``(event, stage, service, detail) -> kind``) for a hot caller to
         read directly, and :meth:`register_kind` for a combination not yet in it."""

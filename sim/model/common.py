@@ -11,7 +11,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, PENDING
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
 
@@ -81,8 +81,10 @@ class Patience(simpy.Event):
         place.callbacks.append(self._first)
 
     def _first(self, _event: simpy.Event | None = None) -> None:
-        if not self.triggered:
-            self.succeed()
+        if self._value is PENDING:  # succeed() without its checks
+            self._ok = True
+            self._value = None
+            self.env.schedule(self)
 
 
 class Deadlines:

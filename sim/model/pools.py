@@ -100,9 +100,11 @@ class CaseloadPool:
         self.held -= req.units
         if self._head() is None:
             return
-        done = self.env.event()
+        done = simpy.Event(self.env)  # triggered at once: succeed() without its checks
         done.callbacks.append(self._dispatch_cb)
-        done.succeed()
+        done._ok = True
+        done._value = None
+        self.env.schedule(done)
 
     def set_capacity(self, capacity: float) -> None:
         """A new capacity from now on (families already allocated keep their units)."""

@@ -678,7 +678,7 @@ def _row_logger(log: EventLog, env: simpy.Environment) -> RowLogger:
     row (the hot path: several a family) looks up no attribute but the family's own."""
     t_append, party_append, episode_append, kind_append = log.appenders()
     kinds, register_kind = log.kinds()
-    register_party = log.register_party
+    new_party = log.new_party
 
     def row(
         fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
@@ -686,7 +686,7 @@ def _row_logger(log: EventLog, env: simpy.Environment) -> RowLogger:
         t_append(env.now if time is None else time)
         party = fam.party
         if party < 0:  # the family's first row: its constant columns are registered once
-            party = fam.party = register_party(fam.id, fam.locality, len(fam.ages))
+            party = fam.party = new_party(fam.id, fam.locality, len(fam.ages))
         party_append(party)
         episode_append(fam.episode)
         kind = kinds.get((event, stage, service, detail))
