@@ -139,7 +139,7 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
         raise ArgumentError("rep", f"must be a whole number >= 0, got {rep!r}")
     with _few_collections():
         world = simulate(scenario, seed, rep)
-        log = Log.from_event_log(world.log, release=True)  # the world is dropped next
+        log = Log.from_event_log(world.log)  # the world is dropped next
         families = _family_columns(world.families)
         # the finished world is a web of reference cycles (processes, events, families): free
         # it before the KPIs allocate, so a replication's peak memory is the log, not log +

@@ -17,23 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.vocab import Event, Stage
+from sim.records import CATEGORY_COLUMNS, EventLog
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CATEGORY_COLUMNS", "Codes", "Log", "as_log"]
 
-CATEGORY_COLUMNS = ("event", "stage", "service", "detail", "locality")
-"""The categorical columns of the event log."""
 _NUMBERS: dict[str, type[np.generic]] = {
     "time": np.float64,
     "family_id": np.int64,
     "episode": np.int32,
     "children": np.int16,
 }
-_FIXED: dict[str, tuple[str, ...]] = {"event": tuple(Event), "stage": tuple(Stage)}
-"""Columns whose labels are their vocabulary (in its order); the others' are their sorted values."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +73,10 @@ class Codes:
         return Codes(self.codes[rows], self.labels)
 
 
-def _coded(values: Sequence[str], labels: tuple[str, ...] | None = None) -> Codes:
-    """Codes of a sequence of strings, through a dict (labels: ``labels``, or the sorted
-    values), in the smallest integer type that holds them."""
-    if labels is None:
-        labels = tuple(sorted(set(values)))
+def _coded(values: Sequence[str]) -> Codes:
+    """Codes of a sequence of strings against their sorted distinct values, through a dict,
+    in the smallest integer type that holds them."""
+    labels = tuple(sorted(set(values)))
     index = {c: i for i, c in enumerate(labels)}
     dtype = np.int8 if len(labels) < 128 else np.int16
     codes = np.fromiter(map(index.__getitem__, values), dtype=dtype, count=len(values))
@@ -138,28 +133,12 @@ class Log:
         return cls(**columns)
 
     @classmethod
-    def from_event_log(cls, log: Any, release: bool = False) -> Log:
+    def from_event_log(cls, log: EventLog) -> Log:
         """The log of a finished simulation (:class:`sim.records.EventLog`), with the labels of
-        its DataFrame (:meth:`~sim.records.EventLog.to_frame`).
-
-        A log that stores its category columns as codes gives them through its ``columns()``.
-        A log that stores them as lists of strings has them coded here, and with ``release``
-        each list is emptied as soon as it is coded (for a log nobody reads again: the
-        conversion then adds nothing to the replication's peak memory); its numbers are shared
-        with the log (no copy), so the log must not grow afterwards.
-        """
-        if hasattr(log, "columns"):
-            cols = log.columns()
-            numbers = [np.asarray(cols[c], dtype=t) for c, t in _NUMBERS.items()]
-            return cls._of(numbers, [Codes(cols[c][0], tuple(cols[c][1])) for c in CATEGORY_COLUMNS])
-        numbers = [np.frombuffer(getattr(log, c), dtype=t) for c, t in _NUMBERS.items()]
-        codes = []
-        for c in CATEGORY_COLUMNS:
-            values = getattr(log, c)
-            codes.append(_coded(values, _FIXED.get(c)))
-            if release:
-                values.clear()
-        return cls._of(numbers, codes)
+        its DataFrame (:meth:`~sim.records.EventLog.to_frame`), through its ``columns()``."""
+        cols = log.columns()
+        numbers = [np.asarray(cols[c], dtype=t) for c, t in _NUMBERS.items()]
+        return cls._of(numbers, [Codes(cols[c][0], tuple(cols[c][1])) for c in CATEGORY_COLUMNS])
 
     @classmethod
     def from_frame(cls, events: pd.DataFrame) -> Log:
