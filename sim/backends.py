@@ -102,15 +102,16 @@ def _dask(
         raise BackendError([f"--scheduler: cannot reach Dask scheduler {scheduler!r}: {exc}"]) from None
     batch = uuid.uuid4().hex[:12]
     try:
-        # explicit keys carrying the replication index: never rely on purity de-duplication
-        futures = [
-            client.submit(fn, *task, key=f"ehsim-{batch}-{i}", pure=False, retries=DASK_RETRIES)
-            for i, task in enumerate(tasks)
-        ]
-        done = as_completed(futures)
+        # One graph for the whole batch (one message to the scheduler, each shared argument such
+        # as the scenario pickled once in it, tasks prioritised in replication order) with
+        # explicit keys carrying the replication index: never rely on purity de-duplication.
+        # Results are fetched by the client's event loop as tasks finish (with_results), not by
+        # a round trip per result from here.
+        keys = [f"ehsim-{batch}-{i}" for i in range(len(tasks))]
+        futures = client.map(fn, *zip(*tasks), key=keys, pure=False, retries=DASK_RETRIES)
+        done = as_completed(futures, with_results=True)
         del futures  # only the iterator holds what is still running: results stream
-        for fut in done:
-            result = fut.result()
+        for fut, result in done:
             fut.release()  # the cluster may forget a result as soon as it has been fetched
             del fut
             yield result
