@@ -108,7 +108,7 @@ def _dask(
         # Results are fetched by the client's event loop as tasks finish (with_results), not by
         # a round trip per result from here.
         keys = [f"ehsim-{batch}-{i}" for i in range(len(tasks))]
-        futures = client.map(fn, *zip(*tasks), key=keys, pure=False, retries=DASK_RETRIES)
+        futures = client.map(fn, *zip(*tasks, strict=True), key=keys, pure=False, retries=DASK_RETRIES)
         done = as_completed(futures, with_results=True)
         del futures  # only the iterator holds what is still running: results stream
         for fut, result in done:
