@@ -16,17 +16,17 @@ the raw rates) are what to compare across machines.
     spins one after the other over the same two in a process pool (ideal 2.0). It is the ceiling for
     the model's speed-up; well under 2 means another job is using a core and the run is not clean.
 (b) **Dask overhead.** The same batch through ``backend="dask", workers=2``: once as ``run_batch``
-    does it alone (start a ``LocalCluster``, start worker processes, run, close), then on a cluster
-    started here (``LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)``) and
-    passed as ``scheduler=``: its start-up is timed separately, then each worker runs one untimed
-    replication -- the state the process pool's workers start in, since they are forked from this
-    process after its warm-up replication (``import sim`` alone would not do: it loads nothing until
-    a name is used, so the model's imports would land in the first timed task on Dask only). Then
-    the process-pool batch and the Dask batch on the running cluster are timed alternately, at
-    least 3 times each (the pool is created inside its timing, as ``run_batch`` does; the Dask
-    client's connection inside the other), and the medians are compared. Prints rates and
-    ``ratio = dask / process`` (target >= 0.9; 1.0: no overhead; 0.5: twice as slow), and the
-    identity check.
+    does it alone (start a ``LocalCluster``, start worker processes, run, close); then, at least 3
+    times, the process-pool batch (created inside its timing, as ``run_batch`` does) followed by the
+    Dask batch on a running cluster: a cluster started here (``LocalCluster(n_workers=2,
+    threads_per_worker=1, dashboard_address=None)``, start-up timed apart), each worker brought to
+    the state the pool's workers start in -- they are forked from this process after its warm-up
+    replication, so each Dask worker runs one untimed replication (``import sim`` alone would not
+    do: it loads nothing until a name is used, so the model's imports would land in the first
+    timed Dask task) -- then the batch passed ``scheduler=`` (its client connection timed with
+    it), then the cluster closed, so that no idle cluster loads the machine while the pool is
+    timed. Prints the medians and ``ratio = dask / process`` (target >= 0.9; 1.0: no overhead;
+    0.5: twice as slow), and the identity check.
 (c) **County scale.** ``configs/benchmarks/county.yaml`` (about 5,000 referrals a year, ten years)
     with ``sim.run_replication``, serially, ``--county-reps`` replications (default 3): the median
     wall seconds per replication and ``ratio = seconds / 2 s target`` (<= 1 meets it), the median CPU
@@ -255,8 +255,8 @@ def section_process(scenario: sim.Scenario, n: int, repeats: int) -> Timed:
 
 
 def section_dask(scenario: sim.Scenario, n: int, serial: Timed, repeats: int = 3) -> float:
-    """Dask against the process pool; returns the running-cluster ratio (median dask rate over
-    median process-pool rate, timed interleaved in this section)."""
+    """Dask against the process pool; returns the running-cluster ratio (median Dask rate over
+    median process-pool rate, timed alternately in this section)."""
     from dask.distributed import Client, LocalCluster
 
     print(f"(b) Dask LocalCluster, {WORKERS} workers x 1 thread, same batch")
@@ -264,34 +264,36 @@ def section_dask(scenario: sim.Scenario, n: int, serial: Timed, repeats: int = 3
     log("dask batch with its own LocalCluster")
     cold = timed_batch(scenario, n, backend="dask", workers=WORKERS)
 
-    log("starting a LocalCluster here")
-    t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None)
-    startup = time.perf_counter() - t0
     warm: list[Timed] = []
     pool: list[Timed] = []
     machine: list[float] = []
-    try:
-        with Client(cluster) as client:
-            t0 = time.perf_counter()
-            client.run(_warm_worker, scenario)
-            warm_up = time.perf_counter() - t0
-            for i in range(repeats):
-                machine.append(parallelism())
-                pool.append(timed_batch(scenario, n, backend="process", workers=WORKERS))
-                warm.append(timed_batch(scenario, n, backend="dask", scheduler=cluster.scheduler_address))
-                log(
-                    f"running cluster {i + 1}/{repeats}: process {pool[-1].seconds:.2f} s  "
-                    f"dask {warm[-1].seconds:.2f} s  machine parallelism {machine[-1]:.2f}x  load {load()}"
-                )
-    finally:
-        cluster.close()
+    startup: list[float] = []
+    warm_up: list[float] = []
+    for i in range(repeats):
+        machine.append(parallelism())
+        # the pool is timed with no cluster alive (its idle workers and scheduler would load the machine)
+        pool.append(timed_batch(scenario, n, backend="process", workers=WORKERS))
+        t0 = time.perf_counter()
+        cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None)
+        startup.append(time.perf_counter() - t0)
+        try:
+            with Client(cluster) as client:
+                t0 = time.perf_counter()
+                client.run(_warm_worker, scenario)
+                warm_up.append(time.perf_counter() - t0)
+            warm.append(timed_batch(scenario, n, backend="dask", scheduler=cluster.scheduler_address))
+        finally:
+            cluster.close()
+        log(
+            f"repeat {i + 1}/{repeats}: process {pool[-1].seconds:.2f} s  dask on the running cluster "
+            f"{warm[-1].seconds:.2f} s  machine parallelism {machine[-1]:.2f}x  load {load()}"
+        )
 
     p_sec = statistics.median(t.seconds for t in pool)
     d_sec = statistics.median(t.seconds for t in warm)
     ratio = p_sec / d_sec  # rate ratio: (n / dask seconds) / (n / process seconds)
     same = cold.table.equals(serial.table) and all(t.table.equals(serial.table) for t in warm + pool)
-    of = f"median of {repeats}, interleaved"
+    of = f"median of {repeats}, alternating"
     print(
         f"    incl. start-up      {cold.rate(n):8.2f} rep/s   ({cold.seconds:6.2f} s, once)   "
         f"ratio to process {p_sec / cold.seconds:5.2f}"
@@ -301,8 +303,8 @@ def section_dask(scenario: sim.Scenario, n: int, serial: Timed, repeats: int = 3
     print(f"    ratio dask / process {ratio:7.2f}          target >= {DASK_TARGET}: {verdict(ratio >= DASK_TARGET)}")
     print(f"    machine parallelism {statistics.median(machine):8.2f} x       (median of {repeats}; see (a))")
     print(
-        f"    cluster start-up {startup:.2f} s; then one warm-up replication on each worker {warm_up:.2f} s "
-        "(what the pool's forked workers inherit from this process)"
+        f"    cluster start-up {statistics.median(startup):.2f} s; then one warm-up replication on each worker "
+        f"{statistics.median(warm_up):.2f} s (what the pool's forked workers inherit from this process; medians)"
     )
     print(f"    overhead vs process pool: {cold.seconds - p_sec:+.2f} s with start-up, {d_sec - p_sec:+.2f} s without")
     print(f"    identical .replications tables (dask == process == serial): {same}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sim.backends import iter_results
+from sim.backends import WORKER_PROFILE, iter_results
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +64,15 @@ def test_keys_carry_the_task_index_and_differ_between_batches(scheduler: str) ->
 def test_an_error_in_a_task_reaches_the_caller(scheduler: str) -> None:
     with pytest.raises(ValueError, match="task 3 fails"):
         list(iter_results(_fails_on_three, [(i,) for i in range(6)], "dask", scheduler=scheduler))
+
+
+def _profiling() -> bool:
+    import dask
+
+    return bool(dask.config.get(WORKER_PROFILE))
+
+
+def test_own_local_cluster_does_not_profile_its_workers() -> None:
+    """Without a scheduler the backend starts a LocalCluster without a dashboard: its workers must
+    not sample each running task's stack (a profiler thread costs each replication CPU)."""
+    assert list(iter_results(_profiling, [()], "dask", workers=1)) == [False]
