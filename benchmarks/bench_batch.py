@@ -25,8 +25,16 @@ the raw rates) are what to compare across machines.
     do: it loads nothing until a name is used, so the model's imports would land in the first
     timed Dask task) -- then the batch passed ``scheduler=`` (its client connection timed with
     it), then the cluster closed, so that no idle cluster loads the machine while the pool is
-    timed. Prints the medians and ``ratio = dask / process`` (target >= 0.9; 1.0: no overhead;
-    0.5: twice as slow), and the identity check.
+    timed. Two running clusters each time: a default ``LocalCluster`` (as anyone starts one) and
+    one with the workers' statistical profiler off (``distributed.worker.profile.enabled: False``,
+    as ``--backend dask`` starts its own and as the README recommends for a cluster running
+    ehsim: the profiler's thread samples each running replication's stack every 10 ms). Prints
+    the medians and ``ratio = dask / process`` for each (target >= 0.9; 1.0: no overhead; 0.5:
+    twice as slow), and the identity check. Also the CPU seconds each batch costs over all its
+    processes (coordinator, scheduler, workers) and their ratio: on a shared machine, where other
+    jobs decide how much of the cores a batch gets, this is about what the wall ratio would be
+    with the cores free (the batch's own overheads -- starting the pool, Dask's threads -- are
+    all in it).
 (c) **County scale.** ``configs/benchmarks/county.yaml`` (about 5,000 referrals a year, ten years)
     with ``sim.run_replication``, serially, ``--county-reps`` replications (default 3): the median
     wall seconds per replication and ``ratio = seconds / 2 s target`` (<= 1 meets it), the median CPU
@@ -81,6 +89,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 
 import sim  # noqa: E402  (after making the repository importable from any cwd)
+from sim.backends import WORKER_PROFILE  # noqa: E402
 
 BASELINE = ROOT / "configs" / "baseline.yaml"
 COUNTY = ROOT / "configs" / "benchmarks" / "county.yaml"
@@ -160,6 +169,30 @@ def timed_batch(scenario: sim.Scenario, n: int, **kw: object) -> Timed:
     t0 = time.perf_counter()
     batch = sim.run_batch(scenario, n, seed=0, **kw)  # type: ignore[arg-type]
     return Timed(time.perf_counter() - t0, batch.replications)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process, its finished children (a process pool's workers,
+    once the pool is shut down) and its live descendants (a LocalCluster's workers)."""
+    import psutil  # installed with distributed
+
+    me = psutil.Process()
+    t = me.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in me.children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += c.user + c.system
+    return total
+
+
+def cpu_batch(scenario: sim.Scenario, n: int, **kw: object) -> tuple[Timed, float]:
+    """:func:`timed_batch` and the CPU seconds of every process of the batch (:func:`cpu_seconds`)."""
+    c0 = cpu_seconds()
+    timed = timed_batch(scenario, n, **kw)
+    return timed, cpu_seconds() - c0
 
 
 def rss_mb(maxrss: int) -> float:
@@ -254,61 +287,93 @@ def section_process(scenario: sim.Scenario, n: int, repeats: int) -> Timed:
     return best_s
 
 
-def section_dask(scenario: sim.Scenario, n: int, serial: Timed, repeats: int = 3) -> float:
-    """Dask against the process pool; returns the running-cluster ratio (median Dask rate over
-    median process-pool rate, timed alternately in this section)."""
+# The running clusters of (b): as anyone starts one, and as ehsim starts its own (and recommends).
+CLUSTERS: dict[str, dict[str, object]] = {
+    "default LocalCluster": {},
+    "worker profiler off": {WORKER_PROFILE: False},
+}
+
+
+def _running_cluster(scenario: sim.Scenario, n: int, config: dict[str, object]) -> tuple[Timed, float, float, float]:
+    """Start a LocalCluster with ``config``, warm each worker with one replication, time the batch on
+    it (``scheduler=``), close it. Returns the batch, its CPU seconds, start-up and warm-up seconds."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
+    t0 = time.perf_counter()
+    with dask.config.set(config):
+        cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None)
+    startup = time.perf_counter() - t0
+    try:
+        with Client(cluster) as client:
+            t0 = time.perf_counter()
+            client.run(_warm_worker, scenario)
+            warm_up = time.perf_counter() - t0
+        timed, used = cpu_batch(scenario, n, backend="dask", scheduler=cluster.scheduler_address)
+    finally:
+        cluster.close()
+    return timed, used, startup, warm_up
+
+
+def section_dask(scenario: sim.Scenario, n: int, serial: Timed, repeats: int = 3) -> float:
+    """Dask against the process pool; returns the ratio on a default running cluster (median Dask
+    rate over median process-pool rate, timed alternately in this section)."""
     print(f"(b) Dask LocalCluster, {WORKERS} workers x 1 thread, same batch")
     logging.getLogger("distributed").setLevel(logging.ERROR)
     log("dask batch with its own LocalCluster")
     cold = timed_batch(scenario, n, backend="dask", workers=WORKERS)
 
-    warm: list[Timed] = []
-    pool: list[Timed] = []
+    runs: dict[str, list[Timed]] = {"process": [], **{name: [] for name in CLUSTERS}}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     machine: list[float] = []
     startup: list[float] = []
     warm_up: list[float] = []
     for i in range(repeats):
         machine.append(parallelism())
         # the pool is timed with no cluster alive (its idle workers and scheduler would load the machine)
-        pool.append(timed_batch(scenario, n, backend="process", workers=WORKERS))
-        t0 = time.perf_counter()
-        cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None)
-        startup.append(time.perf_counter() - t0)
-        try:
-            with Client(cluster) as client:
-                t0 = time.perf_counter()
-                client.run(_warm_worker, scenario)
-                warm_up.append(time.perf_counter() - t0)
-            warm.append(timed_batch(scenario, n, backend="dask", scheduler=cluster.scheduler_address))
-        finally:
-            cluster.close()
+        timed, used = cpu_batch(scenario, n, backend="process", workers=WORKERS)
+        runs["process"].append(timed)
+        cpu["process"].append(used)
+        for name, config in CLUSTERS.items():
+            timed, used, up, warm = _running_cluster(scenario, n, config)
+            runs[name].append(timed)
+            cpu[name].append(used)
+            startup.append(up)
+            warm_up.append(warm)
         log(
-            f"repeat {i + 1}/{repeats}: process {pool[-1].seconds:.2f} s  dask on the running cluster "
-            f"{warm[-1].seconds:.2f} s  machine parallelism {machine[-1]:.2f}x  load {load()}"
+            f"repeat {i + 1}/{repeats}: "
+            + "  ".join(f"{name} {t[-1].seconds:.2f} s" for name, t in runs.items())
+            + f"  machine parallelism {machine[-1]:.2f}x  load {load()}"
         )
 
-    p_sec = statistics.median(t.seconds for t in pool)
-    d_sec = statistics.median(t.seconds for t in warm)
-    ratio = p_sec / d_sec  # rate ratio: (n / dask seconds) / (n / process seconds)
-    same = cold.table.equals(serial.table) and all(t.table.equals(serial.table) for t in warm + pool)
+    sec = {name: statistics.median(t.seconds for t in timed) for name, timed in runs.items()}
+    used = {name: statistics.median(c) for name, c in cpu.items()}
+    p_sec = sec["process"]
+    same = cold.table.equals(serial.table) and all(t.table.equals(serial.table) for r in runs.values() for t in r)
     of = f"median of {repeats}, alternating"
     print(
         f"    incl. start-up      {cold.rate(n):8.2f} rep/s   ({cold.seconds:6.2f} s, once)   "
         f"ratio to process {p_sec / cold.seconds:5.2f}"
     )
     print(f"    process, {WORKERS} workers   {n / p_sec:8.2f} rep/s   ({p_sec:6.2f} s, {of})")
-    print(f"    running cluster     {n / d_sec:8.2f} rep/s   ({d_sec:6.2f} s, {of})")
-    print(f"    ratio dask / process {ratio:7.2f}          target >= {DASK_TARGET}: {verdict(ratio >= DASK_TARGET)}")
+    print(f"      CPU {used['process']:.2f} s a batch (all processes, median)")
+    for name in CLUSTERS:
+        ratio = p_sec / sec[name]  # rate ratio: (n / dask seconds) / (n / process seconds)
+        print(
+            f"    running cluster, {name}: {n / sec[name]:.2f} rep/s ({sec[name]:.2f} s, {of})   "
+            f"ratio dask / process {ratio:.2f}   target >= {DASK_TARGET}: {verdict(ratio >= DASK_TARGET)}"
+        )
+        print(
+            f"      CPU {used[name]:.2f} s a batch (all processes, median); CPU ratio process / dask "
+            f"{used['process'] / used[name]:.2f} (the wall ratio to expect with the cores free)"
+        )
     print(f"    machine parallelism {statistics.median(machine):8.2f} x       (median of {repeats}; see (a))")
     print(
         f"    cluster start-up {statistics.median(startup):.2f} s; then one warm-up replication on each worker "
         f"{statistics.median(warm_up):.2f} s (what the pool's forked workers inherit from this process; medians)"
     )
-    print(f"    overhead vs process pool: {cold.seconds - p_sec:+.2f} s with start-up, {d_sec - p_sec:+.2f} s without")
     print(f"    identical .replications tables (dask == process == serial): {same}")
-    return ratio
+    return p_sec / sec["default LocalCluster"]
 
 
 def section_county(reps: int) -> None:
