@@ -23,7 +23,8 @@ What it measures
 (5) **Identical tables** are checked by ``tests/test_golden.py`` (not here); (1) and (6) print
     whether the backends give identical tables.
 (6) **Parallel speed-up and Dask**: sections (a) and (b) of :mod:`bench_batch` (process pool vs serial
-    with the machine-parallelism check; Dask on a running ``LocalCluster`` vs the process pool).
+    with the machine-parallelism check; Dask on a running, warmed ``LocalCluster`` vs the process pool,
+    ``--dask-repeats`` interleaved pairs, medians; target >= 0.9).
 
 Usage::
 
@@ -187,8 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller runs (see the module docstring)")
     parser.add_argument("--skip", default="", help="comma-separated sections to skip (1,2,3,4,6)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats of (1) and (3) (default 3; quick 1)")
+    parser.add_argument(
+        "--dask-repeats", type=int, default=3, help="interleaved process / Dask batches timed in (6) (default 3)"
+    )
     parser.add_argument("--tiny-days", type=int, default=30, help="horizon of the batches of (4) (default 30)")
     args = parser.parse_args(argv)
+    if args.dask_repeats < 1:
+        parser.error("--dask-repeats must be positive")
     skip = set(args.skip.split(",")) - {""}
     quick = args.quick
     families, repeats = (10_000, 1) if quick else (50_000, 3)
@@ -211,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     if "6" not in skip:
         small = sim.load_scenario(bb.BASELINE, overrides={"run.duration_days": 365 if quick else 730})
         n = 4 if quick else 16
-        serial, process = bb.section_process(small, n, 1 if quick else 2)
+        serial = bb.section_process(small, n, 1 if quick else 2)
         print()
-        bb.section_dask(small, n, serial, process)
+        bb.section_dask(small, n, serial, args.dask_repeats)
         print()
     print(f"load average at end: {bb.load()}   total {time.perf_counter() - t_start:.0f} s")
     return 0

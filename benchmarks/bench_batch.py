@@ -16,11 +16,25 @@ the raw rates) are what to compare across machines.
     spins one after the other over the same two in a process pool (ideal 2.0). It is the ceiling for
     the model's speed-up; well under 2 means another job is using a core and the run is not clean.
 (b) **Dask overhead.** The same batch through ``backend="dask", workers=2``: once as ``run_batch``
-    does it alone (start a ``LocalCluster``, start worker processes that import ``sim``, run, close),
-    then on a cluster started here (``LocalCluster(n_workers=2, threads_per_worker=1,
-    dashboard_address=None)``) and passed as ``scheduler=``: its start-up is timed separately, the
-    workers are warmed (``import sim``), and the batch is timed alone. Prints rates and
-    ``ratio = dask / process`` (1.0: no overhead; 0.5: twice as slow), and the identity check.
+    does it alone (start a ``LocalCluster``, start worker processes, run, close); then, at least 3
+    times, the process-pool batch (created inside its timing, as ``run_batch`` does) followed by the
+    Dask batch on a running cluster: a cluster started here (``LocalCluster(n_workers=2,
+    threads_per_worker=1, dashboard_address=None)``, start-up timed apart), each worker brought to
+    the state the pool's workers start in -- they are forked from this process after its warm-up
+    replication, so each Dask worker runs one untimed replication (``import sim`` alone would not
+    do: it loads nothing until a name is used, so the model's imports would land in the first
+    timed Dask task) -- then the batch passed ``scheduler=`` (its client connection timed with
+    it), then the cluster closed, so that no idle cluster loads the machine while the pool is
+    timed. Two running clusters each time: a default ``LocalCluster`` (as anyone starts one) and
+    one with the workers' statistical profiler off (``distributed.worker.profile.enabled: False``,
+    as ``--backend dask`` starts its own and as the README recommends for a cluster running
+    ehsim: the profiler's thread samples each running replication's stack every 10 ms). Prints
+    the medians and ``ratio = dask / process`` for each (target >= 0.9; 1.0: no overhead; 0.5:
+    twice as slow), and the identity check. Also the CPU seconds each batch costs over all its
+    processes (coordinator, scheduler, workers) and their ratio: on a shared machine, where other
+    jobs decide how much of the cores a batch gets, this is about what the wall ratio would be
+    with the cores free (the batch's own overheads -- starting the pool, Dask's threads -- are
+    all in it).
 (c) **County scale.** ``configs/benchmarks/county.yaml`` (about 5,000 referrals a year, ten years)
     with ``sim.run_replication``, serially, ``--county-reps`` replications (default 3): the median
     wall seconds per replication and ``ratio = seconds / 2 s target`` (<= 1 meets it), the median CPU
@@ -75,11 +89,13 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 
 import sim  # noqa: E402  (after making the repository importable from any cwd)
+from sim.backends import WORKER_PROFILE  # noqa: E402
 
 BASELINE = ROOT / "configs" / "baseline.yaml"
 COUNTY = ROOT / "configs" / "benchmarks" / "county.yaml"
 WORKERS = 2
 SPEEDUP_TARGET = 1.8
+DASK_TARGET = 0.9
 COUNTY_SECONDS_TARGET = 2.0
 MEMORY_MB_TARGET = 200.0
 
@@ -155,6 +171,30 @@ def timed_batch(scenario: sim.Scenario, n: int, **kw: object) -> Timed:
     return Timed(time.perf_counter() - t0, batch.replications)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process, its finished children (a process pool's workers,
+    once the pool is shut down) and its live descendants (a LocalCluster's workers)."""
+    import psutil  # installed with distributed
+
+    me = psutil.Process()
+    t = me.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in me.children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += c.user + c.system
+    return total
+
+
+def cpu_batch(scenario: sim.Scenario, n: int, **kw: object) -> tuple[Timed, float]:
+    """:func:`timed_batch` and the CPU seconds of every process of the batch (:func:`cpu_seconds`)."""
+    c0 = cpu_seconds()
+    timed = timed_batch(scenario, n, **kw)
+    return timed, cpu_seconds() - c0
+
+
 def rss_mb(maxrss: int) -> float:
     """ru_maxrss in MiB (kilobytes on Linux, bytes on macOS)."""
     return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
@@ -205,14 +245,20 @@ def load() -> str:
         return "-"
 
 
-def _warm_worker() -> str:
-    import sim as warmed  # noqa: F401  (the import is the warm-up)
+def _warm_worker(scenario: sim.Scenario) -> str:
+    """Bring a Dask worker to the state a process-pool worker starts in.
 
+    The pool's workers are forked from this process after its warm-up replication, so they start
+    with the model imported and one replication run; ``import sim`` alone would load nothing
+    (its names load on first use), leaving the model's imports to the first timed task."""
+    from sim.experiment import run_replication
+
+    run_replication(scenario, rep=0, seed=0)
     return "ok"
 
 
 # --------------------------------------------------------------------------- sections
-def section_process(scenario: sim.Scenario, n: int, repeats: int) -> tuple[Timed, Timed]:
+def section_process(scenario: sim.Scenario, n: int, repeats: int) -> Timed:
     print(f"(a) serial vs process pool: baseline, duration {scenario.run.duration_days:g} days, {n} replications")
     log("warm-up replication")
     sim.run_batch(scenario, 1, seed=0)
@@ -238,50 +284,96 @@ def section_process(scenario: sim.Scenario, n: int, repeats: int) -> tuple[Timed
     print(f"    speed-up            {speedup:8.2f} x       target >= {SPEEDUP_TARGET}: {ok}")
     print(f"    machine parallelism {max(machine):8.2f} x       (pure-Python spin in {WORKERS} processes, {of})")
     print(f"    identical .replications tables (serial == process): {same}")
-    return best_s, best_p
+    return best_s
 
 
-def section_dask(scenario: sim.Scenario, n: int, serial: Timed, process: Timed) -> None:
+# The running clusters of (b): as anyone starts one, and as ehsim starts its own (and recommends).
+CLUSTERS: dict[str, dict[str, object]] = {
+    "default LocalCluster": {},
+    "worker profiler off": {WORKER_PROFILE: False},
+}
+
+
+def _running_cluster(scenario: sim.Scenario, n: int, config: dict[str, object]) -> tuple[Timed, float, float, float]:
+    """Start a LocalCluster with ``config``, warm each worker with one replication, time the batch on
+    it (``scheduler=``), close it. Returns the batch, its CPU seconds, start-up and warm-up seconds."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
+    t0 = time.perf_counter()
+    with dask.config.set(config):
+        cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None)
+    startup = time.perf_counter() - t0
+    try:
+        with Client(cluster) as client:
+            t0 = time.perf_counter()
+            client.run(_warm_worker, scenario)
+            warm_up = time.perf_counter() - t0
+        timed, used = cpu_batch(scenario, n, backend="dask", scheduler=cluster.scheduler_address)
+    finally:
+        cluster.close()
+    return timed, used, startup, warm_up
+
+
+def section_dask(scenario: sim.Scenario, n: int, serial: Timed, repeats: int = 3) -> float:
+    """Dask against the process pool; returns the ratio on a default running cluster (median Dask
+    rate over median process-pool rate, timed alternately in this section)."""
     print(f"(b) Dask LocalCluster, {WORKERS} workers x 1 thread, same batch")
     logging.getLogger("distributed").setLevel(logging.ERROR)
     log("dask batch with its own LocalCluster")
     cold = timed_batch(scenario, n, backend="dask", workers=WORKERS)
 
-    log("starting a LocalCluster here")
-    t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None)
-    startup = time.perf_counter() - t0
-    try:
-        with Client(cluster) as client:
-            t0 = time.perf_counter()
-            client.run(_warm_worker)
-            warm_up = time.perf_counter() - t0
-            log("dask batch on the running cluster")
-            warm = timed_batch(scenario, n, backend="dask", scheduler=cluster.scheduler_address)
-    finally:
-        cluster.close()
+    runs: dict[str, list[Timed]] = {"process": [], **{name: [] for name in CLUSTERS}}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    machine: list[float] = []
+    startup: list[float] = []
+    warm_up: list[float] = []
+    for i in range(repeats):
+        machine.append(parallelism())
+        # the pool is timed with no cluster alive (its idle workers and scheduler would load the machine)
+        timed, used = cpu_batch(scenario, n, backend="process", workers=WORKERS)
+        runs["process"].append(timed)
+        cpu["process"].append(used)
+        for name, config in CLUSTERS.items():
+            timed, used, up, warm = _running_cluster(scenario, n, config)
+            runs[name].append(timed)
+            cpu[name].append(used)
+            startup.append(up)
+            warm_up.append(warm)
+        log(
+            f"repeat {i + 1}/{repeats}: "
+            + "  ".join(f"{name} {t[-1].seconds:.2f} s" for name, t in runs.items())
+            + f"  machine parallelism {machine[-1]:.2f}x  load {load()}"
+        )
 
-    p_rate = process.rate(n)
-    same = cold.table.equals(serial.table) and warm.table.equals(serial.table)
+    sec = {name: statistics.median(t.seconds for t in timed) for name, timed in runs.items()}
+    used = {name: statistics.median(c) for name, c in cpu.items()}
+    p_sec = sec["process"]
+    same = cold.table.equals(serial.table) and all(t.table.equals(serial.table) for r in runs.values() for t in r)
+    of = f"median of {repeats}, alternating"
     print(
-        f"    incl. start-up      {cold.rate(n):8.2f} rep/s   ({cold.seconds:6.2f} s)   "
-        f"ratio to process {cold.rate(n) / p_rate:5.2f}"
+        f"    incl. start-up      {cold.rate(n):8.2f} rep/s   ({cold.seconds:6.2f} s, once)   "
+        f"ratio to process {p_sec / cold.seconds:5.2f}"
     )
+    print(f"    process, {WORKERS} workers   {n / p_sec:8.2f} rep/s   ({p_sec:6.2f} s, {of})")
+    print(f"      CPU {used['process']:.2f} s a batch (all processes, median)")
+    for name in CLUSTERS:
+        ratio = p_sec / sec[name]  # rate ratio: (n / dask seconds) / (n / process seconds)
+        print(
+            f"    running cluster, {name}: {n / sec[name]:.2f} rep/s ({sec[name]:.2f} s, {of})   "
+            f"ratio dask / process {ratio:.2f}   target >= {DASK_TARGET}: {verdict(ratio >= DASK_TARGET)}"
+        )
+        print(
+            f"      CPU {used[name]:.2f} s a batch (all processes, median); CPU ratio process / dask "
+            f"{used['process'] / used[name]:.2f} (the wall ratio to expect with the cores free)"
+        )
+    print(f"    machine parallelism {statistics.median(machine):8.2f} x       (median of {repeats}; see (a))")
     print(
-        f"    excl. start-up      {warm.rate(n):8.2f} rep/s   ({warm.seconds:6.2f} s)   "
-        f"ratio to process {warm.rate(n) / p_rate:5.2f}"
+        f"    cluster start-up {statistics.median(startup):.2f} s; then one warm-up replication on each worker "
+        f"{statistics.median(warm_up):.2f} s (what the pool's forked workers inherit from this process; medians)"
     )
-    print(
-        f"    cluster start-up {startup:.2f} s (spawned workers import sim as they re-import this script); "
-        f"then client.run(import sim) {warm_up:.2f} s"
-    )
-    print(
-        f"    overhead vs process pool: {cold.seconds - process.seconds:+.2f} s with start-up, "
-        f"{warm.seconds - process.seconds:+.2f} s without"
-    )
-    print(f"    identical .replications tables (dask == serial): {same}")
+    print(f"    identical .replications tables (dask == process == serial): {same}")
+    return p_sec / sec["default LocalCluster"]
 
 
 def section_county(reps: int) -> None:
@@ -355,9 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     t_start = time.perf_counter()
     small = sim.load_scenario(BASELINE, overrides={"run.duration_days": duration})
-    serial, process = section_process(small, n, repeats)
+    serial = section_process(small, n, repeats)
     print()
-    section_dask(small, n, serial, process)
+    section_dask(small, n, serial, max(repeats, 3))
     print()
     section_county(county_reps)
     print()

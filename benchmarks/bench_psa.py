@@ -5,7 +5,9 @@ One small PSA -- ``configs/baseline.yaml`` cut to ``run.duration_days: 365`` aga
 two parameters (the withdrawal rate while waiting and a referral-volume factor), ``--replications``
 replications, seed 0 -- run through ``run_uncertainty`` with ``backend="serial"``, ``"process"``
 (2 workers) and ``"dask"`` (a ``LocalCluster`` of 2 single-threaded workers started here and
-passed as ``scheduler=``, its start-up timed apart and its workers warmed by importing ``sim``).
+passed as ``scheduler=``, its start-up timed apart and each worker warmed by one replication of the
+baseline: the state the process pool's workers start in, forked from this process after the serial
+run; ``import sim`` alone loads nothing, which left the model's imports in the first timed tasks).
 Prints tasks (sample x scenario x replication) per second of each and the ratios process / serial
 and dask / serial measured in the same run, and checks that the three replication tables are
 identical. Without an output folder, so no checkpoint I/O is timed. Before and after, the
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from sim.config import Scenario
 from sim.uncertainty import load_spec, run_uncertainty
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +57,13 @@ def parallelism() -> float:
         t = time.perf_counter()
         pool.map(_spin, [6_000_000] * 2)
         return sequential / (time.perf_counter() - t)
+
+
+def _warm_worker(scenario: Scenario) -> None:
+    """One replication in a Dask worker: the model imported and run once, as in a forked pool worker."""
+    from sim.experiment import run_replication
+
+    run_replication(scenario, rep=0, seed=0)
 
 
 def _spec(folder: Path) -> Path:
@@ -112,8 +122,8 @@ def main() -> None:
         t = time.perf_counter()
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
-        client.run(lambda: __import__("sim") and None)
         startup = time.perf_counter() - t
+        client.run(_warm_worker, loaded.base)
         try:
             dask_s, dask = timed(backend="dask", workers=2, scheduler=cluster.scheduler_address)
         finally:

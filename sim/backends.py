@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from functools import partial
 from typing import Any, Literal
 
 from sim.errors import BackendError
@@ -80,6 +81,13 @@ def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: 
                 fut.cancel()
 
 
+def _apply(fn: Callable[..., Any], task: tuple[Any, ...]) -> Any:
+    """``fn(*task)``: what a Dask task runs (a batch is one ``map`` over its task tuples)."""
+    return fn(*task)
+
+
+WORKER_PROFILE = "distributed.worker.profile.enabled"
+"""Dask setting: whether workers sample the stack of running tasks (for the dashboard)."""
 CONNECT_TIMEOUT = "10s"
 """How long to try to reach an existing Dask scheduler before refusing the batch."""
 
@@ -87,12 +95,16 @@ CONNECT_TIMEOUT = "10s"
 def _dask(
     fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int, scheduler: str | None
 ) -> Iterator[Any]:
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     try:
         if scheduler is None:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            # No dashboard, so nobody reads the workers' statistical profile: do not let a thread
+            # sample the running replication's stack every 10 ms (measured: ~4% of its CPU).
+            with dask.config.set({WORKER_PROFILE: False}):
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -102,15 +114,16 @@ def _dask(
         raise BackendError([f"--scheduler: cannot reach Dask scheduler {scheduler!r}: {exc}"]) from None
     batch = uuid.uuid4().hex[:12]
     try:
-        # explicit keys carrying the replication index: never rely on purity de-duplication
-        futures = [
-            client.submit(fn, *task, key=f"ehsim-{batch}-{i}", pure=False, retries=DASK_RETRIES)
-            for i, task in enumerate(tasks)
-        ]
-        done = as_completed(futures)
+        # One graph for the whole batch (one message to the scheduler, each shared argument such
+        # as the scenario pickled once in it, tasks prioritised in replication order) with
+        # explicit keys carrying the replication index: never rely on purity de-duplication.
+        # Results are fetched by the client's event loop as tasks finish (with_results), not by
+        # a round trip per result from here.
+        keys = [f"ehsim-{batch}-{i}" for i in range(len(tasks))]
+        futures = client.map(partial(_apply, fn), tasks, key=keys, pure=False, retries=DASK_RETRIES)
+        done = as_completed(futures, with_results=True)
         del futures  # only the iterator holds what is still running: results stream
-        for fut in done:
-            result = fut.result()
+        for fut, result in done:
             fut.release()  # the cluster may forget a result as soon as it has been fetched
             del fut
             yield result
