@@ -3,14 +3,13 @@ of care, social care, exits) counted from the event log, and the conservation ba
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import kpis as K
 from sim.metrics.base import _by_stage, _level_at, _steps
-from sim.metrics.log import Log, as_log
+from sim.metrics.log import Log, _index, as_log
 from sim.vocab import (
     CLOSED_EXITS,
     EH_STAGES,
@@ -49,7 +48,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _places(ev: Log) -> dict[str, np.ndarray]:
+def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """The events that move a family between flow nodes, each with the node it is in after
     it (``place``: an early help stage, ``social_care``, or "" for nowhere) and before it
     (``prev``): a referral (into its stage), a join of an early help queue within the
@@ -59,8 +58,9 @@ def _places(ev: Log) -> dict[str, np.ndarray]:
     (a CIN or CP plan that closes, care, or a decision, assessment, enquiry or conference with
     no further action)
     (numpy on the categorical codes, no string columns: the pandas definition is in
-    ``tests/test_metrics_lean.py``, which checks that both give the same rows.) Columns
-    ``family_id, time, event, detail, place, prev``."""
+    ``tests/test_metrics_lean.py``, which checks that both give the same rows.) Returns the
+    rows (positions in ``ev``), their family ids, ``place`` and ``prev`` as codes into
+    ``names``, and ``names``."""
     event, stage, detail = ev.event, ev.stage, ev.detail
     is_exit = event.eq(Event.EXIT)
     sc_end = event.eq(Event.END) & (
@@ -107,15 +107,21 @@ def _places(ev: Log) -> dict[str, np.ndarray]:
     prev = np.empty(len(f), dtype=place.dtype)
     prev[order] = np.where(np.r_[False, fs[1:] == fs[:-1]], np.r_[nowhere, ps[:-1]], nowhere)
     moved = prev != place
-    rows = sel[kept][moved]
+    return sel[kept][moved], f[moved], place[moved], prev[moved], names
+
+
+def _places(ev: Log) -> dict[str, np.ndarray]:
+    """The rows of :func:`_place_codes` as columns ``family_id, time, event, detail, place,
+    prev`` (strings: the pandas definition in ``tests/test_metrics_lean.py``)."""
+    rows, fid, place, prev, names = _place_codes(ev)
     labels = np.asarray(names, dtype=object)
     return {
-        "family_id": f[moved],
+        "family_id": fid,
         "time": ev.time[rows],
-        "event": event.strings(rows),
-        "detail": detail.strings(rows),
-        "place": labels[place[moved]],
-        "prev": labels[prev[moved]],
+        "event": ev.event.strings(rows),
+        "detail": ev.detail.strings(rows),
+        "place": labels[place],
+        "prev": labels[prev],
     }
 
 
@@ -139,28 +145,51 @@ def flows(events: Log | pd.DataFrame, lo: float) -> dict[str, float]:
     """The flow table of one replication (:func:`sim.kpis.flow_kpis`): families in each node
     at ``lo`` and at the end, and every referral, move and exit in the window. For every
     node, at start + arriving = leaving + at end."""
-    rows = _places(as_log(events))
-    fid, time, place, prev = (rows[c] for c in ("family_id", "time", "place", "prev"))
-    inside = time >= lo
+    ev = as_log(events)
+    rows, fid, place, prev, names = _place_codes(ev)
+    place, prev = place.astype(np.intp), prev.astype(np.intp)  # codes may be int8: no overflow below
+    inside = ev.time[rows] >= lo
+    n = len(names)
+    index = {name: i for i, name in enumerate(names)}
+    # moves counted on the codes: prev x place -> count (a bincount, no tuples of strings)
+    pairs = np.bincount(prev[inside] * n + place[inside], minlength=n * n)
+
+    def moved(source: str, target: str) -> float:
+        if source not in index or target not in index:
+            return 0.0
+        return float(pairs[index[source] * n + index[target]])
+
+    is_exit = inside & ev.event.eq(Event.EXIT)[rows]
+    reasons = ev.detail.take(rows[is_exit])
+    m = len(reasons.labels) + 1  # code -1 (no detail) in the last column
+    why_codes = np.where(reasons.codes < 0, m - 1, reasons.codes).astype(np.intp)
+    exits = np.bincount(prev[is_exit] * m + why_codes, minlength=n * m)
+    reason_index = _index(reasons.labels)
     k: dict[str, float] = {}
-    pairs = Counter(zip(prev[inside], place[inside]))
-    is_exit = inside & (rows["event"] == Event.EXIT)
-    exits = Counter(zip(prev[is_exit], rows["detail"][is_exit]))
     for node in K.FLOW_ENTRIES:
-        k[K.flow_referred(node).name] = float(pairs.get(("", node), 0))
+        k[K.flow_referred(node).name] = moved("", node)
     for source, target in K.FLOW_MOVES:
-        k[K.flow_moved(source, target).name] = float(pairs.get((source, target), 0))
-    for node, reasons in K.FLOW_EXITS.items():
-        for reason in reasons:
-            k[K.flow_exit(node, reason).name] = float(exits.get((node, reason), 0))
-    k[K.FLOW_SC_CLOSED.name] = float(pairs.get((K.SOCIAL_CARE, ""), 0))
-    # each family's last place (a dict keeps the last value written for a key)
-    start = Counter(dict(zip(fid[~inside], place[~inside])).values())
-    end = Counter(dict(zip(fid, place)).values())
+        k[K.flow_moved(source, target).name] = moved(source, target)
+    for node, why in K.FLOW_EXITS.items():
+        for reason in why:
+            hit = node in index and reason in reason_index
+            k[K.flow_exit(node, reason).name] = float(exits[index[node] * m + reason_index[reason]]) if hit else 0.0
+    k[K.FLOW_SC_CLOSED.name] = moved(K.SOCIAL_CARE, "")
+    # each family's last place: the last row of each family in a stable sort by family
+    start = _last_places(fid[~inside], place[~inside], n)
+    end = _last_places(fid, place, n)
     for node in K.FLOW_NODES:
-        k[K.flow_at_start(node).name] = float(start.get(node, 0))
-        k[K.flow_at_end(node).name] = float(end.get(node, 0))
+        k[K.flow_at_start(node).name] = float(start[index[node]]) if node in index else 0.0
+        k[K.flow_at_end(node).name] = float(end[index[node]]) if node in index else 0.0
     return k
+
+
+def _last_places(fid: np.ndarray, place: np.ndarray, n: int) -> np.ndarray:
+    """Families per place code (``n`` codes) by the place of each family's last row."""
+    order = np.argsort(fid, kind="stable")
+    fs = fid[order]
+    last = order[np.r_[fs[1:] != fs[:-1], True]] if len(fs) else order
+    return np.bincount(place[last], minlength=n)
 
 
 def flow_balance(events: Log | pd.DataFrame, horizon: float) -> dict[str, float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,7 +51,7 @@ class Codes:
     def isin(self, values: Iterable[str]) -> np.ndarray:
         """Boolean mask of the rows holding one of ``values`` (never the rows with no value)."""
         table = np.zeros(len(self.labels) + 1, dtype=bool)  # the last slot answers code -1
-        index = {label: i for i, label in enumerate(self.labels)}
+        index = _index(self.labels)
         for value in values:
             if value in index:
                 table[index[value]] = True
@@ -71,6 +72,13 @@ class Codes:
 
     def take(self, rows: Any) -> Codes:
         return Codes(self.codes[rows], self.labels)
+
+
+@lru_cache(maxsize=256)
+def _index(labels: tuple[str, ...]) -> dict[str, int]:
+    """Label -> code of a tuple of labels (the few label tuples of a log, built once each:
+    the KPIs ask ~160 masks of one replication's log). Read only."""
+    return {label: i for i, label in enumerate(labels)}
 
 
 def _coded(values: Sequence[str]) -> Codes:
@@ -103,6 +111,8 @@ class Log:
 
     def take(self, rows: Any) -> Log:
         """The rows at ``rows`` (a boolean mask or positions), in that order."""
+        if isinstance(rows, np.ndarray) and rows.dtype == bool:
+            rows = np.flatnonzero(rows)  # once, not once a column (nine boolean indexings)
         return Log(
             self.time[rows],
             self.family_id[rows],
