@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -109,21 +110,26 @@ def _few_collections(threshold: int = 100_000) -> Iterator[None]:
 
 
 def _family_columns(fams: list[Family]) -> dict[str, Any]:
-    """The families table's columns (dtypes of :attr:`ReplicationResult.families`)."""
+    """The families table's columns (dtypes of :attr:`ReplicationResult.families`): each
+    column a list comprehension converted at once (no generator resumed once a value)."""
     need, risk = referral_attributes(fams)
-    n = len(fams)
     localities = [f.locality for f in fams]
+    ages = [f.ages for f in fams]
     labels = tuple(sorted(set(localities)))
     index = {label: i for i, label in enumerate(labels)}
+    children = np.array(list(map(len, ages)), dtype=np.int16)
+    # every child's age in one array; each family's youngest and oldest by a reduce over its run
+    flat = np.fromiter(chain.from_iterable(ages), dtype=np.int16, count=int(children.sum()))
+    starts = np.cumsum(children, dtype=np.int64) - children
     return {
-        "family_id": np.fromiter((f.id for f in fams), dtype=np.int64, count=n),
-        "locality": Codes(np.fromiter(map(index.__getitem__, localities), dtype=np.int16, count=n), labels),
-        "children": np.fromiter((len(f.ages) for f in fams), dtype=np.int16, count=n),
-        "youngest_age": np.fromiter((min(f.ages) for f in fams), dtype=np.int16, count=n),
-        "oldest_age": np.fromiter((max(f.ages) for f in fams), dtype=np.int16, count=n),
+        "family_id": np.array([f.id for f in fams], dtype=np.int64),
+        "locality": Codes(np.array(list(map(index.__getitem__, localities)), dtype=np.int16), labels),
+        "children": children,
+        "youngest_age": np.minimum.reduceat(flat, starts) if len(fams) else flat,
+        "oldest_age": np.maximum.reduceat(flat, starts) if len(fams) else flat,
         "need": need.astype(np.int8),
         "risk": risk.astype(np.float64),
-        "initial": np.fromiter((f.initial for f in fams), dtype=bool, count=n),
+        "initial": np.array([f.initial for f in fams], dtype=bool),
     }
 
 

@@ -59,7 +59,8 @@ class Codes:
 
     def eq(self, value: str) -> np.ndarray:
         """Boolean mask of the rows holding ``value``."""
-        return self.isin((value,))
+        code = _index(self.labels).get(value)
+        return self.codes == code if code is not None else np.zeros(len(self.codes), dtype=bool)
 
     def counts(self) -> dict[str, int]:
         """Rows per label (labels with no row left out): ``value_counts``."""
