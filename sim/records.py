@@ -58,8 +58,10 @@ class EventLog:
     __slots__ = (
         "_kind_index",
         "_kinds",
-        "_parties",
+        "_party_children",
+        "_party_ids",
         "_party_index",
+        "_party_localities",
         "episode",
         "kind",
         "party",
@@ -73,7 +75,11 @@ class EventLog:
         self.episode = array("i")
         self.kind = array("i")
         """Each row's kind: an index into the kinds (event, stage, service, detail)."""
-        self._parties: list[tuple[int, str, int]] = []
+        # the parties in three columns (not a tuple each: one container object less a family
+        # for the end-of-run garbage collection to scan)
+        self._party_ids = array("q")
+        self._party_localities: list[str] = []
+        self._party_children = array("h")
         self._party_index: dict[tuple[int, str, int], int] = {}
         self._kinds: list[tuple[str, str, str, str]] = []
         self._kind_index: dict[tuple[str, str, str, str], int] = {}
@@ -83,15 +89,20 @@ class EventLog:
         key = (family_id, locality, children)
         index = self._party_index.get(key)
         if index is None:
-            index = self._party_index[key] = len(self._parties)
-            self._parties.append(key)
+            index = self._party_index[key] = self.new_party(family_id, locality, children)
         return index
 
     def new_party(self, family_id: int, locality: str, children: int) -> int:
         """A new party's index, for a caller that registers each of its parties once (the
         world, for each family at its first row): no lookup among the parties before it."""
-        self._parties.append((family_id, locality, children))
-        return len(self._parties) - 1
+        self._party_ids.append(family_id)
+        self._party_localities.append(locality)
+        self._party_children.append(children)
+        return len(self._party_localities) - 1
+
+    def party_of(self, index: int) -> tuple[int, str, int]:
+        """Party ``index`` as ``(family_id, locality, children)``."""
+        return self._party_ids[index], self._party_localities[index], self._party_children[index]
 
     def kinds(self) -> tuple[dict[tuple[str, str, str, str], int], Callable[[str, str, str, str], int]]:
         """The kind index (``(event, stage, service, detail) -> kind``) for a hot caller to
@@ -140,14 +151,13 @@ class EventLog:
         the log holds (no pandas needed)."""
         party = np.frombuffer(self.party, dtype=np.int32)
         kind = np.frombuffer(self.kind, dtype=np.int32)
-        parties = self._parties or [(0, "", 0)]
         kinds = self._kinds or [("", "", "", "")]
-        ids = np.fromiter((p[0] for p in parties), dtype=np.int64, count=len(parties))
-        children = np.fromiter((p[2] for p in parties), dtype=np.int16, count=len(parties))
+        ids = np.array(self._party_ids or array("q", [0]), dtype=np.int64)
+        children = np.array(self._party_children or array("h", [0]), dtype=np.int16)
+        localities = self._party_localities or [""]
         # only the parties and kinds the rows use give labels (as a category column of the
         # rows' values would); a party or kind registered but never logged adds none
         used_kinds = [kinds[i] for i in np.unique(kind).tolist()]
-        used_parties = [parties[i] for i in np.unique(party).tolist()]
         out: dict[str, np.ndarray | Coded] = {
             "time": np.frombuffer(self.time, dtype=np.float64).copy(),
             "family_id": ids[party],
@@ -156,7 +166,7 @@ class EventLog:
         for j, name in enumerate(("event", "stage", "service", "detail")):
             fixed = EVENTS if name == "event" else STAGES if name == "stage" else None
             out[name] = _coded(kind, [k[j] for k in kinds], fixed or {k[j] for k in used_kinds})
-        out["locality"] = _coded(party, [p[1] for p in parties], {p[1] for p in used_parties})
+        out["locality"] = _coded(party, localities, {localities[i] for i in np.unique(party).tolist()})
         out["children"] = children[party]
         return out
 

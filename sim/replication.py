@@ -147,9 +147,12 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
         world = simulate(scenario, seed, rep)
         log = Log.from_event_log(world.log)  # the world is dropped next
         families = _family_columns(world.families)
-        # the finished world is a web of reference cycles (processes, events, families): free
-        # it before the KPIs allocate, so a replication's peak memory is the log, not log +
-        # world (the collection scans only what the replication made: the rest is frozen)
+        # the finished world is a web of reference cycles (processes, events): free it before
+        # the KPIs allocate, so a replication's peak memory is the log, not log + world (the
+        # collection scans only what the replication made: the rest is frozen). The families
+        # (and their streams) are in no cycle, only held by the world: freed first, by their
+        # reference counts, they are not among the objects the collection scans
+        world.families.clear()
         del world
         gc.collect()
     return ReplicationResult(

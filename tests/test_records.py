@@ -15,7 +15,7 @@ from sim.records import EVENT_COLUMNS, EVENTS, STAGES, EventLog
 def _reference(log: EventLog) -> pd.DataFrame:
     """Every row written out in full, category columns by pandas' own inference of the
     distinct values (the definition the stored form must reproduce)."""
-    parties = [log._parties[i] for i in log.party]
+    parties = [log.party_of(i) for i in log.party]
     kinds = [log._kinds[i] for i in log.kind]
     cols: dict[str, object] = {
         "time": np.array(log.time, dtype=np.float64),
