@@ -100,7 +100,7 @@ def test_started_process_failure_stops_the_run() -> None:
         raise AssertionError("the failed process did not stop the run")
 
 
-def _queue_trace(wait: str, seed: int) -> list[tuple[float, int, str]]:
+def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple[float, int, str]]:
     """An overloaded queue with a hazard of leaving: each waiter is woken by whichever comes
     first, a slot or its deadline, either by SimPy's own ``req | timeout`` condition or by
     :class:`Deadlines` (one alarm for all deadlines)."""
@@ -126,7 +126,7 @@ def _queue_trace(wait: str, seed: int) -> list[tuple[float, int, str]]:
     def arrivals() -> Generator[simpy.Event, Any, None]:
         for i in range(600):
             yield env.timeout(rng.exponential(0.5))
-            env.process(family(i, rng.exponential(8.0), rng.exponential(2.0)))
+            env.process(family(i, rng.exponential(patience_mean), rng.exponential(2.0)))
 
     env.process(arrivals())
     env.run()
@@ -140,3 +140,63 @@ def test_deadlines_wake_families_as_timeouts_would(seed: int) -> None:
     kinds = {k for _, _, k in expected}
     assert kinds == {"left", "served", "done"}
     assert _queue_trace("deadlines", seed) == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compacted_deadlines_wake_families_as_timeouts_would(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # patience ~ 200 days: most waiters are served long before their deadline, so the heap
+    # fills with dead deadlines (hundreds) and is compacted, some waiters still leave
+    calls: list[int] = []
+    compact = Deadlines._compact
+
+    def counted(self: Deadlines) -> None:
+        calls.append(len(self._heap))
+        compact(self)
+
+    monkeypatch.setattr(Deadlines, "_compact", counted)
+    expected = _queue_trace("condition", seed, patience_mean=200.0)
+    assert {k for _, _, k in expected} == {"left", "served", "done"}
+    assert _queue_trace("deadlines", seed, patience_mean=200.0) == expected
+    assert calls, "the heap was never compacted: the test does not exercise it"
+
+
+def test_compaction_leaves_an_overloaded_model_run_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the M/M/c reduction at rho 1.5 with a withdrawal hazard of 0.002 a day (a queue of
+    # hundreds, served families' deadlines ~500 days away): the event log is the same with the
+    # heap compacted as with it never compacted
+    import sim
+    from sim.model import common
+    from sim.model.world import simulate
+
+    scenario = sim.load_scenario(
+        "configs/validation/mmc.yaml",
+        overrides={
+            "referrals.sources.all.annual_rate": 20 * 365,
+            "teams.town.workers": 10,
+            "teams.town.caseload_cap": 4,
+            "early_help.duration.mean": 3.0,
+            "waiting.withdrawal_per_day": 0.002,
+            "run.duration_days": 150,
+            "run.warmup_days": 0,
+        },
+    )
+    calls: list[int] = []
+    compact = Deadlines._compact
+
+    def counted(self: Deadlines) -> None:
+        calls.append(len(self._heap))
+        compact(self)
+
+    monkeypatch.setattr(Deadlines, "_compact", counted)
+    got = simulate(scenario, 0, 0).log.columns()
+    assert calls, "the heap was never compacted: the test does not exercise it"
+    monkeypatch.setattr(common, "_COMPACT_AT", 10**9)
+    calls.clear()
+    want = simulate(scenario, 0, 0).log.columns()
+    assert not calls
+    assert got.keys() == want.keys()
+    for name, column in want.items():
+        if isinstance(column, tuple):
+            assert np.array_equal(got[name][0], column[0]) and got[name][1] == column[1], name
+        else:
+            assert np.array_equal(got[name], column), name

@@ -87,6 +87,10 @@ class Patience(simpy.Event):
             self.env.schedule(self)
 
 
+_COMPACT_AT = 256
+"""The smallest heap :class:`Deadlines` compacts."""
+
+
 class Deadlines:
     """The deadlines of the families waiting with a hazard of leaving, behind one alarm.
 
@@ -99,7 +103,7 @@ class Deadlines:
     time and triggers the family's :class:`Patience` there, as its timeout would have.
     """
 
-    __slots__ = ("_alarm", "_alarm_at", "_env", "_heap", "_seq")
+    __slots__ = ("_alarm", "_alarm_at", "_env", "_heap", "_limit", "_seq")
 
     def __init__(self, env: simpy.Environment):
         self._env = env
@@ -107,16 +111,32 @@ class Deadlines:
         self._seq = itertools.count()
         self._alarm: simpy.Event | None = None
         self._alarm_at = math.inf
+        self._limit = _COMPACT_AT
 
     def first(self, place: simpy.Event, delay: float) -> Patience:
         """An event triggered when ``place`` is processed or after ``delay``, whichever first."""
         env = self._env
         wake = Patience(env, place)
         at = env.now + delay  # the time simpy.Environment.schedule gives a timeout
-        heapq.heappush(self._heap, (at, next(self._seq), wake))
+        heap = self._heap
+        heapq.heappush(heap, (at, next(self._seq), wake))
+        if len(heap) > self._limit:
+            self._compact()
         if at < self._alarm_at:
             self._arm(at)
         return wake
+
+    def _compact(self) -> None:
+        """Drop the deadlines of families already served (a served family's deadline is
+        otherwise kept until it reaches the top: with a low hazard, hundreds of days of
+        served families). The heap's order is total (time, then when set), so the live
+        deadlines come due in the same order; the alarm is left as it is (if its deadline was
+        dropped, it rings, finds nothing due and re-arms, as it did over the dead entry).
+        Compacting when the heap has doubled since the last time costs O(1) a deadline."""
+        heap = [entry for entry in self._heap if not entry[2].triggered]
+        heapq.heapify(heap)
+        self._heap = heap
+        self._limit = max(2 * len(heap), _COMPACT_AT)
 
     def _arm(self, at: float) -> None:
         """The alarm, at time ``at`` exactly (an earlier alarm is left to ring unheard)."""
