@@ -41,8 +41,7 @@ SAMPLE_FILE = ROOT / "tests" / "mutation_sample.txt"
 #: Modules sampled in full (every mutant in the population).
 MODEL = ("world", "statutory", "supports", "common", "needs", "workforce")
 #: ``sim/metrics`` functions whose every mutant was run before (excluded).
-RUN_IN_FULL = ("_time_average", "_steps", "_in_force", "_area_to", "monthly_series",
-               "flow_balance", "by_locality")
+RUN_IN_FULL = ("_time_average", "_steps", "_in_force", "_area_to", "monthly_series", "flow_balance", "by_locality")
 
 
 def _function(name: str) -> str:
@@ -104,8 +103,7 @@ def allocation(sizes: dict[str, int], total: int) -> dict[str, int]:
     return dict(zip(keys, base.tolist(), strict=True))
 
 
-def draw(mutants: Path, size: int = SIZE, seed: int = SEED) -> tuple[list[str], dict[str, int],
-                                                                      dict[str, int]]:
+def draw(mutants: Path, size: int = SIZE, seed: int = SEED) -> tuple[list[str], dict[str, int], dict[str, int]]:
     """Draw the stratified sample and put it in a random run order.
 
     Parameters

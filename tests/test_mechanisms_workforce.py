@@ -203,9 +203,7 @@ def test_post_draws_repeat_with_the_seed_and_change_with_it() -> None:
     the same log (every time and detail) for the same seed, and a different one for another
     seed. With about 160 leavings in the year, two unrelated runs cannot share every time
     (continuous draws): an unseeded stream fails the first assertion."""
-    s = _settings(
-        turnover_rate=4.0, agency_cover_share=0.5, recruitment_lag_days={"dist": "exponential", "mean": 30.0}
-    )
+    s = _settings(turnover_rate=4.0, agency_cover_share=0.5, recruitment_lag_days={"dist": "exponential", "mean": 30.0})
     logs = []
     for seed in (7, 7, 8):
         env, _, log, _ = _model(s, posts=20, filled=15, seed=seed)
