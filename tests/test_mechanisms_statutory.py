@@ -317,3 +317,42 @@ def test_dated_change_of_social_workers_takes_effect_on_its_date() -> None:
     starts = b[(b["stage"] == "assessment") & (b["event"] == "start")]["time"]
     plain_starts = a[(a["stage"] == "assessment") & (a["event"] == "start")]["time"]
     assert (starts >= 200).sum() < 0.5 * (plain_starts >= 200).sum()
+
+
+# --------------------------------------------------------------------------- MST on the statutory path
+def test_mst_age_rule_on_the_statutory_path() -> None:
+    """Exact. Every assessment leads to a section 47 enquiry, a conference and a CP plan that
+    closes (never care-bound); one child per family, so its age is known. With MST's
+    referral_prob 1 and ages [11, 14], a family starts MST alongside its CP plan if and only
+    if its child is aged 11 to 14 (both ends included), and never without a CP plan. An
+    inverted, exclusive or missing age test fails; every boundary age is seen (about 65
+    CP plans per year of age in 200 days)."""
+    d = _scenario(
+        200.0,
+        children_mean=1.0,
+        assessed_probs={"not_in_need": 0.0, "cin": 0.0, "s47": 1.0, "lac": 0.0},
+        s47_probs={"icpc": 1.0, "cin": 0.0, "nfa": 0.0},
+        icpc_probs={"cp": 1.0, "cin": 0.0, "nfa": 0.0},
+        cp_end_probs={"closed": 1.0, "cin": 0.0, "lac": 0.0},
+    )
+    d["mst"] = {
+        "therapists": 1000,
+        "caseload_cap": 10,
+        "duration": {"dist": "fixed", "value": 30},
+        "referral_prob": 1.0,
+        "age_min": 11,
+        "age_max": 14,
+        "care_relative_reduction": 0,
+    }
+    res = sim.run_replication(scenario_from_dict(d), seed=3)
+    ev = res.events
+    fams = res.families.set_index("family_id")
+    assert (fams["children"] == 1).all()
+    cp = set(ev.loc[(ev["stage"] == "cp") & (ev["event"] == "start"), "family_id"])
+    mst = set(ev.loc[(ev["stage"] == "mst") & (ev["event"] == "join"), "family_id"])
+    age = fams["oldest_age"]
+    in_range = set(age.index[age.between(11, 14)])
+    assert mst == cp & in_range
+    assert len(cp) > 1000
+    for a in (10, 11, 14, 15):
+        assert len(cp & set(age.index[age == a])) > 20
