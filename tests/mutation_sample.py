@@ -13,9 +13,10 @@ are read from mutmut's ``mutants/sim/**/*.py.meta`` files)::
     .venv/bin/python -m tests.mutation_sample --write    # rewrite tests/mutation_sample.txt
 
 and run the sample (in chunks, in file order, so that any prefix is itself a random
-sample of the population)::
+sample of the population), then read the score::
 
     .venv/bin/mutmut run --max-children 1 $(grep -v '^#' tests/mutation_sample.txt | head -40)
+    .venv/bin/python -m tests.mutation_sample --score   # killed / run, 95% Wilson interval
 
 The population is every mutant that was not run before this sample (see
 ``tests/MUTATION.md``): all of ``world.py``, ``statutory.py``, ``supports.py``,
@@ -136,8 +137,55 @@ def draw(mutants: Path, size: int = SIZE, seed: int = SEED) -> tuple[list[str], 
     return [chosen[i] for i in order], sizes, drawn
 
 
+def score(mutants: Path) -> str:
+    """mutmut's verdicts on the sampled mutants run so far, per module and in all.
+
+    A mutant counts as killed when mutmut says ``killed`` (a test failed; exit code 1 or 3)
+    or ``timeout``/``segfault`` (the run never ended or ran out of memory); survived when
+    every test passed or no test reached it (exit code 0, 33). The interval is the 95%
+    Wilson interval of the proportion killed (:func:`scipy.stats.binomtest`).
+
+    Parameters
+    ----------
+    mutants : Path
+        mutmut's ``mutants/`` folder.
+
+    Returns
+    -------
+    str
+        One line per module and one for the total.
+    """
+    from scipy.stats import binomtest
+
+    names = [line for line in SAMPLE_FILE.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    verdicts: dict[str, int | None] = {}
+    for meta in mutants.glob("sim/**/*.py.meta"):
+        verdicts.update(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
+    survived = {0, 5, 33}
+    counts: dict[str, list[int]] = {}
+    for name in names:
+        code = verdicts.get(name)
+        module = name.split(".x", 1)[0]
+        run_killed = counts.setdefault(module, [0, 0])
+        if code is not None and code not in (2, 34):  # not checked, interrupted, skipped
+            run_killed[0] += 1
+            run_killed[1] += code not in survived
+    counts["total"] = [sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())]
+    lines = []
+    for module, (run, killed) in counts.items():
+        if run:
+            ci = binomtest(killed, run).proportion_ci(0.95, method="wilson")
+            share = f"{killed / run:.1%} (95% CI {ci.low:.1%} to {ci.high:.1%})"
+            lines.append(f"{module}: {killed} / {run} killed, {share}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> None:
-    """Print the sample, or write it to ``tests/mutation_sample.txt`` with ``--write``."""
+    """Print the sample, or write it to ``tests/mutation_sample.txt`` with ``--write``, or
+    print the score so far with ``--score``."""
+    if "--score" in argv:
+        sys.stdout.write(score(ROOT / "mutants"))
+        return
     names, sizes, drawn = draw(ROOT / "mutants")
     header = [
         f"# {len(names)} mutants drawn by `.venv/bin/python -m tests.mutation_sample --write`",
