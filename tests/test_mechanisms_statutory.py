@@ -22,6 +22,7 @@ import pytest
 from scipy import stats
 
 import sim
+from sim import kpis as K
 from sim.config import WORKING_TO_CALENDAR, scenario_from_dict
 from tests.conftest import CONFIGS
 from tests.test_validation_mmc import erlang_c_wait, t_interval
@@ -356,3 +357,20 @@ def test_mst_age_rule_on_the_statutory_path() -> None:
     assert len(cp) > 1000
     for a in (10, 11, 14, 15):
         assert len(cp & set(age.index[age == a])) > 20
+
+
+def test_statutory_counts_are_the_children_starting_in_the_window() -> None:
+    """The KPI window rule with a warm-up of 100 days on a 300-day run: enquiries,
+    conferences, CP and CIN plans started and children entering care count the children of
+    each ``start`` of that stage at or after day 100 (before the end: events at the horizon
+    are not run), whatever happened before. Each is checked against the log's own rows, and
+    the warm-up must exclude some starts (else the rule is not exercised)."""
+    res = sim.run_replication(scenario_from_dict(_scenario(300.0, warmup=100.0)), seed=5)
+    ev = res.events
+    kpis = {K.S47_ENQUIRIES: "s47", K.ICPCS: "icpc", K.CP_STARTS: "cp", K.CIN_STARTS: "cin"}
+    kpis[K.CARE_ENTRIES_CHILDREN] = "lac"
+    for kpi, stage in kpis.items():
+        starts = ev[(ev["stage"] == stage) & (ev["event"] == "start")]
+        inside = starts["time"] >= 100.0
+        assert inside.sum() > 20 and (~inside).sum() > 5, stage
+        assert res.kpis[kpi.name] == starts.loc[inside, "children"].sum(), kpi.name
