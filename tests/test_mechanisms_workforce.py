@@ -343,6 +343,34 @@ def test_dated_change_of_posts_under_workforce_dynamics_in_the_model() -> None:
     assert k["agency_share_team_a"] == pytest.approx(340 / (1360 + 340), rel=REL)
 
 
+def test_dated_change_leaves_a_workforce_teams_capacity_to_its_posts() -> None:
+    """The same case, watched inside the model: team a's list holds its staff's caseloads,
+    not the scenario's slots, through the change. Day 50: 8 employees and 2 agency workers
+    (cap 5) = 50; day 110: 2 more posts, agency-covered at once, = 60 (the scenario's slots
+    would be 12 x 5 x (1 - 0.2) = 48); day 150, after the first two new starters: 60."""
+    from sim.model.world import World
+
+    d = _deterministic("nfa")
+    d["teams"]["a"]["workforce"] = {
+        "turnover_rate": 0.0,
+        "recruitment_lag_days": {"dist": "fixed", "value": 120},
+        "agency_cover_share": 1.0,
+        "agency_premium": 1.5,
+    }
+    d["changes"] = [{"date": "2022-04-11", "set": {"teams.a.workers": 12}}]
+    world = World(scenario_from_dict(d), 0, 0)
+    seen: list[float] = []
+
+    def watch() -> Any:
+        for day in (50.0, 110.0, 150.0):
+            yield world.env.timeout(day - world.env.now)
+            seen.append(world.team_for["a"].pool.capacity)
+
+    world.env.process(watch())
+    world.run()
+    assert seen == [50.0, 60.0, 60.0]
+
+
 # --------------------------------------------------------------------------- social workers
 def _social_workers(days: float, warmup: float, workforce: dict[str, Any], **sw: Any) -> dict[str, Any]:
     """The statutory-only scenario of tests/test_mechanisms_statutory.py with case-holding
