@@ -374,3 +374,21 @@ def test_statutory_counts_are_the_children_starting_in_the_window() -> None:
         inside = starts["time"] >= 100.0
         assert inside.sum() > 20 and (~inside).sum() > 5, stage
         assert res.kpis[kpi.name] == starts.loc[inside, "children"].sum(), kpi.name
+
+
+def test_statutory_placements_split_by_the_residential_share() -> None:
+    """Every assessment leads to care (``assessed_probs`` lac 1): each care episode starts
+    ``residential`` with probability ``residential_share`` = 0.1, else ``foster`` (Wilson
+    interval at 1 - ALPHA), and ends with the placement it started with (exact: the cost
+    of each placement type is its days between the two)."""
+    d = _scenario(300.0, assessed_probs={"not_in_need": 0.0, "cin": 0.0, "s47": 0.0, "lac": 1.0})
+    ev = sim.run_replication(scenario_from_dict(d), seed=9).events
+    lac = ev[ev["stage"] == "lac"]
+    starts = lac[lac["event"] == "start"].set_index("family_id")["detail"].astype(str)
+    ends = lac[lac["event"] == "end"].set_index("family_id")["detail"].astype(str)
+    assert starts.index.is_unique and len(ends) > 100
+    assert (ends == starts[ends.index]).all()
+    assert set(starts) == {"residential", "foster"}
+    k, n = int((starts == "residential").sum()), len(starts)
+    lo, hi = _wilson(k, n, ALPHA)
+    assert lo <= 0.1 <= hi, k / n
