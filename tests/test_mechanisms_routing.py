@@ -239,6 +239,30 @@ def test_panel_hears_capacity_per_meeting_in_order_and_rolls_over(order: str) ->
     assert len(waiting) > 100
 
 
+def test_panel_hears_only_cases_still_waiting() -> None:
+    """The same queue with families withdrawing while they wait (0.05 a day, about 40
+    waiting at a time, so the queue never empties): each meeting still hears exactly
+    CAPACITY cases, all of them families still waiting; a withdrawn family's ticket takes no
+    place at the meeting and is never heard."""
+    d = _base(120, {"all": {"annual_rate": 730, "entry": "panel"}})
+    d["referrals"]["process"] = "deterministic"
+    d["panel"] = {
+        "interval_days": INTERVAL,
+        "first_meeting_day": FIRST,
+        "capacity_per_meeting": CAPACITY,
+        "decision_probs": {"level2": 0, "level3": 0, "no_plan": 1, "social_care": 0},
+    }
+    d["waiting"] = {"withdrawal_per_day": 0.05}
+    ev = sim.run_replication(scenario_from_dict(d), seed=5).events
+    panel = ev[ev["stage"] == "panel"]
+    starts = panel[panel["event"] == "start"]
+    left = panel[panel["event"] == "leave"]
+    assert len(left) > 100
+    assert not set(starts["family_id"]) & set(left["family_id"])
+    per_meeting = starts["time"].round(9).value_counts()
+    assert len(per_meeting) == 17 and (per_meeting == CAPACITY).all()
+
+
 def test_panel_risk_order_hears_the_riskiest_waiting_case_first() -> None:
     """Exact: with order risk, at every meeting the lowest risk heard is at least the highest
     risk of the cases left waiting (joined before the meeting, not heard)."""
