@@ -392,3 +392,18 @@ def test_statutory_placements_split_by_the_residential_share() -> None:
     k, n = int((starts == "residential").sum()), len(starts)
     lo, hi = _wilson(k, n, ALPHA)
     assert lo <= 0.1 <= hi, k / n
+
+
+def test_referral_decisions_are_logged_and_lead_on() -> None:
+    """Each social care referral ends with its decision in the log: ``nfa`` with
+    probability ``nfa_prob`` = 0.1 (Wilson interval at 1 - ALPHA), else ``assessment``, and
+    exactly the families with an ``assessment`` decision join the assessment queue."""
+    ev = sim.run_replication(scenario_from_dict(_scenario(200.0)), seed=4).events
+    ends = ev[(ev["stage"] == "sc_referral") & (ev["event"] == "end")]
+    detail = ends["detail"].astype(str)
+    assert set(detail) == {"nfa", "assessment"}
+    joined = set(ev.loc[(ev["stage"] == "assessment") & (ev["event"] == "join"), "family_id"])
+    assert set(ends.loc[(detail == "assessment").to_numpy(), "family_id"]) == joined
+    k, n = int((detail == "nfa").sum()), len(detail)
+    lo, hi = _wilson(k, n, ALPHA)
+    assert n > 500 and lo <= 0.1 <= hi, k / n
