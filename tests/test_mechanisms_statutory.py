@@ -407,3 +407,22 @@ def test_referral_decisions_are_logged_and_lead_on() -> None:
     k, n = int((detail == "nfa").sum()), len(detail)
     lo, hi = _wilson(k, n, ALPHA)
     assert n > 500 and lo <= 0.1 <= hi, k / n
+
+
+def test_assessment_days_are_weighted_by_children() -> None:
+    """``assessment_working_days_mean`` is the mean, over children, of the working days from
+    referral to the end of the assessment (calendar days / WORKING_TO_CALENDAR): families of
+    several children weigh more. Recomputed from the log for a run whose families each had
+    one referral, with children per family varying (mean 2) and durations from the bands;
+    the unweighted mean differs, so the weighting is exercised."""
+    res = sim.run_replication(scenario_from_dict(_scenario(200.0, nfa_prob=0.0)), seed=6)
+    ev = res.events
+    ref = ev[(ev["stage"] == "sc_referral") & (ev["event"] == "start")]
+    assert ref["family_id"].is_unique
+    ends = ev[(ev["stage"] == "assessment") & (ev["event"] == "end")]
+    pairs = ends.merge(ref[["family_id", "time"]], on="family_id", suffixes=("", "_referred"))
+    working = ((pairs["time"] - pairs["time_referred"]) / WORKING_TO_CALENDAR).to_numpy()
+    kids = pairs["children"].to_numpy(dtype=float)
+    weighted, plain = np.average(working, weights=kids), working.mean()
+    assert len(pairs) > 300 and abs(weighted - plain) > 0.05
+    assert res.kpis[K.ASSESSMENT_DAYS.name] == pytest.approx(weighted, rel=1e-9)
