@@ -393,3 +393,22 @@ def test_social_worker_cost_is_fte_above_the_unit_costs_establishment() -> None:
     assert k["cost_total_gbp"] == pytest.approx(sum(k[c.name] for c in K.COST_COMPONENTS), rel=REL)
     del d["costs"]["social_care"]["social_worker_per_year"]
     assert sim.run_replication(scenario_from_dict(d), seed=4).kpis["cost_social_workers_gbp"] == 0
+
+
+def test_a_case_starting_on_a_year_boundary_is_costed_in_the_later_year_only() -> None:
+    """Years are half-open, ``[lo + 365 (i - 1), lo + 365 i)``. The deterministic case with
+    no further action after each assessment, run for 800 days with a 45-day warm-up: two
+    whole years, [45, 410) and [410, 775). Assessments (GBP 800 each, in 2024 prices) start
+    every 10 days, one of them exactly on day 410: year 1 holds those at 50, ..., 400 (36,
+    GBP 28,800) and year 2 those at 410, ..., 770 (37, GBP 29,600)."""
+    from sim import kpis as K
+
+    d = _deterministic("nfa")
+    d["run"]["duration_days"] = 800
+    d["run"]["warmup_days"] = 45
+    res = sim.run_replication(scenario_from_dict(d), seed=0)
+    ev = res.events
+    starts = ev[(ev["stage"] == "assessment") & (ev["event"] == "start")]["time"]
+    assert (starts == 410.0).sum() == 1
+    years = [res.kpis[K.in_year(K.COST_SOCIAL_CARE, i).name] for i in (1, 2)]
+    assert years == pytest.approx([36 * 800.0, 37 * 800.0], rel=REL)

@@ -125,3 +125,21 @@ def test_withdrawal_competes_with_escalation_at_a_constant_hazard() -> None:
     assert observed + int((w["how"] == "escalated").sum()) == len(w)
     z = float(stats.norm.isf(ALPHA / 4))
     assert abs(observed - p_wd.sum()) < z * math.sqrt(np.sum(p_wd * (1 - p_wd))), (observed, p_wd.sum())
+
+
+def test_escalated_and_withdrawn_kpis_count_the_leaves_in_the_window() -> None:
+    """Both hazards, a 300-day warm-up: ``escalated_level3`` and ``withdrawn_level3`` are the
+    numbers of level 3 ``leave`` rows with that detail at or after day 300, from the log
+    (a family that joined before the warm-up counts if it left after it). Both must be
+    non-zero and some leaves must fall before the warm-up, so the rule is exercised."""
+    from sim import kpis as K
+    from sim.vocab import Stage
+
+    sc = _scenario({"base_per_day": BASE, "risk_multiplier": MULT, "growth_per_day": GROWTH}, WITHDRAW)
+    sc = sc.model_copy(update={"run": sc.run.model_copy(update={"warmup_days": 300.0})})
+    res = sim.run_replication(sc, seed=5)
+    q = res.events[(res.events["stage"] == "level3") & (res.events["event"] == "leave")]
+    assert (q["time"] < 300).sum() > 10
+    inside = q[q["time"] >= 300]["detail"].astype(str)
+    for kpi, how in ((K.escalated(Stage.LEVEL3), "escalated"), (K.withdrawn(Stage.LEVEL3), "withdrawn")):
+        assert res.kpis[kpi.name] == (inside == how).sum() > 10, how

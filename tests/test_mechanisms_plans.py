@@ -201,3 +201,46 @@ def test_rereferral_probability_and_uniform_timing_within_a_year() -> None:
     delay = (pairs["time_ref"] - pairs["time_exit"]).dropna().to_numpy()
     assert delay.min() >= 0 and delay.max() < 365
     assert stats.kstest(delay, stats.uniform(0, 365).cdf).pvalue > ALPHA / 2
+
+
+# --------------------------------------------------------------------------- key worker turnover
+def test_handovers_lengthen_a_plan_by_a_poisson_number_of_delays() -> None:
+    """Key worker turnover of 3.65 a year and a 10-day handover delay on plans of exactly 100
+    days (no reviews): each plan lasts 100 + 10 K days with K ~ Poisson(3.65 x 100 / 365 =
+    1), so every length is 100 plus a whole number of delays and the shares of K = 0, 1, 2,
+    3, >= 4 are e^-1 x (1, 1, 1/2, 1/6) and the rest. Each share's Wilson interval at
+    1 - ALPHA / 5 (Bonferroni over five cells) must hold its probability; a rate read per
+    day or per plan, or a delay not multiplied by K, fails. The inverse CDF itself is also
+    checked exactly against scipy's on a grid of uniforms."""
+    from sim.model.common import poisson_ppf
+
+    for lam in (0.0, 0.3, 1.0, 7.5):
+        for u in np.linspace(0.0005, 0.9995, 200):
+            assert poisson_ppf(float(u), lam) == stats.poisson.ppf(u, lam), (u, lam)
+    d: dict[str, Any] = {
+        "name": "handovers",
+        "run": {"start_date": "2022-01-01", "duration_days": 400, "warmup_days": 0},
+        "localities": {"town": {"referral_share": 1.0}},
+        "referrals": {"sources": {"all": {"annual_rate": 5_000, "entry": "level3"}}},
+        "teams": {"town": {"workers": 10_000, "caseload_cap": 10}},
+        "early_help": {
+            "duration": {"dist": "fixed", "value": 100},
+            "turnover_per_year": 3.65,
+            "handover_delay_days": 10,
+        },
+    }
+    ev = sim.run_replication(scenario_from_dict(d), seed=2).events
+    rows = ev[ev["stage"] == "level3"]
+    start = rows[rows["event"] == "start"].set_index("family_id")["time"]
+    end = rows[rows["event"] == "end"].set_index("family_id")["time"]
+    start = start[start < 200]  # every plan started before day 200 ends before day 400
+    delays = (end[start.index] - start - 100) / 10
+    k = np.round(delays).to_numpy()
+    assert np.allclose(delays, k, rtol=0, atol=1e-9) and (k >= 0).all()
+    n = len(k)
+    assert n > 2000
+    pmf = stats.poisson.pmf(np.arange(4), 1.0)
+    for cell, p in [*enumerate(pmf), (4, 1 - pmf.sum())]:
+        hits = int((k >= 4).sum()) if cell == 4 else int((k == cell).sum())
+        lo, hi = _wilson(hits, n, ALPHA / 5)
+        assert lo <= p <= hi, (cell, hits / n, p)

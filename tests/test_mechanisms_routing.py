@@ -127,6 +127,49 @@ def test_misclassification_splits_evenly_up_and_down(triage: pd.DataFrame) -> No
         assert lo <= 0.5 <= hi, (level, up, down)
 
 
+def test_routing_kpis_count_the_decisions_made_in_the_window() -> None:
+    """The KPI window rule for routing, with a warm-up of 100 days on a 200-day run: each
+    ``routed_front_door_*`` and ``routed_panel_*`` KPI is the number of that stage's
+    ``end`` rows with that decision at or after day 100, from the log; decisions before the
+    warm-up (there must be some) and the log's other rows do not count."""
+    from sim import kpis as K
+    from sim.vocab import PANEL_DECISIONS, TRIAGE_DECISIONS, Stage
+
+    d = _base(200, {"all": {"annual_rate": 2_000}})
+    d["run"]["warmup_days"] = 100
+    d["family"] = {"need_probs": NEED}
+    d["front_door"] = {
+        "staff": 1000,
+        "triage_time": {"dist": "fixed", "value": 0.1},
+        "insufficient_info_prob": 0.3,
+        "misclassification_prob": MISCLASSIFY,
+    }
+    d["panel"] = {
+        "interval_days": 7,
+        "capacity_per_meeting": 10_000,
+        "decision_probs": {"level2": 0.3, "level3": 0.3, "no_plan": 0.4, "social_care": 0},
+    }
+    d["partner_plans"] = {"duration": {"dist": "fixed", "value": 1}}
+    d["social_care"] = {
+        "assessment_duration": {"dist": "fixed", "value": 1},
+        "outcome_probs": {"nfa": 1, "cin": 0, "cp": 0, "lac": 0},
+        "cin_duration": {"dist": "fixed", "value": 1},
+        "cp_duration": {"dist": "fixed", "value": 1},
+        "lac_duration": {"dist": "fixed", "value": 1},
+        "residential_share": 0,
+        "step_down_probs": {"nfa": 0, "cin": 0, "cp": 0, "lac": 0},
+    }
+    res = sim.run_replication(scenario_from_dict(d), seed=4)
+    ev = res.events
+    for stage, decisions in ((Stage.FRONT_DOOR, TRIAGE_DECISIONS), (Stage.PANEL, PANEL_DECISIONS)):
+        ends = ev[(ev["stage"] == stage) & (ev["event"] == "end")]
+        assert (ends["time"] < 100).sum() > 20, stage
+        inside = ends[ends["time"] >= 100]["detail"].astype(str)
+        for decision in decisions:
+            assert res.kpis[K.routed(stage, decision).name] == (inside == decision).sum(), (stage, decision)
+        assert sum(res.kpis[K.routed(stage, x).name] for x in decisions) == len(inside) > 20
+
+
 # --------------------------------------------------------------------------- panel
 CAPACITY = 3
 INTERVAL = 7.0
@@ -194,6 +237,30 @@ def test_panel_hears_capacity_per_meeting_in_order_and_rolls_over(order: str) ->
     # roll-over: cases still waiting at the end are exactly those never heard
     waiting = set(joins["family_id"]) - set(starts["family_id"])
     assert len(waiting) > 100
+
+
+def test_panel_hears_only_cases_still_waiting() -> None:
+    """The same queue with families withdrawing while they wait (0.05 a day, about 40
+    waiting at a time, so the queue never empties): each meeting still hears exactly
+    CAPACITY cases, all of them families still waiting; a withdrawn family's ticket takes no
+    place at the meeting and is never heard."""
+    d = _base(120, {"all": {"annual_rate": 730, "entry": "panel"}})
+    d["referrals"]["process"] = "deterministic"
+    d["panel"] = {
+        "interval_days": INTERVAL,
+        "first_meeting_day": FIRST,
+        "capacity_per_meeting": CAPACITY,
+        "decision_probs": {"level2": 0, "level3": 0, "no_plan": 1, "social_care": 0},
+    }
+    d["waiting"] = {"withdrawal_per_day": 0.05}
+    ev = sim.run_replication(scenario_from_dict(d), seed=5).events
+    panel = ev[ev["stage"] == "panel"]
+    starts = panel[panel["event"] == "start"]
+    left = panel[panel["event"] == "leave"]
+    assert len(left) > 100
+    assert not set(starts["family_id"]) & set(left["family_id"])
+    per_meeting = starts["time"].round(9).value_counts()
+    assert len(per_meeting) == 17 and (per_meeting == CAPACITY).all()
 
 
 def test_panel_risk_order_hears_the_riskiest_waiting_case_first() -> None:

@@ -171,7 +171,7 @@ def test_step_down_probability_by_outcome(social_care_log: pd.DataFrame) -> None
 AGE_MIN, AGE_MAX = 11, 14
 
 
-def _mst_run(children_mean: float, referral_prob: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _mst_run(children_mean: float, referral_prob: float, reduction: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     d = _social_care_scenario(
         400,
         3650,
@@ -182,7 +182,7 @@ def _mst_run(children_mean: float, referral_prob: float) -> tuple[pd.DataFrame, 
             "referral_prob": referral_prob,
             "age_min": AGE_MIN,
             "age_max": AGE_MAX,
-            "care_relative_reduction": 0,
+            "care_relative_reduction": reduction,
         },
     )
     d["family"]["children_mean"] = children_mean
@@ -242,3 +242,29 @@ def test_mst_referral_probability_among_eligible() -> None:
     k, n = int(t.loc[eligible, "mst"].sum()), int(eligible.sum())
     lo, hi = _wilson(k, n, ALPHA)
     assert lo <= 0.4 <= hi, k / n
+
+
+def test_mst_averts_care_with_its_relative_reduction() -> None:
+    """MST's ``care_relative_reduction`` 0.5: a care-bound family that completes MST avoids
+    care (its therapy ends ``care_averted`` and it starts a CP plan instead) with probability
+    0.5, and never otherwise: exact, every averted family starts CP, every other care-bound
+    one care, and a CP-bound family's therapy always ends ``completed``. The averted share
+    lies in its Wilson interval at 1 - ALPHA (a reduction ignored gives 0, one always
+    applied gives 1)."""
+    ev, fams = _mst_run(1.0, 1.0, reduction=0.5)
+    t = _mst_table(ev, fams)
+    first = ev[ev["episode"] == 0]
+    ended = first[(first["stage"] == "mst") & (first["event"] == "end")].set_index("family_id")["detail"].astype(str)
+    started = first[(first["event"] == "start") & first["stage"].isin(["cp", "lac"])]
+    after = started.drop_duplicates("family_id").set_index("family_id")["stage"].astype(str)
+    outcome = t.set_index("family_id")["detail"]
+    done = ended.index.intersection(after.index)
+    lac_bound = done[outcome[done] == "lac"]
+    cp_bound = done[outcome[done] == "cp"]
+    assert len(lac_bound) > 100 and len(cp_bound) > 100
+    assert (ended[cp_bound] == "completed").all() and (after[cp_bound] == "cp").all()
+    averted = ended[lac_bound] == "care_averted"
+    assert ((ended[lac_bound] == "completed") | averted).all()
+    assert (after[lac_bound] == averted.map({True: "cp", False: "lac"})).all()
+    lo, hi = _wilson(int(averted.sum()), len(lac_bound), ALPHA)
+    assert lo <= 0.5 <= hi, averted.mean()

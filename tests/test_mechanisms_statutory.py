@@ -22,6 +22,7 @@ import pytest
 from scipy import stats
 
 import sim
+from sim import kpis as K
 from sim.config import WORKING_TO_CALENDAR, scenario_from_dict
 from tests.conftest import CONFIGS
 from tests.test_validation_mmc import erlang_c_wait, t_interval
@@ -317,3 +318,111 @@ def test_dated_change_of_social_workers_takes_effect_on_its_date() -> None:
     starts = b[(b["stage"] == "assessment") & (b["event"] == "start")]["time"]
     plain_starts = a[(a["stage"] == "assessment") & (a["event"] == "start")]["time"]
     assert (starts >= 200).sum() < 0.5 * (plain_starts >= 200).sum()
+
+
+# --------------------------------------------------------------------------- MST on the statutory path
+def test_mst_age_rule_on_the_statutory_path() -> None:
+    """Exact. Every assessment leads to a section 47 enquiry, a conference and a CP plan that
+    closes (never care-bound); one child per family, so its age is known. With MST's
+    referral_prob 1 and ages [11, 14], a family starts MST alongside its CP plan if and only
+    if its child is aged 11 to 14 (both ends included), and never without a CP plan. An
+    inverted, exclusive or missing age test fails; every boundary age is seen (about 65
+    CP plans per year of age in 200 days)."""
+    d = _scenario(
+        200.0,
+        children_mean=1.0,
+        assessed_probs={"not_in_need": 0.0, "cin": 0.0, "s47": 1.0, "lac": 0.0},
+        s47_probs={"icpc": 1.0, "cin": 0.0, "nfa": 0.0},
+        icpc_probs={"cp": 1.0, "cin": 0.0, "nfa": 0.0},
+        cp_end_probs={"closed": 1.0, "cin": 0.0, "lac": 0.0},
+    )
+    d["mst"] = {
+        "therapists": 1000,
+        "caseload_cap": 10,
+        "duration": {"dist": "fixed", "value": 30},
+        "referral_prob": 1.0,
+        "age_min": 11,
+        "age_max": 14,
+        "care_relative_reduction": 0,
+    }
+    res = sim.run_replication(scenario_from_dict(d), seed=3)
+    ev = res.events
+    fams = res.families.set_index("family_id")
+    assert (fams["children"] == 1).all()
+    cp = set(ev.loc[(ev["stage"] == "cp") & (ev["event"] == "start"), "family_id"])
+    mst = set(ev.loc[(ev["stage"] == "mst") & (ev["event"] == "join"), "family_id"])
+    age = fams["oldest_age"]
+    in_range = set(age.index[age.between(11, 14)])
+    assert mst == cp & in_range
+    assert len(cp) > 1000
+    for a in (10, 11, 14, 15):
+        assert len(cp & set(age.index[age == a])) > 20
+
+
+def test_statutory_counts_are_the_children_starting_in_the_window() -> None:
+    """The KPI window rule with a warm-up of 100 days on a 300-day run: enquiries,
+    conferences, CP and CIN plans started and children entering care count the children of
+    each ``start`` of that stage at or after day 100 (before the end: events at the horizon
+    are not run), whatever happened before. Each is checked against the log's own rows, and
+    the warm-up must exclude some starts (else the rule is not exercised)."""
+    res = sim.run_replication(scenario_from_dict(_scenario(300.0, warmup=100.0)), seed=5)
+    ev = res.events
+    kpis = {K.S47_ENQUIRIES: "s47", K.ICPCS: "icpc", K.CP_STARTS: "cp", K.CIN_STARTS: "cin"}
+    kpis[K.CARE_ENTRIES_CHILDREN] = "lac"
+    for kpi, stage in kpis.items():
+        starts = ev[(ev["stage"] == stage) & (ev["event"] == "start")]
+        inside = starts["time"] >= 100.0
+        assert inside.sum() > 20 and (~inside).sum() > 5, stage
+        assert res.kpis[kpi.name] == starts.loc[inside, "children"].sum(), kpi.name
+
+
+def test_statutory_placements_split_by_the_residential_share() -> None:
+    """Every assessment leads to care (``assessed_probs`` lac 1): each care episode starts
+    ``residential`` with probability ``residential_share`` = 0.1, else ``foster`` (Wilson
+    interval at 1 - ALPHA), and ends with the placement it started with (exact: the cost
+    of each placement type is its days between the two)."""
+    d = _scenario(300.0, assessed_probs={"not_in_need": 0.0, "cin": 0.0, "s47": 0.0, "lac": 1.0})
+    ev = sim.run_replication(scenario_from_dict(d), seed=9).events
+    lac = ev[ev["stage"] == "lac"]
+    starts = lac[lac["event"] == "start"].set_index("family_id")["detail"].astype(str)
+    ends = lac[lac["event"] == "end"].set_index("family_id")["detail"].astype(str)
+    assert starts.index.is_unique and len(ends) > 100
+    assert (ends == starts[ends.index]).all()
+    assert set(starts) == {"residential", "foster"}
+    k, n = int((starts == "residential").sum()), len(starts)
+    lo, hi = _wilson(k, n, ALPHA)
+    assert lo <= 0.1 <= hi, k / n
+
+
+def test_referral_decisions_are_logged_and_lead_on() -> None:
+    """Each social care referral ends with its decision in the log: ``nfa`` with
+    probability ``nfa_prob`` = 0.1 (Wilson interval at 1 - ALPHA), else ``assessment``, and
+    exactly the families with an ``assessment`` decision join the assessment queue."""
+    ev = sim.run_replication(scenario_from_dict(_scenario(200.0)), seed=4).events
+    ends = ev[(ev["stage"] == "sc_referral") & (ev["event"] == "end")]
+    detail = ends["detail"].astype(str)
+    assert set(detail) == {"nfa", "assessment"}
+    joined = set(ev.loc[(ev["stage"] == "assessment") & (ev["event"] == "join"), "family_id"])
+    assert set(ends.loc[(detail == "assessment").to_numpy(), "family_id"]) == joined
+    k, n = int((detail == "nfa").sum()), len(detail)
+    lo, hi = _wilson(k, n, ALPHA)
+    assert n > 500 and lo <= 0.1 <= hi, k / n
+
+
+def test_assessment_days_are_weighted_by_children() -> None:
+    """``assessment_working_days_mean`` is the mean, over children, of the working days from
+    referral to the end of the assessment (calendar days / WORKING_TO_CALENDAR): families of
+    several children weigh more. Recomputed from the log for a run whose families each had
+    one referral, with children per family varying (mean 2) and durations from the bands;
+    the unweighted mean differs, so the weighting is exercised."""
+    res = sim.run_replication(scenario_from_dict(_scenario(200.0, nfa_prob=0.0)), seed=6)
+    ev = res.events
+    ref = ev[(ev["stage"] == "sc_referral") & (ev["event"] == "start")]
+    assert ref["family_id"].is_unique
+    ends = ev[(ev["stage"] == "assessment") & (ev["event"] == "end")]
+    pairs = ends.merge(ref[["family_id", "time"]], on="family_id", suffixes=("", "_referred"))
+    working = ((pairs["time"] - pairs["time_referred"]) / WORKING_TO_CALENDAR).to_numpy()
+    kids = pairs["children"].to_numpy(dtype=float)
+    weighted, plain = np.average(working, weights=kids), working.mean()
+    assert len(pairs) > 300 and abs(weighted - plain) > 0.05
+    assert res.kpis[K.ASSESSMENT_DAYS.name] == pytest.approx(weighted, rel=1e-9)

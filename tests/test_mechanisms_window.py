@@ -74,6 +74,23 @@ def test_window_rule_on_a_hand_computed_trace() -> None:
     assert {name: k[name] for name in expected} == pytest.approx(expected, rel=1e-12)
 
 
+def test_flows_on_the_hand_computed_trace() -> None:
+    """The flow table of the same trace, window [45, 100]: at day 45, f2 is in its plan
+    (40-55) and f3 waits (joined at 40): 2 in Level 3 at the start; 5 referred into Level 3
+    in the window (50..90); 3 leave with outcomes met (55, 70, 85); at the end f5 is in its
+    plan and f6-f8 wait: 4. The node balances: 2 + 5 = 3 + 4. Every other flow is 0."""
+    k = _dd1(45)
+    expected = {
+        "flow_level3_at_start": 2,
+        "flow_referred_level3": 5,
+        "flow_level3_exit_outcomes_met": 3,
+        "flow_level3_at_end": 4,
+    }
+    flows = {name: v for name, v in k.items() if name.startswith("flow_")}
+    assert {name: flows.pop(name) for name in expected} == expected
+    assert set(flows.values()) == {0.0}
+
+
 def test_without_warmup_the_same_trace_counts_everything() -> None:
     """The same trace with warm-up 0: 9 referrals; waits 0, 5, 10, 15, 20, 25 for the six
     served (mean 12.5); 5 closed; busy from day 10 (utilisation 90 / 100); time spent

@@ -197,6 +197,23 @@ def test_no_block_means_no_workforce_rows_and_kpis() -> None:
 
 
 # --------------------------------------------------------------------------- common random numbers
+def test_post_draws_repeat_with_the_seed_and_change_with_it() -> None:
+    """Each post's turnover, lag and agency draws come from its own stream keyed to the
+    run's seed: 20 posts with turnover 4 a year, exponential lags and agency cover 0.5 give
+    the same log (every time and detail) for the same seed, and a different one for another
+    seed. With about 160 leavings in the year, two unrelated runs cannot share every time
+    (continuous draws): an unseeded stream fails the first assertion."""
+    s = _settings(turnover_rate=4.0, agency_cover_share=0.5, recruitment_lag_days={"dist": "exponential", "mean": 30.0})
+    logs = []
+    for seed in (7, 7, 8):
+        env, _, log, _ = _model(s, posts=20, filled=15, seed=seed)
+        env.run(until=365.0)
+        logs.append(log.to_frame())
+    assert len(logs[0]) > 100  # many draws were made
+    pd.testing.assert_frame_equal(logs[0], logs[1])
+    assert not logs[0]["time"].equals(logs[2]["time"])
+
+
 def _families(events: pd.DataFrame) -> pd.DataFrame:
     rows = events[~events["stage"].isin(STAFF_STAGES)].reset_index(drop=True)
     return rows.astype({c: str for c in ("event", "stage", "service", "detail", "locality")})
@@ -326,6 +343,34 @@ def test_dated_change_of_posts_under_workforce_dynamics_in_the_model() -> None:
     assert k["agency_share_team_a"] == pytest.approx(340 / (1360 + 340), rel=REL)
 
 
+def test_dated_change_leaves_a_workforce_teams_capacity_to_its_posts() -> None:
+    """The same case, watched inside the model: team a's list holds its staff's caseloads,
+    not the scenario's slots, through the change. Day 50: 8 employees and 2 agency workers
+    (cap 5) = 50; day 110: 2 more posts, agency-covered at once, = 60 (the scenario's slots
+    would be 12 x 5 x (1 - 0.2) = 48); day 150, after the first two new starters: 60."""
+    from sim.model.world import World
+
+    d = _deterministic("nfa")
+    d["teams"]["a"]["workforce"] = {
+        "turnover_rate": 0.0,
+        "recruitment_lag_days": {"dist": "fixed", "value": 120},
+        "agency_cover_share": 1.0,
+        "agency_premium": 1.5,
+    }
+    d["changes"] = [{"date": "2022-04-11", "set": {"teams.a.workers": 12}}]
+    world = World(scenario_from_dict(d), 0, 0)
+    seen: list[float] = []
+
+    def watch() -> Any:
+        for day in (50.0, 110.0, 150.0):
+            yield world.env.timeout(day - world.env.now)
+            seen.append(world.team_for["a"].pool.capacity)
+
+    world.env.process(watch())
+    world.run()
+    assert seen == [50.0, 60.0, 60.0]
+
+
 # --------------------------------------------------------------------------- social workers
 def _social_workers(days: float, warmup: float, workforce: dict[str, Any], **sw: Any) -> dict[str, Any]:
     """The statutory-only scenario of tests/test_mechanisms_statutory.py with case-holding
@@ -416,3 +461,48 @@ def test_social_workers_under_workforce_dynamics_exact() -> None:
     staff = res.events[res.events["stage"] == Stage.SOCIAL_WORKER]  # the agency-covered run
     assert set(staff["service"]) == {"social_workers"}
     assert len(staff[(staff["event"] == "start") & (staff["time"] == 0)]) == 10  # 8 employees + 2 agency
+
+
+@pytest.mark.parametrize("ramp_up_days", [0, 100])
+def test_new_starters_ramp_up_then_work_as_the_same_employee(ramp_up_days: int) -> None:
+    """Deterministic: 10 social worker posts, 2 vacant at day 0 (no agency cover), a fixed
+    120-day lag, no turnover; window [50, 400]. The 2 vacancies are filled on day 120.
+
+    * ramp-up 100 days at half the cap: the new starters (staffing ``new_starter``) carry 10
+      units each until day 220, then end and start again, with the same worker ids, as
+      employees carrying 20. Capacity: 8 x 20 x 350 + 2 x 10 x 100 + 2 x 20 x 180 = 65,200
+      unit-days, a mean of 65,200 / 350;
+    * no ramp-up: they start on day 120 as employees: 8 x 20 x 350 + 2 x 20 x 280 = 67,200.
+
+    Utilisation is the children held over the window's mean of that capacity."""
+    wf = {
+        "turnover_rate": 0.0,
+        "recruitment_lag_days": {"dist": "fixed", "value": 120},
+        "agency_cover_share": 0.0,
+        "ramp_up_days": ramp_up_days,
+        "ramp_up_caseload_share": 0.5,
+    }
+    res = sim.run_replication(scenario_from_dict(_social_workers(400.0, 50.0, wf, vacancy_rate=0.2)), seed=0)
+    ev = res.events
+    staff = ev[ev["stage"] == Stage.SOCIAL_WORKER]
+    late = staff[staff["time"] > 0]
+    event, detail = late["event"].astype(str), late["detail"].astype(str)
+    rows = list(zip(late["time"], event, detail, late["family_id"], strict=True))
+    if ramp_up_days:
+        ids = [r[3] for r in rows if r[2] == "new_starter" and r[1] == "start"]
+        assert len(ids) == 2 and min(ids) >= 0
+        assert sorted(rows) == sorted(
+            [(120.0, "start", "new_starter", i) for i in ids]
+            + [(220.0, "end", "new_starter", i) for i in ids]
+            + [(220.0, "start", "employee", i) for i in ids]
+        )
+        capacity = (8 * 20 * 350 + 2 * 10 * 100 + 2 * 20 * 180) / 350
+    else:
+        assert [(t, e, s) for t, e, s, _ in rows] == [(120.0, "start", "employee")] * 2
+        capacity = (8 * 20 * 350 + 2 * 20 * 280) / 350
+    cases = ev[ev["stage"].isin(["assessment", "s47", "icpc", "cin", "cp", "lac"]) & ev["event"].isin(["start", "end"])]
+    cases = cases.sort_values("time", kind="stable")
+    level = np.cumsum(np.where(cases["event"] == "start", 1.0, -1.0) * cases["children"].to_numpy())
+    edges = np.clip(np.append(cases["time"].to_numpy(), 400.0), 50.0, 400.0)
+    held = float(np.sum(level * np.diff(edges))) / 350
+    assert res.kpis["utilisation_social_workers"] == pytest.approx(held / capacity, rel=1e-6)

@@ -251,6 +251,71 @@ def test_unmet_need_is_rereferred_more_in_the_simulation() -> None:
     assert diffs_a.mean() - half > 0, (diffs_a.mean(), half)
 
 
+def test_closures_and_rereferrals_on_a_hand_built_log() -> None:
+    """Which events are closures, and the gap to the next re-referral, on a log written by
+    hand (window ``[1, 100)``). Expected rows, worked out from the rules in the docstring of
+    :func:`sim.metrics.closures_and_rereferrals`:
+
+    * family 5: ``mst_completed`` at 1 (the window's first day), never referred again: inf;
+      its ``advice`` at 0.5 and ``no_plan`` at 100 fall outside the window;
+    * family 1: ``outcomes_met`` at 10, re-referred at 40: gap 30; ``withdrawn`` at 50: inf;
+    * family 4: care ends at 15; the next referral (25) is from the police, so inf even
+      though a re-referral follows at 26;
+    * family 2: an assessment ends with no further action at 20, re-referred at 120: 100
+      (its exit to the social care front door at 5 is not a closure);
+    * family 3: CIN ends at 30 and is stepped down into early help at 30: not a closure;
+    * family 6: ``disengaged`` at 70 and re-referred the same day: 0;
+    * family 7: CP ends at 80, a step-down referral at 85 (not the same instant): a closure,
+      and the next referral is not a re-referral: inf;
+    * family 8: an assessment that leads to CIN and a withdrawal from a queue (a ``leave``,
+      not an ``exit``): no closure.
+    """
+    import pandas as pd
+
+    from sim.metrics import closures_and_rereferrals
+
+    rows = [
+        (0.0, 1, "referral", "front_door", "initial"),
+        (10.0, 1, "exit", "closed", "outcomes_met"),
+        (40.0, 1, "referral", "front_door", "re_referral"),
+        (50.0, 1, "exit", "closed", "withdrawn"),
+        (0.0, 2, "referral", "front_door", "initial"),
+        (5.0, 2, "exit", "closed", "to_social_care_front_door"),
+        (20.0, 2, "end", "assessment", "nfa"),
+        (120.0, 2, "referral", "front_door", "re_referral"),
+        (30.0, 3, "end", "cin", "closed"),
+        (30.0, 3, "referral", "front_door", "social_care_step_down"),
+        (15.0, 4, "end", "lac", "closed"),
+        (25.0, 4, "referral", "front_door", "police"),
+        (26.0, 4, "referral", "front_door", "re_referral"),
+        (0.5, 5, "exit", "closed", "advice"),
+        (1.0, 5, "exit", "closed", "mst_completed"),
+        (100.0, 5, "exit", "closed", "no_plan"),
+        (70.0, 6, "exit", "closed", "disengaged"),
+        (70.0, 6, "referral", "front_door", "re_referral"),
+        (80.0, 7, "end", "cp", "closed"),
+        (85.0, 7, "referral", "front_door", "social_care_step_down"),
+        (3.0, 8, "start", "level2", ""),
+        (4.0, 8, "leave", "level2", "withdrawn"),
+        (12.0, 8, "end", "assessment", "cin"),
+    ]
+    log = pd.DataFrame(rows, columns=["time", "family_id", "event", "stage", "detail"])
+    log = log.sort_values("time", kind="stable").reset_index(drop=True)
+    for col in ("event", "stage", "detail"):  # the model's log holds categoricals
+        log[col] = log[col].astype("category")
+    got = closures_and_rereferrals(log, 1.0, 100.0)
+    sc = "social_care_closed"
+    expected = pd.DataFrame(
+        {
+            "family_id": [5, 1, 4, 2, 1, 6, 7],
+            "time": [1.0, 10.0, 15.0, 20.0, 50.0, 70.0, 80.0],
+            "exit": ["mst_completed", "outcomes_met", sc, sc, "withdrawn", "disengaged", sc],
+            "gap": [np.inf, 30.0, np.inf, 100.0, np.inf, 0.0, np.inf],
+        }
+    )
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+
+
 # --------------------------------------------------------------------------- need while waiting
 def test_need_while_waiting_matches_the_closed_form() -> None:
     """Worsening while waiting is the chain's upward moves alone (a pure-birth chain on the
