@@ -20,91 +20,9 @@ import pytest
 
 import sim
 from sim.config import scenario_from_dict
+from tests.support import STAFF_COSTS, cost, costs_dict, statutory_dict
 
 REL = 1e-9
-
-
-def _cost(gbp: float, year: int) -> dict[str, Any]:
-    return {"gbp": gbp, "price_year": year}
-
-
-STAFF_COSTS = {
-    "key_worker_per_year": _cost(40_000, 2022),
-    "other_team_staff_per_year": _cost(30_000, 2024),
-    "front_door_per_year": _cost(50_000, 2023),
-    "mst_therapist_per_year": _cost(60_000, 2020),
-    "fgc_coordinator_per_year": _cost(45_000, 2021),
-    "fmh_consultant_per_year": _cost(55_000, 2024),
-}
-
-
-def _deterministic(outcome: str, residential: float = 0.0, **cost_changes: Any) -> dict[str, Any]:
-    """One need-4 family every 10 days (days 10, 20, ..., 190), triage taking no time,
-    a 5-day assessment, then ``outcome`` for exactly 70 days; window [50, 200]."""
-    d: dict[str, Any] = {
-        "name": "costs",
-        "run": {"start_date": "2022-01-01", "duration_days": 200, "warmup_days": 50},
-        "localities": {"a": {"referral_share": 0.5}, "b": {"referral_share": 0.5}},
-        "referrals": {"process": "deterministic", "sources": {"all": {"annual_rate": 36.5}}},
-        # one child per family: the per-child social care costs then equal per-family ones
-        "family": {"children_mean": 1, "need_probs": {"level1": 0, "level2": 0, "level3": 0, "level4": 1}},
-        "front_door": {
-            "staff": 3,
-            "triage_time": {"dist": "fixed", "value": 0},
-            "insufficient_info_prob": 0,
-            "misclassification_prob": 0,
-        },
-        "teams": {
-            "a": {"workers": 10, "caseload_cap": 5, "other_fte": 2.5, "vacancy_rate": 0.2},
-            "b": {"workers": 4, "caseload_cap": 5, "other_fte": 1.0},
-        },
-        "early_help": {"duration": {"dist": "fixed", "value": 10}},
-        "mst": {
-            "therapists": 2,
-            "caseload_cap": 5,
-            "duration": {"dist": "fixed", "value": 90},
-            "referral_prob": 0,
-            "care_relative_reduction": 0,
-        },
-        "fgc": {
-            "coordinators": 2,
-            "conferences_per_coordinator": 3,
-            "duration": {"dist": "fixed", "value": 30},
-            "offer_at": "pre_proceedings",
-            "referral_prob": 0,
-            "care_relative_reduction": 0,
-        },
-        "family_mental_health": {
-            "consultants": 1,
-            "caseload_cap": 10,
-            "duration": {"dist": "fixed", "value": 60},
-            "referral_prob": 0,
-            "step_up_relative_reduction": 0,
-        },
-        "social_care": {
-            "assessment_duration": {"dist": "fixed", "value": 5},
-            "outcome_probs": {k: float(k == outcome) for k in ("nfa", "cin", "cp", "lac")},
-            "cin_duration": {"dist": "fixed", "value": 70},
-            "cp_duration": {"dist": "fixed", "value": 70},
-            "lac_duration": {"dist": "fixed", "value": 70},
-            "residential_share": residential,
-            "step_down_probs": {"nfa": 0, "cin": 0, "cp": 0, "lac": 0},
-        },
-        "costs": {
-            "price_year": 2024,
-            "annual_uprating": 0.03,
-            "staff": STAFF_COSTS,
-            "per_case": {"assessment": _cost(800, 2024)},
-            "social_care": {
-                "cin_per_day": _cost(20, 2024),
-                "cp_per_day": _cost(40, 2024),
-                "foster_per_week": _cost(700, 2024),
-                "residential_per_week": _cost(4000, 2024),
-            },
-        },
-    }
-    d["costs"].update(cost_changes)
-    return d
 
 
 # Case-days inside [50, 200] of stays of 70 days starting at 15, 25, ..., 195:
@@ -120,7 +38,7 @@ def test_staff_costs_are_posts_filled_times_annual_cost_times_years() -> None:
     are not), team b 4; other staff 2.5 + 1 FTE; 3 front door, 2 MST therapists, 2 FGC
     coordinators, 1 FMH consultant, each uprated at 3% a year to 2024 prices from its own
     price year, over a window of 150 days."""
-    k = sim.run_replication(scenario_from_dict(_deterministic("nfa")), seed=0).kpis
+    k = sim.run_replication(scenario_from_dict(costs_dict("nfa")), seed=0).kpis
     per_year = (
         (8 + 4) * 40_000 * 1.03**2
         + 3.5 * 30_000
@@ -137,14 +55,14 @@ def test_staff_costs_are_posts_filled_times_annual_cost_times_years() -> None:
 
 @pytest.mark.parametrize(
     ("senior_cost", "per_senior"),
-    [(_cost(45_000, 2024), 45_000), (None, 40_000 * 1.03**2)],
+    [(cost(45_000, 2024), 45_000), (None, 40_000 * 1.03**2)],
     ids=["own_cost", "key_worker_cost"],
 )
 def test_senior_key_workers_are_paid_their_own_cost_or_a_key_workers(senior_cost: Any, per_senior: float) -> None:
     """The staff case above with senior key workers: team a has 3 senior posts, 20% vacant,
     so round(2.4) = 2 are paid, team b 1. Each is paid ``senior_key_worker_per_year``, or
     the key worker's 40,000 (2022 prices, uprated to 2024) when that is not given."""
-    d = _deterministic("nfa")
+    d = costs_dict("nfa")
     d["teams"]["a"].update(senior_workers=3, senior_caseload_cap=2)
     d["teams"]["b"].update(senior_workers=1, senior_caseload_cap=2)
     if senior_cost is not None:  # a copy: STAFF_COSTS is shared by every test here
@@ -175,7 +93,7 @@ def test_senior_key_workers_are_paid_their_own_cost_or_a_key_workers(senior_cost
 def test_social_care_costs_per_day_and_per_week(outcome: str, residential: float, kpi: str, expected: float) -> None:
     """1005 case-days in the window (worked out above): CIN and CP are costed per day,
     foster and residential care per week (days / 7). Foster costed per day would be 7x."""
-    k = sim.run_replication(scenario_from_dict(_deterministic(outcome, residential)), seed=0).kpis
+    k = sim.run_replication(scenario_from_dict(costs_dict(outcome, residential)), seed=0).kpis
     assert k[kpi] == pytest.approx(expected, rel=REL)
     social = ASSESSMENTS * 800 + expected
     assert k["cost_social_care_gbp"] == pytest.approx(social, rel=REL)
@@ -189,10 +107,10 @@ def test_uprating_between_price_years() -> None:
     """The same foster case with the weekly cost stated in 2019 prices and 4% a year
     uprating: 2024 prices are 1.04 ** 5 times higher. With uprating 0 the price year
     does not matter."""
-    d = _deterministic("lac", social_care={"foster_per_week": _cost(700, 2019)}, annual_uprating=0.04)
+    d = costs_dict("lac", social_care={"foster_per_week": cost(700, 2019)}, annual_uprating=0.04)
     k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
     assert k["cost_care_foster_gbp"] == pytest.approx(CASE_DAYS / 7 * 700 * 1.04**5, rel=REL)
-    d = _deterministic("lac", social_care={"foster_per_week": _cost(700, 2019)}, annual_uprating=0.0)
+    d = costs_dict("lac", social_care={"foster_per_week": cost(700, 2019)}, annual_uprating=0.0)
     k = sim.run_replication(scenario_from_dict(d), seed=0).kpis
     assert k["cost_care_foster_gbp"] == pytest.approx(CASE_DAYS / 7 * 700, rel=REL)
 
@@ -204,7 +122,7 @@ UPRATE = 0.025
 
 def _full_scenario() -> dict[str, Any]:
     """Every service and every cost, costs in assorted price years."""
-    d = _deterministic("nfa")
+    d = costs_dict("nfa")
     d["run"] = {"start_date": "2022-04-01", "duration_days": HI, "warmup_days": LO}
     d["referrals"] = {"sources": {"all": {"annual_rate": 1500}}}
     d["family"] = {"need_probs": {"level1": 0.1, "level2": 0.3, "level3": 0.4, "level4": 0.2}}
@@ -249,18 +167,18 @@ def _full_scenario() -> dict[str, Any]:
         "annual_uprating": UPRATE,
         "staff": STAFF_COSTS,
         "per_case": {
-            "level3_plan": _cost(500, 2022),
-            "level2_plan": _cost(200, 2024),
-            "mst_case": _cost(1000, 2023),
-            "assessment": _cost(800, 2021),
-            "fgc_conference": _cost(900, 2022),
-            "parenting_place": _cost(300, 2020),
+            "level3_plan": cost(500, 2022),
+            "level2_plan": cost(200, 2024),
+            "mst_case": cost(1000, 2023),
+            "assessment": cost(800, 2021),
+            "fgc_conference": cost(900, 2022),
+            "parenting_place": cost(300, 2020),
         },
         "social_care": {
-            "cin_per_day": _cost(20, 2023),
-            "cp_per_day": _cost(40, 2022),
-            "foster_per_week": _cost(650, 2021),
-            "residential_per_week": _cost(4200, 2023),
+            "cin_per_day": cost(20, 2023),
+            "cp_per_day": cost(40, 2022),
+            "foster_per_week": cost(650, 2021),
+            "residential_per_week": cost(4200, 2023),
         },
     }
     return d
@@ -370,17 +288,16 @@ def test_social_worker_cost_is_fte_above_the_unit_costs_establishment() -> None:
     still add up to the social care and total costs. Without ``social_worker_per_year`` the
     component is 0."""
     from sim import kpis as K
-    from tests.test_mechanisms_statutory import _scenario
 
-    d = _scenario(400.0, warmup=35.0, social_workers={"case_holding_fte": 10, "caseload_cap": 20})
+    d = statutory_dict(400.0, warmup=35.0, social_workers={"case_holding_fte": 10, "caseload_cap": 20})
     d["changes"] = [{"date": "2022-07-20", "set": {"social_care.statutory.social_workers.case_holding_fte": 4}}]
     d["costs"] = {
         "price_year": 2024,
         "annual_uprating": 0.03,
-        "per_case": {"assessment": _cost(800, 2024)},
+        "per_case": {"assessment": cost(800, 2024)},
         "social_care": {
-            "cin_per_day": _cost(20, 2024),
-            "social_worker_per_year": _cost(50_000, 2022),
+            "cin_per_day": cost(20, 2024),
+            "social_worker_per_year": cost(50_000, 2022),
             "social_worker_fte_in_unit_costs": 7,
         },
     }
@@ -403,7 +320,7 @@ def test_a_case_starting_on_a_year_boundary_is_costed_in_the_later_year_only() -
     GBP 28,800) and year 2 those at 410, ..., 770 (37, GBP 29,600)."""
     from sim import kpis as K
 
-    d = _deterministic("nfa")
+    d = costs_dict("nfa")
     d["run"]["duration_days"] = 800
     d["run"]["warmup_days"] = 45
     res = sim.run_replication(scenario_from_dict(d), seed=0)

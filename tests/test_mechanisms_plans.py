@@ -18,17 +18,9 @@ from scipy import stats
 
 import sim
 from sim.config import scenario_from_dict
+from tests.support import wilson
 
 ALPHA = 0.001
-
-
-def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k / n at level 1 - alpha."""
-    z = float(stats.norm.isf(alpha / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 SOCIAL_CARE = {
@@ -138,7 +130,7 @@ def test_review_outcome_shares(plans: pd.DataFrame, stage: str, probs: dict[str,
         if q == 0:
             assert k == 0
             continue
-        lo, hi = _wilson(k, len(sub), ALPHA / 6)
+        lo, hi = wilson(k, len(sub), ALPHA / 6)
         assert lo <= q / total <= hi, (stage, outcome, k / len(sub), q / total)
 
 
@@ -196,7 +188,7 @@ def test_rereferral_probability_and_uniform_timing_within_a_year() -> None:
     pairs = pairs[pairs["time_exit"] < 900 - 365]
     n, k = len(pairs), int(pairs["time_ref"].notna().sum())
     assert n > 5000
-    lo, hi = _wilson(k, n, ALPHA / 2)
+    lo, hi = wilson(k, n, ALPHA / 2)
     assert lo <= REREFER <= hi, k / n
     delay = (pairs["time_ref"] - pairs["time_exit"]).dropna().to_numpy()
     assert delay.min() >= 0 and delay.max() < 365
@@ -242,5 +234,5 @@ def test_handovers_lengthen_a_plan_by_a_poisson_number_of_delays() -> None:
     pmf = stats.poisson.pmf(np.arange(4), 1.0)
     for cell, p in [*enumerate(pmf), (4, 1 - pmf.sum())]:
         hits = int((k >= 4).sum()) if cell == 4 else int((k == cell).sum())
-        lo, hi = _wilson(hits, n, ALPHA / 5)
+        lo, hi = wilson(hits, n, ALPHA / 5)
         assert lo <= p <= hi, (cell, hits / n, p)

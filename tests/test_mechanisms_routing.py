@@ -8,27 +8,17 @@ re-implementation of the rule on the same hand-built queue.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import sim
 from sim.config import scenario_from_dict
+from tests.support import wilson
 
 ALPHA = 0.001
-
-
-def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k / n at level 1 - alpha."""
-    z = float(stats.norm.isf(alpha / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def _base(days: float, sources: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +101,7 @@ def test_front_door_routing_shares_by_need_level(triage: pd.DataFrame) -> None:
             if p == 0:
                 assert k == 0, (level, route)
                 continue
-            lo, hi = _wilson(k, n, ALPHA / 20)
+            lo, hi = wilson(k, n, ALPHA / 20)
             assert lo <= p <= hi, (level, route, k / n, p)
 
 
@@ -123,7 +113,7 @@ def test_misclassification_splits_evenly_up_and_down(triage: pd.DataFrame) -> No
     for level in (2, 3):
         sub = triage[triage["need"] == level]["detail"].astype(str)
         up, down = int((sub == name[level + 1]).sum()), int((sub == name[level - 1]).sum())
-        lo, hi = _wilson(up, up + down, ALPHA / 2)
+        lo, hi = wilson(up, up + down, ALPHA / 2)
         assert lo <= 0.5 <= hi, (level, up, down)
 
 

@@ -8,7 +8,6 @@ tests against the piecewise-uniform DfE bands, each at a Bonferroni-adjusted lev
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -19,18 +18,10 @@ from scipy import stats
 import sim
 from sim.config import scenario_from_dict
 from sim.distributions import Bands
+from tests.support import wilson
 
 ALPHA = 0.001
 HORIZON = 1600.0
-
-
-def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k / n at level 1 - alpha."""
-    z = float(stats.norm.isf(alpha / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 OUTCOMES = {"nfa": 0.30, "cin": 0.35, "cp": 0.20, "lac": 0.15}
@@ -85,7 +76,7 @@ def test_assessment_outcome_shares(social_care_log: pd.DataFrame) -> None:
     out = ev[(ev["stage"] == "assessment") & (ev["event"] == "end")]["detail"].astype(str)
     assert len(out) > 10_000
     for outcome, p in OUTCOMES.items():
-        lo, hi = _wilson(int((out == outcome).sum()), len(out), ALPHA / 4)
+        lo, hi = wilson(int((out == outcome).sum()), len(out), ALPHA / 4)
         assert lo <= p <= hi, (outcome, (out == outcome).mean())
 
 
@@ -134,7 +125,7 @@ def test_placement_split(social_care_log: pd.DataFrame) -> None:
     ep = _episodes(social_care_log, "lac")
     assert set(ep["detail"]) == {"foster", "residential"}
     k = int((ep["detail"] == "residential").sum())
-    lo, hi = _wilson(k, len(ep), ALPHA)
+    lo, hi = wilson(k, len(ep), ALPHA)
     assert lo <= RESIDENTIAL <= hi, k / len(ep)
     ev = social_care_log
     ends = ev[(ev["stage"] == "lac") & (ev["event"] == "end")].set_index(["family_id", "episode"])["detail"]
@@ -161,7 +152,7 @@ def test_step_down_probability_by_outcome(social_care_log: pd.DataFrame) -> None
     assert np.allclose(table.loc[stepped, "down"], table.loc[stepped, "closed"], atol=1e-9)
     for name, p in STEP_DOWN.items():
         sub = stepped[table["outcome"] == name]
-        lo, hi = _wilson(int(sub.sum()), len(sub), ALPHA / 4)
+        lo, hi = wilson(int(sub.sum()), len(sub), ALPHA / 4)
         assert lo <= p <= hi, (name, sub.mean())
     starts = ev[(ev["stage"] == "level3") & (ev["event"] == "start")]
     assert set(zip(downs["family_id"], downs["episode"])) <= set(zip(starts["family_id"], starts["episode"]))
@@ -240,7 +231,7 @@ def test_mst_referral_probability_among_eligible() -> None:
     eligible = bound & t["oldest_age"].between(AGE_MIN, AGE_MAX)
     assert not t.loc[~eligible, "mst"].any()
     k, n = int(t.loc[eligible, "mst"].sum()), int(eligible.sum())
-    lo, hi = _wilson(k, n, ALPHA)
+    lo, hi = wilson(k, n, ALPHA)
     assert lo <= 0.4 <= hi, k / n
 
 
@@ -266,5 +257,5 @@ def test_mst_averts_care_with_its_relative_reduction() -> None:
     averted = ended[lac_bound] == "care_averted"
     assert ((ended[lac_bound] == "completed") | averted).all()
     assert (after[lac_bound] == averted.map({True: "cp", False: "lac"})).all()
-    lo, hi = _wilson(int(averted.sum()), len(lac_bound), ALPHA)
+    lo, hi = wilson(int(averted.sum()), len(lac_bound), ALPHA)
     assert lo <= 0.5 <= hi, averted.mean()

@@ -13,7 +13,6 @@ Each interval's level is Bonferroni-adjusted within its test (family-wise false 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -25,66 +24,9 @@ import sim
 from sim import kpis as K
 from sim.config import WORKING_TO_CALENDAR, scenario_from_dict
 from tests.conftest import CONFIGS
-from tests.test_validation_mmc import erlang_c_wait, t_interval
+from tests.support import ASSESS_BANDS, ASSESSED, CP_BANDS, ICPC, S47, erlang_c_wait, statutory_dict, t_interval, wilson
 
 ALPHA = 0.001
-
-ASSESS_BANDS = {
-    "dist": "bands",
-    "edges": [0, 1, 11, 21, 31, 41, 46, 90],
-    "probs": [0.018002, 0.116502, 0.172896, 0.157607, 0.202488, 0.189156, 0.143349],
-}
-ASSESSED = {"not_in_need": 0.3, "cin": 0.3, "s47": 0.3, "lac": 0.1}
-S47 = {"icpc": 0.5, "cin": 0.3, "nfa": 0.2}
-ICPC = {"cp": 0.8, "cin": 0.1, "nfa": 0.1}
-CP_BANDS = {"dist": "bands", "edges": [0, 91, 182, 365, 730, 1095], "probs": [0.159, 0.11, 0.435, 0.252, 0.044]}
-
-
-def _statutory(**changes: Any) -> dict[str, Any]:
-    st: dict[str, Any] = {
-        "decision_working_days": 0,
-        "nfa_prob": 0.1,
-        "assessment_working_days": ASSESS_BANDS,
-        "assessed_probs": ASSESSED,
-        "s47_working_days": {"dist": "fixed", "value": 10},
-        "s47_probs": S47,
-        "icpc_working_days": {"dist": "fixed", "value": 5},
-        "icpc_probs": ICPC,
-        "cp_end_probs": {"closed": 0.5, "cin": 0.3, "lac": 0.2},
-        "cin_end_probs": {"closed": 0.9, "lac": 0.1},
-        "inflow": {"sources": {"police": {"children_per_year": 3650}}},
-    }
-    st.update(changes)
-    return st
-
-
-def _scenario(days: float, children_mean: float = 2.0, warmup: float = 0.0, **st: Any) -> dict[str, Any]:
-    """Only the statutory path: no early help referrals (rate 0), social care inflow only."""
-    return {
-        "name": "statutory",
-        "run": {"start_date": "2022-01-01", "duration_days": days, "warmup_days": warmup},
-        "localities": {"town": {"referral_share": 1.0}},
-        "referrals": {"sources": {"none": {"annual_rate": 0, "entry": "level3"}}},
-        "family": {"children_mean": children_mean},
-        "teams": {"town": {"workers": 1000, "caseload_cap": 10}},
-        "early_help": {"duration": {"dist": "fixed", "value": 10}},
-        "social_care": {
-            "cin_duration": {"dist": "bands", "edges": [0, 91, 730], "probs": [0.5, 0.5]},
-            "cp_duration": CP_BANDS,
-            "lac_duration": {"dist": "uniform", "low": 100, "high": 300},
-            "residential_share": 0.1,
-            "step_down_probs": {"nfa": 0.0, "cin": 0.0, "cp": 0.0, "lac": 0.0},
-            "statutory": _statutory(**st),
-        },
-    }
-
-
-def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
-    z = float(stats.norm.isf(alpha / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 # --------------------------------------------------------------------------- M/M/c
@@ -92,7 +34,7 @@ def _mmc(c: int, rho: float, days: float) -> dict[str, Any]:
     """Social workers as M/M/c: c = FTE x cap 1, one child per family, every referral
     assessed (no decision time, no NFA) for Exp(1 day) and closed as not in need."""
     lam = rho * c  # per day, mu = 1
-    return _scenario(
+    return statutory_dict(
         days,
         children_mean=1.0,
         warmup=days / 10,
@@ -130,7 +72,7 @@ def test_social_workers_reduce_to_mmc(c: int, rho: float, days: float) -> None:
 
 def test_unlimited_social_workers_never_wait() -> None:
     """Without a social_workers block the caseload is unlimited: every wait is exactly 0."""
-    k = sim.run_replication(scenario_from_dict(_scenario(400.0)), seed=3).kpis
+    k = sim.run_replication(scenario_from_dict(statutory_dict(400.0)), seed=3).kpis
     assert k["wait_social_worker_mean_days"] == 0.0 and k["waiting_social_worker_at_end"] == 0.0
     assert "utilisation_social_workers" not in k
 
@@ -138,7 +80,7 @@ def test_unlimited_social_workers_never_wait() -> None:
 def test_capacity_binds_in_children() -> None:
     """A family takes one unit per child: held children never exceed FTE x cap (checked at
     every event from the log), and with capacity binding families do wait."""
-    d = _scenario(600.0, social_workers={"case_holding_fte": 10, "caseload_cap": 20})
+    d = statutory_dict(600.0, social_workers={"case_holding_fte": 10, "caseload_cap": 20})
     ev = sim.run_replication(scenario_from_dict(d), seed=4).events
     held_stages = ("assessment", "s47", "icpc", "cin", "cp", "lac")
     rows = ev[ev["stage"].isin(held_stages) & ev["event"].isin(["start", "end"])]
@@ -200,7 +142,7 @@ def test_children_are_conserved_across_social_care_on_the_baseline() -> None:
 def test_conservation_check_can_fail() -> None:
     """The check is not vacuous: a child lost between states (the start of a CP plan after
     its conference dropped from the log) breaks it."""
-    res = sim.run_replication(scenario_from_dict(_scenario(300.0)), seed=5)
+    res = sim.run_replication(scenario_from_dict(statutory_dict(300.0)), seed=5)
     ev = res.events
     c = conservation(ev)
     assert c["in"] == c["out"] + c["there"]
@@ -212,7 +154,7 @@ def test_conservation_check_can_fail() -> None:
 # --------------------------------------------------------------------------- shares and durations
 @pytest.fixture(scope="module")
 def statutory_log() -> pd.DataFrame:
-    return sim.run_replication(scenario_from_dict(_scenario(1600.0)), seed=6).events
+    return sim.run_replication(scenario_from_dict(statutory_dict(1600.0)), seed=6).events
 
 
 def test_outcome_shares(statutory_log: pd.DataFrame) -> None:
@@ -227,7 +169,7 @@ def test_outcome_shares(statutory_log: pd.DataFrame) -> None:
         for outcome, p in probs.items():
             if stage == "sc_referral" and outcome == "assessment":
                 continue
-            lo, hi = _wilson(int((out == outcome).sum()), len(out), ALPHA / 11)
+            lo, hi = wilson(int((out == outcome).sum()), len(out), ALPHA / 11)
             assert lo <= p <= hi, (stage, outcome, (out == outcome).mean())
 
 
@@ -299,7 +241,7 @@ def test_dated_change_of_social_workers_takes_effect_on_its_date() -> None:
     """A dated change cutting social workers from 10 to 1 FTE on day 200: the log is identical
     to the unchanged run before day 200, and afterwards children held never exceed the new
     capacity of 20 once they have fallen to it (families already allocated keep their worker)."""
-    plain = _scenario(400.0, social_workers={"case_holding_fte": 10, "caseload_cap": 20})
+    plain = statutory_dict(400.0, social_workers={"case_holding_fte": 10, "caseload_cap": 20})
     changed = {
         **plain,
         "changes": [{"date": "2022-07-20", "set": {"social_care.statutory.social_workers.case_holding_fte": 1}}],
@@ -328,7 +270,7 @@ def test_mst_age_rule_on_the_statutory_path() -> None:
     if its child is aged 11 to 14 (both ends included), and never without a CP plan. An
     inverted, exclusive or missing age test fails; every boundary age is seen (about 65
     CP plans per year of age in 200 days)."""
-    d = _scenario(
+    d = statutory_dict(
         200.0,
         children_mean=1.0,
         assessed_probs={"not_in_need": 0.0, "cin": 0.0, "s47": 1.0, "lac": 0.0},
@@ -365,7 +307,7 @@ def test_statutory_counts_are_the_children_starting_in_the_window() -> None:
     each ``start`` of that stage at or after day 100 (before the end: events at the horizon
     are not run), whatever happened before. Each is checked against the log's own rows, and
     the warm-up must exclude some starts (else the rule is not exercised)."""
-    res = sim.run_replication(scenario_from_dict(_scenario(300.0, warmup=100.0)), seed=5)
+    res = sim.run_replication(scenario_from_dict(statutory_dict(300.0, warmup=100.0)), seed=5)
     ev = res.events
     kpis = {K.S47_ENQUIRIES: "s47", K.ICPCS: "icpc", K.CP_STARTS: "cp", K.CIN_STARTS: "cin"}
     kpis[K.CARE_ENTRIES_CHILDREN] = "lac"
@@ -381,7 +323,7 @@ def test_statutory_placements_split_by_the_residential_share() -> None:
     ``residential`` with probability ``residential_share`` = 0.1, else ``foster`` (Wilson
     interval at 1 - ALPHA), and ends with the placement it started with (exact: the cost
     of each placement type is its days between the two)."""
-    d = _scenario(300.0, assessed_probs={"not_in_need": 0.0, "cin": 0.0, "s47": 0.0, "lac": 1.0})
+    d = statutory_dict(300.0, assessed_probs={"not_in_need": 0.0, "cin": 0.0, "s47": 0.0, "lac": 1.0})
     ev = sim.run_replication(scenario_from_dict(d), seed=9).events
     lac = ev[ev["stage"] == "lac"]
     starts = lac[lac["event"] == "start"].set_index("family_id")["detail"].astype(str)
@@ -390,7 +332,7 @@ def test_statutory_placements_split_by_the_residential_share() -> None:
     assert (ends == starts[ends.index]).all()
     assert set(starts) == {"residential", "foster"}
     k, n = int((starts == "residential").sum()), len(starts)
-    lo, hi = _wilson(k, n, ALPHA)
+    lo, hi = wilson(k, n, ALPHA)
     assert lo <= 0.1 <= hi, k / n
 
 
@@ -398,14 +340,14 @@ def test_referral_decisions_are_logged_and_lead_on() -> None:
     """Each social care referral ends with its decision in the log: ``nfa`` with
     probability ``nfa_prob`` = 0.1 (Wilson interval at 1 - ALPHA), else ``assessment``, and
     exactly the families with an ``assessment`` decision join the assessment queue."""
-    ev = sim.run_replication(scenario_from_dict(_scenario(200.0)), seed=4).events
+    ev = sim.run_replication(scenario_from_dict(statutory_dict(200.0)), seed=4).events
     ends = ev[(ev["stage"] == "sc_referral") & (ev["event"] == "end")]
     detail = ends["detail"].astype(str)
     assert set(detail) == {"nfa", "assessment"}
     joined = set(ev.loc[(ev["stage"] == "assessment") & (ev["event"] == "join"), "family_id"])
     assert set(ends.loc[(detail == "assessment").to_numpy(), "family_id"]) == joined
     k, n = int((detail == "nfa").sum()), len(detail)
-    lo, hi = _wilson(k, n, ALPHA)
+    lo, hi = wilson(k, n, ALPHA)
     assert n > 500 and lo <= 0.1 <= hi, k / n
 
 
@@ -415,7 +357,7 @@ def test_assessment_days_are_weighted_by_children() -> None:
     several children weigh more. Recomputed from the log for a run whose families each had
     one referral, with children per family varying (mean 2) and durations from the bands;
     the unweighted mean differs, so the weighting is exercised."""
-    res = sim.run_replication(scenario_from_dict(_scenario(200.0, nfa_prob=0.0)), seed=6)
+    res = sim.run_replication(scenario_from_dict(statutory_dict(200.0, nfa_prob=0.0)), seed=6)
     ev = res.events
     ref = ev[(ev["stage"] == "sc_referral") & (ev["event"] == "start")]
     assert ref["family_id"].is_unique

@@ -29,7 +29,7 @@ from sim.model.workforce import StaffSpec, WorkforceModel
 from sim.records import EventLog
 from sim.vocab import STAFF_STAGES, Stage
 from tests.conftest import raw_config
-from tests.test_mechanisms_costs import STAFF_COSTS, _deterministic
+from tests.support import STAFF_COSTS, costs_dict, statutory_dict
 
 REL = 1e-9
 KW = Stage.KEY_WORKER
@@ -169,7 +169,7 @@ def test_agency_cover_is_paid_at_the_premium_and_vacant_posts_are_not() -> None:
     salary = 40_000 * 1.03**2
     other = 3.5 * 30_000 + 3 * 50_000 * 1.03 + 2 * 60_000 * 1.03**4 + 2 * 45_000 * 1.03**3 + 55_000
     for share, key_days in ((1.0, 1200 + 210 + 160 + 600), (0.0, 1200 + 160 + 600)):
-        d = _deterministic("nfa")
+        d = costs_dict("nfa")
         assert d["costs"]["staff"] is STAFF_COSTS
         d["teams"]["a"]["workforce"] = {
             "turnover_rate": 0.0,
@@ -190,7 +190,7 @@ def test_agency_cover_is_paid_at_the_premium_and_vacant_posts_are_not() -> None:
 
 def test_no_block_means_no_workforce_rows_and_kpis() -> None:
     """Without a ``workforce`` block the log holds families only and no workforce KPI exists."""
-    sc = scenario_from_dict(_deterministic("nfa"))
+    sc = scenario_from_dict(costs_dict("nfa"))
     res = sim.run_replication(sc, seed=0)
     assert not res.events["stage"].isin(STAFF_STAGES).any()
     assert not any(name.startswith(("staff_fte_", "vacancy_rate_", "agency_share_")) for name in res.kpis)
@@ -324,7 +324,7 @@ def test_dated_change_of_posts_under_workforce_dynamics_in_the_model() -> None:
     [50, 200]: employees 8 x 150 + new starters 2 x 80 = 1360; agency 2 x 70 (first two
     vacancies, to day 120) + 2 x 100 (the new posts) = 340. Posts: 10 for 50 days, 12 for
     100, a mean of 1700 / 150."""
-    d = _deterministic("nfa")
+    d = costs_dict("nfa")
     d["teams"]["a"]["workforce"] = {
         "turnover_rate": 0.0,
         "recruitment_lag_days": {"dist": "fixed", "value": 120},
@@ -350,7 +350,7 @@ def test_dated_change_leaves_a_workforce_teams_capacity_to_its_posts() -> None:
     would be 12 x 5 x (1 - 0.2) = 48); day 150, after the first two new starters: 60."""
     from sim.model.world import World
 
-    d = _deterministic("nfa")
+    d = costs_dict("nfa")
     d["teams"]["a"]["workforce"] = {
         "turnover_rate": 0.0,
         "recruitment_lag_days": {"dist": "fixed", "value": 120},
@@ -375,9 +375,8 @@ def test_dated_change_leaves_a_workforce_teams_capacity_to_its_posts() -> None:
 def _social_workers(days: float, warmup: float, workforce: dict[str, Any], **sw: Any) -> dict[str, Any]:
     """The statutory-only scenario of tests/test_mechanisms_statutory.py with case-holding
     social workers under workforce dynamics (``social_care.statutory.social_workers.workforce``)."""
-    from tests.test_mechanisms_statutory import _scenario
 
-    return _scenario(
+    return statutory_dict(
         days,
         warmup=warmup,
         social_workers={"case_holding_fte": 10, "caseload_cap": 20, "workforce": workforce, **sw},

@@ -9,33 +9,18 @@ probability at most 5% for a random seed (fixed seeds make the outcome repeatabl
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-from scipy import stats
 
 import sim
 from sim.config import scenario_from_dict
 from tests.conftest import mmc_dict
+from tests.support import erlang_c_wait, t_interval
 
 N_CHECKS = 12
 LEVEL = 1 - 0.05 / N_CHECKS
 REPS = 20
 MEAN_SERVICE = 1.0  # days; the time scale is arbitrary in M/M/c
-
-
-def erlang_c_wait(c: int, lam: float, mu: float) -> float:
-    """Mean wait in queue for M/M/c: C(c, a) / (c mu - lam), with a = lam / mu."""
-    a = lam / mu
-    head = sum(a**k / math.factorial(k) for k in range(c))
-    tail = a**c / math.factorial(c) * c / (c - a)
-    return tail / (head + tail) / (c * mu - lam)
-
-
-def t_interval(x: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-    return float(x.mean() - half), float(x.mean() + half)
 
 
 # (workers, caseload_cap) -> c = 2 and c = 10; horizons give ~15k-25k families per replication
@@ -63,12 +48,12 @@ def test_mmc_matches_erlang_c_and_littles_law(workers: int, cap: int, rho: float
     waits_a, lq_a, lam_w_a = np.array(waits), np.array(lq), np.array(lam_w)
 
     exact = erlang_c_wait(c, lam, mu)
-    lo, hi = t_interval(waits_a)
+    lo, hi = t_interval(waits_a, LEVEL)
     assert lo <= exact <= hi, f"Erlang C Wq={exact:.4f} outside {LEVEL:.4f} CI [{lo:.4f}, {hi:.4f}]"
 
     # Little's law on the same runs: time-average queue length = arrival rate x mean wait.
     # Paired per replication; the interval is for the mean difference L - lambda W.
-    lo, hi = t_interval(lq_a - lam_w_a)
+    lo, hi = t_interval(lq_a - lam_w_a, LEVEL)
     assert lo <= 0 <= hi, f"L - lambda W CI [{lo:.4f}, {hi:.4f}] excludes 0 (L={lq_a.mean():.4f})"
     # and the utilisation is rho (Little's law for the servers). Tolerance: busy server-days in
     # the window are about a compound Poisson sum of lam x window exponential service times, so
