@@ -89,7 +89,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 
 import sim  # noqa: E402  (after making the repository importable from any cwd)
-from sim.backends import WORKER_PROFILE  # noqa: E402
+from sim.backends import LOCAL_CLUSTER, WORKER_PROFILE  # noqa: E402
 
 BASELINE = ROOT / "configs" / "baseline.yaml"
 COUNTY = ROOT / "configs" / "benchmarks" / "county.yaml"
@@ -302,7 +302,7 @@ def _running_cluster(scenario: sim.Scenario, n: int, config: dict[str, object]) 
 
     t0 = time.perf_counter()
     with dask.config.set(config):
-        cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=WORKERS, **LOCAL_CLUSTER)
     startup = time.perf_counter() - t0
     try:
         with Client(cluster) as client:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from sim.backends import LOCAL_CLUSTER
 from sim.config import Scenario
 from sim.uncertainty import load_spec, run_uncertainty
 
@@ -120,7 +121,7 @@ def main() -> None:
         from dask.distributed import Client, LocalCluster
 
         t = time.perf_counter()
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=2, **LOCAL_CLUSTER)
         client = Client(cluster)
         startup = time.perf_counter() - t
         client.run(_warm_worker, loaded.base)

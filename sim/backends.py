@@ -88,6 +88,15 @@ def _apply(fn: Callable[..., Any], task: tuple[Any, ...]) -> Any:
 
 WORKER_PROFILE = "distributed.worker.profile.enabled"
 """Dask setting: whether workers sample the stack of running tasks (for the dashboard)."""
+LOCAL_CLUSTER = {
+    "threads_per_worker": 1,
+    "processes": True,
+    "dashboard_address": None,
+    # the scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787 by
+    # default: a free port instead, so two clusters at once (two batches) do not warn
+    "scheduler_kwargs": {"dashboard_address": ":0"},
+}
+"""Options of the ``LocalCluster`` a Dask batch starts (with ``n_workers``): no dashboard."""
 CONNECT_TIMEOUT = "10s"
 """How long to try to reach an existing Dask scheduler before refusing the batch."""
 
@@ -104,7 +113,7 @@ def _dask(
             # No dashboard, so nobody reads the workers' statistical profile: do not let a thread
             # sample the running replication's stack every 10 ms (measured: ~4% of its CPU).
             with dask.config.set({WORKER_PROFILE: False}):
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                cluster = LocalCluster(n_workers=workers, **LOCAL_CLUSTER)
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)

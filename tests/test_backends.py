@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sim.backends import WORKER_PROFILE, iter_results
+from sim.backends import LOCAL_CLUSTER, WORKER_PROFILE, iter_results
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def scheduler() -> Iterator[str]:
     the same for a cluster of processes, and starts in about a second."""
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, **{**LOCAL_CLUSTER, "processes": False}) as cluster:
         yield cluster.scheduler_address
 
 

@@ -20,6 +20,7 @@ from scipy import stats
 
 import sim
 from sim import kpis as K
+from sim.backends import LOCAL_CLUSTER
 from sim.cli import main
 from sim.experiment import compare, run_batch, sweep, variant
 from sim.vocab import Stage
@@ -175,7 +176,7 @@ def test_dask_batch_survives_a_killed_worker() -> None:
 
     sc = _small(**{"run.duration_days": 500})
     expected = run_batch(sc, 8, seed=9).replications
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, **LOCAL_CLUSTER) as cluster:
         with Client(cluster) as client:
             victim = next(iter(client.run(os.getpid).items()))
         killed = threading.Event()
