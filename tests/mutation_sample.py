@@ -39,6 +39,16 @@ SIZE = 200
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FILE = ROOT / "tests" / "mutation_sample.txt"
 
+#: The second sample (``--lean``): the code the performance work added after the first
+#: sample was drawn (the coded event log, the numpy KPI log, families drawn in blocks, and
+#: SimPy shortcuts in ``common.py``), with its own seed, size and file.
+LEAN_SEED = 2027
+LEAN_SIZE = 40
+LEAN_FILE = ROOT / "tests" / "mutation_sample_lean.txt"
+LEAN_MODULES = ("sim/records.py", "sim/metrics/log.py", "sim/model/family.py")
+LEAN_CLASSES = ("StartedProcess", "Deadlines", "Patience")
+"""Classes of ``sim/model/common.py`` added by the performance work."""
+
 #: Modules sampled in full (every mutant in the population).
 MODEL = ("world", "statutory", "supports", "common", "needs", "workforce")
 #: ``sim/metrics`` functions whose every mutant was run before (excluded).
@@ -50,13 +60,16 @@ def _function(name: str) -> str:
     return re.sub(r"__mutmut_\d+$", "", name).rsplit(".", 1)[1]
 
 
-def population(mutants: Path) -> dict[str, list[str]]:
+def population(mutants: Path, lean: bool = False) -> dict[str, list[str]]:
     """The mutants not run before, by module file, each list sorted.
 
     Parameters
     ----------
     mutants : Path
         mutmut's ``mutants/`` folder.
+    lean : bool
+        The second sample's population instead: every mutant of :data:`LEAN_MODULES` and of
+        the :data:`LEAN_CLASSES` of ``sim/model/common.py``.
 
     Returns
     -------
@@ -67,7 +80,14 @@ def population(mutants: Path) -> dict[str, list[str]]:
     for meta in sorted(mutants.glob("sim/**/*.py.meta")):
         module = meta.relative_to(mutants).as_posix().removesuffix(".meta")
         names = sorted(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
-        if module in {f"sim/model/{m}.py" for m in MODEL}:
+        if lean:
+            if module in LEAN_MODULES:
+                keep = names
+            elif module == "sim/model/common.py":
+                keep = [n for n in names if any(f"ǁ{c}ǁ" in n for c in LEAN_CLASSES)]
+            else:
+                keep = []
+        elif module in {f"sim/model/{m}.py" for m in MODEL}:
             keep = names
         elif module == "sim/model/pools.py":
             keep = [n for n in names if "ǁCaseloadServiceǁ" in n]
@@ -104,7 +124,9 @@ def allocation(sizes: dict[str, int], total: int) -> dict[str, int]:
     return dict(zip(keys, base.tolist(), strict=True))
 
 
-def draw(mutants: Path, size: int = SIZE, seed: int = SEED) -> tuple[list[str], dict[str, int], dict[str, int]]:
+def draw(
+    mutants: Path, size: int = SIZE, seed: int = SEED, lean: bool = False
+) -> tuple[list[str], dict[str, int], dict[str, int]]:
     """Draw the stratified sample and put it in a random run order.
 
     Parameters
@@ -115,6 +137,8 @@ def draw(mutants: Path, size: int = SIZE, seed: int = SEED) -> tuple[list[str], 
         Sample size.
     seed : int
         Seed of ``numpy.random.default_rng``.
+    lean : bool
+        Draw from the second sample's population (see :func:`population`).
 
     Returns
     -------
@@ -126,7 +150,7 @@ def draw(mutants: Path, size: int = SIZE, seed: int = SEED) -> tuple[list[str], 
         Sample size per module.
     """
     rng = np.random.default_rng(seed)
-    strata = population(mutants)
+    strata = population(mutants, lean)
     sizes = {k: len(v) for k, v in strata.items()}
     drawn = allocation(sizes, size)
     chosen: list[str] = []
@@ -137,7 +161,7 @@ def draw(mutants: Path, size: int = SIZE, seed: int = SEED) -> tuple[list[str], 
     return [chosen[i] for i in order], sizes, drawn
 
 
-def score(mutants: Path) -> str:
+def score(mutants: Path, sample_file: Path = SAMPLE_FILE) -> str:
     """mutmut's verdicts on the sampled mutants run so far, per module and in all.
 
     A mutant counts as killed when mutmut says ``killed`` (a test failed; exit code 1 or 3)
@@ -149,6 +173,8 @@ def score(mutants: Path) -> str:
     ----------
     mutants : Path
         mutmut's ``mutants/`` folder.
+    sample_file : Path
+        The sample's file.
 
     Returns
     -------
@@ -157,7 +183,7 @@ def score(mutants: Path) -> str:
     """
     from scipy.stats import binomtest
 
-    names = [line for line in SAMPLE_FILE.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    names = [line for line in sample_file.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
     verdicts: dict[str, int | None] = {}
     for meta in mutants.glob("sim/**/*.py.meta"):
         verdicts.update(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
@@ -182,21 +208,25 @@ def score(mutants: Path) -> str:
 
 def main(argv: list[str]) -> None:
     """Print the sample, or write it to ``tests/mutation_sample.txt`` with ``--write``, or
-    print the score so far with ``--score``."""
+    print the score so far with ``--score``; with ``--lean``, the second sample
+    (``tests/mutation_sample_lean.txt``)."""
+    lean = "--lean" in argv
+    seed, size, sample_file = (LEAN_SEED, LEAN_SIZE, LEAN_FILE) if lean else (SEED, SIZE, SAMPLE_FILE)
     if "--score" in argv:
-        sys.stdout.write(score(ROOT / "mutants"))
+        sys.stdout.write(score(ROOT / "mutants", sample_file))
         return
-    names, sizes, drawn = draw(ROOT / "mutants")
+    names, sizes, drawn = draw(ROOT / "mutants", size, seed, lean)
+    command = ".venv/bin/python -m tests.mutation_sample --write" + (" --lean" if lean else "")
     header = [
-        f"# {len(names)} mutants drawn by `.venv/bin/python -m tests.mutation_sample --write`",
-        f"# numpy default_rng({SEED}), stratified by module (population / drawn):",
+        f"# {len(names)} mutants drawn by `{command}`",
+        f"# numpy default_rng({seed}), stratified by module (population / drawn):",
         *(f"#   {m}: {sizes[m]} / {drawn[m]}" for m in sizes),
         f"#   total: {sum(sizes.values())} / {len(names)}",
         "# one name a line, in run order (a random permutation: any prefix is a random sample)",
     ]
     text = "\n".join([*header, *names]) + "\n"
     if "--write" in argv:
-        SAMPLE_FILE.write_text(text, encoding="utf-8")
+        sample_file.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
 
