@@ -17,6 +17,7 @@ from sim.vocab import SOCIAL_CARE, Exit, Stage
 
 if TYPE_CHECKING:
     from sim.model.family import Family
+    from sim.records import EventLog
 
 __all__ = [
     "CLOSED",
@@ -31,6 +32,7 @@ __all__ = [
     "Step",
     "choose",
     "poisson_ppf",
+    "row_logger",
 ]
 
 Step = tuple[str, str]  # (next stage, or CLOSED / SOCIAL_CARE with an Exit, or DONE)
@@ -239,3 +241,25 @@ def poisson_ppf(u: float, lam: float) -> int:
         pmf *= lam / k
         cum += pmf
     return k
+
+
+def row_logger(log: EventLog, env: simpy.Environment) -> RowLogger:
+    """The world's row logger: a closure over the log's column appends and kind index, so a
+    row (the hot path: several a family) looks up no attribute but the family's own."""
+    t_append, party_append, episode_append, kind_append = log.appenders()
+    kinds, register_kind = log.kinds()
+    new_party = log.new_party
+
+    def row(
+        fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
+    ) -> None:
+        t_append(env.now if time is None else time)
+        party = fam.party
+        if party < 0:  # the family's first row: its constant columns are registered once
+            party = fam.party = new_party(fam.id, fam.locality, len(fam.ages))
+        party_append(party)
+        episode_append(fam.episode)
+        kind = kinds.get((event, stage, service, detail))
+        kind_append(kind if kind is not None else register_kind(event, stage, service, detail))
+
+    return row

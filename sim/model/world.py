@@ -36,6 +36,7 @@ from sim.model.common import (
     Step,
     choose,
     poisson_ppf,
+    row_logger,
 )
 from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
@@ -103,7 +104,7 @@ class World(StatutoryCare, Supports):
         self.rep = rep
         self.env = simpy.Environment()
         self.log = EventLog()
-        self._log: RowLogger = _row_logger(self.log, self.env)
+        self._log: RowLogger = row_logger(self.log, self.env)
         self.families: list[Family] = []
         self.tables = AttributeTables.build(scenario)
         env = self.env
@@ -671,28 +672,6 @@ class World(StatutoryCare, Supports):
         self.mst.release(req)
         self._log(fam, "end", "mst", "mst", "completed")
         return (CLOSED, Exit.MST_COMPLETED)
-
-
-def _row_logger(log: EventLog, env: simpy.Environment) -> RowLogger:
-    """The world's row logger: a closure over the log's column appends and kind index, so a
-    row (the hot path: several a family) looks up no attribute but the family's own."""
-    t_append, party_append, episode_append, kind_append = log.appenders()
-    kinds, register_kind = log.kinds()
-    new_party = log.new_party
-
-    def row(
-        fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
-    ) -> None:
-        t_append(env.now if time is None else time)
-        party = fam.party
-        if party < 0:  # the family's first row: its constant columns are registered once
-            party = fam.party = new_party(fam.id, fam.locality, len(fam.ages))
-        party_append(party)
-        episode_append(fam.episode)
-        kind = kinds.get((event, stage, service, detail))
-        kind_append(kind if kind is not None else register_kind(event, stage, service, detail))
-
-    return row
 
 
 def simulate(scenario: Scenario, seed: int, rep: int) -> World:
