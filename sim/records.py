@@ -16,10 +16,12 @@ locality     category  the family's locality
 children     int16     the family's children (social care counts and costs children)
 ============ ========= ==============================================================
 
-Storage: the simulation appends four numbers a row (time, party, episode, kind). A *party*
-is a family or worker post with its constant columns (``family_id``, ``locality``,
-``children``), registered once; a *kind* is one combination of the four category columns
-(``event``, ``stage``, ``service``, ``detail``), of which a run has a few hundred at most.
+Storage: the simulation appends two numbers a row, the time and a *code* packing the row's
+party, episode and kind (:func:`row_code`). A *party* is a family or worker post with its
+constant columns (``family_id``, ``locality``, ``children``), registered once; a *kind* is
+one combination of the four category columns (``event``, ``stage``, ``service``,
+``detail``), of which a run has a few hundred at most. A family holds the code of its party
+and episode (:attr:`sim.model.family.Family.key`), so a row is ``key | kind``.
 :meth:`EventLog.columns` expands them into full columns (numpy arrays; the category columns
 as codes and their labels) and :meth:`EventLog.to_frame` into the DataFrame.
 """
@@ -37,7 +39,7 @@ from sim.vocab import Event, Stage
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CATEGORY_COLUMNS", "EVENTS", "EVENT_COLUMNS", "STAGES", "EventLog"]
+__all__ = ["CATEGORY_COLUMNS", "EVENTS", "EVENT_COLUMNS", "MAX_EPISODE", "MAX_KIND", "STAGES", "EventLog", "row_code"]
 
 EVENTS = tuple(Event)
 """See :class:`sim.vocab.Event`."""
@@ -50,10 +52,24 @@ CATEGORY_COLUMNS = ("event", "stage", "service", "detail", "locality")
 Coded = tuple[np.ndarray, list[str]]
 """A category column: int16 codes into its labels."""
 
+_EPISODE_SHIFT, _PARTY_SHIFT = 16, 32
+MAX_KIND = (1 << _EPISODE_SHIFT) - 1
+"""The most kinds a log holds (the low 16 bits of a row's code)."""
+MAX_EPISODE = (1 << (_PARTY_SHIFT - _EPISODE_SHIFT)) - 1
+"""The highest episode a row can carry (the next 16 bits)."""
+
+
+def row_code(party: int, episode: int, kind: int = 0) -> int:
+    """A row's code: ``party`` in the high 32 bits, ``episode`` in the next 16, ``kind`` in
+    the low 16 (``row_code(party, episode) | kind`` is ``row_code(party, episode, kind)``)."""
+    if not 0 <= episode <= MAX_EPISODE:
+        raise ValueError(f"episode {episode} is outside 0..{MAX_EPISODE}")
+    return (party << _PARTY_SHIFT) | (episode << _EPISODE_SHIFT) | kind
+
 
 class EventLog:
     """Append-only columnar log. Rows are appended on the simulation's hot path, so a row is
-    four typed-array appends (see the module docstring); nothing is decoded until asked for."""
+    two typed-array appends (see the module docstring); nothing is decoded until asked for."""
 
     __slots__ = (
         "_kind_index",
@@ -62,19 +78,16 @@ class EventLog:
         "_party_ids",
         "_party_index",
         "_party_localities",
-        "episode",
-        "kind",
-        "party",
+        "code",
         "time",
     )
 
     def __init__(self) -> None:
         self.time = array("d")
-        self.party = array("i")
-        """Each row's party: an index into the parties (family_id, locality, children)."""
-        self.episode = array("i")
-        self.kind = array("i")
-        """Each row's kind: an index into the kinds (event, stage, service, detail)."""
+        self.code = array("q")
+        """Each row's :func:`row_code`: its party (an index into the parties: family_id,
+        locality, children), episode and kind (an index into the kinds: event, stage,
+        service, detail)."""
         # the parties in three columns (not a tuple each: one container object less a family
         # for the end-of-run garbage collection to scan)
         self._party_ids = array("q")
@@ -109,12 +122,15 @@ class EventLog:
         read directly, and :meth:`register_kind` for a combination not yet in it."""
         return self._kind_index, self.register_kind
 
-    def register_kind(self, event: str, stage: str, service: str, detail: str) -> int:
+    def register_kind(self, event: str, stage: str, service: str = "", detail: str = "") -> int:
         """The kind index of a combination of the category columns, registered on first use."""
         key = (event, stage, service, detail)
         index = self._kind_index.get(key)
         if index is None:
-            index = self._kind_index[key] = len(self._kinds)
+            index = len(self._kinds)
+            if index > MAX_KIND:
+                raise ValueError(f"more than {MAX_KIND + 1} kinds of row")
+            self._kind_index[key] = index
             self._kinds.append(key)
         return index
 
@@ -132,14 +148,28 @@ class EventLog:
     ) -> None:
         """Append one row given every column."""
         self.time.append(time)
-        self.party.append(self.register_party(family_id, locality, children))
-        self.episode.append(episode)
-        self.kind.append(self.register_kind(event, stage, service, detail))
+        party = self.register_party(family_id, locality, children)
+        self.code.append(row_code(party, episode, self.register_kind(event, stage, service, detail)))
 
-    def appenders(self) -> tuple[Callable[[Any], None], ...]:
-        """The ``append`` of the stored columns (time, party, episode, kind), bound once: a
-        hot caller appends a row through them without a call to :meth:`add`."""
-        return (self.time.append, self.party.append, self.episode.append, self.kind.append)
+    def appenders(self) -> tuple[Callable[[float], None], Callable[[int], None]]:
+        """The ``append`` of the stored columns (time, code), bound once: a hot caller appends
+        a row through them without a call to :meth:`add`."""
+        return (self.time.append, self.code.append)
+
+    @property
+    def party(self) -> np.ndarray:
+        """Each row's party (int64)."""
+        return np.frombuffer(self.code, dtype=np.int64) >> _PARTY_SHIFT
+
+    @property
+    def episode(self) -> np.ndarray:
+        """Each row's episode (int32)."""
+        return ((np.frombuffer(self.code, dtype=np.int64) >> _EPISODE_SHIFT) & MAX_EPISODE).astype(np.int32)
+
+    @property
+    def kind(self) -> np.ndarray:
+        """Each row's kind (int64)."""
+        return np.frombuffer(self.code, dtype=np.int64) & MAX_KIND
 
     def __len__(self) -> int:
         return len(self.time)
@@ -149,8 +179,7 @@ class EventLog:
         :data:`CATEGORY_COLUMNS` as ``(codes, labels)``: ``event`` and ``stage`` with every
         :data:`EVENTS` / :data:`STAGES` as labels, the others with the sorted distinct values
         the log holds (no pandas needed)."""
-        party = np.frombuffer(self.party, dtype=np.int32)
-        kind = np.frombuffer(self.kind, dtype=np.int32)
+        party, kind = self.party, self.kind
         kinds = self._kinds or [("", "", "", "")]
         ids = np.array(self._party_ids or array("q", [0]), dtype=np.int64)
         children = np.array(self._party_children or array("h", [0]), dtype=np.int16)
@@ -161,7 +190,7 @@ class EventLog:
         out: dict[str, np.ndarray | Coded] = {
             "time": np.frombuffer(self.time, dtype=np.float64).copy(),
             "family_id": ids[party],
-            "episode": np.frombuffer(self.episode, dtype=np.int32).copy(),
+            "episode": self.episode,
         }
         for j, name in enumerate(("event", "stage", "service", "detail")):
             fixed = EVENTS if name == "event" else STAGES if name == "stage" else None

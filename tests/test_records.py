@@ -1,4 +1,4 @@
-"""The event log's storage (four numbers a row, parties and kinds decoded on demand) gives
+"""The event log's storage (two numbers a row, parties and kinds decoded on demand) gives
 exactly the DataFrame of its rows written out in full."""
 
 from __future__ import annotations
@@ -8,15 +8,17 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.model.world import simulate
-from sim.records import EVENT_COLUMNS, EVENTS, STAGES, EventLog
+from sim.model.family import FamilyMaker
+from sim.model.world import World, simulate
+from sim.random import FamilyStreams
+from sim.records import EVENT_COLUMNS, EVENTS, MAX_EPISODE, STAGES, EventLog, row_code
 
 
 def _reference(log: EventLog) -> pd.DataFrame:
     """Every row written out in full, category columns by pandas' own inference of the
     distinct values (the definition the stored form must reproduce)."""
-    parties = [log.party_of(i) for i in log.party]
-    kinds = [log._kinds[i] for i in log.kind]
+    parties = [log.party_of(i) for i in log.party.tolist()]
+    kinds = [log._kinds[i] for i in log.kind.tolist()]
     cols: dict[str, object] = {
         "time": np.array(log.time, dtype=np.float64),
         "family_id": np.array([p[0] for p in parties], dtype=np.int64),
@@ -60,3 +62,24 @@ def test_empty_log_keeps_the_schema() -> None:
     assert len(frame) == 0 and tuple(frame.columns) == EVENT_COLUMNS
     assert str(frame["time"].dtype) == "float64" and str(frame["children"].dtype) == "int16"
     assert list(frame["event"].cat.categories) == list(EVENTS)
+
+
+def test_rows_by_kind_equal_rows_by_name() -> None:
+    # the two row loggers of the world (kind registered beforehand, or looked up by name)
+    # write the same row; a new episode moves the family's key
+    world = World(sim.load_scenario("configs/baseline.yaml"), 0, 0)
+    fam = FamilyMaker(FamilyStreams(0, 0), world.tables).make(5, 5)
+    world._log(fam, "join", "level3", "team_north")
+    world._log_kind(fam, world._kind("join", "level3", "team_north"))
+    fam.episode = 3
+    world._log_kind(fam, world._kind("end", "level3", "team_north", "completed"))
+    world._log(fam, "end", "level3", "team_north", "completed", time=-2.0)
+    frame = world.log.to_frame()
+    assert frame["family_id"].tolist() == [5] * 4 and frame["episode"].tolist() == [0, 0, 3, 3]
+    assert frame["event"].astype(str).tolist() == ["join", "join", "end", "end"]
+    assert frame["time"].tolist() == [0.0, 0.0, 0.0, -2.0]
+
+
+def test_episode_beyond_the_code_is_refused() -> None:
+    with pytest.raises(ValueError, match="episode"):
+        row_code(1, MAX_EPISODE + 1)

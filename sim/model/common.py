@@ -25,6 +25,7 @@ __all__ = [
     "LEVEL2_NEXT",
     "LEVEL3_NEXT",
     "Deadlines",
+    "KindLogger",
     "Patience",
     "Proc",
     "RowLogger",
@@ -32,7 +33,7 @@ __all__ = [
     "Step",
     "choose",
     "poisson_ppf",
-    "row_logger",
+    "row_loggers",
 ]
 
 Step = tuple[str, str]  # (next stage, or CLOSED / SOCIAL_CARE with an Exit, or DONE)
@@ -232,6 +233,13 @@ class RowLogger(Protocol):
     ) -> None: ...
 
 
+class KindLogger(Protocol):
+    """``log_kind(fam, kind)``: one event log row for ``fam`` now, of a ``kind`` registered
+    beforehand (:meth:`sim.records.EventLog.register_kind`)."""
+
+    def __call__(self, fam: Family, kind: int) -> None: ...
+
+
 def poisson_ppf(u: float, lam: float) -> int:
     """Smallest k with P(Poisson(lam) <= k) > u (inverse CDF by summing the pmf)."""
     k, pmf = 0, math.exp(-lam)
@@ -243,23 +251,39 @@ def poisson_ppf(u: float, lam: float) -> int:
     return k
 
 
-def row_logger(log: EventLog, env: simpy.Environment) -> RowLogger:
-    """The world's row logger: a closure over the log's column appends and kind index, so a
-    row (the hot path: several a family) looks up no attribute but the family's own."""
-    t_append, party_append, episode_append, kind_append = log.appenders()
+def row_loggers(log: EventLog, env: simpy.Environment) -> tuple[RowLogger, KindLogger]:
+    """The world's row loggers, closures over the log's column appends: ``log(fam, event,
+    stage, service, detail, time)`` (:class:`RowLogger`, which looks the row's kind up) and
+    ``log_kind(fam, kind)`` (:class:`KindLogger`, for a kind registered beforehand, the hot
+    path: two appends and the family's :attr:`~sim.model.family.Family.key`)."""
+    t_append, code_append = log.appenders()
     kinds, register_kind = log.kinds()
     new_party = log.new_party
+
+    def key_of(fam: Family) -> int:
+        """Register the family's constant columns (at its first row): its key."""
+        return fam.register(new_party(fam.id, fam.locality, len(fam.ages)))
+
+    def log_kind(fam: Family, kind: int) -> None:
+        t_append(env._now)
+        key = fam.key
+        if key < 0:  # the family's first row
+            key = key_of(fam)
+        code_append(key | kind)
 
     def row(
         fam: Family, event: str, stage: str, service: str = "", detail: str = "", time: float | None = None
     ) -> None:
-        t_append(env.now if time is None else time)
-        party = fam.party
-        if party < 0:  # the family's first row: its constant columns are registered once
-            party = fam.party = new_party(fam.id, fam.locality, len(fam.ages))
-        party_append(party)
-        episode_append(fam.episode)
         kind = kinds.get((event, stage, service, detail))
-        kind_append(kind if kind is not None else register_kind(event, stage, service, detail))
+        if kind is None:
+            kind = register_kind(event, stage, service, detail)
+        if time is None:
+            log_kind(fam, kind)
+            return
+        t_append(time)
+        key = fam.key
+        if key < 0:
+            key = key_of(fam)
+        code_append(key | kind)
 
-    return row
+    return row, log_kind

@@ -12,23 +12,29 @@ from scipy import special
 
 from sim.config import Scenario
 from sim.random import FamilyRandom, FamilyStreams
+from sim.records import row_code
 from sim.vocab import NEED_LEVELS
 
 __all__ = ["AttributeTables", "Family", "FamilyMaker", "referral_attributes"]
 
 
 class Family:
-    """One family. ``episode`` counts referrals (re-referral and step-down start a new one)."""
+    """One family. ``episode`` counts referrals (re-referral and step-down start a new one).
+
+    ``key``, set when the event log registers the family (its first row), is the
+    :func:`~sim.records.row_code` of its party and current episode: a row of the family is
+    ``key | kind``. It is -1 until then."""
 
     __slots__ = (
         "_at_referral",
+        "_episode",
         "_risk",
         "_risk_beta",
         "_u_risk",
         "ages",
-        "episode",
         "id",
         "initial",
+        "key",
         "locality",
         "need",
         "party",
@@ -49,7 +55,8 @@ class Family:
     ):
         self.id = fid
         self.rng = rng
-        self.episode = 0
+        self._episode = 0
+        self.key = -1
         self.party = -1
         """The family's party in the event log (-1 until its first row)."""
         self.initial = initial
@@ -78,6 +85,23 @@ class Family:
         ages = tuple([tables.age(u()) for _ in range(n_children)])
         level = tables.need(u(), loc)
         return cls(fid, rng, loc, ages, level, tables.risk_beta[level], u(), locality is not None)
+
+    @property
+    def episode(self) -> int:
+        """The family's episode: 0 for the first referral, +1 for each re-referral or step-down."""
+        return self._episode
+
+    @episode.setter
+    def episode(self, value: int) -> None:
+        self._episode = value
+        if self.party >= 0:
+            self.key = row_code(self.party, value)
+
+    def register(self, party: int) -> int:
+        """Record the family's party in the event log; returns its :attr:`key`."""
+        self.party = party
+        key = self.key = row_code(party, self._episode)
+        return key
 
     @property
     def risk(self) -> float:

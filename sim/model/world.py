@@ -30,13 +30,14 @@ from sim.model.common import (
     LEVEL2_NEXT,
     LEVEL3_NEXT,
     Deadlines,
+    KindLogger,
     Proc,
     RowLogger,
     StartedProcess,
     Step,
     choose,
     poisson_ppf,
-    row_logger,
+    row_loggers,
 )
 from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
@@ -52,7 +53,7 @@ from sim.random import (
     sc_arrival_generator,
 )
 from sim.records import EventLog
-from sim.routing import allowed
+from sim.routing import NODES, allowed
 from sim.vocab import (
     NEED_EXITS,
     PANEL_DECISIONS,
@@ -76,6 +77,8 @@ INITIAL_ID_OFFSET = 1_000_000_000
 """Families in the initial state get ids from here, so arriving families keep ids 0, 1, ..."""
 
 _INF = math.inf
+_ROUTES = {here: frozenset(nxt for nxt in NODES if allowed(here, nxt)) for here in NODES}
+"""Where :func:`sim.routing.allowed` lets a family go from each stage (looked up once a step)."""
 NO_ESCALATION = (0.0, 1.0)
 """Hazard factors (escalation, withdrawal) for the queues of edge-of-care services."""
 
@@ -104,7 +107,10 @@ class World(StatutoryCare, Supports):
         self.rep = rep
         self.env = simpy.Environment()
         self.log = EventLog()
-        self._log: RowLogger = row_logger(self.log, self.env)
+        self._log: RowLogger
+        self._log_kind: KindLogger
+        self._log, self._log_kind = row_loggers(self.log, self.env)
+        self._kind = self.log.register_kind
         self.families: list[Family] = []
         self.tables = AttributeTables.build(scenario)
         env = self.env
@@ -147,6 +153,20 @@ class World(StatutoryCare, Supports):
         needs = scenario.needs
         self._need_q = {str(k): rate_matrix(needs, k) for k in NEED_EXITS} if needs is not None else {}
         self._wait_q = worsen_matrix(needs) if needs is not None and needs.worsen_while_waiting else None
+        kind = self._kind
+        self._exit_kinds = {str(x): kind("exit", "closed", "", x) for x in Exit}
+        self._referral_kinds: dict[tuple[str, str], int] = {}
+        self._level3_of = {
+            where: (
+                svc,
+                kind("join", "level3", svc.name),
+                kind("start", "level3", svc.name),
+                {outcome: kind("end", "level3", svc.name, outcome) for outcome in LEVEL3_NEXT},
+            )
+            for where, svc in self.team_for.items()
+        }
+        """Each locality's (and team's) Level 3 list with the kinds of its rows (join, start,
+        end by outcome)."""
         self.handlers: dict[str, Callable[[Family], Proc]] = {
             "front_door": self._front_door,
             "panel": self._panel,
@@ -328,19 +348,19 @@ class World(StatutoryCare, Supports):
     def _life(self, fam: Family, entry: str, source: str, first: Proc | None = None) -> Proc:
         """A family's whole history, episode after episode."""
         nxt, reason = entry, source
-        handlers = self.handlers
+        handlers, log_kind = self.handlers, self._log_kind
         while True:
             if first is not None:
                 nxt, reason = yield from first
                 first = None
             else:
-                self._log(fam, "referral", nxt, "", source)
+                log_kind(fam, self._referral_kind(nxt, source))
             while nxt in handlers:
                 here = nxt
                 nxt, reason = yield from handlers[here](fam)
-                if not allowed(here, nxt):  # the routing table is the one statement of the graph
+                if nxt not in _ROUTES[here]:  # the routing table is the one statement of the graph
                     raise RuntimeError(f"route {here} -> {nxt} is not in sim.routing.EDGES")
-            self._log(fam, "exit", "closed", "", reason)  # reason: an Exit
+            log_kind(fam, self._exit_kinds[reason])  # reason: an Exit
             to_social_care = nxt == SOCIAL_CARE
             if to_social_care:
                 nxt, source = yield from self._social_care(fam, reason)
@@ -357,6 +377,13 @@ class World(StatutoryCare, Supports):
                 fam.rng.release()  # nothing draws for this family again
                 return
             fam.episode += 1
+
+    def _referral_kind(self, stage: str, source: str) -> int:
+        """The kind of a referral row into ``stage`` from ``source`` (registered on first use)."""
+        kind = self._referral_kinds.get((stage, source))
+        if kind is None:
+            kind = self._referral_kinds[stage, source] = self._kind("referral", stage, "", source)
+        return kind
 
     def _after_closure(self, fam: Family, reason: str) -> Proc:
         if self._need_q:
@@ -560,7 +587,7 @@ class World(StatutoryCare, Supports):
     def _level3(
         self, fam: Family, elapsed: float = 0.0, initial_open: bool = False, initial_waiting: bool = False
     ) -> Proc:
-        svc = self.team_for[fam.locality]
+        svc, k_join, k_start, k_end = self._level3_of[fam.locality]
         req = svc.request(fam, polled=not initial_open)
         plan_elapsed, step_up_factor = 0.0, 1.0
         if initial_open:  # the slot is free at day 0 (validated); join and start were logged
@@ -576,15 +603,15 @@ class World(StatutoryCare, Supports):
                     return self._left(why)
             else:  # no hazards, need fixed while waiting: :meth:`_wait` without its generator layers
                 if not initial_waiting:
-                    self._log(fam, "join", "level3", svc.name)
+                    self._log_kind(fam, k_join)
                 if not req.triggered:
                     yield req
-                self._log(fam, "start", "level3", svc.name)
+                self._log_kind(fam, k_start)
             step_up_factor = self._refer_supports(fam)
         t, outcome = self._plan(fam, self.sc.early_help, plan_elapsed, step_up_factor)
         yield self.env.timeout(t)
         svc.release(req)
-        self._log(fam, "end", "level3", svc.name, outcome)
+        self._log_kind(fam, k_end[outcome])
         return LEVEL3_NEXT[outcome]
 
     # ------------------------------------------------------------------ social care
