@@ -10,7 +10,7 @@ import pytest
 
 import sim
 from sim.model.family import AttributeTables, Family, FamilyMaker
-from sim.random import BLOCK, FamilyStreams
+from sim.random import _EXTEND, ARRIVING_FAMILIES, BLOCK, UNIFORMS_PER_FAMILY, FamilyStreams
 
 _CONFIGS = {
     "mmc": ("configs/validation/mmc.yaml", {}),
@@ -57,3 +57,21 @@ def test_ages_at_band_edges() -> None:
     # uniforms exactly at the cumulative shares, just below them, 0 and just below 1
     u = np.array([0.0, 0.25, np.nextafter(0.25, 0), 0.75, np.nextafter(0.75, 0), 0.5, np.nextafter(1.0, 0)])
     assert tables._ages(u).tolist() == [tables.age(float(x)) for x in u]
+
+
+def test_stream_runs_on_into_its_extensions() -> None:
+    # a family's uniforms: the rest of its row of the block from `pos`, then extension 1,
+    # 2, ... (spawn_key=(rep, kind, _EXTEND, index, n)), 48 each; none after release
+    seed, rep, index, pos = 7, 3, BLOCK + 5, 6
+
+    def gen(*key: int) -> np.random.Generator:
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+    row = gen(rep, ARRIVING_FAMILIES, 1).random((BLOCK, UNIFORMS_PER_FAMILY))[5]
+    ext = [gen(rep, ARRIVING_FAMILIES, _EXTEND, index, n).random(UNIFORMS_PER_FAMILY) for n in (1, 2)]
+    expected = [*row[pos:], *ext[0], *ext[1]]
+    rng = FamilyStreams(seed, rep).family(index, pos)
+    assert [rng.u() for _ in expected] == [float(x) for x in expected]
+    rng.release()
+    with pytest.raises(RuntimeError, match="released"):
+        rng.u()

@@ -180,7 +180,7 @@ class FamilyMaker:
         if used[row] < 0:
             return Family.draw(fid, streams.family(index), tables)
         level = levels[row]
-        rng = streams.family(index, used[row])
+        rng = streams.in_block(index, row, used[row])
         return Family(fid, rng, locs[row], ages[row], level, tables.risk_beta[level], u_risk[row], False, risks[row])
 
 
