@@ -11,7 +11,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
-from simpy.events import NORMAL, PENDING
+from simpy.events import NORMAL, PENDING, Timeout
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
 
@@ -32,6 +32,7 @@ __all__ = [
     "StartedProcess",
     "Step",
     "choose",
+    "hold",
     "poisson_ppf",
     "row_loggers",
 ]
@@ -249,6 +250,25 @@ def poisson_ppf(u: float, lam: float) -> int:
         pmf *= lam / k
         cum += pmf
     return k
+
+
+_new_timeout = Timeout.__new__
+
+
+def hold(env: simpy.Environment, delay: float) -> Timeout:
+    """``env.timeout(delay)``: the same event, scheduled at the same time and place in the
+    queue, made without the two Python calls of SimPy's (``Timeout.__init__`` and
+    ``Environment.schedule``), for the journey's hot path."""
+    if delay < 0:
+        raise ValueError(f"Negative delay {delay}")
+    timeout = _new_timeout(Timeout)
+    timeout.env = env
+    timeout.callbacks = []
+    timeout._value = None
+    timeout._delay = delay
+    timeout._ok = True
+    heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timeout))
+    return timeout
 
 
 def row_loggers(log: EventLog, env: simpy.Environment) -> tuple[RowLogger, KindLogger]:

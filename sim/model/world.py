@@ -36,6 +36,7 @@ from sim.model.common import (
     StartedProcess,
     Step,
     choose,
+    hold,
     poisson_ppf,
     row_loggers,
 )
@@ -293,15 +294,16 @@ class World(StatutoryCare, Supports):
         at = times.tolist()
         if not at:
             return
-        arrival = env.timeout(max(at[0] - env.now, 0.0))
+        arrival = hold(env, max(at[0] - env._now, 0.0))
+        last = len(at) - 1
         for i, (t, s) in enumerate(zip(at, src.tolist())):
             yield arrival
             fam = make(i, i, now=t)
             families.append(fam)
             # the next arrival is scheduled before the family starts, so that the family can
             # start in this step (see StartedProcess): the order of events is unchanged
-            if i + 1 < len(at):
-                arrival = env.timeout(max(at[i + 1] - env.now, 0.0))
+            if i < last:
+                arrival = hold(env, max(at[i + 1] - env._now, 0.0))
             StartedProcess(env, life(fam, entries[s], names[s]))
 
     def _start_initial_state(self, sc_rows: list[tuple[float, Family, str, str]]) -> None:
@@ -394,7 +396,7 @@ class World(StatutoryCare, Supports):
         u, v = fam.rng.u(), fam.rng.u()
         if u >= p:
             return (DONE, "")
-        yield self.env.timeout(v * self.sc.rereferral.timing_days)
+        yield hold(self.env, v * self.sc.rereferral.timing_days)
         return ("front_door", REFERRAL_RE)
 
     def _need_gap(self, fam: Family, exit_kind: str) -> Proc:
@@ -594,7 +596,11 @@ class World(StatutoryCare, Supports):
             yield req
             plan_elapsed = elapsed
         else:
-            factors = self._enrol_parenting(fam) if not initial_waiting else (1.0, 1.0)
+            sc = self.sc
+            # (no call when there is nothing to enrol in or refer to: no uniform is drawn then)
+            factors = (
+                self._enrol_parenting(fam) if not initial_waiting and sc.parenting_groups is not None else (1.0, 1.0)
+            )
             if self._hazards or self._wait_q is not None:
                 why = yield from self._wait(
                     fam, "level3", svc.name, req, elapsed, log_join=not initial_waiting, hazard_factors=factors
@@ -607,9 +613,10 @@ class World(StatutoryCare, Supports):
                 if not req.triggered:
                     yield req
                 self._log_kind(fam, k_start)
-            step_up_factor = self._refer_supports(fam)
+            if sc.fgc is not None or sc.family_mental_health is not None:
+                step_up_factor = self._refer_supports(fam)
         t, outcome = self._plan(fam, self.sc.early_help, plan_elapsed, step_up_factor)
-        yield self.env.timeout(t)
+        yield hold(self.env, t)
         svc.release(req)
         self._log_kind(fam, k_end[outcome])
         return LEVEL3_NEXT[outcome]
