@@ -93,6 +93,9 @@ class FamilyRandom:
         self.u = _released
 
 
+_new_stream = FamilyRandom.__new__
+
+
 class FamilyStreams:
     """Hands out :class:`FamilyRandom` objects keyed by ``(kind, index)``."""
 
@@ -103,7 +106,8 @@ class FamilyStreams:
         self._base = (rep, kind, _EXTEND)
         self._block_no = -1
         self._block: np.ndarray = np.empty((0, UNIFORMS_PER_FAMILY))
-        self._bytes = memoryview(b"")
+        self._uniforms = array("d")
+        """The current block as one typed array (a family's row is a slice of it)."""
 
     def block(self, index: int) -> tuple[np.ndarray, int]:
         """The block of uniforms holding family ``index``'s first ones (a row per family),
@@ -112,7 +116,8 @@ class FamilyStreams:
         if block_no != self._block_no:
             gen = _generator(self._seed, (self._rep, self._kind, block_no))
             self._block = gen.random((BLOCK, UNIFORMS_PER_FAMILY))
-            self._bytes = memoryview(self._block.tobytes())
+            self._uniforms = array("d")
+            self._uniforms.frombytes(memoryview(self._block).cast("B"))  # type: ignore[arg-type]  # one copy
             self._block_no = block_no
         return self._block, row
 
@@ -126,6 +131,9 @@ class FamilyStreams:
         """:meth:`family` for a family whose block is the current one, at ``row`` of it."""
         # a typed array: 8 bytes a uniform, not a boxed float and a list slot (~4x smaller for
         # the families alive at once), and reading it gives the same Python float
-        buf = array("d")
-        buf.frombytes(self._bytes[(row * UNIFORMS_PER_FAMILY + pos) * 8 : (row + 1) * UNIFORMS_PER_FAMILY * 8])
-        return FamilyRandom(buf, self._seed, self._base, index)
+        start = row * UNIFORMS_PER_FAMILY
+        rng = _new_stream(FamilyRandom)  # FamilyRandom(...) without the Python call of __init__
+        rng.u = chain(  # type: ignore[assignment]
+            self._uniforms[start + pos : start + UNIFORMS_PER_FAMILY], _Extensions((self._seed, self._base, index))
+        ).__next__
+        return rng
