@@ -28,6 +28,7 @@ as codes and their labels) and :meth:`EventLog.to_frame` into the DataFrame.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -158,18 +159,32 @@ class EventLog:
 
     @property
     def party(self) -> np.ndarray:
-        """Each row's party (int64)."""
-        return np.frombuffer(self.code, dtype=np.int64) >> _PARTY_SHIFT
+        """Each row's party (int32; a view of the codes, no copy)."""
+        return self._fields()[2]
 
     @property
     def episode(self) -> np.ndarray:
-        """Each row's episode (int32)."""
-        return ((np.frombuffer(self.code, dtype=np.int64) >> _EPISODE_SHIFT) & MAX_EPISODE).astype(np.int32)
+        """Each row's episode (uint16; a view of the codes, no copy)."""
+        return self._fields()[1]
 
     @property
     def kind(self) -> np.ndarray:
-        """Each row's kind (int64)."""
-        return np.frombuffer(self.code, dtype=np.int64) & MAX_KIND
+        """Each row's kind (uint16; a view of the codes, no copy)."""
+        return self._fields()[0]
+
+    def _fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's (kind, episode, party): views of the codes' 16-, 16- and 32-bit fields
+        (a log's decoding allocates no array of the rows' size but its output columns)."""
+        code = np.frombuffer(self.code, dtype=np.int64)
+        if sys.byteorder != "little":  # the fields by arithmetic (copies)
+            kind = (code & MAX_KIND).astype(np.uint16)
+            return (
+                kind,
+                ((code >> _EPISODE_SHIFT) & MAX_EPISODE).astype(np.uint16),
+                (code >> _PARTY_SHIFT).astype(np.int32),
+            )
+        low = code.view(np.uint16)  # four 16-bit words a row, the lowest first
+        return low[0::4], low[1::4], code.view(np.int32)[1::2]
 
     def __len__(self) -> int:
         return len(self.time)
@@ -179,7 +194,7 @@ class EventLog:
         :data:`CATEGORY_COLUMNS` as ``(codes, labels)``: ``event`` and ``stage`` with every
         :data:`EVENTS` / :data:`STAGES` as labels, the others with the sorted distinct values
         the log holds (no pandas needed)."""
-        party, kind = self.party, self.kind
+        kind, episode, party = self._fields()
         kinds = self._kinds or [("", "", "", "")]
         ids = np.array(self._party_ids or array("q", [0]), dtype=np.int64)
         children = np.array(self._party_children or array("h", [0]), dtype=np.int16)
@@ -190,7 +205,7 @@ class EventLog:
         out: dict[str, np.ndarray | Coded] = {
             "time": np.frombuffer(self.time, dtype=np.float64).copy(),
             "family_id": ids[party],
-            "episode": self.episode,
+            "episode": episode.astype(np.int32),
         }
         for j, name in enumerate(("event", "stage", "service", "detail")):
             fixed = EVENTS if name == "event" else STAGES if name == "stage" else None
