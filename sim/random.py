@@ -19,8 +19,6 @@ Two kinds of stream:
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
-from itertools import chain
 
 import numpy as np
 
@@ -33,6 +31,9 @@ SC_ARRIVALS = 3
 SC_FAMILIES = 4
 SC_INITIAL_FAMILIES = 5
 _EXTEND = 99
+
+_RELEASED = array("d")
+"""The buffer of every released stream (one shared empty array, never written to)."""
 
 BLOCK = 256
 """Families per generated block of uniforms."""
@@ -55,45 +56,33 @@ def sc_arrival_generator(seed: int, rep: int) -> np.random.Generator:
     return _generator(seed, (rep, SC_ARRIVALS))
 
 
-class _Extensions(tuple[int, tuple[int, ...], int]):
-    """``(seed, base, index)``: a family's uniforms beyond its first block. Iterating gives
-    extension 1, 2, ... (``spawn_key=(*base, index, n)``), 48 uniforms each (a tuple, made
-    in C: a family that never needs an extension costs no Python call for it)."""
-
-    __slots__ = ()
-
-    def __iter__(self) -> Iterator[float]:  # type: ignore[override]
-        seed, base, index = self[0], self[1], self[2]  # (unpacking would call this method)
-        n = 0
-        while True:
-            n += 1
-            gen = _generator(seed, (*base, index, n))
-            yield from array("d", gen.random(UNIFORMS_PER_FAMILY).tobytes())
-
-
-def _released() -> float:
-    raise RuntimeError("a uniform was drawn from a released family stream")
-
-
 class FamilyRandom:
-    """A family's own sequence of uniforms in ``[0, 1)``; :attr:`u` returns the next one.
+    """A family's own sequence of uniforms in ``[0, 1)``; :meth:`u` returns the next one."""
 
-    ``u`` is the ``__next__`` of a chain of the family's first uniforms (a typed array: 8
-    bytes each) and its extensions (generated only when the array is used up): a draw is
-    one call into C, with no Python frame."""
+    __slots__ = ("_base", "_buf", "_extensions", "_index", "_pos", "_seed")
 
-    __slots__ = ("u",)
-
-    def __init__(self, buf: array[float], seed: int, base: tuple[int, ...], index: int):
-        self.u: Callable[[], float] = chain(buf, _Extensions((seed, base, index))).__next__  # type: ignore[assignment]
-        """The next uniform."""
+    def __init__(self, buf: array[float], seed: int, base: tuple[int, ...], index: int, pos: int = 0):
+        self._buf = buf
+        self._pos = pos
+        self._seed = seed
+        self._base = base  # (rep, kind, EXTEND), shared by the stream's families
+        self._index = index
+        self._extensions = 0
 
     def release(self) -> None:
-        """Free the buffer: the family's history is over (a later draw is an error)."""
-        self.u = _released
+        """Free the buffer (the family's history is over); a later draw would extend the stream."""
+        self._buf = _RELEASED
+        self._pos = 0
 
-
-_new_stream = FamilyRandom.__new__
+    def u(self) -> float:
+        pos = self._pos
+        if pos == len(self._buf):
+            self._extensions += 1
+            gen = _generator(self._seed, (*self._base, self._index, self._extensions))
+            self._buf = array("d", gen.random(UNIFORMS_PER_FAMILY).tobytes())
+            pos = 0
+        self._pos = pos + 1
+        return self._buf[pos]
 
 
 class FamilyStreams:
@@ -129,11 +118,8 @@ class FamilyStreams:
 
     def in_block(self, index: int, row: int, pos: int = 0) -> FamilyRandom:
         """:meth:`family` for a family whose block is the current one, at ``row`` of it."""
-        # a typed array: 8 bytes a uniform, not a boxed float and a list slot (~4x smaller for
-        # the families alive at once), and reading it gives the same Python float
+        # a typed array (a slice of the block's: one C call): 8 bytes a uniform, not a boxed
+        # float and a list slot (~4x smaller for the families alive at once), and indexing it
+        # gives the same Python float
         start = row * UNIFORMS_PER_FAMILY
-        rng = _new_stream(FamilyRandom)  # FamilyRandom(...) without the Python call of __init__
-        rng.u = chain(  # type: ignore[assignment]
-            self._uniforms[start + pos : start + UNIFORMS_PER_FAMILY], _Extensions((self._seed, self._base, index))
-        ).__next__
-        return rng
+        return FamilyRandom(self._uniforms[start : start + UNIFORMS_PER_FAMILY], self._seed, self._base, index, pos)
