@@ -101,21 +101,34 @@ def test_started_process_failure_stops_the_run() -> None:
 
 
 def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple[float, int, str]]:
-    """An overloaded queue with a hazard of leaving: each waiter is woken by whichever comes
-    first, a slot or its deadline, either by SimPy's own ``req | timeout`` condition or by
-    :class:`Deadlines` (one alarm for all deadlines)."""
+    """An overloaded queue with a hazard of leaving: each waiter leaves at its deadline unless
+    served first. ``"simpy"``: plain SimPy, a ``simpy.Resource`` and the ``req | timeout``
+    condition (a timeout per waiter, the request cancelled on leaving); ``"deadlines"``: the
+    model's way, a :class:`CaseloadPool` (served at the release, in its step) and
+    :class:`Deadlines` (one alarm for all deadlines, the waiter woken on its own request)."""
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
+    resource = simpy.Resource(env, capacity=3)
     pool = CaseloadPool(env, "team", 3)
     deadlines = Deadlines(env)
     trace: list[tuple[float, int, str]] = []
 
+    def plain(i: int, patience: float, service: float) -> Generator[simpy.Event, Any, None]:
+        with resource.request() as req:
+            yield req | env.timeout(patience)
+            if not req.triggered:
+                trace.append((env.now, i, "left"))
+                return
+            trace.append((env.now, i, "served"))
+            yield env.timeout(service)
+        trace.append((env.now, i, "done"))
+
     def family(i: int, patience: float, service: float) -> Generator[simpy.Event, Any, None]:
         req = pool.request(polled=True)
         if not req.triggered:
-            yield (req | env.timeout(patience)) if wait == "condition" else deadlines.first(req, patience)
-            if not req.triggered:
-                req.cancel()
+            deadlines.add(req, patience)
+            yield req
+            if req.cancelled:
                 trace.append((env.now, i, "left"))
                 return
         trace.append((env.now, i, "served"))
@@ -126,7 +139,8 @@ def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple
     def arrivals() -> Generator[simpy.Event, Any, None]:
         for i in range(600):
             yield env.timeout(rng.exponential(0.5))
-            env.process(family(i, rng.exponential(patience_mean), rng.exponential(2.0)))
+            process = plain if wait == "simpy" else family
+            env.process(process(i, rng.exponential(patience_mean), rng.exponential(2.0)))
 
     env.process(arrivals())
     env.run()
@@ -136,7 +150,7 @@ def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_deadlines_wake_families_as_timeouts_would(seed: int) -> None:
     # rho = 2 / 0.5 / 3 ~ 1.3: a long queue, many leave at their deadline, many are served first
-    expected = _queue_trace("condition", seed)
+    expected = _queue_trace("simpy", seed)
     kinds = {k for _, _, k in expected}
     assert kinds == {"left", "served", "done"}
     assert _queue_trace("deadlines", seed) == expected
@@ -154,7 +168,7 @@ def test_compacted_deadlines_wake_families_as_timeouts_would(seed: int, monkeypa
         compact(self)
 
     monkeypatch.setattr(Deadlines, "_compact", counted)
-    expected = _queue_trace("condition", seed, patience_mean=200.0)
+    expected = _queue_trace("simpy", seed, patience_mean=200.0)
     assert {k for _, _, k in expected} == {"left", "served", "done"}
     assert _queue_trace("deadlines", seed, patience_mean=200.0) == expected
     assert calls, "the heap was never compacted: the test does not exercise it"

@@ -30,6 +30,7 @@ from sim.model.common import (
     LEVEL2_NEXT,
     LEVEL3_NEXT,
     Deadlines,
+    Place,
     Proc,
     RowLogger,
     StartedProcess,
@@ -80,19 +81,15 @@ NO_ESCALATION = (0.0, 1.0)
 """Hazard factors (escalation, withdrawal) for the queues of edge-of-care services."""
 
 
-class _PanelTicket(simpy.Event):
+class _PanelTicket(Place):
     """A place in the panel's queue; triggered when the case is heard. Cancelling only marks
     the ticket (O(1), whatever the queue's length); the next meeting drops marked tickets."""
 
-    __slots__ = ("cancelled",)
+    __slots__ = ()
 
     def __init__(self, env: simpy.Environment, queue: list[tuple[_PanelTicket, Family]], fam: Family):
         super().__init__(env)
-        self.cancelled = False
         queue.append((self, fam))
-
-    def cancel(self) -> None:
-        self.cancelled = True
 
 
 class World(StatutoryCare, Supports):
@@ -392,7 +389,7 @@ class World(StatutoryCare, Supports):
         fam: Family,
         stage: str,
         service: str,
-        req: Any,
+        req: Place,
         elapsed: float = 0.0,
         log_join: bool = True,
         hazard_factors: tuple[float, float] = (1.0, 1.0),
@@ -401,10 +398,12 @@ class World(StatutoryCare, Supports):
         """Queue for ``req`` with the hazards of escalation and withdrawal (scaled by
         ``hazard_factors``, e.g. for families in a parenting group while they wait).
 
-        Returns ``""`` once served, else ``"escalated"`` or ``"withdrawn"`` after cancelling
-        the request (so no slot can leak). With ``needs.worsen_while_waiting`` (and
-        ``need_worsens``), the family's level of need then moves up the chain's worsening
-        rates over the time it waited (the hazards above use its level at joining).
+        Returns ``""`` once served, else ``"escalated"`` or ``"withdrawn"``: at the family's
+        deadline :class:`~sim.model.common.Deadlines` cancels the request (so no slot can leak)
+        and wakes the family on it; a served family resumes on the request itself. With
+        ``needs.worsen_while_waiting`` (and ``need_worsens``), the family's level of need then
+        moves up the chain's worsening rates over the time it waited (the hazards above use its
+        level at joining).
         """
         env = self.env
         if log_join:
@@ -417,15 +416,12 @@ class World(StatutoryCare, Supports):
             wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
             patience = min(esc, wd)
         why = ""
-        if req.triggered:
-            pass  # a slot was free: served at once, no scheduler step needed
-        elif patience < _INF:
-            yield self._deadlines.first(req, patience)
-            if not req.triggered:
-                req.cancel()
-                why = "escalated" if esc <= wd else "withdrawn"
-        else:
+        if not req.triggered:  # else a slot was free: served at once, no scheduler step needed
+            if patience < _INF:
+                self._deadlines.add(req, patience)  # at the deadline: cancelled and woken
             yield req
+            if req.cancelled:
+                why = "escalated" if esc <= wd else "withdrawn"
         self._log(fam, "leave" if why else "start", stage, service, why)
         if need_worsens and self._wait_q is not None:
             level = need_path(self._wait_q, fam.need - 1, fam.rng.u, env.now - joined)[-1][1] + 1
