@@ -214,3 +214,53 @@ def test_compaction_leaves_an_overloaded_model_run_unchanged(monkeypatch: pytest
             assert np.array_equal(got[name][0], column[0]) and got[name][1] == column[1], name
         else:
             assert np.array_equal(got[name], column), name
+
+
+def test_discarded_world_frees_waiting_families_without_the_collector() -> None:
+    # the overloaded M/M/c of the test above: hundreds of families still on the list at the
+    # end, each a cycle (request -> process -> generator -> world -> list -> request); after
+    # World.discard they are freed by reference counts alone (the collector is off), without
+    # it they would wait for a collection
+    import gc
+    import weakref
+
+    import sim
+    from sim.model.world import World
+
+    scenario = sim.load_scenario(
+        "configs/validation/mmc.yaml",
+        overrides={
+            "referrals.sources.all.annual_rate": 20 * 365,
+            "teams.town.workers": 10,
+            "teams.town.caseload_cap": 4,
+            "early_help.duration.mean": 3.0,
+            "waiting.withdrawal_per_day": 0.002,
+            "run.duration_days": 150,
+            "run.warmup_days": 0,
+        },
+    )
+
+    def finished(discard: bool) -> tuple[int, list[weakref.ref[Any]]]:
+        world = World(scenario, 0, 0)
+        world.run()
+        waiting = [req for req in world.team_for["town"].pool._fifo if not req.cancelled]
+        refs = [weakref.ref(req.callbacks[0].__self__) for req in waiting]  # the waiting processes
+        refs += [weakref.ref(entry[3]) for entry in world.env._queue]  # plans, arrivals, alarms
+        world.families.clear()
+        if discard:
+            world.discard()
+        del world, waiting
+        return len(refs), refs
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        n, refs = finished(discard=True)
+        assert n > 500
+        assert all(ref() is None for ref in refs)
+        _, kept = finished(discard=False)
+        assert all(ref() is not None for ref in kept)  # the test can fail: cycles need the collector
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()

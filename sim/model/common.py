@@ -126,6 +126,11 @@ class Deadlines:
         if at < self._alarm_at:
             self._arm(at)
 
+    def discard(self) -> None:
+        """Forget every deadline and the alarm (the run is over)."""
+        self._heap.clear()
+        self._alarm, self._alarm_at = None, math.inf
+
     def _compact(self) -> None:
         """Drop the deadlines of families already served (a served family's deadline is
         otherwise kept until it reaches the top: with a low hazard, hundreds of days of

@@ -100,6 +100,13 @@ class CaseloadPool:
         self.capacity = float(capacity)
         self._dispatch()
 
+    def discard(self) -> list[PoolRequest]:
+        """Empty the list (the run is over) and return the requests that were on it."""
+        places = [item[2] for item in self._heap] + list(self._fifo)
+        self._heap.clear()
+        self._fifo.clear()
+        return places
+
     @property
     def waiting(self) -> int:
         """Families on the list (cancelled places not yet dropped are not counted)."""

@@ -232,6 +232,27 @@ class World(StatutoryCare, Supports):
             self.env.process(self._dated_changes())
         self.env.run(until=horizon)
 
+    def discard(self) -> None:
+        """Let the finished run be freed by reference counts: drop the scheduler's queue, the
+        caseload lists, the panel's queue and the deadlines, and cut each pending event from
+        the processes waiting on it. A process still waiting at the end (a family on a list or
+        in a plan) is a reference cycle through its generator back to the world; cut, it is
+        freed at once instead of being scanned and freed by the garbage collector (thousands
+        of families on an overloaded list). The world cannot run on afterwards."""
+        env = self.env
+        pending: list[simpy.Event] = [entry[3] for entry in env._queue]
+        env._queue.clear()
+        pools = {id(svc.pool): svc.pool for svc in self.caseload_services().values()}
+        if self.triage is not None:
+            pools[id(self.triage)] = self.triage
+        for pool in pools.values():
+            pending += pool.discard()
+        pending += [ticket for ticket, _ in self.panel_queue]
+        self.panel_queue.clear()
+        self._deadlines.discard()
+        for event in pending:
+            event.callbacks = None  # type: ignore[assignment]
+
     def _dated_changes(self) -> Proc:
         """Each dated change takes effect on its day: the scenario in force is replaced and
         every caseload list and the front door get their new capacity (families already
