@@ -202,8 +202,10 @@ def test_compaction_leaves_an_overloaded_model_run_unchanged(monkeypatch: pytest
         compact(self)
 
     monkeypatch.setattr(Deadlines, "_compact", counted)
+    # deadlines after the 150-day run are not kept, so the heap holds only ~100: compact from 16
+    monkeypatch.setattr(common, "_COMPACT_AT", 16)
     got = simulate(scenario, 0, 0).log.columns()
-    assert calls, "the heap was never compacted: the test does not exercise it"
+    assert len(calls) > 2, "the heap was hardly compacted: the test does not exercise it"
     monkeypatch.setattr(common, "_COMPACT_AT", 10**9)
     calls.clear()
     want = simulate(scenario, 0, 0).log.columns()
@@ -264,3 +266,48 @@ def test_discarded_world_frees_waiting_families_without_the_collector() -> None:
         if enabled:
             gc.enable()
         gc.collect()
+
+
+def test_deadlines_after_the_run_are_not_kept_and_change_nothing() -> None:
+    # the overloaded M/M/c with a hazard of 0.01 a day: most deadlines fall after the 150-day
+    # run (never kept), many before (families leave up to the last days); the log is the same
+    # as with every deadline kept
+    import sim
+    from sim.model.world import World
+
+    scenario = sim.load_scenario(
+        "configs/validation/mmc.yaml",
+        overrides={
+            "referrals.sources.all.annual_rate": 20 * 365,
+            "teams.town.workers": 10,
+            "teams.town.caseload_cap": 4,
+            "early_help.duration.mean": 3.0,
+            "waiting.withdrawal_per_day": 0.01,
+            "run.duration_days": 150,
+            "run.warmup_days": 0,
+        },
+    )
+    pushed: list[float] = []
+
+    class Counted(Deadlines):
+        def add(self, place: Any, delay: float) -> None:
+            pushed.append(self._env.now + delay)
+            super().add(place, delay)
+
+    logs = []
+    for end in (150.0, np.inf):
+        world = World(scenario, 0, 0)
+        world._deadlines = Counted(world.env, end=end)
+        world.run()
+        logs.append(world.log.columns())
+    at = np.array(pushed[: len(pushed) // 2])
+    assert (at >= 150).sum() > 100 and (at < 150).sum() > 100
+    frame = world.log.to_frame()
+    assert (frame["event"] == "leave").sum() > 50 and frame.loc[frame["event"] == "leave", "time"].max() > 149
+    got, want = logs
+    assert got.keys() == want.keys()
+    for name, column in want.items():
+        if isinstance(column, tuple):
+            assert np.array_equal(got[name][0], column[0]) and got[name][1] == column[1], name
+        else:
+            assert np.array_equal(got[name], column), name

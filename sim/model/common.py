@@ -101,13 +101,15 @@ class Deadlines:
     event per family. When a deadline comes with the family still waiting, the alarm cancels
     its place and wakes it there and then, in the alarm's step: the family finds its place
     ``cancelled`` and leaves. A deadline whose family was served is dropped when it reaches
-    the top, or when the heap is compacted.
+    the top, or when the heap is compacted; one at or after ``end`` (the run's horizon, as
+    given to ``env.run(until=...)``) is never kept: it would not come.
     """
 
-    __slots__ = ("_alarm", "_alarm_at", "_env", "_heap", "_limit", "_seq")
+    __slots__ = ("_alarm", "_alarm_at", "_end", "_env", "_heap", "_limit", "_seq")
 
-    def __init__(self, env: simpy.Environment):
+    def __init__(self, env: simpy.Environment, end: float = math.inf):
         self._env = env
+        self._end = end
         self._heap: list[tuple[float, int, Place]] = []
         self._seq = itertools.count()
         self._alarm: simpy.Event | None = None
@@ -119,6 +121,8 @@ class Deadlines:
         (the family then yields ``place`` and checks ``place.cancelled``)."""
         env = self._env
         at = env.now + delay  # the time simpy.Environment.schedule gives a timeout
+        if at >= self._end:
+            return  # it would come after the run (env.run(until=end) processes nothing at end)
         heap = self._heap
         heapq.heappush(heap, (at, next(self._seq), place))
         if len(heap) > self._limit:

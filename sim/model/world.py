@@ -135,7 +135,7 @@ class World(StatutoryCare, Supports):
             self.social_workers = CaseloadService(env, SOCIAL_WORKERS, slots, False)
         self.workforce = self._build_workforce()
         self.panel_queue: list[tuple[_PanelTicket, Family]] = []
-        self._deadlines = Deadlines(env)
+        self._deadlines = Deadlines(env, end=scenario.run.duration_days)  # World.run runs until then
         self.parenting_list: list[Family] = []
         wt = scenario.waiting
         self._hazards = wt.active
