@@ -7,7 +7,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
@@ -86,6 +87,17 @@ class Place(simpy.Event):
             self.cancelled = True
 
 
+class _Alarm(simpy.Event):
+    """The event :class:`Deadlines` schedules at its earliest deadline: triggered, with ``ring``
+    its one callback (simpy.Event's set-up and succeed() in one)."""
+
+    def __init__(self, env: simpy.Environment, ring: Callable[[simpy.Event], None]):
+        self.env = env
+        self.callbacks = [ring]
+        self._ok = True
+        self._value = None
+
+
 _COMPACT_AT = 256
 """The smallest heap :class:`Deadlines` compacts."""
 
@@ -119,12 +131,11 @@ class Deadlines:
     def add(self, place: Place, delay: float) -> None:
         """Cancel ``place`` and wake its family after ``delay`` unless it is triggered first
         (the family then yields ``place`` and checks ``place.cancelled``)."""
-        env = self._env
-        at = env.now + delay  # the time simpy.Environment.schedule gives a timeout
+        at = self._env._now + delay  # the time simpy.Environment.schedule gives a timeout
         if at >= self._end:
             return  # it would come after the run (env.run(until=end) processes nothing at end)
         heap = self._heap
-        heapq.heappush(heap, (at, next(self._seq), place))
+        heappush(heap, (at, next(self._seq), place))
         if len(heap) > self._limit:
             self._compact()
         if at < self._alarm_at:
@@ -150,12 +161,9 @@ class Deadlines:
     def _arm(self, at: float) -> None:
         """The alarm, at time ``at`` exactly (an earlier alarm is left to ring unheard)."""
         env = self._env
-        alarm = simpy.Event(env)
-        alarm._ok = True
-        alarm._value = None
-        alarm.callbacks.append(self._ring)
+        alarm = _Alarm(env, self._ring)
         # at the absolute time, as the timeout was (now + (at - now) need not equal ``at``)
-        heapq.heappush(env._queue, (at, NORMAL, next(env._eid), alarm))
+        heappush(env._queue, (at, NORMAL, next(env._eid), alarm))
         self._alarm, self._alarm_at = alarm, at
 
     def _ring(self, alarm: simpy.Event) -> None:

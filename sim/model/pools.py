@@ -68,7 +68,8 @@ class CaseloadPool:
         event (nothing would wait for it: one scheduler step less, the same order of every
         other event)."""
         req = PoolRequest(self.env, units)
-        if polled and self._head() is None and self.held + units <= self.capacity + 1e-9:
+        head = self._head()
+        if polled and head is None and self.held + units <= self.capacity + 1e-9:
             self.held += units
             req._ok = True
             req._value = None
@@ -76,9 +77,12 @@ class CaseloadPool:
             return req
         if self.by_risk:
             heapq.heappush(self._heap, (-risk, next(self._seq), req))
+            self._dispatch()
         else:
             self._fifo.append(req)
-        self._dispatch()
+            # behind a head that does not fit, serving the list would serve no one
+            if head is None or self.held + head.units <= self.capacity + 1e-9:
+                self._dispatch()
         return req
 
     def hold(self, units: float) -> PoolRequest:
@@ -123,16 +127,31 @@ class CaseloadPool:
         return self._fifo[0] if self._fifo else None
 
     def _dispatch(self) -> None:
-        schedule = self.env.schedule
-        while (head := self._head()) is not None and self.held + head.units <= self.capacity + 1e-9:
-            if self.by_risk:
+        """Serve the list from its head while the head's units are free (cancelled places are
+        dropped on the way); each family served is triggered (succeed() without its checks: a
+        place on the list is pending)."""
+        schedule, cap = self.env.schedule, self.capacity + 1e-9
+        if self.by_risk:
+            while (head := self._head()) is not None and self.held + head.units <= cap:
                 heapq.heappop(self._heap)
+                self.held += head.units
+                head._ok = True
+                head._value = None
+                schedule(head)
+            return
+        fifo = self._fifo
+        while fifo:
+            head = fifo[0]
+            if head.cancelled:
+                fifo.popleft()
+            elif self.held + head.units <= cap:
+                fifo.popleft()
+                self.held += head.units
+                head._ok = True
+                head._value = None
+                schedule(head)
             else:
-                self._fifo.popleft()
-            self.held += head.units
-            head._ok = True  # succeed() without its checks (a place on the list is pending)
-            head._value = None
-            schedule(head)
+                break
 
 
 class CaseloadService:

@@ -435,7 +435,7 @@ class World(StatutoryCare, Supports):
             esc = self._escalation_time(fam, elapsed, hazard_factors[0])
             wd_rate = self._withdraw * hazard_factors[1]
             wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
-            patience = min(esc, wd)
+            patience = esc if esc < wd else wd
         why = ""
         if not req.triggered:  # else a slot was free: served at once, no scheduler step needed
             if patience < _INF:
