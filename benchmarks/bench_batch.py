@@ -26,9 +26,11 @@ the raw rates) are what to compare across machines.
     timed Dask task) -- then the batch passed ``scheduler=`` (its client connection timed with
     it), then the cluster closed, so that no idle cluster loads the machine while the pool is
     timed. Two running clusters each time: a default ``LocalCluster`` (as anyone starts one) and
-    one with the workers' statistical profiler off (``distributed.worker.profile.enabled: False``,
-    as ``--backend dask`` starts its own and as the README recommends for a cluster running
-    ehsim: the profiler's thread samples each running replication's stack every 10 ms). Prints
+    one started inside ``dask.config.set(sim.backends.DASK_CONFIG)`` (as ``--backend dask`` starts
+    its own and as the README recommends for a cluster running ehsim: no statistical profiler, whose
+    sampler walks each running replication's stack every 10 ms, and the periodic work that only
+    feeds a dashboard -- event-loop health ticks, system and memory monitors -- done less often:
+    idle, ~12 ms of CPU a second for the cluster instead of ~50). Prints
     the medians and ``ratio = dask / process`` for each (target >= 0.9; 1.0: no overhead; 0.5:
     twice as slow), and the identity check. Also the CPU seconds each batch costs over all its
     processes (coordinator, scheduler, workers) and their ratio: on a shared machine, where other
@@ -89,7 +91,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 
 import sim  # noqa: E402  (after making the repository importable from any cwd)
-from sim.backends import LOCAL_CLUSTER, WORKER_PROFILE  # noqa: E402
+from sim.backends import DASK_CONFIG, LOCAL_CLUSTER  # noqa: E402
 
 BASELINE = ROOT / "configs" / "baseline.yaml"
 COUNTY = ROOT / "configs" / "benchmarks" / "county.yaml"
@@ -290,7 +292,7 @@ def section_process(scenario: sim.Scenario, n: int, repeats: int) -> Timed:
 # The running clusters of (b): as anyone starts one, and as ehsim starts its own (and recommends).
 CLUSTERS: dict[str, dict[str, object]] = {
     "default LocalCluster": {},
-    "worker profiler off": {WORKER_PROFILE: False},
+    "ehsim's Dask settings": DASK_CONFIG,
 }
 
 
