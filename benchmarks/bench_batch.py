@@ -37,6 +37,17 @@ the raw rates) are what to compare across machines.
     jobs decide how much of the cores a batch gets, this is about what the wall ratio would be
     with the cores free (the batch's own overheads -- starting the pool, Dask's threads -- are
     all in it).
+
+    Is the batch representative? Dask's extra cost over the pool has three parts (measured per
+    thread on a warmed 2-worker cluster): the cluster's periodic work, a cost per second of wall
+    time (idle, ~50 ms a second over all its processes with Dask's defaults and the profiler off,
+    ~12 ms with ``DASK_CONFIG``; the profiler adds ~3.5% to each running replication), so the
+    same share of any batch; ~7 ms of scheduler and worker CPU a task (measured with tasks that
+    do nothing), ~2.5% of a 730-day baseline replication (~0.28 s CPU) and ~0.2% of a ten-year
+    county one; and the coordinator's client (connecting, collecting results: ~20 ms a batch of
+    64). A researcher's batch (100 or more replications of several years, or a PSA's hundreds of
+    tasks) has longer tasks, so 16 replications of 730 days is, if anything, the harder case for
+    Dask; it is kept.
 (c) **County scale.** ``configs/benchmarks/county.yaml`` (about 5,000 referrals a year, ten years)
     with ``sim.run_replication``, serially, ``--county-reps`` replications (default 3): the median
     wall seconds per replication and ``ratio = seconds / 2 s target`` (<= 1 meets it), the median CPU
