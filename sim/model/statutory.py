@@ -122,7 +122,7 @@ class StatutoryCare:
             return "nfa"
         self._log(fam, "end", "sc_referral", "", REFERRAL_ASSESS)
         svc = self.social_workers
-        req = svc.request(fam, float(len(fam.ages)))
+        req = svc.request(fam, float(len(fam.ages)), polled=True)  # allocated at once: no event
         self._log(fam, "join", "assessment", svc.name)
         if not req.triggered:
             yield req  # waits for a social worker with room for the family's children
