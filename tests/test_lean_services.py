@@ -99,3 +99,23 @@ def test_bands_ppf_is_the_formula() -> None:
         lo = cum[i - 1] if i else 0.0
         frac = 0.0 if probs[i] == 0 else min(max((u - lo) / probs[i], 0.0), 1.0)
         assert b.ppf(u) == edges[i] + frac * (edges[i + 1] - edges[i])
+
+
+def test_length_biased_tables_are_kept_per_distribution() -> None:
+    """The initial stock's tables, kept between replications, are the ones computed afresh,
+    and each distribution (and working-day scaling) has its own."""
+    from sim.model import statutory
+
+    def fresh(dist: Bands | Gamma | statutory._Scaled, n: int = 2048) -> tuple[list[float], list[float]]:
+        q = np.minimum([dist.ppf((i + 0.5) / n) for i in range(n)], statutory.MAX_CASE_DAYS)
+        cum = np.cumsum(q)
+        return q.tolist(), (cum / cum[-1]).tolist()
+
+    a = Bands(dist="bands", edges=[0.0, 91.0, 730.0, 1095.0], probs=[0.5, 0.4, 0.1])
+    b = Bands(dist="bands", edges=[0.0, 91.0, 730.0, 1095.0], probs=[0.4, 0.5, 0.1])
+    g = Gamma(dist="gamma", mean=300.0, sd=200.0)
+    dists = [a, b, g, statutory._Scaled(a, 1.4), statutory._Scaled(a, 1.0), statutory._Scaled(g, 7 / 5)]
+    for _ in range(2):  # the second time from the kept tables
+        for dist in dists:
+            assert statutory._length_biased(dist) == fresh(dist)
+    assert statutory._length_biased(a) != statutory._length_biased(b)
