@@ -56,6 +56,7 @@ from sim.records import EventLog
 from sim.routing import allowed
 from sim.vocab import (
     NEED_EXITS,
+    NEED_LEVELS,
     PANEL_DECISIONS,
     PARTNER_SERVICE,
     POOLED_SERVICE,
@@ -145,6 +146,14 @@ class World(StatutoryCare, Supports):
         needs = scenario.needs
         self._need_q = {str(k): Chain(rate_matrix(needs, k)) for k in NEED_EXITS} if needs is not None else {}
         self._wait_q = Chain(worsen_matrix(needs)) if needs is not None and needs.worsen_while_waiting else None
+        # needs and the run's length cannot change during a run (sim.config.RUNTIME_KEYS)
+        levels = range(1, len(NEED_LEVELS) + 1)
+        self._need_start = (
+            {str(k): [0, *(start_level(needs, k, n) for n in levels)] for k in NEED_EXITS} if needs is not None else {}
+        )
+        """By exit kind, the level of need (1-4) an episode ending that way leaves a family of
+        each level at (indexed by the level)."""
+        self._horizon = scenario.run.duration_days
         self.handlers: dict[str, Callable[[Family], Proc]] = {
             "front_door": self._front_door,
             "panel": self._panel,
@@ -392,10 +401,8 @@ class World(StatutoryCare, Supports):
     def _need_gap(self, fam: Family, exit_kind: str) -> Proc:
         """Between episodes: the family's need follows the chain of :mod:`sim.model.needs`
         from its level at closure until a new referral, leaving, or the end of the run."""
-        needs = self.sc.needs
-        assert needs is not None
-        level = start_level(needs, exit_kind, fam.need)
-        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self.sc.run.duration_days - self.env.now)
+        level = self._need_start[exit_kind][fam.need]
+        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self._horizon - self.env.now)
         t, state = steps[-1]
         if state != REFERRED:
             return (DONE, "")
