@@ -40,7 +40,7 @@ from sim.model.common import (
     row_logger,
 )
 from sim.model.family import AttributeTables, Family, FamilyMaker
-from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
+from sim.model.needs import REFERRED, Chain, rate_matrix, start_level, worsen_matrix
 from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, CaseloadService
 from sim.model.statutory import StatutoryCare, _statutory
@@ -56,6 +56,7 @@ from sim.records import EventLog
 from sim.routing import allowed
 from sim.vocab import (
     NEED_EXITS,
+    NEED_LEVELS,
     PANEL_DECISIONS,
     PARTNER_SERVICE,
     POOLED_SERVICE,
@@ -139,11 +140,20 @@ class World(StatutoryCare, Supports):
         self.parenting_list: list[Family] = []
         wt = scenario.waiting
         self._hazards = wt.active
-        self._esc = wt.escalation
+        esc = wt.escalation  # read once, at the start: the escalation hazard's constants
+        self._esc_params = (esc.base_per_day, esc.risk_multiplier, esc.growth_per_day)
         self._withdraw = wt.withdrawal_per_day
         needs = scenario.needs
-        self._need_q = {str(k): rate_matrix(needs, k) for k in NEED_EXITS} if needs is not None else {}
-        self._wait_q = worsen_matrix(needs) if needs is not None and needs.worsen_while_waiting else None
+        self._need_q = {str(k): Chain(rate_matrix(needs, k)) for k in NEED_EXITS} if needs is not None else {}
+        self._wait_q = Chain(worsen_matrix(needs)) if needs is not None and needs.worsen_while_waiting else None
+        # needs and the run's length cannot change during a run (sim.config.RUNTIME_KEYS)
+        levels = range(1, len(NEED_LEVELS) + 1)
+        self._need_start = (
+            {str(k): [0, *(start_level(needs, k, n) for n in levels)] for k in NEED_EXITS} if needs is not None else {}
+        )
+        """By exit kind, the level of need (1-4) an episode ending that way leaves a family of
+        each level at (indexed by the level)."""
+        self._horizon = scenario.run.duration_days
         self.handlers: dict[str, Callable[[Family], Proc]] = {
             "front_door": self._front_door,
             "panel": self._panel,
@@ -391,15 +401,15 @@ class World(StatutoryCare, Supports):
     def _need_gap(self, fam: Family, exit_kind: str) -> Proc:
         """Between episodes: the family's need follows the chain of :mod:`sim.model.needs`
         from its level at closure until a new referral, leaving, or the end of the run."""
-        needs = self.sc.needs
-        assert needs is not None
-        level = start_level(needs, exit_kind, fam.need)
-        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self.sc.run.duration_days - self.env.now)
+        level = self._need_start[exit_kind][fam.need]
+        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self._horizon - self.env.now)
         t, state = steps[-1]
         if state != REFERRED:
             return (DONE, "")
         yield self.env.timeout(t)
-        fam.set_need(steps[-2][1] + 1, self.tables)
+        level = steps[-2][1] + 1
+        if level != fam.need:  # an unchanged level keeps its risk score (no Beta inverse CDF again)
+            fam.set_need(level, self.tables)
         return ("front_door", REFERRAL_RE)
 
     def _left(self, why: str) -> Step:
@@ -454,11 +464,10 @@ class World(StatutoryCare, Supports):
         """Time to escalation under hazard ``h(t) = factor base (1 + m risk) exp(g t)``, given
         ``elapsed`` days already waited (inverse of the Gompertz cumulative hazard)."""
         e = -math.log1p(-fam.rng.u())
-        esc = self._esc
-        a = factor * esc.base_per_day * (1.0 + esc.risk_multiplier * fam.risk)
+        base, mult, g = self._esc_params
+        a = factor * base * (1.0 + mult * fam.risk)
         if a <= 0:
             return _INF
-        g = esc.growth_per_day
         if g == 0:
             return e / a
         return math.log1p(g * e / (a * math.exp(g * elapsed))) / g
@@ -508,13 +517,15 @@ class World(StatutoryCare, Supports):
     def _front_door(self, fam: Family) -> Proc:
         fd = self.sc.front_door
         assert fd is not None and self.triage is not None
-        req = self.triage.request(polled=True)
+        triage = self.triage
+        req = triage.request(polled=True)
         why = yield from self._wait(fam, "front_door", "front_door", req)
         if why:
             return self._left(why)
-        yield self.env.timeout(fd.triage_time.ppf(fam.rng.u()))
-        self.triage.release(req)
-        u1, u2, u3 = fam.rng.u(), fam.rng.u(), fam.rng.u()
+        u = fam.rng.u
+        yield self.env.timeout(fd.triage_time.ppf(u()))
+        triage.release(req)
+        u1, u2, u3 = u(), u(), u()
         if u1 < fd.insufficient_info_prob:
             where = "panel"
         else:
