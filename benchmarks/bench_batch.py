@@ -26,15 +26,28 @@ the raw rates) are what to compare across machines.
     timed Dask task) -- then the batch passed ``scheduler=`` (its client connection timed with
     it), then the cluster closed, so that no idle cluster loads the machine while the pool is
     timed. Two running clusters each time: a default ``LocalCluster`` (as anyone starts one) and
-    one with the workers' statistical profiler off (``distributed.worker.profile.enabled: False``,
-    as ``--backend dask`` starts its own and as the README recommends for a cluster running
-    ehsim: the profiler's thread samples each running replication's stack every 10 ms). Prints
+    one started inside ``dask.config.set(sim.backends.DASK_CONFIG)`` (as ``--backend dask`` starts
+    its own and as the README recommends for a cluster running ehsim: no statistical profiler, whose
+    sampler walks each running replication's stack every 10 ms, and the periodic work that only
+    feeds a dashboard -- event-loop health ticks, system and memory monitors -- done less often:
+    idle, ~12 ms of CPU a second for the cluster instead of ~50). Prints
     the medians and ``ratio = dask / process`` for each (target >= 0.9; 1.0: no overhead; 0.5:
     twice as slow), and the identity check. Also the CPU seconds each batch costs over all its
     processes (coordinator, scheduler, workers) and their ratio: on a shared machine, where other
     jobs decide how much of the cores a batch gets, this is about what the wall ratio would be
     with the cores free (the batch's own overheads -- starting the pool, Dask's threads -- are
     all in it).
+
+    Is the batch representative? Dask's extra cost over the pool has three parts (measured per
+    thread on a warmed 2-worker cluster): the cluster's periodic work, a cost per second of wall
+    time (idle, ~50 ms a second over all its processes with Dask's defaults and the profiler off,
+    ~12 ms with ``DASK_CONFIG``; the profiler adds ~3.5% to each running replication), so the
+    same share of any batch; ~7 ms of scheduler and worker CPU a task (measured with tasks that
+    do nothing), ~2.5% of a 730-day baseline replication (~0.28 s CPU) and ~0.2% of a ten-year
+    county one; and the coordinator's client (connecting, collecting results: ~20 ms a batch of
+    64). A researcher's batch (100 or more replications of several years, or a PSA's hundreds of
+    tasks) has longer tasks, so 16 replications of 730 days is, if anything, the harder case for
+    Dask; it is kept.
 (c) **County scale.** ``configs/benchmarks/county.yaml`` (about 5,000 referrals a year, ten years)
     with ``sim.run_replication``, serially, ``--county-reps`` replications (default 3): the median
     wall seconds per replication and ``ratio = seconds / 2 s target`` (<= 1 meets it), the median CPU
@@ -89,7 +102,7 @@ if str(ROOT) not in sys.path:
 import pandas as pd  # noqa: E402
 
 import sim  # noqa: E402  (after making the repository importable from any cwd)
-from sim.backends import LOCAL_CLUSTER, WORKER_PROFILE  # noqa: E402
+from sim.backends import DASK_CONFIG, LOCAL_CLUSTER  # noqa: E402
 
 BASELINE = ROOT / "configs" / "baseline.yaml"
 COUNTY = ROOT / "configs" / "benchmarks" / "county.yaml"
@@ -290,7 +303,7 @@ def section_process(scenario: sim.Scenario, n: int, repeats: int) -> Timed:
 # The running clusters of (b): as anyone starts one, and as ehsim starts its own (and recommends).
 CLUSTERS: dict[str, dict[str, object]] = {
     "default LocalCluster": {},
-    "worker profiler off": {WORKER_PROFILE: False},
+    "ehsim's Dask settings": DASK_CONFIG,
 }
 
 

@@ -7,8 +7,9 @@ Both sides simulate the same queue: Poisson arrivals at rate lambda (``referrals
 service with the scenario's mean plan duration, over a horizon that gives about ``--families`` arrivals.
 
 * **model**: ``sim.run_replication(scenario, rep=i, seed=0)`` -- the SimPy run plus everything the call
-  does after it (event log to DataFrame, families table, KPIs, monthly series). Loading the scenario is
-  not timed. Families are counted as ``len(result.families)``.
+  does after it (the event log's and families' numpy columns, KPIs, monthly series). Loading the scenario
+  is not timed. Families are counted as ``len(result.families)`` after the timed call: the pandas tables
+  (``events``, ``families``, ``series``) are built on first use, so neither they nor the count are timed.
 * **reference**: the idiomatic minimal SimPy M/M/c -- an arrival process with exponential gaps from a
   numpy Generator, a ``simpy.Resource(env, capacity=c)``, a customer process that requests a slot, waits
   for it and holds it for an exponential service time, and a list of waits whose mean is taken at the end.

@@ -202,9 +202,14 @@ class Gamma(_Spec):
 
     model_config = ConfigDict(populate_by_name=True)
 
+    @cached_property
+    def shape_scale(self) -> tuple[float, float]:
+        """``(shape, scale)`` from the mean and sd (cached: ``ppf`` is on the hot path, e.g.
+        every triage at the front door)."""
+        return (self.mean_ / self.sd) ** 2, self.sd**2 / self.mean_
+
     def ppf(self, u: float) -> float:
-        shape = (self.mean_ / self.sd) ** 2
-        scale = self.sd**2 / self.mean_
+        shape, scale = self.shape_scale
         return float(special.gammaincinv(shape, u)) * scale
 
     @property
@@ -240,13 +245,18 @@ class Bands(_Spec):
         """Cumulative probabilities of the bands (cached for ``ppf``)."""
         return list(itertools.accumulate(self.probs))
 
+    @cached_property
+    def ppf_table(self) -> tuple[list[float], int, list[float], list[float]]:
+        """What ``ppf`` reads, in one cached tuple: cumulative probabilities, the last band's
+        index, the probabilities and the edges."""
+        return self.cumulative, len(self.probs) - 1, self.probs, self.edges
+
     def ppf(self, u: float) -> float:
-        cum = self.cumulative
-        i = min(bisect.bisect_right(cum, u), len(cum) - 1)  # the first band with u < its cumulative
+        cum, last, probs, edges = self.ppf_table
+        i = min(bisect.bisect_right(cum, u), last)  # the first band with u < its cumulative
         lo = cum[i - 1] if i else 0.0
-        p = self.probs[i]
+        p = probs[i]
         frac = 0.0 if p == 0 else min(max((u - lo) / p, 0.0), 1.0)
-        edges = self.edges
         return edges[i] + frac * (edges[i + 1] - edges[i])
 
     @property

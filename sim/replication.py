@@ -153,6 +153,7 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
         # (and their streams) are in no cycle, only held by the world: freed first, by their
         # reference counts, they are not among the objects the collection scans
         world.families.clear()
+        world.discard()  # the processes still waiting are freed by their reference counts too
         del world
         gc.collect()
     return ReplicationResult(

@@ -46,7 +46,7 @@ LEAN_SEED = 2027
 LEAN_SIZE = 40
 LEAN_FILE = ROOT / "tests" / "mutation_sample_lean.txt"
 LEAN_MODULES = ("sim/records.py", "sim/metrics/log.py", "sim/model/family.py")
-LEAN_CLASSES = ("StartedProcess", "Deadlines", "Patience")
+LEAN_CLASSES = ("StartedProcess", "Deadlines", "Place")
 """Classes of ``sim/model/common.py`` added by the performance work."""
 
 #: Modules sampled in full (every mutant in the population).

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sim.backends import LOCAL_CLUSTER, WORKER_PROFILE, iter_results
+from sim.backends import DASK_CONFIG, LOCAL_CLUSTER, iter_results
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +66,22 @@ def test_an_error_in_a_task_reaches_the_caller(scheduler: str) -> None:
         list(iter_results(_fails_on_three, [(i,) for i in range(6)], "dask", scheduler=scheduler))
 
 
-def _profiling() -> bool:
+def _settings() -> tuple[dict[str, object], dict[str, float]]:
+    """The worker's view of :data:`DASK_CONFIG`, and the periods (ms) of its periodic callbacks."""
     import dask
+    from dask.distributed import get_worker
 
-    return bool(dask.config.get(WORKER_PROFILE))
+    callbacks = get_worker().periodic_callbacks
+    return {k: dask.config.get(k) for k in DASK_CONFIG}, {k: pc.callback_time for k, pc in callbacks.items()}
 
 
-def test_own_local_cluster_does_not_profile_its_workers() -> None:
+def test_own_local_cluster_has_the_quiet_settings() -> None:
     """Without a scheduler the backend starts a LocalCluster without a dashboard: its workers must
-    not sample each running task's stack (a profiler thread costs each replication CPU)."""
-    assert list(iter_results(_profiling, [()], "dask", workers=1)) == [False]
+    neither sample each running task's stack (the profiler costs each replication CPU) nor wake up
+    for the other periodic work that only feeds a dashboard (DASK_CONFIG)."""
+    [(config, periods)] = list(iter_results(_settings, [()], "dask", workers=1))
+    assert config == DASK_CONFIG
+    assert "profile" not in periods  # no sampler at all
+    assert periods["tick"] == 1000  # the setting reached the running worker, not only its config
+    assert periods["monitor"] == 2000  # the system monitor
+    assert periods["memory_monitor"] == 500

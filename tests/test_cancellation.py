@@ -60,3 +60,23 @@ def test_cancelled_pool_requests_are_skipped(by_risk: bool) -> None:
     world.env.run(until=1)
     served = [i for i, r in enumerate(waiting) if r.triggered]
     assert served == ([2] if by_risk else [0])
+
+
+def test_a_request_serves_the_place_a_cancelled_head_leaves() -> None:
+    # a two-unit family at the head with one unit free; a one-unit family behind it. The head
+    # leaves (marked only); the next request finds the list's new head fits and serves it at
+    # once, in list order, before itself (exact: no randomness)
+    import simpy
+
+    env = simpy.Environment()
+    pool = CaseloadPool(env, "x", capacity=3)
+    first = pool.request(2.0, polled=True)
+    big = pool.request(2.0, polled=True)
+    small = pool.request(1.0, polled=True)
+    assert first.triggered and not big.triggered and not small.triggered
+    big.cancel()
+    assert not small.triggered  # cancelling serves no one by itself
+    late = pool.request(1.0, polled=True)
+    assert small.triggered and not late.triggered and pool.held == 3.0
+    pool.release(first)  # two units free: the late one is served in the release's step
+    assert late.triggered and pool.held == 2.0

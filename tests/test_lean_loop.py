@@ -101,21 +101,34 @@ def test_started_process_failure_stops_the_run() -> None:
 
 
 def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple[float, int, str]]:
-    """An overloaded queue with a hazard of leaving: each waiter is woken by whichever comes
-    first, a slot or its deadline, either by SimPy's own ``req | timeout`` condition or by
-    :class:`Deadlines` (one alarm for all deadlines)."""
+    """An overloaded queue with a hazard of leaving: each waiter leaves at its deadline unless
+    served first. ``"simpy"``: plain SimPy, a ``simpy.Resource`` and the ``req | timeout``
+    condition (a timeout per waiter, the request cancelled on leaving); ``"deadlines"``: the
+    model's way, a :class:`CaseloadPool` (served at the release, in its step) and
+    :class:`Deadlines` (one alarm for all deadlines, the waiter woken on its own request)."""
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
+    resource = simpy.Resource(env, capacity=3)
     pool = CaseloadPool(env, "team", 3)
     deadlines = Deadlines(env)
     trace: list[tuple[float, int, str]] = []
 
+    def plain(i: int, patience: float, service: float) -> Generator[simpy.Event, Any, None]:
+        with resource.request() as req:
+            yield req | env.timeout(patience)
+            if not req.triggered:
+                trace.append((env.now, i, "left"))
+                return
+            trace.append((env.now, i, "served"))
+            yield env.timeout(service)
+        trace.append((env.now, i, "done"))
+
     def family(i: int, patience: float, service: float) -> Generator[simpy.Event, Any, None]:
         req = pool.request(polled=True)
         if not req.triggered:
-            yield (req | env.timeout(patience)) if wait == "condition" else deadlines.first(req, patience)
-            if not req.triggered:
-                req.cancel()
+            deadlines.add(req, patience)
+            yield req
+            if req.cancelled:
                 trace.append((env.now, i, "left"))
                 return
         trace.append((env.now, i, "served"))
@@ -126,7 +139,8 @@ def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple
     def arrivals() -> Generator[simpy.Event, Any, None]:
         for i in range(600):
             yield env.timeout(rng.exponential(0.5))
-            env.process(family(i, rng.exponential(patience_mean), rng.exponential(2.0)))
+            process = plain if wait == "simpy" else family
+            env.process(process(i, rng.exponential(patience_mean), rng.exponential(2.0)))
 
     env.process(arrivals())
     env.run()
@@ -136,7 +150,7 @@ def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_deadlines_wake_families_as_timeouts_would(seed: int) -> None:
     # rho = 2 / 0.5 / 3 ~ 1.3: a long queue, many leave at their deadline, many are served first
-    expected = _queue_trace("condition", seed)
+    expected = _queue_trace("simpy", seed)
     kinds = {k for _, _, k in expected}
     assert kinds == {"left", "served", "done"}
     assert _queue_trace("deadlines", seed) == expected
@@ -154,7 +168,7 @@ def test_compacted_deadlines_wake_families_as_timeouts_would(seed: int, monkeypa
         compact(self)
 
     monkeypatch.setattr(Deadlines, "_compact", counted)
-    expected = _queue_trace("condition", seed, patience_mean=200.0)
+    expected = _queue_trace("simpy", seed, patience_mean=200.0)
     assert {k for _, _, k in expected} == {"left", "served", "done"}
     assert _queue_trace("deadlines", seed, patience_mean=200.0) == expected
     assert calls, "the heap was never compacted: the test does not exercise it"
@@ -188,12 +202,109 @@ def test_compaction_leaves_an_overloaded_model_run_unchanged(monkeypatch: pytest
         compact(self)
 
     monkeypatch.setattr(Deadlines, "_compact", counted)
+    # deadlines after the 150-day run are not kept, so the heap holds only ~100: compact from 16
+    monkeypatch.setattr(common, "_COMPACT_AT", 16)
     got = simulate(scenario, 0, 0).log.columns()
-    assert calls, "the heap was never compacted: the test does not exercise it"
+    assert len(calls) > 2, "the heap was hardly compacted: the test does not exercise it"
     monkeypatch.setattr(common, "_COMPACT_AT", 10**9)
     calls.clear()
     want = simulate(scenario, 0, 0).log.columns()
     assert not calls
+    assert got.keys() == want.keys()
+    for name, column in want.items():
+        if isinstance(column, tuple):
+            assert np.array_equal(got[name][0], column[0]) and got[name][1] == column[1], name
+        else:
+            assert np.array_equal(got[name], column), name
+
+
+def test_discarded_world_frees_waiting_families_without_the_collector() -> None:
+    # the overloaded M/M/c of the test above: hundreds of families still on the list at the
+    # end, each a cycle (request -> process -> generator -> world -> list -> request); after
+    # World.discard they are freed by reference counts alone (the collector is off), without
+    # it they would wait for a collection
+    import gc
+    import weakref
+
+    import sim
+    from sim.model.world import World
+
+    scenario = sim.load_scenario(
+        "configs/validation/mmc.yaml",
+        overrides={
+            "referrals.sources.all.annual_rate": 20 * 365,
+            "teams.town.workers": 10,
+            "teams.town.caseload_cap": 4,
+            "early_help.duration.mean": 3.0,
+            "waiting.withdrawal_per_day": 0.002,
+            "run.duration_days": 150,
+            "run.warmup_days": 0,
+        },
+    )
+
+    def finished(discard: bool) -> tuple[int, list[weakref.ref[Any]]]:
+        world = World(scenario, 0, 0)
+        world.run()
+        waiting = [req for req in world.team_for["town"].pool._fifo if not req.cancelled]
+        refs = [weakref.ref(req.callbacks[0].__self__) for req in waiting]  # the waiting processes
+        refs += [weakref.ref(entry[3]) for entry in world.env._queue]  # plans, arrivals, alarms
+        world.families.clear()
+        if discard:
+            world.discard()
+        del world, waiting
+        return len(refs), refs
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        n, refs = finished(discard=True)
+        assert n > 500
+        assert all(ref() is None for ref in refs)
+        _, kept = finished(discard=False)
+        assert all(ref() is not None for ref in kept)  # the test can fail: cycles need the collector
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
+
+
+def test_deadlines_after_the_run_are_not_kept_and_change_nothing() -> None:
+    # the overloaded M/M/c with a hazard of 0.01 a day: most deadlines fall after the 150-day
+    # run (never kept), many before (families leave up to the last days); the log is the same
+    # as with every deadline kept
+    import sim
+    from sim.model.world import World
+
+    scenario = sim.load_scenario(
+        "configs/validation/mmc.yaml",
+        overrides={
+            "referrals.sources.all.annual_rate": 20 * 365,
+            "teams.town.workers": 10,
+            "teams.town.caseload_cap": 4,
+            "early_help.duration.mean": 3.0,
+            "waiting.withdrawal_per_day": 0.01,
+            "run.duration_days": 150,
+            "run.warmup_days": 0,
+        },
+    )
+    pushed: list[float] = []
+
+    class Counted(Deadlines):
+        def add(self, place: Any, delay: float) -> None:
+            pushed.append(self._env.now + delay)
+            super().add(place, delay)
+
+    logs = []
+    for end in (150.0, np.inf):
+        world = World(scenario, 0, 0)
+        world._deadlines = Counted(world.env, end=end)
+        world.run()
+        logs.append(world.log.columns())
+    at = np.array(pushed[: len(pushed) // 2])
+    assert (at >= 150).sum() > 100 and (at < 150).sum() > 100
+    frame = world.log.to_frame()
+    assert (frame["event"] == "leave").sum() > 50 and frame.loc[frame["event"] == "leave", "time"].max() > 149
+    got, want = logs
     assert got.keys() == want.keys()
     for name, column in want.items():
         if isinstance(column, tuple):

@@ -152,10 +152,15 @@ def test_withdrawal_while_waiting_leaks_no_slot() -> None:
 
 
 def test_leak_check_detects_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
-    """If requests were not cancelled, the check above would fail: prove it by disabling cancel."""
-    from sim.model.pools import PoolRequest
+    """If a slot leaked, the check above would fail: prove it by making a release keep its units
+    (a withdrawn request left on the list can no longer leak silently: the deadline wakes the
+    family on its request, and the list serving it again would fail the run)."""
+    from sim.model.pools import CaseloadPool
 
-    monkeypatch.setattr(PoolRequest, "cancel", lambda self: None)
+    def leaky(self: CaseloadPool, req: object) -> None:
+        self._dispatch()  # the list is served as before, but the units are never given back
+
+    monkeypatch.setattr(CaseloadPool, "release", leaky)
     assert not _slots_match_log(0)
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
-from simpy.events import NORMAL, PENDING, Timeout
+from simpy.events import NORMAL, Timeout
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
 
@@ -26,7 +27,7 @@ __all__ = [
     "LEVEL3_NEXT",
     "Deadlines",
     "KindLogger",
-    "Patience",
+    "Place",
     "Proc",
     "RowLogger",
     "StartedProcess",
@@ -71,24 +72,32 @@ LEVEL3_NEXT: dict[str, Step] = {
 """Where a Level 3 (key worker) plan leads, by how it ended."""
 
 
-class Patience(simpy.Event):
-    """Triggered when the first of a family's place being served (``place`` processed) or its
-    deadline comes: ``place | env.timeout(delay)`` without the condition's bookkeeping and
-    without a timeout of its own (:class:`Deadlines` holds the deadline). It is scheduled at
-    the same step as ``place | timeout`` would be, so the order of events is unchanged."""
+class Place(simpy.Event):
+    """A family's place in a queue (a caseload request, a panel ticket): triggered when the
+    family is served; cancelling it (the family leaves) only marks it, and the queue drops it
+    when it comes to it."""
 
-    __slots__ = ()
+    __slots__ = ("cancelled",)
 
-    def __init__(self, env: simpy.Environment, place: simpy.Event):
+    def __init__(self, env: simpy.Environment):
         super().__init__(env)
-        assert place.callbacks is not None  # still pending
-        place.callbacks.append(self._first)
+        self.cancelled = False
 
-    def _first(self, _event: simpy.Event | None = None) -> None:
-        if self._value is PENDING:  # succeed() without its checks
-            self._ok = True
-            self._value = None
-            self.env.schedule(self)
+    def cancel(self) -> None:
+        """Leave the queue (no effect once served)."""
+        if not self.triggered:
+            self.cancelled = True
+
+
+class _Alarm(simpy.Event):
+    """The event :class:`Deadlines` schedules at its earliest deadline: triggered, with ``ring``
+    its one callback (simpy.Event's set-up and succeed() in one)."""
+
+    def __init__(self, env: simpy.Environment, ring: Callable[[simpy.Event], None]):
+        self.env = env
+        self.callbacks = [ring]
+        self._ok = True
+        self._value = None
 
 
 _COMPACT_AT = 256
@@ -98,37 +107,46 @@ _COMPACT_AT = 256
 class Deadlines:
     """The deadlines of the families waiting with a hazard of leaving, behind one alarm.
 
-    A timeout per waiting family would stay in the scheduler's queue until its time even when
-    the family is served long before (most are): thousands of dead entries that every event
-    of the run pays for in a longer heap, and a step each when they come due. Here deadlines
-    wait in a heap of their own (by time, then by when they were set, as the timeouts would
-    be ordered) and the scheduler holds one alarm, at the earliest; a deadline whose family
-    was served is dropped when it reaches the top. An alarm rings at exactly the deadline's
-    time and triggers the family's :class:`Patience` there, as its timeout would have.
+    A family waits on its place alone (a caseload request, a panel ticket): served, it resumes
+    when the place is processed, one step after the release that served it. Its deadline waits
+    in a heap of its own (by time, then by when it was set) and the scheduler holds one alarm,
+    at the earliest: no timeout per family (which would stay in the scheduler's queue until its
+    time even when the family is served long before, as most are) and no condition or second
+    event per family. When a deadline comes with the family still waiting, the alarm cancels
+    its place and wakes it there and then, in the alarm's step: the family finds its place
+    ``cancelled`` and leaves. A deadline whose family was served is dropped when it reaches
+    the top, or when the heap is compacted; one at or after ``end`` (the run's horizon, as
+    given to ``env.run(until=...)``) is never kept: it would not come.
     """
 
-    __slots__ = ("_alarm", "_alarm_at", "_env", "_heap", "_limit", "_seq")
+    __slots__ = ("_alarm", "_alarm_at", "_end", "_env", "_heap", "_limit", "_seq")
 
-    def __init__(self, env: simpy.Environment):
+    def __init__(self, env: simpy.Environment, end: float = math.inf):
         self._env = env
-        self._heap: list[tuple[float, int, Patience]] = []
+        self._end = end
+        self._heap: list[tuple[float, int, Place]] = []
         self._seq = itertools.count()
         self._alarm: simpy.Event | None = None
         self._alarm_at = math.inf
         self._limit = _COMPACT_AT
 
-    def first(self, place: simpy.Event, delay: float) -> Patience:
-        """An event triggered when ``place`` is processed or after ``delay``, whichever first."""
-        env = self._env
-        wake = Patience(env, place)
-        at = env.now + delay  # the time simpy.Environment.schedule gives a timeout
+    def add(self, place: Place, delay: float) -> None:
+        """Cancel ``place`` and wake its family after ``delay`` unless it is triggered first
+        (the family then yields ``place`` and checks ``place.cancelled``)."""
+        at = self._env._now + delay  # the time simpy.Environment.schedule gives a timeout
+        if at >= self._end:
+            return  # it would come after the run (env.run(until=end) processes nothing at end)
         heap = self._heap
-        heapq.heappush(heap, (at, next(self._seq), wake))
+        heappush(heap, (at, next(self._seq), place))
         if len(heap) > self._limit:
             self._compact()
         if at < self._alarm_at:
             self._arm(at)
-        return wake
+
+    def discard(self) -> None:
+        """Forget every deadline and the alarm (the run is over)."""
+        self._heap.clear()
+        self._alarm, self._alarm_at = None, math.inf
 
     def _compact(self) -> None:
         """Drop the deadlines of families already served (a served family's deadline is
@@ -145,20 +163,29 @@ class Deadlines:
     def _arm(self, at: float) -> None:
         """The alarm, at time ``at`` exactly (an earlier alarm is left to ring unheard)."""
         env = self._env
-        alarm = simpy.Event(env)
-        alarm._ok = True
-        alarm._value = None
-        alarm.callbacks.append(self._ring)
+        alarm = _Alarm(env, self._ring)
         # at the absolute time, as the timeout was (now + (at - now) need not equal ``at``)
-        heapq.heappush(env._queue, (at, NORMAL, next(env._eid), alarm))
+        heappush(env._queue, (at, NORMAL, next(env._eid), alarm))
         self._alarm, self._alarm_at = alarm, at
 
     def _ring(self, alarm: simpy.Event) -> None:
         if alarm is not self._alarm:
             return
-        heap, now = self._heap, self._env.now
-        while heap and (heap[0][0] <= now or heap[0][2].triggered):
-            heapq.heappop(heap)[2]._first()
+        now = self._env.now
+        # a woken family may set a new deadline (the heap can be compacted, so read it anew)
+        while (heap := self._heap) and heap[0][0] <= now:
+            place = heapq.heappop(heap)[2]
+            if place.triggered:
+                continue  # served in time
+            place.cancel()
+            place._ok = True  # processed here: succeed() and SimPy's step without the scheduler
+            place._value = None
+            callbacks, place.callbacks = place.callbacks, None  # type: ignore[assignment]
+            for callback in callbacks:
+                callback(place)
+        heap = self._heap
+        while heap and heap[0][2].triggered:
+            heapq.heappop(heap)
         if heap:
             self._arm(heap[0][0])
         else:

@@ -33,7 +33,7 @@ import numpy as np
 from sim.config.social_care import Needs
 from sim.vocab import NEED_LEVELS
 
-__all__ = ["LEFT", "REFERRED", "path", "rate_matrix", "referred_by", "start_level", "worsen_matrix"]
+__all__ = ["LEFT", "REFERRED", "Chain", "path", "rate_matrix", "referred_by", "start_level", "worsen_matrix"]
 
 LEVELS = len(NEED_LEVELS)
 LEFT = LEVELS
@@ -87,13 +87,37 @@ def start_level(needs: Needs, exit_kind: str, need: int) -> int:
     return min(LEVELS, max(1, need + needs.exits[exit_kind].level_change))
 
 
-def path(q: np.ndarray, state: int, u: Callable[[], float], horizon: float) -> list[tuple[float, int]]:
-    """A path of the chain from ``state`` until it is absorbed or ``horizon`` days pass.
+class Chain:
+    """A generator matrix ``Q`` as the plain floats :func:`path` walks: for each state, its
+    total rate of leaving and its moves (destination, rate) in column order. ``path`` runs
+    once per closed episode (and per wait with worsening need), and indexing a numpy matrix
+    element by element costs several times the same arithmetic on Python floats; the values
+    are the matrix's own, so every path is the same.
 
     Parameters
     ----------
     q : numpy.ndarray
-        Generator from :func:`rate_matrix` (per day).
+        Generator (per day), as :func:`rate_matrix` or :func:`worsen_matrix` give it.
+    """
+
+    __slots__ = ("moves", "q", "rates")
+
+    def __init__(self, q: np.ndarray):
+        self.q = q
+        n = q.shape[0]
+        rows = q.tolist()  # the same doubles, as Python floats
+        self.rates: list[float] = [-rows[i][i] for i in range(n)]
+        self.moves: list[list[tuple[int, float]]] = [[(j, rows[i][j]) for j in range(n) if j != i] for i in range(n)]
+
+
+def path(q: np.ndarray | Chain, state: int, u: Callable[[], float], horizon: float) -> list[tuple[float, int]]:
+    """A path of the chain from ``state`` until it is absorbed or ``horizon`` days pass.
+
+    Parameters
+    ----------
+    q : numpy.ndarray or Chain
+        Generator from :func:`rate_matrix` (per day), or its :class:`Chain` (built once by
+        the caller that draws many paths).
     state : int
         Starting state (0-based level).
     u : callable
@@ -107,10 +131,12 @@ def path(q: np.ndarray, state: int, u: Callable[[], float], horizon: float) -> l
     list of (float, int)
         ``(time, state)`` pairs: the start ``(0, state)`` and every jump up to ``horizon``.
     """
+    chain = q if isinstance(q, Chain) else Chain(q)
+    rates, moves = chain.rates, chain.moves
     out = [(0.0, state)]
     t = 0.0
     while True:
-        rate = -q[state, state]
+        rate = rates[state]
         if rate <= 0:
             return out
         t += -math.log1p(-u()) / rate
@@ -118,12 +144,11 @@ def path(q: np.ndarray, state: int, u: Callable[[], float], horizon: float) -> l
             return out
         x, acc = u() * rate, 0.0
         nxt = state
-        for j in range(q.shape[0]):
-            if j != state:
-                acc += q[state, j]
-                nxt = j
-                if x < acc:
-                    break
+        for j, q_j in moves[state]:
+            acc += q_j
+            nxt = j
+            if x < acc:
+                break
         state = nxt
         out.append((t, state))
 

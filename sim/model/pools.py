@@ -8,12 +8,14 @@ capacity can change while the model runs (vacancies, new starters, dated policy 
 a fall below the units held takes nothing away from families already allocated, it only
 stops new allocations until enough plans close.
 
-With one unit per family and a fixed capacity this is exactly ``simpy.Resource`` (or
-``PriorityResource``): the same grants at the same instants, in the same order of events
-(a release frees its units at once and serves the list when its release event is
-processed, as SimPy's does), so the
-M/M/c validation holds unchanged. Cancelling a request (a family that withdraws or
-escalates) marks it and costs O(1): cancelled requests are dropped when they reach the head.
+With one unit per family and a fixed capacity this gives the grants of ``simpy.Resource`` (or
+``PriorityResource``): the same families served at the same instants, in the same order, so the
+M/M/c validation holds unchanged. One step less than SimPy's: a release frees its units and
+serves the list at once, in the releasing family's step (SimPy serves it when a Release event
+of its own is processed), so a family served from the list resumes one scheduler step after
+the release instead of two; only the order of events at the same instant can differ from
+SimPy's. Cancelling a request (a family that withdraws or escalates) marks it and costs O(1):
+cancelled requests are dropped when they reach the head.
 """
 
 from __future__ import annotations
@@ -25,26 +27,22 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from sim.model.common import Place
+
 if TYPE_CHECKING:
     from sim.model.family import Family
 
 __all__ = ["CaseloadPool", "CaseloadService", "PoolRequest"]
 
 
-class PoolRequest(simpy.Event):
+class PoolRequest(Place):
     """A family's place on a pool's list; succeeds when its units are allocated."""
 
-    __slots__ = ("cancelled", "units")
+    __slots__ = ("units",)
 
     def __init__(self, env: simpy.Environment, units: float):
         super().__init__(env)
         self.units = units
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        """Leave the list (no effect once allocated: release the units instead)."""
-        if not self.triggered:
-            self.cancelled = True
 
 
 class CaseloadPool:
@@ -70,7 +68,8 @@ class CaseloadPool:
         event (nothing would wait for it: one scheduler step less, the same order of every
         other event)."""
         req = PoolRequest(self.env, units)
-        if polled and self._head() is None and self.held + units <= self.capacity + 1e-9:
+        head = self._head()
+        if polled and head is None and self.held + units <= self.capacity + 1e-9:
             self.held += units
             req._ok = True
             req._value = None
@@ -78,9 +77,12 @@ class CaseloadPool:
             return req
         if self.by_risk:
             heapq.heappush(self._heap, (-risk, next(self._seq), req))
+            self._dispatch()
         else:
             self._fifo.append(req)
-        self._dispatch()
+            # behind a head that does not fit, serving the list would serve no one
+            if head is None or self.held + head.units <= self.capacity + 1e-9:
+                self._dispatch()
         return req
 
     def hold(self, units: float) -> PoolRequest:
@@ -92,33 +94,28 @@ class CaseloadPool:
         return req
 
     def release(self, req: PoolRequest) -> None:
-        """Free the units of an allocated request. As in SimPy, the units are free at once
-        (a request made in the same instant finds them), and the list is served when the
-        release event is processed. With nobody on the list no event is needed: a request
-        made later finds the units itself, so the release event is skipped (one scheduler
-        step less; the order of every other event is unchanged)."""
+        """Free the units of an allocated request and serve the list at once: the families
+        it now admits are triggered in this step (no Release event in between)."""
         self.held -= req.units
-        if self._head() is None:
-            return
-        done = simpy.Event(self.env)  # triggered at once: succeed() without its checks
-        done.callbacks.append(self._dispatch_cb)
-        done._ok = True
-        done._value = None
-        self.env.schedule(done)
+        self._dispatch()
 
     def set_capacity(self, capacity: float) -> None:
         """A new capacity from now on (families already allocated keep their units)."""
         self.capacity = float(capacity)
         self._dispatch()
 
+    def discard(self) -> list[PoolRequest]:
+        """Empty the list (the run is over) and return the requests that were on it."""
+        places = [item[2] for item in self._heap] + list(self._fifo)
+        self._heap.clear()
+        self._fifo.clear()
+        return places
+
     @property
     def waiting(self) -> int:
         """Families on the list (cancelled places not yet dropped are not counted)."""
         queue: Any = self._heap if self.by_risk else self._fifo
         return sum(1 for item in queue if not (item[2] if self.by_risk else item).cancelled)
-
-    def _dispatch_cb(self, _event: simpy.Event) -> None:
-        self._dispatch()
 
     def _head(self) -> PoolRequest | None:
         if self.by_risk:
@@ -130,13 +127,31 @@ class CaseloadPool:
         return self._fifo[0] if self._fifo else None
 
     def _dispatch(self) -> None:
-        while (head := self._head()) is not None and self.held + head.units <= self.capacity + 1e-9:
-            if self.by_risk:
+        """Serve the list from its head while the head's units are free (cancelled places are
+        dropped on the way); each family served is triggered (succeed() without its checks: a
+        place on the list is pending)."""
+        schedule, cap = self.env.schedule, self.capacity + 1e-9
+        if self.by_risk:
+            while (head := self._head()) is not None and self.held + head.units <= cap:
                 heapq.heappop(self._heap)
+                self.held += head.units
+                head._ok = True
+                head._value = None
+                schedule(head)
+            return
+        fifo = self._fifo
+        while fifo:
+            head = fifo[0]
+            if head.cancelled:
+                fifo.popleft()
+            elif self.held + head.units <= cap:
+                fifo.popleft()
+                self.held += head.units
+                head._ok = True
+                head._value = None
+                schedule(head)
             else:
-                self._fifo.popleft()
-            self.held += head.units
-            head.succeed()
+                break
 
 
 class CaseloadService:

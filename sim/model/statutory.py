@@ -6,6 +6,7 @@ journey (``_log``, ``_life``, ``_support``), declared below for the type checker
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,7 @@ class StatutoryCare:
             return "nfa"
         self._log(fam, "end", "sc_referral", "", REFERRAL_ASSESS)
         svc = self.social_workers
-        req = svc.request(fam, float(len(fam.ages)))
+        req = svc.request(fam, float(len(fam.ages)), polled=True)  # allocated at once: no event
         self._log(fam, "join", "assessment", svc.name)
         if not req.triggered:
             yield req  # waits for a social worker with room for the family's children
@@ -248,12 +249,13 @@ class StatutoryCare:
             ("lac", stock.lac_per_10k, sc.lac_duration),
         ):
             lengths, cum = _length_biased(dist)
+            last = len(lengths) - 1
             target, children = rate * per, 0
             while children < target:
                 fam = maker.make(SC_INITIAL_ID_OFFSET + k, k)
                 self.families.append(fam)
                 children += len(fam.ages)
-                total = lengths[min(int(np.searchsorted(cum, fam.rng.u(), side="right")), len(lengths) - 1)]
+                total = lengths[min(bisect.bisect_right(cum, fam.rng.u()), last)]
                 elapsed = fam.rng.u() * total
                 history.append((-elapsed, k, fam, state, total - elapsed))
                 k += 1
@@ -303,10 +305,26 @@ MAX_CASE_DAYS = 18 * 365.0
 """No case open at day 0 is older than a childhood (durations of the initial stock are capped)."""
 
 
-def _length_biased(dist: Distribution | _Scaled, n: int = 2048) -> tuple[list[float], np.ndarray]:
+_LENGTHS: dict[tuple[str, float, int], tuple[list[float], list[float]]] = {}
+"""Tables of :func:`_length_biased` already computed in this process, by distribution."""
+_LENGTHS_KEPT = 64
+
+
+def _length_biased(dist: Distribution | _Scaled, n: int = 2048) -> tuple[list[float], list[float]]:
     """Quantiles of ``dist`` on a grid of ``n`` (capped at :data:`MAX_CASE_DAYS`) and the
     cumulative length-biased weights: a duration drawn by inverting them is a case open at a
-    random instant (its length)."""
-    q = np.minimum([dist.ppf((i + 0.5) / n) for i in range(n)], MAX_CASE_DAYS)
-    cum = np.cumsum(q)
-    return q.tolist(), cum / cum[-1]
+    random instant (its length).
+
+    Every replication of a scenario needs the same tables (``n`` inverse CDFs each), so they
+    are kept for the process, keyed by the distribution's parameters (at most
+    :data:`_LENGTHS_KEPT`); callers only read them."""
+    inner, factor = (dist.dist, dist.factor) if isinstance(dist, _Scaled) else (dist, 1.0)
+    key = (inner.model_dump_json(), factor, n)
+    hit = _LENGTHS.get(key)
+    if hit is None:
+        q = np.minimum([dist.ppf((i + 0.5) / n) for i in range(n)], MAX_CASE_DAYS)
+        cum = np.cumsum(q)
+        if len(_LENGTHS) >= _LENGTHS_KEPT:
+            _LENGTHS.clear()
+        hit = _LENGTHS[key] = (q.tolist(), (cum / cum[-1]).tolist())
+    return hit

@@ -31,6 +31,7 @@ from sim.model.common import (
     LEVEL3_NEXT,
     Deadlines,
     KindLogger,
+    Place,
     Proc,
     RowLogger,
     StartedProcess,
@@ -41,7 +42,7 @@ from sim.model.common import (
     row_loggers,
 )
 from sim.model.family import AttributeTables, Family, FamilyMaker
-from sim.model.needs import REFERRED, rate_matrix, start_level, worsen_matrix
+from sim.model.needs import REFERRED, Chain, rate_matrix, start_level, worsen_matrix
 from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, CaseloadService
 from sim.model.statutory import StatutoryCare, _statutory
@@ -57,6 +58,7 @@ from sim.records import EventLog
 from sim.routing import NODES, allowed
 from sim.vocab import (
     NEED_EXITS,
+    NEED_LEVELS,
     PANEL_DECISIONS,
     PARTNER_SERVICE,
     POOLED_SERVICE,
@@ -84,19 +86,15 @@ NO_ESCALATION = (0.0, 1.0)
 """Hazard factors (escalation, withdrawal) for the queues of edge-of-care services."""
 
 
-class _PanelTicket(simpy.Event):
+class _PanelTicket(Place):
     """A place in the panel's queue; triggered when the case is heard. Cancelling only marks
     the ticket (O(1), whatever the queue's length); the next meeting drops marked tickets."""
 
-    __slots__ = ("cancelled",)
+    __slots__ = ()
 
     def __init__(self, env: simpy.Environment, queue: list[tuple[_PanelTicket, Family]], fam: Family):
         super().__init__(env)
-        self.cancelled = False
         queue.append((self, fam))
-
-    def cancel(self) -> None:
-        self.cancelled = True
 
 
 class World(StatutoryCare, Supports):
@@ -145,15 +143,24 @@ class World(StatutoryCare, Supports):
             self.social_workers = CaseloadService(env, SOCIAL_WORKERS, slots, False)
         self.workforce = self._build_workforce()
         self.panel_queue: list[tuple[_PanelTicket, Family]] = []
-        self._deadlines = Deadlines(env)
+        self._deadlines = Deadlines(env, end=scenario.run.duration_days)  # World.run runs until then
         self.parenting_list: list[Family] = []
         wt = scenario.waiting
         self._hazards = wt.active
-        self._esc = wt.escalation
+        esc = wt.escalation  # read once, at the start: the escalation hazard's constants
+        self._esc_params = (esc.base_per_day, esc.risk_multiplier, esc.growth_per_day)
         self._withdraw = wt.withdrawal_per_day
         needs = scenario.needs
-        self._need_q = {str(k): rate_matrix(needs, k) for k in NEED_EXITS} if needs is not None else {}
-        self._wait_q = worsen_matrix(needs) if needs is not None and needs.worsen_while_waiting else None
+        self._need_q = {str(k): Chain(rate_matrix(needs, k)) for k in NEED_EXITS} if needs is not None else {}
+        self._wait_q = Chain(worsen_matrix(needs)) if needs is not None and needs.worsen_while_waiting else None
+        # needs and the run's length cannot change during a run (sim.config.RUNTIME_KEYS)
+        levels = range(1, len(NEED_LEVELS) + 1)
+        self._need_start = (
+            {str(k): [0, *(start_level(needs, k, n) for n in levels)] for k in NEED_EXITS} if needs is not None else {}
+        )
+        """By exit kind, the level of need (1-4) an episode ending that way leaves a family of
+        each level at (indexed by the level)."""
+        self._horizon = scenario.run.duration_days
         kind = self._kind
         self._exit_kinds = {str(x): kind("exit", "closed", "", x) for x in Exit}
         self._referral_kinds: dict[tuple[str, str], int] = {}
@@ -255,6 +262,27 @@ class World(StatutoryCare, Supports):
         if sc.changes:
             self.env.process(self._dated_changes())
         self.env.run(until=horizon)
+
+    def discard(self) -> None:
+        """Let the finished run be freed by reference counts: drop the scheduler's queue, the
+        caseload lists, the panel's queue and the deadlines, and cut each pending event from
+        the processes waiting on it. A process still waiting at the end (a family on a list or
+        in a plan) is a reference cycle through its generator back to the world; cut, it is
+        freed at once instead of being scanned and freed by the garbage collector (thousands
+        of families on an overloaded list). The world cannot run on afterwards."""
+        env = self.env
+        pending: list[simpy.Event] = [entry[3] for entry in env._queue]
+        env._queue.clear()
+        pools = {id(svc.pool): svc.pool for svc in self.caseload_services().values()}
+        if self.triage is not None:
+            pools[id(self.triage)] = self.triage
+        for pool in pools.values():
+            pending += pool.discard()
+        pending += [ticket for ticket, _ in self.panel_queue]
+        self.panel_queue.clear()
+        self._deadlines.discard()
+        for event in pending:
+            event.callbacks = None  # type: ignore[assignment]
 
     def _dated_changes(self) -> Proc:
         """Each dated change takes effect on its day: the scenario in force is replaced and
@@ -402,15 +430,15 @@ class World(StatutoryCare, Supports):
     def _need_gap(self, fam: Family, exit_kind: str) -> Proc:
         """Between episodes: the family's need follows the chain of :mod:`sim.model.needs`
         from its level at closure until a new referral, leaving, or the end of the run."""
-        needs = self.sc.needs
-        assert needs is not None
-        level = start_level(needs, exit_kind, fam.need)
-        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self.sc.run.duration_days - self.env.now)
+        level = self._need_start[exit_kind][fam.need]
+        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self._horizon - self.env.now)
         t, state = steps[-1]
         if state != REFERRED:
             return (DONE, "")
         yield self.env.timeout(t)
-        fam.set_need(steps[-2][1] + 1, self.tables)
+        level = steps[-2][1] + 1
+        if level != fam.need:  # an unchanged level keeps its risk score (no Beta inverse CDF again)
+            fam.set_need(level, self.tables)
         return ("front_door", REFERRAL_RE)
 
     def _left(self, why: str) -> Step:
@@ -421,7 +449,7 @@ class World(StatutoryCare, Supports):
         fam: Family,
         stage: str,
         service: str,
-        req: Any,
+        req: Place,
         elapsed: float = 0.0,
         log_join: bool = True,
         hazard_factors: tuple[float, float] = (1.0, 1.0),
@@ -430,10 +458,12 @@ class World(StatutoryCare, Supports):
         """Queue for ``req`` with the hazards of escalation and withdrawal (scaled by
         ``hazard_factors``, e.g. for families in a parenting group while they wait).
 
-        Returns ``""`` once served, else ``"escalated"`` or ``"withdrawn"`` after cancelling
-        the request (so no slot can leak). With ``needs.worsen_while_waiting`` (and
-        ``need_worsens``), the family's level of need then moves up the chain's worsening
-        rates over the time it waited (the hazards above use its level at joining).
+        Returns ``""`` once served, else ``"escalated"`` or ``"withdrawn"``: at the family's
+        deadline :class:`~sim.model.common.Deadlines` cancels the request (so no slot can leak)
+        and wakes the family on it; a served family resumes on the request itself. With
+        ``needs.worsen_while_waiting`` (and ``need_worsens``), the family's level of need then
+        moves up the chain's worsening rates over the time it waited (the hazards above use its
+        level at joining).
         """
         env = self.env
         if log_join:
@@ -444,17 +474,14 @@ class World(StatutoryCare, Supports):
             esc = self._escalation_time(fam, elapsed, hazard_factors[0])
             wd_rate = self._withdraw * hazard_factors[1]
             wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
-            patience = min(esc, wd)
+            patience = esc if esc < wd else wd
         why = ""
-        if req.triggered:
-            pass  # a slot was free: served at once, no scheduler step needed
-        elif patience < _INF:
-            yield self._deadlines.first(req, patience)
-            if not req.triggered:
-                req.cancel()
-                why = "escalated" if esc <= wd else "withdrawn"
-        else:
+        if not req.triggered:  # else a slot was free: served at once, no scheduler step needed
+            if patience < _INF:
+                self._deadlines.add(req, patience)  # at the deadline: cancelled and woken
             yield req
+            if req.cancelled:
+                why = "escalated" if esc <= wd else "withdrawn"
         self._log(fam, "leave" if why else "start", stage, service, why)
         if need_worsens and self._wait_q is not None:
             level = need_path(self._wait_q, fam.need - 1, fam.rng.u, env.now - joined)[-1][1] + 1
@@ -466,11 +493,10 @@ class World(StatutoryCare, Supports):
         """Time to escalation under hazard ``h(t) = factor base (1 + m risk) exp(g t)``, given
         ``elapsed`` days already waited (inverse of the Gompertz cumulative hazard)."""
         e = -math.log1p(-fam.rng.u())
-        esc = self._esc
-        a = factor * esc.base_per_day * (1.0 + esc.risk_multiplier * fam.risk)
+        base, mult, g = self._esc_params
+        a = factor * base * (1.0 + mult * fam.risk)
         if a <= 0:
             return _INF
-        g = esc.growth_per_day
         if g == 0:
             return e / a
         return math.log1p(g * e / (a * math.exp(g * elapsed))) / g
@@ -520,13 +546,15 @@ class World(StatutoryCare, Supports):
     def _front_door(self, fam: Family) -> Proc:
         fd = self.sc.front_door
         assert fd is not None and self.triage is not None
-        req = self.triage.request(polled=True)
+        triage = self.triage
+        req = triage.request(polled=True)
         why = yield from self._wait(fam, "front_door", "front_door", req)
         if why:
             return self._left(why)
-        yield self.env.timeout(fd.triage_time.ppf(fam.rng.u()))
-        self.triage.release(req)
-        u1, u2, u3 = fam.rng.u(), fam.rng.u(), fam.rng.u()
+        u = fam.rng.u
+        yield self.env.timeout(fd.triage_time.ppf(u()))
+        triage.release(req)
+        u1, u2, u3 = u(), u(), u()
         if u1 < fd.insufficient_info_prob:
             where = "panel"
         else:
