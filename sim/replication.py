@@ -27,7 +27,7 @@ from sim.errors import ArgumentError
 from sim.metrics import by_locality, compute_kpis, monthly_arrays, series_frame
 from sim.metrics.log import Codes, Log
 from sim.model import simulate
-from sim.model.family import Family, referral_attributes
+from sim.model.family import Family, RiskParts, referral_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +46,8 @@ class ReplicationResult:
     log
         The event log as numpy columns (:class:`sim.metrics.log.Log`).
     family_columns
-        The families table as numpy columns (``locality`` as :class:`~sim.metrics.log.Codes`).
+        The families table as numpy columns (``locality`` as :class:`~sim.metrics.log.Codes`,
+        ``risk`` as :class:`~sim.model.family.RiskParts`: computed when ``families`` is built).
     series_arrays
         The monthly series as numpy columns (:func:`sim.metrics.monthly_arrays`).
     events
@@ -76,6 +77,8 @@ class ReplicationResult:
         import pandas as pd
 
         columns = dict(self.family_columns)
+        risk: RiskParts = columns["risk"]
+        columns["risk"] = risk.values()  # the scores nobody asked for during the run, computed now
         locality: Codes = columns["locality"]
         columns["locality"] = pd.Categorical.from_codes(locality.codes, categories=pd.Index(list(locality.labels)))
         return pd.DataFrame(columns)
@@ -109,10 +112,11 @@ def _few_collections(threshold: int = 100_000) -> Iterator[None]:
             gc.unfreeze()
 
 
-def _family_columns(fams: list[Family]) -> dict[str, Any]:
+def _family_columns(fams: list[Family], risk_beta: tuple[tuple[float, float], ...]) -> dict[str, Any]:
     """The families table's columns (dtypes of :attr:`ReplicationResult.families`): each
-    column a list comprehension converted at once (no generator resumed once a value)."""
-    need, risk = referral_attributes(fams)
+    column a list comprehension converted at once (no generator resumed once a value); the
+    risk scores as :class:`~sim.model.family.RiskParts`, computed when the table is built."""
+    need, risk = referral_parts(fams, risk_beta)
     localities = [f.locality for f in fams]
     ages = [f.ages for f in fams]
     labels = tuple(sorted(set(localities)))
@@ -128,7 +132,7 @@ def _family_columns(fams: list[Family]) -> dict[str, Any]:
         "youngest_age": np.minimum.reduceat(flat, starts) if len(fams) else flat,
         "oldest_age": np.maximum.reduceat(flat, starts) if len(fams) else flat,
         "need": need.astype(np.int8),
-        "risk": risk.astype(np.float64),
+        "risk": risk,
         "initial": np.array([f.initial for f in fams], dtype=bool),
     }
 
@@ -146,7 +150,7 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
     with _few_collections():
         world = simulate(scenario, seed, rep)
         log = Log.from_event_log(world.log)  # the world is dropped next
-        families = _family_columns(world.families)
+        families = _family_columns(world.families, world.tables.risk_beta)
         # the finished world is a web of reference cycles (processes, events): free it before
         # the KPIs allocate, so a replication's peak memory is the log, not log + world (the
         # collection scans only what the replication made: the rest is frozen). The families

@@ -50,6 +50,18 @@ def test_block_draws_equal_one_at_a_time(name: str) -> None:
         assert min(tables.draw_block(u)[5]) == -1
 
 
+def test_risk_scores_left_to_each_family_are_the_block_scores() -> None:
+    # a maker that leaves the risk scores out (a run that never asks for them) makes the same
+    # families, and each computes on demand the score the block would have given (exactly)
+    tables = AttributeTables.build(sim.load_scenario("configs/baseline.yaml"))
+    n = BLOCK + 9
+    eager, lazy = FamilyMaker(FamilyStreams(7, 3), tables), FamilyMaker(FamilyStreams(7, 3), tables, False)
+    made = [eager.make(i, i) for i in range(n)]
+    left = [lazy.make(i, i) for i in range(n)]
+    assert all(f._risk is not None for f in made) and all(f._risk is None for f in left)
+    assert [_attrs(f) for f in left] == [_attrs(f) for f in made]
+
+
 def test_ages_at_band_edges() -> None:
     tables = AttributeTables.build(sim.load_scenario("configs/baseline.yaml"))
     bands = ((0, 0), (1, 4), (5, 9), (10, 15), (16, 17))  # the second has no share

@@ -6,6 +6,7 @@ import bisect
 import itertools
 import math
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 from scipy import special
@@ -15,7 +16,7 @@ from sim.random import FamilyRandom, FamilyStreams
 from sim.records import row_code
 from sim.vocab import NEED_LEVELS
 
-__all__ = ["AttributeTables", "Family", "FamilyMaker", "referral_attributes"]
+__all__ = ["AttributeTables", "Family", "FamilyMaker", "RiskParts", "referral_parts"]
 
 
 class Family:
@@ -128,30 +129,48 @@ class Family:
         return any(low <= a <= high for a in self.ages)
 
 
-def referral_attributes(families: list[Family]) -> tuple[np.ndarray, np.ndarray]:
-    """Each family's :attr:`Family.at_referral` as two arrays (need, risk), with the risk
-    scores nobody asked for during the run computed in one vectorised Beta inverse CDF
-    (the same values as the scalar calls, one ufunc call instead of one per family)."""
-    need = np.empty(len(families), dtype=np.int8)
-    risk = np.empty(len(families), dtype=np.float64)
-    todo: list[int] = []
-    for i, f in enumerate(families):
-        if f._at_referral is not None:
-            need[i], risk[i] = f._at_referral
-        else:
-            need[i] = f.need
-            if f._risk is None:
-                todo.append(i)
-            else:
-                risk[i] = f._risk
-    if todo:
-        ab = np.array([families[i]._risk_beta for i in todo], dtype=np.float64).reshape(-1, 2)
-        u = np.array([families[i]._u_risk for i in todo], dtype=np.float64)
-        risk[todo] = special.betaincinv(ab[:, 0], ab[:, 1], u)
-    return need, risk
+@dataclass(frozen=True)
+class RiskParts:
+    """Risk scores at referral, some known, the rest (``todo``) still to compute from their
+    Beta parameters ``ab`` and uniforms ``u``: :meth:`values` computes them at once."""
+
+    known: np.ndarray
+    todo: np.ndarray
+    ab: np.ndarray
+    u: np.ndarray
+
+    def values(self) -> np.ndarray:
+        risk = self.known.copy()
+        if len(self.todo):
+            risk[self.todo] = special.betaincinv(self.ab[:, 0], self.ab[:, 1], self.u)
+        return risk
 
 
-Draws = tuple[list[str], list[tuple[int, ...]], list[int], list[float], list[float], list[int]]
+def referral_parts(
+    families: list[Family], risk_beta: tuple[tuple[float, float], ...]
+) -> tuple[np.ndarray, RiskParts]:
+    """Each family's :attr:`Family.at_referral` as arrays: the levels of need, and the risk
+    scores as :class:`RiskParts` (those nobody asked for during the run are computed later in
+    one vectorised Beta inverse CDF: the same values as the scalar calls). ``risk_beta`` is
+    the families' table of Beta parameters by level of need (:attr:`AttributeTables.risk_beta`:
+    a family's are those of its level). Read with ``map`` over the families (no Python loop
+    a family)."""
+    n = len(families)
+    need = np.fromiter(map(_NEED, families), dtype=np.int8, count=n)
+    risk = np.array(list(map(_RISK, families)), dtype=np.float64).reshape(n)  # None (not computed) -> nan
+    at = list(map(_AT_REFERRAL, families))
+    for i in [i for i, a in enumerate(at) if a is not None]:  # need changed since: as it was
+        need[i], risk[i] = at[i]
+    todo = np.flatnonzero(np.isnan(risk))
+    ab = np.asarray(risk_beta, dtype=np.float64).reshape(-1, 2)[need[todo] - 1]
+    u = np.fromiter(map(_U_RISK, families), dtype=np.float64, count=n)[todo]
+    return need, RiskParts(risk, todo, ab, u)
+
+
+_NEED, _RISK, _AT_REFERRAL, _U_RISK = (attrgetter(a) for a in ("need", "_risk", "_at_referral", "_u_risk"))
+
+
+Draws = tuple[list[str], list[tuple[int, ...]], list[int], list[float], list[float | None], list[int]]
 """Attributes of a block of families: see :meth:`AttributeTables.draw_block`."""
 
 
@@ -160,11 +179,15 @@ class FamilyMaker:
     (:meth:`AttributeTables.draw_block`): the same families as :meth:`Family.draw` one at a
     time, at a fraction of the cost."""
 
-    __slots__ = ("_block", "_draws", "_streams", "_tables")
+    __slots__ = ("_block", "_draws", "_eager_risk", "_streams", "_tables")
 
-    def __init__(self, streams: FamilyStreams, tables: AttributeTables):
+    def __init__(self, streams: FamilyStreams, tables: AttributeTables, eager_risk: bool = True):
         self._streams = streams
         self._tables = tables
+        self._eager_risk = eager_risk
+        """Compute the block's risk scores with its other attributes (when the run asks for
+        most families' risk): else each family computes its own only if asked (the same
+        value, :attr:`Family.risk`), and the families table computes the rest at once."""
         self._block: np.ndarray | None = None
         self._draws: Draws | None = None
 
@@ -175,7 +198,7 @@ class FamilyMaker:
             return Family.draw(fid, streams.family(index), tables, locality, now)
         block, row = streams.block(index)
         if block is not self._block or self._draws is None:
-            self._block, self._draws = block, tables.draw_block(block)
+            self._block, self._draws = block, tables.draw_block(block, self._eager_risk)
         locs, ages, levels, u_risk, risks, used = self._draws
         if used[row] < 0:
             return Family.draw(fid, streams.family(index), tables)
@@ -262,14 +285,15 @@ class AttributeTables:
         v = (u - below) / width if width > 0 else 0.0
         return min(low + int(v * (high - low + 1)), high)
 
-    def draw_block(self, u: np.ndarray) -> Draws:
+    def draw_block(self, u: np.ndarray, risk: bool = True) -> Draws:
         """The attributes :meth:`Family.draw` would draw from each row of ``u`` (a block of
         families' first uniforms) when no locality grows and none is imposed, in numpy: the
         same comparisons and arithmetic, so the same values. Returns each row's locality,
         ages, level of need (0-3), risk uniform, risk score (one vectorised Beta inverse CDF
         for the block: the values of :attr:`Family.risk`, a third of the cost of computing
         them one at a time) and the uniforms used, or -1 for a row with more children than
-        its row of uniforms covers (drawn one at a time instead)."""
+        its row of uniforms covers (drawn one at a time instead). Without ``risk``, the risk
+        scores are None (each family computes its own when asked)."""
         rows = np.arange(len(u))
         loc = _pick_all(self.locality_cum, u[:, 0])
         n = 1 + _pick_all(self.children_cum, u[:, 1])
@@ -289,7 +313,7 @@ class AttributeTables:
             [tuple(a[:m]) for a, m in zip(ages, n_fit.tolist())],
             level.tolist(),
             u_risk.tolist(),
-            special.betaincinv(beta[level, 0], beta[level, 1], u_risk).tolist(),
+            special.betaincinv(beta[level, 0], beta[level, 1], u_risk).tolist() if risk else [None] * len(u),
             used.tolist(),
         )
 

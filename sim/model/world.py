@@ -317,7 +317,7 @@ class World(StatutoryCare, Supports):
         env = self.env
         names = list(self.sc.referrals.sources)
         entries = [s.entry for s in self.sc.referrals.sources.values()]
-        make = FamilyMaker(FamilyStreams(self.seed, self.rep), self.tables).make
+        make = FamilyMaker(FamilyStreams(self.seed, self.rep), self.tables, _asks_risk(self.sc)).make
         families, life = self.families, self._life
         at = times.tolist()
         if not at:
@@ -494,7 +494,7 @@ class World(StatutoryCare, Supports):
         ``elapsed`` days already waited (inverse of the Gompertz cumulative hazard)."""
         e = -math.log1p(-fam.rng.u())
         base, mult, g = self._esc_params
-        a = factor * base * (1.0 + mult * fam.risk)
+        a = factor * base * (1.0 + mult * fam.risk) if mult else factor * base  # (the risk only if it counts)
         if a <= 0:
             return _INF
         if g == 0:
@@ -734,6 +734,21 @@ class World(StatutoryCare, Supports):
         self.mst.release(req)
         self._log(fam, "end", "mst", "mst", "completed")
         return (CLOSED, Exit.MST_COMPLETED)
+
+
+def _asks_risk(scenario: Scenario) -> bool:
+    """Whether the run may read most arriving families' risk scores (an escalation hazard that
+    grows with risk, a caseload list or panel ordered by risk, needs that change, dated changes that could turn
+    any of these on): their scores are then computed a block at a time as they are drawn.
+    Else a family computes its own only when asked (the same value: only the cost differs)."""
+    panel, esc = scenario.panel, scenario.waiting.escalation
+    return bool(
+        (esc.base_per_day > 0 and esc.risk_multiplier > 0)
+        or scenario.early_help.queue_discipline == "risk"
+        or (panel is not None and panel.order == "risk")
+        or scenario.needs is not None
+        or scenario.changes
+    )
 
 
 def simulate(scenario: Scenario, seed: int, rep: int) -> World:
