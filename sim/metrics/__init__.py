@@ -151,11 +151,7 @@ def _plan_kpis(st: dict[str, Log], scenario: Scenario, lo: float, hi: float) -> 
     if scenario.front_door is not None and scenario.front_door.staff > 0:
         busy = _time_average(*_steps(st[Stage.FRONT_DOOR], (Event.START,), (Event.END,)), lo, hi)
         k[K.utilisation(Stage.FRONT_DOOR, "").name] = busy / scenario.front_door.staff
-    served = Log.concat([st[s] for s in (Stage.LEVEL2, Stage.LEVEL3, Stage.MST, Stage.FGC, Stage.FMH)])
-    held = {
-        name: _time_average(*_steps(served.take(served.service.eq(name)), (Event.START,), (Event.END,)), lo, hi)
-        for name in K.caseload_services(scenario)
-    }
+    held = {name: _time_average(*_held_steps(st, name), lo, hi) for name in K.caseload_services(scenario)}
     staffed = {name: _workforce(st, scenario, name, lo, hi) for name in K.workforce_lists(scenario)}
     for name, busy in held.items():
         if name in staffed:
@@ -186,6 +182,16 @@ def _plan_kpis(st: dict[str, Log], scenario: Scenario, lo: float, hi: float) -> 
         for outcome in outcomes:
             k[K.routed(stage, outcome).name] = float(decided.get(outcome, 0))
     return k
+
+
+_SERVED = (Stage.LEVEL2, Stage.LEVEL3, Stage.MST, Stage.FGC, Stage.FMH)
+
+
+def _held_steps(st: dict[str, Log], service: str) -> tuple[np.ndarray, np.ndarray]:
+    """The occupancy steps (plan starts and ends) of a caseload list over the stages it can
+    serve, in the order of those stages' logs one after another (masks: no log copied)."""
+    parts = [_steps(st[s], (Event.START,), (Event.END,), where=st[s].service.eq(service)) for s in _SERVED]
+    return np.concatenate([t for t, _ in parts]), np.concatenate([d for _, d in parts])
 
 
 def _workforce(st: dict[str, Log], scenario: Scenario, service: str, lo: float, hi: float) -> dict[str, float]:

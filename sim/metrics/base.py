@@ -54,11 +54,14 @@ def _by_stage(ev: Log) -> dict[str, Log]:
 
 
 def _steps(
-    rows: Log, up: tuple[str, ...], down: tuple[str, ...], children: bool = False
+    rows: Log, up: tuple[str, ...], down: tuple[str, ...], children: bool = False, where: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times and +1/-1 jumps of a stage's occupancy: ``up`` events add one, ``down`` remove one
-    (with ``children``, the family's children instead of one)."""
+    (with ``children``, the family's children instead of one); with ``where``, of those rows
+    only (a mask: the jumps of ``rows.take(where)``, without taking it)."""
     is_up, keep = rows.event.isin(up), rows.event.isin(up + down)  # masks: no filtered log
+    if where is not None:
+        keep &= where
     deltas = np.where(is_up[keep], 1.0, -1.0)
     if children:
         deltas = deltas * rows.children.astype(float)[keep]

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
     """The events that move a family between flow nodes, each with the node it is in after
     it (``place``: an early help stage, ``social_care``, or "" for nowhere) and before it
     (``prev``): a referral (into its stage), a join of an early help queue within the
@@ -60,7 +60,7 @@ def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     (numpy on the categorical codes, no string columns: the pandas definition is in
     ``tests/test_metrics_lean.py``, which checks that both give the same rows.) Returns the
     rows (positions in ``ev``), their family ids, ``place`` and ``prev`` as codes into
-    ``names``, and ``names``."""
+    ``names``, ``names``, and the rows' stable argsort by family."""
     event, stage, detail = ev.event, ev.stage, ev.detail
     is_exit = event.eq(Event.EXIT)
     sc_end = event.eq(Event.END) & (
@@ -102,18 +102,26 @@ def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     followed[order] = same_next & np.r_[step_down[order][1:], False]
     kept = ~(end & followed)
     f, place = f[kept], place[kept]
-    order = np.argsort(f, kind="stable")
+    order = _subset_order(order, kept)
     fs, ps = f[order], place[order]
     prev = np.empty(len(f), dtype=place.dtype)
     prev[order] = np.where(np.r_[False, fs[1:] == fs[:-1]], np.r_[nowhere, ps[:-1]], nowhere)
     moved = prev != place
-    return sel[kept][moved], f[moved], place[moved], prev[moved], names
+    return sel[kept][moved], f[moved], place[moved], prev[moved], names, _subset_order(order, moved)
+
+
+def _subset_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``order`` (a stable argsort of an array) restricted to the elements where ``keep``
+    holds, as positions into that smaller array: the stable argsort of the subset, read off
+    in linear time (no second sort)."""
+    rank = np.cumsum(keep) - 1  # an element's position in the subset
+    return rank[order[keep[order]]]
 
 
 def _places(ev: Log) -> dict[str, np.ndarray]:
     """The rows of :func:`_place_codes` as columns ``family_id, time, event, detail, place,
     prev`` (strings: the pandas definition in ``tests/test_metrics_lean.py``)."""
-    rows, fid, place, prev, names = _place_codes(ev)
+    rows, fid, place, prev, names, _ = _place_codes(ev)
     labels = np.asarray(names, dtype=object)
     return {
         "family_id": fid,
@@ -146,7 +154,7 @@ def flows(events: Log | pd.DataFrame, lo: float) -> dict[str, float]:
     at ``lo`` and at the end, and every referral, move and exit in the window. For every
     node, at start + arriving = leaving + at end."""
     ev = as_log(events)
-    rows, fid, place, prev, names = _place_codes(ev)
+    rows, fid, place, prev, names, by_family = _place_codes(ev)
     place, prev = place.astype(np.intp), prev.astype(np.intp)  # codes may be int8: no overflow below
     inside = ev.time[rows] >= lo
     n = len(names)
@@ -176,17 +184,17 @@ def flows(events: Log | pd.DataFrame, lo: float) -> dict[str, float]:
             k[K.flow_exit(node, reason).name] = float(exits[index[node] * m + reason_index[reason]]) if hit else 0.0
     k[K.FLOW_SC_CLOSED.name] = moved(K.SOCIAL_CARE, "")
     # each family's last place: the last row of each family in a stable sort by family
-    start = _last_places(fid[~inside], place[~inside], n)
-    end = _last_places(fid, place, n)
+    start = _last_places(_subset_order(by_family, ~inside), fid[~inside], place[~inside], n)
+    end = _last_places(by_family, fid, place, n)
     for node in K.FLOW_NODES:
         k[K.flow_at_start(node).name] = float(start[index[node]]) if node in index else 0.0
         k[K.flow_at_end(node).name] = float(end[index[node]]) if node in index else 0.0
     return k
 
 
-def _last_places(fid: np.ndarray, place: np.ndarray, n: int) -> np.ndarray:
-    """Families per place code (``n`` codes) by the place of each family's last row."""
-    order = np.argsort(fid, kind="stable")
+def _last_places(order: np.ndarray, fid: np.ndarray, place: np.ndarray, n: int) -> np.ndarray:
+    """Families per place code (``n`` codes) by the place of each family's last row
+    (``order``: the stable argsort of ``fid``)."""
     fs = fid[order]
     last = order[np.r_[fs[1:] != fs[:-1], True]] if len(fs) else order
     return np.bincount(place[last], minlength=n)
