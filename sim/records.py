@@ -31,6 +31,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -201,7 +202,7 @@ class EventLog:
         localities = self._party_localities or [""]
         # only the parties and kinds the rows use give labels (as a category column of the
         # rows' values would); a party or kind registered but never logged adds none
-        used_kinds = [kinds[i] for i in np.unique(kind).tolist()]
+        used_kinds = [kinds[i] for i in _used(kind, len(kinds))]
         out: dict[str, np.ndarray | Coded] = {
             "time": np.frombuffer(self.time, dtype=np.float64).copy(),
             "family_id": ids[party],
@@ -210,7 +211,7 @@ class EventLog:
         for j, name in enumerate(("event", "stage", "service", "detail")):
             fixed = EVENTS if name == "event" else STAGES if name == "stage" else None
             out[name] = _coded(kind, [k[j] for k in kinds], fixed or {k[j] for k in used_kinds})
-        out["locality"] = _coded(party, localities, {localities[i] for i in np.unique(party).tolist()})
+        out["locality"] = _coded(party, localities, {localities[i] for i in _used(party, len(localities))})
         out["children"] = children[party]
         return out
 
@@ -230,10 +231,16 @@ class EventLog:
         return pd.DataFrame(data)
 
 
+def _used(index: np.ndarray, n: int) -> list[int]:
+    """The distinct values of ``index`` (whole numbers below ``n``), in increasing order:
+    ``np.unique`` by counting (linear: the values are dense codes)."""
+    return np.flatnonzero(np.bincount(index, minlength=n)).tolist()
+
+
 def _coded(index: np.ndarray, values: list[str], labels: Any) -> Coded:
     """Codes of each row's value (``values[index]``) among ``labels``: the fixed tuple given,
     else the sorted set of values the rows use."""
     cats = list(labels) if isinstance(labels, tuple) else sorted(labels)
     position = {c: i for i, c in enumerate(cats)}
-    table = np.fromiter((position.get(v, -1) for v in values), dtype=np.int16, count=len(values))
+    table = np.fromiter(map(position.get, values, repeat(-1)), dtype=np.int16, count=len(values))
     return table[index], cats
