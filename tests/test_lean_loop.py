@@ -246,7 +246,7 @@ def test_discarded_world_frees_waiting_families_without_the_collector() -> None:
         world = World(scenario, 0, 0)
         world.run()
         waiting = [req for req in world.team_for["town"].pool._fifo if not req.cancelled]
-        refs = [weakref.ref(req.callbacks[0].__self__) for req in waiting]  # the waiting processes
+        refs = [weakref.ref(req.callbacks[0]) for req in waiting]  # the waiting processes
         refs += [weakref.ref(entry[3]) for entry in world.env._queue]  # plans, arrivals, alarms
         world.families.clear()
         if discard:
