@@ -12,7 +12,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
-from simpy.events import NORMAL, Timeout
+from simpy.events import NORMAL, PENDING, Timeout
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
 
@@ -72,20 +72,47 @@ LEVEL3_NEXT: dict[str, Step] = {
 """Where a Level 3 (key worker) plan leads, by how it ended."""
 
 
-class Place(simpy.Event):
+if TYPE_CHECKING:
+    _Event = simpy.Event
+    _Process = simpy.Process
+else:  # at run time slotted classes of their own (SimPy's events keep a __dict__ each)
+    _Event = _Process = object
+
+
+class Place(_Event):
     """A family's place in a queue (a caseload request, a panel ticket): triggered when the
     family is served; cancelling it (the family leaves) only marks it, and the queue drops it
-    when it comes to it."""
+    when it comes to it.
 
-    __slots__ = ("cancelled",)
+    An event to SimPy's scheduler and processes (``callbacks``, ``_ok``, ``_value``, as
+    :class:`simpy.Event`) in one slotted object: no ``__dict__`` beside it (thousands wait on
+    an overloaded list, each read again when served)."""
+
+    __slots__ = ("__weakref__", "_ok", "_value", "callbacks", "cancelled", "env")
 
     def __init__(self, env: simpy.Environment):
-        super().__init__(env)
+        self.env = env
+        self.callbacks = []
+        self._value = PENDING
         self.cancelled = False
+
+    @property
+    def triggered(self) -> bool:
+        """Served (or, after a deadline, cancelled and woken)."""
+        return self._value is not PENDING
+
+    def succeed(self, value: Any = None) -> Place:
+        """Trigger the place now (as :meth:`simpy.Event.succeed`)."""
+        if self._value is not PENDING:
+            raise RuntimeError(f"{self} has already been triggered")
+        self._ok = True
+        self._value = value
+        self.env.schedule(self)
+        return self
 
     def cancel(self) -> None:
         """Leave the queue (no effect once served)."""
-        if not self.triggered:
+        if self._value is PENDING:
             self.cancelled = True
 
 
@@ -199,7 +226,7 @@ class _Go:
     _value = None
 
 
-class StartedProcess(simpy.Process):
+class StartedProcess(_Process):
     """``env.process(generator)`` with the generator run to its first yield at once, in the
     creator's step, instead of in an Initialize event of its own (one scheduler step less).
 
@@ -211,14 +238,33 @@ class StartedProcess(simpy.Process):
     When the generator returns and nothing waits for the process, the process's own event is
     not scheduled either (a step that would call nothing): for processes nobody yields, such
     as a family's history. A generator that raises fails the process as in SimPy.
+
+    One slotted object (no ``__dict__``), and itself the callback of the event it waits on
+    (calling it resumes it): no bound method made at each wait.
     """
 
+    __slots__ = ("__weakref__", "_generator", "_ok", "_target", "_value", "callbacks", "env")
+
     def __init__(self, env: simpy.Environment, generator: Proc):
-        # Process.__init__ without its Initialize event (the fields SimPy's sets)
+        # the fields simpy.Process.__init__ sets, without its Initialize event
         self.env = env
         self.callbacks = []
+        self._value = PENDING
         self._generator = generator
+        self._target = None  # type: ignore[assignment]
         self._resume(_Go)  # type: ignore[arg-type]
+
+    @property
+    def is_alive(self) -> bool:
+        """The generator has not finished."""
+        return self._value is PENDING
+
+    @property
+    def value(self) -> Any:
+        """What the generator returned (once it has)."""
+        if self._value is PENDING:
+            raise AttributeError(f"Value of {self} is not yet available")
+        return self._value
 
     def _resume(self, event: simpy.Event) -> None:
         """:meth:`simpy.Process._resume` for events that succeed (a failed event goes to
@@ -228,7 +274,7 @@ class StartedProcess(simpy.Process):
         send = self._generator.send
         while True:
             if not event._ok:
-                super()._resume(event)  # throws into the generator, SimPy's way
+                simpy.Process._resume(self, event)  # throws into the generator, SimPy's way
                 return
             try:
                 event = send(event._value)
@@ -246,10 +292,12 @@ class StartedProcess(simpy.Process):
                 self._target = None  # type: ignore[assignment]
                 break
             if event.callbacks is not None:  # pending: resume when it is processed
-                event.callbacks.append(self._resume)
+                event.callbacks.append(self)
                 self._target = event
                 break
         env._active_proc = None
+
+    __call__ = _resume
 
 
 class RowLogger(Protocol):

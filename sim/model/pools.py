@@ -23,9 +23,11 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import NORMAL, PENDING
 
 from sim.model.common import Place
 
@@ -41,7 +43,11 @@ class PoolRequest(Place):
     __slots__ = ("units",)
 
     def __init__(self, env: simpy.Environment, units: float):
-        super().__init__(env)
+        # Place.__init__'s fields set here (one Python call less a request)
+        self.env = env
+        self.callbacks = []
+        self._value = PENDING
+        self.cancelled = False
         self.units = units
 
 
@@ -68,7 +74,13 @@ class CaseloadPool:
         event (nothing would wait for it: one scheduler step less, the same order of every
         other event)."""
         req = PoolRequest(self.env, units)
-        head = self._head()
+        if self.by_risk:
+            head = self._head()
+        else:  # _head() inline: the hot path of every stage
+            fifo = self._fifo
+            while fifo and fifo[0].cancelled:
+                fifo.popleft()
+            head = fifo[0] if fifo else None
         if polled and head is None and self.held + units <= self.capacity + 1e-9:
             self.held += units
             req._ok = True
@@ -130,14 +142,15 @@ class CaseloadPool:
         """Serve the list from its head while the head's units are free (cancelled places are
         dropped on the way); each family served is triggered (succeed() without its checks: a
         place on the list is pending)."""
-        schedule, cap = self.env.schedule, self.capacity + 1e-9
+        env, cap = self.env, self.capacity + 1e-9
+        queue, eid = env._queue, env._eid  # env.schedule(event) inline: the same entry, now
         if self.by_risk:
             while (head := self._head()) is not None and self.held + head.units <= cap:
                 heapq.heappop(self._heap)
                 self.held += head.units
                 head._ok = True
                 head._value = None
-                schedule(head)
+                heappush(queue, (env._now, NORMAL, next(eid), head))
             return
         fifo = self._fifo
         while fifo:
@@ -149,7 +162,7 @@ class CaseloadPool:
                 self.held += head.units
                 head._ok = True
                 head._value = None
-                schedule(head)
+                heappush(queue, (env._now, NORMAL, next(eid), head))
             else:
                 break
 
