@@ -629,12 +629,28 @@ class World(StatutoryCare, Supports):
             factors = (
                 self._enrol_parenting(fam) if not initial_waiting and sc.parenting_groups is not None else (1.0, 1.0)
             )
-            if self._hazards or self._wait_q is not None:
+            if self._wait_q is not None:  # need worsens while waiting
                 why = yield from self._wait(
                     fam, "level3", svc.name, req, elapsed, log_join=not initial_waiting, hazard_factors=factors
                 )
                 if why:
                     return self._left(why)
+            elif self._hazards:  # :meth:`_wait` without its generator (one frame less a waiting family)
+                if not initial_waiting:
+                    self._log_kind(fam, k_join)
+                esc = self._escalation_time(fam, elapsed, factors[0])  # drawn even if served at once (CRN)
+                wd_rate = self._withdraw * factors[1]
+                wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
+                if not req.triggered:
+                    patience = esc if esc < wd else wd
+                    if patience < _INF:
+                        self._deadlines.add(req, patience)
+                    yield req
+                    if req.cancelled:
+                        why = "escalated" if esc <= wd else "withdrawn"
+                        self._log(fam, "leave", "level3", svc.name, why)
+                        return self._left(why)
+                self._log_kind(fam, k_start)
             else:  # no hazards, need fixed while waiting: :meth:`_wait` without its generator layers
                 if not initial_waiting:
                     self._log_kind(fam, k_join)
