@@ -19,7 +19,7 @@ sample of the population), then read the score::
     .venv/bin/python -m tests.mutation_sample --score   # killed / run, 95% Wilson interval
 
 The population is every mutant that was not run before this sample (see
-``tests/MUTATION.md``): all of ``world.py``, ``statutory.py``, ``supports.py``,
+``tests/MUTATION.md``): all of ``world.py`` (with ``fates.py``, split from it later), ``statutory.py``, ``supports.py``,
 ``common.py``, ``needs.py`` and ``workforce.py``; ``CaseloadService`` in ``pools.py``
 (moved there after ``pools.py`` was run); and ``sim/metrics/`` except the functions whose
 every mutant was run (:data:`RUN_IN_FULL`).
@@ -50,7 +50,7 @@ LEAN_CLASSES = ("StartedProcess", "Deadlines", "Place")
 """Classes of ``sim/model/common.py`` added by the performance work."""
 
 #: Modules sampled in full (every mutant in the population).
-MODEL = ("world", "statutory", "supports", "common", "needs", "workforce")
+MODEL = ("world", "fates", "statutory", "supports", "common", "needs", "workforce")
 #: ``sim/metrics`` functions whose every mutant was run before (excluded).
 RUN_IN_FULL = ("_time_average", "_steps", "_in_force", "_area_to", "monthly_series", "flow_balance", "by_locality")
 
