@@ -84,6 +84,32 @@ def test_started_process_ends_without_a_step_unless_waited_for() -> None:
     assert waited.callbacks is None  # processed: its waiter was resumed
 
 
+@pytest.mark.parametrize("start", ["simpy", "started"])
+def test_a_failed_event_is_thrown_into_a_started_process_as_simpy_does(start: str) -> None:
+    # the one path StartedProcess leaves to simpy.Process._resume (it is no simpy.Process at run
+    # time): a failed event the generator waits on is raised inside it, at the failure's time
+    env = simpy.Environment()
+    got: list[tuple[str, float]] = []
+    event = env.event()
+
+    def waiting() -> Generator[simpy.Event, Any, None]:
+        try:
+            yield event
+        except ValueError as exc:
+            got.append((str(exc), env.now))
+        yield env.timeout(1)
+        got.append(("done", env.now))
+
+    def failing() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(2)
+        event.fail(ValueError("boom"))
+
+    proc = env.process(waiting()) if start == "simpy" else StartedProcess(env, waiting())
+    env.process(failing())
+    env.run()
+    assert got == [("boom", 2), ("done", 3)] and not proc.is_alive
+
+
 def test_started_process_failure_stops_the_run() -> None:
     env = simpy.Environment()
 
