@@ -146,9 +146,7 @@ class RiskParts:
         return risk
 
 
-def referral_parts(
-    families: list[Family], risk_beta: tuple[tuple[float, float], ...]
-) -> tuple[np.ndarray, RiskParts]:
+def referral_parts(families: list[Family], risk_beta: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, RiskParts]:
     """Each family's :attr:`Family.at_referral` as arrays: the levels of need, and the risk
     scores as :class:`RiskParts` (those nobody asked for during the run are computed later in
     one vectorised Beta inverse CDF: the same values as the scalar calls). ``risk_beta`` is

@@ -64,12 +64,8 @@ class Fates:
         if log_join:
             self._log(fam, "join", stage, service)
         joined = env.now
-        patience, esc, wd = _INF, _INF, _INF
-        if self._hazards:  # drawn whether or not a slot is free, so CRN stay aligned
-            esc = self._escalation_time(fam, elapsed, hazard_factors[0])
-            wd_rate = self._withdraw * hazard_factors[1]
-            wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
-            patience = esc if esc < wd else wd
+        esc, wd = self._hazard_times(fam, elapsed, hazard_factors) if self._hazards else (_INF, _INF)
+        patience = esc if esc < wd else wd
         why = ""
         if not req.triggered:  # else a slot was free: served at once, no scheduler step needed
             if patience < _INF:
@@ -83,6 +79,14 @@ class Fates:
             if level != fam.need:
                 fam.set_need(level, self.tables)
         return why
+
+    def _hazard_times(self, fam: Family, elapsed: float, factors: tuple[float, float]) -> tuple[float, float]:
+        """The family's times to escalating and to withdrawing from joining a list (with the
+        hazards' ``factors``): drawn on joining whether or not a slot is free, so that common
+        random numbers stay aligned (the escalation's uniform first, then the withdrawal's)."""
+        esc = self._escalation_time(fam, elapsed, factors[0])
+        wd_rate = self._withdraw * factors[1]
+        return esc, -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
 
     def _escalation_time(self, fam: Family, elapsed: float, factor: float = 1.0) -> float:
         """Time to escalation under hazard ``h(t) = factor base (1 + m risk) exp(g t)``, given

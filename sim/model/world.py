@@ -536,9 +536,7 @@ class World(StatutoryCare, Supports, Fates):
             elif self._hazards:  # :meth:`_wait` without its generator (one frame less a waiting family)
                 if not initial_waiting:
                     self._log_kind(fam, k_join)
-                esc = self._escalation_time(fam, elapsed, factors[0])  # drawn even if served at once (CRN)
-                wd_rate = self._withdraw * factors[1]
-                wd = -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
+                esc, wd = self._hazard_times(fam, elapsed, factors)  # drawn even if served at once (CRN)
                 if not req.triggered:
                     patience = esc if esc < wd else wd
                     if patience < _INF:
