@@ -130,7 +130,7 @@ def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple
     """An overloaded queue with a hazard of leaving: each waiter leaves at its deadline unless
     served first. ``"simpy"``: plain SimPy, a ``simpy.Resource`` and the ``req | timeout``
     condition (a timeout per waiter, the request cancelled on leaving); ``"deadlines"``: the
-    model's way, a :class:`CaseloadPool` (served at the release, in its step) and
+    model's way, a :class:`CaseloadPool` (served and resumed at the release, in its step) and
     :class:`Deadlines` (one alarm for all deadlines, the waiter woken on its own request)."""
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
@@ -159,8 +159,8 @@ def _queue_trace(wait: str, seed: int, patience_mean: float = 8.0) -> list[tuple
                 return
         trace.append((env.now, i, "served"))
         yield env.timeout(service)
+        trace.append((env.now, i, "done"))  # before the release: the waiter it serves resumes in it
         pool.release(req)
-        trace.append((env.now, i, "done"))
 
     def arrivals() -> Generator[simpy.Event, Any, None]:
         for i in range(600):

@@ -47,10 +47,11 @@ def test_deterministic_run_matches_hand_computed_trace() -> None:
     By hand: family 0 joins at 10 and starts at once (ends 25); family 1 joins at 20 and
     waits to 25 (ends 40); family 2 joins 30, starts 40 (ends 55); family 3 joins 40, starts
     55 (its plan would end at 70, after the horizon); family 4 joins 50 and is still waiting.
-    At t=40 two things happen: SimPy runs same-time events in the order they were scheduled,
-    so family 1's plan end (scheduled at 25) comes first, then family 3's arrival (scheduled
-    at 30), then family 2's allocation (scheduled by the release at 40). FIFO still gives
-    the freed slot to family 2, who was waiting first.
+    A plan's end frees the slot after its end row, and the family waiting first starts there
+    and then, in the same step, before the closing family's exit row. At t=40 two things
+    happen: SimPy runs same-time events in the order they were scheduled, so family 1's plan
+    end (scheduled at 25; family 2's allocation in its step) comes before family 3's arrival
+    (scheduled at 30). FIFO gives the freed slot to family 2, who was waiting first.
     """
     d = mmc_dict(rate_per_day=0.1, workers=1, cap=1, mean=1.0, days=60, warmup=0)
     d["referrals"]["process"] = "deterministic"
@@ -61,11 +62,11 @@ def test_deterministic_run_matches_hand_computed_trace() -> None:
     expected = [
         (10, 0, "referral"), (10, 0, "join"), (10, 0, "start"),
         (20, 1, "referral"), (20, 1, "join"),
-        (25, 0, "end"), (25, 0, "exit"), (25, 1, "start"),
+        (25, 0, "end"), (25, 1, "start"), (25, 0, "exit"),
         (30, 2, "referral"), (30, 2, "join"),
-        (40, 1, "end"), (40, 1, "exit"), (40, 3, "referral"), (40, 3, "join"), (40, 2, "start"),
+        (40, 1, "end"), (40, 2, "start"), (40, 1, "exit"), (40, 3, "referral"), (40, 3, "join"),
         (50, 4, "referral"), (50, 4, "join"),
-        (55, 2, "end"), (55, 2, "exit"), (55, 3, "start"),
+        (55, 2, "end"), (55, 3, "start"), (55, 2, "exit"),
     ]
     # fmt: on
     assert trace == expected

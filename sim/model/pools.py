@@ -10,11 +10,11 @@ stops new allocations until enough plans close.
 
 With one unit per family and a fixed capacity this gives the grants of ``simpy.Resource`` (or
 ``PriorityResource``): the same families served at the same instants, in the same order, so the
-M/M/c validation holds unchanged. One step less than SimPy's: a release frees its units and
-serves the list at once, in the releasing family's step (SimPy serves it when a Release event
-of its own is processed), so a family served from the list resumes one scheduler step after
-the release instead of two; only the order of events at the same instant can differ from
-SimPy's. Cancelling a request (a family that withdraws or escalates) marks it and costs O(1):
+M/M/c validation holds unchanged. Two steps less than SimPy's: a release frees its units,
+serves the list and resumes the families it serves at once, in the releasing family's step
+(SimPy serves the list when a Release event of its own is processed, and each family served
+when its request's event is, a step later); only the order of events at the same instant can
+differ from SimPy's. Cancelling a request (a family that withdraws or escalates) marks it and costs O(1):
 cancelled requests are dropped when they reach the head.
 """
 
@@ -23,11 +23,10 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
-from simpy.events import NORMAL, PENDING
+from simpy.events import PENDING
 
 from sim.model.common import Place
 
@@ -140,31 +139,38 @@ class CaseloadPool:
 
     def _dispatch(self) -> None:
         """Serve the list from its head while the head's units are free (cancelled places are
-        dropped on the way); each family served is triggered (succeed() without its checks: a
-        place on the list is pending)."""
-        env, cap = self.env, self.capacity + 1e-9
-        queue, eid = env._queue, env._eid  # env.schedule(event) inline: the same entry, now
+        dropped on the way), then resume the families served, in list order, here and now:
+        each place is triggered and processed in this step (as :class:`Deadlines` wakes a
+        family at its deadline), not scheduled for a step of its own."""
+        cap = self.capacity + 1e-9
+        served: list[PoolRequest] = []
         if self.by_risk:
             while (head := self._head()) is not None and self.held + head.units <= cap:
                 heapq.heappop(self._heap)
                 self.held += head.units
-                head._ok = True
-                head._value = None
-                heappush(queue, (env._now, NORMAL, next(eid), head))
-            return
-        fifo = self._fifo
-        while fifo:
-            head = fifo[0]
-            if head.cancelled:
-                fifo.popleft()
-            elif self.held + head.units <= cap:
-                fifo.popleft()
-                self.held += head.units
-                head._ok = True
-                head._value = None
-                heappush(queue, (env._now, NORMAL, next(eid), head))
-            else:
-                break
+                served.append(head)
+        else:
+            fifo = self._fifo
+            if not fifo:
+                return
+            while fifo:
+                head = fifo[0]
+                if head.cancelled:
+                    fifo.popleft()
+                elif self.held + head.units <= cap:
+                    fifo.popleft()
+                    self.held += head.units
+                    served.append(head)
+                else:
+                    break
+        # the list is consistent before anyone resumes (a family resumed here may request or
+        # release on this pool: a dispatch of its own, complete before the next family resumes)
+        for head in served:
+            head._ok = True
+            head._value = None
+            callbacks, head.callbacks = head.callbacks, None  # type: ignore[assignment]
+            for callback in callbacks:
+                callback(head)
 
 
 class CaseloadService:

@@ -55,8 +55,8 @@ class Supports:
         yield req
         self._log(fam, "start", svc.name, svc.name)
         yield self.env.timeout(duration.ppf(u))
-        svc.release(req)
         self._log(fam, "end", svc.name, svc.name, "completed")
+        svc.release(req)
 
     def _enrol_parenting(self, fam: Family) -> tuple[float, float]:
         """Offer a place in the next parenting group to a family joining the key worker queue;

@@ -451,7 +451,6 @@ class World(StatutoryCare, Supports, Fates):
             return self._left(why)
         u = fam.rng.u
         yield self.env.timeout(fd.triage_time.ppf(u()))
-        triage.release(req)
         u1, u2, u3 = u(), u(), u()
         if u1 < fd.insufficient_info_prob:
             where = "panel"
@@ -461,6 +460,7 @@ class World(StatutoryCare, Supports, Fates):
                 level = min(4, level + 1) if u3 < fd.misclassification_up_share else max(1, level - 1)
             where = TRIAGE_BY_NEED[level - 1]
         self._log(fam, "end", "front_door", "front_door", where)
+        triage.release(req)  # after the end row: the family it serves starts after it
         if where == "advice":
             return (CLOSED, Exit.ADVICE)
         if where == "social_care":
@@ -508,8 +508,8 @@ class World(StatutoryCare, Supports, Fates):
             return self._left(why)
         t, outcome = self._plan(fam, pp)
         yield self.env.timeout(t)
-        svc.release(req)
         self._log(fam, "end", "level2", svc.name, outcome)
+        svc.release(req)
         return LEVEL2_NEXT[outcome]
 
     def _level3(
@@ -557,8 +557,8 @@ class World(StatutoryCare, Supports, Fates):
                 step_up_factor = self._refer_supports(fam)
         t, outcome = self._plan(fam, self.sc.early_help, plan_elapsed, step_up_factor)
         yield hold(self.env, t)
-        svc.release(req)
         self._log_kind(fam, k_end[outcome])
+        svc.release(req)
         return LEVEL3_NEXT[outcome]
 
     # ------------------------------------------------------------------ social care
@@ -627,9 +627,9 @@ class World(StatutoryCare, Supports, Fates):
         if why == "withdrawn":
             return outcome
         yield self.env.timeout(duration.ppf(fam.rng.u()))
-        svc.release(req)
         averted = outcome == "lac" and fam.rng.u() < care_reduction
         self._log(fam, "end", stage, stage, "care_averted" if averted else "completed")
+        svc.release(req)
         return "cp" if averted else outcome
 
     def _mst_direct(self, fam: Family) -> Proc:
@@ -643,8 +643,8 @@ class World(StatutoryCare, Supports, Fates):
         if why:
             return self._left(why)
         yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
-        self.mst.release(req)
         self._log(fam, "end", "mst", "mst", "completed")
+        self.mst.release(req)
         return (CLOSED, Exit.MST_COMPLETED)
 
 
