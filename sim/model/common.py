@@ -86,15 +86,17 @@ class Place(_Event):
 
     An event to SimPy's scheduler and processes (``callbacks``, ``_ok``, ``_value``, as
     :class:`simpy.Event`) in one slotted object: no ``__dict__`` beside it (thousands wait on
-    an overloaded list, each read again when served)."""
+    an overloaded list, each read again when served); ``joined``: when it was made (the
+    family joined the queue)."""
 
-    __slots__ = ("__weakref__", "_ok", "_value", "callbacks", "cancelled", "env")
+    __slots__ = ("__weakref__", "_ok", "_value", "callbacks", "cancelled", "env", "joined")
 
     def __init__(self, env: simpy.Environment):
         self.env = env
         self.callbacks = []
         self._value = PENDING
         self.cancelled = False
+        self.joined = env._now
 
     @property
     def triggered(self) -> bool:

@@ -1,5 +1,5 @@
 """The random fates of a wait and of a plan, mixed into :class:`~sim.model.world.World`: a
-family on a list is served, escalates or withdraws (:meth:`Fates._wait`, the hazards drawn on
+family on a list is served, escalates or withdraws (:meth:`Fates._join`, the hazards drawn on
 joining whether or not a slot is free, so that common random numbers stay aligned), and a plan
 lasts so long and ends completed, stepped up, stepped down or disengaged
 (:meth:`Fates._plan`)."""
@@ -7,19 +7,28 @@ lasts so long and ends completed, stepped up, stepped down or disengaged
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 import simpy
 
 from sim.config import PlanSettings, Scenario
-from sim.model.common import CLOSED, Deadlines, Place, RowLogger, Step, poisson_ppf
+from sim.model.common import CLOSED, Deadlines, KindLogger, Place, RowLogger, Step, poisson_ppf
 from sim.model.family import AttributeTables, Family
 from sim.model.needs import Chain
 from sim.model.needs import path as need_path
 from sim.vocab import SOCIAL_CARE, Exit
 
 _INF = math.inf
+
+
+class WaitKinds(NamedTuple):
+    """The kinds of the event log rows of a wait on one list (:meth:`Fates._wait_kinds`)."""
+
+    join: int
+    start: int
+    escalated: int  # a leave row, detail "escalated"
+    withdrawn: int  # a leave row, detail "withdrawn"
 
 
 class Fates:
@@ -30,6 +39,9 @@ class Fates:
         sc: Scenario
         tables: AttributeTables
         _log: RowLogger
+        _log_kind: KindLogger
+        _kind: Callable[..., int]
+        _waits: dict[tuple[str, str], WaitKinds]
         _hazards: bool
         _withdraw: float
         _esc_params: tuple[float, float, float]
@@ -39,46 +51,78 @@ class Fates:
     def _left(self, why: str) -> Step:
         return (SOCIAL_CARE, Exit.STEP_UP_WHILE_WAITING) if why == "escalated" else (CLOSED, Exit.WITHDRAWN)
 
-    def _wait(
+    def _wait_kinds(self, stage: str, service: str) -> WaitKinds:
+        """The kinds of the rows of a wait on ``service`` in ``stage`` (registered on first use)."""
+        kinds = self._waits.get((stage, service))
+        if kinds is None:
+            kind = self._kind
+            kinds = self._waits[stage, service] = WaitKinds(
+                kind("join", stage, service),
+                kind("start", stage, service),
+                kind("leave", stage, service, "escalated"),
+                kind("leave", stage, service, "withdrawn"),
+            )
+        return kinds
+
+    def _join(
         self,
         fam: Family,
-        stage: str,
-        service: str,
+        kinds: WaitKinds,
         req: Place,
         elapsed: float = 0.0,
         log_join: bool = True,
         hazard_factors: tuple[float, float] = (1.0, 1.0),
         need_worsens: bool = True,
-    ) -> Generator[simpy.Event, Any, str]:
-        """Queue for ``req`` with the hazards of escalation and withdrawal (scaled by
-        ``hazard_factors``, e.g. for families in a parenting group while they wait).
+    ) -> int | None:
+        """Join the list of ``req`` with the hazards of escalation and withdrawal (scaled by
+        ``hazard_factors``, e.g. for families in a parenting group while they wait; drawn
+        whether or not a slot is free, so that common random numbers stay aligned).
 
-        Returns ``""`` once served, else ``"escalated"`` or ``"withdrawn"``: at the family's
-        deadline :class:`~sim.model.common.Deadlines` cancels the request (so no slot can leak)
-        and wakes the family on it; a served family resumes on the request itself. With
-        ``needs.worsen_while_waiting`` (and ``need_worsens``), the family's level of need then
-        moves up the chain's worsening rates over the time it waited (the hazards above use its
-        level at joining).
-        """
-        env = self.env
+        Served at once (``req`` triggered): the start is logged and ``None`` returned. Else the
+        family's deadline is set and the kind of the leave row it would log at it returned:
+        the caller yields ``req`` and then calls :meth:`_served` with it. At the deadline
+        :class:`~sim.model.common.Deadlines` cancels the request (so no slot can leak) and wakes
+        the family on it; a served family resumes when it is served. No generator and nothing
+        allocated: a waiting family holds no frame or object beside its stage's and its place.
+        With ``needs.worsen_while_waiting`` (and ``need_worsens``), the family's level of need
+        moves up the chain's worsening rates over the time it waited (the hazards use its
+        level at joining)."""
         if log_join:
-            self._log(fam, "join", stage, service)
-        joined = env.now
+            self._log_kind(fam, kinds.join)
         esc, wd = self._hazard_times(fam, elapsed, hazard_factors) if self._hazards else (_INF, _INF)
-        patience = esc if esc < wd else wd
+        if req.triggered:  # a slot was free: served at once, no scheduler step needed
+            self._log_kind(fam, kinds.start)
+            if need_worsens and self._wait_q is not None:
+                self._worsen(fam, 0.0)
+            return None
+        if esc <= wd:
+            if esc < _INF:
+                self._deadlines.add(req, esc)  # at the deadline: cancelled and woken
+            return kinds.escalated
+        if wd < _INF:
+            self._deadlines.add(req, wd)
+        return kinds.withdrawn
+
+    def _served(self, fam: Family, kinds: WaitKinds, req: Place, leave: int, need_worsens: bool = True) -> str:
+        """After the family of :meth:`_join` yielded ``req`` (``leave``: what :meth:`_join`
+        returned): ``""`` if it was served, else ``"escalated"`` or ``"withdrawn"`` (the row
+        logged either way)."""
         why = ""
-        if not req.triggered:  # else a slot was free: served at once, no scheduler step needed
-            if patience < _INF:
-                self._deadlines.add(req, patience)  # at the deadline: cancelled and woken
-            yield req
-            if req.cancelled:
-                why = "escalated" if esc <= wd else "withdrawn"
-        self._log(fam, "leave" if why else "start", stage, service, why)
+        if req.cancelled:
+            why = "escalated" if leave == kinds.escalated else "withdrawn"
+            self._log_kind(fam, leave)
+        else:
+            self._log_kind(fam, kinds.start)
         if need_worsens and self._wait_q is not None:
-            level = need_path(self._wait_q, fam.need - 1, fam.rng.u, env.now - joined)[-1][1] + 1
-            if level != fam.need:
-                fam.set_need(level, self.tables)
+            self._worsen(fam, self.env._now - req.joined)
         return why
+
+    def _worsen(self, fam: Family, waited: float) -> None:
+        """The family's level of need after ``waited`` days on a list (the worsening chain)."""
+        assert self._wait_q is not None
+        level = need_path(self._wait_q, fam.need - 1, fam.rng.u, waited)[-1][1] + 1
+        if level != fam.need:
+            fam.set_need(level, self.tables)
 
     def _hazard_times(self, fam: Family, elapsed: float, factors: tuple[float, float]) -> tuple[float, float]:
         """The family's times to escalating and to withdrawing from joining a list (with the

@@ -47,6 +47,7 @@ class PoolRequest(Place):
         self.callbacks = []
         self._value = PENDING
         self.cancelled = False
+        self.joined = env._now
         self.units = units
 
 

@@ -15,7 +15,7 @@ import simpy
 
 from sim.config import WORKING_TO_CALENDAR, Scenario, Statutory
 from sim.distributions import Distribution
-from sim.model.common import DONE, Proc, RowLogger, StartedProcess, choose
+from sim.model.common import DONE, Proc, RowLogger, StartedProcess, choose, hold
 from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.pools import PoolRequest
 from sim.random import SC_FAMILIES, SC_INITIAL_FAMILIES, FamilyStreams
@@ -73,13 +73,13 @@ class StatutoryCare:
         at = times.tolist()
         if not at:
             return
-        arrival = env.timeout(max(at[0] - env.now, 0.0))
+        arrival = hold(env, max(at[0] - env.now, 0.0))
         for i, s in enumerate(src.tolist()):
             yield arrival
             fam = maker.make(SC_ID_OFFSET + i, i)
             self.families.append(fam)
             if i + 1 < len(at):  # scheduled first: the family starts in this step (StartedProcess)
-                arrival = env.timeout(max(at[i + 1] - env.now, 0.0))
+                arrival = hold(env, max(at[i + 1] - env.now, 0.0))
             StartedProcess(env, self._sc_life(fam, self._statutory(fam, names[s])))
 
     def _sc_life(self, fam: Family, first: Proc) -> Proc:
@@ -107,7 +107,7 @@ class StatutoryCare:
                 return ("level3", REFERRAL_STEP_DOWN)
             if u2 >= sc.statutory.rereferral_prob:
                 return (DONE, "")
-            yield self.env.timeout(u3 * DAYS_12_MONTHS)
+            yield hold(self.env, u3 * DAYS_12_MONTHS)
             source = REFERRAL_RE
 
     def _sc_case(self, fam: Family, source: str) -> Generator[simpy.Event, Any, str]:
@@ -117,7 +117,7 @@ class StatutoryCare:
         env, u, w = self.env, fam.rng.u, WORKING_TO_CALENDAR
         self._log(fam, "start", "sc_referral", "", source)
         u_nfa, u_dur, u_out = u(), u(), u()
-        yield env.timeout(st.decision_working_days * w)
+        yield hold(env, st.decision_working_days * w)
         if u_nfa < st.nfa_prob:
             self._log(fam, "end", "sc_referral", "", REFERRAL_NFA)
             return "nfa"
@@ -140,19 +140,19 @@ class StatutoryCare:
         st = _statutory(self.sc)
         assert st is not None and self.social_workers is not None
         env, u, w, svc = self.env, fam.rng.u, WORKING_TO_CALENDAR, self.social_workers
-        yield env.timeout(work)
+        yield hold(env, work)
         outcome = choose(u_out, st.assessed_probs, SC_ASSESSED)
         self._log(fam, "end", "assessment", svc.name, outcome)
         if outcome == "s47":
             u_dur, u_out = u(), u()
             self._log(fam, "start", "s47", svc.name)
-            yield env.timeout(st.s47_working_days.ppf(u_dur) * w)
+            yield hold(env, st.s47_working_days.ppf(u_dur) * w)
             outcome = choose(u_out, st.s47_probs, S47_OUTCOMES)
             self._log(fam, "end", "s47", svc.name, outcome)
             if outcome == "icpc":
                 u_dur, u_out = u(), u()
                 self._log(fam, "start", "icpc", svc.name)
-                yield env.timeout(st.icpc_working_days.ppf(u_dur) * w)
+                yield hold(env, st.icpc_working_days.ppf(u_dur) * w)
                 outcome = choose(u_out, st.icpc_probs, ICPC_OUTCOMES)
                 self._log(fam, "end", "icpc", svc.name, outcome)
         if outcome in ("not_in_need", "nfa"):
@@ -176,7 +176,7 @@ class StatutoryCare:
                 u_place, u_dur = u(), u()
                 placement = "residential" if u_place < sc.residential_share else "foster"
                 self._log(fam, "start", "lac", svc.name, placement)
-                yield env.timeout(sc.lac_duration.ppf(u_dur))
+                yield hold(env, sc.lac_duration.ppf(u_dur))
                 self._log(fam, "end", "lac", svc.name, placement)
                 svc.release(req)
                 return "lac"
@@ -189,7 +189,7 @@ class StatutoryCare:
                 self._log(fam, "start", state, svc.name)
             t = (sc.cp_duration if cp else sc.cin_duration).ppf(u_dur) if remaining is None else remaining
             remaining = None
-            yield env.timeout(t)
+            yield hold(env, t)
             self._log(fam, "end", state, svc.name, end)
             if end == SC_CLOSED:
                 svc.release(req)
@@ -280,7 +280,7 @@ class StatutoryCare:
     ) -> Generator[simpy.Event, Any, str]:
         """The rest of a care episode open at day 0 (its start already logged)."""
         assert self.social_workers is not None
-        yield self.env.timeout(left)
+        yield hold(self.env, left)
         self._log(fam, "end", "lac", SOCIAL_WORKERS, placement)
         self.social_workers.release(req)
         return "lac"

@@ -10,7 +10,7 @@ import simpy
 
 from sim.config import Scenario
 from sim.distributions import Distribution
-from sim.model.common import Proc, RowLogger
+from sim.model.common import Proc, RowLogger, hold
 from sim.model.family import Family
 from sim.model.pools import CaseloadService
 
@@ -54,7 +54,7 @@ class Supports:
         self._log(fam, "join", svc.name, svc.name)
         yield req
         self._log(fam, "start", svc.name, svc.name)
-        yield self.env.timeout(duration.ppf(u))
+        yield hold(self.env, duration.ppf(u))
         self._log(fam, "end", svc.name, svc.name, "completed")
         svc.release(req)
 
@@ -72,7 +72,7 @@ class Supports:
         pg = self.sc.parenting_groups
         assert pg is not None
         env, waiting = self.env, self.parenting_list
-        yield env.timeout(pg.first_group_day)
+        yield hold(env, pg.first_group_day)
         while True:
             cohort = waiting[: pg.group_size]
             del waiting[: pg.group_size]
@@ -80,9 +80,9 @@ class Supports:
                 for fam in cohort:
                     self._log(fam, "start", "parenting", "parenting")
                 env.process(self._cohort_end(cohort, pg.duration_days))
-            yield env.timeout(pg.interval_days)
+            yield hold(env, pg.interval_days)
 
     def _cohort_end(self, cohort: list[Family], duration: float) -> Proc:
-        yield self.env.timeout(duration)
+        yield hold(self.env, duration)
         for fam in cohort:
             self._log(fam, "end", "parenting", "parenting", "completed")

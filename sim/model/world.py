@@ -40,7 +40,7 @@ from sim.model.common import (
     row_loggers,
 )
 from sim.model.family import AttributeTables, Family, FamilyMaker
-from sim.model.fates import Fates
+from sim.model.fates import Fates, WaitKinds
 from sim.model.needs import REFERRED, Chain, rate_matrix, start_level, worsen_matrix
 from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, CaseloadService
@@ -69,6 +69,7 @@ from sim.vocab import (
     SOCIAL_CARE_CLOSED,
     SOCIAL_WORKERS,
     TRIAGE_BY_NEED,
+    TRIAGE_DECISIONS,
     Exit,
     team_service,
 )
@@ -163,17 +164,25 @@ class World(StatutoryCare, Supports, Fates):
         kind = self._kind
         self._exit_kinds = {str(x): kind("exit", "closed", "", x) for x in Exit}
         self._referral_kinds: dict[tuple[str, str], int] = {}
+        self._waits: dict[tuple[str, str], WaitKinds] = {}
         self._level3_of = {
             where: (
                 svc,
-                kind("join", "level3", svc.name),
-                kind("start", "level3", svc.name),
+                self._wait_kinds("level3", svc.name),
                 {outcome: kind("end", "level3", svc.name, outcome) for outcome in LEVEL3_NEXT},
             )
             for where, svc in self.team_for.items()
         }
-        """Each locality's (and team's) Level 3 list with the kinds of its rows (join, start,
-        end by outcome)."""
+        """Each locality's (and team's) Level 3 list with the kinds of its rows (a wait's, and
+        the end's by outcome)."""
+        self._fd_kinds = self._wait_kinds("front_door", "front_door")
+        self._fd_ends = {where: kind("end", "front_door", "front_door", where) for where in TRIAGE_DECISIONS}
+        self._panel_ends = {d: kind("end", "panel", "panel", d) for d in PANEL_DECISIONS}
+        self._level2_kinds = (
+            self._wait_kinds("level2", PARTNER_SERVICE),
+            {outcome: kind("end", "level2", PARTNER_SERVICE, outcome) for outcome in LEVEL2_NEXT},
+        )
+        """The kinds of the front door's, the panel's and the partner list's rows."""
         self.handlers: dict[str, Callable[[Family], Proc]] = {
             "front_door": self._front_door,
             "panel": self._panel,
@@ -289,7 +298,7 @@ class World(StatutoryCare, Supports, Fates):
         allocated keep theirs); a list under workforce dynamics gets its new posts and caps
         instead."""
         for day, state in timeline(self.sc)[1:]:
-            yield self.env.timeout(day - self.env.now)
+            yield hold(self.env, day - self.env.now)
             self.sc = state
             if self.triage is not None and state.front_door is not None:
                 self.triage.set_capacity(state.front_door.staff)
@@ -434,7 +443,7 @@ class World(StatutoryCare, Supports, Fates):
         t, state = steps[-1]
         if state != REFERRED:
             return (DONE, "")
-        yield self.env.timeout(t)
+        yield hold(self.env, t)
         level = steps[-2][1] + 1
         if level != fam.need:  # an unchanged level keeps its risk score (no Beta inverse CDF again)
             fam.set_need(level, self.tables)
@@ -446,11 +455,15 @@ class World(StatutoryCare, Supports, Fates):
         assert fd is not None and self.triage is not None
         triage = self.triage
         req = triage.request(polled=True)
-        why = yield from self._wait(fam, "front_door", "front_door", req)
-        if why:
-            return self._left(why)
+        kinds = self._fd_kinds
+        leave = self._join(fam, kinds, req)
+        if leave is not None:
+            yield req
+            why = self._served(fam, kinds, req, leave)
+            if why:
+                return self._left(why)
         u = fam.rng.u
-        yield self.env.timeout(fd.triage_time.ppf(u()))
+        yield hold(self.env, fd.triage_time.ppf(u()))
         u1, u2, u3 = u(), u(), u()
         if u1 < fd.insufficient_info_prob:
             where = "panel"
@@ -459,7 +472,7 @@ class World(StatutoryCare, Supports, Fates):
             if u2 < fd.misclassification_prob:
                 level = min(4, level + 1) if u3 < fd.misclassification_up_share else max(1, level - 1)
             where = TRIAGE_BY_NEED[level - 1]
-        self._log(fam, "end", "front_door", "front_door", where)
+        self._log_kind(fam, self._fd_ends[where])
         triage.release(req)  # after the end row: the family it serves starts after it
         if where == "advice":
             return (CLOSED, Exit.ADVICE)
@@ -471,11 +484,15 @@ class World(StatutoryCare, Supports, Fates):
         panel = self.sc.panel
         assert panel is not None
         ticket = _PanelTicket(self.env, self.panel_queue, fam)
-        why = yield from self._wait(fam, "panel", "panel", ticket)
-        if why:
-            return self._left(why)
+        kinds = self._wait_kinds("panel", "panel")
+        leave = self._join(fam, kinds, ticket)
+        if leave is not None:
+            yield ticket
+            why = self._served(fam, kinds, ticket, leave)
+            if why:
+                return self._left(why)
         decision = choose(fam.rng.u(), panel.decision_probs, PANEL_DECISIONS)
-        self._log(fam, "end", "panel", "panel", decision)
+        self._log_kind(fam, self._panel_ends[decision])
         if decision == "no_plan":
             return (CLOSED, Exit.NO_PLAN)
         if decision == "social_care":
@@ -485,7 +502,7 @@ class World(StatutoryCare, Supports, Fates):
     def _panel_meetings(self) -> Proc:
         env, queue = self.env, self.panel_queue
         assert self.sc.panel is not None
-        yield env.timeout(self.sc.panel.first_meeting_day)
+        yield hold(env, self.sc.panel.first_meeting_day)
         while True:
             panel = self.sc.panel  # read at every meeting: a dated change may alter the cycle
             assert panel is not None
@@ -496,26 +513,30 @@ class World(StatutoryCare, Supports, Fates):
             del queue[: panel.capacity_per_meeting]
             for ticket, _ in heard:
                 ticket.succeed()
-            yield env.timeout(panel.interval_days)
+            yield hold(env, panel.interval_days)
 
     def _level2(self, fam: Family) -> Proc:
         pp = self.sc.partner_plans
         assert pp is not None and self.partner is not None
         svc = self.partner
         req = svc.request(fam, polled=True)
-        why = yield from self._wait(fam, "level2", svc.name, req)
-        if why:
-            return self._left(why)
+        kinds, ends = self._level2_kinds
+        leave = self._join(fam, kinds, req)
+        if leave is not None:
+            yield req
+            why = self._served(fam, kinds, req, leave)
+            if why:
+                return self._left(why)
         t, outcome = self._plan(fam, pp)
-        yield self.env.timeout(t)
-        self._log(fam, "end", "level2", svc.name, outcome)
+        yield hold(self.env, t)
+        self._log_kind(fam, ends[outcome])
         svc.release(req)
         return LEVEL2_NEXT[outcome]
 
     def _level3(
         self, fam: Family, elapsed: float = 0.0, initial_open: bool = False, initial_waiting: bool = False
     ) -> Proc:
-        svc, k_join, k_start, k_end = self._level3_of[fam.locality]
+        svc, kinds, k_end = self._level3_of[fam.locality]
         req = svc.request(fam, polled=not initial_open)
         plan_elapsed, step_up_factor = 0.0, 1.0
         if initial_open:  # the slot is free at day 0 (validated); join and start were logged
@@ -527,32 +548,12 @@ class World(StatutoryCare, Supports, Fates):
             factors = (
                 self._enrol_parenting(fam) if not initial_waiting and sc.parenting_groups is not None else (1.0, 1.0)
             )
-            if self._wait_q is not None:  # need worsens while waiting
-                why = yield from self._wait(
-                    fam, "level3", svc.name, req, elapsed, log_join=not initial_waiting, hazard_factors=factors
-                )
+            leave = self._join(fam, kinds, req, elapsed, not initial_waiting, factors)
+            if leave is not None:
+                yield req
+                why = self._served(fam, kinds, req, leave)
                 if why:
                     return self._left(why)
-            elif self._hazards:  # :meth:`_wait` without its generator (one frame less a waiting family)
-                if not initial_waiting:
-                    self._log_kind(fam, k_join)
-                esc, wd = self._hazard_times(fam, elapsed, factors)  # drawn even if served at once (CRN)
-                if not req.triggered:
-                    patience = esc if esc < wd else wd
-                    if patience < _INF:
-                        self._deadlines.add(req, patience)
-                    yield req
-                    if req.cancelled:
-                        why = "escalated" if esc <= wd else "withdrawn"
-                        self._log(fam, "leave", "level3", svc.name, why)
-                        return self._left(why)
-                self._log_kind(fam, k_start)
-            else:  # no hazards, need fixed while waiting: :meth:`_wait` without its generator layers
-                if not initial_waiting:
-                    self._log_kind(fam, k_join)
-                if not req.triggered:
-                    yield req
-                self._log_kind(fam, k_start)
             if sc.fgc is not None or sc.family_mental_health is not None:
                 step_up_factor = self._refer_supports(fam)
         t, outcome = self._plan(fam, self.sc.early_help, plan_elapsed, step_up_factor)
@@ -570,7 +571,7 @@ class World(StatutoryCare, Supports, Fates):
         assert sc.assessment_duration is not None and sc.outcome_probs is not None
         env, u = self.env, fam.rng.u
         self._log(fam, "start", "assessment")
-        yield env.timeout(sc.assessment_duration.ppf(u()))
+        yield hold(env, sc.assessment_duration.ppf(u()))
         outcome = choose(u(), sc.outcome_probs, SC_OUTCOMES)
         self._log(fam, "end", "assessment", "", outcome)
         if outcome in ("cp", "lac"):  # edge of care, in social_care.edge_of_care_order
@@ -600,12 +601,12 @@ class World(StatutoryCare, Supports, Fates):
         if outcome in ("cin", "cp"):
             dist = sc.cin_duration if outcome == "cin" else sc.cp_duration
             self._log(fam, "start", outcome)
-            yield env.timeout(dist.ppf(u()))
+            yield hold(env, dist.ppf(u()))
             self._log(fam, "end", outcome)
         elif outcome == "lac":
             placement = "residential" if u() < sc.residential_share else "foster"
             self._log(fam, "start", "lac", "", placement)
-            yield env.timeout(sc.lac_duration.ppf(u()))
+            yield hold(env, sc.lac_duration.ppf(u()))
             self._log(fam, "end", "lac", "", placement)
         if u() < sc.step_down_probs[outcome]:
             return ("level3", REFERRAL_STEP_DOWN)
@@ -623,10 +624,13 @@ class World(StatutoryCare, Supports, Fates):
         no outcome."""
         stage = svc.name
         req = svc.request(fam, polled=True)
-        why = yield from self._wait(fam, stage, stage, req, hazard_factors=NO_ESCALATION, need_worsens=False)
-        if why == "withdrawn":
-            return outcome
-        yield self.env.timeout(duration.ppf(fam.rng.u()))
+        kinds = self._wait_kinds(stage, stage)
+        leave = self._join(fam, kinds, req, 0.0, True, NO_ESCALATION, False)
+        if leave is not None:
+            yield req
+            if self._served(fam, kinds, req, leave, False) == "withdrawn":
+                return outcome
+        yield hold(self.env, duration.ppf(fam.rng.u()))
         averted = outcome == "lac" and fam.rng.u() < care_reduction
         self._log(fam, "end", stage, stage, "care_averted" if averted else "completed")
         svc.release(req)
@@ -639,10 +643,14 @@ class World(StatutoryCare, Supports, Fates):
         mst = self.sc.mst
         assert mst is not None and self.mst is not None
         req = self.mst.request(fam, polled=True)
-        why = yield from self._wait(fam, "mst", "mst", req, hazard_factors=NO_ESCALATION, need_worsens=False)
-        if why:
-            return self._left(why)
-        yield self.env.timeout(mst.duration.ppf(fam.rng.u()))
+        kinds = self._wait_kinds("mst", "mst")
+        leave = self._join(fam, kinds, req, 0.0, True, NO_ESCALATION, False)
+        if leave is not None:
+            yield req
+            why = self._served(fam, kinds, req, leave, False)
+            if why:
+                return self._left(why)
+        yield hold(self.env, mst.duration.ppf(fam.rng.u()))
         self._log(fam, "end", "mst", "mst", "completed")
         self.mst.release(req)
         return (CLOSED, Exit.MST_COMPLETED)
