@@ -76,13 +76,16 @@ class FamilyRandom:
 
     def u(self) -> float:
         pos = self._pos
-        if pos == len(self._buf):
+        try:  # (no len() call: a try costs nothing until the buffer runs out)
+            x = self._buf[pos]
+        except IndexError:  # pos == len(buffer): the next block of the family's stream
             self._extensions += 1
             gen = _generator(self._seed, (*self._base, self._index, self._extensions))
             self._buf = array("d", gen.random(UNIFORMS_PER_FAMILY).tobytes())
             pos = 0
+            x = self._buf[0]
         self._pos = pos + 1
-        return self._buf[pos]
+        return x
 
 
 class FamilyStreams:

@@ -374,10 +374,7 @@ def row_loggers(log: EventLog, env: simpy.Environment) -> tuple[RowLogger, KindL
         kind = kinds.get((event, stage, service, detail))
         if kind is None:
             kind = register_kind(event, stage, service, detail)
-        if time is None:
-            log_kind(fam, kind)
-            return
-        t_append(time)
+        t_append(env._now if time is None else time)  # (log_kind's body: one call less a row)
         key = fam.key
         if key < 0:
             key = key_of(fam)

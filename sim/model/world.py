@@ -399,18 +399,21 @@ class World(StatutoryCare, Supports, Fates):
                 if nxt not in _ROUTES[here]:  # the routing table is the one statement of the graph
                     raise RuntimeError(f"route {here} -> {nxt} is not in sim.routing.EDGES")
             log_kind(fam, self._exit_kinds[reason])  # reason: an Exit
-            to_social_care = nxt == SOCIAL_CARE
-            if to_social_care:
+            if nxt == SOCIAL_CARE:
                 nxt, source = yield from self._social_care(fam, reason)
-            elif self._need_q or self.sc.rereferral.prob_within_12_months > 0:
-                nxt, source = yield from self._after_closure(fam, reason)
-            else:  # no re-referral: the history ends (no generator for nothing to wait on)
+                # need dynamics after social care closes, on the simple path only: the statutory
+                # path has its own re-referral to social care (statutory.rereferral_prob, DfE's
+                # 12-month measure), and both would count the same return twice
+                simple = nxt == DONE and self._need_q and _statutory(self.sc) is None
+                gap = self._gap(fam, SOCIAL_CARE_CLOSED) if simple else None
+            else:
                 nxt, source = DONE, ""
-            # need dynamics after social care closes, on the simple path only: the statutory
-            # path has its own re-referral to social care (statutory.rereferral_prob, DfE's
-            # 12-month measure), and both would count the same return twice
-            if nxt == DONE and to_social_care and self._need_q and _statutory(self.sc) is None:
-                nxt, source = yield from self._need_gap(fam, SOCIAL_CARE_CLOSED)
+                gap = self._gap(fam, reason)
+            if gap is not None:  # re-referred after ``gap[0]`` days, at level of need ``gap[1]``
+                yield hold(self.env, gap[0])
+                if gap[1] != fam.need:  # an unchanged level keeps its risk score (no Beta inverse CDF again)
+                    fam.set_need(gap[1], self.tables)
+                nxt, source = "front_door", REFERRAL_RE
             if nxt == DONE:
                 fam.rng.release()  # nothing draws for this family again
                 return
@@ -423,31 +426,27 @@ class World(StatutoryCare, Supports, Fates):
             kind = self._referral_kinds[stage, source] = self._kind("referral", stage, "", source)
         return kind
 
-    def _after_closure(self, fam: Family, reason: str) -> Proc:
+    def _gap(self, fam: Family, exit_kind: str) -> tuple[float, int] | None:
+        """After an episode closes (``exit_kind``): ``None`` if the family is not referred
+        again, else the days until its re-referral and its level of need then. With needs, the
+        family's need follows the chain of :mod:`sim.model.needs` from its level at closure
+        until a new referral, leaving, or the end of the run; else it is re-referred with
+        ``rereferral.prob_within_12_months``, at a uniform time within ``timing_days``. (No
+        generator: the caller waits, when there is anything to wait for.)"""
         if self._need_q:
-            return (yield from self._need_gap(fam, reason))
+            level = self._need_start[exit_kind][fam.need]
+            steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self._horizon - self.env.now)
+            t, state = steps[-1]
+            if state != REFERRED:
+                return None
+            return t, steps[-2][1] + 1
         p = self.sc.rereferral.prob_within_12_months
         if p <= 0:
-            return (DONE, "")
+            return None
         u, v = fam.rng.u(), fam.rng.u()
         if u >= p:
-            return (DONE, "")
-        yield hold(self.env, v * self.sc.rereferral.timing_days)
-        return ("front_door", REFERRAL_RE)
-
-    def _need_gap(self, fam: Family, exit_kind: str) -> Proc:
-        """Between episodes: the family's need follows the chain of :mod:`sim.model.needs`
-        from its level at closure until a new referral, leaving, or the end of the run."""
-        level = self._need_start[exit_kind][fam.need]
-        steps = need_path(self._need_q[exit_kind], level - 1, fam.rng.u, self._horizon - self.env.now)
-        t, state = steps[-1]
-        if state != REFERRED:
-            return (DONE, "")
-        yield hold(self.env, t)
-        level = steps[-2][1] + 1
-        if level != fam.need:  # an unchanged level keeps its risk score (no Beta inverse CDF again)
-            fam.set_need(level, self.tables)
-        return ("front_door", REFERRAL_RE)
+            return None
+        return v * self.sc.rereferral.timing_days, fam.need
 
     # ------------------------------------------------------------------ stages
     def _front_door(self, fam: Family) -> Proc:
