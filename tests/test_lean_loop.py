@@ -190,7 +190,7 @@ def test_compacted_deadlines_wake_families_as_timeouts_would(seed: int, monkeypa
     compact = Deadlines._compact
 
     def counted(self: Deadlines) -> None:
-        calls.append(len(self._heap))
+        calls.append(len(self._times))
         compact(self)
 
     monkeypatch.setattr(Deadlines, "_compact", counted)
@@ -198,6 +198,39 @@ def test_compacted_deadlines_wake_families_as_timeouts_would(seed: int, monkeypa
     assert {k for _, _, k in expected} == {"left", "served", "done"}
     assert _queue_trace("deadlines", seed, patience_mean=200.0) == expected
     assert calls, "the heap was never compacted: the test does not exercise it"
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_deadlines_at_one_time_come_in_the_order_set(compact: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # three deadlines at the same instant (set at once, same delay), one of them served before
+    # it: the others are woken in the order they were set, as the (time, order) tuples did;
+    # with compaction at every deadline the served one is dropped and the order still holds
+    from sim.model import common
+
+    if compact:
+        monkeypatch.setattr(common, "_COMPACT_AT", 1)
+    env = simpy.Environment()
+    deadlines = Deadlines(env)
+    pool = CaseloadPool(env, "team", 0)
+    woken: list[tuple[float, str]] = []
+
+    def waiter(name: str, delay: float) -> Generator[simpy.Event, Any, None]:
+        req = pool.request(polled=True)
+        deadlines.add(req, delay)
+        yield req
+        woken.append((env.now, f"{name} {'left' if req.cancelled else 'served'}"))
+
+    for name, delay in (("a", 2.0), ("b", 1.0), ("c", 2.0), ("d", 2.0), ("e", 1.0)):
+        StartedProcess(env, waiter(name, delay))
+
+    def serve_one() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(0.5)
+        pool.set_capacity(1)  # serves "a", the head of the list: its deadline at 2 is dead
+
+    env.process(serve_one())
+    env.run()
+    assert woken == [(0.5, "a served"), (1.0, "b left"), (1.0, "e left"), (2.0, "c left"), (2.0, "d left")]
+    assert deadlines._times == [] and deadlines._due == {}
 
 
 def test_compaction_leaves_an_overloaded_model_run_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,7 +257,7 @@ def test_compaction_leaves_an_overloaded_model_run_unchanged(monkeypatch: pytest
     compact = Deadlines._compact
 
     def counted(self: Deadlines) -> None:
-        calls.append(len(self._heap))
+        calls.append(len(self._times))
         compact(self)
 
     monkeypatch.setattr(Deadlines, "_compact", counted)

@@ -5,7 +5,6 @@ category, the Poisson inverse CDF, the deadlines of waiting families and a proce
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 from collections.abc import Callable, Generator
 from heapq import heappush
@@ -146,15 +145,19 @@ class Deadlines:
     ``cancelled`` and leaves. A deadline whose family was served is dropped when it reaches
     the top, or when the heap is compacted; one at or after ``end`` (the run's horizon, as
     given to ``env.run(until=...)``) is never kept: it would not come.
+    The heap holds the deadlines' times alone (floats: compared several times faster than
+    ``(time, order, place)`` tuples, and a long list's heap compares a dozen entries a
+    deadline); each time's place (or places, in the order they were set, so that one time
+    twice keeps the order of time, then when set) is found in a dict.
     """
 
-    __slots__ = ("_alarm", "_alarm_at", "_end", "_env", "_heap", "_limit", "_seq")
+    __slots__ = ("_alarm", "_alarm_at", "_due", "_end", "_env", "_limit", "_times")
 
     def __init__(self, env: simpy.Environment, end: float = math.inf):
         self._env = env
         self._end = end
-        self._heap: list[tuple[float, int, Place]] = []
-        self._seq = itertools.count()
+        self._times: list[float] = []
+        self._due: dict[float, Place | list[Place]] = {}
         self._alarm: simpy.Event | None = None
         self._alarm_at = math.inf
         self._limit = _COMPACT_AT
@@ -165,29 +168,63 @@ class Deadlines:
         at = self._env._now + delay  # the time simpy.Environment.schedule gives a timeout
         if at >= self._end:
             return  # it would come after the run (env.run(until=end) processes nothing at end)
-        heap = self._heap
-        heappush(heap, (at, next(self._seq), place))
-        if len(heap) > self._limit:
+        due = self._due
+        other = due.get(at)
+        if other is None:
+            due[at] = place
+        elif isinstance(other, list):
+            other.append(place)
+        else:
+            due[at] = [other, place]
+        times = self._times
+        heappush(times, at)
+        if len(times) > self._limit:
             self._compact()
         if at < self._alarm_at:
             self._arm(at)
 
     def discard(self) -> None:
         """Forget every deadline and the alarm (the run is over)."""
-        self._heap.clear()
+        self._times.clear()
+        self._due.clear()
         self._alarm, self._alarm_at = None, math.inf
+
+    def _take(self, at: float) -> Place:
+        """The first place due at ``at`` (its time just popped from the heap), forgotten."""
+        due = self._due
+        place = due.pop(at)
+        if isinstance(place, list):
+            first = place.pop(0)
+            due[at] = place if len(place) > 1 else place[0]
+            return first
+        return place
+
+    def _first(self, at: float) -> Place:
+        """The first place due at ``at`` (the heap's top), kept."""
+        place = self._due[at]
+        return place[0] if isinstance(place, list) else place
 
     def _compact(self) -> None:
         """Drop the deadlines of families already served (a served family's deadline is
         otherwise kept until it reaches the top: with a low hazard, hundreds of days of
-        served families). The heap's order is total (time, then when set), so the live
-        deadlines come due in the same order; the alarm is left as it is (if its deadline was
-        dropped, it rings, finds nothing due and re-arms, as it did over the dead entry).
-        Compacting when the heap has doubled since the last time costs O(1) a deadline."""
-        heap = [entry for entry in self._heap if not entry[2].triggered]
-        heapq.heapify(heap)
-        self._heap = heap
-        self._limit = max(2 * len(heap), _COMPACT_AT)
+        served families). The order is total (time, then when set), so the live deadlines
+        come due in the same order; the alarm is left as it is (if its deadline was dropped,
+        it rings, finds nothing due and re-arms, as it did over the dead entry). Compacting
+        when the heap has doubled since the last time costs O(1) a deadline."""
+        due: dict[float, Place | list[Place]] = {}
+        times: list[float] = []
+        for at, place in self._due.items():
+            if isinstance(place, list):
+                live = [p for p in place if p._value is PENDING]
+                if live:
+                    due[at] = live if len(live) > 1 else live[0]
+                    times += [at] * len(live)
+            elif place._value is PENDING:
+                due[at] = place
+                times.append(at)
+        heapq.heapify(times)
+        self._due, self._times = due, times
+        self._limit = max(2 * len(times), _COMPACT_AT)
 
     def _arm(self, at: float) -> None:
         """The alarm, at time ``at`` exactly (an earlier alarm is left to ring unheard)."""
@@ -200,11 +237,11 @@ class Deadlines:
     def _ring(self, alarm: simpy.Event) -> None:
         if alarm is not self._alarm:
             return
-        now = self._env.now
+        now = self._env._now
         # a woken family may set a new deadline (the heap can be compacted, so read it anew)
-        while (heap := self._heap) and heap[0][0] <= now:
-            place = heapq.heappop(heap)[2]
-            if place.triggered:
+        while (times := self._times) and times[0] <= now:
+            place = self._take(heapq.heappop(times))
+            if place._value is not PENDING:
                 continue  # served in time
             place.cancel()
             place._ok = True  # processed here: succeed() and SimPy's step without the scheduler
@@ -212,11 +249,11 @@ class Deadlines:
             callbacks, place.callbacks = place.callbacks, None  # type: ignore[assignment]
             for callback in callbacks:
                 callback(place)
-        heap = self._heap
-        while heap and heap[0][2].triggered:
-            heapq.heappop(heap)
-        if heap:
-            self._arm(heap[0][0])
+        times = self._times
+        while times and self._first(times[0])._value is not PENDING:
+            self._take(heapq.heappop(times))
+        if times:
+            self._arm(times[0])
         else:
             self._alarm, self._alarm_at = None, math.inf
 

@@ -150,10 +150,7 @@ class CaseloadPool:
                 heapq.heappop(self._heap)
                 self.held += head.units
                 served.append(head)
-        else:
-            fifo = self._fifo
-            if not fifo:
-                return
+        elif fifo := self._fifo:  # (an empty list, the usual case with room: nothing to do)
             while fifo:
                 head = fifo[0]
                 if head.cancelled:
