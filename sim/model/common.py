@@ -136,8 +136,9 @@ class Deadlines:
     """The deadlines of the families waiting with a hazard of leaving, behind one alarm.
 
     A family waits on its place alone (a caseload request, a panel ticket): served, it resumes
-    when the place is processed, one step after the release that served it. Its deadline waits
-    in a heap of its own (by time, then by when it was set) and the scheduler holds one alarm,
+    when the place is processed (a caseload list's in the step of the release that served it,
+    :meth:`~sim.model.pools.CaseloadPool.release`). Its deadline waits in a heap of its own
+    (by time, then by when it was set) and the scheduler holds one alarm,
     at the earliest: no timeout per family (which would stay in the scheduler's queue until its
     time even when the family is served long before, as most are) and no condition or second
     event per family. When a deadline comes with the family still waiting, the alarm cancels
@@ -145,6 +146,7 @@ class Deadlines:
     ``cancelled`` and leaves. A deadline whose family was served is dropped when it reaches
     the top, or when the heap is compacted; one at or after ``end`` (the run's horizon, as
     given to ``env.run(until=...)``) is never kept: it would not come.
+
     The heap holds the deadlines' times alone (floats: compared several times faster than
     ``(time, order, place)`` tuples, and a long list's heap compares a dozen entries a
     deadline); each time's place (or places, in the order they were set, so that one time
