@@ -69,16 +69,21 @@ def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
         | (stage.isin(_STEP_CLOSES) & detail.isin(_NOTHING_MORE))
     )
     sc_in = event.eq(Event.START) & stage.isin((*_SC_CASES, Stage.SC_REFERRAL, Stage.ASSESSMENT))
+    # every row's family order once (one sort): each subset's below is read off it
+    by_family = np.argsort(ev.family_id, kind="stable")
     # a join counts only before the episode's first exit or social care start: the running
     # totals per (family, episode) are taken over the rows that can change or use them only
-    sub = np.flatnonzero(is_exit | sc_in | (event.eq(Event.JOIN) & stage.isin(_FLOW_JOINS)))
+    in_sub = is_exit | sc_in | (event.eq(Event.JOIN) & stage.isin(_FLOW_JOINS))
+    sub = np.flatnonzero(in_sub)
+    sub_order = _subset_order(by_family, in_sub)
     f_sub, e_sub = ev.family_id[sub], ev.episode[sub]
     x_exit, x_in = is_exit[sub], sc_in[sub]
-    exited = _group_cumsum(f_sub, e_sub, x_exit) - x_exit  # exits before this row
-    entered = _group_cumsum(f_sub, e_sub, x_in)  # social care so far
+    exited, entered = _group_cumsum(sub_order, f_sub, e_sub, x_exit, x_in)
+    exited -= x_exit  # exits before this row (entered: social care starts so far, this row's too)
     eh_join = np.zeros(len(ev), dtype=bool)
     eh_join[sub] = ~x_exit & ~x_in & (exited == 0) & (entered == 0)
-    sel = np.flatnonzero(event.eq(Event.REFERRAL) | eh_join | is_exit | sc_in | sc_end)
+    in_sel = event.eq(Event.REFERRAL) | eh_join | is_exit | sc_in | sc_end
+    sel = np.flatnonzero(in_sel)
     # places as codes into ``names`` (the stages, then social care and nowhere): no strings
     names = [*stage.labels]
     for extra in (K.SOCIAL_CARE, ""):
@@ -95,7 +100,7 @@ def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     f = ev.family_id[sel]
     # an end of social care followed by a step-down is not a closure: the step-down moves the family
     step_down = (event.eq(Event.REFERRAL) & detail.eq(REFERRAL_STEP_DOWN))[sel]
-    order = np.argsort(f, kind="stable")
+    order = _subset_order(by_family, in_sel)
     fs = f[order]
     same_next = np.r_[fs[1:] == fs[:-1], False]
     followed = np.empty(len(f), dtype=bool)
@@ -133,19 +138,22 @@ def _places(ev: Log) -> dict[str, np.ndarray]:
     }
 
 
-def _group_cumsum(fid: np.ndarray, episode: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Running total of ``x`` within each (family, episode), in log order, this row included
-    (``groupby([family_id, episode]).cumsum()``)."""
-    x = x.astype(np.int64)
-    if len(x) == 0:
-        return x
-    order = np.lexsort((episode, fid))  # stable: log order within a group
-    f, e, xs = fid[order], episode[order], x[order]
-    first = np.r_[True, (f[1:] != f[:-1]) | (e[1:] != e[:-1])]
-    total = np.cumsum(xs)
-    before = (total - xs)[first]  # the running total before each group
-    out = np.empty(len(x), dtype=np.int64)
-    out[order] = total - before[np.cumsum(first) - 1]
+def _group_cumsum(order: np.ndarray, fid: np.ndarray, episode: np.ndarray, *xs: np.ndarray) -> list[np.ndarray]:
+    """Running totals of each of ``xs`` within each (family, episode), in log order, this row
+    included (``groupby([family_id, episode]).cumsum()``). ``order``: the rows' stable argsort
+    by family, which is also their order by (family, episode): a family's episode never
+    decreases down the log (its rows are written as they happen, and its episode only grows)."""
+    out = []
+    f, e = fid[order], episode[order]
+    first = np.r_[True, (f[1:] != f[:-1]) | (e[1:] != e[:-1])] if len(order) else np.zeros(0, dtype=bool)
+    group = np.cumsum(first) - 1
+    for x in xs:
+        x_sorted = x[order].astype(np.int64)
+        total = np.cumsum(x_sorted)
+        before = (total - x_sorted)[first]  # the running total before each group
+        run = np.empty(len(x), dtype=np.int64)
+        run[order] = total - before[group]
+        out.append(run)
     return out
 
 
