@@ -143,6 +143,9 @@ class CaseloadPool:
         dropped on the way), then resume the families served, in list order, here and now:
         each place is triggered and processed in this step (as :class:`Deadlines` wakes a
         family at its deadline), not scheduled for a step of its own."""
+        fifo = self._fifo
+        if not fifo and not self._heap:
+            return  # nobody on the list (the usual case with room): nothing to do
         cap = self.capacity + 1e-9
         served: list[PoolRequest] = []
         if self.by_risk:
@@ -150,7 +153,7 @@ class CaseloadPool:
                 heapq.heappop(self._heap)
                 self.held += head.units
                 served.append(head)
-        elif fifo := self._fifo:  # (an empty list, the usual case with room: nothing to do)
+        else:
             while fifo:
                 head = fifo[0]
                 if head.cancelled:

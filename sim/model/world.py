@@ -406,9 +406,9 @@ class World(StatutoryCare, Supports, Fates):
                 # 12-month measure), and both would count the same return twice
                 simple = nxt == DONE and self._need_q and _statutory(self.sc) is None
                 gap = self._gap(fam, SOCIAL_CARE_CLOSED) if simple else None
-            else:
+            else:  # (no call when nobody is re-referred)
                 nxt, source = DONE, ""
-                gap = self._gap(fam, reason)
+                gap = self._gap(fam, reason) if self._need_q or self.sc.rereferral.prob_within_12_months > 0 else None
             if gap is not None:  # re-referred after ``gap[0]`` days, at level of need ``gap[1]``
                 yield hold(self.env, gap[0])
                 if gap[1] != fam.need:  # an unchanged level keeps its risk score (no Beta inverse CDF again)
@@ -547,12 +547,20 @@ class World(StatutoryCare, Supports, Fates):
             factors = (
                 self._enrol_parenting(fam) if not initial_waiting and sc.parenting_groups is not None else (1.0, 1.0)
             )
-            leave = self._join(fam, kinds, req, elapsed, not initial_waiting, factors)
-            if leave is not None:
-                yield req
-                why = self._served(fam, kinds, req, leave)
-                if why:
-                    return self._left(why)
+            if self._hazards or self._wait_q is not None:
+                leave = self._join(fam, kinds, req, elapsed, not initial_waiting, factors)
+                if leave is not None:
+                    yield req
+                    why = self._served(fam, kinds, req, leave)
+                    if why:
+                        return self._left(why)
+            else:  # no hazards, need fixed while waiting: :meth:`_join` and :meth:`_served` inline
+                # (the M/M/c reduction's path: two calls less a family)
+                if not initial_waiting:
+                    self._log_kind(fam, kinds.join)
+                if not req.triggered:
+                    yield req
+                self._log_kind(fam, kinds.start)
             if sc.fgc is not None or sc.family_mental_health is not None:
                 step_up_factor = self._refer_supports(fam)
         t, outcome = self._plan(fam, self.sc.early_help, plan_elapsed, step_up_factor)
