@@ -69,21 +69,24 @@ def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
         | (stage.isin(_STEP_CLOSES) & detail.isin(_NOTHING_MORE))
     )
     sc_in = event.eq(Event.START) & stage.isin((*_SC_CASES, Stage.SC_REFERRAL, Stage.ASSESSMENT))
-    # every row's family order once (one sort): each subset's below is read off it
-    by_family = np.argsort(ev.family_id, kind="stable")
+    join = event.eq(Event.JOIN) & stage.isin(_FLOW_JOINS)
+    referral = event.eq(Event.REFERRAL)
+    # the rows that can be a move, in family order once (one sort): each subset's order below
+    # is read off it
+    rows = np.flatnonzero(referral | join | is_exit | sc_in | sc_end)
+    by_family = np.argsort(ev.family_id[rows], kind="stable").astype(np.int32)  # (half the memory)
     # a join counts only before the episode's first exit or social care start: the running
     # totals per (family, episode) are taken over the rows that can change or use them only
-    in_sub = is_exit | sc_in | (event.eq(Event.JOIN) & stage.isin(_FLOW_JOINS))
-    sub = np.flatnonzero(in_sub)
-    sub_order = _subset_order(by_family, in_sub)
+    in_sub = (is_exit | sc_in | join)[rows]
+    sub = rows[in_sub]
     f_sub, e_sub = ev.family_id[sub], ev.episode[sub]
     x_exit, x_in = is_exit[sub], sc_in[sub]
-    exited, entered = _group_cumsum(sub_order, f_sub, e_sub, x_exit, x_in)
+    exited, entered = _group_cumsum(_subset_order(by_family, in_sub), f_sub, e_sub, x_exit, x_in)
     exited -= x_exit  # exits before this row (entered: social care starts so far, this row's too)
     eh_join = np.zeros(len(ev), dtype=bool)
     eh_join[sub] = ~x_exit & ~x_in & (exited == 0) & (entered == 0)
-    in_sel = event.eq(Event.REFERRAL) | eh_join | is_exit | sc_in | sc_end
-    sel = np.flatnonzero(in_sel)
+    in_sel = (referral | eh_join | is_exit | sc_in | sc_end)[rows]
+    sel = rows[in_sel]
     # places as codes into ``names`` (the stages, then social care and nowhere): no strings
     names = [*stage.labels]
     for extra in (K.SOCIAL_CARE, ""):
@@ -100,7 +103,7 @@ def _place_codes(ev: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     f = ev.family_id[sel]
     # an end of social care followed by a step-down is not a closure: the step-down moves the family
     step_down = (event.eq(Event.REFERRAL) & detail.eq(REFERRAL_STEP_DOWN))[sel]
-    order = _subset_order(by_family, in_sel)
+    order = _subset_order(by_family, in_sel)  # the stable argsort of ``f``
     fs = f[order]
     same_next = np.r_[fs[1:] == fs[:-1], False]
     followed = np.empty(len(f), dtype=bool)
@@ -119,7 +122,7 @@ def _subset_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """``order`` (a stable argsort of an array) restricted to the elements where ``keep``
     holds, as positions into that smaller array: the stable argsort of the subset, read off
     in linear time (no second sort)."""
-    rank = np.cumsum(keep) - 1  # an element's position in the subset
+    rank = np.cumsum(keep, dtype=np.int32) - 1  # an element's position in the subset
     return rank[order[keep[order]]]
 
 
