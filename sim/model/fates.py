@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import simpy
 
 from sim.config import PlanSettings, Scenario
-from sim.model.common import CLOSED, Deadlines, KindLogger, Place, RowLogger, Step, poisson_ppf
+from sim.model.common import CLOSED, Deadlines, KindLogger, Place, Step, poisson_ppf
 from sim.model.family import AttributeTables, Family
 from sim.model.needs import Chain
 from sim.model.needs import path as need_path
@@ -38,7 +38,6 @@ class Fates:
         env: simpy.Environment
         sc: Scenario
         tables: AttributeTables
-        _log: RowLogger
         _log_kind: KindLogger
         _kind: Callable[..., int]
         _waits: dict[tuple[str, str], WaitKinds]
