@@ -407,3 +407,33 @@ def test_a_run_makes_no_automatic_collections_and_restores_the_collector() -> No
         else:
             gc.disable()
     del kept
+
+
+@pytest.mark.parametrize(
+    ("withdrawal", "escalation", "factors"),
+    [(0.002, 0.001, (1.0, 1.0)), (0.0, 0.001, (1.0, 1.0)), (0.002, 0.0, (0.0, 1.0)), (0.002, 0.001, (1.0, 0.0))],
+)
+def test_a_family_served_at_once_draws_the_hazards_uniforms(
+    withdrawal: float, escalation: float, factors: tuple[float, float]
+) -> None:
+    # served at once, _join skips the hazards' arithmetic but must draw exactly the uniforms
+    # _hazard_times draws (common random numbers): the same position and the same next uniform
+    import sim
+    from sim.model.family import FamilyMaker
+    from sim.model.world import World
+    from sim.random import FamilyStreams
+
+    scenario = sim.load_scenario(
+        "configs/baseline.yaml",
+        overrides={"waiting.withdrawal_per_day": withdrawal, "waiting.escalation.base_per_day": escalation},
+    )
+    world = World(scenario, 0, 0)
+    assert world._hazards and world.triage is not None
+    make = FamilyMaker(FamilyStreams(0, 0), world.tables).make
+    served, drawn = make(7, 7, now=0.0), make(7, 7, now=0.0)
+    req = world.triage.request(polled=True)
+    assert req.triggered  # a free slot at the front door
+    assert world._join(served, world._fd_kinds, req, 0.0, True, factors) is None
+    world._hazard_times(drawn, 0.0, factors)
+    assert served.rng._pos == drawn.rng._pos > 0
+    assert served.rng.u() == drawn.rng.u()

@@ -74,8 +74,9 @@ class Fates:
         need_worsens: bool = True,
     ) -> int | None:
         """Join the list of ``req`` with the hazards of escalation and withdrawal (scaled by
-        ``hazard_factors``, e.g. for families in a parenting group while they wait; drawn
-        whether or not a slot is free, so that common random numbers stay aligned).
+        ``hazard_factors``, e.g. for families in a parenting group while they wait; their
+        uniforms drawn whether or not a slot is free, so that common random numbers stay
+        aligned, and their times worked out only for a family that waits).
 
         Served at once (``req`` triggered): the start is logged and ``None`` returned. Else the
         family's deadline is set and the kind of the leave row it would log at it returned:
@@ -88,12 +89,17 @@ class Fates:
         level at joining)."""
         if log_join:
             self._log_kind(fam, kinds.join)
-        esc, wd = self._hazard_times(fam, elapsed, hazard_factors) if self._hazards else (_INF, _INF)
         if req.triggered:  # a slot was free: served at once, no scheduler step needed
+            if self._hazards:  # the hazards' uniforms drawn (CRN), their times not needed
+                u = fam.rng.u
+                u()  # the escalation's (drawn whatever its rate)
+                if self._withdraw * hazard_factors[1] > 0:
+                    u()
             self._log_kind(fam, kinds.start)
             if need_worsens and self._wait_q is not None:
                 self._worsen(fam, 0.0)
             return None
+        esc, wd = self._hazard_times(fam, elapsed, hazard_factors) if self._hazards else (_INF, _INF)
         if esc <= wd:
             if esc < _INF:
                 self._deadlines.add(req, esc)  # at the deadline: cancelled and woken
@@ -125,8 +131,9 @@ class Fates:
 
     def _hazard_times(self, fam: Family, elapsed: float, factors: tuple[float, float]) -> tuple[float, float]:
         """The family's times to escalating and to withdrawing from joining a list (with the
-        hazards' ``factors``): drawn on joining whether or not a slot is free, so that common
-        random numbers stay aligned (the escalation's uniform first, then the withdrawal's)."""
+        hazards' ``factors``): the escalation's uniform first, then the withdrawal's if its rate
+        is positive (:meth:`_join` draws the same for a family served at once, without the
+        times)."""
         esc = self._escalation_time(fam, elapsed, factors[0])
         wd_rate = self._withdraw * factors[1]
         return esc, -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
