@@ -416,9 +416,10 @@ def test_a_run_makes_no_automatic_collections_and_restores_the_collector() -> No
 def test_a_family_served_at_once_draws_the_hazards_uniforms(
     withdrawal: float, escalation: float, factors: tuple[float, float]
 ) -> None:
-    # served at once, _join skips the hazards' arithmetic but must draw exactly the uniforms
-    # _hazard_times draws (common random numbers): the same position and the same next uniform
+    # served at once, _join skips the hazards' arithmetic but must draw exactly the uniforms a
+    # family that waits draws (common random numbers): the same position and the same next uniform
     import sim
+    from sim.model.common import Place
     from sim.model.family import FamilyMaker
     from sim.model.world import World
     from sim.random import FamilyStreams
@@ -434,6 +435,6 @@ def test_a_family_served_at_once_draws_the_hazards_uniforms(
     req = world.triage.request(polled=True)
     assert req.triggered  # a free slot at the front door
     assert world._join(served, world._fd_kinds, req, 0.0, True, factors) is None
-    world._hazard_times(drawn, 0.0, factors)
+    assert world._join(drawn, world._fd_kinds, Place(world.env), 0.0, True, factors) is not None  # waits
     assert served.rng._pos == drawn.rng._pos > 0
     assert served.rng.u() == drawn.rng.u()

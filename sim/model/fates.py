@@ -44,6 +44,7 @@ class Fates:
         _hazards: bool
         _withdraw: float
         _esc_params: tuple[float, float, float]
+        _escalates: bool
         _wait_q: Chain | None
         _deadlines: Deadlines
 
@@ -89,17 +90,20 @@ class Fates:
         level at joining)."""
         if log_join:
             self._log_kind(fam, kinds.join)
+        if self._hazards:  # the hazards' uniforms: the escalation's (drawn whatever its rate),
+            u = fam.rng.u  # then the withdrawal's if its rate is positive
+            u_esc = u()
+            wd_rate = self._withdraw * hazard_factors[1]
+            u_wd = u() if wd_rate > 0 else 0.0
         if req.triggered:  # a slot was free: served at once, no scheduler step needed
-            if self._hazards:  # the hazards' uniforms drawn (CRN), their times not needed
-                u = fam.rng.u
-                u()  # the escalation's (drawn whatever its rate)
-                if self._withdraw * hazard_factors[1] > 0:
-                    u()
             self._log_kind(fam, kinds.start)
             if need_worsens and self._wait_q is not None:
                 self._worsen(fam, 0.0)
             return None
-        esc, wd = self._hazard_times(fam, elapsed, hazard_factors) if self._hazards else (_INF, _INF)
+        if not self._hazards:
+            return kinds.escalated  # (never left: no deadline)
+        esc = self._escalation_time(fam, u_esc, elapsed, hazard_factors[0]) if self._escalates else _INF
+        wd = -math.log1p(-u_wd) / wd_rate if wd_rate > 0 else _INF
         if esc <= wd:
             if esc < _INF:
                 self._deadlines.add(req, esc)  # at the deadline: cancelled and woken
@@ -129,19 +133,11 @@ class Fates:
         if level != fam.need:
             fam.set_need(level, self.tables)
 
-    def _hazard_times(self, fam: Family, elapsed: float, factors: tuple[float, float]) -> tuple[float, float]:
-        """The family's times to escalating and to withdrawing from joining a list (with the
-        hazards' ``factors``): the escalation's uniform first, then the withdrawal's if its rate
-        is positive (:meth:`_join` draws the same for a family served at once, without the
-        times)."""
-        esc = self._escalation_time(fam, elapsed, factors[0])
-        wd_rate = self._withdraw * factors[1]
-        return esc, -math.log1p(-fam.rng.u()) / wd_rate if wd_rate > 0 else _INF
-
-    def _escalation_time(self, fam: Family, elapsed: float, factor: float = 1.0) -> float:
-        """Time to escalation under hazard ``h(t) = factor base (1 + m risk) exp(g t)``, given
-        ``elapsed`` days already waited (inverse of the Gompertz cumulative hazard)."""
-        e = -math.log1p(-fam.rng.u())
+    def _escalation_time(self, fam: Family, u: float, elapsed: float, factor: float = 1.0) -> float:
+        """Time to escalation, given the uniform ``u`` drawn for it, under hazard
+        ``h(t) = factor base (1 + m risk) exp(g t)``, given ``elapsed`` days already waited
+        (inverse of the Gompertz cumulative hazard)."""
+        e = -math.log1p(-u)
         base, mult, g = self._esc_params
         a = factor * base * (1.0 + mult * fam.risk) if mult else factor * base  # (the risk only if it counts)
         if a <= 0:

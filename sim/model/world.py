@@ -149,6 +149,7 @@ class World(StatutoryCare, Supports, Fates):
         self._hazards = wt.active
         esc = wt.escalation  # read once, at the start: the escalation hazard's constants
         self._esc_params = (esc.base_per_day, esc.risk_multiplier, esc.growth_per_day)
+        self._escalates = esc.base_per_day > 0  # (else its uniform is drawn, its time never worked out)
         self._withdraw = wt.withdrawal_per_day
         needs = scenario.needs
         self._need_q = {str(k): Chain(rate_matrix(needs, k)) for k in NEED_EXITS} if needs is not None else {}
