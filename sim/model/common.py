@@ -171,13 +171,12 @@ class Deadlines:
         if at >= self._end:
             return  # it would come after the run (env.run(until=end) processes nothing at end)
         due = self._due
-        other = due.get(at)
-        if other is None:
-            due[at] = place
-        elif isinstance(other, list):
-            other.append(place)
-        else:
-            due[at] = [other, place]
+        other = due.setdefault(at, place)  # (one hash of ``at``)
+        if other is not place:  # another deadline at the same time
+            if isinstance(other, list):
+                other.append(place)
+            else:
+                due[at] = [other, place]
         times = self._times
         heappush(times, at)
         if len(times) > self._limit:
@@ -245,7 +244,7 @@ class Deadlines:
             place = self._take(heapq.heappop(times))
             if place._value is not PENDING:
                 continue  # served in time
-            place.cancel()
+            place.cancelled = True  # (cancel(): it is pending)
             place._ok = True  # processed here: succeed() and SimPy's step without the scheduler
             place._value = None
             callbacks, place.callbacks = place.callbacks, None  # type: ignore[assignment]

@@ -154,16 +154,18 @@ class CaseloadPool:
                 self.held += head.units
                 served.append(head)
         else:
+            held = self.held
             while fifo:
                 head = fifo[0]
                 if head.cancelled:
                     fifo.popleft()
-                elif self.held + head.units <= cap:
+                elif held + head.units <= cap:
                     fifo.popleft()
-                    self.held += head.units
+                    held += head.units
                     served.append(head)
                 else:
                     break
+            self.held = held
         # the list is consistent before anyone resumes (a family resumed here may request or
         # release on this pool: a dispatch of its own, complete before the next family resumes)
         for head in served:
