@@ -119,13 +119,13 @@ def few_points_warning(method: str, samples: int, k: int) -> str | None:
 
 def gap(method: str, y: np.ndarray) -> str | None:
     """Why an outcome ``y`` (one value per design point of ``method``) has no indices:
-    :data:`UNMEASURED` (a non-finite value), :data:`CONSTANT` (it does not vary: nothing to
+    :data:`UNMEASURED` (no value, or a non-finite one), :data:`CONSTANT` (it does not vary: nothing to
     apportion) or :data:`TOO_FEW` (fewer points than :func:`min_points`); ``None`` when it
     has them."""
     y = np.asarray(y, dtype=float)
-    if not np.all(np.isfinite(y)):
+    if len(y) == 0 or not np.all(np.isfinite(y)):
         return UNMEASURED
-    if len(y) == 0 or np.ptp(y) == 0:
+    if np.ptp(y) == 0:
         return CONSTANT
     if len(y) < min_points(method):
         return TOO_FEW
