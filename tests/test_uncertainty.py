@@ -618,6 +618,10 @@ def test_robustness_title_names_no_option_robust_when_none_is_ever_better(few_lh
     text = fig_uncertainty.probabilities(never).get_suptitle().replace("\n", " ")
     assert "Most robust" not in text
     assert "No option is better than mmc on any KPI in any of the 4 plausible worlds" in text
+    rob = pd.read_csv(few_lhs[0] / "robustness.csv")
+    assert (rob.loc[rob["kpi"] == COST, "p_better"] == 0).all(), "one more worker never saves money"
+    plane = fig_uncertainty.plane(res).get_suptitle().replace("\n", " ")
+    assert plane == "No option saves money in any of the 4 plausible worlds"
 
 
 def test_one_replication_summary_does_not_claim_the_shares_are_free_of_noise(few_lhs: tuple[Path, str, str]) -> None:
@@ -645,3 +649,17 @@ def test_a_long_title_is_wrapped_to_the_figure_width() -> None:
         canvas.draw()
         box = fig._suptitle.get_window_extent(canvas.get_renderer())  # type: ignore[union-attr]
     assert box.x0 >= 0 and box.x1 <= fig.bbox.x1, box
+
+
+def test_averaged_replications_claim_freedom_from_noise_only_when_the_noise_is_small(
+    small: tuple[Path, Path],
+) -> None:
+    """With two replications a world the summary says the shares are not of simulation noise
+    exactly when the diagnostics find the noise small beside the spread between worlds."""
+    from sim.present.uncertainty_page import uncertainty_diagnostics, uncertainty_items
+
+    res = R.read(small[1])
+    head, diag = uncertainty_items(res)[0], uncertainty_diagnostics(res)
+    assert "averaged" in head
+    assert ("not of simulation noise" in head) == ("simulation noise is small beside" in diag)
+    assert ("partly of simulation noise" in head) == ("simulation noise is not small" in diag)
