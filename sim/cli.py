@@ -32,6 +32,7 @@ from sim.present import console
 from sim.present.format import fmt_kpi
 from sim.present.robustness import statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
+from sim.uncertainty.analyse import few_points_warning
 from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
@@ -367,6 +368,9 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     loaded = load_spec(args.config)
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler)
     check_design_args(args.method, args.samples, len(loaded.parameters))
+    few = few_points_warning(args.method, args.samples, len(loaded.parameters))
+    if few:
+        print(f"warning: {few}", file=sys.stderr)
     job = uncertainty_job(loaded, args.method, args.samples, args.seed)
     out = (
         Path(args.out)
@@ -407,7 +411,18 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     )
     options = [o.name for o in loaded.options]
     kpis = list(loaded.spec.kpis)
-    for line in statements(res.robustness, res.sensitivity, args.method, base.name, options, kpis, res.kpis, window):
+    said = statements(
+        res.robustness,
+        res.sensitivity,
+        args.method,
+        base.name,
+        options,
+        kpis,
+        res.kpis,
+        window,
+        replications=res.replications,
+    )
+    for line in said:
         print(f"  * {line}")
     print(f"Results written to {out}/")
     _maybe_report(args, out)

@@ -33,7 +33,7 @@ from sim import results as R
 from sim.cli import main
 from sim.errors import ArgumentError, ResultsError, ScenarioError
 from sim.uncertainty import design, load_spec, run_uncertainty
-from sim.uncertainty.analyse import indices
+from sim.uncertainty.analyse import LHS_MIN_POINTS, indices
 from sim.uncertainty.spec import Parameter
 from tests.conftest import CONFIGS, ROOT
 
@@ -506,3 +506,160 @@ def test_lhs_indices_rank_a_linear_function_and_need_enough_points() -> None:
         assert rows[name][1] - 0.1 <= share <= rows[name][2] + 0.1, (name, rows[name])
     small = design(params, "lhs", 10, seed=5)
     assert indices(small, small.values @ np.array([3.0, 1.0, 0.0]), seed=5) == []
+
+
+# --------------------------------------------------------------------------- too few samples for indices
+def test_gap_tells_constant_from_too_few_and_unmeasured() -> None:
+    """An outcome has no indices for one stated reason; only one that does not vary is constant."""
+    from sim.uncertainty.analyse import CONSTANT, TOO_FEW, UNMEASURED, gap
+
+    varied = np.linspace(1.0, 2.0, 8)
+    assert gap("lhs", varied) == TOO_FEW
+    assert gap("lhs", np.full(8, 3.0)) == CONSTANT
+    assert gap("lhs", np.append(varied, np.nan)) == UNMEASURED
+    assert gap("lhs", np.linspace(1.0, 2.0, LHS_MIN_POINTS)) is None
+    assert gap("morris", varied) is None and gap("sobol", varied) is None
+
+
+def _one_option_tables(diff: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A replications table (one replication per sample) whose option differs from the base
+    by ``diff``, and its robustness table."""
+    from sim import kpis as K
+    from sim.uncertainty.analyse import robustness, sample_means
+
+    n = len(diff)
+    base = pd.DataFrame({"sample": range(n), "scenario": "base", "rep": 0, "seed": 0, COST: 1e6})
+    opt = base.assign(scenario="opt", **{COST: 1e6 + diff})
+    reps = pd.concat([base, opt], ignore_index=True)
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    rob = robustness(sample_means(reps, [COST]), "base", ["opt"], [COST], catalogue)
+    return reps, rob
+
+
+def test_statement_says_too_few_samples_not_constant_when_the_change_varies() -> None:
+    """8 LHS samples give no indices; a change that varies is not called constant, and the
+    sentence says how many samples ran and how many the method needs. A change that does not
+    vary is still called constant."""
+    from sim import kpis as K
+    from sim.present.robustness import statements
+
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    empty = pd.DataFrame(columns=["method", "parameter", "kpi", "scenario", "quantity", "index", "value"])
+    reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
+    (text,) = statements(rob, empty, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    assert "same in every plausible world" not in text
+    assert "8 samples" in text and f"at least {LHS_MIN_POINTS}" in text and "--samples" in text
+    reps, rob = _one_option_tables(np.full(8, 5e5))
+    (text,) = statements(rob, empty, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    assert "No parameter moves its change in total cost (it is the same in every plausible world)" in text
+
+
+@pytest.fixture(scope="module")
+def few_lhs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """An LHS job with fewer samples than its indices need, one replication, three KPIs, a report."""
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("few_lhs")
+    spec = _spec(folder, options=True, params=SMALL, kpis=[WAIT, COST, "care_entries"])  # three narrow panels
+    out, err = io.StringIO(), io.StringIO()
+    args = ["uncertainty", str(spec), "--method", "lhs", "--samples", "4", "--replications", "1", "--seed", "1"]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main([*args, "--quiet", "--report", "--out", str(folder / "out")]) == 0
+    return folder / "out", out.getvalue(), err.getvalue()
+
+
+def test_few_lhs_samples_warn_and_say_why_there_are_no_indices(few_lhs: tuple[Path, str, str]) -> None:
+    """The run warns (naming --samples) but goes on; the console and the report say the
+    indices need more samples, never that a varying change is the same in every world."""
+    folder, out, err = few_lhs
+    assert "warning: --samples 4 is too few" in err and f"at least {LHS_MIN_POINTS}" in err
+    rob = pd.read_csv(folder / "robustness.csv")
+    wait = rob[rob["kpi"] == WAIT].iloc[0]
+    assert wait["diff_low"] < wait["diff_high"], "the change in the wait varies across the samples"
+    said = "No sensitivity indices for its change in mean wait for a key worker: this run has 4 samples"
+    assert said in out and "same in every plausible world" not in out
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert said in page and "same in every plausible world" not in page
+
+
+def test_few_lhs_figures_say_why_and_keep_their_text_inside(few_lhs: tuple[Path, str, str]) -> None:
+    """The index figure's title and notes say the samples are too few (not that nothing
+    varies), and no note covers an axis label."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sim.present import fig_uncertainty
+
+    res = R.read(few_lhs[0])
+    fig = fig_uncertainty.indices(res)
+    assert "no parameter moves them" not in fig.get_suptitle()
+    assert "4 samples are too few" in fig.get_suptitle()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    notes = [(ax, t) for ax in fig.axes for t in ax.texts]
+    assert any("this run has 4 samples" in t.get_text().replace("\n", " ") for _, t in notes)
+    for ax, t in notes:
+        box = t.get_bbox_patch().get_window_extent(renderer)
+        label = ax.yaxis.label.get_window_extent(renderer)
+        assert box.x0 > label.x1, (t.get_text(), box, label)
+
+
+def test_robustness_title_names_no_option_robust_when_none_is_ever_better(few_lhs: tuple[Path, str, str]) -> None:
+    """With every share at 0% the title says no option is better in any world, not that
+    one is 'most robust'."""
+    import dataclasses
+
+    from sim.present import fig_uncertainty
+
+    res = R.read(few_lhs[0])
+    assert res.robustness is not None
+    never = dataclasses.replace(res, robustness=res.robustness.assign(p_better=0.0))
+    text = fig_uncertainty.probabilities(never).get_suptitle().replace("\n", " ")
+    assert "Most robust" not in text
+    assert "No option is better than mmc on any KPI in any of the 4 plausible worlds" in text
+    rob = pd.read_csv(few_lhs[0] / "robustness.csv")
+    assert (rob.loc[rob["kpi"] == COST, "p_better"] == 0).all(), "one more worker never saves money"
+    plane = fig_uncertainty.plane(res).get_suptitle().replace("\n", " ")
+    assert plane == "No option saves money in any of the 4 plausible worlds"
+
+
+def test_one_replication_summary_does_not_claim_the_shares_are_free_of_noise(few_lhs: tuple[Path, str, str]) -> None:
+    from sim.present.uncertainty_page import uncertainty_diagnostics, uncertainty_items
+
+    res = R.read(few_lhs[0])
+    head = uncertainty_items(res)[0]
+    assert "not of simulation noise" not in head
+    assert "one replication" in head and "chance" in head
+    assert "cannot be measured" in uncertainty_diagnostics(res)
+
+
+def test_a_long_title_is_wrapped_to_the_figure_width() -> None:
+    """A 110-character title on an 8-inch figure stays inside it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sim.present.theme import finish, new_figure, style, title
+
+    with style():
+        fig, axes = new_figure(8, 6)
+        axes[0].set_xlabel("x (days)")
+        title(fig, "second_mst_team saves money in 0%; without_edge_of_care saves money in 0% of plausible worlds ok")
+        finish(fig)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        box = fig._suptitle.get_window_extent(canvas.get_renderer())  # type: ignore[union-attr]
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1, box
+
+
+def test_averaged_replications_claim_freedom_from_noise_only_when_the_noise_is_small(
+    small: tuple[Path, Path],
+) -> None:
+    """With two replications a world the summary says the shares are not of simulation noise
+    exactly when the diagnostics find the noise small beside the spread between worlds."""
+    from sim.present.uncertainty_page import uncertainty_diagnostics, uncertainty_items
+
+    res = R.read(small[1])
+    head, diag = uncertainty_items(res)[0], uncertainty_diagnostics(res)
+    assert "averaged" in head
+    assert ("not of simulation noise" in head) == ("simulation noise is small beside" in diag)
+    assert ("partly of simulation noise" in head) == ("simulation noise is not small" in diag)

@@ -5,7 +5,7 @@ sample) and the probability that each option is better than the baseline."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,9 +13,10 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.data import cap
-from sim.present.robustness import MAIN_INDEX
+from sim.present.robustness import MAIN_INDEX, missing_indices
 from sim.present.theme import LINE_STYLES, colours, finish, money_axis, new_figure, note, style, title
 from sim.results import Results
+from sim.uncertainty.analyse import CONSTANT, TOO_FEW, gaps, min_points
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -108,6 +109,8 @@ def indices(res: Results) -> Figure:
     sens = res.sensitivity if res.sensitivity is not None else pd.DataFrame()
     scenario, what = _outcome(res)
     window = res.window_days(res.base)
+    missing = gaps(res.replications, how, res.base, res.options, [k.name for k in kpis])
+    points = _points(res)
     with style():
         ncols = min(max(len(kpis), 1), 3)
         fig, axes = new_figure(max(12.0, 4.4 * ncols), 4.8, 1, ncols)
@@ -122,7 +125,8 @@ def indices(res: Results) -> Figure:
             if top is None:
                 ax.set_xlabel("Sensitivity index (no unit)")
                 ax.set_ylabel("Parameter")
-                note(ax, "It does not vary across the samples: nothing to apportion.")
+                outcome = f"the change in {kpi.label}" if res.options else f"the {kpi.label}"
+                note(ax, missing_indices(missing.get((scenario, kpi.name)), outcome, how, points))
             else:
                 tops.append((top, kpi.label))
         if not kpis:
@@ -132,8 +136,23 @@ def indices(res: Results) -> Figure:
         label = {"morris": "Morris screening", "sobol": "Sobol indices", "lhs": "RBD-FAST indices"}[how]
         leads = {p: [k for q, k in tops if q == p] for p, _ in tops}
         said = "; ".join(f"{p} matters most for {', '.join(ks)}" for p, ks in leads.items())
-        title(fig, f"{label} of the {what}: {said}" if tops else f"{label} of the {what}: no parameter moves them")
+        title(fig, f"{label} of the {what}: {said or _none_shown(set(missing.values()), how, points)}")
         return finish(fig)
+
+
+def _points(res: Results) -> int:
+    """The number of parameter samples (plausible worlds) that were run."""
+    return int(res.replications["sample"].nunique())
+
+
+def _none_shown(whys: set[str], how: str, points: int) -> str:
+    """Why the index figure shows no parameter, for its title (``whys`` from
+    :func:`sim.uncertainty.analyse.gaps`)."""
+    if TOO_FEW in whys:
+        return f"none computed, {points} samples are too few (at least {min_points(how)} needed)"
+    if whys == {CONSTANT}:
+        return "no parameter moves them (they are the same in every sample)"
+    return "no index to show"
 
 
 def _sample_means(res: Results, names: list[str]) -> pd.DataFrame:
@@ -159,7 +178,8 @@ def plane(res: Results) -> Figure:
         means = _sample_means(res, [cost.name, care.name])
         base = pd.DataFrame(means.xs(res.base, level="scenario"))
         cols = colours(["(baseline)", *res.options])
-        parts = []
+        parts: list[str] = []
+        shares: list[float] = []
         for i, opt in enumerate(res.options):
             d = pd.DataFrame(means.xs(opt, level="scenario")) - base
             x = d[care.name].to_numpy(float) * care.scale(window)
@@ -169,7 +189,8 @@ def plane(res: Results) -> Figure:
             )
             ok = np.isfinite(y)
             if ok.any():
-                parts.append(f"{opt} saves money in {np.mean(y[ok] < 0):.0%}")
+                shares.append(float(np.mean(y[ok] < 0)))
+                parts.append(f"{opt} saves money in {shares[-1]:.0%}")
         ax.axhline(0, color="0.2", linewidth=1, linestyle=LINE_STYLES[0])
         ax.axvline(0, color="0.2", linewidth=1, linestyle=LINE_STYLES[0])
         money_axis(ax.yaxis, 5)
@@ -178,7 +199,13 @@ def plane(res: Results) -> Figure:
             0.98, 0.98, "dearer, more in care", transform=ax.transAxes, fontsize=8, color="0.3", ha="right", va="top"
         )
         ax.legend(fontsize=9, title="Option (one dot per sample)", title_fontsize=9, loc="upper left")
-        title(fig, "; ".join(parts) + " of plausible worlds" if parts else "No finite cost differences")
+        if not parts:
+            text = "No finite cost differences"
+        elif max(shares) == 0:
+            text = f"No option saves money in any of the {_points(res)} plausible worlds"
+        else:
+            text = "; ".join(parts) + f" of the {_points(res)} plausible worlds"
+        title(fig, text)
         return finish(fig)
 
 
@@ -201,6 +228,7 @@ def probabilities(res: Results) -> Figure:
         hatches = ("", "//", "..", "xx")
         height = 0.8 / max(len(kpis), 1)
         best: tuple[float, str, str] = (-1.0, "", "")
+        points = _points(res)
         for j, kpi in enumerate(kpis):
             ps = []
             for opt in options:
@@ -237,6 +265,11 @@ def probabilities(res: Results) -> Figure:
         ax.set_yticks(range(len(options)), options)
         ax.set_ylim(len(options) - 0.5, -0.5)
         ax.legend(fontsize=8, loc="lower right", title="KPI (better = lower)", title_fontsize=8)
-        text: Any = f"Most robust: {best[1]} {best[2]} in {best[0]:.0%} of plausible worlds" if best[1] else "n/a"
-        title(fig, str(text))
+        if not best[1]:
+            text = "No option's share of plausible worlds could be measured"
+        elif best[0] == 0:
+            text = f"No option is better than {res.base} on any KPI in any of the {points} plausible worlds"
+        else:
+            text = f"Most often better: {best[1]} {best[2]} in {best[0]:.0%} of the {points} plausible worlds"
+        title(fig, text)
         return finish(fig)

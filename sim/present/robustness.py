@@ -1,9 +1,12 @@
 """Plain-English robustness statements of an uncertainty job, generated from
-``robustness.csv`` and ``sensitivity.csv`` (for the CLI and the report's summary).
+``robustness.csv``, ``sensitivity.csv`` and the replications (for the CLI and the report's
+summary).
 
 "Plausible worlds" are the parameter samples; each sample's replications are averaged
-first, so the share is of parameter uncertainty, not of simulation noise. A conclusion is
-called *robust* when at least :data:`ROBUST_SHARE` of the samples agree on its sign.
+first, which damps simulation noise in the shares (with one replication a sample carries
+its noise whole). A conclusion is called *robust* when at least :data:`ROBUST_SHARE` of the
+samples agree on its sign. An outcome with no sensitivity indices is said to be constant
+only when it is (:func:`sim.uncertainty.analyse.gap` says why it has none).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import pandas as pd
 
 from sim.kpis import Kpi
 from sim.present.format import fmt_kpi
+from sim.uncertainty.analyse import CONSTANT, TOO_FEW, UNMEASURED, gaps, min_points
 
-__all__ = ["INDEX_TEXT", "MAIN_INDEX", "ROBUST_SHARE", "drivers", "statements"]
+__all__ = ["INDEX_TEXT", "MAIN_INDEX", "ROBUST_SHARE", "drivers", "missing_indices", "statements"]
 
 ROBUST_SHARE = 0.9
 """Share of plausible worlds that must agree for a conclusion to be called robust."""
@@ -55,8 +59,33 @@ def _index_value(value: float, index: str, kpi: Kpi, window: float) -> str:
     return fmt_kpi(value, kpi, window) if index == "mu_star" else f"{value:.2f}"
 
 
+def missing_indices(why: str | None, what: str, method: str, points: int) -> str:
+    """Why ``what`` has no sensitivity indices, in a sentence (``why`` from
+    :func:`sim.uncertainty.analyse.gap`): only a :data:`~sim.uncertainty.analyse.CONSTANT`
+    outcome is said to be the same in every plausible world."""
+    if why == CONSTANT:
+        return f"No parameter moves {what} (it is the same in every plausible world)."
+    if why == TOO_FEW:
+        need = min_points(method)
+        return (
+            f"No sensitivity indices for {what}: this run has {points} samples and the {method} method needs at "
+            f"least {need} for them (rerun with --samples {need} or more to tell what drives it)."
+        )
+    if why == UNMEASURED:
+        return f"No sensitivity indices for {what}: it is not measured in every plausible world."
+    return f"No sensitivity indices for {what}."
+
+
 def _driver_sentence(
-    sens: pd.DataFrame | None, method: str, kpi: Kpi, scenario: str, what: str, window: float, num: Num
+    sens: pd.DataFrame | None,
+    method: str,
+    kpi: Kpi,
+    scenario: str,
+    what: str,
+    window: float,
+    num: Num,
+    why: str | None,
+    points: int,
 ) -> str:
     top = drivers(sens, method, kpi.name, scenario)
     if top.empty:
@@ -66,7 +95,7 @@ def _driver_sentence(
                 f"With these samples no parameter's index for {what} is distinguishable from zero "
                 "(every interval includes it): run more samples to tell what drives it."
             )
-        return f"No parameter moves {what} (it is the same in every plausible world)."
+        return missing_indices(why, what, method, points)
     index = MAIN_INDEX[method]
     recs = [{str(k): v for k, v in r.items()} for r in top.to_dict(orient="records")]
     first = recs[0]
@@ -95,13 +124,23 @@ def statements(
     catalogue: Mapping[str, Kpi],
     window: float,
     num: Num = _plain,
+    *,
+    replications: pd.DataFrame,
 ) -> list[str]:
-    """One statement per option (or, with no options, per KPI of the baseline)."""
+    """One statement per option (or, with no options, per KPI of the baseline).
+
+    ``replications`` (``sample``, ``scenario`` and one column per KPI) tells why an outcome
+    has no sensitivity indices, and how many plausible worlds there are.
+    """
     out: list[str] = []
+    missing = gaps(replications, method, base, options if robustness is not None else [], kpis)
+    points = int(replications["sample"].nunique())
     if not options or robustness is None:
         for name in kpis:
             kpi = catalogue[name]
-            out.append(_driver_sentence(sensitivity, method, kpi, base, f"the {kpi.label} of {base}", window, num))
+            what = f"the {kpi.label} of {base}"
+            why = missing.get((base, name))
+            out.append(_driver_sentence(sensitivity, method, kpi, base, what, window, num, why, points))
         return out
     rob = robustness
     for opt in options:
@@ -136,6 +175,7 @@ def statements(
                 f"Whether {opt} {first['better_means']} is not robust: it depends on parameters nobody knows "
                 f"well enough (fewer than {ROBUST_SHARE:.0%} of plausible worlds agree either way)."
             )
-        driver = _driver_sentence(sensitivity, method, kpi, opt, f"its change in {kpi.label}", window, num)
+        why = missing.get((opt, kpi.name))
+        driver = _driver_sentence(sensitivity, method, kpi, opt, f"its change in {kpi.label}", window, num, why, points)
         out.append(f"{opt} against {base}: " + "; ".join(parts) + f". {driver} {verdict}")
     return out

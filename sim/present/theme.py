@@ -153,14 +153,24 @@ def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw
     return fig, [ax for row in grid for ax in row]
 
 
+TITLE_CHARS_PER_INCH = 8.5
+"""Characters of a figure title a line holds per inch of figure width (bold 12.5 pt DejaVu
+Sans averages about 9.7, so a wrapped title keeps a margin)."""
+NOTE_CHARS_PER_INCH = 10.0
+"""Characters of a note a line holds per inch of its axes' width (10 pt: about 12, less the box's padding)."""
+
+
 def title(fig: Figure, text: str) -> None:
-    """The figure's title: the finding, in a sentence."""
-    fig.suptitle(textwrap.fill(text, 100), x=0.01, ha="left")
+    """The figure's title: the finding, in a sentence, wrapped to the figure's width."""
+    width = min(100, int(fig.get_figwidth() * TITLE_CHARS_PER_INCH))
+    fig.suptitle(textwrap.fill(text, width), x=0.01, ha="left")
 
 
 def note(ax: Axes, text: str, x: float = 0.5, y: float = 0.5) -> None:
-    """A boxed note on an axes (why there is nothing to draw, or a caveat)."""
-    ax.text(x, y, textwrap.fill(text, 60), transform=ax.transAxes, **_NOTE_STYLE)
+    """A boxed note on an axes (why there is nothing to draw, or a caveat), wrapped to the
+    axes' width so that it covers no axis label."""
+    width = min(60, int(ax.bbox.width / ax.figure.dpi * NOTE_CHARS_PER_INCH))
+    ax.text(x, y, textwrap.fill(text, max(width, 20)), transform=ax.transAxes, **_NOTE_STYLE)
 
 
 def footnote(fig: Figure, text: str) -> None:

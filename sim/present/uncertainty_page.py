@@ -13,11 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from sim.kpis import Kpi
 from sim.present.data import cap
 from sim.present.fig_uncertainty import analysed, method
 from sim.present.format import fmt_kpi
 from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, drivers, statements
 from sim.results import Results
+from sim.uncertainty.analyse import few_points_warning
 
 __all__ = ["uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
 
@@ -52,18 +54,46 @@ def uncertainty_items(res: Results) -> list[str]:
     how = method(res)
     kpis = [k.name for k in analysed(res)]
     points = int(man.get("points", res.replications["sample"].nunique()))
+    reps = _replications_per_world(res)
+    noise = _noise(res)
+    if reps < 2:
+        why = (
+            "with one replication a world's result carries its simulation noise whole, so the shares below are of "
+            "what nobody knows and of chance together (run more replications to tell them apart)."
+        )
+    elif noise is not None and _small(noise):
+        why = (
+            "each world's replications are averaged before worlds are compared, and the noise within a world is "
+            "small beside the spread between worlds, so the shares below are of what nobody knows, not of "
+            "simulation noise."
+        )
+    else:
+        why = (
+            "each world's replications are averaged before worlds are compared, but the noise within a world is not "
+            "small beside the spread between worlds, so the shares below are partly of simulation noise (run more "
+            "replications)."
+        )
     head = (
         f"{points} plausible worlds (parameter samples of a {e(how)} design over "
-        f"{len(man.get('uncertain_parameters') or [])} uncertain parameters), each run for "
-        f"{e(str(man.get('replications', '?')))} replication(s) of every scenario with common random numbers; each "
-        "world's replications are averaged before worlds are compared, so the shares below are of what nobody knows, "
-        "not of simulation noise."
+        f"{len(man.get('uncertain_parameters') or [])} uncertain parameters), each run for {reps} replication(s) "
+        f"of every scenario with common random numbers; {why}"
     )
     items = [head]
     window = res.window_days(res.base)
     # statements() escapes nothing: every part is a name from the spec or a formatted number
-    for text in statements(res.robustness, res.sensitivity, how, res.base, res.options, kpis, res.kpis, window, _num()):
-        items.append(text)
+    said = statements(
+        res.robustness,
+        res.sensitivity,
+        how,
+        res.base,
+        res.options,
+        kpis,
+        res.kpis,
+        window,
+        _num(),
+        replications=res.replications,
+    )
+    items += said
     if how == "morris" and res.options:
         items.append(
             '<span class="warn">A Morris design is a screening grid (4 levels per parameter), not a random sample: '
@@ -183,32 +213,65 @@ def uncertainty_tables(res: Results) -> str:
     return "\n".join(out)
 
 
+def _replications_per_world(res: Results) -> int:
+    """The fewest replications of any world and scenario (0 with no runs)."""
+    per_world = res.replications.groupby(["sample", "scenario"]).size()
+    return int(per_world.min()) if len(per_world) else 0
+
+
+def _noise(res: Results) -> tuple[Kpi, float, float] | None:
+    """For the first analysed KPI: the mean SD of the replications within a world and the
+    SD of the worlds' means; ``None`` when either cannot be measured (one replication, one
+    world, no KPI)."""
+    kpis = analysed(res)
+    reps = res.replications
+    if not kpis or not len(reps):
+        return None
+    kpi = kpis[0]
+    by_world = reps.groupby(["sample", "scenario"])[kpi.name]
+    sd_within, sd_between = by_world.std().mean(), by_world.mean().std()
+    if pd.isna(sd_within) or pd.isna(sd_between):
+        return None
+    return kpi, float(sd_within), float(sd_between)
+
+
+def _small(noise: tuple[Kpi, float, float]) -> bool:
+    """Whether the noise within a world is small (under a third) beside the spread between worlds."""
+    return noise[1] < noise[2] / 3
+
+
 def uncertainty_diagnostics(res: Results) -> str:
     """What the design was, and what to do for more precise indices."""
     man = res.manifest
-    reps = res.replications
-    per_sample = reps.groupby(["sample", "scenario"]).size()
+    reps = _replications_per_world(res)
+    noise = _noise(res)
     spread = ""
-    kpis = analysed(res)
-    if kpis and len(reps):
-        kpi = kpis[0]
-        sd_within = reps.groupby(["sample", "scenario"])[kpi.name].std().mean()
-        sd_between = reps.groupby(["sample", "scenario"])[kpi.name].mean().std()
-        if pd.notna(sd_within) and pd.notna(sd_between):
-            spread = (
-                f" For {e(kpi.label)}, the replications of one world spread by "
-                f"{e(fmt_kpi(sd_within, kpi, res.window_days(res.base)))} (mean SD within a world) against "
-                f"{e(fmt_kpi(sd_between, kpi, res.window_days(res.base)))} between worlds: "
-                + (
-                    "simulation noise is small beside the parameter uncertainty."
-                    if sd_within < sd_between / 3
-                    else "<span class='warn'>simulation noise is not small beside the parameter uncertainty; "
-                    "use more replications.</span>"
-                )
+    if reps < 2:
+        spread = (
+            " <span class='warn'>With one replication per world the simulation noise within a world cannot be "
+            "measured, and each world's result carries it whole; use more replications.</span>"
+        )
+    elif noise is not None:
+        kpi, sd_within, sd_between = noise
+        window = res.window_days(res.base)
+        spread = (
+            f" For {e(kpi.label)}, the replications of one world spread by "
+            f"{e(fmt_kpi(sd_within, kpi, window))} (mean SD within a world) against "
+            f"{e(fmt_kpi(sd_between, kpi, window))} between worlds: "
+            + (
+                "simulation noise is small beside the parameter uncertainty."
+                if _small(noise)
+                else "<span class='warn'>simulation noise is not small beside the parameter uncertainty; "
+                "use more replications.</span>"
             )
+        )
     design = json.dumps({k: man.get(k) for k in ("method", "samples", "points", "replications", "seed")})
+    k = len(man.get("uncertain_parameters") or [])
+    few = few_points_warning(method(res), int(man.get("samples") or 0), k) if man.get("samples") else None
+    if few:
+        spread += f" <span class='warn'>{e(cap(few))}.</span>"
     return (
-        f"<p>Design: <code>{e(design)}</code>; {int(per_sample.min()) if len(per_sample) else 0} replication(s) per "
+        f"<p>Design: <code>{e(design)}</code>; {reps} replication(s) per "
         f"world and scenario.{spread} Indices come with 95% bootstrap intervals (SALib, 1,000 resamples); more "
         "samples narrow them.</p>"
     )

@@ -7,9 +7,10 @@ difference from the baseline (option - baseline, paired: the same replication se
 
 Indices (``sensitivity.csv``): Morris ``mu_star`` (with its bootstrap CI), ``sigma`` and
 ``mu``; Sobol first-order ``S1`` and total ``ST`` (bootstrap CIs); for a Latin hypercube,
-SALib's RBD-FAST first-order ``S1`` (bootstrap CI), from 20 points up. Intervals are ``value +/- conf`` at 95%.
-An outcome that does not vary across samples, or is not measured in some sample, has no
-indices (there is nothing to apportion).
+SALib's RBD-FAST first-order ``S1`` (bootstrap CI), from :data:`LHS_MIN_POINTS` points up.
+Intervals are ``value +/- conf`` at 95%. An outcome has no indices when :func:`gap` says
+why: it is not measured in some sample, it does not vary across samples (there is nothing
+to apportion), or the design has too few points for the method's estimator.
 """
 
 from __future__ import annotations
@@ -24,13 +25,21 @@ from SALib.analyze import rbd_fast
 from SALib.analyze import sobol as sobol_analyze
 
 from sim import kpis as K
-from sim.uncertainty.sample import MORRIS_LEVELS, Design
+from sim.uncertainty.sample import MORRIS_LEVELS, Design, design_size
 
 __all__ = [
+    "CONSTANT",
     "LEVEL",
+    "LHS_MIN_POINTS",
     "ROBUSTNESS_COLUMNS",
     "SENSITIVITY_COLUMNS",
+    "TOO_FEW",
+    "UNMEASURED",
+    "few_points_warning",
+    "gap",
+    "gaps",
     "indices",
+    "min_points",
     "outcomes",
     "robustness",
     "sample_means",
@@ -44,6 +53,10 @@ RESAMPLES = 1000
 LHS_MIN_POINTS = 20
 """Fewer Latin hypercube points give no RBD-FAST indices (the estimator needs several
 points per harmonic); the robustness table is still computed."""
+UNMEASURED = "unmeasured"
+CONSTANT = "constant"
+TOO_FEW = "too few"
+"""Why an outcome has no indices (:func:`gap`)."""
 SENSITIVITY_COLUMNS = ("method", "parameter", "kpi", "scenario", "quantity", "index", "value", "ci_low", "ci_high")
 ROBUSTNESS_COLUMNS = (
     "option",
@@ -86,11 +99,60 @@ def outcomes(means: pd.DataFrame, base: str, options: Sequence[str]) -> dict[tup
     return out
 
 
+def min_points(method: str) -> int:
+    """The fewest design points from which ``method`` gives indices (Morris and Sobol: any
+    design :func:`sim.uncertainty.sample.check_design_args` accepts)."""
+    return LHS_MIN_POINTS if method == "lhs" else 0
+
+
+def few_points_warning(method: str, samples: int, k: int) -> str | None:
+    """A warning, naming ``--samples``, when ``samples`` of ``method`` over ``k`` parameters
+    give too few design points for its indices; ``None`` when they are enough."""
+    need = min_points(method)
+    if design_size(method, samples, k) >= need:
+        return None
+    return (
+        f"--samples {samples} is too few for sensitivity indices of the {method} method (they need at least "
+        f"{need} points): the robustness table and its intervals are computed, the indices are not"
+    )
+
+
+def gap(method: str, y: np.ndarray) -> str | None:
+    """Why an outcome ``y`` (one value per design point of ``method``) has no indices:
+    :data:`UNMEASURED` (no value, or a non-finite one), :data:`CONSTANT` (it does not vary: nothing to
+    apportion) or :data:`TOO_FEW` (fewer points than :func:`min_points`); ``None`` when it
+    has them."""
+    y = np.asarray(y, dtype=float)
+    if len(y) == 0 or not np.all(np.isfinite(y)):
+        return UNMEASURED
+    if np.ptp(y) == 0:
+        return CONSTANT
+    if len(y) < min_points(method):
+        return TOO_FEW
+    return None
+
+
+def gaps(
+    replications: pd.DataFrame, method: str, base: str, options: Sequence[str], kpis: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """``(scenario, kpi)`` -> :func:`gap` of every outcome with no indices, from the
+    replications table (``sample``, ``scenario`` and one column per KPI): the baseline's
+    level under ``base``, each option's difference under its name."""
+    names = [k for k in kpis if k in replications.columns]
+    outs = outcomes(sample_means(replications, names), base, options)
+    found = {
+        (scenario, kpi): gap(method, frame[kpi].to_numpy(float))
+        for (scenario, _), frame in outs.items()
+        for kpi in names
+    }
+    return {key: why for key, why in found.items() if why is not None}
+
+
 def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, float, float, float]]:
     """``(parameter, index, value, ci_low, ci_high)`` of one outcome ``y`` (one value per
-    design point); empty when ``y`` has a non-finite value or does not vary."""
+    design point); empty when :func:`gap` gives a reason."""
     y = np.asarray(y, dtype=float)
-    if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
+    if gap(design.method, y) is not None:
         return []
     names = design.problem["names"]
     rows: list[tuple[str, str, float, float, float]] = []
@@ -120,8 +182,6 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
                 v, conf = float(res[idx][i]), float(res[f"{idx}_conf"][i])
                 rows.append((name, idx, v, v - conf, v + conf))
     else:
-        if len(y) < LHS_MIN_POINTS:
-            return []
         m = max(1, min(10, (len(y) - 1) // 4))  # harmonics: SALib's default 10, fewer for small samples
         res = rbd_fast.analyze(
             design.problem, design.unit, y, M=m, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=seed
