@@ -428,7 +428,7 @@ def _markdown(text: str) -> str:
 def _reference(key: str, entry: bib.Reference | None) -> str:
     if entry is None:
         return f'<li id="ref-{e(key)}"><b>{e(key)}</b>: <span class="warn">not an entry of docs/sources.md</span></li>'
-    fields = "; ".join(f"{e(name)}: {_markdown(text)}" for name, text in entry.fields)
+    fields = " ".join(f"{e(name)}: {_markdown(text.rstrip('.'))}." for name, text in entry.fields)
     return f'<li id="ref-{e(key)}"><b>{e(key)}</b>. {fields}</li>'
 
 
