@@ -56,15 +56,11 @@ import yaml
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from sim.present.references import KEY, KEY_TOKEN  # the report's reference list reads keys the same way
 from tests.conftest import CONFIGS, ROOT
 
 BIBLIOGRAPHY = ROOT / "docs" / "sources.md"
 THIS_FILE = Path(__file__).resolve()
-
-KEY = r"[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*-(?:19|20)\d{2}"
-"""A citation key: ``Sunderland-EH-2018``, ``DfE-CIN-2025``, ``AfC-2022``."""
-KEY_TOKEN = re.compile(rf"(?<![\w-]){KEY}(?![\w-])")
-"""A key as a token of text: not glued to a letter, digit, ``_`` or ``-`` on either side."""
 
 SOURCE = re.compile(rf"ASSUMPTION|{KEY_TOKEN.pattern}|\bderived\b|\bbaseline\b|\boption tested\b")
 """What a trailing comment must contain (``ASSUMPTION`` and keys are case-sensitive; the rest

@@ -33,11 +33,13 @@ from sim import kpis as K
 from sim import results as R
 from sim.analysis import t_interval
 from sim.cli import main
-from sim.config import load_scenario
+from sim.config import load_raw, load_scenario
 from sim.experiment import run_replication
 from sim.present import fig_compare, fig_costs, fig_diagnostics, fig_flow, fig_services, fig_sweep, fig_waits
+from sim.present import references as bib
 from sim.present.assumptions import read_assumptions
 from sim.present.format import fmt_ci, fmt_diff, fmt_money_axis, fmt_number
+from sim.present.page import page, references
 from sim.present.report import build_figures, make_report
 from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
 from sim.vocab import Exit, Stage
@@ -48,6 +50,7 @@ pytestmark = pytest.mark.filterwarnings("error::UserWarning")  # no matplotlib w
 SHORT = ["--set", "run.duration_days=300", "--set", "run.warmup_days=30", "--quiet"]
 BUSY = ["--set", "referrals.sources.police.annual_rate=2600"]  # queues for key workers, so options differ
 MAX_BYTES = 5 * 1024 * 1024
+SOURCES = ROOT / "docs" / "sources.md"
 NAME = "Ynys-Môn_Şehir_北京"  # Welsh and Turkish letters (in DejaVu Sans) and Chinese ones (not)
 
 
@@ -700,14 +703,139 @@ def test_assumptions_follow_extends_and_keep_sources() -> None:
     rows, headers = read_assumptions(CONFIGS / "options" / "more_key_workers.yaml", ["panel.interval_days=10"])
     by_key = {r.key: r for r in rows}
     workers = by_key["teams.washington.workers"]
-    assert workers.value == "7" and workers.is_assumption and workers.file == "more_key_workers.yaml"
+    assert workers.value == "7" and workers.is_assumption and workers.file == "configs/options/more_key_workers.yaml"
     assert workers.source == _comment(CONFIGS / "options" / "more_key_workers.yaml", "washington")
     rest = by_key["teams.washington"]  # the parent's line, minus the overridden key
     assert "caseload_cap: 22" in rest.value and not rest.value.startswith("workers")  # workers overridden
-    assert rest.source == _comment(CONFIGS / "baseline.yaml", "washington: {workers") and rest.file == "baseline.yaml"
+    assert rest.source == _comment(CONFIGS / "baseline.yaml", "washington: {workers")
+    assert rest.file == "configs/baseline.yaml"
     assert by_key["panel.interval_days"].value == "10" and "command line" in by_key["panel.interval_days"].source
     assert by_key["run.start_date"].source == _comment(CONFIGS / "baseline.yaml", "start_date")
-    assert [h[0] for h in headers] == ["baseline.yaml", "more_key_workers.yaml"]
+    assert [h[0] for h in headers] == ["configs/baseline.yaml", "configs/options/more_key_workers.yaml"]
+
+
+SUNDERLAND_TEAMS = ("washington", "east_west", "coalfields")
+
+
+def test_assumptions_drop_what_replace_true_removed() -> None:
+    """Kirklees extends the Sunderland-shaped baseline and replaces its localities and teams:
+    the table lists the Kirklees teams only, each from the file that set it (path from the
+    repository root), as the loader merges the chain."""
+    rows, headers = read_assumptions(CONFIGS / "kirklees" / "calibrated.yaml")
+    keys = [r.key for r in rows]
+    stale = [k for k in keys if any(t in k.split(".") for t in SUNDERLAND_TEAMS)]
+    assert not stale, f"settings that replace: true removed: {stale}"
+    by_key = {r.key: r for r in rows}
+    for team in ("north", "south", "dewsbury", "huddersfield"):
+        assert by_key[f"teams.{team}"].file == "configs/kirklees/baseline.yaml"
+        assert by_key[f"localities.{team}.referral_share"].value == "0.25"
+        assert f"initial_state.teams.{team}" in by_key
+    assert by_key["run.warmup_days"].file == "configs/kirklees/baseline.yaml"
+    assert by_key["panel.interval_days"].file == "configs/baseline.yaml"  # merged, not replaced
+    assert [h[0] for h in headers] == [
+        "configs/baseline.yaml",
+        "configs/kirklees/baseline.yaml",
+        "configs/kirklees/calibrated.yaml",
+    ]
+    raw = load_raw(CONFIGS / "kirklees" / "calibrated.yaml")
+    for key in keys:  # every row names a setting of the scenario that was run
+        node: Any = raw
+        for part in key.split("."):
+            if isinstance(node, list):
+                break
+            assert isinstance(node, dict) and part in node, f"{key} is not in the merged scenario"
+            node = node[part]
+
+
+def test_assumptions_follow_the_loaders_replace_rule(tmp_path: Path) -> None:
+    """A section replaced whole drops the parent's settings and the parent's section source;
+    a section merged keeps them; files outside the repository show relative to their folder."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "parent.yaml").write_text(
+        "teams:                  # Sunderland-EH-2018 para 3.2\n"
+        "  a: {workers: 5}       # ASSUMPTION: a\n"
+        "  b: {workers: 6}       # ASSUMPTION: b\n"
+        "panel:                  # Sunderland-EH-2018 para 3.7\n"
+        "  interval_days: 14     # ASSUMPTION: fortnightly\n"
+        "  capacity_per_meeting: 15   # ASSUMPTION: per meeting\n"
+    )
+    (tmp_path / "child.yaml").write_text(
+        "extends: base/parent.yaml\n"
+        "teams:\n"
+        "  replace: true\n"
+        "  c: {workers: 7}       # ASSUMPTION: c\n"
+        "panel:\n"
+        "  interval_days: 7      # option tested\n"
+    )
+    rows, headers = read_assumptions(tmp_path / "child.yaml")
+    by_key = {r.key: r for r in rows}
+    assert set(by_key) == {"teams.c.workers", "panel", "panel.interval_days", "panel.capacity_per_meeting"}
+    assert by_key["teams.c.workers"].file == "child.yaml" and by_key["panel"].file == "base/parent.yaml"
+    assert [h[0] for h in headers] == ["base/parent.yaml", "child.yaml"]
+    merged = load_raw(tmp_path / "child.yaml")
+    assert merged["teams"] == {"c": {"workers": 7}}  # what the loader runs, the table follows
+
+
+def _assumption_rows(text: str) -> list[str]:
+    """The first cells (settings) of the report's assumptions table."""
+    table = text[text.index("<summary>Assumptions and sources (") :]
+    table = table[: table.index("</details>")]
+    return re.findall(r"<tr><td><code>(.*?)</code>", table)
+
+
+@pytest.fixture(scope="module")
+def kirklees_page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The page of a Kirklees compare report (a month, two replications; no figures: they cite
+    nothing)."""
+    out = tmp_path_factory.mktemp("report") / "kirklees"
+    base, option = CONFIGS / "kirklees" / "calibrated.yaml", CONFIGS / "kirklees" / "options" / "second_mst_team.yaml"
+    days = ["--set", "run.duration_days=30", "--set", "run.warmup_days=0", "--quiet"]
+    assert main(["compare", str(base), str(option), "--replications", "2", "--out", str(out), *days]) == 0
+    return page(R.read(out), [])
+
+
+def test_kirklees_report_lists_only_the_settings_run(kirklees_page: str) -> None:
+    text = html.unescape(kirklees_page)
+    rows = _assumption_rows(text)
+    assert rows and not [r for r in rows if any(t in r for t in SUNDERLAND_TEAMS)]
+    assert "teams.huddersfield" in rows
+    count = int(re.search(r"has (\d+) commented settings", text).group(1))  # type: ignore[union-attr]
+    assert count == len(rows) == int(re.search(r"Assumptions and sources \((\d+) settings\)", text).group(1))  # type: ignore[union-attr]
+    assert "configs/kirklees/baseline.yaml:" in text and "<td>baseline.yaml:" not in text
+
+
+def _first_line(key: str) -> str:
+    """The first line of the entry's title (or source) in docs/sources.md, without markup."""
+    entry = SOURCES.read_text(encoding="utf-8").split(f"\n### {key}\n", 1)[1]
+    field = re.search(r"^\* \*\*(?:Title|Source):\*\* (.*)$", entry, re.M)
+    assert field is not None, key
+    return field.group(1).replace("*", "").strip()
+
+
+def _references(text: str) -> tuple[str, dict[str, str]]:
+    """The page without its References section, and key -> that section's entry as text."""
+    start, end = text.index('<h2 id="references">'), text.index("<footer>")
+    items = re.findall(r'<li id="ref-([^"]+)">(.*?)</li>', text[start:end], re.S)
+    entries = {key: html.unescape(re.sub(r"<[^>]+>", "", item)) for key, item in items}
+    return text[:start] + text[end:], entries
+
+
+@pytest.mark.parametrize("which", ["kirklees_page", "compare_dir"])
+def test_every_cited_source_is_in_the_references(which: str, request: pytest.FixtureRequest) -> None:
+    found = request.getfixturevalue(which)
+    text = found if isinstance(found, str) else (found / "report.html").read_text(encoding="utf-8")
+    rest, entries = _references(text)
+    cited = set(bib.cited_keys(rest))
+    assert {"Sunderland-EH-2018", "DfE-CIN-2025"} <= cited
+    assert cited == set(entries), f"cited but not listed: {cited - set(entries)}; listed: {set(entries) - cited}"
+    for key in cited:
+        assert _first_line(key) in entries[key], key
+
+
+def test_references_say_when_the_bibliography_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(bib, "BIBLIOGRAPHY", tmp_path / "docs" / "sources.md")
+    text = references("as DfE-CIN-2025 C2 gives it")
+    assert "was not found" in text and "DfE-CIN-2025" in text and "<li" not in text
 
 
 def test_report_lists_assumptions_and_option_changes(run_dir: Path, compare_dir: Path) -> None:

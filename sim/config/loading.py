@@ -193,14 +193,14 @@ def _deep_copy(data: Any) -> Any:
     return data
 
 
-def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+def merge_extends(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge ``child`` over ``base``. A mapping with ``replace: true`` replaces instead."""
     out = _deep_copy(base)
     for key, value in child.items():
         if isinstance(value, dict) and value.get("replace") is True:
             out[key] = {k: v for k, v in value.items() if k != "replace"}
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_extends(out[key], value)
         else:
             out[key] = _deep_copy(value)
     return out
@@ -384,7 +384,7 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(parent, str):
         raise ScenarioError([f"extends: must be a file path, got {parent!r}"])
     base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
-    return _merge(base, data)
+    return merge_extends(base, data)
 
 
 @_one_line_errors

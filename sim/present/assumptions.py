@@ -1,6 +1,8 @@
 """The assumptions behind a scenario: each setting with the comment beside it in the scenario
 file (a citation of the bibliography, e.g. ``Sunderland-EH-2018 para 4.1``, or
-``ASSUMPTION ...``), following ``extends:`` (child over parent) and ``--set`` overrides.
+``ASSUMPTION ...``), following ``extends:`` (child over parent, with the loader's own merge, so
+a section a child marks ``replace: true`` drops what its parents set there) and ``--set``
+overrides.
 
 Scenario files are the ones recorded in the manifest (``scenario_files``, as typed, relative
 to the manifest's ``cwd``). Nothing here runs or validates a scenario.
@@ -8,6 +10,7 @@ to the manifest's ``cwd``). Nothing here runs or validates a scenario.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +19,9 @@ from typing import Any
 
 import yaml
 
-from sim.config import parse_override
+from sim.config import merge_extends, parse_override, safe_yaml_load
 from sim.errors import ScenarioError
+from sim.present.references import display_path
 from sim.results import Results
 
 __all__ = ["Assumption", "config_changes", "read_assumptions", "scenario_files", "show"]
@@ -32,6 +36,8 @@ class Assumption:
     value: str
     source: str
     file: str
+    """The file's path relative to the repository (``configs/kirklees/baseline.yaml``), or
+    ``(command line)``."""
     line: int
 
     @property
@@ -84,6 +90,7 @@ class _Parse:
     """State while reading one file, line by line."""
 
     path: Path
+    name: str
     rows: list[tuple[Assumption, str]] = field(default_factory=list)
     stack: list[tuple[int, str]] = field(default_factory=list)
     block: list[str] = field(default_factory=list)
@@ -115,7 +122,7 @@ class _Parse:
             return
         self.stack.append((indent, key))
         if comment:  # a commented section header: its source covers what follows
-            self.rows.append((Assumption(dotted, "", comment, self.path.name, lineno), f"{self.path}:{lineno}"))
+            self.rows.append((Assumption(dotted, "", comment, self.name, lineno), f"{self.path}:{lineno}"))
 
     def _leaves(self, lineno: int, dotted: str, value: str, note: str) -> None:
         try:
@@ -125,13 +132,13 @@ class _Parse:
         group = f"{self.path}:{lineno}"
         leaves = _flat(parsed, dotted) if isinstance(parsed, dict) else [(dotted, parsed)]
         for leaf, leaf_value in leaves:
-            self.rows.append((Assumption(leaf, show(leaf_value), note, self.path.name, lineno), group))
+            self.rows.append((Assumption(leaf, show(leaf_value), note, self.name, lineno), group))
 
 
-def _parse_commented(path: Path) -> _Parse:
+def _parse_commented(path: Path, name: str = "") -> _Parse:
     """Commented settings of one file (each with the source line it shares), its
-    ``extends`` and its header comment."""
-    state = _Parse(path)
+    ``extends`` and its header comment; ``name`` is the file as the rows show it."""
+    state = _Parse(path, name or path.name)
     for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         stripped = raw.strip()
         indent = len(raw) - len(raw.lstrip(" "))
@@ -188,25 +195,85 @@ def _regroup(leaves: Mapping[str, tuple[Assumption, str]]) -> list[Assumption]:
     return out
 
 
+@dataclass(frozen=True)
+class _From:
+    """A leaf of the merged scenario, standing for the value that file number ``file`` of
+    the chain (parents first) set there."""
+
+    file: int
+
+
+_REPLACED = object()
+"""Key under which a mapping marked ``replace: true`` records the file that set it."""
+
+
+def _tagged(data: Any, file: int) -> Any:
+    """``data`` with each value that is not a mapping replaced by ``_From(file)``, keeping
+    ``replace: true`` (and recording, under ``_REPLACED``, the file that replaces)."""
+    if not isinstance(data, dict) or not data:
+        return _From(file)
+    out: dict[Any, Any] = {str(k): _tagged(v, file) for k, v in data.items() if k != "replace"}
+    if "replace" in data:
+        out["replace"] = data["replace"] if data["replace"] is True else _From(file)
+        if data["replace"] is True:
+            out[_REPLACED] = file
+    return out
+
+
+def _in_force(merged: Mapping[Any, Any], key: str, file: int) -> bool:
+    """Whether the setting ``key`` of file number ``file`` is the one the merged scenario
+    holds: a value that file set (or a value inside a list it set), or a section that no later
+    file replaced whole."""
+    node: Any = merged
+    segments = key.split(".")
+    while segments:
+        if isinstance(node, _From):  # inside a list or a value set whole
+            return node.file == file
+        if not isinstance(node, dict):
+            return False
+        # a key may itself hold dots (``set: {mst.caseload_cap: 2}``): take the longest that exists
+        n = next((n for n in range(len(segments), 0, -1) if ".".join(segments[:n]) in node), 0)
+        if n == 0:
+            return False
+        node, segments = node[".".join(segments[:n])], segments[n:]
+    if isinstance(node, _From):
+        return node.file == file
+    return isinstance(node, dict) and node.get(_REPLACED, file) <= file
+
+
 def read_assumptions(path: str | Path, overrides: Sequence[str] = ()) -> tuple[list[Assumption], list[tuple[str, str]]]:
     """Commented settings of a scenario file and the files it ``extends`` (child over
-    parent; each ``--set KEY=VALUE`` replaces what it names, with the source "command
-    line"), and each file's name with its opening comment.
+    parent, merged by :func:`sim.config.merge_extends` as the loader merges them, so only the
+    settings the run used are listed; each ``--set KEY=VALUE`` replaces what it names, with the
+    source "command line"), and each file's path (as :func:`display_path` shows it) with its
+    opening comment.
 
     Raises
     ------
     OSError
         If a file in the chain cannot be read.
+    ScenarioError
+        If a file in the chain is not valid YAML.
     """
+    chain = list(reversed(_chain(Path(path))))  # parents first, children override
+    root = Path(os.path.commonpath([f.parent for f in chain])) if chain else None
     leaves: dict[str, tuple[Assumption, str]] = {}
+    origin: dict[str, int] = {}  # leaf key -> the number of the file that set it
     headers: list[tuple[str, str]] = []
-    for f in reversed(_chain(Path(path))):  # parents first, children override
-        state = _parse_commented(f)
-        headers.append((f.name, " ".join(state.header)))
+    merged: dict[Any, Any] = {}
+    for i, f in enumerate(chain):
+        name = display_path(f, root)
+        state = _parse_commented(f, name)
+        headers.append((name, " ".join(state.header)))
+        data = safe_yaml_load(f.read_text(encoding="utf-8"), str(f)) or {}
+        if isinstance(data, dict):
+            data.pop("extends", None)
+            merged = merge_extends(merged, _tagged(data, i))
         for row, group in state.rows:
             for old in [k for k in leaves if k.startswith(row.key + ".")] if row.value else []:
                 del leaves[old]  # a scalar replacing a mapping
-            leaves[row.key] = (row, group)
+            leaves[row.key], origin[row.key] = (row, group), i
+    leaves = {key: leaf for key, leaf in leaves.items() if _in_force(merged, key, origin[key])}
     for i, text in enumerate(overrides):
         try:
             key, value = parse_override(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ import yaml
 
 from sim import kpis as K
 from sim.analysis import replications_needed, summarise
+from sim.errors import ScenarioError
 from sim.kpis import Kpi
+from sim.present import references as bib
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
 from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
 from sim.present.format import fmt_ci, fmt_diff, fmt_kpi
@@ -33,6 +36,7 @@ SECTIONS = (
     ("figures", "Figures"),
     ("tables", "KPI tables"),
     ("diagnostics", "Diagnostics"),
+    ("references", "References"),
     ("reproduce", "Reproducibility"),
 )
 STYLE = """
@@ -216,11 +220,12 @@ def _base_assumptions(res: Results, overrides: list[str]) -> list[str]:
         ]
     try:
         rows, headers = read_assumptions(path, overrides)
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ScenarioError) as exc:
         return [f'<p class="warn">Could not read {e(str(path))}: {e(str(exc))}</p>']
     n_assume = sum(r.is_assumption for r in rows)
+    shown = headers[-1][0] if headers else path.name
     out = [
-        f"<p>The baseline <code>{e(path.name)}</code> has {len(rows)} commented settings: {len(rows) - n_assume} cite "
+        f"<p>The baseline <code>{e(shown)}</code> has {len(rows)} commented settings: {len(rows) - n_assume} cite "
         f"a source and {n_assume} are marked ASSUMPTION. "
         + (f"The command line changed {len(overrides)} setting(s) with <code>--set</code>. " if overrides else "")
         + "Each setting's source, as its comment in the scenario file gives it:</p>"
@@ -251,7 +256,7 @@ def _option_changes(res: Results, option: str, overrides: list[str]) -> str:
     if path is not None:
         try:
             src = {r.key: r for r in read_assumptions(path, overrides)[0]}
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, ScenarioError):
             src = {}
 
     def source_of(key: str) -> str:
@@ -412,6 +417,42 @@ def footer(res: Results) -> str:
     )
 
 
+# --------------------------------------------------------------------------- references
+def _markdown(text: str) -> str:
+    """A bibliography field as HTML: ``*title*`` in italics, ```code``` as code."""
+    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", e(text))
+    out = re.sub(r"\*(.+?)\*", r"<i>\1</i>", out)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+
+
+def _reference(key: str, entry: bib.Reference | None) -> str:
+    if entry is None:
+        return f'<li id="ref-{e(key)}"><b>{e(key)}</b>: <span class="warn">not an entry of docs/sources.md</span></li>'
+    fields = " ".join(f"{e(name)}: {_markdown(text.rstrip('.'))}." for name, text in entry.fields)
+    return f'<li id="ref-{e(key)}"><b>{e(key)}</b>. {fields}</li>'
+
+
+def references(text: str) -> str:
+    """The References section: the bibliography entry (``docs/sources.md``) of every source
+    key that ``text`` (the rest of the page) cites, in the order first cited."""
+    keys = bib.cited_keys(text)
+    if not keys:
+        return "<p>This report cites no source of the bibliography.</p>"
+    entries = bib.bibliography()
+    if entries is None:
+        return (
+            f'<p class="warn">The bibliography (<code>docs/sources.md</code>) was not found at '
+            f"<code>{e(bib.BIBLIOGRAPHY.as_posix())}</code> (the package is installed without its repository), so "
+            f"the sources this report cites are listed by key only: {e(', '.join(keys))}.</p>"
+        )
+    items = "".join(_reference(k, entries.get(k)) for k in keys)
+    return (
+        "<p>The sources cited above, as the project's bibliography (<code>docs/sources.md</code>) describes them; "
+        "a citation gives the key, then the paragraph or table, then the figure.</p>"
+        f"<ol>{items}</ol>"
+    )
+
+
 def heading(res: Results) -> tuple[str, str]:
     desc = str(res.config(res.base).get("description", "") or "").strip()
     if res.kind == Kind.COMPARE:
@@ -437,6 +478,18 @@ def page(res: Results, figures: Sequence[Rendered]) -> str:
     title, desc = heading(res)
     items = "".join(f"<li>{i}</li>" for i in summary_items(res))
     nav = "".join(f'<a href="#{a}">{e(t)}</a>' for a, t in SECTIONS)
+    body = f"""<h2 id="summary">Summary</h2>
+<ul class="summary">{items}</ul>
+<h2 id="assumptions">Assumptions and sources</h2>
+{assumptions(res)}
+<h2 id="figures">Figures</h2>
+<p>Every interval on this page is a {INTERVAL_TEXT}; differences between options are paired intervals and can be
+negative.</p>
+{_figures(figures)}
+<h2 id="tables">KPI tables</h2>
+{kpi_tables(res)}
+<h2 id="diagnostics">Diagnostics</h2>
+{diagnostics(res)}"""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -452,18 +505,9 @@ def page(res: Results, figures: Sequence[Rendered]) -> str:
 <h1>{e(title)}</h1>
 <p class="lede">{e(desc)}</p>
 <nav aria-label="Sections">{nav}</nav>
-<h2 id="summary">Summary</h2>
-<ul class="summary">{items}</ul>
-<h2 id="assumptions">Assumptions and sources</h2>
-{assumptions(res)}
-<h2 id="figures">Figures</h2>
-<p>Every interval on this page is a {INTERVAL_TEXT}; differences between options are paired intervals and can be
-negative.</p>
-{_figures(figures)}
-<h2 id="tables">KPI tables</h2>
-{kpi_tables(res)}
-<h2 id="diagnostics">Diagnostics</h2>
-{diagnostics(res)}
+{body}
+<h2 id="references">References</h2>
+{references(" ".join([title, desc, body]))}
 {footer(res)}
 </main>
 </body>
