@@ -402,6 +402,34 @@ def test_compare_verdicts_come_from_distinguishable(compare_dir: Path) -> None:
             assert ("<td>clear difference</td>" in cell.group(0)) == bool(dist), (option, kpi)
 
 
+def test_compare_summary_points_to_the_diagnostics_warnings(compare_dir: Path) -> None:
+    """The compare summary (which does not repeat the Diagnostics section's warnings) says near
+    its top how many precision warnings each scenario has, the number of "no" cells of the
+    Diagnostics tables, and points there."""
+    diag = json.loads((compare_dir / "diagnostics.json").read_text())
+    short = {s: sum(not r["sufficient"] for r in d["replications_needed"]) for s, d in diag.items()}
+    assert short["baseline"], "the busy baseline must be short of the target precision"
+    text = _text(compare_dir)
+    summary = re.sub(r"<[^>]+>", "", text[text.index('id="summary"') : text.index('id="assumptions"')])
+    each = ", ".join(f"{s} {n}" for s, n in short.items() if n)
+    line = f"Checks: {sum(short.values())} precision warnings ({each})"
+    assert line in summary
+    assert summary.index(line) < summary.index("With more_key_workers")
+    tables = text[text.index('id="diagnostics"') : text.index("<footer")]
+    assert tables.count("<td><b>no</b></td>") == sum(short.values())
+
+
+def test_summary_points_to_a_short_warmup(run_dir: Path) -> None:
+    from sim.present.narrative import summary_items
+
+    res = R.read(run_dir)
+    assert not any("Checks:" in i for i in summary_items(res))  # MSER-5 suggests no more than the 30 days used
+    warm = {**res.diagnostics["baseline"], "warmup": {**res.diagnostics["baseline"]["warmup"], "warmup_days": 456}}
+    short = dataclasses.replace(res, diagnostics={"baseline": warm})
+    (line,) = [i for i in summary_items(short) if "Checks:" in i]
+    assert "the warm-up is shorter than MSER-5 suggests" in line and 'href="#diagnostics"' in line
+
+
 def test_per_year_numbers_are_scaled_by_365_over_the_results_window(run_dir: Path) -> None:
     """Known answer for the report's per-year factor, not read from the code under test: SHORT
     runs 300 days with a 30-day warm-up, so a count or cost stored as a total over the window

@@ -218,6 +218,37 @@ def _cost_sentence(res: Results, s: str) -> str:
     return text + "."
 
 
+def _short(res: Results, s: str) -> list[dict[str, Any]]:
+    """The replication-count records of scenario ``s`` whose 95% CI misses the target precision."""
+    records = (res.diagnostics.get(s) or {}).get("replications_needed") or []
+    return [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
+
+
+def _warmup_short(res: Results) -> bool:
+    """True when MSER-5 suggests a longer warm-up for the baseline than the scenario uses (as
+    the Diagnostics section says)."""
+    warm = (res.diagnostics.get(res.base) or {}).get("warmup") or {}
+    try:
+        return float(res.setting("run.warmup_days")) < float(warm["warmup_days"])  # False if either is NaN
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _checks_pointer(res: Results) -> str:
+    """One line pointing to the Diagnostics section when it holds warnings the summary does not
+    repeat (a comparison's precision warnings per scenario, the warm-up check); else ``""``."""
+    counts = {s: len(_short(res, s)) for s in res.scenarios} if res.kind == Kind.COMPARE else {}
+    parts = []
+    if total := sum(counts.values()):
+        each = ", ".join(f"{e(s)} {n}" for s, n in counts.items() if n)
+        parts.append(f"{total} precision warning{'s' if total != 1 else ''} ({each})")
+    if _warmup_short(res):
+        parts.append("the warm-up is shorter than MSER-5 suggests")
+    if not parts:
+        return ""
+    return f'<span class="warn">Checks: {"; ".join(parts)}; see <a href="#diagnostics">Diagnostics</a>.</span>'
+
+
 def _precision_sentences(res: Results, s: str) -> list[str]:
     n = n_reps(res, s)
     if n < 2:
@@ -225,7 +256,7 @@ def _precision_sentences(res: Results, s: str) -> list[str]:
     diag = res.diagnostics.get(s) or {}
     records = list(diag.get("replications_needed") or [])
     target = float(diag.get("precision", 0.05))
-    short = [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
+    short = _short(res, s)
     if not records:
         return []
     if not short:
@@ -242,6 +273,7 @@ def _run_items(res: Results) -> list[str]:
     s = res.base
     items = [
         _intro(res, s),
+        _checks_pointer(res),
         _referrals(res, s),
         _wait_sentence(res, s),
         _other_waits(res, s),
@@ -342,11 +374,12 @@ def _compare_items(res: Results) -> list[str]:
         f"Each option is compared with <b>{e(res.base)}</b> over {n} paired replication{'s' if n != 1 else ''} "
         "(common random numbers: replication <i>r</i> of every scenario sees the same families). A difference is "
         "called clear when the paired 95% confidence interval of the difference excludes zero. Counts are per year.",
+        _checks_pointer(res),
         *[_option_item(res, option) for option in res.options],
     ]
     if n < 2:
         items.append(ONE_REPLICATION.format(what="differences"))
-    return items
+    return [i for i in items if i]
 
 
 # --------------------------------------------------------------------------- sweep
