@@ -40,7 +40,7 @@ from sim.present.assumptions import read_assumptions
 from sim.present.format import fmt_ci, fmt_diff, fmt_money_axis, fmt_number
 from sim.present.report import build_figures, make_report
 from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
-from sim.vocab import Exit, Stage
+from sim.vocab import QUEUE_STAGES, Exit, Stage, stage_info
 from tests.conftest import CONFIGS, ROOT
 
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")  # no matplotlib warning may be printed
@@ -498,6 +498,28 @@ def test_titles_state_findings_from_the_data(run_dir: Path) -> None:
     per_year = K.DAYS_PER_YEAR / summ["window_days"]
     assert fmt_number(summ["step_ups_total"] * per_year, "count") in title
     assert fmt_number(summ["care_entries"] * per_year, "count") in title
+
+
+def test_compare_titles_claim_a_change_only_where_the_paired_ci_excludes_zero(compare_dir: Path) -> None:
+    """The waits figure names a clear change only if some queue's mean wait has a paired CI that
+    excludes zero, and then that queue's; otherwise its title says there is no clear change."""
+    res = R.read(compare_dir)
+    assert res.differences is not None
+    d = res.differences.set_index(["kpi", "option"])
+    waits = fig_waits.waits(res).get_suptitle().replace("\n", " ")
+    clear = [
+        (abs(float(d.loc[(K.wait(q, "mean").name, o), "diff_mean"])), q, o)
+        for q in QUEUE_STAGES
+        for o in res.options
+        if (K.wait(q, "mean").name, o) in d.index and bool(d.loc[(K.wait(q, "mean").name, o), "distinguishable"])
+    ]
+    if clear:
+        _, q, o = max(clear)
+        assert waits.startswith(f"Biggest clear change: the mean wait for {stage_info(q).phrase} "), waits
+        assert f"with {o}" in waits
+    else:
+        assert waits.startswith("No clear change in waits with 2 replications"), waits
+        assert "falls" not in waits and "rises" not in waits
 
 
 def test_money_axes_show_the_minus_sign(compare_dir: Path) -> None:

@@ -21,12 +21,22 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.assumptions import config_changes, show
-from sim.present.data import INTERVAL_TEXT, cap, finite, n_reps, present, stat, sweep_label
+from sim.present.data import (
+    INTERVAL_TEXT,
+    VERDICT_WORDS,
+    cap,
+    finite,
+    n_reps,
+    present,
+    stat,
+    sweep_label,
+    verdict,
+)
 from sim.present.format import fmt_number, precise
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
-__all__ = ["num", "summary_items", "verdict"]
+__all__ = ["VERDICT_WORDS", "num", "summary_items", "verdict"]
 
 e = html.escape
 OTHER_WAITS = (Stage.FRONT_DOOR, Stage.PANEL, Stage.MST)
@@ -38,12 +48,6 @@ FAMILIES_WHO = {
     K.TO_SC_TOTAL.name: "go on to social care",
 }
 """KPIs counting families, as the verb phrase "N more families a year ..." ends with."""
-VERDICT_WORDS = {
-    "none": "no change",
-    "unknown": "no verdict (1 replication)",
-    "clear": "clear difference",
-    "unclear": "no clear difference",
-}
 ONE_REPLICATION = (
     '<span class="warn">One replication gives no confidence intervals: rerun with '
     "<code>--replications 10</code> or more before presenting these {what}.</span>"
@@ -286,17 +290,6 @@ def _run_items(res: Results) -> list[str]:
 
 
 # --------------------------------------------------------------------------- compare
-def verdict(row: Mapping[str, Any]) -> str:
-    """``none`` (the same in every replication), ``unknown`` (no interval: one replication),
-    ``clear`` (``distinguishable``: the paired 95% CI excludes zero) or ``unclear``."""
-    base_v, opt_v, sd = (float(row[c]) for c in ("base_mean", "option_mean", "diff_sd"))
-    if base_v == opt_v and (sd == 0 or not math.isfinite(sd)):
-        return "none"
-    if float(row["n"]) < 2 or not finite(row["ci_low"]):
-        return "unknown"
-    return "clear" if bool(row["distinguishable"]) else "unclear"
-
-
 def _changes_text(changes: Sequence[tuple[str, Any, Any]], limit: int = 4) -> str:
     """Changes grouped where only the second key segment differs (``teams.*.workers 11 → 13``)."""
     groups: dict[tuple[str, str, str, str], list[str]] = {}
