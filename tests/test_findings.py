@@ -61,3 +61,16 @@ def test_cost_step_up_and_utilisation_titles_give_the_paired_verdict(verdict: st
     assert ups.endswith(f"93 with more_key_workers ({words})"), ups
     use = findings.utilisation([(BASE, "MST", 90.0), (OPT, "MST", 80.0)], SCENARIOS, {("MST", OPT): verdict})
     assert use.endswith(f"80% with more_key_workers ({words})"), use
+
+
+def test_flows_title_names_where_referrals_go_and_its_parts_add_up() -> None:
+    """5,953.6 and 2,278.6 print as 5,954 and 2,279; the total printed beside them is their sum
+    as shown, 8,233, not 8,232 (their sum rounded)."""
+    text = findings.flows(5953.6, 2278.6, 2486.0, 793.0, 168.0, "", 2.5)
+    assert text.startswith(
+        "Over 2.5 years: 8,233 referrals to early help and social care (5,954 to early help, 2,279 straight to "
+        "social care); 2,486 key-worker plans start"
+    ), text
+    assert findings.flows(100.0, 0.0, 10.0, 0.0, 0.0, "", 1.0).startswith(
+        "Over 1.0 years: 100 referrals to early help;"
+    )

@@ -40,7 +40,7 @@ from sim.present.assumptions import read_assumptions
 from sim.present.format import fmt_ci, fmt_diff, fmt_money_axis, fmt_number
 from sim.present.report import build_figures, make_report
 from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
-from sim.vocab import QUEUE_STAGES, Exit, Stage, stage_info
+from sim.vocab import QUEUE_STAGES, SOCIAL_CARE, Exit, Stage, stage_info
 from tests.conftest import CONFIGS, ROOT
 
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")  # no matplotlib warning may be printed
@@ -630,6 +630,31 @@ def test_flow_table_balances_per_node(run_dir: Path, compare_dir: Path) -> None:
             table = fig_flow.flow_table(res, s)
             assert {f.kpi for f in table} == {k.name for k in K.flow_kpis()}
             _balanced(table)
+
+
+def test_each_referral_count_says_what_it_counts(run_dir: Path) -> None:
+    """The flow figure's title counts new referrals and re-referrals over the window into early
+    help and straight into social care (its parts add up to its total); the KPI
+    ``referrals_total`` counts early help episodes a year, step-downs included, and its label
+    says so; neither is called plain "referrals"."""
+    res = R.read(run_dir)
+    mean = res.summary.set_index("kpi")["mean"]
+    eh = round(sum(mean[K.flow_referred(n).name] for n in K.FLOW_ENTRIES if n != SOCIAL_CARE))
+    sc = round(mean[K.flow_referred(SOCIAL_CARE).name])
+    assert eh > 0 and sc > 0
+    title = fig_flow.flows(res).get_suptitle().replace("\n", " ")
+    parts = (fmt_number(eh + sc, "count"), fmt_number(eh, "count"), fmt_number(sc, "count"))
+    assert (
+        ": {} referrals to early help and social care ({} to early help, {} straight to social care);".format(*parts)
+        in title
+    ), title
+    label = res.kpis[K.REFERRALS_TOTAL.name].label
+    assert label == "referrals and step-downs into early help"
+    text = _text(run_dir)
+    tables = text[text.index('id="tables"') : text.index('id="diagnostics"')]
+    assert "Referrals and step-downs into early help" in tables
+    summary = re.sub(r"<[^>]+>", "", text[text.index('id="summary"') : text.index('id="assumptions"')])
+    assert re.search(r"Early help receives [\d,]+ referrals a year, step-downs from social care included", summary)
 
 
 @pytest.mark.parametrize(

@@ -225,12 +225,31 @@ def warmup(suggested: float | None, configured: float | None, label: str, where:
     return f"Warm-up{where}: {label} over time"
 
 
-def flows(referrals: float, level3: float, social_care: float, care: float, where: str, years: float) -> str:
-    if not referrals > 0:
+def flows(
+    to_early_help: float,
+    to_social_care: float,
+    level3: float,
+    social_care: float,
+    care: float,
+    where: str,
+    years: float,
+) -> str:
+    """Counts over the results window: new referrals and re-referrals entering early help and
+    entering social care directly (step-downs are moves, not referrals), key-worker plans
+    started, families going on to social care and entries to care.
+
+    The total is the sum of its two parts as shown (each a whole number)."""
+    eh, sc = (round(x) if math.isfinite(x) else 0 for x in (to_early_help, to_social_care))
+    if not eh + sc > 0:
         return f"No referrals in the results window{where}"
     span = f"{years:.1f} years" if math.isfinite(years) else "the results window"
+    referred = f"{fmt_number(eh, 'count')} referrals to early help"
+    if sc:
+        referred = (
+            f"{fmt_number(eh + sc, 'count')} referrals to early help and social care ({fmt_number(eh, 'count')} "
+            f"to early help, {fmt_number(sc, 'count')} straight to social care)"
+        )
     return (
-        f"Over {span}{where}: {fmt_number(referrals, 'count')} referrals; {fmt_number(level3, 'count')} key-worker "
-        f"plans start, {fmt_number(social_care, 'count')} families go on to social care and "
-        f"{fmt_number(care, 'count')} enter care"
+        f"Over {span}{where}: {referred}; {fmt_number(level3, 'count')} key-worker plans start, "
+        f"{fmt_number(social_care, 'count')} families go on to social care and {fmt_number(care, 'count')} enter care"
     )

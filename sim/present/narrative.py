@@ -133,7 +133,10 @@ def _intro(res: Results, s: str) -> str:
 def _referrals(res: Results, s: str) -> str:
     if not finite(_mean(res, K.REFERRALS_TOTAL, s)):
         return ""
-    text = f"The service receives {num(res, K.REFERRALS_TOTAL, 'mean', scenario=s)} referrals a year"
+    text = (
+        f"Early help receives {num(res, K.REFERRALS_TOTAL, 'mean', scenario=s)} referrals a year, step-downs "
+        "from social care included"
+    )
     text += _ci(res, K.REFERRALS_TOTAL, s)
     starts = K.starts(Stage.LEVEL3)
     if finite(_mean(res, starts, s)):
