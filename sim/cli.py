@@ -229,6 +229,35 @@ def _meta(args: argparse.Namespace, files: dict[str, Path]) -> dict[str, Any]:
     }
 
 
+def _print_diagnostics(out: Path, scenarios: Sequence[str], replications: int) -> None:
+    """Print each scenario's checks from ``out``'s ``diagnostics.json``: quarantined files and
+    precision warnings to stderr, the MSER-5 warm-up check to stdout.
+
+    Parameters
+    ----------
+    out
+        The results folder just written.
+    scenarios
+        The scenarios to report, in order; with more than one (a comparison) each line names
+        the scenario it belongs to.
+    replications
+        Replications per scenario, for the warm-up line.
+    """
+    saved = R.read(out).diagnostics
+    named = len(scenarios) > 1
+    for name in scenarios:
+        diag = saved[name]
+        for line in [*diag["quarantined"], *diag["warnings"]]:
+            print(f"warning ({name}): {line}" if named else f"warning: {line}", file=sys.stderr)
+        warm = diag["warmup"]
+        if warm:
+            print(
+                f"Warm-up check{f' of {name}' if named else ''} (MSER-5 on monthly {K.WARMUP_MEASURE.label}, "
+                f"mean of {replications} replication(s)): suggests {warm['warmup_days']:.0f} days; "
+                f"the scenario uses {diag['warmup_days_configured']:.0f}."
+            )
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
     print(f"{args.config}: valid scenario '{sc.name}'")
@@ -271,15 +300,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     window = sc.run.duration_days - sc.run.warmup_days
     for line in console.summary_lines(batch.summary, K.HEADLINE, window, len(batch.replications)):
         print(line)
-    diag = R.read(out).diagnostics[sc.name]
-    for line in [*diag["quarantined"], *diag["warnings"]]:
-        print(f"warning: {line}", file=sys.stderr)
-    warm = diag["warmup"]
-    if warm:
-        print(
-            f"Warm-up check (MSER-5 on monthly {K.WARMUP_MEASURE.label}, mean of {args.replications} "
-            f"replication(s)): suggests {warm['warmup_days']:.0f} days; the scenario uses {sc.run.warmup_days:.0f}."
-        )
+    _print_diagnostics(out, [sc.name], args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0
@@ -308,6 +329,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             for line in console.locality_lines(saved, option, K.BY_LOCALITY):
                 print(line)
     print(console.CLEAR_NOTE)
+    _print_diagnostics(out, list(res.batches), args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

@@ -42,7 +42,7 @@ from sim.present.format import fmt_ci, fmt_diff, fmt_money_axis, fmt_number
 from sim.present.page import page, references
 from sim.present.report import build_figures, make_report
 from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
-from sim.vocab import Exit, Stage
+from sim.vocab import QUEUE_STAGES, SOCIAL_CARE, Exit, Stage, stage_info
 from tests.conftest import CONFIGS, ROOT
 
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")  # no matplotlib warning may be printed
@@ -405,6 +405,34 @@ def test_compare_verdicts_come_from_distinguishable(compare_dir: Path) -> None:
             assert ("<td>clear difference</td>" in cell.group(0)) == bool(dist), (option, kpi)
 
 
+def test_compare_summary_points_to_the_diagnostics_warnings(compare_dir: Path) -> None:
+    """The compare summary (which does not repeat the Diagnostics section's warnings) says near
+    its top how many precision warnings each scenario has, the number of "no" cells of the
+    Diagnostics tables, and points there."""
+    diag = json.loads((compare_dir / "diagnostics.json").read_text())
+    short = {s: sum(not r["sufficient"] for r in d["replications_needed"]) for s, d in diag.items()}
+    assert short["baseline"], "the busy baseline must be short of the target precision"
+    text = _text(compare_dir)
+    summary = re.sub(r"<[^>]+>", "", text[text.index('id="summary"') : text.index('id="assumptions"')])
+    each = ", ".join(f"{s} {n}" for s, n in short.items() if n)
+    line = f"Checks: {sum(short.values())} precision warnings ({each})"
+    assert line in summary
+    assert summary.index(line) < summary.index("With more_key_workers")
+    tables = text[text.index('id="diagnostics"') : text.index("<footer")]
+    assert tables.count("<td><b>no</b></td>") == sum(short.values())
+
+
+def test_summary_points_to_a_short_warmup(run_dir: Path) -> None:
+    from sim.present.narrative import summary_items
+
+    res = R.read(run_dir)
+    assert not any("Checks:" in i for i in summary_items(res))  # MSER-5 suggests no more than the 30 days used
+    warm = {**res.diagnostics["baseline"], "warmup": {**res.diagnostics["baseline"]["warmup"], "warmup_days": 456}}
+    short = dataclasses.replace(res, diagnostics={"baseline": warm})
+    (line,) = [i for i in summary_items(short) if "Checks:" in i]
+    assert "the warm-up is shorter than MSER-5 suggests" in line and 'href="#diagnostics"' in line
+
+
 def test_per_year_numbers_are_scaled_by_365_over_the_results_window(run_dir: Path) -> None:
     """Known answer for the report's per-year factor, not read from the code under test: SHORT
     runs 300 days with a 30-day warm-up, so a count or cost stored as a total over the window
@@ -473,6 +501,28 @@ def test_titles_state_findings_from_the_data(run_dir: Path) -> None:
     per_year = K.DAYS_PER_YEAR / summ["window_days"]
     assert fmt_number(summ["step_ups_total"] * per_year, "count") in title
     assert fmt_number(summ["care_entries"] * per_year, "count") in title
+
+
+def test_compare_titles_claim_a_change_only_where_the_paired_ci_excludes_zero(compare_dir: Path) -> None:
+    """The waits figure names a clear change only if some queue's mean wait has a paired CI that
+    excludes zero, and then that queue's; otherwise its title says there is no clear change."""
+    res = R.read(compare_dir)
+    assert res.differences is not None
+    d = res.differences.set_index(["kpi", "option"])
+    waits = fig_waits.waits(res).get_suptitle().replace("\n", " ")
+    clear = [
+        (abs(float(d.loc[(K.wait(q, "mean").name, o), "diff_mean"])), q, o)
+        for q in QUEUE_STAGES
+        for o in res.options
+        if (K.wait(q, "mean").name, o) in d.index and bool(d.loc[(K.wait(q, "mean").name, o), "distinguishable"])
+    ]
+    if clear:
+        _, q, o = max(clear)
+        assert waits.startswith(f"Biggest clear change: the mean wait for {stage_info(q).phrase} "), waits
+        assert f"with {o}" in waits
+    else:
+        assert waits.startswith("No clear change in waits with 2 replications"), waits
+        assert "falls" not in waits and "rises" not in waits
 
 
 def test_money_axes_show_the_minus_sign(compare_dir: Path) -> None:
@@ -583,6 +633,31 @@ def test_flow_table_balances_per_node(run_dir: Path, compare_dir: Path) -> None:
             table = fig_flow.flow_table(res, s)
             assert {f.kpi for f in table} == {k.name for k in K.flow_kpis()}
             _balanced(table)
+
+
+def test_each_referral_count_says_what_it_counts(run_dir: Path) -> None:
+    """The flow figure's title counts new referrals and re-referrals over the window into early
+    help and straight into social care (its parts add up to its total); the KPI
+    ``referrals_total`` counts early help episodes a year, step-downs included, and its label
+    says so; neither is called plain "referrals"."""
+    res = R.read(run_dir)
+    mean = res.summary.set_index("kpi")["mean"]
+    eh = round(sum(mean[K.flow_referred(n).name] for n in K.FLOW_ENTRIES if n != SOCIAL_CARE))
+    sc = round(mean[K.flow_referred(SOCIAL_CARE).name])
+    assert eh > 0 and sc > 0
+    title = fig_flow.flows(res).get_suptitle().replace("\n", " ")
+    parts = (fmt_number(eh + sc, "count"), fmt_number(eh, "count"), fmt_number(sc, "count"))
+    assert (
+        ": {} referrals to early help and social care ({} to early help, {} straight to social care);".format(*parts)
+        in title
+    ), title
+    label = res.kpis[K.REFERRALS_TOTAL.name].label
+    assert label == "referrals and step-downs into early help"
+    text = _text(run_dir)
+    tables = text[text.index('id="tables"') : text.index('id="diagnostics"')]
+    assert "Referrals and step-downs into early help" in tables
+    summary = re.sub(r"<[^>]+>", "", text[text.index('id="summary"') : text.index('id="assumptions"')])
+    assert re.search(r"Early help receives [\d,]+ referrals a year, step-downs from social care included", summary)
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,7 @@ WINDOW_DAYS = _k(
 )
 REFERRALS_TOTAL = _k(
     "referrals_total",
-    "referrals",
+    "referrals and step-downs into early help",
     "referrals",
     "count",
     "Early help episodes started in the window (every source, re-referrals and step-downs included).",

@@ -9,7 +9,7 @@ labels, units and scales from its ``kpis`` (the registry). Nothing here parses a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -20,6 +20,7 @@ from sim.present.format import shown
 from sim.results import Kind, Results
 
 __all__ = [
+    "VERDICT_WORDS",
     "cap",
     "clip_interval",
     "family",
@@ -30,6 +31,8 @@ __all__ = [
     "series_column",
     "stat",
     "sweep_label",
+    "verdict",
+    "verdict_of",
 ]
 
 INTERVAL_TEXT = "95% t interval, truncated at zero for quantities that cannot be negative"
@@ -141,6 +144,38 @@ def kpi_rows(res: Results, kpis: Sequence[Kpi], scenarios: Sequence[str]) -> pd.
                 {"scenario": s, "kpi": k.name, "item": cap(k.label), "mean": mean, "low": low, "high": high, "n": n}
             )
     return pd.DataFrame(rows, columns=["scenario", "kpi", "item", "mean", "low", "high", "n"])
+
+
+VERDICT_WORDS = {
+    "none": "no change",
+    "unknown": "no verdict (1 replication)",
+    "clear": "clear difference",
+    "unclear": "no clear difference",
+}
+"""Each :func:`verdict` in words, as the summary, the tables and the figures' titles say it."""
+
+
+def verdict(row: Mapping[str, Any]) -> str:
+    """The verdict on one row of ``differences``: ``none`` (the same in every replication),
+    ``unknown`` (no interval: one replication), ``clear`` (``distinguishable``: the paired 95%
+    CI excludes zero) or ``unclear``. The one rule for calling a difference clear, in the text
+    and in the figures' titles."""
+    base_v, opt_v, sd = (float(row[c]) for c in ("base_mean", "option_mean", "diff_sd"))
+    if base_v == opt_v and (sd == 0 or not math.isfinite(sd)):
+        return "none"
+    if float(row["n"]) < 2 or not finite(row["ci_low"]):
+        return "unknown"
+    return "clear" if bool(row["distinguishable"]) else "unclear"
+
+
+def verdict_of(res: Results, kpi: str, option: str) -> str:
+    """:func:`verdict` on ``option``'s paired difference in ``kpi``; ``unknown`` when
+    ``differences`` has no such row."""
+    d = res.differences
+    if d is None:
+        return "unknown"
+    rows = d[(d["kpi"] == kpi) & (d["option"].astype(str) == option)]
+    return verdict({str(k): v for k, v in rows.iloc[0].items()}) if len(rows) else "unknown"
 
 
 def sweep_label(key: str, value: Any) -> str:

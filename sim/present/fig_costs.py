@@ -11,7 +11,7 @@ from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present import findings
 from sim.present.bars import grouped_hbars, hbars_by_scenario
-from sim.present.data import kpi_rows, present, stat
+from sim.present.data import kpi_rows, present, stat, verdict_of
 from sim.present.format import fmt_money_axis, fmt_number
 from sim.present.theme import colours, finish, footnote, money_axis, new_figure, note, style, title
 from sim.results import Results
@@ -92,5 +92,6 @@ def costs(res: Results) -> Figure:
             "Components that are zero in every scenario are not drawn.",
         )
         by = dict(zip(tot["scenario"].astype(str), tot["mean"].astype(float)))
-        title(fig, findings.costs(by, res.scenarios, res.budget()))
+        verdicts = {s: verdict_of(res, total.name, s) for s in res.scenarios[1:]}
+        title(fig, findings.costs(by, res.scenarios, res.budget(), verdicts))
         return finish(fig, bottom=0.3)

@@ -400,12 +400,14 @@ def flows(res: Results, scenario: str | None = None) -> Figure:
             f"Families over {window_text(res, s)}, means across replications rounded to whole families (so sums "
             "may differ by one). Each box: those there at the start plus those arriving equal those leaving plus "
             "those still there at the end. Arrow width is proportional to the count; stubs are flows from or to "
-            "outside; dotted boxes are services alongside a plan or at the edge of care.",
+            "outside; dotted boxes are services alongside a plan or at the edge of care. Referrals are new referrals "
+            "and re-referrals over the whole window (a step-down from social care is a move, not a referral).",
         )
-        referred = sum(f.value for f in table if f.what == "referrals")
+        to_eh = sum(f.value for f in table if f.what == "referrals" and f.target != SC)
+        to_sc = sum(f.value for f in table if f.what == "referrals" and f.target == SC)
         into_sc = sum(f.value for f in table if f.target == SC and f.source)
         years = res.window_days(s) / K.DAYS_PER_YEAR
         care = stat(res, K.CARE_ENTRIES.name, "mean", s)
         started = stat(res, K.starts(L3).name, "mean", s)
-        title(fig, findings.flows(referred, started, into_sc, care, where, years))
+        title(fig, findings.flows(to_eh, to_sc, started, into_sc, care, where, years))
         return fig

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sim import kpis as K
 from sim.present import findings
 from sim.present.bars import grouped_hbars
-from sim.present.data import family, kpi_rows, present, shown_stat
+from sim.present.data import family, kpi_rows, present, shown_stat, verdict_of
 from sim.present.theme import colours, finish, new_figure, note, style, title
 from sim.results import Results
 
@@ -50,7 +50,8 @@ def utilisation(res: Results) -> Figure:
         found = [
             (str(r["scenario"]), res.kpis[r["kpi"]].label, float(r["mean"])) for r in table.to_dict(orient="records")
         ]
-        title(fig, findings.utilisation(found, res.scenarios))
+        verdicts = {(res.kpis[k].label, s): verdict_of(res, k, s) for k in set(table["kpi"]) for s in res.scenarios[1:]}
+        title(fig, findings.utilisation(found, res.scenarios, verdicts))
         return finish(fig)
 
 
@@ -81,5 +82,6 @@ def step_ups(res: Results) -> Figure:
             s: shown_stat(res, res.kpis.get(K.STEP_UPS_TOTAL.name, K.STEP_UPS_TOTAL), "mean", s) for s in res.scenarios
         }
         care = {s: shown_stat(res, res.kpis.get(K.CARE_ENTRIES.name, K.CARE_ENTRIES), "mean", s) for s in res.scenarios}
-        title(fig, findings.step_ups(su, care, res.scenarios))
+        verdicts = {s: verdict_of(res, K.STEP_UPS_TOTAL.name, s) for s in res.scenarios[1:]}
+        title(fig, findings.step_ups(su, care, res.scenarios, verdicts))
         return finish(fig)

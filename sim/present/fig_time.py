@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from sim import kpis as K
+from sim.kpis import Kpi
 from sim.present import findings
-from sim.present.data import cap, n_reps, series_column
+from sim.present.data import cap, n_reps, series_column, shown_stat, verdict_of
 from sim.present.theme import LINE_STYLES, colours, finish, footnote, new_figure, note, style, title
 from sim.results import Results
 from sim.vocab import PLAN_STAGES, QUEUE_STAGES, stage_info
@@ -27,13 +29,15 @@ def queues(res: Results) -> Figure:
     """Families waiting in each queue, monthly averages: median across replications and the
     middle 90%."""
     columns = {series_column("waiting", s): stage_info(s).label for s in QUEUE_STAGES}
-    return _over_time(res, columns, "Families waiting (families, monthly average)", "Queues")
+    kpis = {series_column("waiting", s): K.queue_mean(s) for s in QUEUE_STAGES}
+    return _over_time(res, columns, kpis, "Families waiting (families, monthly average)", "Queues")
 
 
 def open_cases(res: Results) -> Figure:
     """Open plans and social care cases, monthly averages."""
     columns = {series_column("open", s): cap(stage_info(s).open_label) for s in PLAN_STAGES}
-    return _over_time(res, columns, "Open cases (families, monthly average)", "Open plans and cases")
+    kpis = {series_column("open", s): K.open_mean(s) for s in PLAN_STAGES}
+    return _over_time(res, columns, kpis, "Open cases (families, monthly average)", "Open plans and cases")
 
 
 def _bands(series: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -74,7 +78,9 @@ def _dates(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _over_time(res: Results, columns: dict[str, str], ylabel: str, what: str) -> Figure:
+def _over_time(res: Results, columns: dict[str, str], kpis: dict[str, Kpi], ylabel: str, what: str) -> Figure:
+    """The panels of ``columns`` (series column -> label); ``kpis`` names each column's
+    time-average over the results window, whose paired differences decide a comparison's title."""
     series = res.series if res.series is not None else pd.DataFrame()
     present = {c: lab for c, lab in columns.items() if c in series.columns}
     shown = {c: lab for c, lab in present.items() if pd.to_numeric(series[c], errors="coerce").abs().sum() > 0}
@@ -108,5 +114,8 @@ def _over_time(res: Results, columns: dict[str, str], ylabel: str, what: str) ->
         if empty:
             text += f" Always zero, not drawn: {', '.join(empty)}."
         footnote(fig, text)
-        title(fig, findings.over_time(what, stats, scenarios))
+        kept = {col: res.kpis[kpis[col].name] for col in shown if kpis[col].name in res.kpis}
+        averages = {(shown[c], s): shown_stat(res, k, "mean", s) for c, k in kept.items() for s in scenarios}
+        verdicts = {(shown[c], s): verdict_of(res, k.name, s) for c, k in kept.items() for s in scenarios[1:]}
+        title(fig, findings.over_time(what, stats, scenarios, averages, verdicts))
         return finish(fig, bottom=0.35)

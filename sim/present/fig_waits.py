@@ -12,7 +12,7 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Stat
 from sim.present import findings
-from sim.present.data import n_reps, reps_of, shown_stat
+from sim.present.data import n_reps, reps_of, shown_stat, verdict_of
 from sim.present.theme import colours, finish, new_figure, note, style, title
 from sim.results import Results
 from sim.vocab import QUEUE_STAGES, Event, Stage, stage_info
@@ -95,7 +95,8 @@ def waits(res: Results) -> Figure:
             note(axes[1], "One replication: each box is a single value, not a distribution.", 0.6, 0.1)
         means = {(q, s): shown_stat(res, K.wait(Stage(q), "mean"), "mean", s) for q in queues for s in scenarios}
         p90 = {q: shown_stat(res, K.wait(Stage(q), "p90"), "mean", res.base) for q in queues}
-        title(fig, findings.waits(means, p90, scenarios))
+        verdicts = {(q, s): verdict_of(res, K.wait(Stage(q), "mean").name, s) for q in queues for s in scenarios[1:]}
+        title(fig, findings.waits(means, p90, scenarios, verdicts, n_reps(res)))
         return finish(fig)
 
 

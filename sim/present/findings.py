@@ -1,7 +1,9 @@
 """The finding each figure's title states, as a sentence computed from the numbers it shows.
 
 Each function takes values already in display units (per year, percent) and returns one
-sentence; nothing here reads files or draws.
+sentence; nothing here reads files or draws. A comparison's title says that something falls,
+rises or changes only where the option's paired 95% CI excludes zero: the functions take the
+verdicts of :func:`sim.present.data.verdict` and never judge a difference by its size.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from sim.kpis import Kpi
+from sim.present.data import VERDICT_WORDS
 from sim.present.format import fmt_number
 from sim.vocab import Stage, stage_info
 
@@ -36,8 +39,25 @@ def _phrase(stage: str) -> str:
     return stage_info(Stage(stage)).phrase
 
 
-def waits(means: Mapping[tuple[str, str], float], p90: Mapping[str, float], scenarios: Sequence[str]) -> str:
-    """``means[(queue, scenario)]`` the mean wait (days); ``p90[queue]`` the baseline's 90th percentile."""
+def _said(verdict: str | None) -> str:
+    """`` (clear difference)``, `` (no clear difference)``...: a verdict of
+    :func:`sim.present.data.verdict` in words, after a number it qualifies."""
+    return f" ({VERDICT_WORDS[verdict or 'unknown']})"
+
+
+def waits(
+    means: Mapping[tuple[str, str], float],
+    p90: Mapping[str, float],
+    scenarios: Sequence[str],
+    verdicts: Mapping[tuple[str, str], str],
+    n: int,
+) -> str:
+    """``means[(queue, scenario)]`` the mean wait (days); ``p90[queue]`` the baseline's 90th
+    percentile; ``verdicts[(queue, option)]`` the :func:`sim.present.data.verdict` on the option's
+    paired difference in that queue's mean wait; ``n`` replications per scenario.
+
+    A wait is said to fall or rise only where that difference is clear (its paired 95% CI
+    excludes zero)."""
     table = {key: v for key, v in means.items() if math.isfinite(v)}
     if not table or not scenarios:
         return "No family waited in any queue in the results window"
@@ -46,13 +66,22 @@ def waits(means: Mapping[tuple[str, str], float], p90: Mapping[str, float], scen
         changes = [(v - table[(q, base)], q, s) for (q, s), v in table.items() if s != base and (q, base) in table]
         if not changes:
             return "No queue has a mean wait in both the baseline and an option"
-        change, q, s = max(changes, key=lambda c: abs(c[0]))
+        clear = [c for c in changes if verdicts.get((c[1], c[2])) == "clear"]
+        change, q, s = max(clear or changes, key=lambda c: abs(c[0]))
+        shift = f"the mean wait for {_phrase(q)}, {_days(table[(q, base)])} → {_days(table[(q, s)])} days with {s}"
+        if clear:
+            verb = "falls" if change < 0 else "rises"
+            return (
+                f"Biggest clear change: the mean wait for {_phrase(q)} {verb} by {_days(abs(change))} days with {s} "
+                f"({_days(table[(q, base)])} → {_days(table[(q, s)])} days; the paired 95% CI excludes 0)"
+            )
         if abs(change) < 0.05:
             return "Mean waits barely differ between the options (under 0.1 day)"
-        verb = "falls" if change < 0 else "rises"
+        if n < 2:
+            return f"One replication: no verdict on waits (largest difference: {shift})"
         return (
-            f"Biggest change: the mean wait for {_phrase(q)} {verb} by {_days(abs(change))} days with {s} "
-            f"({_days(table[(q, base)])} → {_days(table[(q, s)])} days)"
+            f"No clear change in waits with {n} replications: every paired 95% CI includes 0 "
+            f"(largest difference: {shift})"
         )
     own = {q: v for (q, s), v in table.items() if s == base}
     q = max(own, key=lambda k: own[k])
@@ -68,27 +97,32 @@ def family_waits(p90: Mapping[str, float]) -> str:
 
 
 def over_time(
-    what: str, stats: Mapping[str, Mapping[str, tuple[float, float, float]]], scenarios: Sequence[str]
+    what: str,
+    stats: Mapping[str, Mapping[str, tuple[float, float, float]]],
+    scenarios: Sequence[str],
+    averages: Mapping[tuple[str, str], float],
+    verdicts: Mapping[tuple[str, str], str],
 ) -> str:
-    """``stats[label][scenario]`` = (first, last, mean) of the median monthly average."""
+    """``stats[label][scenario]`` = (first, last, mean) of the median monthly average (one
+    scenario); for a comparison ``averages[(label, scenario)]`` is the time-average over the
+    results window (its KPI's mean) and ``verdicts[(label, option)]`` the verdict on the option's
+    paired difference in it. A change is named only where that difference is clear."""
     base = scenarios[0]
     level = "level"
     if len(scenarios) > 1:
         changes = [
-            (by[s][2] - by[base][2], label, s)
-            for label, by in stats.items()
-            for s in scenarios[1:]
-            if s in by and base in by
+            (v - averages[(label, base)], label, s)
+            for (label, s), v in averages.items()
+            if s != base and (label, base) in averages and verdicts.get((label, s)) == "clear"
         ]
-        if changes:
-            d, label, s = max(changes, key=lambda c: abs(c[0]))
-            before, after = stats[label][base][2], stats[label][s][2]
-            if abs(d) >= max(1.0, 0.05 * abs(before)):
-                return (
-                    f"{what}: {label} average {fmt_number(before, level)} in {base} and "
-                    f"{fmt_number(after, level)} with {s} over the run"
-                )
-        return f"{what}: the options stay within 5% (or one family) of {base} on average"
+        if not changes:
+            return f"{what}: no clear change in any time-average over the results window (no paired 95% CI excludes 0)"
+        _, label, s = max(changes, key=lambda c: abs(c[0]))
+        before, after = averages[(label, base)], averages[(label, s)]
+        return (
+            f"{what}: biggest clear change in {label}, {fmt_number(before, level)} on average in {base} and "
+            f"{fmt_number(after, level)} with {s} over the results window (the paired 95% CI excludes 0)"
+        )
     label = max(stats, key=lambda lab: stats[lab][base][2])
     first, last, mean = stats[label][base]
     if what == "Queues":
@@ -102,34 +136,47 @@ def over_time(
     )
 
 
-def utilisation(items: Sequence[tuple[str, str, float]], scenarios: Sequence[str]) -> str:
-    """``items``: (scenario, label, percent) per service."""
+def utilisation(
+    items: Sequence[tuple[str, str, float]], scenarios: Sequence[str], verdicts: Mapping[tuple[str, str], str]
+) -> str:
+    """``items``: (scenario, label, percent) per service; ``verdicts[(label, option)]`` the verdict
+    on the option's paired difference."""
     base = [(lab, v) for s, lab, v in items if s == scenarios[0] and math.isfinite(v)]
     if not base:
         return "No utilisation to show"
     label, value = max(base, key=lambda item: item[1])
     text = f"Highest {label}: {fmt_number(value, 'share')} of slots in use on average"
     if len(scenarios) > 1:
-        others = [f"{fmt_number(v, 'share')} with {s}" for s, lab, v in items if lab == label and s != scenarios[0]]
+        others = [
+            f"{fmt_number(v, 'share')} with {s}{_said(verdicts.get((label, s)))}"
+            for s, lab, v in items
+            if lab == label and s != scenarios[0]
+        ]
         if others:
             text += f" in {scenarios[0]}; " + ", ".join(others[:3])
     return text
 
 
-def step_ups(step_ups: Mapping[str, float], care: Mapping[str, float], scenarios: Sequence[str]) -> str:
-    """Step-ups and entries to care a year per scenario."""
+def step_ups(
+    step_ups: Mapping[str, float], care: Mapping[str, float], scenarios: Sequence[str], verdicts: Mapping[str, str]
+) -> str:
+    """Step-ups and entries to care a year per scenario; ``verdicts[option]`` the verdict on the
+    option's paired difference in step-ups."""
     base = scenarios[0]
     su, ce = step_ups.get(base, math.nan), care.get(base, math.nan)
     if len(scenarios) > 1:
-        parts = [f"{fmt_number(step_ups.get(s), 'count')} with {s}" for s in scenarios[1:]]
+        parts = [f"{fmt_number(step_ups.get(s), 'count')} with {s}{_said(verdicts.get(s))}" for s in scenarios[1:]]
         return f"Step-ups to social care a year: {fmt_number(su, 'count')} in {base}; " + ", ".join(parts[:3])
     if not su > 0 and not ce > 0:
         return "No step-ups to social care and no entries to care"
     return f"{fmt_number(su, 'count')} families a year step up to social care; {fmt_number(ce, 'count')} enter care"
 
 
-def costs(totals: Mapping[str, float], scenarios: Sequence[str], budget: float | None) -> str:
-    """Total cost a year per scenario, against the budget when there is one."""
+def costs(
+    totals: Mapping[str, float], scenarios: Sequence[str], budget: float | None, verdicts: Mapping[str, str]
+) -> str:
+    """Total cost a year per scenario, against the budget when there is one; ``verdicts[option]``
+    the verdict on the option's paired difference in the total."""
     base = scenarios[0]
     m = totals.get(base, math.nan)
     text = f"Total cost {fmt_number(m, 'gbp')} a year" + (f" in {base}" if len(scenarios) > 1 else "")
@@ -142,7 +189,7 @@ def costs(totals: Mapping[str, float], scenarios: Sequence[str], budget: float |
         parts = []
         for s in scenarios[1:]:
             d = totals.get(s, math.nan) - m
-            parts.append(f"{s} {'+' if d >= 0 else '−'}{fmt_number(abs(d), 'gbp')}")
+            parts.append(f"{s} {'+' if d >= 0 else '−'}{fmt_number(abs(d), 'gbp')}{_said(verdicts.get(s))}")
         text += "; " + ", ".join(parts[:3])
     return text
 
@@ -178,12 +225,31 @@ def warmup(suggested: float | None, configured: float | None, label: str, where:
     return f"Warm-up{where}: {label} over time"
 
 
-def flows(referrals: float, level3: float, social_care: float, care: float, where: str, years: float) -> str:
-    if not referrals > 0:
+def flows(
+    to_early_help: float,
+    to_social_care: float,
+    level3: float,
+    social_care: float,
+    care: float,
+    where: str,
+    years: float,
+) -> str:
+    """Counts over the results window: new referrals and re-referrals entering early help and
+    entering social care directly (step-downs are moves, not referrals), key-worker plans
+    started, families going on to social care and entries to care.
+
+    The total is the sum of its two parts as shown (each a whole number)."""
+    eh, sc = (round(x) if math.isfinite(x) else 0 for x in (to_early_help, to_social_care))
+    if not eh + sc > 0:
         return f"No referrals in the results window{where}"
     span = f"{years:.1f} years" if math.isfinite(years) else "the results window"
+    referred = f"{fmt_number(eh, 'count')} referrals to early help"
+    if sc:
+        referred = (
+            f"{fmt_number(eh + sc, 'count')} referrals to early help and social care ({fmt_number(eh, 'count')} "
+            f"to early help, {fmt_number(sc, 'count')} straight to social care)"
+        )
     return (
-        f"Over {span}{where}: {fmt_number(referrals, 'count')} referrals; {fmt_number(level3, 'count')} key-worker "
-        f"plans start, {fmt_number(social_care, 'count')} families go on to social care and "
-        f"{fmt_number(care, 'count')} enter care"
+        f"Over {span}{where}: {referred}; {fmt_number(level3, 'count')} key-worker plans start, "
+        f"{fmt_number(social_care, 'count')} families go on to social care and {fmt_number(care, 'count')} enter care"
     )

@@ -21,12 +21,22 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.assumptions import config_changes, show
-from sim.present.data import INTERVAL_TEXT, cap, finite, n_reps, present, stat, sweep_label
+from sim.present.data import (
+    INTERVAL_TEXT,
+    VERDICT_WORDS,
+    cap,
+    finite,
+    n_reps,
+    present,
+    stat,
+    sweep_label,
+    verdict,
+)
 from sim.present.format import fmt_number, precise
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
-__all__ = ["num", "summary_items", "verdict"]
+__all__ = ["VERDICT_WORDS", "num", "summary_items", "verdict"]
 
 e = html.escape
 OTHER_WAITS = (Stage.FRONT_DOOR, Stage.PANEL, Stage.MST)
@@ -38,12 +48,6 @@ FAMILIES_WHO = {
     K.TO_SC_TOTAL.name: "go on to social care",
 }
 """KPIs counting families, as the verb phrase "N more families a year ..." ends with."""
-VERDICT_WORDS = {
-    "none": "no change",
-    "unknown": "no verdict (1 replication)",
-    "clear": "clear difference",
-    "unclear": "no clear difference",
-}
 ONE_REPLICATION = (
     '<span class="warn">One replication gives no confidence intervals: rerun with '
     "<code>--replications 10</code> or more before presenting these {what}.</span>"
@@ -129,7 +133,10 @@ def _intro(res: Results, s: str) -> str:
 def _referrals(res: Results, s: str) -> str:
     if not finite(_mean(res, K.REFERRALS_TOTAL, s)):
         return ""
-    text = f"The service receives {num(res, K.REFERRALS_TOTAL, 'mean', scenario=s)} referrals a year"
+    text = (
+        f"Early help receives {num(res, K.REFERRALS_TOTAL, 'mean', scenario=s)} referrals a year, step-downs "
+        "from social care included"
+    )
     text += _ci(res, K.REFERRALS_TOTAL, s)
     starts = K.starts(Stage.LEVEL3)
     if finite(_mean(res, starts, s)):
@@ -218,6 +225,37 @@ def _cost_sentence(res: Results, s: str) -> str:
     return text + "."
 
 
+def _short(res: Results, s: str) -> list[dict[str, Any]]:
+    """The replication-count records of scenario ``s`` whose 95% CI misses the target precision."""
+    records = (res.diagnostics.get(s) or {}).get("replications_needed") or []
+    return [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
+
+
+def _warmup_short(res: Results) -> bool:
+    """True when MSER-5 suggests a longer warm-up for the baseline than the scenario uses (as
+    the Diagnostics section says)."""
+    warm = (res.diagnostics.get(res.base) or {}).get("warmup") or {}
+    try:
+        return float(res.setting("run.warmup_days")) < float(warm["warmup_days"])  # False if either is NaN
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _checks_pointer(res: Results) -> str:
+    """One line pointing to the Diagnostics section when it holds warnings the summary does not
+    repeat (a comparison's precision warnings per scenario, the warm-up check); else ``""``."""
+    counts = {s: len(_short(res, s)) for s in res.scenarios} if res.kind == Kind.COMPARE else {}
+    parts = []
+    if total := sum(counts.values()):
+        each = ", ".join(f"{e(s)} {n}" for s, n in counts.items() if n)
+        parts.append(f"{total} precision warning{'s' if total != 1 else ''} ({each})")
+    if _warmup_short(res):
+        parts.append("the warm-up is shorter than MSER-5 suggests")
+    if not parts:
+        return ""
+    return f'<span class="warn">Checks: {"; ".join(parts)}; see <a href="#diagnostics">Diagnostics</a>.</span>'
+
+
 def _precision_sentences(res: Results, s: str) -> list[str]:
     n = n_reps(res, s)
     if n < 2:
@@ -225,7 +263,7 @@ def _precision_sentences(res: Results, s: str) -> list[str]:
     diag = res.diagnostics.get(s) or {}
     records = list(diag.get("replications_needed") or [])
     target = float(diag.get("precision", 0.05))
-    short = [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
+    short = _short(res, s)
     if not records:
         return []
     if not short:
@@ -242,6 +280,7 @@ def _run_items(res: Results) -> list[str]:
     s = res.base
     items = [
         _intro(res, s),
+        _checks_pointer(res),
         _referrals(res, s),
         _wait_sentence(res, s),
         _other_waits(res, s),
@@ -254,17 +293,6 @@ def _run_items(res: Results) -> list[str]:
 
 
 # --------------------------------------------------------------------------- compare
-def verdict(row: Mapping[str, Any]) -> str:
-    """``none`` (the same in every replication), ``unknown`` (no interval: one replication),
-    ``clear`` (``distinguishable``: the paired 95% CI excludes zero) or ``unclear``."""
-    base_v, opt_v, sd = (float(row[c]) for c in ("base_mean", "option_mean", "diff_sd"))
-    if base_v == opt_v and (sd == 0 or not math.isfinite(sd)):
-        return "none"
-    if float(row["n"]) < 2 or not finite(row["ci_low"]):
-        return "unknown"
-    return "clear" if bool(row["distinguishable"]) else "unclear"
-
-
 def _changes_text(changes: Sequence[tuple[str, Any, Any]], limit: int = 4) -> str:
     """Changes grouped where only the second key segment differs (``teams.*.workers 11 → 13``)."""
     groups: dict[tuple[str, str, str, str], list[str]] = {}
@@ -342,11 +370,12 @@ def _compare_items(res: Results) -> list[str]:
         f"Each option is compared with <b>{e(res.base)}</b> over {n} paired replication{'s' if n != 1 else ''} "
         "(common random numbers: replication <i>r</i> of every scenario sees the same families). A difference is "
         "called clear when the paired 95% confidence interval of the difference excludes zero. Counts are per year.",
+        _checks_pointer(res),
         *[_option_item(res, option) for option in res.options],
     ]
     if n < 2:
         items.append(ONE_REPLICATION.format(what="differences"))
-    return items
+    return [i for i in items if i]
 
 
 # --------------------------------------------------------------------------- sweep

@@ -1,0 +1,62 @@
+"""What ``ehsim run`` and ``ehsim compare`` print from the results folder's
+``diagnostics.json``: every precision warning and the warm-up check, the same way for both
+(one function), a comparison's naming the scenario each belongs to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sim import kpis as K
+from sim.cli import main
+from tests.conftest import CONFIGS
+
+SHORT = ["--set", "run.duration_days=300", "--set", "run.warmup_days=30", "--quiet"]
+BUSY = ["--set", "referrals.sources.police.annual_rate=2600"]  # queues for key workers: imprecise waits
+
+
+def _diagnostics(out: Path) -> dict:
+    return json.loads((out / "diagnostics.json").read_text())
+
+
+def test_compare_prints_each_scenarios_warnings_and_warmup_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "c"
+    option = str(CONFIGS / "options" / "more_key_workers.yaml")
+    assert (
+        main(
+            ["compare", str(CONFIGS / "baseline.yaml"), option, "--replications", "2", "--out", str(out), *SHORT, *BUSY]
+        )
+        == 0
+    )
+    printed = capsys.readouterr()
+    diag = _diagnostics(out)
+    assert set(diag) == {"baseline", "more_key_workers"}
+    assert diag["baseline"]["warnings"], "the busy baseline must have a precision warning to print"
+    for name, d in diag.items():
+        for warning in d["warnings"]:
+            assert f"warning ({name}): {warning}" in printed.err.splitlines()
+        assert d["warmup"], name
+        assert (
+            f"Warm-up check of {name} (MSER-5 on monthly {K.WARMUP_MEASURE.label}, mean of 2 replication(s)): "
+            f"suggests {d['warmup']['warmup_days']:.0f} days; the scenario uses 30."
+        ) in printed.out.splitlines()
+    assert printed.out.index("Warm-up check") < printed.out.index("Results written")
+
+
+def test_run_prints_its_warnings_and_warmup_check_unnamed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert main(["run", str(CONFIGS / "baseline.yaml"), "--replications", "2", "--out", str(out), *SHORT, *BUSY]) == 0
+    printed = capsys.readouterr()
+    d = _diagnostics(out)["baseline"]
+    assert d["warnings"]
+    assert [line for line in printed.err.splitlines() if line.startswith("warning")] == [
+        f"warning: {w}" for w in d["warnings"]
+    ]
+    assert (
+        f"Warm-up check (MSER-5 on monthly {K.WARMUP_MEASURE.label}, mean of 2 replication(s)): "
+        f"suggests {d['warmup']['warmup_days']:.0f} days; the scenario uses 30."
+    ) in printed.out.splitlines()

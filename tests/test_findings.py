@@ -1,0 +1,76 @@
+"""The findings the figures' titles state (:mod:`sim.present.findings`): a comparison's title
+claims a change only where the paired 95% CI excludes zero (the verdict of
+:func:`sim.present.data.verdict`), never because a difference of means is the largest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sim.present import findings
+
+BASE, OPT = "baseline", "more_key_workers"
+SCENARIOS = [BASE, OPT]
+CHANGE_WORDS = re.compile(r"\b(falls|rises|biggest clear change)\b", re.IGNORECASE)
+
+
+def _waits(verdicts: dict[tuple[str, str], str], n: int = 4) -> str:
+    """The reviewer's case: the key worker's wait 2.5 -> 0.0 days, the panel's 10.0 -> 9.0."""
+    means = {("level3", BASE): 2.5, ("level3", OPT): 0.0, ("panel", BASE): 10.0, ("panel", OPT): 9.0}
+    return findings.waits(means, {}, SCENARIOS, verdicts, n)
+
+
+def test_waits_title_claims_no_change_when_every_paired_ci_includes_zero() -> None:
+    text = _waits({("level3", OPT): "unclear", ("panel", OPT): "unclear"})
+    assert text.startswith("No clear change in waits with 4 replications")
+    assert not CHANGE_WORDS.search(text), text
+    assert "2.5 → 0.0 days with more_key_workers" in text  # the largest difference, stated as such
+
+
+def test_waits_title_names_the_biggest_clear_change_not_the_biggest_difference() -> None:
+    text = _waits({("level3", OPT): "unclear", ("panel", OPT): "clear"})
+    assert text.startswith("Biggest clear change: the mean wait for the panel falls by 1.0 days with more_key_workers")
+    assert "key worker" not in text
+    text = _waits({("level3", OPT): "clear", ("panel", OPT): "clear"})
+    assert "the mean wait for a key worker falls by 2.5 days" in text
+
+
+def test_waits_title_with_one_replication_gives_no_verdict() -> None:
+    text = _waits({("level3", OPT): "unknown", ("panel", OPT): "unknown"}, n=1)
+    assert text.startswith("One replication: no verdict on waits")
+    assert not CHANGE_WORDS.search(text), text
+
+
+@pytest.mark.parametrize(("verdict", "clear"), [("clear", True), ("unclear", False), ("unknown", False)])
+def test_over_time_title_names_a_change_only_where_it_is_clear(verdict: str, clear: bool) -> None:
+    stats = {"Key worker": {BASE: (1.0, 2.0, 100.0), OPT: (1.0, 2.0, 25.0)}}
+    averages = {("Key worker", BASE): 100.0, ("Key worker", OPT): 25.0}
+    text = findings.over_time("Queues", stats, SCENARIOS, averages, {("Key worker", OPT): verdict})
+    assert bool(CHANGE_WORDS.search(text)) == clear, text
+    assert ("no clear change" in text) == (not clear), text
+    if clear:
+        assert "Key worker, 100 on average in baseline and 25 with more_key_workers" in text
+
+
+@pytest.mark.parametrize(("verdict", "words"), [("clear", "clear difference"), ("unclear", "no clear difference")])
+def test_cost_step_up_and_utilisation_titles_give_the_paired_verdict(verdict: str, words: str) -> None:
+    cost = findings.costs({BASE: 1000.0, OPT: 1500.0}, SCENARIOS, None, {OPT: verdict})
+    assert cost.endswith(f"more_key_workers +£500 ({words})"), cost
+    ups = findings.step_ups({BASE: 116.0, OPT: 93.0}, {}, SCENARIOS, {OPT: verdict})
+    assert ups.endswith(f"93 with more_key_workers ({words})"), ups
+    use = findings.utilisation([(BASE, "MST", 90.0), (OPT, "MST", 80.0)], SCENARIOS, {("MST", OPT): verdict})
+    assert use.endswith(f"80% with more_key_workers ({words})"), use
+
+
+def test_flows_title_names_where_referrals_go_and_its_parts_add_up() -> None:
+    """5,953.6 and 2,278.6 print as 5,954 and 2,279; the total printed beside them is their sum
+    as shown, 8,233, not 8,232 (their sum rounded)."""
+    text = findings.flows(5953.6, 2278.6, 2486.0, 793.0, 168.0, "", 2.5)
+    assert text.startswith(
+        "Over 2.5 years: 8,233 referrals to early help and social care (5,954 to early help, 2,279 straight to "
+        "social care); 2,486 key-worker plans start"
+    ), text
+    assert findings.flows(100.0, 0.0, 10.0, 0.0, 0.0, "", 1.0).startswith(
+        "Over 1.0 years: 100 referrals to early help;"
+    )
