@@ -314,7 +314,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))
     res = _with_bar(
         args.quiet,
-        lambda bar: compare(base, options, args.replications, args.seed, **_batch(args, bar, out, files)),
+        lambda bar: compare(
+            base, options, args.replications, args.seed, precision=args.precision, **_batch(args, bar, out, files)
+        ),
     )
     window = base.run.duration_days - base.run.warmup_days
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")

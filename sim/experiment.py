@@ -398,6 +398,7 @@ def compare(
     progress: Progress | None = None,
     events: bool = False,
     hook: KpiHook | None = None,
+    precision: float = 0.05,
     force: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> CompareResult:
@@ -406,11 +407,12 @@ def compare(
     Replication ``r`` of every scenario uses seed ``(seed, r)``: the same referrals and the
     same families, so each difference is paired and its variance falls (common random
     numbers). Options must share the baseline's results window (else the differences would
-    compare different periods). With ``out``, a ``compare`` results folder is written.
+    compare different periods). With ``out``, a ``compare`` results folder is written, its
+    replication-count check aiming at ``precision`` (as :func:`run_batch`'s).
     """
     if not options:
         raise ArgumentError("options", "give at least one option to compare with the baseline")
-    check_batch_args(replications, seed, backend, workers, scheduler)
+    check_batch_args(replications, seed, backend, workers, scheduler, precision)
     window = (base.run.warmup_days, base.run.duration_days)
     for opt in options:
         if (opt.run.warmup_days, opt.run.duration_days) != window:
@@ -448,7 +450,7 @@ def compare(
                 differences=table,
                 series=pd.concat([b.series.assign(scenario=n) for n, b in batches.items()], ignore_index=True),
                 events=pd.concat(evs, ignore_index=True) if evs else None,
-                diagnostics={n: diagnostics(b) for n, b in batches.items()},
+                diagnostics={n: diagnostics(b, precision) for n, b in batches.items()},
             ),
         )
     return result

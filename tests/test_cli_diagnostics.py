@@ -60,3 +60,22 @@ def test_run_prints_its_warnings_and_warmup_check_unnamed(tmp_path: Path, capsys
         f"Warm-up check (MSER-5 on monthly {K.WARMUP_MEASURE.label}, mean of 2 replication(s)): "
         f"suggests {d['warmup']['warmup_days']:.0f} days; the scenario uses 30."
     ) in printed.out.splitlines()
+
+
+def test_compare_checks_the_replications_for_the_precision_asked(tmp_path: Path) -> None:
+    # --precision reaches compare's replication-count check as it does run's: the folder records
+    # it, and a looser aim needs fewer replications for every KPI (fails if compare ignores it)
+    option = str(CONFIGS / "options" / "more_key_workers.yaml")
+    needed = {}
+    for precision in ("0.05", "0.5"):
+        out = tmp_path / precision
+        argv = ["compare", str(CONFIGS / "baseline.yaml"), option, "--replications", "2", "--out", str(out)]
+        assert main([*argv, "--precision", precision, *SHORT, *BUSY]) == 0
+        diag = _diagnostics(out)["baseline"]
+        assert diag["precision"] == float(precision)
+        needed[precision] = {
+            r["kpi"]: r["n_needed"] for r in diag["replications_needed"] if r["n_needed"] == r["n_needed"]
+        }
+    assert needed["0.5"].keys() == needed["0.05"].keys() and needed["0.05"]
+    assert all(needed["0.5"][k] <= needed["0.05"][k] for k in needed["0.05"])
+    assert any(needed["0.5"][k] < needed["0.05"][k] for k in needed["0.05"])
