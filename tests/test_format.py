@@ -17,12 +17,12 @@ import pytest
 
 from sim import kpis as K
 from sim.present import console, narrative
-from sim.present.format import fmt_number, fmt_row
+from sim.present.format import DIFF_ROW, fmt_number, fmt_row
 from sim.vocab import Stage
 
 FRONT_DOOR_WAIT = K.wait(Stage.FRONT_DOOR, "mean")
 UTILISATION = K.utilisation("social_workers", "social workers")
-DIFF = ("base_mean", "option_mean", "diff_mean", "ci_low", "ci_high")
+DIFF = DIFF_ROW
 
 
 def _num(text: str) -> tuple[float, int]:
@@ -143,3 +143,20 @@ def test_a_lone_number_keeps_its_kinds_precision() -> None:
     assert fmt_number(0.775, "share", 1) == "0.8%" or fmt_number(0.775, "share", 1) == "0.7%"
     assert fmt_number(46_816_018, "gbp") == "£46,816,018"
     assert fmt_number(math.nan, "days") == "n/a"
+
+
+def test_the_reports_text_shows_millions_of_pounds_short_and_the_tables_in_pounds() -> None:
+    """The reviewer's case: "£46,816,018 (£41,635,097 to £51,996,939)" in the text, pounds against a
+    ±£5m interval. The text shows £m at the group's precision; the tables keep pounds."""
+    cost = K.per_year(K.COST_TOTAL)
+    row = {"mean": 46_816_018.0, "ci_low": 41_635_097.0, "ci_high": 51_996_939.0}
+    assert fmt_row(row, cost, 365.0, ("mean", "ci_low", "ci_high"), short=True) == ["£46.8m", "£41.6m", "£52.0m"]
+    assert fmt_row(row, cost, 365.0, ("mean",)) == ["£46,816,018"]
+    small = {"mean": 350_000.0, "ci_low": 300_000.0, "ci_high": 400_000.0}
+    assert fmt_row(small, cost, 365.0, ("mean",), short=True) == ["£350,000"]
+    d = _differences(cost, 46_816_018.0, 47_145_083.0, 284_769.0, 373_360.0)
+    row = {str(k): v for k, v in d.iloc[0].items()}
+    text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
+    plain = re.sub(r"<[^>]+>", "", text)
+    assert how == "clear"
+    assert plain == f"the {cost.label} rises by £0.33m a year, from £46.82m to £47.15m (95% CI £0.28m to £0.37m)"

@@ -197,11 +197,13 @@ def _text(folder: Path) -> str:
 
 
 def _parse(text: str) -> tuple[float, float]:
-    """A number as printed (``£1,234``, ``-0.8``, ``62%``) and half its last digit."""
+    """A number as printed (``£1,234``, ``-0.8``, ``62%``, ``£46.8m``) and half its last digit."""
     t = text.replace("£", "").replace(",", "").replace("%", "").strip()
+    unit = 1e6 if t.endswith("m") else 1.0  # money in millions (£46.8m)
+    t = t.removesuffix("m")
     assert re.fullmatch(r"-?\d+(\.\d+)?", t), f"not a number: {text!r}"
     decimals = len(t.split(".")[1]) if "." in t else 0
-    return float(t), 0.5 * 10.0**-decimals
+    return float(t) * unit, 0.5 * 10.0**-decimals * unit
 
 
 def _csv_row(folder: Path, attrs: dict[str, str]) -> pd.Series:

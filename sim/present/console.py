@@ -12,15 +12,13 @@ from typing import Any
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.format import change_unit, fmt_kpi, fmt_row
+from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row
 from sim.results import Results
 
 __all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
 
 CLEAR_MARK = "*"
 CLEAR_NOTE = "  * the paired 95% CI of the difference excludes 0 (a clear difference)"
-FIELDS = ("base_mean", "option_mean", "diff_mean", "ci_low", "ci_high")
-"""A row of ``differences.csv`` as printed: two levels, their difference and its interval."""
 
 
 def _rec(row: Any) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def summary_lines(summary: pd.DataFrame, kpis: Sequence[K.Kpi], window_days: flo
     out = [f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else "")]
     for k in rows:
         row = summ.loc[k.name]
-        mean, low, high = fmt_row(_rec(row), k, window_days, ("mean", "ci_low", "ci_high"))
+        mean, low, high = fmt_row(_rec(row), k, window_days, MEAN_CI)
         line = f"  {label(k):<{width}}  {mean:>14}"
         if n > 1:
             line += f"  {low:>13} - {high:<11}"
@@ -67,7 +65,7 @@ def difference_lines(
             continue
         row = d.loc[k.name]
         mark = CLEAR_MARK if bool(row["distinguishable"]) else " "
-        base, opt, diff, low, high = fmt_row(_rec(row), k, window_days, FIELDS)
+        base, opt, diff, low, high = fmt_row(_rec(row), k, window_days, DIFF_ROW)
         points = f" {change_unit(k)}" if k.kind == "share" else ""  # a change in a share is in points, not %
         out.append(f"   {mark} {names(k):<62} {base:>12} -> {opt:>12}   diff {diff} (95% CI {low} to {high}){points}")
     return out
@@ -81,7 +79,7 @@ def envelope_lines(res: Results) -> list[str]:
         row = res.summary[(res.summary["scenario"] == name) & (res.summary["kpi"] == cost.name)].iloc[0]
         budget = res.budget(name)
         w = res.window_days(name)
-        mean, low, high = fmt_row(_rec(row), cost, w, ("mean", "ci_low", "ci_high"))
+        mean, low, high = fmt_row(_rec(row), cost, w, MEAN_CI)
         ci = f"{low} - {high}"
         if budget is None:
             verdict, env = "no envelope set", "-"
@@ -109,7 +107,7 @@ def projection_lines(res: Results, scenario: str) -> list[str]:
         cells = []
         for k in (K.referrals_in_year(y), *(K.in_year(t, y) for t in K.COST_TOTALS)):
             r = summ.loc[k.name]
-            mean, low, high = fmt_row(_rec(r), k, w, ("mean", "ci_low", "ci_high"))
+            mean, low, high = fmt_row(_rec(r), k, w, MEAN_CI)
             cells.append(f"{mean} [{low}, {high}]")
         out.append(f"  {y:<6}" + "".join(f"{c:>34}" for c in cells))
     return out

@@ -13,34 +13,47 @@ from typing import Any
 from sim.kpis import Kpi
 
 __all__ = [
+    "DIFF_ROW",
     "MAX_DECIMALS",
+    "MEAN_CI",
     "base_decimals",
     "change_unit",
     "excludes_zero",
     "field_kind",
     "fmt_kpi",
+    "fmt_money",
     "fmt_money_axis",
     "fmt_number",
     "fmt_row",
     "group_decimals",
+    "in_millions",
     "row_decimals",
+    "row_style",
     "shown",
 ]
 
+MILLION = 1e6
+"""Money of this many pounds or more is shown in millions in the report's text (:func:`row_style`)."""
 MAX_DECIMALS = 8
 """The most decimals a group of numbers is ever given (:func:`group_decimals`)."""
 _LEVELS = ("base_mean", "option_mean")
 """The two levels of a row of ``differences.csv`` (the difference's fields are the others)."""
+MEAN_CI = ("mean", "ci_low", "ci_high")
+"""A row of ``summary.csv`` as shown: a mean and its interval."""
+DIFF_ROW = (*_LEVELS, "diff_mean", "ci_low", "ci_high")
+"""A row of ``differences.csv`` as shown: two levels, their difference and its interval."""
 
 
 def base_decimals(kind: str, values: Iterable[float] = ()) -> int:
     """The decimals a kind is shown with: ``days`` one; ``count``, ``gbp`` and ``share`` none;
     ``level`` none, one when every value is under 10; ``points`` (a difference of two shares,
-    in percentage points) none; otherwise two."""
+    in percentage points) none; ``gbp_m`` (millions of pounds) one; otherwise two."""
     if kind == "days":
         return 1
     if kind in ("count", "gbp", "share", "points"):
         return 0
+    if kind == "gbp_m":
+        return 1
     if kind == "level":
         return 1 if all(abs(v) < 10 for v in values if math.isfinite(v)) else 0
     return 2
@@ -92,10 +105,10 @@ def fmt_number(value: Any, kind: str, decimals: int | None = None) -> str:
 
     ``days`` ``1.5``; ``count`` and ``level`` with thousands separators (a count is a whole
     number of families, so a mean count is shown rounded); ``gbp`` with ``£`` and a minus sign
-    before it; ``share`` with ``%``; ``points`` (a difference of shares) a bare number (the
-    caller names the unit, :func:`change_unit`); otherwise ``1.23``. ``decimals`` defaults to
-    the kind's (:func:`base_decimals`); a number shown with others (a mean and its interval)
-    takes the group's (:func:`group_decimals`). ``n/a`` for None or NaN; never ``-0``.
+    before it (``gbp_m``: millions, ``£46.8m``); ``share`` with ``%``; ``points`` (a difference
+    of shares) a bare number (the caller names the unit, :func:`change_unit`); otherwise
+    ``1.23``. ``decimals`` defaults to the kind's (:func:`base_decimals`); a number shown with
+    others (a mean and its interval) takes the group's (:func:`group_decimals`). ``n/a`` for None or NaN; never ``-0``.
     """
     if value is None:
         return "n/a"
@@ -107,7 +120,7 @@ def fmt_number(value: Any, kind: str, decimals: int | None = None) -> str:
         return "n/a"
     d = base_decimals(kind, (x,)) if decimals is None else decimals
     digits = f"{abs(x):,.{d}f}"
-    body = f"£{digits}" if kind == "gbp" else f"{digits}%" if kind == "share" else digits
+    body = {"gbp": f"£{digits}", "gbp_m": f"£{digits}m", "share": f"{digits}%"}.get(kind, digits)
     zero = float(digits.replace(",", "")) == 0
     return ("-" if x < 0 and not zero else "") + body
 
@@ -146,24 +159,60 @@ def change_unit(kpi: Kpi) -> str:
     return "percentage points" if kpi.kind == "share" else kpi.display_unit
 
 
-def row_decimals(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> int:
+def _row_values(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> dict[str, float]:
+    fields = (*_LEVELS, "diff_mean") if "diff_mean" in row else ("mean",)
+    return {f: shown(row.get(f), kpi, window_days) for f in (*fields, "ci_low", "ci_high")}
+
+
+def in_millions(kpi: Kpi, values: Iterable[float]) -> bool:
+    """Whether money is shown short, in millions of pounds (``£46.8m``): some value is £1m or more."""
+    return kpi.kind == "gbp" and any(math.isfinite(v) and abs(v) >= MILLION for v in values)
+
+
+def row_decimals(row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool = False) -> int:
     """The decimals of one row of ``summary.csv`` (``mean``, ``ci_low``, ``ci_high``) or of
     ``differences.csv`` (``base_mean``, ``option_mean``, ``diff_mean`` and its ``ci_low`` to
     ``ci_high``; the two levels must read apart when the interval excludes zero), shown
-    together (:func:`group_decimals`)."""
-    fields = [*_LEVELS, "diff_mean"] if "diff_mean" in row else ["mean"]
-    value = {f: shown(row.get(f), kpi, window_days) for f in (*fields, "ci_low", "ci_high")}
-    low, high = value["ci_low"], value["ci_high"]
-    apart = [(value["base_mean"], value["option_mean"])] if "diff_mean" in row and excludes_zero(low, high) else []
-    return group_decimals(kpi.kind, [value[f] for f in fields], low, high, apart)
+    together (:func:`group_decimals`); ``millions``: of the values in millions of pounds."""
+    value = _row_values(row, kpi, window_days)
+    if millions:
+        value = {f: v / MILLION for f, v in value.items()}
+    low, high = value.pop("ci_low"), value.pop("ci_high")
+    diff = "diff_mean" in row
+    apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
+    return group_decimals("gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart)
 
 
-def fmt_row(row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str]) -> list[str]:
+def row_style(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False
+) -> tuple[str, int, float]:
+    """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the kind for
+    :func:`fmt_number` (:func:`field_kind`), the row's decimals (:func:`row_decimals`) and the
+    factor on the scaled value. ``short`` (the report's text): money of £1m or more in
+    millions (``£46.8m (£41.6m to £52.0m)``, factor 1e-6, kind ``gbp_m``); tables keep pounds."""
+    millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
+    decimals = row_decimals(row, kpi, window_days, millions)
+    if millions:
+        return "gbp_m", decimals, 1 / MILLION
+    return field_kind(kpi, field, row), decimals, 1.0
+
+
+def fmt_row(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool = False
+) -> list[str]:
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
-    to the row's one precision (:func:`row_decimals`); a difference of shares (its mean and
+    to the row's one precision (:func:`row_style`); a difference of shares (its mean and
     interval) in percentage points (:func:`change_unit`)."""
-    d = row_decimals(row, kpi, window_days)
-    return [fmt_number(shown(row.get(f), kpi, window_days), field_kind(kpi, f, row), d) for f in fields]
+    out = []
+    for f in fields:
+        kind, decimals, factor = row_style(row, kpi, window_days, f, short)
+        out.append(fmt_number(shown(row.get(f), kpi, window_days) * factor, kind, decimals))
+    return out
+
+
+def fmt_money(x: float) -> str:
+    """Money on its own in the report's text: in millions from £1m (``£1.8m``), else pounds."""
+    return fmt_number(x / MILLION, "gbp_m") if abs(x) >= MILLION else fmt_number(x, "gbp")
 
 
 def fmt_money_axis(x: float, _pos: object = None) -> str:

@@ -22,7 +22,7 @@ from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.assumptions import config_changes, show
 from sim.present.data import INTERVAL_TEXT, cap, finite, n_reps, present, stat, sweep_label
-from sim.present.format import change_unit, field_kind, fmt_number, row_decimals
+from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_money, fmt_number, row_style
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
@@ -44,10 +44,6 @@ VERDICT_WORDS = {
     "clear": "clear difference",
     "unclear": "no clear difference",
 }
-MEAN_CI = ("mean", "ci_low", "ci_high")
-"""A row of ``summary.csv`` shown to one precision."""
-DIFF_FIELDS = ("base_mean", "option_mean", "diff_mean", "ci_low", "ci_high")
-"""A row of ``differences.csv`` shown to one precision."""
 ONE_REPLICATION = (
     '<span class="warn">One replication gives no confidence intervals: rerun with '
     "<code>--replications 10</code> or more before presenting these {what}.</span>"
@@ -102,12 +98,12 @@ def num(
     if where is not None:
         attrs["where"] = json.dumps(dict(where), default=str)
     data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
+    decimals: int | None = None
     if value is None and field != "rel_half_width":  # a cell of a row: shown to the row's one precision
-        row = {f: _cell(res, kpi.name, f, scenario, option) for f in (DIFF_FIELDS if option is not None else MEAN_CI)}
-        decimals: int | None = row_decimals(row, kpi, res.window_days(scenario or option))
-        kind = field_kind(kpi, field, row)  # a change in a share is in percentage points (the caller says so)
-    else:
-        decimals = None
+        row = {f: _cell(res, kpi.name, f, scenario, option) for f in (DIFF_ROW if option is not None else MEAN_CI)}
+        # a change in a share is in percentage points (the caller says so); money from £1m in millions
+        kind, decimals, factor = row_style(row, kpi, res.window_days(scenario or option), field, short=True)
+        shown *= factor
     return f'<span class="num" {data}>{e(fmt_number(shown, kind, decimals))}</span>'
 
 
@@ -219,8 +215,7 @@ def _cost_sentence(res: Results, s: str) -> str:
     if budget:
         gap = mean - budget
         text += (
-            f", {e(fmt_number(abs(gap), 'gbp'))} {'over' if gap > 0 else 'under'} the budget of "
-            f"{e(fmt_number(budget, 'gbp'))} a year"
+            f", {e(fmt_money(abs(gap)))} {'over' if gap > 0 else 'under'} the budget of {e(fmt_money(budget))} a year"
         )
     return text + "."
 

@@ -18,7 +18,7 @@ from sim.analysis import replications_needed, summarise
 from sim.kpis import Kpi
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
 from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
-from sim.present.format import fmt_row
+from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row
 from sim.present.narrative import VERDICT_WORDS, summary_items, verdict
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
@@ -102,7 +102,7 @@ def _name(kpi: Kpi) -> str:
 
 
 def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float) -> str:
-    mean, low, high = fmt_row(rec, kpi, window, ("mean", "ci_low", "ci_high"))
+    mean, low, high = fmt_row(rec, kpi, window, MEAN_CI)
     text = e(mean)
     if finite(rec.get("ci_low")) and finite(rec.get("ci_high")):
         text += f"<br><small>{e(low)} to {e(high)}</small>"
@@ -140,9 +140,7 @@ def _differences(res: Results) -> str:
             if sel.empty:
                 continue
             rec = {str(k): v for k, v in sel.iloc[0].items()}
-            base, opt, diff, low, high = (
-                e(t) for t in fmt_row(rec, kpi, window, ("base_mean", "option_mean", "diff_mean", "ci_low", "ci_high"))
-            )
+            base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW))
             points = " points" if kpi.kind == "share" else ""  # a change in a share is in percentage points
             ci = f"{low} to {high}{points}" if finite(rec["ci_low"]) else "n/a"
             rows.append(
