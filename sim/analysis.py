@@ -219,13 +219,17 @@ def summarise(
     kpis: Sequence[str] | None = None,
     level: float = 0.95,
     nonnegative: Collection[str] = (),
+    at_most_one: Collection[str] = (),
 ) -> pd.DataFrame:
     """Mean, sd and t interval of each KPI across replications.
 
     For a KPI in ``nonnegative`` (a count, a wait, a cost: its true mean cannot be below
-    zero) the interval is the t interval truncated at zero: ``[max(0, low), high]``. The
+    zero) the interval is the t interval truncated at zero: ``[max(0, low), high]``; for one
+    in ``at_most_one`` (a part of its whole: a share of families, busy slots over slots when
+    a slot cannot be held twice) it is truncated at one: ``[low, min(1, high)]``. The
     truncated interval contains the true mean whenever the t interval does, so its coverage
-    is at least the nominal level; ``half_width`` stays the upper half (``high - mean``).
+    is at least the nominal level; ``half_width`` stays ``high - mean`` (before truncation
+    at one, so ``rel_half_width`` still measures the precision).
 
     Parameters
     ----------
@@ -235,6 +239,10 @@ def summarise(
         KPI columns to summarise, in output order; default :func:`kpi_columns` of ``reps``.
     level : float, default 0.95
         Confidence level (dimensionless).
+    nonnegative : collection of str, optional
+        KPIs whose true mean cannot be below zero.
+    at_most_one : collection of str, optional
+        KPIs whose true mean cannot be above one (fractions of a whole).
 
     Returns
     -------
@@ -242,7 +250,7 @@ def summarise(
         One row per KPI with columns :data:`SUMMARY_COLUMNS`:
 
         ``kpi`` (str); ``mean``, ``sd`` (``ddof=1``), ``ci_low``, ``ci_high``,
-        ``half_width`` (``ci_high - mean``), all in the KPI's units; ``n`` (int, non-NaN
+        ``half_width`` (the t interval's ``high - mean``), all in the KPI's units; ``n`` (int, non-NaN
         replications used); ``rel_half_width`` = ``half_width / |mean|`` (dimensionless,
         NaN when the mean is 0 or undefined). ``sd`` and the interval are NaN when
         ``n < 2``; a constant KPI has ``sd = 0`` and a zero-width interval.
@@ -262,6 +270,8 @@ def summarise(
             low = 0.0
         _, sd = _mean_sd(x)
         half = high - mean
+        if k in at_most_one and high > 1:
+            high = 1.0
         rel = half / abs(mean) if mean != 0 and not math.isnan(mean) else _NAN
         rows.append((k, mean, sd, low, high, n, half, rel))
     return _frame(rows, SUMMARY_COLUMNS, ints=("n",))

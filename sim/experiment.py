@@ -67,7 +67,8 @@ class BatchResult:
         One row per replication: ``scenario``, ``rep``, ``seed``, then every KPI.
     summary
         Per KPI: ``kpi, mean, sd, ci_low, ci_high, n, half_width, rel_half_width`` (95% t,
-        truncated at zero for quantities that cannot be negative).
+        truncated at zero for quantities that cannot be negative and at one for fractions that
+        cannot exceed their whole).
     series
         Monthly open cases and queue lengths, long form with a ``rep`` column.
     events
@@ -189,7 +190,8 @@ def _batch(
     # a hook's KPIs from checkpoints made before it was added have no definition: keep known ones
     table = table[["scenario", "rep", "seed", *[n for n in catalogue if n in table.columns]]]
     nonneg = [n for n, k in catalogue.items() if k.nonnegative]
-    summary = summarise(table, list(catalogue), nonnegative=nonneg)
+    whole = [n for n, k in catalogue.items() if k.at_most_one]
+    summary = summarise(table, list(catalogue), nonnegative=nonneg, at_most_one=whole)
     series = pd.concat([cp.series for cp in cps], ignore_index=True)
     events = cps[0].events
     quarantined = tuple(store.quarantined) if store is not None else ()
@@ -444,7 +446,7 @@ def compare(
                 scenarios=names,
                 replications=result.replications,
                 summary=result.summary,
-                kpis={n: k for b in runs for n, k in b.kpis.items()},
+                kpis=K.merged(b.kpis for b in runs),
                 manifest=_manifest(meta, seed, replications, backend, workers, fingerprints),
                 configs={sc.name: _config(sc) for sc in scenarios},
                 differences=table,
@@ -527,7 +529,7 @@ def sweep(
         [b.summary.assign(**values)[[*keys, *b.summary.columns]] for values, b in zip(setting, batches)],
         ignore_index=True,
     )
-    kpis = {n: k for b in batches for n, k in b.kpis.items()}
+    kpis = K.merged(b.kpis for b in batches)
     result = SweepResult(keys, table, summary, kpis)
     if folder is not None:
         R.write(

@@ -485,6 +485,22 @@ def test_summarise_passes_its_level_and_truncates_only_nonnegative_kpis_below_ze
     assert out.loc["b", "ci_low"] < 0 and 0 < out.loc["c", "ci_low"] < 1
 
 
+def test_summarise_truncates_a_fraction_of_a_whole_at_one() -> None:
+    """``u`` (at most one, utilisation 0.95 +/- 0.06: the t interval's high end is above 1,
+    as ``utilisation_team_coalfields`` 0.9477 (0.8874 to 1.0079) was) has its high end set to
+    exactly 1; ``v`` (same values, a share that can exceed its whole) keeps it; ``w`` (at
+    most one, high end below 1) is untouched; ``half_width`` stays the t interval's."""
+    u = [0.90, 0.93, 0.96, 1.0]
+    w = [0.5, 0.6, 0.7, 0.8]
+    out = summarise(reps_table(u=u, v=u, w=w), nonnegative={"u", "v", "w"}, at_most_one={"u", "w"}).set_index("kpi")
+    for name, x in (("u", u), ("v", u), ("w", w)):
+        mean, low, high, _ = t_interval(x)
+        assert out.loc[name, "ci_low"] == pytest.approx(low, rel=1e-12)
+        assert out.loc[name, "half_width"] == pytest.approx(high - mean, rel=1e-12)
+        assert out.loc[name, "ci_high"] == (1.0 if name == "u" else pytest.approx(high, rel=1e-12))
+    assert out.loc["v", "ci_high"] > 1 > out.loc["w", "ci_high"]
+
+
 def test_summarise_a_single_kpi_name_and_a_missing_one() -> None:
     """A single name (a string) is one KPI; a missing one is named with the table."""
     reps = reps_table(a=[1.0, 2.0], b=[3.0, 4.0])

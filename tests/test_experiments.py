@@ -387,7 +387,7 @@ def test_compare_by_locality_prints_each_place_with_the_tables_differences(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sim.config import load_scenario
-    from sim.present.format import fmt_diff
+    from sim.present.format import fmt_row
 
     base = CONFIGS / "baseline.yaml"
     argv = ["compare", str(base), str(CONFIGS / "options" / "more_key_workers.yaml"), "--replications", "2"]
@@ -400,5 +400,5 @@ def test_compare_by_locality_prints_each_place_with_the_tables_differences(
         heading = printed.index(f"  {K.place_label(loc)}")
         line = next(x for x in printed[heading + 1 :] if "Mean wait for a key worker (days)" in x)
         row = diff.loc[K.in_locality(wait, loc).name]
-        shown = fmt_diff(row["diff_mean"], row["ci_low"], row["ci_high"], wait, 270.0)
+        (shown,) = fmt_row(row.to_dict(), wait, 270.0, ("diff_mean",))
         assert f"diff {shown} " in line, (loc, line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sim.config import timeline
@@ -108,6 +109,7 @@ __all__ = [
     "in_locality",
     "key_worker_lists",
     "locality_kpis",
+    "merged",
     "place_label",
     "senior_lists",
     "statutory_kpis",
@@ -317,6 +319,15 @@ def whole_years(scenario: Scenario) -> int:
     return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
 
 
+def _slots_never_fall(service: str, states: list[Scenario]) -> bool:
+    """Whether a caseload list's utilisation is at most 1: its slots never fall from one state
+    of the run to the next and it has no workforce dynamics (a family keeps its worker when
+    capacity falls, so busy slots can then exceed the slots)."""
+    slots = [caseload_services(s).get(service, ("", 0.0))[1] for s in states]
+    staffed = any(service in workforce_lists(s) for s in states)
+    return not staffed and all(b >= a for a, b in pairwise(slots))
+
+
 def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     yield WINDOW_DAYS
     yield REFERRALS_TOTAL
@@ -324,10 +335,13 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
         yield referrals_from(src)
     yield FAMILIES_REFERRED
     yield from _stage_kpis()
+    states = [state for _, state in timeline(scenario)]
     if scenario.front_door is not None and scenario.front_door.staff > 0:
-        yield utilisation(str(Stage.FRONT_DOOR), "the front door")
+        # busy staff over the day-0 staff: at most 1 unless staff rise later
+        most = max(s.front_door.staff if s.front_door is not None else 0 for s in states)
+        yield utilisation(str(Stage.FRONT_DOOR), "the front door", most <= scenario.front_door.staff)
     for service, (label, _slots) in caseload_services(scenario).items():
-        yield utilisation(service, label)
+        yield utilisation(service, label, _slots_never_fall(service, states))
     lists = key_worker_lists(scenario)
     for service, label in lists.items():
         yield caseload(service, label)
@@ -402,8 +416,21 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
     "lists",
     "signed",
     "group",
+    "at_most_one",
     "definition",
 )
+
+
+def merged(catalogues: Iterable[Mapping[str, Kpi]]) -> dict[str, Kpi]:
+    """The KPIs of several scenarios' catalogues, one entry per name (the last scenario's),
+    at most one only where it is so in every scenario that has it (a list whose capacity
+    falls in one scenario can exceed its slots there)."""
+    out: dict[str, Kpi] = {}
+    for cat in catalogues:
+        for name, kpi in cat.items():
+            was = out.get(name)
+            out[name] = replace(kpi, at_most_one=False) if was is not None and not was.at_most_one else kpi
+    return out
 
 
 def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
@@ -421,6 +448,7 @@ def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
             "lists": " ".join(sorted(k.lists)),
             "signed": k.signed,
             "group": k.group,
+            "at_most_one": k.at_most_one,
             "definition": k.definition,
         }
         for k in kpis
@@ -442,6 +470,7 @@ def from_row(row: Mapping[Any, Any]) -> Kpi:
         lists=frozenset(lists.split()) if lists else frozenset(),
         signed=_true(row.get("signed")),
         group=str(row.get("group") or ""),
+        at_most_one=_true(row.get("at_most_one")),
     )
 
 

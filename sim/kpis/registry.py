@@ -106,6 +106,11 @@ class Kpi:
         count, duration, level, share or cost and never is.
     group
         For a KPI of one group of families (a locality), the group; "" for the whole area.
+    at_most_one
+        Whether the value is a part of its whole and so never above 1 (a share of families, a
+        vacancy rate, busy slots over slots of a list whose slots never fall): its interval is
+        truncated at 1 as a non-negative KPI's is at 0. False for a share that can exceed its
+        whole (a list's utilisation after its capacity falls, as families keep their worker).
     """
 
     name: str
@@ -119,6 +124,7 @@ class Kpi:
     lists: frozenset[str] = field(default_factory=frozenset)
     signed: bool = False
     group: str = ""
+    at_most_one: bool = False
 
     @property
     def nonnegative(self) -> bool:
@@ -152,8 +158,9 @@ def _k(
     per_year: bool = False,
     family: str = "",
     subject: str = "",
+    at_most_one: bool = False,
 ) -> Kpi:
-    return Kpi(name, label, unit, kind, definition, per_year, family, subject)
+    return Kpi(name, label, unit, kind, definition, per_year, family, subject, at_most_one=at_most_one)
 
 
 # --------------------------------------------------------------------------- single KPIs
@@ -471,8 +478,9 @@ def starts(stage: Stage) -> Kpi:
     )
 
 
-def utilisation(service: str, label: str) -> Kpi:
-    """Busy slots / slots of a service (``label`` names it: "Washington team", "MST")."""
+def utilisation(service: str, label: str, at_most_one: bool = False) -> Kpi:
+    """Busy slots / slots of a service (``label`` names it: "Washington team", "MST");
+    ``at_most_one`` when its slots never fall during the run (see :class:`Kpi`)."""
     return _k(
         f"utilisation_{service}",
         f"utilisation of {label}",
@@ -481,6 +489,7 @@ def utilisation(service: str, label: str) -> Kpi:
         f"Occupied slots of {label} averaged over the window, divided by its slots.",
         family="utilisation",
         subject=service,
+        at_most_one=at_most_one,
     )
 
 
@@ -542,6 +551,7 @@ def vacancy_rate(service: str, label: str) -> Kpi:
         "window, divided by the posts averaged over the window.",
         family="vacancy_rate",
         subject=service,
+        at_most_one=True,
     )
 
 
@@ -556,6 +566,7 @@ def agency_share(service: str, label: str) -> Kpi:
         "case-holding FTE in post (permanent and agency) averaged over the window.",
         family="agency_share",
         subject=service,
+        at_most_one=True,
     )
 
 

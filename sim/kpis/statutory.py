@@ -43,6 +43,7 @@ SC_REREFERRALS = _k(
     "share",
     "Share of children referred to social care in the window who had a referral in the 12 months before "
     "(DfE re-referral measure; history before day 0 is not known).",
+    at_most_one=True,
 )
 ASSESSMENTS_ON_TIME = _k(
     "assessments_within_45_working_days_share",
@@ -51,6 +52,7 @@ ASSESSMENTS_ON_TIME = _k(
     "share",
     "Share of children whose assessment was completed in the window within 45 working days of referral "
     "(calendar days x 5 / 7, below 46: completed on working day 45 or earlier).",
+    at_most_one=True,
 )
 ASSESSMENT_DAYS = _k(
     "assessment_working_days_mean",
@@ -90,6 +92,7 @@ CP_LONG = _k(
     "fraction",
     "share",
     "Share of CP plans (children) ended in the window that had lasted 2 years (730 days) or more.",
+    at_most_one=True,
 )
 CP_REPEAT = _k(
     "cp_plans_second_or_subsequent_share",
@@ -97,6 +100,7 @@ CP_REPEAT = _k(
     "fraction",
     "share",
     "Share of CP plans (children) started in the window that were a family's second or later in the run.",
+    at_most_one=True,
 )
 SW_WAIT = _k(
     "wait_social_worker_mean_days",

@@ -7,17 +7,23 @@ registry, so the terminal, the CSVs and the report say the same thing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.format import fmt_ci, fmt_diff, fmt_kpi
+from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row
 from sim.results import Results
 
 __all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
 
 CLEAR_MARK = "*"
 CLEAR_NOTE = "  * the paired 95% CI of the difference excludes 0 (a clear difference)"
+
+
+def _rec(row: Any) -> dict[str, Any]:
+    """A row of ``summary.csv`` or ``differences.csv`` (a pandas Series) as a dict."""
+    return {str(k): v for k, v in row.items()}
 
 
 def label(k: K.Kpi) -> str:
@@ -35,9 +41,9 @@ def summary_lines(summary: pd.DataFrame, kpis: Sequence[K.Kpi], window_days: flo
     out = [f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else "")]
     for k in rows:
         row = summ.loc[k.name]
-        line = f"  {label(k):<{width}}  {fmt_kpi(row['mean'], k, window_days):>14}"
+        mean, low, high = fmt_row(_rec(row), k, window_days, MEAN_CI)
+        line = f"  {label(k):<{width}}  {mean:>14}"
         if n > 1:
-            low, high = fmt_ci(row["ci_low"], row["ci_high"], k, window_days, "|").split("|")
             line += f"  {low:>13} - {high:<11}"
         out.append(line)
     return out
@@ -59,12 +65,9 @@ def difference_lines(
             continue
         row = d.loc[k.name]
         mark = CLEAR_MARK if bool(row["distinguishable"]) else " "
-        out.append(
-            f"   {mark} {names(k):<62} {fmt_kpi(row['base_mean'], k, window_days):>12} -> "
-            f"{fmt_kpi(row['option_mean'], k, window_days):>12}   "
-            f"diff {fmt_diff(row['diff_mean'], row['ci_low'], row['ci_high'], k, window_days)} "
-            f"(95% CI {fmt_ci(row['ci_low'], row['ci_high'], k, window_days)})"
-        )
+        base, opt, diff, low, high = fmt_row(_rec(row), k, window_days, DIFF_ROW)
+        points = f" {change_unit(k)}" if k.kind == "share" else ""  # a change in a share is in points, not %
+        out.append(f"   {mark} {names(k):<62} {base:>12} -> {opt:>12}   diff {diff} (95% CI {low} to {high}){points}")
     return out
 
 
@@ -76,7 +79,8 @@ def envelope_lines(res: Results) -> list[str]:
         row = res.summary[(res.summary["scenario"] == name) & (res.summary["kpi"] == cost.name)].iloc[0]
         budget = res.budget(name)
         w = res.window_days(name)
-        ci = fmt_ci(row["ci_low"], row["ci_high"], cost, w, " - ")
+        mean, low, high = fmt_row(_rec(row), cost, w, MEAN_CI)
+        ci = f"{low} - {high}"
         if budget is None:
             verdict, env = "no envelope set", "-"
         else:
@@ -88,7 +92,7 @@ def envelope_lines(res: Results) -> list[str]:
                 if row["ci_low"] > budget
                 else "not distinguishable from it"
             )
-        out.append(f"  {name:40} {fmt_kpi(row['mean'], cost, w):>18}  {ci:>25}  {env:>12}  {verdict}")
+        out.append(f"  {name:40} {mean:>18}  {ci:>25}  {env:>12}  {verdict}")
     return out
 
 
@@ -103,7 +107,8 @@ def projection_lines(res: Results, scenario: str) -> list[str]:
         cells = []
         for k in (K.referrals_in_year(y), *(K.in_year(t, y) for t in K.COST_TOTALS)):
             r = summ.loc[k.name]
-            cells.append(f"{fmt_kpi(r['mean'], k, w)} [{fmt_ci(r['ci_low'], r['ci_high'], k, w, ', ')}]")
+            mean, low, high = fmt_row(_rec(r), k, w, MEAN_CI)
+            cells.append(f"{mean} [{low}, {high}]")
         out.append(f"  {y:<6}" + "".join(f"{c:>34}" for c in cells))
     return out
 

@@ -1,7 +1,7 @@
 """What the figures and the text read from a results folder, in display units.
 
 Every value comes from :class:`sim.results.Results`: means and 95% intervals from its
-``summary`` (already truncated at zero for quantities that cannot be negative), paired
+``summary`` (already truncated, :data:`TRUNCATION_TEXT`), paired
 differences from its ``differences``, single replications from its ``replications``; KPI
 labels, units and scales from its ``kpis`` (the registry). Nothing here parses a KPI name.
 """
@@ -20,6 +20,7 @@ from sim.present.format import shown
 from sim.results import Kind, Results
 
 __all__ = [
+    "TRUNCATION_TEXT",
     "VERDICT_WORDS",
     "cap",
     "clip_interval",
@@ -35,7 +36,11 @@ __all__ = [
     "verdict_of",
 ]
 
-INTERVAL_TEXT = "95% t interval, truncated at zero for quantities that cannot be negative"
+TRUNCATION_TEXT = (
+    "truncated at zero for quantities that cannot be negative and at 100% for shares that cannot exceed it"
+)
+"""How an interval is truncated (:func:`sim.analysis.summarise`, :func:`clip_interval`)."""
+INTERVAL_TEXT = f"95% t interval, {TRUNCATION_TEXT}"
 """How every interval in the report is made (said once on the page and in captions)."""
 
 
@@ -121,11 +126,14 @@ def n_reps(res: Results, scenario: str | None = None) -> int:
     return int(reps.groupby(reps["scenario"].astype(str)).size().max())
 
 
-def clip_interval(kpi: Kpi, low: float, high: float) -> tuple[float, float]:
-    """An interval I compute myself, truncated at zero when the KPI cannot be negative
+def clip_interval(kpi: Kpi, low: float, high: float, scale: float = 1.0) -> tuple[float, float]:
+    """An interval I compute myself (stored values times ``scale``), truncated at zero when
+    the KPI cannot be negative and at one (times ``scale``) when it cannot exceed its whole
     (as ``summary.csv`` does)."""
     if kpi.nonnegative and math.isfinite(low) and low < 0:
         low = 0.0
+    if kpi.at_most_one and math.isfinite(high) and high > scale:
+        high = scale
     return low, high
 
 

@@ -24,13 +24,14 @@ if TYPE_CHECKING:
 __all__ = ["precision", "running_interval", "warmup"]
 
 
-def running_interval(values: np.ndarray, kpi: Kpi) -> pd.DataFrame:
-    """Mean and 95% t interval of the first 1, 2, ... replications (display units), the
-    interval truncated at zero when the KPI cannot be negative: ``n, mean, low, high``."""
+def running_interval(values: np.ndarray, kpi: Kpi, scale: float = 1.0) -> pd.DataFrame:
+    """Mean and 95% t interval of the first 1, 2, ... replications (display units: stored
+    values times ``scale``), the interval truncated as ``summary.csv``'s
+    (:func:`~sim.present.data.clip_interval`): ``n, mean, low, high``."""
     rows = []
     for n in range(1, len(values) + 1):
         m, lo, hi, _ = t_interval(values[:n])
-        lo, hi = clip_interval(kpi, lo, hi)
+        lo, hi = clip_interval(kpi, lo, hi, scale)
         rows.append({"n": n, "mean": m, "low": lo, "high": hi})
     return pd.DataFrame(rows, columns=["n", "mean", "low", "high"])
 
@@ -52,7 +53,7 @@ def _panel(ax: Axes, part: pd.DataFrame, kpi: Kpi, scale: float, target: float) 
     if len(x) == 0:
         note(ax, "No values: nothing was measured in any replication.")
         return False
-    run = running_interval(x, kpi)
+    run = running_interval(x, kpi, scale)
     ax.plot(run["n"], run["mean"], color="C0", marker="o", markersize=3, label="running mean")
     ax.fill_between(run["n"], run["low"], run["high"], color="C0", alpha=0.2, linewidth=0, label="95% CI")
     final = float(run["mean"].iloc[-1])

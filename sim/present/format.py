@@ -7,26 +7,108 @@ percent), in the style of its ``kind``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sim.kpis import Kpi
 
-__all__ = ["excludes_zero", "fmt_ci", "fmt_diff", "fmt_kpi", "fmt_money_axis", "fmt_number", "precise", "shown"]
+__all__ = [
+    "DIFF_ROW",
+    "MAX_DECIMALS",
+    "MEAN_CI",
+    "base_decimals",
+    "change_unit",
+    "excludes_zero",
+    "field_kind",
+    "fmt_kpi",
+    "fmt_money",
+    "fmt_money_axis",
+    "fmt_number",
+    "fmt_row",
+    "group_decimals",
+    "in_millions",
+    "row_decimals",
+    "row_style",
+    "shown",
+]
+
+MILLION = 1e6
+"""Money of this many pounds or more is shown in millions in the report's text (:func:`row_style`)."""
+MAX_DECIMALS = 8
+"""The most decimals a group of numbers is ever given (:func:`group_decimals`)."""
+_LEVELS = ("base_mean", "option_mean")
+"""The two levels of a row of ``differences.csv`` (the difference's fields are the others)."""
+MEAN_CI = ("mean", "ci_low", "ci_high")
+"""A row of ``summary.csv`` as shown: a mean and its interval."""
+DIFF_ROW = (*_LEVELS, "diff_mean", "ci_low", "ci_high")
+"""A row of ``differences.csv`` as shown: two levels, their difference and its interval."""
 
 
-def fmt_number(value: Any, kind: str, bound: bool = False) -> str:
+def base_decimals(kind: str, values: Iterable[float] = ()) -> int:
+    """The decimals a kind is shown with: ``days`` one; ``count``, ``gbp`` and ``share`` none;
+    ``level`` none, one when every value is under 10; ``points`` (a difference of two shares,
+    in percentage points) none; ``gbp_m`` (millions of pounds) one; otherwise two."""
+    if kind == "days":
+        return 1
+    if kind in ("count", "gbp", "share", "points"):
+        return 0
+    if kind == "gbp_m":
+        return 1
+    if kind == "level":
+        return 1 if all(abs(v) < 10 for v in values if math.isfinite(v)) else 0
+    return 2
+
+
+def _reads(x: float, d: int) -> str:
+    return f"{abs(x):.{d}f}"
+
+
+def group_decimals(
+    kind: str,
+    values: Iterable[float],
+    low: float = math.nan,
+    high: float = math.nan,
+    apart: Sequence[tuple[float, float]] = (),
+) -> int:
+    """The decimals for a group of (already scaled) numbers shown together: a value and its
+    interval ``low`` to ``high``, or two levels, their difference and its interval.
+
+    One precision serves the whole group, so the value reads inside its interval (rounding
+    to the same decimals keeps the order) and two levels subtract to their difference as
+    shown (within rounding). It is the kind's (:func:`base_decimals`), raised until
+
+    * the interval's half-width shows at least one significant figure (its ends are then at
+      least two units of the last digit apart, so ``0 to 0`` never hides ``-0.22 to 0.02``);
+    * an interval that excludes zero has no end that reads as zero;
+    * each pair in ``apart`` (two levels with a clear difference) reads as two numbers.
+
+    Non-finite numbers are ignored; at most :data:`MAX_DECIMALS`.
+    """
+    vals = [float(v) for v in values]
+    d = base_decimals(kind, [*vals, low, high])
+    bounded = math.isfinite(low) and math.isfinite(high)
+    half = (high - low) / 2 if bounded else 0.0
+    clear = bounded and excludes_zero(low, high)
+    pairs = [(a, b) for a, b in apart if math.isfinite(a) and math.isfinite(b) and a != b]
+    while d < MAX_DECIMALS:
+        wide = half <= 0 or 10.0**-d <= half * (1 + 1e-9)
+        off_zero = not clear or all(float(_reads(x, d)) != 0 for x in (low, high))
+        distinct = all(f"{a:.{d}f}" != f"{b:.{d}f}" for a, b in pairs)
+        if wide and off_zero and distinct:
+            break
+        d += 1
+    return d
+
+
+def fmt_number(value: Any, kind: str, decimals: int | None = None) -> str:
     """Format an already-scaled value.
 
-    ``days`` one decimal; ``count`` whole numbers with thousands separators (a count is a
-    whole number of families, so a mean count is shown rounded); ``level`` (a time-average
-    of cases) whole numbers, one decimal under 10; ``gbp`` whole pounds with ``£`` and a
-    minus sign before it; ``share`` whole percent; otherwise two decimals. ``n/a`` for None
-    or NaN; never ``-0``.
-
-    ``bound=True`` is for a number of an interval that excludes zero (its ends, and the mean
-    difference it belongs to): a non-zero value that would round to zero is shown to two
-    significant figures instead (``0.31``, ``-0.004``), so a clear difference never reads as
-    if it touched zero.
+    ``days`` ``1.5``; ``count`` and ``level`` with thousands separators (a count is a whole
+    number of families, so a mean count is shown rounded); ``gbp`` with ``£`` and a minus sign
+    before it (``gbp_m``: millions, ``£46.8m``); ``share`` with ``%``; ``points`` (a difference
+    of shares) a bare number (the caller names the unit, :func:`change_unit`); otherwise
+    ``1.23``. ``decimals`` defaults to the kind's (:func:`base_decimals`); a number shown with
+    others (a mean and its interval) takes the group's (:func:`group_decimals`). ``n/a`` for None or NaN; never ``-0``.
     """
     if value is None:
         return "n/a"
@@ -36,24 +118,10 @@ def fmt_number(value: Any, kind: str, bound: bool = False) -> str:
         return str(value)
     if not math.isfinite(x):
         return "n/a"
-    a = abs(x)
-    if kind == "days":
-        body = f"{a:,.1f}"
-    elif kind == "count":
-        body = f"{a:,.0f}"
-    elif kind == "level":
-        body = f"{a:,.1f}" if a < 10 else f"{a:,.0f}"
-    elif kind == "gbp":
-        body = f"£{a:,.0f}"
-    elif kind == "share":
-        body = f"{a:.0f}%"
-    else:
-        body = f"{a:,.2f}"
-    zero = float(body.strip("£%").replace(",", "")) == 0
-    if zero and bound and x != 0:
-        digits = f"{a:.2g}" if a >= 1e-4 else f"{a:.1e}"
-        body = f"£{digits}" if kind == "gbp" else f"{digits}%" if kind == "share" else digits
-        zero = False
+    d = base_decimals(kind, (x,)) if decimals is None else decimals
+    digits = f"{abs(x):,.{d}f}"
+    body = {"gbp": f"£{digits}", "gbp_m": f"£{digits}m", "share": f"{digits}%"}.get(kind, digits)
+    zero = float(digits.replace(",", "")) == 0
     return ("-" if x < 0 and not zero else "") + body
 
 
@@ -65,10 +133,9 @@ def shown(value: Any, kpi: Kpi, window_days: float) -> float:
         return math.nan
 
 
-def fmt_kpi(value: Any, kpi: Kpi, window_days: float, bound: bool = False) -> str:
-    """A stored KPI value, scaled and formatted (``bound``: the end of an interval, see
-    :func:`fmt_number`)."""
-    return fmt_number(shown(value, kpi, window_days), kpi.kind, bound)
+def fmt_kpi(value: Any, kpi: Kpi, window_days: float, decimals: int | None = None) -> str:
+    """A stored KPI value, scaled and formatted (``decimals``: see :func:`fmt_number`)."""
+    return fmt_number(shown(value, kpi, window_days), kpi.kind, decimals)
 
 
 def excludes_zero(low: Any, high: Any) -> bool:
@@ -79,32 +146,73 @@ def excludes_zero(low: Any, high: Any) -> bool:
         return False
 
 
-def precise(low: Any, high: Any, kind: str, scale: float = 1.0) -> bool:
-    """Whether an interval (stored values, ``scale`` to display) and the mean it belongs to
-    are shown with :func:`fmt_number`'s ``bound``: when the interval excludes zero, or when its
-    ends differ but would print as the same number (``0 to 0`` would read as certainly no
-    change when the interval is, say, -0.22 to 0.02)."""
-    if excludes_zero(low, high):
-        return True
-    try:
-        lo, hi = float(low) * scale, float(high) * scale
-    except (TypeError, ValueError):
-        return False
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
-        return False
-    return fmt_number(lo, kind) == fmt_number(hi, kind)
+def field_kind(kpi: Kpi, field: str, row: Mapping[str, Any]) -> str:
+    """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is formatted: as the
+    KPI's kind, but a difference of two shares (its mean and interval) in percentage points."""
+    if kpi.kind == "share" and "diff_mean" in row and field not in _LEVELS:
+        return "points"
+    return kpi.kind
 
 
-def fmt_diff(mean: Any, low: Any, high: Any, kpi: Kpi, window_days: float) -> str:
-    """A stored mean difference, formatted as precisely as its interval (:func:`precise`)."""
-    return fmt_kpi(mean, kpi, window_days, precise(low, high, kpi.kind, kpi.scale(window_days)))
+def change_unit(kpi: Kpi) -> str:
+    """The unit of a difference in ``kpi``: percentage points for a share, else its unit."""
+    return "percentage points" if kpi.kind == "share" else kpi.display_unit
 
 
-def fmt_ci(low: Any, high: Any, kpi: Kpi, window_days: float, sep: str = " to ") -> str:
-    """A stored confidence interval, scaled and formatted; when it excludes zero (or would
-    print as one number, see :func:`precise`) its ends never round to zero."""
-    bound = precise(low, high, kpi.kind, kpi.scale(window_days))
-    return f"{fmt_kpi(low, kpi, window_days, bound)}{sep}{fmt_kpi(high, kpi, window_days, bound)}"
+def _row_values(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> dict[str, float]:
+    fields = (*_LEVELS, "diff_mean") if "diff_mean" in row else ("mean",)
+    return {f: shown(row.get(f), kpi, window_days) for f in (*fields, "ci_low", "ci_high")}
+
+
+def in_millions(kpi: Kpi, values: Iterable[float]) -> bool:
+    """Whether money is shown short, in millions of pounds (``£46.8m``): some value is £1m or more."""
+    return kpi.kind == "gbp" and any(math.isfinite(v) and abs(v) >= MILLION for v in values)
+
+
+def row_decimals(row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool = False) -> int:
+    """The decimals of one row of ``summary.csv`` (``mean``, ``ci_low``, ``ci_high``) or of
+    ``differences.csv`` (``base_mean``, ``option_mean``, ``diff_mean`` and its ``ci_low`` to
+    ``ci_high``; the two levels must read apart when the interval excludes zero), shown
+    together (:func:`group_decimals`); ``millions``: of the values in millions of pounds."""
+    value = _row_values(row, kpi, window_days)
+    if millions:
+        value = {f: v / MILLION for f, v in value.items()}
+    low, high = value.pop("ci_low"), value.pop("ci_high")
+    diff = "diff_mean" in row
+    apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
+    return group_decimals("gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart)
+
+
+def row_style(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False
+) -> tuple[str, int, float]:
+    """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the kind for
+    :func:`fmt_number` (:func:`field_kind`), the row's decimals (:func:`row_decimals`) and the
+    factor on the scaled value. ``short`` (the report's text): money of £1m or more in
+    millions (``£46.8m (£41.6m to £52.0m)``, factor 1e-6, kind ``gbp_m``); tables keep pounds."""
+    millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
+    decimals = row_decimals(row, kpi, window_days, millions)
+    if millions:
+        return "gbp_m", decimals, 1 / MILLION
+    return field_kind(kpi, field, row), decimals, 1.0
+
+
+def fmt_row(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool = False
+) -> list[str]:
+    """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
+    to the row's one precision (:func:`row_style`); a difference of shares (its mean and
+    interval) in percentage points (:func:`change_unit`)."""
+    out = []
+    for f in fields:
+        kind, decimals, factor = row_style(row, kpi, window_days, f, short)
+        out.append(fmt_number(shown(row.get(f), kpi, window_days) * factor, kind, decimals))
+    return out
+
+
+def fmt_money(x: float) -> str:
+    """Money on its own in the report's text: in millions from £1m (``£1.8m``), else pounds."""
+    return fmt_number(x / MILLION, "gbp_m") if abs(x) >= MILLION else fmt_number(x, "gbp")
 
 
 def fmt_money_axis(x: float, _pos: object = None) -> str:

@@ -32,7 +32,7 @@ from sim.present.data import (
     sweep_label,
     verdict,
 )
-from sim.present.format import fmt_number, precise
+from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_money, fmt_number, row_style
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
@@ -102,10 +102,13 @@ def num(
     if where is not None:
         attrs["where"] = json.dumps(dict(where), default=str)
     data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
-    bound = field in ("ci_low", "ci_high", "diff_mean") and precise(
-        _cell(res, kpi.name, "ci_low", scenario, option), _cell(res, kpi.name, "ci_high", scenario, option), kind, scale
-    )
-    return f'<span class="num" {data}>{e(fmt_number(shown, kind, bound))}</span>'
+    decimals: int | None = None
+    if value is None and field != "rel_half_width":  # a cell of a row: shown to the row's one precision
+        row = {f: _cell(res, kpi.name, f, scenario, option) for f in (DIFF_ROW if option is not None else MEAN_CI)}
+        # a change in a share is in percentage points (the caller says so); money from £1m in millions
+        kind, decimals, factor = row_style(row, kpi, res.window_days(scenario or option), field, short=True)
+        shown *= factor
+    return f'<span class="num" {data}>{e(fmt_number(shown, kind, decimals))}</span>'
 
 
 def _mean(res: Results, kpi: Kpi, s: str) -> float:
@@ -219,8 +222,7 @@ def _cost_sentence(res: Results, s: str) -> str:
     if budget:
         gap = mean - budget
         text += (
-            f", {e(fmt_number(abs(gap), 'gbp'))} {'over' if gap > 0 else 'under'} the budget of "
-            f"{e(fmt_number(budget, 'gbp'))} a year"
+            f", {e(fmt_money(abs(gap)))} {'over' if gap > 0 else 'under'} the budget of {e(fmt_money(budget))} a year"
         )
     return text + "."
 
@@ -318,14 +320,19 @@ def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any]) -> tupl
     d = num(res, kpi, "diff_mean", option=option)
     # £ and % are part of the formatted number
     label, unit = e(kpi.label), "" if kpi.kind in ("gbp", "share") else f" {e(kpi.display_unit)}"
+    # a change in a share is in percentage points; its interval's ends too
+    pts, ci_pts = (f" {change_unit(kpi)}", " points") if kpi.kind == "share" else ("", "")
     how = verdict(row)
     if how == "none":
         return f"no change in {label} ({b}{unit} in both)", how
     if how == "unknown":
-        return f"{label}: {b} → {o}{unit} (change {d}; one replication, so no confidence interval and no verdict)", how
-    ci = f"95% CI {num(res, kpi, 'ci_low', option=option)} to {num(res, kpi, 'ci_high', option=option)}"
+        return (
+            f"{label}: {b} → {o}{unit} (change {d}{pts}; one replication, so no confidence interval and no verdict)",
+            how,
+        )
+    ci = f"95% CI {num(res, kpi, 'ci_low', option=option)} to {num(res, kpi, 'ci_high', option=option)}{ci_pts}"
     if how == "unclear":
-        return f"no clear difference in {label}: {b} vs {o}{unit} (change {d}, {ci}, which includes zero)", how
+        return f"no clear difference in {label}: {b} vs {o}{unit} (change {d}{pts}, {ci}, which includes zero)", how
     mag = num(res, kpi, "diff_mean", option=option, magnitude=True)
     down = float(row["diff_mean"]) < 0
     if kpi.name in FAMILIES_WHO:
@@ -334,6 +341,8 @@ def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any]) -> tupl
         return f"the {label} {'falls' if down else 'rises'} from {b} to {o} days ({ci})", how
     if kpi.kind == "gbp":
         return f"the {label} {'falls' if down else 'rises'} by {mag} a year, from {b} to {o} ({ci})", how
+    if pts:
+        return f"{label}: {'down' if down else 'up'} {mag}{pts}, from {b} to {o} ({ci})", how
     return f"{label}: {'down' if down else 'up'} by {mag}{unit}, from {b} to {o} ({ci})", how
 
 

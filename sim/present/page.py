@@ -21,7 +21,7 @@ from sim.kpis import Kpi
 from sim.present import references as bib
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
 from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
-from sim.present.format import fmt_ci, fmt_diff, fmt_kpi
+from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row
 from sim.present.narrative import VERDICT_WORDS, summary_items, verdict
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
@@ -105,14 +105,11 @@ def _name(kpi: Kpi) -> str:
     return f"{e(cap(kpi.label))} <small>({e(kpi.display_unit)})</small>"
 
 
-def _value(value: Any, kpi: Kpi, window: float) -> str:
-    return e(fmt_kpi(value, kpi, window))
-
-
 def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float) -> str:
-    text = _value(rec.get("mean"), kpi, window)
+    mean, low, high = fmt_row(rec, kpi, window, MEAN_CI)
+    text = e(mean)
     if finite(rec.get("ci_low")) and finite(rec.get("ci_high")):
-        text += f"<br><small>{e(fmt_ci(rec['ci_low'], rec['ci_high'], kpi, window))}</small>"
+        text += f"<br><small>{e(low)} to {e(high)}</small>"
     return text
 
 
@@ -147,14 +144,16 @@ def _differences(res: Results) -> str:
             if sel.empty:
                 continue
             rec = {str(k): v for k, v in sel.iloc[0].items()}
-            ci = e(fmt_ci(rec["ci_low"], rec["ci_high"], kpi, window)) if finite(rec["ci_low"]) else "n/a"
+            base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW))
+            points = " points" if kpi.kind == "share" else ""  # a change in a share is in percentage points
+            ci = f"{low} to {high}{points}" if finite(rec["ci_low"]) else "n/a"
             rows.append(
                 [
                     e(option),
                     _name(kpi),
-                    _value(rec["base_mean"], kpi, window),
-                    _value(rec["option_mean"], kpi, window),
-                    e(fmt_diff(rec["diff_mean"], rec["ci_low"], rec["ci_high"], kpi, window)),
+                    base,
+                    opt,
+                    diff + points,
                     ci,
                     VERDICT_WORDS[verdict(rec)],
                 ]

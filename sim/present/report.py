@@ -28,7 +28,7 @@ from sim.present import (
     fig_uncertainty,
     fig_waits,
 )
-from sim.present.data import INTERVAL_TEXT
+from sim.present.data import INTERVAL_TEXT, TRUNCATION_TEXT
 from sim.present.page import Rendered, page
 from sim.present.theme import render
 from sim.results import Kind, Results
@@ -82,7 +82,7 @@ RUN_FIGURES: tuple[tuple[str, str, Draw], ...] = (
     ),
     (
         "precision",
-        "Replication-count check: running mean and 95% CI (truncated at zero for quantities that cannot be negative) "
+        f"Replication-count check: running mean and 95% CI ({TRUNCATION_TEXT}) "
         "as replications are added; the grey band is ± the target precision of the final mean.",
         fig_diagnostics.precision,
     ),
@@ -157,8 +157,7 @@ def figure_list(res: Results) -> list[tuple[str, str, Draw]]:
             (
                 "sweep",
                 "Each panel: the mean of the replications at each swept value (line) and its 95% confidence interval "
-                "(band, truncated at zero for quantities that cannot be negative); other swept settings are separate "
-                "lines.",
+                f"(band, {TRUNCATION_TEXT}); other swept settings are separate lines.",
                 fig_sweep.sweep,
             ),
             ("precision", "Replication-count check for the first combination.", fig_diagnostics.precision),

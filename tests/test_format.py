@@ -1,0 +1,162 @@
+"""How numbers are shown: a value and its interval at one precision (``sim.present.format``).
+
+A planner reads "0.0 (0.017 to 0.024)" as a mean outside its own interval, "0.0 -> 0.0" next to a
+clear-difference mark as a contradiction, and "up by 2%" for a change of two shares as a relative
+change. These tests pin the rules on the console's tables and the report's text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import kpis as K
+from sim.present import console, narrative
+from sim.present.format import DIFF_ROW, fmt_number, fmt_row
+from sim.vocab import Stage
+
+FRONT_DOOR_WAIT = K.wait(Stage.FRONT_DOOR, "mean")
+UTILISATION = K.utilisation("social_workers", "social workers")
+DIFF = DIFF_ROW
+
+
+def _num(text: str) -> tuple[float, int]:
+    """A number as printed and its decimals."""
+    t = text.replace("£", "").replace(",", "").replace("%", "").strip()
+    assert re.fullmatch(r"-?\d+(\.\d+)?", t), f"not a number: {text!r}"
+    return float(t), len(t.split(".")[1]) if "." in t else 0
+
+
+def _after_label(line: str) -> str:
+    """A console line's numbers: after the KPI's label and unit, without "95% CI"."""
+    return line.split(")", 1)[1].replace("95% CI", "")
+
+
+def _summary(mean: float, low: float, high: float, kpi: K.Kpi) -> pd.DataFrame:
+    return pd.DataFrame([{"kpi": kpi.name, "mean": mean, "ci_low": low, "ci_high": high}])
+
+
+def _differences(kpi: K.Kpi, base: float, option: float, low: float, high: float, n: int = 4) -> pd.DataFrame:
+    row = {"option": "opt", "kpi": kpi.name, "base_mean": base, "option_mean": option, "diff_mean": option - base}
+    row |= {"ci_low": low, "ci_high": high, "diff_sd": 0.01, "n": n, "distinguishable": low > 0 or high < 0}
+    return pd.DataFrame([row])
+
+
+def test_the_console_shows_a_mean_inside_its_interval() -> None:
+    """The reviewer's case: a front-door wait of 0.0204 days, 95% CI 0.017 to 0.024, printed
+    "0.0 | 0.017 to 0.024". The mean is shown at its interval's precision."""
+    (line,) = console.summary_lines(_summary(0.0204, 0.017, 0.024, FRONT_DOOR_WAIT), [FRONT_DOOR_WAIT], 365.0, 4)[1:]
+    mean, low, high = (_num(t) for t in re.findall(r"-?\d[\d,]*\.?\d*", _after_label(line)))
+    assert low[0] <= mean[0] <= high[0], line
+    assert mean[1] == low[1] == high[1] == 3, line
+
+
+def test_two_levels_with_a_clear_difference_never_read_as_equal() -> None:
+    """The reviewer's case: "* 0.0 -> 0.0 diff 0.014 (95% CI 0.01 to 0.017)". The levels, the
+    difference and its interval are shown at one precision, enough that the levels differ."""
+    d = _differences(FRONT_DOOR_WAIT, 0.0062, 0.0202, 0.0104, 0.0172)
+    (line,) = console.difference_lines(d, [FRONT_DOOR_WAIT], 365.0, "opt")
+    assert line.lstrip().startswith(console.CLEAR_MARK)
+    base, option, diff, low, high = (_num(t) for t in re.findall(r"-?\d[\d,]*\.?\d*", _after_label(line)))
+    assert base[0] != option[0], line
+    assert base[1] == option[1] == diff[1] == low[1] == high[1], line
+    assert low[0] <= diff[0] <= high[0] and low[0] > 0, line
+
+
+def test_a_change_in_a_share_is_in_percentage_points_at_one_precision() -> None:
+    """The reviewer's case: 76.77% -> 78.45%, +1.68 points (95% CI 1.40 to 1.96) was printed "up by
+    2%, from 77% to 78% (95% CI 1% to 2%)". It reads in percentage points, and the levels
+    subtract to the difference as shown."""
+    base, option, diff, low, high = fmt_row(
+        {"base_mean": 0.7677, "option_mean": 0.7845, "diff_mean": 0.0168, "ci_low": 0.0140, "ci_high": 0.0196},
+        UTILISATION,
+        365.0,
+        DIFF,
+    )
+    assert (base, option, diff, low, high) == ("76.8%", "78.5%", "1.7", "1.4", "2.0")
+    d = _differences(UTILISATION, 0.7677, 0.7845, 0.0140, 0.0196)
+    (line,) = console.difference_lines(d, [UTILISATION], 365.0, "opt")
+    assert "diff 1.7 (95% CI 1.4 to 2.0) percentage points" in line, line
+
+
+class _Res:
+    """Just what :func:`sim.present.narrative._clause` reads of a comparison's results."""
+
+    def __init__(self, differences: pd.DataFrame, kpi: K.Kpi) -> None:
+        self.differences = differences
+        self.kpis = {kpi.name: kpi}
+
+    def window_days(self, _name: Any = None) -> float:
+        return 365.0
+
+
+def test_the_report_says_a_change_in_a_share_in_percentage_points() -> None:
+    d = _differences(UTILISATION, 0.7677, 0.7845, 0.0140, 0.0196)
+    row = {str(k): v for k, v in d.iloc[0].items()}
+    text, how = narrative._clause(_Res(d, UTILISATION), "opt", UTILISATION, row)  # type: ignore[arg-type]
+    plain = re.sub(r"<[^>]+>", "", text)
+    assert how == "clear"
+    want = f"{UTILISATION.label}: up 1.7 percentage points, from 76.8% to 78.5% (95% CI 1.4 to 2.0 points)"
+    assert plain == want, plain
+
+
+def test_the_report_shows_a_mean_inside_its_interval() -> None:
+    """The narrative's numbers of one summary row share its precision (the headline's "0.0"
+    against "0.017 to 0.024")."""
+    kpi = FRONT_DOOR_WAIT
+    row = {"mean": 0.0204, "ci_low": 0.017, "ci_high": 0.024}
+    shown = fmt_row(row, kpi, 365.0, ("mean", "ci_low", "ci_high"))
+    assert shown == ["0.020", "0.017", "0.024"]
+
+
+@pytest.mark.parametrize("kind", ["days", "count", "level", "share", "gbp", "number"])
+def test_every_group_reads_in_order_and_off_zero_when_its_interval_excludes_zero(kind: str) -> None:
+    """Random levels and intervals at every scale: the mean (and the difference) read inside the
+    interval; an interval that excludes zero has no end reading 0; an interval whose ends differ
+    is not printed as one number; two levels with a clear difference read apart."""
+    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    rng = np.random.default_rng(7)
+    for _ in range(400):
+        scale = 10.0 ** rng.uniform(-4, 6)
+        mean, half = rng.normal() * scale, abs(rng.normal()) * scale * 10.0 ** rng.uniform(-3, 0.5)
+        base = abs(rng.normal()) * scale
+        row = {"base_mean": base, "option_mean": base + mean, "diff_mean": mean}
+        row |= {"ci_low": mean - half, "ci_high": mean + half}
+        if kind == "share":
+            row = {k: v / 100 for k, v in row.items()}  # stored as fractions, shown in percent
+        b, o, m, lo, hi = (_num(t)[0] for t in fmt_row(row, kpi, 365.0, DIFF))
+        assert lo <= m <= hi, (row, b, o, m, lo, hi)
+        if half > 0:
+            assert lo < hi, row
+        if mean - half > 0 or mean + half < 0:
+            assert lo != 0 and hi != 0 and b != o, row
+
+
+def test_a_lone_number_keeps_its_kinds_precision() -> None:
+    assert fmt_number(1234.5, "count") == "1,234"
+    assert fmt_number(-0.04, "days") == "0.0"  # never -0
+    assert fmt_number(0.775, "share", 1) == "0.8%" or fmt_number(0.775, "share", 1) == "0.7%"
+    assert fmt_number(46_816_018, "gbp") == "£46,816,018"
+    assert fmt_number(math.nan, "days") == "n/a"
+
+
+def test_the_reports_text_shows_millions_of_pounds_short_and_the_tables_in_pounds() -> None:
+    """The reviewer's case: "£46,816,018 (£41,635,097 to £51,996,939)" in the text, pounds against a
+    ±£5m interval. The text shows £m at the group's precision; the tables keep pounds."""
+    cost = K.per_year(K.COST_TOTAL)
+    row = {"mean": 46_816_018.0, "ci_low": 41_635_097.0, "ci_high": 51_996_939.0}
+    assert fmt_row(row, cost, 365.0, ("mean", "ci_low", "ci_high"), short=True) == ["£46.8m", "£41.6m", "£52.0m"]
+    assert fmt_row(row, cost, 365.0, ("mean",)) == ["£46,816,018"]
+    small = {"mean": 350_000.0, "ci_low": 300_000.0, "ci_high": 400_000.0}
+    assert fmt_row(small, cost, 365.0, ("mean",), short=True) == ["£350,000"]
+    d = _differences(cost, 46_816_018.0, 47_145_083.0, 284_769.0, 373_360.0)
+    row = {str(k): v for k, v in d.iloc[0].items()}
+    text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
+    plain = re.sub(r"<[^>]+>", "", text)
+    assert how == "clear"
+    assert plain == f"the {cost.label} rises by £0.33m a year, from £46.82m to £47.15m (95% CI £0.28m to £0.37m)"
