@@ -17,7 +17,7 @@ from sim import results as R
 from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
-from sim.config import load_scenario, parse_override
+from sim.config import Scenario, load_scenario, parse_override
 from sim.errors import ArgumentError, EhsimError, ScenarioError
 from sim.experiment import (
     compare,
@@ -284,9 +284,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _FileError(ScenarioError):
+    """A :class:`ScenarioError` whose lines already name the file that has the problem."""
+
+
+def _load_named(path: Path, overrides: list[str]) -> Scenario:
+    """:func:`load_scenario`, its errors naming ``path`` (for commands reading several files)."""
+    try:
+        return load_scenario(path, overrides)
+    except ScenarioError as exc:
+        raise _FileError([f"{path}: {line}" for line in exc.messages]) from None
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
-    base = load_scenario(args.config, args.overrides)
-    options = [load_scenario(path, args.overrides) for path in args.options]
+    base = _load_named(args.config, args.overrides)
+    options = [_load_named(path, args.overrides) for path in args.options]
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
     out = _out(args, compare_job([base, *options], args.seed))
     files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))
@@ -465,7 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {FLAGS.get(argument, argument)}: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except EhsimError as exc:
-        where = f"{args.config}: " if isinstance(exc, ScenarioError) and getattr(args, "config", None) else ""
+        unnamed = isinstance(exc, ScenarioError) and not isinstance(exc, _FileError)
+        where = f"{args.config}: " if unnamed and getattr(args, "config", None) else ""
         for line in exc.messages:  # one line per problem, each naming its field or argument
             print(f"error: {where}{line}", file=sys.stderr)
         return EXIT_BAD_INPUT
