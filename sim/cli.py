@@ -4,6 +4,7 @@ prints. Bad input exits with code 2 and one field-named message per problem."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +36,8 @@ from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
 from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141
+"""Exit code when the reader of stdout went away: 128 + SIGPIPE, as a shell reports a command killed by it."""
 FLAGS = {
     "replications": "--replications",
     "seed": "--seed",
@@ -471,7 +474,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
+        return code
+    except BrokenPipeError:  # stdout closed early (`ehsim kpis | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        return EXIT_BROKEN_PIPE
     except ArgumentError as exc:
         for argument, problem in exc.problems:  # one line per bad argument, named by its flag
             print(f"error: {FLAGS.get(argument, argument)}: {problem}", file=sys.stderr)
