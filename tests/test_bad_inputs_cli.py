@@ -48,7 +48,8 @@ def _refused(argv: list[str], capsys: pytest.CaptureFixture[str], needle: str) -
         (["--seed", str(2**65)], "--seed: must be a whole number from 0 to 2**63 - 1"),
         (["--replications", "1000000000"], "--replications: must be <= 100,000"),
         (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with the dask backend"),
-        (["--replications", "90000"], "replications: 90,000 replications give about"),
+        (["--replications", "90000"], "error: --replications: 90,000 replications give about"),
+        (["--workers", "3"], "error: --workers: only used with the process or dask backend"),
         (
             ["--set", "run.duration_days=36000", "--set", "referrals.sources.police.annual_rate=9000000"],
             "referrals.sources.police.annual_rate",
