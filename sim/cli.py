@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -54,9 +54,12 @@ FLAGS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its usage line
-        self.print_usage(sys.stderr)
-        print(f"error: {message}", file=sys.stderr)
+    commands: Mapping[str, argparse.ArgumentParser]
+    """The top-level parser's subcommand name -> its parser (set by :func:`_parser`)."""
+
+    def error(self, message: str) -> NoReturn:
+        """One line naming the argument and one pointing to the command's help; exit 2 (as argparse)."""
+        print(f"error: {message}\nsee {self.prog} --help", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -104,7 +107,7 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
     p.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> _Parser:
     p = _Parser(prog="ehsim", description="Simulate children's early help services.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with errors")
@@ -122,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("config", type=Path, metavar="BASE")
     c.add_argument("options", type=Path, nargs="+", metavar="OPTION")
     _batch_options(c, default_reps=20)
+    c.add_argument("--events", action="store_true", help="also write replication 0's event log of each scenario")
     s = sub.add_parser("sweep", help="full-factorial parameter sweep")
     s.add_argument("config", type=Path)
     s.add_argument(
@@ -165,7 +169,18 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
     rp = sub.add_parser("report", help="write a self-contained HTML report (and figures) for a results folder")
     rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help="folder written by ehsim run, compare or sweep")
+    p.commands = sub.choices
     return p
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an argument the command does not take is refused by that command's
+    parser (so the hint names its help, not the top-level one)."""
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 class _Bar:
@@ -307,7 +322,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))
     res = _with_bar(
         args.quiet,
-        lambda bar: compare(base, options, args.replications, args.seed, **_batch(args, bar, out, files)),
+        lambda bar: compare(
+            base, options, args.replications, args.seed, events=args.events, **_batch(args, bar, out, files)
+        ),
     )
     window = base.run.duration_days - base.run.warmup_days
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
@@ -472,7 +489,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit

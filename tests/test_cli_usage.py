@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import os
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sim.cli import main
@@ -30,3 +32,42 @@ def test_closed_stdout_stops_quietly(
     assert code == 141  # 128 + SIGPIPE
     assert capsys.readouterr().err == ""
     closed.close()  # its descriptor now points to the null device: closing it cannot fail
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "hint"),
+    [
+        (
+            ["run", BASE, "--replications", "x"],
+            "error: argument --replications: must be a whole number",
+            "see ehsim run --help",
+        ),
+        (
+            ["sweep", BASE, "--vary", "run.seed=1", "--events"],
+            "error: unrecognized arguments: --events",
+            "see ehsim sweep --help",
+        ),
+        (["compare", BASE], "error: the following arguments are required: OPTION", "see ehsim compare --help"),
+        (["frob"], "error: argument command: invalid choice: 'frob'", "see ehsim --help"),
+    ],
+    ids=["bad-value", "unknown-flag", "missing", "no-such-command"],
+)
+def test_argument_errors_are_one_line_and_a_hint(
+    argv: list[str], message: str, hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(message), lines
+    assert lines[1] == hint
+
+
+def test_compare_keeps_the_event_logs_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mmc = str(CONFIGS / "validation" / "mmc.yaml")
+    option = tmp_path / "more.yaml"
+    option.write_text(f"extends: {mmc}\nname: more\nteams:\n  town:\n    workers: 3\n")
+    short = ["--set", "run.duration_days=200", "--set", "run.warmup_days=20", "--quiet", "--replications", "2"]
+    assert main(["compare", mmc, str(option), *short, "--events", "--out", str(tmp_path / "out")]) == 0
+    events = pd.read_parquet(tmp_path / "out" / "events.parquet")
+    assert set(events["scenario"]) == {"mmc", "more"}
