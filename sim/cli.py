@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -51,6 +52,7 @@ FLAGS = {
     "method": "--method",
 }
 """Library argument name -> the flag a user typed, for error messages."""
+SET_HELP = "override a scenario key, e.g. --set teams.washington.workers=7 (repeatable)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,14 +87,7 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
     p.add_argument("--workers", type=_whole_int, default=None, help="processes or Dask workers (default: cores)")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --backend dask)")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario key, e.g. --set teams.north.workers=12",
-    )
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
     p.add_argument(
         "--precision",
         type=float,
@@ -109,32 +104,44 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
 
 def _parser() -> _Parser:
     p = _Parser(prog="ehsim", description="Simulate children's early help services.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('ehsim')}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with errors")
-    v.add_argument("config", type=Path)
-    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    v.add_argument("config", type=Path, help="scenario file, e.g. configs/baseline.yaml")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
     kp = sub.add_parser("kpis", help="print the data dictionary: every KPI a scenario produces")
-    kp.add_argument("config", type=Path, nargs="?", default=Path("configs/baseline.yaml"), help="default %(default)s")
-    kp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    kp.add_argument("--format", choices=("table", "csv"), default="table")
+    kp.add_argument(
+        "config",
+        type=Path,
+        nargs="?",
+        default=Path("configs/baseline.yaml"),
+        help="scenario file (default %(default)s)",
+    )
+    kp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
+    kp.add_argument(
+        "--format",
+        choices=("table", "csv"),
+        default="table",
+        help="table to read, csv for a spreadsheet (default %(default)s)",
+    )
     r = sub.add_parser("run", help="run replications of a scenario and write their results")
-    r.add_argument("config", type=Path)
+    r.add_argument("config", type=Path, help="scenario file, e.g. configs/baseline.yaml")
     _batch_options(r, default_reps=1)
     r.add_argument("--events", action="store_true", help="also write replication 0's event log")
     c = sub.add_parser("compare", help="paired comparison of options against a baseline (common random numbers)")
-    c.add_argument("config", type=Path, metavar="BASE")
-    c.add_argument("options", type=Path, nargs="+", metavar="OPTION")
+    c.add_argument("config", type=Path, metavar="BASE", help="the baseline scenario file")
+    c.add_argument("options", type=Path, nargs="+", metavar="OPTION", help="option scenario files to compare with it")
     _batch_options(c, default_reps=20)
     c.add_argument("--events", action="store_true", help="also write replication 0's event log of each scenario")
     s = sub.add_parser("sweep", help="full-factorial parameter sweep")
-    s.add_argument("config", type=Path)
+    s.add_argument("config", type=Path, help="scenario file to vary")
     s.add_argument(
         "--vary",
         action="append",
         default=[],
         metavar="KEY=V1,V2,...",
         required=True,
-        help="a dotted key and its values, e.g. --vary teams.north.workers=9,11,13 (repeatable)",
+        help="a dotted key and its values, e.g. --vary teams.washington.workers=5,6,7 (repeatable)",
     )
     _batch_options(s, default_reps=10)
     cal = sub.add_parser("calibrate", help="fit scenario parameters to reported figures (scipy, common random numbers)")
@@ -143,8 +150,8 @@ def _parser() -> _Parser:
     )
     cal.add_argument("--replications", type=_positive_int, default=None, help="per evaluation (default: the spec's)")
     cal.add_argument("--max-evaluations", type=_positive_int, default=None, help="default: the spec's")
-    cal.add_argument("--backend", choices=BACKENDS, default="serial")
-    cal.add_argument("--workers", type=_positive_int, default=None)
+    cal.add_argument("--backend", choices=BACKENDS, default="serial", help="where replications run")
+    cal.add_argument("--workers", type=_positive_int, default=None, help="processes or Dask workers (default: cores)")
     cal.add_argument("--out", type=Path, default=None, help="where to write the fitted scenario (default: the spec's)")
     cal.add_argument("--quiet", action="store_true", help="no line per evaluation")
     u = sub.add_parser(
@@ -168,7 +175,7 @@ def _parser() -> _Parser:
     u.add_argument("--force", action="store_true", help="run even if the estimated work is beyond the limits")
     u.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
     rp = sub.add_parser("report", help="write a self-contained HTML report (and figures) for a results folder")
-    rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help="folder written by ehsim run, compare or sweep")
+    rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help=f"folder written by {R.WRITERS}")
     p.commands = sub.choices
     return p
 
@@ -350,7 +357,7 @@ def _parse_vary(items: list[str]) -> dict[str, list[Any]]:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or not key or not values.strip():
-            raise ArgumentError("grid", f"{item!r}: expected KEY=V1,V2,... e.g. teams.north.workers=9,11,13")
+            raise ArgumentError("grid", f"{item!r}: expected KEY=V1,V2,... e.g. teams.washington.workers=5,6,7")
         if key in grid:
             raise ArgumentError("grid", f"{key} is given twice; give each key once with all its values")
         grid[key] = [parse_override(f"{key}={v}")[1] for v in values.split(",")]

@@ -109,6 +109,8 @@ OWN_FILES = (
     ROBUSTNESS,
 )
 OWN_DIRS = (SCENARIOS, CHECKPOINTS, QUARANTINE, FIGURES)
+WRITERS = "ehsim run, compare, sweep or uncertainty"
+"""The commands that write a results folder (for help texts and errors)."""
 _PACKAGES = ("ehsim", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow")
 
 
@@ -579,7 +581,7 @@ def read(folder: str | Path) -> Results:
     """
     out = Path(folder)
     if not out.is_dir():
-        raise ResultsError([f"{out}: not a folder; give the results folder of ehsim run, compare or sweep"])
+        raise ResultsError([f"{out}: not a folder; give a results folder written by {WRITERS}"])
     if not (out / MANIFEST).is_file():
         hint = (
             "its job has not finished (rerun it to resume)" if (out / JOB).is_file() else "not an ehsim results folder"

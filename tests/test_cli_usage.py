@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sim.cli import main
+from sim.cli import _parser, main
+from sim.config import load_scenario
 from tests.conftest import CONFIGS
 
 BASE = str(CONFIGS / "baseline.yaml")
@@ -71,3 +73,35 @@ def test_compare_keeps_the_event_logs_when_asked(tmp_path: Path, capsys: pytest.
     assert main(["compare", mmc, str(option), *short, "--events", "--out", str(tmp_path / "out")]) == 0
     events = pd.read_parquet(tmp_path / "out" / "events.parquet")
     assert set(events["scenario"]) == {"mmc", "more"}
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    parser = _parser()
+    for name, command in parser.commands.items():
+        bare = [a.dest for a in command._actions if not a.help]  # argparse keeps its arguments there
+        assert not bare, f"ehsim {name}: {bare} without help text"
+
+
+def test_help_examples_name_keys_of_the_default_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_scenario(BASE, ["teams.washington.workers=7"]).teams["washington"].workers == 7
+    for command in ("run", "sweep", "validate"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "teams.washington.workers" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_report_help_and_error_name_every_command_that_writes_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "run, compare, sweep or uncertainty" in " ".join(capsys.readouterr().out.split())
+    assert main(["report", str(tmp_path / "none")]) == 2
+    assert "run, compare, sweep or uncertainty" in capsys.readouterr().err
+
+
+def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ehsim {metadata.version('ehsim')}"

@@ -187,7 +187,7 @@ class Parameter(_Model):
     def _keys(cls, v: list[str]) -> list[str]:
         for key in v:
             if not key.strip() or "" in key.split("."):
-                raise ValueError(f"{key!r} is not a dotted key like 'teams.north.workers'")
+                raise ValueError(f"{key!r} is not a dotted key like 'teams.washington.workers'")
         if len(set(v)) != len(v):
             raise ValueError("a key is given twice")
         return v
