@@ -282,8 +282,8 @@ def run_batch(
         See :func:`sim.backends.iter_results`.
     out
         Results folder (a ``run``): checkpoints as replications finish, then every table
-        (:mod:`sim.results`). Rerunning on the same folder resumes; a folder of another job
-        is refused.
+        (:mod:`sim.results`). Rerunning on the same folder resumes (or extends it); fewer
+        replications than it holds, or a folder of another job, is refused.
     progress
         Callback ``progress(done, total)``.
     events
