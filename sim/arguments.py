@@ -42,6 +42,8 @@ def check_batch_args(
         problems.append(("backend", f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}"))
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         problems.append(("workers", f"must be a whole number >= 1, got {workers!r}"))
+    elif workers is not None and backend == "serial":
+        problems.append(("workers", "only used with the process or dask backend, got backend 'serial'"))
     if scheduler is not None and backend != "dask":
         problems.append(("scheduler", f"only used with the dask backend, got backend {backend!r}"))
     if not (isinstance(precision, (int, float)) and 0 < precision < 1):

@@ -4,8 +4,10 @@ prints. Bad input exits with code 2 and one field-named message per problem."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,7 +19,7 @@ from sim import results as R
 from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
-from sim.config import load_scenario, parse_override
+from sim.config import Scenario, load_scenario, parse_override
 from sim.errors import ArgumentError, EhsimError, ScenarioError
 from sim.experiment import (
     compare,
@@ -36,6 +38,8 @@ from sim.uncertainty.analyse import few_points_warning
 from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141
+"""Exit code when the reader of stdout went away: 128 + SIGPIPE, as a shell reports a command killed by it."""
 FLAGS = {
     "replications": "--replications",
     "seed": "--seed",
@@ -49,12 +53,16 @@ FLAGS = {
     "method": "--method",
 }
 """Library argument name -> the flag a user typed, for error messages."""
+SET_HELP = "override a scenario key, e.g. --set teams.washington.workers=7 (repeatable)"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its usage line
-        self.print_usage(sys.stderr)
-        print(f"error: {message}", file=sys.stderr)
+    commands: Mapping[str, argparse.ArgumentParser]
+    """The top-level parser's subcommand name -> its parser (set by :func:`_parser`)."""
+
+    def error(self, message: str) -> NoReturn:
+        """One line naming the argument and one pointing to the command's help; exit 2 (as argparse)."""
+        print(f"error: {message}\nsee {self.prog} --help", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -80,14 +88,7 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
     p.add_argument("--workers", type=_whole_int, default=None, help="processes or Dask workers (default: cores)")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --backend dask)")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario key, e.g. --set teams.north.workers=12",
-    )
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
     p.add_argument(
         "--precision",
         type=float,
@@ -102,33 +103,46 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
     p.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> _Parser:
     p = _Parser(prog="ehsim", description="Simulate children's early help services.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('ehsim')}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with errors")
-    v.add_argument("config", type=Path)
-    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    v.add_argument("config", type=Path, help="scenario file, e.g. configs/baseline.yaml")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
     kp = sub.add_parser("kpis", help="print the data dictionary: every KPI a scenario produces")
-    kp.add_argument("config", type=Path, nargs="?", default=Path("configs/baseline.yaml"), help="default %(default)s")
-    kp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    kp.add_argument("--format", choices=("table", "csv"), default="table")
+    kp.add_argument(
+        "config",
+        type=Path,
+        nargs="?",
+        default=Path("configs/baseline.yaml"),
+        help="scenario file (default %(default)s)",
+    )
+    kp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
+    kp.add_argument(
+        "--format",
+        choices=("table", "csv"),
+        default="table",
+        help="table to read, csv for a spreadsheet (default %(default)s)",
+    )
     r = sub.add_parser("run", help="run replications of a scenario and write their results")
-    r.add_argument("config", type=Path)
+    r.add_argument("config", type=Path, help="scenario file, e.g. configs/baseline.yaml")
     _batch_options(r, default_reps=1)
     r.add_argument("--events", action="store_true", help="also write replication 0's event log")
     c = sub.add_parser("compare", help="paired comparison of options against a baseline (common random numbers)")
-    c.add_argument("config", type=Path, metavar="BASE")
-    c.add_argument("options", type=Path, nargs="+", metavar="OPTION")
+    c.add_argument("config", type=Path, metavar="BASE", help="the baseline scenario file")
+    c.add_argument("options", type=Path, nargs="+", metavar="OPTION", help="option scenario files to compare with it")
     _batch_options(c, default_reps=20)
+    c.add_argument("--events", action="store_true", help="also write replication 0's event log of each scenario")
     s = sub.add_parser("sweep", help="full-factorial parameter sweep")
-    s.add_argument("config", type=Path)
+    s.add_argument("config", type=Path, help="scenario file to vary")
     s.add_argument(
         "--vary",
         action="append",
         default=[],
         metavar="KEY=V1,V2,...",
         required=True,
-        help="a dotted key and its values, e.g. --vary teams.north.workers=9,11,13 (repeatable)",
+        help="a dotted key and its values, e.g. --vary teams.washington.workers=5,6,7 (repeatable)",
     )
     _batch_options(s, default_reps=10)
     cal = sub.add_parser("calibrate", help="fit scenario parameters to reported figures (scipy, common random numbers)")
@@ -137,8 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     cal.add_argument("--replications", type=_positive_int, default=None, help="per evaluation (default: the spec's)")
     cal.add_argument("--max-evaluations", type=_positive_int, default=None, help="default: the spec's")
-    cal.add_argument("--backend", choices=BACKENDS, default="serial")
-    cal.add_argument("--workers", type=_positive_int, default=None)
+    cal.add_argument("--backend", choices=BACKENDS, default="serial", help="where replications run")
+    cal.add_argument("--workers", type=_positive_int, default=None, help="processes or Dask workers (default: cores)")
     cal.add_argument("--out", type=Path, default=None, help="where to write the fitted scenario (default: the spec's)")
     cal.add_argument("--quiet", action="store_true", help="no line per evaluation")
     u = sub.add_parser(
@@ -162,8 +176,19 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--force", action="store_true", help="run even if the estimated work is beyond the limits")
     u.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
     rp = sub.add_parser("report", help="write a self-contained HTML report (and figures) for a results folder")
-    rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help="folder written by ehsim run, compare or sweep")
+    rp.add_argument("config", type=Path, metavar="RESULTS_DIR", help=f"folder written by {R.WRITERS}")
+    p.commands = sub.choices
     return p
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an argument the command does not take is refused by that command's
+    parser (so the hint names its help, not the top-level one)."""
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 class _Bar:
@@ -306,16 +331,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _FileError(ScenarioError):
+    """A :class:`ScenarioError` whose lines already name the file that has the problem."""
+
+
+def _load_named(path: Path, overrides: list[str]) -> Scenario:
+    """:func:`load_scenario`, its errors naming ``path`` (for commands reading several files)."""
+    try:
+        return load_scenario(path, overrides)
+    except ScenarioError as exc:
+        raise _FileError([f"{path}: {line}" for line in exc.messages]) from None
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
-    base = load_scenario(args.config, args.overrides)
-    options = [load_scenario(path, args.overrides) for path in args.options]
+    base = _load_named(args.config, args.overrides)
+    options = [_load_named(path, args.overrides) for path in args.options]
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
     out = _out(args, compare_job([base, *options], args.seed))
     files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))
     res = _with_bar(
         args.quiet,
         lambda bar: compare(
-            base, options, args.replications, args.seed, precision=args.precision, **_batch(args, bar, out, files)
+            base,
+            options,
+            args.replications,
+            args.seed,
+            precision=args.precision,
+            events=args.events,
+            **_batch(args, bar, out, files),
         ),
     )
     window = base.run.duration_days - base.run.warmup_days
@@ -343,7 +386,7 @@ def _parse_vary(items: list[str]) -> dict[str, list[Any]]:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or not key or not values.strip():
-            raise ArgumentError("grid", f"{item!r}: expected KEY=V1,V2,... e.g. teams.north.workers=9,11,13")
+            raise ArgumentError("grid", f"{item!r}: expected KEY=V1,V2,... e.g. teams.washington.workers=5,6,7")
         if key in grid:
             raise ArgumentError("grid", f"{key} is given twice; give each key once with all its values")
         grid[key] = [parse_override(f"{key}={v}")[1] for v in values.split(",")]
@@ -496,15 +539,22 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
+        return code
+    except BrokenPipeError:  # stdout closed early (`ehsim kpis | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        return EXIT_BROKEN_PIPE
     except ArgumentError as exc:
         for argument, problem in exc.problems:  # one line per bad argument, named by its flag
             print(f"error: {FLAGS.get(argument, argument)}: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except EhsimError as exc:
-        where = f"{args.config}: " if isinstance(exc, ScenarioError) and getattr(args, "config", None) else ""
+        unnamed = isinstance(exc, ScenarioError) and not isinstance(exc, _FileError)
+        where = f"{args.config}: " if unnamed and getattr(args, "config", None) else ""
         for line in exc.messages:  # one line per problem, each naming its field or argument
             print(f"error: {where}{line}", file=sys.stderr)
         return EXIT_BAD_INPUT

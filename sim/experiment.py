@@ -248,11 +248,11 @@ def sweep_job(scenario: Scenario, grid: Mapping[str, Sequence[Any]], seed: int) 
     }
 
 
-def _prepare(out: str | Path | None, job: dict[str, Any]) -> Path | None:
+def _prepare(out: str | Path | None, job: dict[str, Any], replications: int) -> Path | None:
     if out is None:
         return None
     folder = Path(out)
-    R.claim(folder, job)
+    R.claim(folder, job, replications)
     return folder
 
 
@@ -284,8 +284,8 @@ def run_batch(
         See :func:`sim.backends.iter_results`.
     out
         Results folder (a ``run``): checkpoints as replications finish, then every table
-        (:mod:`sim.results`). Rerunning on the same folder resumes; a folder of another job
-        is refused.
+        (:mod:`sim.results`). Rerunning on the same folder resumes (or extends it); fewer
+        replications than it holds, or a folder of another job, is refused.
     progress
         Callback ``progress(done, total)``.
     events
@@ -307,7 +307,7 @@ def run_batch(
     check_batch_args(replications, seed, backend, workers, scheduler, precision)
     workload.check(scenario, replications, force=force)
     fingerprint = scenario_fingerprint(scenario)
-    folder = _prepare(out, run_job(scenario, seed))
+    folder = _prepare(out, run_job(scenario, seed), replications)
     (batch,) = _run_all([scenario], replications, seed, backend, workers, scheduler, folder, progress, events, hook)
     if folder is not None:
         diag = diagnostics(batch, precision)
@@ -429,7 +429,7 @@ def compare(
     names = _unique_names([base, *options])
     scenarios = [sc if sc.name == n else sc.model_copy(update={"name": n}) for sc, n in zip([base, *options], names)]
     fingerprints = {sc.name: scenario_fingerprint(sc) for sc in scenarios}
-    folder = _prepare(out, compare_job(scenarios, seed))
+    folder = _prepare(out, compare_job(scenarios, seed), replications)
     runs = _run_all(scenarios, replications, seed, backend, workers, scheduler, folder, progress, events, hook)
     batches = dict(zip(names, runs))
     base_reps = batches[names[0]].replications
@@ -518,7 +518,7 @@ def sweep(
     workload.check(variants, replications, force=force)
     fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
     job = sweep_job(scenario, grid, seed)
-    folder = _prepare(out, job)
+    folder = _prepare(out, job, replications)
     batches = _run_all(variants, replications, seed, backend, workers, scheduler, folder, progress, False, hook)
     setting = [dict(zip(keys, combo)) for combo in combos]
     table = pd.concat(

@@ -50,7 +50,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.errors import ResultsError
+from sim.errors import ArgumentError, ResultsError
 from sim.kpis import Kpi, dictionary_rows, from_row
 
 __all__ = [
@@ -109,6 +109,8 @@ OWN_FILES = (
     ROBUSTNESS,
 )
 OWN_DIRS = (SCENARIOS, CHECKPOINTS, QUARANTINE, FIGURES)
+WRITERS = "ehsim run, compare, sweep or uncertainty"
+"""The commands that write a results folder (for help texts and errors)."""
 _PACKAGES = ("ehsim", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow")
 
 
@@ -172,7 +174,7 @@ def _describe(job: Mapping[str, Any]) -> str:
     return f"a {job.get('kind', '?')} of {names or 'unknown scenarios'} with seed {job.get('seed')!r}"
 
 
-def claim(folder: Path, job: Mapping[str, Any]) -> bool:
+def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None) -> bool:
     """Make ``folder`` this job's, or check that it already is. Returns True when the
     folder already held this job (it will resume).
 
@@ -180,6 +182,13 @@ def claim(folder: Path, job: Mapping[str, Any]) -> bool:
     ``grid``. A folder of another job, a non-empty folder that is not an ehsim results
     folder, or a path that is a file is refused with :class:`ResultsError`; nothing in it is
     changed.
+
+    Raises
+    ------
+    ArgumentError
+        The folder holds this job finished with more than ``replications`` replications:
+        rewriting its tables with fewer would drop results (ask for as many or more to reuse
+        or extend them).
     """
     stamp = _job_stamp(job)
     if folder.exists() and not folder.is_dir():
@@ -191,6 +200,7 @@ def claim(folder: Path, job: Mapping[str, Any]) -> bool:
         except (OSError, ValueError):
             found = None
         if isinstance(found, dict) and found == stamp:
+            _check_not_fewer(folder, replications)
             return True
         if isinstance(found, dict):
             raise ResultsError(
@@ -212,6 +222,22 @@ def claim(folder: Path, job: Mapping[str, Any]) -> bool:
         )
     write_json(marker, stamp)
     return False
+
+
+def _check_not_fewer(folder: Path, replications: int | None) -> None:
+    """Refuse to rewrite a finished folder's tables with fewer replications than it holds."""
+    if replications is None or not (folder / MANIFEST).is_file():
+        return
+    try:
+        held = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("replications")
+    except (OSError, ValueError, AttributeError):
+        return  # a damaged manifest is rewritten by the job
+    if isinstance(held, int) and not isinstance(held, bool) and held > replications:
+        raise ArgumentError(
+            "replications",
+            f"{folder} already holds {held} replications of this job; asking for {replications} would "
+            f"drop results: give --replications {held} or more to reuse (or extend) them, or another --out",
+        )
 
 
 def _job_stamp(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -472,8 +498,32 @@ class Results:
         return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
+def _remove_derived(folder: Path) -> None:
+    """Take away the manifest, then ``report.html`` and ``figures/`` (built from the tables
+    about to be rewritten): each is moved aside in one rename, then deleted, so no report of
+    old tables ever sits beside new ones, nor a manifest beside half-rewritten tables."""
+    (folder / MANIFEST).unlink(missing_ok=True)
+    stale = [folder / REPORT, folder / FIGURES]
+    if not any(p.exists() for p in stale):
+        return
+    trash = Path(tempfile.mkdtemp(dir=folder, prefix=".stale-report."))
+    try:
+        for path in stale:
+            if path.exists():
+                os.replace(path, trash / path.name)
+    except OSError as exc:
+        raise ResultsError([f"{folder}: cannot remove the old report: {exc.strerror or exc}"]) from None
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
 def write(folder: Path, res: Results) -> None:
-    """Write every table of ``res`` into ``folder`` (already claimed), the manifest last."""
+    """Write every table of ``res`` into ``folder`` (already claimed), the manifest last.
+
+    A manifest, ``report.html`` and ``figures/`` already there are removed first: they were
+    made from the tables being replaced (``ehsim report`` or ``--report`` builds them again).
+    """
+    _remove_derived(folder)
     write_parquet(folder / REPLICATIONS, res.replications)
     write_csv(folder / SUMMARY, res.summary)
     if res.differences is not None:
@@ -531,7 +581,7 @@ def read(folder: str | Path) -> Results:
     """
     out = Path(folder)
     if not out.is_dir():
-        raise ResultsError([f"{out}: not a folder; give the results folder of ehsim run, compare or sweep"])
+        raise ResultsError([f"{out}: not a folder; give a results folder written by {WRITERS}"])
     if not (out / MANIFEST).is_file():
         hint = (
             "its job has not finished (rerun it to resume)" if (out / JOB).is_file() else "not an ehsim results folder"

@@ -4,8 +4,9 @@ and refuse the absurd unless forced.
 A scenario can be valid field by field and still ask for more than any computer can give:
 ``run.duration_days: 36525`` with ``annual_rate: 10000000`` is 10^9 referrals, and
 ``--replications 1000000000`` of the baseline is 10^13. :func:`estimate` predicts the work
-from the scenario alone (no simulation); :func:`check` raises :class:`ScenarioError`, naming
-the fields that drive it, when a prediction exceeds one of the limits below, unless
+from the scenario alone (no simulation); :func:`check` raises :class:`ScenarioError` naming
+the fields that drive it (or :class:`ArgumentError` naming ``replications`` when it is the
+number of replications), when a prediction exceeds one of the limits below, unless
 ``force=True`` (``--force`` on the command line).
 
 The estimate
@@ -244,9 +245,10 @@ def check(
 ) -> Workload | list[Workload]:
     """Estimate the work of ``replications`` replications of ``scenario`` (or of each of
     several scenarios, as a comparison or sweep runs them) and raise :class:`ScenarioError`
-    when it exceeds :data:`MAX_REFERRALS_PER_REPLICATION`,
-    :data:`MAX_MEMORY_BYTES_PER_REPLICATION` or, over all scenarios and replications,
-    :data:`MAX_TOTAL_REFERRALS`, unless ``force``. Returns the estimate(s).
+    (naming the scenario's fields) when a replication exceeds
+    :data:`MAX_REFERRALS_PER_REPLICATION` or :data:`MAX_MEMORY_BYTES_PER_REPLICATION`, or
+    :class:`ArgumentError` (naming ``replications``) when all scenarios and replications
+    exceed :data:`MAX_TOTAL_REFERRALS`, unless ``force``. Returns the estimate(s).
     """
     single = isinstance(scenario, Scenario)
     scenarios = [scenario] if isinstance(scenario, Scenario) else list(scenario)
@@ -267,15 +269,16 @@ def check(
                 f"({_count(w.events)} events x {BYTES_PER_EVENT} bytes; limit "
                 f"{_size(MAX_MEMORY_BYTES_PER_REPLICATION)}); shorten the run or lower the rates, {_FORCE}"
             )
-    total = sum(w.total_referrals for w in loads)
-    if not problems and total > MAX_TOTAL_REFERRALS:
-        seconds = sum(w.seconds for w in loads)
-        what = f"{len(loads)} scenarios x " if len(loads) > 1 else ""
-        problems.append(
-            f"replications: {what}{replications:,} replications give about {_count(total)} referrals in all "
-            f"(limit {MAX_TOTAL_REFERRALS:,}; about {_time(seconds)} of one core); use fewer replications or a "
-            f"shorter run.duration_days, {_FORCE}"
-        )
     if problems and not force:
         raise ScenarioError(problems)
+    total = sum(w.total_referrals for w in loads)
+    if total > MAX_TOTAL_REFERRALS and not force:
+        seconds = sum(w.seconds for w in loads)
+        what = f"{len(loads)} scenarios x " if len(loads) > 1 else ""
+        raise ArgumentError(
+            "replications",
+            f"{what}{replications:,} replications give about {_count(total)} referrals in all "
+            f"(limit {MAX_TOTAL_REFERRALS:,}; about {_time(seconds)} of one core); use fewer replications or a "
+            f"shorter run.duration_days, {_FORCE}",
+        )
     return loads[0] if single else loads

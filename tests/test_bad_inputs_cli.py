@@ -48,7 +48,8 @@ def _refused(argv: list[str], capsys: pytest.CaptureFixture[str], needle: str) -
         (["--seed", str(2**65)], "--seed: must be a whole number from 0 to 2**63 - 1"),
         (["--replications", "1000000000"], "--replications: must be <= 100,000"),
         (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler: only used with the dask backend"),
-        (["--replications", "90000"], "replications: 90,000 replications give about"),
+        (["--replications", "90000"], "error: --replications: 90,000 replications give about"),
+        (["--workers", "3"], "error: --workers: only used with the process or dask backend"),
         (
             ["--set", "run.duration_days=36000", "--set", "referrals.sources.police.annual_rate=9000000"],
             "referrals.sources.police.annual_rate",
@@ -188,3 +189,33 @@ def test_several_bad_arguments_get_one_line_each(tmp_path: Path, capsys: pytest.
         "error: --workers: must be a whole number >= 1, got -1",
     ]
     assert not out.exists()
+
+
+def test_rerun_with_fewer_replications_is_refused_naming_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r"
+    mmc = [str(CONFIGS / "validation" / "mmc.yaml"), "--set", "run.duration_days=300", "--set", "run.warmup_days=30"]
+    assert main(["run", *mmc, "--quiet", "--out", str(out), "--replications", "3"]) == 0
+    before = _digests(out)
+    err = _refused(["run", *mmc, "--quiet", "--out", str(out)], capsys, f"--replications: {out} already holds 3")
+    assert len(err.strip().splitlines()) == 1
+    assert _digests(out) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("teams:\n  washington:\n    workrs: 8\n", "teams.washington.workrs: unknown key"),
+        ("extends: missing.yaml\n", "missing.yaml"),
+    ],
+    ids=["typo", "missing_extends"],
+)
+def test_compare_names_the_option_file_that_has_the_error(
+    body: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    option = tmp_path / "opt.yaml"
+    option.write_text(f"name: opt\n{body}" if body.startswith("extends") else f"extends: {BASE}\nname: opt\n{body}")
+    err = _refused(["compare", BASE, str(option), "--out", str(tmp_path / "out")], capsys, needle)
+    assert err.strip().splitlines() == [err.strip()]
+    assert err.startswith(f"error: {option}: ") and BASE not in err

@@ -62,7 +62,7 @@ def test_dask_local_cluster_matches_serial(serial_table: pd.DataFrame) -> None:
 def test_replications_parquet_identical_across_backends(tmp_path: Path) -> None:
     """Through the CLI: the written replications.parquet has the same content on each backend."""
     tables = []
-    for backend, workers in (("serial", "1"), ("process", "2")):
+    for backend, workers in (("serial", []), ("process", ["--workers", "2"])):
         out = tmp_path / backend
         rc = main(
             [
@@ -75,8 +75,7 @@ def test_replications_parquet_identical_across_backends(tmp_path: Path) -> None:
                 "--quiet",
                 "--backend",
                 backend,
-                "--workers",
-                workers,
+                *workers,
                 "--out",
                 str(out),
                 "--set",

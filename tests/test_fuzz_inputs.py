@@ -231,10 +231,10 @@ def _validate(argv: list[str]) -> None:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             rc = main(argv)  # any exception but argparse's exit fails the test
-        except SystemExit as exc:  # argparse refusing the command line (``--set -=``): usage, error, exit 2
+        except SystemExit as exc:  # argparse refusing the command line (``--set -=``): error, hint, exit 2
             assert exc.code == EXIT_BAD_INPUT
-            usage, message = err.getvalue().splitlines()
-            assert usage.startswith("usage: ehsim validate") and message.startswith("error: argument"), message
+            message, hint = err.getvalue().splitlines()
+            assert message.startswith("error: argument") and hint == "see ehsim validate --help", message
             event("exit 2 (argparse)")
             return
     stdout, stderr = out.getvalue(), err.getvalue()

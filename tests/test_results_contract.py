@@ -159,6 +159,33 @@ def test_another_job_never_writes_into_a_results_folder(tmp_path: Path) -> None:
     assert _digests(tmp_path / "r") == before
 
 
+def test_fewer_replications_than_a_folder_holds_are_refused(tmp_path: Path) -> None:
+    """Rerunning a finished folder with fewer replications would shrink its tables: refused,
+    naming the argument, with nothing changed; as many or more reuse (and extend) them."""
+    run_batch(_tiny(), 3, out=tmp_path / "r")
+    before = _digests(tmp_path / "r")
+    with pytest.raises(sim.ArgumentError, match="already holds 3 replications") as info:
+        run_batch(_tiny(), 2, out=tmp_path / "r")
+    assert info.value.argument == "replications"
+    assert _digests(tmp_path / "r") == before
+    assert run_batch(_tiny(), 3, out=tmp_path / "r").resumed == 3
+    assert len(R.read(tmp_path / "r").replications) == 3
+
+
+def test_rewritten_tables_never_sit_beside_an_old_report(tmp_path: Path) -> None:
+    """A report and figures describe the tables they were made from: when the tables are
+    rewritten (here extended from 2 to 3 replications), the old ones are removed."""
+    out = tmp_path / "r"
+    run_batch(_tiny(), 2, out=out)
+    (out / R.REPORT).write_text("<p>2 replications</p>")
+    (out / R.FIGURES).mkdir()
+    (out / R.FIGURES / "waits.png").write_bytes(b"old")
+    run_batch(_tiny(), 3, out=out)
+    assert not (out / R.REPORT).exists() and not (out / R.FIGURES).exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "nothing left behind"
+    assert len(R.read(out).replications) == 3
+
+
 def test_a_users_own_folder_or_file_is_refused(tmp_path: Path) -> None:
     own = tmp_path / "mine"
     own.mkdir()

@@ -139,6 +139,11 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("key that is not a number", {"parameters": _bad_param(keys=["early_help.allocation"])}, "parameters.0.keys.0"),
     ("key that is a mapping", {"parameters": _bad_param(keys=["teams.town"])}, "parameters.0.keys.0"),
     ("duplicate parameter names", {"parameters": [PARAMS[0], PARAMS[0]]}, "each name once"),
+    (
+        "a key set by two parameters",
+        {"parameters": [PARAMS[0], {**PARAMS[2], "keys": PARAMS[0]["keys"]}]},
+        "referrals.sources.all.annual_rate is set by both arrivals and worker_cost",
+    ),
     ("no parameters", {"parameters": []}, "parameters"),
     ("unknown KPI", {"kpis": ["no_such_kpi"]}, "kpis.0"),
     (

@@ -87,7 +87,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ScenarioError([f"--set {_clip(repr(text))}: expected a KEY=VALUE string, got {type(text).__name__}"])
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ScenarioError([f"--set {_clip(repr(text))}: expected KEY=VALUE, e.g. teams.north.workers=12"])
+        raise ScenarioError([f"--set {_clip(repr(text))}: expected KEY=VALUE, e.g. teams.washington.workers=7"])
     if "" in key.strip().split("."):
         raise ScenarioError([f"--set {_clip(repr(text))}: empty key in dotted path {_clip(repr(key.strip()))}"])
     where = f"--set {_clip(key.strip())}"

@@ -152,7 +152,7 @@ def run_uncertainty(
     folder = None
     if out is not None:
         folder = Path(out)
-        R.claim(folder, uncertainty_job(loaded, method, samples, seed))
+        R.claim(folder, uncertainty_job(loaded, method, samples, seed), replications)
     done, _, resumed, _ = run_checkpointed(flat, replications, seed, backend, workers, scheduler, folder, progress)
     catalogue: dict[str, K.Kpi] = {}
     for sc in loaded.scenarios:

@@ -187,7 +187,7 @@ class Parameter(_Model):
     def _keys(cls, v: list[str]) -> list[str]:
         for key in v:
             if not key.strip() or "" in key.split("."):
-                raise ValueError(f"{key!r} is not a dotted key like 'teams.north.workers'")
+                raise ValueError(f"{key!r} is not a dotted key like 'teams.washington.workers'")
         if len(set(v)) != len(v):
             raise ValueError("a key is given twice")
         return v
@@ -226,6 +226,16 @@ class UncertaintySpec(_Model):
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"parameters: each name once, {', '.join(twice)} given twice")
+        setters: dict[str, list[str]] = {}
+        for p in self.parameters:
+            for key in p.keys:
+                setters.setdefault(key, []).append(p.name)
+        shared = [f"{key} is set by both {' and '.join(names)}" for key, names in setters.items() if len(names) > 1]
+        if shared:
+            raise ValueError(
+                f"parameters: {'; '.join(shared)}; give each key to one parameter (only one value can reach "
+                "the scenario)"
+            )
         return self
 
 

@@ -1,0 +1,107 @@
+"""The command line as a new user meets it: a closed pipe, argument errors, help texts."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import _parser, main
+from sim.config import load_scenario
+from tests.conftest import CONFIGS
+
+BASE = str(CONFIGS / "baseline.yaml")
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_closed_stdout_stops_quietly(
+    fmt: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ehsim kpis | head -5``: the reader has gone; no traceback, no error, exit quietly."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader (head) has exited
+    closed = io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", closed)
+    try:
+        code = main(["kpis", BASE, "--format", fmt])
+    finally:
+        monkeypatch.undo()
+    assert code == 141  # 128 + SIGPIPE
+    assert capsys.readouterr().err == ""
+    closed.close()  # its descriptor now points to the null device: closing it cannot fail
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "hint"),
+    [
+        (
+            ["run", BASE, "--replications", "x"],
+            "error: argument --replications: must be a whole number",
+            "see ehsim run --help",
+        ),
+        (
+            ["sweep", BASE, "--vary", "run.seed=1", "--events"],
+            "error: unrecognized arguments: --events",
+            "see ehsim sweep --help",
+        ),
+        (["compare", BASE], "error: the following arguments are required: OPTION", "see ehsim compare --help"),
+        (["frob"], "error: argument command: invalid choice: 'frob'", "see ehsim --help"),
+    ],
+    ids=["bad-value", "unknown-flag", "missing", "no-such-command"],
+)
+def test_argument_errors_are_one_line_and_a_hint(
+    argv: list[str], message: str, hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(message), lines
+    assert lines[1] == hint
+
+
+def test_compare_keeps_the_event_logs_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mmc = str(CONFIGS / "validation" / "mmc.yaml")
+    option = tmp_path / "more.yaml"
+    option.write_text(f"extends: {mmc}\nname: more\nteams:\n  town:\n    workers: 3\n")
+    short = ["--set", "run.duration_days=200", "--set", "run.warmup_days=20", "--quiet", "--replications", "2"]
+    assert main(["compare", mmc, str(option), *short, "--events", "--out", str(tmp_path / "out")]) == 0
+    events = pd.read_parquet(tmp_path / "out" / "events.parquet")
+    assert set(events["scenario"]) == {"mmc", "more"}
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    parser = _parser()
+    for name, command in parser.commands.items():
+        bare = [a.dest for a in command._actions if not a.help]  # argparse keeps its arguments there
+        assert not bare, f"ehsim {name}: {bare} without help text"
+
+
+def test_help_examples_name_keys_of_the_default_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_scenario(BASE, ["teams.washington.workers=7"]).teams["washington"].workers == 7
+    for command in ("run", "sweep", "validate"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "teams.washington.workers" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_report_help_and_error_name_every_command_that_writes_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "run, compare, sweep or uncertainty" in " ".join(capsys.readouterr().out.split())
+    assert main(["report", str(tmp_path / "none")]) == 2
+    assert "run, compare, sweep or uncertainty" in capsys.readouterr().err
+
+
+def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ehsim {metadata.version('ehsim')}"
