@@ -254,6 +254,14 @@ def _meta(args: argparse.Namespace, files: dict[str, Path]) -> dict[str, Any]:
     }
 
 
+WARMUP_ADVICE = (
+    "Longer than the scenario's warm-up: the KPIs may still carry the start's fill-up. To leave it out, "
+    "give run.warmup_days {days:.0f} or more (e.g. --set run.warmup_days={days:.0f}), lengthening "
+    "run.duration_days by as much to keep the results window."
+)
+"""What to do when the warm-up check suggests more days than the scenario's warm-up."""
+
+
 def _print_diagnostics(out: Path, scenarios: Sequence[str], replications: int) -> None:
     """Print each scenario's checks from ``out``'s ``diagnostics.json``: quarantined files and
     precision warnings to stderr, the MSER-5 warm-up check to stdout.
@@ -281,6 +289,8 @@ def _print_diagnostics(out: Path, scenarios: Sequence[str], replications: int) -
                 f"mean of {replications} replication(s)): suggests {warm['warmup_days']:.0f} days; "
                 f"the scenario uses {diag['warmup_days_configured']:.0f}."
             )
+            if warm["warmup_days"] > diag["warmup_days_configured"]:
+                print(f"  {WARMUP_ADVICE.format(days=warm['warmup_days'])}")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim import kpis as K
-from sim.cli import main
+from sim.cli import WARMUP_ADVICE, main
 from tests.conftest import CONFIGS
 
 SHORT = ["--set", "run.duration_days=300", "--set", "run.warmup_days=30", "--quiet"]
@@ -44,6 +44,8 @@ def test_compare_prints_each_scenarios_warnings_and_warmup_check(
             f"Warm-up check of {name} (MSER-5 on monthly {K.WARMUP_MEASURE.label}, mean of 2 replication(s)): "
             f"suggests {d['warmup']['warmup_days']:.0f} days; the scenario uses 30."
         ) in printed.out.splitlines()
+        advice = f"  {WARMUP_ADVICE.format(days=d['warmup']['warmup_days'])}"
+        assert (advice in printed.out.splitlines()) == (d["warmup"]["warmup_days"] > 30), name
     assert printed.out.index("Warm-up check") < printed.out.index("Results written")
 
 
@@ -79,3 +81,20 @@ def test_compare_checks_the_replications_for_the_precision_asked(tmp_path: Path)
     assert needed["0.5"].keys() == needed["0.05"].keys() and needed["0.05"]
     assert all(needed["0.5"][k] <= needed["0.05"][k] for k in needed["0.05"])
     assert any(needed["0.5"][k] < needed["0.05"][k] for k in needed["0.05"])
+
+
+def test_a_warmup_shorter_than_the_check_suggests_gets_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the default's open plans fill up from the initial state for most of a year: with a 30-day
+    # warm-up the check suggests more, and the console says what to do about it
+    out = tmp_path / "r"
+    argv = ["run", str(CONFIGS / "baseline.yaml"), "--replications", "2", "--out", str(out), "--quiet"]
+    assert main([*argv, "--set", "run.duration_days=730", "--set", "run.warmup_days=30"]) == 0
+    d = _diagnostics(out)["baseline"]
+    assert d["warmup"]["warmup_days"] > 30
+    lines = capsys.readouterr().out.splitlines()
+    check = next(i for i, line in enumerate(lines) if line.startswith("Warm-up check"))
+    days = d["warmup"]["warmup_days"]
+    assert lines[check + 1] == f"  {WARMUP_ADVICE.format(days=days)}"
+    assert f"--set run.warmup_days={days:.0f}" in lines[check + 1]
