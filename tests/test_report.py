@@ -1041,3 +1041,17 @@ def test_uncertainty_report_numbers_come_from_robustness_csv(uncertainty_dir: Pa
     assert "plausible worlds" in text and "ASSUMPTION" in text
     names = {f.stem for f in (uncertainty_dir / "figures").glob("*.png")}
     assert names == {"sensitivity", "cost_effectiveness", "robustness"}
+
+
+def test_flows_into_social_care_without_an_arrow_read_as_extra_to_its_referrals() -> None:
+    # social care's stub in lists its referrals, then the families from a box with no arrow to
+    # it (the panel): "and 64 from panel", not "64 from panel" read as a part of the referrals
+    table = [
+        fig_flow.Flow("", SOCIAL_CARE, 2260.0, "referrals", "k1"),
+        fig_flow.Flow(Stage.PANEL, SOCIAL_CARE, 64.0, "to social care", "k2"),
+    ]
+    ins, outs = fig_flow._stub_lines(table, drawn=set())
+    assert ins[SOCIAL_CARE] == ["referrals 2,260", "and 64 from panel"]
+    assert outs[Stage.PANEL] == ["to social care 64"]
+    ins, _ = fig_flow._stub_lines(table[1:], drawn=set())
+    assert ins[SOCIAL_CARE] == ["64 from panel"]

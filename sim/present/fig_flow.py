@@ -315,7 +315,8 @@ def _stub_lines(
             to_sc[f.source] += f.value
     for source, value in to_sc.items():
         outs[source].append(f"to social care {_count(value)}")
-        ins[SC].append(f"{_count(value)} from {_name(source).lower()}")
+        # "and": beside the referrals straight in, not a part of them
+        ins[SC].append(f"{'and ' if ins[SC] else ''}{_count(value)} from {_name(source).lower()}")
     return ins, outs
 
 
