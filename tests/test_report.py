@@ -1055,3 +1055,17 @@ def test_flows_into_social_care_without_an_arrow_read_as_extra_to_its_referrals(
     assert outs[Stage.PANEL] == ["to social care 64"]
     ins, _ = fig_flow._stub_lines(table[1:], drawn=set())
     assert ins[SOCIAL_CARE] == ["64 from panel"]
+
+
+def test_the_warmup_figures_axis_label_fits_its_axis(run_dir: Path) -> None:
+    # the measure's label with its unit is longer than the 4.2-inch axis is tall: wrapped, it
+    # stays within the axis' height and inside the figure (it ran off both ends unwrapped)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = fig_diagnostics.warmup(R.read(run_dir))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    box = ax.yaxis.label.get_window_extent(canvas.get_renderer())
+    area = ax.get_window_extent(canvas.get_renderer())
+    assert box.height <= area.height and box.x0 >= 0, (box, area)

@@ -4,6 +4,7 @@ enough?) and the warm-up check on the monthly series."""
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -118,7 +119,8 @@ def warmup(res: Results) -> Figure:
         fig, axes = new_figure(12, 4.2)
         ax = axes[0]
         ax.set_xlabel("Time since the start of the run (days)")
-        ax.set_ylabel(f"{cap(kpi.label)} ({kpi.unit}, monthly average)")
+        # wrapped: on one line it is longer than the axis is tall
+        ax.set_ylabel(textwrap.fill(f"{cap(kpi.label)} ({kpi.unit}, monthly average)", 36))
         if part.empty or column not in part.columns:
             note(ax, "No monthly series saved, so the warm-up cannot be checked.")
             title(fig, "Warm-up: no series to check")
