@@ -1069,3 +1069,18 @@ def test_the_warmup_figures_axis_label_fits_its_axis(run_dir: Path) -> None:
     box = ax.yaxis.label.get_window_extent(canvas.get_renderer())
     area = ax.get_window_extent(canvas.get_renderer())
     assert box.height <= area.height and box.x0 >= 0, (box, area)
+
+
+@pytest.mark.parametrize("make", [fig_services.utilisation, fig_services.step_ups])
+def test_a_bar_figures_legend_sits_beside_its_bars(compare_dir: Path, make: Any) -> None:
+    # the scenarios' legend is outside the axes, to their right, inside the figure: it cannot
+    # cover a bar or a whisker (in the lower right it covered the MST bars of utilisation)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = make(R.read(compare_dir))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    legend, area = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert legend.x0 >= area.x1 and legend.x1 <= fig.bbox.x1, (legend, area)

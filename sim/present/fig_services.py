@@ -10,7 +10,7 @@ from sim import kpis as K
 from sim.present import findings
 from sim.present.bars import grouped_hbars
 from sim.present.data import family, kpi_rows, present, shown_stat, verdict_of
-from sim.present.theme import colours, finish, new_figure, note, style, title
+from sim.present.theme import colours, finish, legend_beside, new_figure, note, style, title
 from sim.results import Results
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def utilisation(res: Results) -> Figure:
         ax.axvline(100, color="0.3", linestyle=":", linewidth=1)
         ax.set_xlim(0, max(105.0, float(table["high"].fillna(table["mean"]).max()) * 1.05))
         if len(res.scenarios) > 1:
-            ax.legend(title="Scenario", loc="lower right")
+            legend_beside(ax, "Scenario")
         found = [
             (str(r["scenario"]), res.kpis[r["kpi"]].label, float(r["mean"])) for r in table.to_dict(orient="records")
         ]
@@ -77,7 +77,7 @@ def step_ups(res: Results) -> Figure:
         else:
             ax.set_xlim(left=0)
         if len(res.scenarios) > 1:
-            ax.legend(title="Scenario", loc="lower right")
+            legend_beside(ax, "Scenario")
         su = {
             s: shown_stat(res, res.kpis.get(K.STEP_UPS_TOTAL.name, K.STEP_UPS_TOTAL), "mean", s) for s in res.scenarios
         }

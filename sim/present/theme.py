@@ -186,6 +186,12 @@ def money_axis(axis: Axis, ticks: int = 4) -> None:
     axis.set_major_formatter(FuncFormatter(fmt_money_axis))
 
 
+def legend_beside(ax: Axes, title: str) -> None:
+    """The legend to the right of ``ax``, outside it: it never covers a bar or a whisker
+    (:func:`finish`'s layout makes room for it)."""
+    ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
 def finish(fig: Figure, bottom: float = 0.0, top: float = 1.0) -> Figure:
     """Lay the figure out, leaving ``bottom`` (inches) for a footnote."""
     make_text_safe(fig)  # before any text is measured
