@@ -853,6 +853,26 @@ def test_assumptions_follow_the_loaders_replace_rule(tmp_path: Path) -> None:
     assert merged["teams"] == {"c": {"workers": 7}}  # what the loader runs, the table follows
 
 
+@pytest.mark.parametrize("child", ["extends: base/parent.yaml\n", "extends: base/parent.yaml\nrun: {}\n"])
+def test_an_empty_child_keeps_its_parents_assumptions(tmp_path: Path, child: str) -> None:
+    """A file that only extends (a control option) or sets a section to ``{}`` changes
+    nothing the loader runs, so the table keeps every parent setting (the empty mapping
+    crashed the reader, or dropped the section's rows)."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "parent.yaml").write_text(
+        "run:\n"
+        "  duration_days: 730    # ASSUMPTION: two years\n"
+        "  warmup_days: 90       # ASSUMPTION: a quarter\n"
+    )
+    (tmp_path / "child.yaml").write_text(child)
+    rows, _ = read_assumptions(tmp_path / "child.yaml")
+    assert {r.key: r.file for r in rows} == {
+        "run.duration_days": "base/parent.yaml",
+        "run.warmup_days": "base/parent.yaml",
+    }
+    assert load_raw(tmp_path / "child.yaml")["run"] == {"duration_days": 730, "warmup_days": 90}
+
+
 def _assumption_rows(text: str) -> list[str]:
     """The first cells (settings) of the report's assumptions table."""
     table = text[text.index("<summary>Assumptions and sources (") :]

@@ -209,8 +209,9 @@ _REPLACED = object()
 
 def _tagged(data: Any, file: int) -> Any:
     """``data`` with each value that is not a mapping replaced by ``_From(file)``, keeping
-    ``replace: true`` (and recording, under ``_REPLACED``, the file that replaces)."""
-    if not isinstance(data, dict) or not data:
+    ``replace: true`` (and recording, under ``_REPLACED``, the file that replaces). An empty
+    mapping stays one: merged, it keeps what the parents set, as the loader's merge does."""
+    if not isinstance(data, dict):
         return _From(file)
     out: dict[Any, Any] = {str(k): _tagged(v, file) for k, v in data.items() if k != "replace"}
     if "replace" in data:
