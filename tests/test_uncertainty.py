@@ -668,3 +668,28 @@ def test_averaged_replications_claim_freedom_from_noise_only_when_the_noise_is_s
     assert "averaged" in head
     assert ("not of simulation noise" in head) == ("simulation noise is small beside" in diag)
     assert ("partly of simulation noise" in head) == ("simulation noise is not small" in diag)
+
+
+def test_the_summary_truncates_shares_at_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The uncertainty folder's summary truncates the intervals of shares bounded by one (a
+    list's utilisation here) as a run's and a comparison's do, with the bound of every
+    sample's scenarios (K.merged), and its kpis.csv says so."""
+    import sim.uncertainty.run as U
+    from sim.analysis import summarise
+
+    calls: list[list[str]] = []
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        calls.append(list(kw.get("at_most_one") or []))
+        return summarise(*args, **kw)
+
+    monkeypatch.setattr(U, "summarise", spy)
+    spec = _spec(tmp_path, options=True, params=SMALL)
+    out = tmp_path / "u"
+    assert main(["uncertainty", str(spec), "--samples", "2", "--replications", "1", "--quiet", "--out", str(out)]) == 0
+    res = R.read(out)
+    bounded = [n for n, k in res.kpis.items() if k.at_most_one]
+    assert any(n.startswith("utilisation_") for n in bounded), bounded
+    assert calls and all(sorted(c) == sorted(bounded) for c in calls)
+    rows = res.summary[res.summary["kpi"].isin(bounded)]
+    assert (rows["ci_high"].dropna() <= 1.0).all()

@@ -154,9 +154,8 @@ def run_uncertainty(
         folder = Path(out)
         R.claim(folder, uncertainty_job(loaded, method, samples, seed), replications)
     done, _, resumed, _ = run_checkpointed(flat, replications, seed, backend, workers, scheduler, folder, progress)
-    catalogue: dict[str, K.Kpi] = {}
-    for sc in loaded.scenarios:
-        catalogue.update({n: k for n, k in K.catalogue(sc).items() if n not in catalogue})
+    # every sample's scenarios: a share is bounded by one only where it is so in all of them
+    catalogue = K.merged(K.catalogue(sc) for sc in flat)
     rows = [
         {**done[sc.name][r].row, "sample": i, "scenario": orig.name}
         for i, row in enumerate(grid)
@@ -192,10 +191,14 @@ def _write(
 ) -> None:
     loaded = res.spec
     nonneg = [n for n, k in res.kpis.items() if k.nonnegative]
+    whole = [n for n, k in res.kpis.items() if k.at_most_one]
     summary = pd.concat(
         [
             summarise(
-                res.replications[res.replications["scenario"] == sc.name], list(res.kpis), nonnegative=nonneg
+                res.replications[res.replications["scenario"] == sc.name],
+                list(res.kpis),
+                nonnegative=nonneg,
+                at_most_one=whole,
             ).assign(scenario=sc.name)
             for sc in loaded.scenarios
         ],
