@@ -7,13 +7,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
 from tqdm import tqdm
 
+from sim import __version__
 from sim import kpis as K
 from sim import results as R
 from sim.arguments import check_batch_args
@@ -105,7 +105,7 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
 
 def _parser() -> _Parser:
     p = _Parser(prog="ehsim", description="Simulate children's early help services.")
-    p.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('ehsim')}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     v = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with errors")
     v.add_argument("config", type=Path, help="scenario file, e.g. configs/baseline.yaml")

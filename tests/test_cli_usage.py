@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim
 from sim.cli import _parser, main
 from sim.config import load_scenario
 from tests.conftest import CONFIGS
@@ -105,3 +106,13 @@ def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> N
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"ehsim {metadata.version('ehsim')}"
+    assert sim.__version__ == metadata.version("ehsim")  # one version: the package's and pyproject's
+
+
+def test_the_parser_needs_no_installed_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    # from a source checkout without an install (PYTHONPATH=.), every command still parses
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert main(["validate", str(CONFIGS / "validation" / "mmc.yaml")]) == 0
