@@ -74,3 +74,14 @@ def test_flows_title_names_where_referrals_go_and_its_parts_add_up() -> None:
     assert findings.flows(100.0, 0.0, 10.0, 0.0, 0.0, "", 1.0).startswith(
         "Over 1.0 years: 100 referrals to early help;"
     )
+
+
+def test_a_difference_not_computed_says_nothing_and_one_replication_no_double_brackets() -> None:
+    # no paired difference for a KPI (e.g. an option without the service): the title says
+    # nothing of it, not "no verdict (1 replication)" whatever the replications; one
+    # replication reads " (no verdict: one replication)", not nested brackets
+    from sim.present.findings import _said
+
+    assert _said("missing") == "" and _said(None) == ""
+    assert _said("unknown") == " (no verdict: one replication)"
+    assert _said("clear") == " (clear difference)"

@@ -461,7 +461,7 @@ def test_verdict_comes_from_the_paired_interval_not_the_unpaired_one() -> None:
     disagree: the report's verdict (and the console's ``*``) follows ``distinguishable``, the
     paired one, whichever way they disagree."""
     from sim.present.console import CLEAR_MARK, difference_lines
-    from sim.present.narrative import verdict
+    from sim.present.data import verdict
 
     kpi = K.per_year(K.COST_TOTAL)
     common = {"kpi": kpi.name, "option": "opt", "base_mean": 10.0, "option_mean": 12.0, "diff_mean": 2.0}

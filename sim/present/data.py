@@ -156,7 +156,7 @@ def kpi_rows(res: Results, kpis: Sequence[Kpi], scenarios: Sequence[str]) -> pd.
 
 VERDICT_WORDS = {
     "none": "no change",
-    "unknown": "no verdict (1 replication)",
+    "unknown": "no verdict: one replication",
     "clear": "clear difference",
     "unclear": "no clear difference",
 }
@@ -177,13 +177,13 @@ def verdict(row: Mapping[str, Any]) -> str:
 
 
 def verdict_of(res: Results, kpi: str, option: str) -> str:
-    """:func:`verdict` on ``option``'s paired difference in ``kpi``; ``unknown`` when
-    ``differences`` has no such row."""
+    """:func:`verdict` on ``option``'s paired difference in ``kpi``; ``missing`` when
+    ``differences`` has no such row (nothing to say, whatever the replications)."""
     d = res.differences
     if d is None:
-        return "unknown"
+        return "missing"
     rows = d[(d["kpi"] == kpi) & (d["option"].astype(str) == option)]
-    return verdict({str(k): v for k, v in rows.iloc[0].items()}) if len(rows) else "unknown"
+    return verdict({str(k): v for k, v in rows.iloc[0].items()}) if len(rows) else "missing"
 
 
 def sweep_label(key: str, value: Any) -> str:

@@ -41,8 +41,9 @@ def _phrase(stage: str) -> str:
 
 def _said(verdict: str | None) -> str:
     """`` (clear difference)``, `` (no clear difference)``...: a verdict of
-    :func:`sim.present.data.verdict` in words, after a number it qualifies."""
-    return f" ({VERDICT_WORDS[verdict or 'unknown']})"
+    :func:`sim.present.data.verdict` in words, after a number it qualifies; nothing for a
+    difference that was not computed (``missing``, ``None``)."""
+    return f" ({VERDICT_WORDS[verdict]})" if verdict in VERDICT_WORDS else ""
 
 
 def waits(

@@ -23,7 +23,6 @@ from sim.kpis import Kpi
 from sim.present.assumptions import config_changes, show
 from sim.present.data import (
     INTERVAL_TEXT,
-    VERDICT_WORDS,
     cap,
     finite,
     n_reps,
@@ -36,7 +35,7 @@ from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_money, fmt_nu
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
-__all__ = ["VERDICT_WORDS", "num", "summary_items", "verdict"]
+__all__ = ["num", "summary_items"]
 
 e = html.escape
 OTHER_WAITS = (Stage.FRONT_DOOR, Stage.PANEL, Stage.MST)

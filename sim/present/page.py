@@ -20,9 +20,9 @@ from sim.errors import ScenarioError
 from sim.kpis import Kpi
 from sim.present import references as bib
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
-from sim.present.data import INTERVAL_TEXT, cap, finite, present, reps_of, rows_of
+from sim.present.data import INTERVAL_TEXT, VERDICT_WORDS, cap, finite, present, reps_of, rows_of, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row
-from sim.present.narrative import VERDICT_WORDS, summary_items, verdict
+from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
 
