@@ -222,11 +222,12 @@ def _with_bar(quiet: bool, fn: Callable[[_Bar], Any]) -> Any:
 
 def _out(args: argparse.Namespace, job: dict[str, Any]) -> Path:
     """``--out``, or ``results/<kind>-<scenario>-seed<S>`` (``-2``, ``-3``... when that
-    folder holds another job, e.g. after the scenario file changed: never mixed)."""
+    folder holds another job, e.g. after the scenario file changed, or more replications of
+    this one than asked: never mixed, nothing dropped)."""
     if args.out is not None:
         return Path(args.out)
     name = next(iter(job["scenarios"]))
-    return R.default_folder(Path("results") / f"{job['kind']}-{name}-seed{args.seed}", job)
+    return R.default_folder(Path("results") / f"{job['kind']}-{name}-seed{args.seed}", job, args.replications)
 
 
 def _batch(args: argparse.Namespace, bar: _Bar, out: Path, files: dict[str, Path]) -> dict[str, Any]:
@@ -452,7 +453,9 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     out = (
         Path(args.out)
         if args.out is not None
-        else R.default_folder(Path("results") / f"uncertainty-{args.config.stem}-seed{args.seed}", job)
+        else R.default_folder(
+            Path("results") / f"uncertainty-{args.config.stem}-seed{args.seed}", job, args.replications
+        )
     )
     meta = {
         "command": " ".join(["ehsim", *sys.argv[1:]])

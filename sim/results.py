@@ -224,15 +224,24 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
     return False
 
 
-def _check_not_fewer(folder: Path, replications: int | None) -> None:
-    """Refuse to rewrite a finished folder's tables with fewer replications than it holds."""
-    if replications is None or not (folder / MANIFEST).is_file():
-        return
+def _held(folder: Path) -> int | None:
+    """The replications a finished folder holds (its manifest's), or None."""
     try:
         held = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("replications")
     except (OSError, ValueError, AttributeError):
-        return  # a damaged manifest is rewritten by the job
-    if isinstance(held, int) and not isinstance(held, bool) and held > replications:
+        return None  # no manifest (unfinished), or a damaged one (rewritten by the job)
+    return held if isinstance(held, int) and not isinstance(held, bool) else None
+
+
+def _holds_more(folder: Path, replications: int | None) -> bool:
+    held = _held(folder)
+    return replications is not None and held is not None and held > replications
+
+
+def _check_not_fewer(folder: Path, replications: int | None) -> None:
+    """Refuse to rewrite a finished folder's tables with fewer replications than it holds."""
+    if _holds_more(folder, replications):
+        held = _held(folder)
         raise ArgumentError(
             "replications",
             f"{folder} already holds {held} replications of this job; asking for {replications} would "
@@ -244,9 +253,11 @@ def _job_stamp(job: Mapping[str, Any]) -> dict[str, Any]:
     return {"schema": SCHEMA_VERSION, **json.loads(json.dumps(dict(job), default=str))}
 
 
-def default_folder(base: Path, job: Mapping[str, Any]) -> Path:
+def default_folder(base: Path, job: Mapping[str, Any], replications: int | None = None) -> Path:
     """``base``, or ``base-2``, ``base-3``...: the first that is free or already holds
-    ``job``, so a default folder is never one of another job."""
+    ``job`` (finished with no more than ``replications``, so a quick rerun with fewer is
+    given a folder of its own rather than refused, :func:`claim`), so a default folder is
+    never one of another job."""
     stamp = _job_stamp(job)
     k = 1
     while True:
@@ -258,7 +269,7 @@ def default_folder(base: Path, job: Mapping[str, Any]) -> Path:
             found = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
         except (OSError, ValueError):
             found = None
-        if found == stamp:
+        if found == stamp and not _holds_more(folder, replications):
             return folder
         k += 1
 

@@ -6,6 +6,7 @@ traceback, nothing written outside the intended folder and existing results unto
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -201,6 +202,26 @@ def test_rerun_with_fewer_replications_is_refused_naming_the_flag(
     err = _refused(["run", *mmc, "--quiet", "--out", str(out)], capsys, f"--replications: {out} already holds 3")
     assert len(err.strip().splitlines()) == 1
     assert _digests(out) == before
+
+
+def test_a_quick_rerun_with_fewer_replications_gets_a_default_folder_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # without --out: the default folder holding more replications of the job is kept whole and
+    # the quick rerun writes the next default folder (-2), not refused; asking for as many or
+    # more reuses the first folder again
+    monkeypatch.chdir(tmp_path)
+    mmc = [str(CONFIGS / "validation" / "mmc.yaml"), "--set", "run.duration_days=300", "--set", "run.warmup_days=30"]
+    first = Path("results") / "run-mmc-seed0"
+    assert main(["run", *mmc, "--quiet", "--replications", "3"]) == 0
+    before = _digests(first)
+    assert main(["run", *mmc, "--quiet", "--replications", "1"]) == 0
+    assert _digests(first) == before
+    second = Path("results") / "run-mmc-seed0-2"
+    assert json.loads((second / "manifest.json").read_text())["replications"] == 1
+    assert "Results written to results/run-mmc-seed0-2/" in capsys.readouterr().out
+    assert main(["run", *mmc, "--quiet", "--replications", "3"]) == 0
+    assert "Results written to results/run-mmc-seed0/" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
