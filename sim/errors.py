@@ -1,7 +1,7 @@
 """The project's error types: every failure a user can cause is one of these.
 
 Each carries ``messages``, one line per problem, each naming the field or argument it is
-about (``teams.north.workers: must be >= 0, got -2``). The CLI prints them and exits 2;
+about (``teams.washington.workers: must be >= 0, got -2``). The CLI prints them and exits 2;
 nothing else reaches a user as a traceback.
 
 Library code names arguments by their Python name (``replications``); :class:`ArgumentError`

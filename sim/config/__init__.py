@@ -2,9 +2,9 @@
 
 A scenario is one frozen, validated :class:`Scenario`. Files may ``extends:`` another
 file (path relative to the extending file) and override any key; dotted overrides
-(``teams.north.workers=12``) are applied last. Every error names its field::
+(``teams.washington.workers=12``) are applied last. Every error names its field::
 
-    teams.north.workers: must be >= 0, got -2
+    teams.washington.workers: must be >= 0, got -2
 
 Units are in the key names: ``_days``, ``_per_day``, ``_gbp``. Times are days.
 """

@@ -164,7 +164,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return out
 
 
-_OVERRIDES_FORM = "a mapping {'teams.north.workers': 12} or a list of 'KEY=VALUE' strings"
+_OVERRIDES_FORM = "a mapping {'teams.washington.workers': 12} or a list of 'KEY=VALUE' strings"
 
 
 def _override_pairs(overrides: Any) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def _override_pairs(overrides: Any) -> dict[str, Any]:
         raise ScenarioError([f"overrides: must be {_OVERRIDES_FORM}, got {type(overrides).__name__}"])
     for key in overrides:
         if not isinstance(key, str) or not key.strip() or "" in key.split("."):
-            raise ScenarioError([f"overrides: {key!r} is not a dotted key like 'teams.north.workers'"])
+            raise ScenarioError([f"overrides: {key!r} is not a dotted key like 'teams.washington.workers'"])
     return overrides
 
 
@@ -414,7 +414,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | list[str] | None
         :data:`MAX_YAML_DEPTH` deep, at most :data:`MAX_YAML_NODES` values with aliases
         expanded).
     overrides
-        ``{"teams.north.workers": 12}`` or ``["teams.north.workers=12"]`` (not a bare string).
+        ``{"teams.washington.workers": 12}`` or ``["teams.washington.workers=12"]`` (not a bare string).
 
     Raises
     ------

@@ -22,7 +22,7 @@ Distributions (the sampled value; every one maps a uniform ``u`` through scipy's
 high), ``lognormal`` (median, sigma), ``beta`` (a, b, low=0, high=1) and ``choice``
 (values, equally likely).
 
-A key holding a whole number (``teams.north.workers``) receives the sampled value rounded
+A key holding a whole number (``teams.washington.workers``) receives the sampled value rounded
 to the nearest whole number. :func:`load_spec` checks everything before any work: unknown
 fields, empty or inverted ranges, parameter names, keys that do not exist in the baseline
 or an option or are not numbers, unknown KPIs, and (:func:`sim.uncertainty.run.scenarios_for`)
