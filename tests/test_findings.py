@@ -23,7 +23,7 @@ def _waits(verdicts: dict[tuple[str, str], str], n: int = 4) -> str:
 
 def test_waits_title_claims_no_change_when_every_paired_ci_includes_zero() -> None:
     text = _waits({("level3", OPT): "unclear", ("panel", OPT): "unclear"})
-    assert text.startswith("No clear change in waits with 4 replications")
+    assert text.startswith("No clear change in mean waits with 4 replications")
     assert not CHANGE_WORDS.search(text), text
     assert "2.5 → 0.0 days with more_key_workers" in text  # the largest difference, stated as such
 
@@ -38,7 +38,7 @@ def test_waits_title_names_the_biggest_clear_change_not_the_biggest_difference()
 
 def test_waits_title_with_one_replication_gives_no_verdict() -> None:
     text = _waits({("level3", OPT): "unknown", ("panel", OPT): "unknown"}, n=1)
-    assert text.startswith("One replication: no verdict on waits")
+    assert text.startswith("One replication: no verdict on mean waits")
     assert not CHANGE_WORDS.search(text), text
 
 

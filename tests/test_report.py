@@ -523,7 +523,7 @@ def test_compare_titles_claim_a_change_only_where_the_paired_ci_excludes_zero(co
         assert waits.startswith(f"Biggest clear change: the mean wait for {stage_info(q).phrase} "), waits
         assert f"with {o}" in waits
     else:
-        assert waits.startswith("No clear change in waits with 2 replications"), waits
+        assert waits.startswith("No clear change in mean waits with 2 replications"), waits
         assert "falls" not in waits and "rises" not in waits
 
 

@@ -79,10 +79,10 @@ def waits(
         if abs(change) < 0.05:
             return "Mean waits barely differ between the options (under 0.1 day)"
         if n < 2:
-            return f"One replication: no verdict on waits (largest difference: {shift})"
+            return f"One replication: no verdict on mean waits (largest difference: {shift})"
         return (
-            f"No clear change in waits with {n} replications: every paired 95% CI includes 0 "
-            f"(largest difference: {shift})"
+            f"No clear change in mean waits with {n} replications: every paired 95% CI of a mean wait "
+            f"includes 0 (largest difference: {shift})"
         )
     own = {q: v for (q, s), v in table.items() if s == base}
     q = max(own, key=lambda k: own[k])
