@@ -7,6 +7,13 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# Property tests draw the same examples on every run and machine (fixed seeds, as every test
+# here), whatever a local example database holds: a failure in CI is one anyone can replay.
+settings.register_profile("ehsim", derandomize=True, database=None)
+settings.load_profile("ehsim")
+
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

@@ -70,6 +70,17 @@ def test_pair_waits_of_an_empty_log() -> None:
     assert len(_pair_waits(Log.from_frame(_random_log(0).iloc[:0])).time_join) == 0
 
 
+def test_pair_waits_of_joins_with_no_end_yet() -> None:
+    # every family still waiting at the end: joins and not one start or leave in the log (a
+    # short run, an overloaded list); each join pairs with nothing (it raised IndexError)
+    rows = _random_log(0)
+    rows = rows[rows["event"] == "join"].reset_index(drop=True)
+    got = _pair_waits(Log.from_frame(rows))
+    assert len(got.time_join) == len(rows) > 0
+    assert np.isnan(got.time_end).all()
+    assert (got.event.codes == -1).all() and (got.detail.codes == -1).all()
+
+
 def test_cumcount_equals_pandas() -> None:
     keys = np.random.default_rng(1).integers(0, 7, size=200)
     expected = pd.Series(keys).groupby(keys).cumcount().to_numpy()

@@ -123,9 +123,17 @@ def _pair_waits(rows: Log) -> Waits:
         rows.time[is_join],
         join_n,
         end_time,
-        Codes(np.where(hit, ends.event.codes[at], -1), ends.event.labels),
-        Codes(np.where(hit, ends.detail.codes[at], -1), ends.detail.labels),
+        Codes(_at_hits(ends.event.codes, at, hit), ends.event.labels),
+        Codes(_at_hits(ends.detail.codes, at, hit), ends.detail.labels),
     )
+
+
+def _at_hits(codes: np.ndarray, at: np.ndarray, hit: np.ndarray) -> np.ndarray:
+    """``codes[at]`` where ``hit``, else -1 (no end yet); indexes only the hits, so a log
+    with joins and no end at all (an empty ``codes``) is fine."""
+    out = np.full(len(at), -1, dtype=codes.dtype)
+    out[hit] = codes[at[hit]]
+    return out
 
 
 def _cumcount(keys: np.ndarray) -> np.ndarray:
