@@ -263,24 +263,23 @@ WARMUP_ADVICE = (
 """What to do when the warm-up check suggests more days than the scenario's warm-up."""
 
 
-def _print_diagnostics(out: Path, scenarios: Sequence[str], replications: int) -> None:
-    """Print each scenario's checks from ``out``'s ``diagnostics.json``: quarantined files and
-    precision warnings to stderr, the MSER-5 warm-up check to stdout.
+def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications: int) -> None:
+    """Print each scenario's checks from the results' ``diagnostics.json``: quarantined files
+    and precision warnings to stderr, the MSER-5 warm-up check to stdout.
 
     Parameters
     ----------
-    out
-        The results folder just written.
+    saved
+        The results folder just written, as read.
     scenarios
         The scenarios to report, in order; with more than one (a comparison) each line names
         the scenario it belongs to.
     replications
         Replications per scenario, for the warm-up line.
     """
-    saved = R.read(out).diagnostics
     named = len(scenarios) > 1
     for name in scenarios:
-        diag = saved[name]
+        diag = saved.diagnostics[name]
         for line in [*diag["quarantined"], *diag["warnings"]]:
             print(f"warning ({name}): {line}" if named else f"warning: {line}", file=sys.stderr)
         warm = diag["warmup"]
@@ -336,7 +335,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     window = sc.run.duration_days - sc.run.warmup_days
     for line in console.summary_lines(batch.summary, K.HEADLINE, window, len(batch.replications)):
         print(line)
-    _print_diagnostics(out, [sc.name], args.replications)
+    _print_diagnostics(R.read(out), [sc.name], args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0
@@ -378,14 +377,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"  {option}:")
         for line in console.difference_lines(res.differences, K.HEADLINE, window, option):
             print(line)
+    saved = R.read(out)  # once: the locality tables and the checks
     if args.by_locality:
-        saved = R.read(out)
         for option in res.differences["option"].unique():
             print(f"By locality, {option} - {res.base}:")
             for line in console.locality_lines(saved, option, K.BY_LOCALITY):
                 print(line)
     print(console.CLEAR_NOTE)
-    _print_diagnostics(out, list(res.batches), args.replications)
+    _print_diagnostics(saved, list(res.batches), args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

@@ -190,11 +190,16 @@ def row_style(
     :func:`fmt_number` (:func:`field_kind`), the row's decimals (:func:`row_decimals`) and the
     factor on the scaled value. ``short`` (the report's text): money of £1m or more in
     millions (``£46.8m (£41.6m to £52.0m)``, factor 1e-6, kind ``gbp_m``); tables keep pounds."""
-    millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
-    decimals = row_decimals(row, kpi, window_days, millions)
+    millions, decimals = _row_precision(row, kpi, window_days, short)
     if millions:
         return "gbp_m", decimals, 1 / MILLION
     return field_kind(kpi, field, row), decimals, 1.0
+
+
+def _row_precision(row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool) -> tuple[bool, int]:
+    """Whether the row's money is shown in millions, and its decimals (once per row)."""
+    millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
+    return millions, row_decimals(row, kpi, window_days, millions)
 
 
 def fmt_row(
@@ -203,11 +208,16 @@ def fmt_row(
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
     to the row's one precision (:func:`row_style`); a difference of shares (its mean and
     interval) in percentage points (:func:`change_unit`)."""
-    out = []
-    for f in fields:
-        kind, decimals, factor = row_style(row, kpi, window_days, f, short)
-        out.append(fmt_number(shown(row.get(f), kpi, window_days) * factor, kind, decimals))
-    return out
+    millions, decimals = _row_precision(row, kpi, window_days, short)  # one precision for the row
+    factor = 1 / MILLION if millions else 1.0
+    return [
+        fmt_number(
+            shown(row.get(f), kpi, window_days) * factor,
+            "gbp_m" if millions else field_kind(kpi, f, row),
+            decimals,
+        )
+        for f in fields
+    ]
 
 
 def fmt_money(x: float) -> str:
