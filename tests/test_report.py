@@ -435,6 +435,29 @@ def test_summary_points_to_a_short_warmup(run_dir: Path) -> None:
     assert "the warm-up is shorter than MSER-5 suggests" in line and 'href="#diagnostics"' in line
 
 
+def test_step_up_sentence_shows_no_parts_that_fail_to_add_up(run_dir: Path) -> None:
+    """Step-ups while waiting and during a plan add up to the total in every replication, so in
+    their means; rounded separately they need not (4.6 + 61.8 = 66.4 was shown "5 ... and 62"
+    beside "66"). Every step-up figure the sentence shows must add up to the total it shows."""
+    from sim.present.narrative import summary_items
+
+    res = R.read(run_dir)
+    scale = K.STEP_UPS_TOTAL.scale(res.window_days("baseline"))
+    means = {K.STEP_UPS_WHILE_WAITING.name: 4.6, K.STEP_UPS_DURING_PLAN.name: 61.8, K.STEP_UPS_TOTAL.name: 66.4}
+    summary = res.summary.copy()
+    for kpi, per_year in means.items():
+        summary.loc[summary["kpi"] == kpi, ["mean", "ci_low", "ci_high"]] = per_year / scale
+    (line,) = [i for i in summary_items(dataclasses.replace(res, summary=summary)) if "step up" in i]
+    shown = {
+        kpi: float(value)
+        for kpi, value in re.findall(r'data-kpi="(step_ups_\w+)" data-field="mean"[^>]*>([\d.]+)<', line)
+    }
+    assert shown[K.STEP_UPS_TOTAL.name] == 66 and shown[K.STEP_UPS_WHILE_WAITING.name] == 5
+    parts = [shown[k] for k in (K.STEP_UPS_WHILE_WAITING.name, K.STEP_UPS_DURING_PLAN.name) if k in shown]
+    assert len(parts) == 1 or sum(parts) == shown[K.STEP_UPS_TOTAL.name], line
+    assert "the rest during a plan" in line
+
+
 def test_per_year_numbers_are_scaled_by_365_over_the_results_window(run_dir: Path) -> None:
     """Known answer for the report's per-year factor, not read from the code under test: SHORT
     runs 300 days with a 30-day warm-up, so a count or cost stored as a total over the window

@@ -181,10 +181,9 @@ def _step_sentence(res: Results, s: str) -> str:
     text = f"{num(res, K.STEP_UPS_TOTAL, 'mean', scenario=s)} families a year step up from early help to social care"
     text += _ci(res, K.STEP_UPS_TOTAL, s)
     if finite(_mean(res, K.STEP_UPS_WHILE_WAITING, s)):
-        text += (
-            f", {num(res, K.STEP_UPS_WHILE_WAITING, 'mean', scenario=s)} of them while waiting and "
-            f"{num(res, K.STEP_UPS_DURING_PLAN, 'mean', scenario=s)} during a plan"
-        )
+        # one part and "the rest": two rounded parts need not add up to the rounded total
+        waiting = num(res, K.STEP_UPS_WHILE_WAITING, "mean", scenario=s)
+        text += f", {waiting} of them while waiting, the rest during a plan"
     if finite(care):
         text += f"; {num(res, K.CARE_ENTRIES, 'mean', scenario=s)} a year enter care" + _ci(res, K.CARE_ENTRIES, s)
     return cap(text) + "."
