@@ -29,6 +29,7 @@ from sim.experiment import (
     run_job,
     sweep,
     sweep_job,
+    window_problems,
 )
 from sim.present import console
 from sim.present.format import fmt_kpi
@@ -356,6 +357,8 @@ def _load_named(path: Path, overrides: list[str]) -> Scenario:
 def _cmd_compare(args: argparse.Namespace) -> int:
     base = _load_named(args.config, args.overrides)
     options = [_load_named(path, args.overrides) for path in args.options]
+    if problems := window_problems(base, options):  # the option's file has the problem, not the baseline's
+        raise _FileError([f"{args.options[i]}: {problem}" for i, problem in problems.items()])
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
     out = _out(args, compare_job([base, *options], args.seed))
     files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))

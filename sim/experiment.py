@@ -49,6 +49,7 @@ __all__ = [
     "scenario_fingerprint",
     "sweep",
     "variant",
+    "window_problems",
 ]
 
 
@@ -387,6 +388,19 @@ def _unique_names(scenarios: Sequence[Scenario]) -> list[str]:
     return names
 
 
+def window_problems(base: Scenario, options: Sequence[Scenario]) -> dict[int, str]:
+    """The options (by index) whose results window differs from the baseline's, each with the
+    problem: differences over different periods would compare different things."""
+    window = (base.run.warmup_days, base.run.duration_days)
+    return {
+        i: f"run.warmup_days/duration_days {opt.run.warmup_days:g}/{opt.run.duration_days:g} differ from the "
+        f"baseline's {window[0]:g}/{window[1]:g}; an option must be measured over the same results window as "
+        "the baseline"
+        for i, opt in enumerate(options)
+        if (opt.run.warmup_days, opt.run.duration_days) != window
+    }
+
+
 def compare(
     base: Scenario,
     options: Sequence[Scenario],
@@ -415,16 +429,8 @@ def compare(
     if not options:
         raise ArgumentError("options", "give at least one option to compare with the baseline")
     check_batch_args(replications, seed, backend, workers, scheduler, precision)
-    window = (base.run.warmup_days, base.run.duration_days)
-    for opt in options:
-        if (opt.run.warmup_days, opt.run.duration_days) != window:
-            raise ScenarioError(
-                [
-                    f"{opt.name}: run.warmup_days/duration_days {opt.run.warmup_days:g}/{opt.run.duration_days:g} "
-                    f"differ from the baseline's {window[0]:g}/{window[1]:g}; an option must be measured over the "
-                    "same results window as the baseline"
-                ]
-            )
+    if problems := window_problems(base, options):
+        raise ScenarioError([f"{options[i].name}: {problem}" for i, problem in problems.items()])
     workload.check([base, *options], replications, force=force)
     names = _unique_names([base, *options])
     scenarios = [sc if sc.name == n else sc.model_copy(update={"name": n}) for sc, n in zip([base, *options], names)]
