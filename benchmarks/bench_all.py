@@ -16,7 +16,12 @@ What it measures
     so that both sides see the machine alike; medians): its seconds per customer (each customer is
     one service start). ``ratio = reference seconds per customer / county seconds per start`` (target
     >= 0.5: a start in the county costs at most twice a customer of the bare queue).
-(3) **Linear cost under overload.** The M/M/c scenario with a withdrawal hazard, at ``rho = 1.5``
+(3) **Linear cost under overload**, in two settings, each a ratio of families per second, target >= 0.8.
+    The full model: the county of (2) with each locality team cut from 22 key workers to 6 (a
+    key-worker list of over a thousand families, ~18,000 withdrawals and escalations in ten years,
+    the issue's "budget cut" case) against the county as it is (a list of tens), replication 0 of
+    each, interleaved, medians. The bare queue, the stress case where waiting is nearly all a
+    family's work: the M/M/c scenario with a withdrawal hazard, at ``rho = 1.5``
     (a queue of thousands that only withdrawals keep finite) against the same scenario at
     ``rho = 0.5`` (the plan is three times shorter), same arrivals and size. ``ratio = heavy / light``
     in families per second (target >= 0.8: a withdrawal's cost does not grow with the queue). Timed as
@@ -154,6 +159,51 @@ def _overload(rho_mean: float, families: int, withdrawal: float = 0.002) -> sim.
     )
 
 
+CUT_WORKERS = 6
+"""Key workers left in each locality team of the county in (3)'s full-model overload (22 there)."""
+
+
+def _county_cut(days: float | None) -> tuple[sim.Scenario, sim.Scenario]:
+    """The county of (2) as it is, and with every locality team cut to :data:`CUT_WORKERS` key
+    workers (its open plans at the start cut to the slots left): a key-worker list of over a
+    thousand families, kept finite only by withdrawals and escalations."""
+    overrides: dict[str, object] = {} if days is None else {"run.duration_days": days}
+    county = sim.load_scenario(bb.COUNTY, overrides=overrides)
+    cut = dict(overrides)
+    for name, team in county.teams.items():
+        cut[f"teams.{name}.workers"] = CUT_WORKERS
+        start = county.initial_state.teams.get(name)
+        if start is not None:
+            cut[f"initial_state.teams.{name}.open_plans"] = min(start.open_plans, CUT_WORKERS * team.caseload_cap)
+    return county, sim.load_scenario(bb.COUNTY, overrides=cut)
+
+
+def section_linear_county(days: float | None, repeats: int) -> None:
+    county, cut = _county_cut(days)
+    rates: dict[str, list[float]] = {"cut": [], "county": []}
+    seen: dict[str, tuple[float, int]] = {}
+    for i in range(repeats):  # interleaved, replication 0 each time (as in (2))
+        for name, sc in (("cut", cut), ("county", county)):
+            t0 = time.perf_counter()
+            res = sim.run_replication(sc, rep=0, seed=0)
+            seconds = time.perf_counter() - t0
+            rates[name].append(len(res.families) / seconds)  # counted outside the timing, as in (1)
+            leaves = int((res.events["event"] == "leave").sum())
+            seen[name] = (float(res.series["waiting_level3"].max()), leaves)
+        cut_rate, as_is = rates["cut"][-1], rates["county"][-1]
+        bb.log(f"county overload {i + 1}/{repeats}: cut {cut_rate:,.0f}  as is {as_is:,.0f} fam/s")
+    h, lt = statistics.median(rates["cut"]), statistics.median(rates["county"])
+    print(
+        f"(3) linear cost, full model: the county of (2) with each locality team cut from "
+        f"{next(iter(county.teams.values())).workers} key workers to {CUT_WORKERS}, against the county as it is"
+    )
+    print(
+        f"    cut   {h:10,.0f} fam/s (key-worker list: highest monthly mean {seen['cut'][0]:,.0f}; "
+        f"{seen['cut'][1]:,} left a list)   as is {lt:10,.0f} fam/s ({seen['county'][0]:,.0f}; {seen['county'][1]:,})"
+    )
+    print(f"    ratio {h / lt:10.3f}          target >= {LINEAR_TARGET}: {bb.verdict(h / lt >= LINEAR_TARGET)}")
+
+
 def section_linear(families: int, repeats: int) -> None:
     runs = {
         "heavy": _overload(3.0, families),
@@ -172,7 +222,10 @@ def section_linear(families: int, repeats: int) -> None:
         bb.log(f"overload {i + 1}/{repeats}: " + "  ".join(f"{n} {r[-1]:,.0f}" for n, r in rates.items()) + " fam/s")
     med = {name: statistics.median(r) for name, r in rates.items()}
     h, lt, sh = med["heavy"], med["light"], med["short"]
-    print(f"(3) linear cost: M/M/c with withdrawal 0.002/day, ~{families:,} families, rho 1.5 vs 0.5")
+    print(
+        "(3) linear cost, bare queue (the stress case): M/M/c with withdrawal 0.002/day, "
+        f"~{families:,} families, rho 1.5 vs 0.5"
+    )
     print(f"    heavy {h:10,.0f} fam/s (queue {waiting['heavy']:,.0f} at the end)   light {lt:10,.0f} fam/s")
     print(f"    ratio {h / lt:10.3f}          target >= {LINEAR_TARGET}: {bb.verdict(h / lt >= LINEAR_TARGET)}")
     print(
@@ -234,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         section_county(1095 if quick else None, families, repeats)
         print()
     if "3" not in skip:
+        section_linear_county(1095 if quick else None, repeats)
         section_linear(families, repeats)
         print()
     if "4" not in skip:
