@@ -429,7 +429,7 @@ def queue_mean(stage: Stage) -> Kpi:
     phrase = stage_info(stage).phrase
     return _k(
         f"queue_{stage}_mean",
-        f"queue for {phrase} (time-average)",
+        f"average queue for {phrase}",
         "families",
         "level",
         f"Families waiting for {phrase}, averaged over the window.",
@@ -442,7 +442,7 @@ def open_mean(stage: Stage) -> Kpi:
     label = stage_info(stage).open_label
     return _k(
         f"open_{stage}_mean",
-        f"open {label} (time-average)",
+        f"average open {label}",
         "families",
         "level",
         f"Open {label}, averaged over the window.",

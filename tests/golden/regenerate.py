@@ -19,6 +19,7 @@ the commit message (which tables moved and why).
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,7 +72,8 @@ def compute(name: str) -> dict[str, list[float]]:
     )
     reps = sim.run_batch(scenario, REPLICATIONS, seed=SEED, backend="serial").replications
     reps = reps.sort_values("rep")
-    return {k: [float(v) for v in reps[k]] for k in KPIS}
+    # a KPI the scenario does not have (children entering care without the statutory path) is NaN
+    return {k: [float(v) for v in reps[k]] if k in reps else [math.nan] * REPLICATIONS for k in KPIS}
 
 
 def write(name: str, table: dict[str, list[float]]) -> Path:
