@@ -32,6 +32,7 @@ from sim.experiment import (
     window_problems,
 )
 from sim.present import console
+from sim.present.data import budget_of
 from sim.present.format import fmt_kpi
 from sim.present.robustness import statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
@@ -387,6 +388,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             for line in console.locality_lines(saved, option, K.BY_LOCALITY):
                 print(line)
     print(console.CLEAR_NOTE)
+    if any(budget_of(saved, s) for s in saved.scenarios):  # the budget covers early help only
+        print("Early help cost a year against each scenario's budget (its average over the results window):")
+        for line in console.envelope_lines(saved):
+            print(line)
     _print_diagnostics(saved, list(res.batches), args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)

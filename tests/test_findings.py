@@ -55,7 +55,7 @@ def test_over_time_title_names_a_change_only_where_it_is_clear(verdict: str, cle
 
 @pytest.mark.parametrize(("verdict", "words"), [("clear", "clear difference"), ("unclear", "no clear difference")])
 def test_cost_step_up_and_utilisation_titles_give_the_paired_verdict(verdict: str, words: str) -> None:
-    cost = findings.costs({BASE: 1000.0, OPT: 1500.0}, SCENARIOS, None, {OPT: verdict})
+    cost = findings.costs({BASE: 1000.0, OPT: 1500.0}, SCENARIOS, {OPT: verdict}, {})
     assert cost.endswith(f"more_key_workers +£500 ({words})"), cost
     ups = findings.step_ups({BASE: 116.0, OPT: 93.0}, {}, SCENARIOS, {OPT: verdict})
     assert ups.endswith(f"93 with more_key_workers ({words})"), ups
@@ -85,3 +85,14 @@ def test_a_difference_not_computed_says_nothing_and_one_replication_no_double_br
     assert _said("missing") == "" and _said(None) == ""
     assert _said("unknown") == " (no verdict: one replication)"
     assert _said("clear") == " (clear difference)"
+
+
+def test_cost_title_sets_each_budget_against_early_help_not_the_total() -> None:
+    """A £90m total (social care included) beside a £7.7m early help budget read "£82m over the
+    budget": the title now says whether each scenario's early help cost is within its own
+    budget, and never subtracts a budget from the total."""
+    text = findings.costs({BASE: 90e6, OPT: 89e6}, SCENARIOS, {OPT: "unclear"}, {BASE: "within", OPT: "over"})
+    assert "over the" not in text and "under the" not in text, text
+    assert text.endswith(f"Early help cost within its budget in {BASE}; over its budget in {OPT}"), text
+    one = findings.costs({BASE: 90e6}, [BASE], {}, {BASE: "within"})
+    assert one == "Total cost £90,000,000 a year. Early help cost within its budget", one

@@ -458,6 +458,59 @@ def test_step_up_sentence_shows_no_parts_that_fail_to_add_up(run_dir: Path) -> N
     assert "the rest during a plan" in line
 
 
+def test_rounding_noise_is_no_change_and_an_unmeasured_kpi_no_row() -> None:
+    """MST at 100% utilisation in both scenarios differed by 5.6e-17 (the order of a sum) in one
+    option and by 0.0 in another: both are "no change", and the console marks neither clear even
+    if the interval of the noise excludes zero. A KPI neither scenario measures (the panel's
+    wait where there is no panel) has no verdict, not "one replication"."""
+    from sim.present.console import CLEAR_MARK, difference_lines
+    from sim.present.data import verdict
+
+    kpi = K.utilisation(Stage.MST, "")
+    noise = {"kpi": kpi.name, "option": "opt", "base_mean": 1.0, "option_mean": 1.0 + 2**-52, "n": 4}
+    noise |= {"diff_mean": 2**-52, "diff_sd": 1e-17, "ci_low": 1e-16, "ci_high": 3e-16, "distinguishable": True}
+    assert verdict(noise) == "none"
+    (line,) = difference_lines(pd.DataFrame([noise]), [kpi], 365.0, "opt")
+    assert not line.lstrip().startswith(CLEAR_MARK), line
+    nothing = {**noise, "base_mean": math.nan, "option_mean": math.nan, "diff_mean": math.nan, "n": 0}
+    nothing |= {"diff_sd": math.nan, "ci_low": math.nan, "ci_high": math.nan, "distinguishable": False}
+    assert verdict(nothing) == "missing"
+
+
+@pytest.fixture(scope="module")
+def budget_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default with an early help budget of £5m a year (its total cost, social care
+    included, is ~£47m a year)."""
+    out = tmp_path_factory.mktemp("report") / "budget"
+    args = ["run", str(CONFIGS / "baseline.yaml"), "--replications", "2", "--out", str(out), "--report", *SHORT]
+    assert main([*args, "--set", "costs.budget_gbp_per_year=5000000"]) == 0
+    return out
+
+
+def test_budget_is_set_against_early_help_cost_never_the_total(budget_dir: Path) -> None:
+    """The budget covers early help only. The report said the default was "£42m over the budget"
+    (total cost less the early help budget) and drew the budget beside the total: the summary
+    and the cost figure must set it against early help cost, whose gap is the
+    ``cost_early_help_over_budget`` KPI."""
+    from sim.present.data import budget_of, budget_verdict
+    from sim.present.narrative import summary_items
+
+    res = R.read(budget_dir)
+    early, gap = K.per_year(K.COST_EARLY_HELP).name, K.OVER_BUDGET.name
+    assert budget_of(res) == pytest.approx(5_000_000.0)
+    over = res.summary.set_index("kpi").loc[gap]
+    assert over["mean"] == pytest.approx(res.summary.set_index("kpi").loc[early, "mean"] - 5_000_000.0)
+    (line,) = [i for i in summary_items(res) if "budget" in i]
+    tagged = re.findall(r'data-kpi="([^"]+)" data-field="([^"]+)"', line)
+    assert (early, "mean") in tagged and (K.BUDGET.name, "mean") in tagged and (gap, "mean") in tagged, line
+    side = {"within": "under it", "over": "over it"}.get(budget_verdict(res) or "", "")
+    assert side in line
+    fig = fig_costs.costs(res)
+    (cost_title,) = [t.get_text() for t in fig.texts if t.get_text().startswith("Total cost")]
+    assert "Early help cost" in cost_title and "budget" in cost_title and " over the " not in cost_title
+    assert fig.axes[1].get_xlabel().startswith("Early help cost"), fig.axes[1].get_xlabel()
+
+
 def test_per_year_numbers_are_scaled_by_365_over_the_results_window(run_dir: Path) -> None:
     """Known answer for the report's per-year factor, not read from the code under test: SHORT
     runs 300 days with a 30-day warm-up, so a count or cost stored as a total over the window

@@ -12,8 +12,12 @@ from typing import Any
 import pandas as pd
 
 from sim import kpis as K
+from sim.present.data import budget_of, budget_verdict, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row
 from sim.results import Results
+
+ENVELOPE_WORDS = {"within": "within", "over": "over", "unclear": "not distinguishable from it"}
+""":func:`~sim.present.data.budget_verdict` in the envelope table's last column."""
 
 __all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
 
@@ -64,7 +68,7 @@ def difference_lines(
         if k.name not in d.index:
             continue
         row = d.loc[k.name]
-        mark = CLEAR_MARK if bool(row["distinguishable"]) else " "
+        mark = CLEAR_MARK if verdict(_rec(row)) == "clear" else " "
         base, opt, diff, low, high = fmt_row(_rec(row), k, window_days, DIFF_ROW)
         points = f" {change_unit(k)}" if k.kind == "share" else ""  # a change in a share is in points, not %
         out.append(f"   {mark} {names(k):<62} {base:>12} -> {opt:>12}   diff {diff} (95% CI {low} to {high}){points}")
@@ -77,22 +81,14 @@ def envelope_lines(res: Results) -> list[str]:
     out = [f"  {'scenario':40} {'early help a year':>18}  {'95% CI':>25}  {'envelope':>12}  verdict"]
     for name in res.scenarios:
         row = res.summary[(res.summary["scenario"] == name) & (res.summary["kpi"] == cost.name)].iloc[0]
-        budget = res.budget(name)
+        budget = budget_of(res, name)  # the window's average: dated budgets included
         w = res.window_days(name)
         mean, low, high = fmt_row(_rec(row), cost, w, MEAN_CI)
         ci = f"{low} - {high}"
-        if budget is None:
-            verdict, env = "no envelope set", "-"
-        else:
-            env = fmt_kpi(budget, cost, w)
-            verdict = (
-                "within"
-                if row["ci_high"] <= budget
-                else "over"
-                if row["ci_low"] > budget
-                else "not distinguishable from it"
-            )
-        out.append(f"  {name:40} {mean:>18}  {ci:>25}  {env:>12}  {verdict}")
+        said = budget_verdict(res, name)
+        env = "-" if budget is None else fmt_kpi(budget, cost, w)
+        words = "no envelope set" if said is None else ENVELOPE_WORDS[said]
+        out.append(f"  {name:40} {mean:>18}  {ci:>25}  {env:>12}  {words}")
     return out
 
 

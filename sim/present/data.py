@@ -20,8 +20,11 @@ from sim.present.format import shown
 from sim.results import Kind, Results
 
 __all__ = [
+    "BUDGET_WORDS",
     "TRUNCATION_TEXT",
     "VERDICT_WORDS",
+    "budget_of",
+    "budget_verdict",
     "cap",
     "clip_interval",
     "family",
@@ -163,17 +166,56 @@ VERDICT_WORDS = {
 """Each :func:`verdict` in words, as the summary, the tables and the figures' titles say it."""
 
 
+SAME = 1e-9
+"""Two means closer than this, relative to their size, are the same (a utilisation of 100% in
+both scenarios can differ by 5.6e-17 from the order of a sum: rounding, not a change)."""
+
+
 def verdict(row: Mapping[str, Any]) -> str:
-    """The verdict on one row of ``differences``: ``none`` (the same in every replication),
-    ``unknown`` (no interval: one replication), ``clear`` (``distinguishable``: the paired 95%
-    CI excludes zero) or ``unclear``. The one rule for calling a difference clear, in the text
-    and in the figures' titles."""
+    """The verdict on one row of ``differences``: ``missing`` (neither scenario measures it,
+    such as the panel's wait where there is no panel), ``none`` (the same in every
+    replication, up to floating-point rounding: :data:`SAME`), ``unknown`` (no interval: one
+    replication), ``clear`` (``distinguishable``: the paired 95% CI excludes zero) or
+    ``unclear``. The one rule for calling a difference clear, in the text, the tables, the
+    console and the figures' titles."""
     base_v, opt_v, sd = (float(row[c]) for c in ("base_mean", "option_mean", "diff_sd"))
-    if base_v == opt_v and (sd == 0 or not math.isfinite(sd)):
+    if not (finite(base_v) or finite(opt_v)):
+        return "missing"
+    tol = SAME * max(1.0, abs(base_v), abs(opt_v))
+    if abs(opt_v - base_v) <= tol and (not math.isfinite(sd) or sd <= tol):
         return "none"
     if float(row["n"]) < 2 or not finite(row["ci_low"]):
         return "unknown"
     return "clear" if bool(row["distinguishable"]) else "unclear"
+
+
+def budget_of(res: Results, scenario: str | None = None) -> float | None:
+    """The scenario's early help budget a year over its results window: the mean of
+    :data:`sim.kpis.BUDGET` (``costs.budget_gbp_per_year`` averaged over the window, dated
+    changes included); None when it sets none. The budget is for early help only: compare it
+    with :func:`sim.kpis.per_year` of ``COST_EARLY_HELP``, never with the total."""
+    value = stat(res, K.BUDGET.name, "mean", scenario)
+    return value if finite(value) and value > 0 else None
+
+
+BUDGET_WORDS = {
+    "within": "within its budget",
+    "over": "over its budget",
+    "unclear": "not distinguishable from its budget",
+}
+"""Each :func:`budget_verdict` in words."""
+
+
+def budget_verdict(res: Results, scenario: str | None = None) -> str | None:
+    """Whether the scenario's early help cost a year is ``within`` its budget (the 95% CI of
+    :data:`sim.kpis.OVER_BUDGET`, cost less budget, lies at or below zero), ``over`` it (above
+    zero) or ``unclear``; with one replication, the mean's side. None without a budget."""
+    if budget_of(res, scenario) is None:
+        return None
+    mean, low, high = (stat(res, K.OVER_BUDGET.name, f, scenario) for f in ("mean", "ci_low", "ci_high"))
+    if finite(low) and finite(high):
+        return "within" if high <= 0 else "over" if low > 0 else "unclear"
+    return None if not finite(mean) else "within" if mean <= 0 else "over"
 
 
 def verdict_of(res: Results, kpi: str, option: str) -> str:

@@ -1,4 +1,5 @@
-"""Costs a year: each component (they add up to the total) and the total against the budget."""
+"""Costs a year: each component (they add up to the total), and the total or, where a budget is
+set, early help cost against each scenario's budget."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present import findings
 from sim.present.bars import grouped_hbars, hbars_by_scenario
-from sim.present.data import kpi_rows, present, stat, verdict_of
-from sim.present.format import fmt_money_axis, fmt_number
+from sim.present.data import budget_of, budget_verdict, kpi_rows, present, stat, verdict_of
+from sim.present.format import fmt_number
 from sim.present.theme import colours, finish, footnote, money_axis, new_figure, note, style, title
 from sim.results import Results
 
@@ -40,19 +41,27 @@ def _total(res: Results) -> Kpi | None:
 
 
 def _totals_panel(ax: Axes, res: Results, total: Kpi, prices: str) -> pd.DataFrame:
-    table = kpi_rows(res, [total], res.scenarios)
+    """Each scenario's total cost a year; with a budget in any scenario, its early help cost
+    instead, each bar beside its own scenario's budget (the budget covers early help only,
+    and an option's dated budget differs from the baseline's)."""
+    budgets = {s: budget_of(res, s) for s in res.scenarios}
+    early = res.kpis.get(K.per_year(K.COST_EARLY_HELP).name)
+    against = early is not None and any(budgets.values())
+    table = kpi_rows(res, [early if against and early is not None else total], res.scenarios)
     hbars_by_scenario(ax, table, colours(res.scenarios))
-    budget = res.budget()
     high = float(table["high"].fillna(table["mean"]).max())
-    if budget:
-        ax.axvline(budget, color="0.1", linestyle="--", linewidth=1.6, label=f"Budget {fmt_money_axis(budget)}")
-        ax.legend(loc="lower right")
-        high = max(high, budget)
+    if against:
+        for i, s in enumerate(res.scenarios):
+            b = budgets[s]
+            if b is None:
+                continue
+            ax.plot([b, b], [i - 0.42, i + 0.42], color="0.1", linestyle="--", linewidth=1.8)
+            high = max(high, b)
     ax.set_xlim(0, high * 1.12 if high > 0 else 1)
     money_axis(ax.xaxis, 4)
-    ax.set_xlabel(f"Total cost (£ a year{prices})")
+    ax.set_xlabel(f"{'Early help' if against else 'Total'} cost (£ a year{prices})")
     ax.set_ylabel("Scenario")
-    ax.set_title("Total" + (" against the budget" if budget else ""))
+    ax.set_title("Early help against its budget (dashed)" if against else "Total")
     return table
 
 
@@ -84,14 +93,16 @@ def costs(res: Results) -> Figure:
         money_axis(ax.xaxis, 4)
         if len(res.scenarios) > 1:
             ax.legend(title="Scenario", loc="best")
-        tot = _totals_panel(ax2, res, total, prices)
         base_sum = float(comp[comp["scenario"] == res.base]["mean"].sum())
         footnote(
             fig,
             f"The components add up to the total: {fmt_number(base_sum, 'gbp')} a year in {res.base}. "
             "Components that are zero in every scenario are not drawn.",
         )
-        by = dict(zip(tot["scenario"].astype(str), tot["mean"].astype(float)))
+        _totals_panel(ax2, res, total, prices)
+        totals = kpi_rows(res, [total], res.scenarios)
+        by = dict(zip(totals["scenario"].astype(str), totals["mean"].astype(float)))
         verdicts = {s: verdict_of(res, total.name, s) for s in res.scenarios[1:]}
-        title(fig, findings.costs(by, res.scenarios, res.budget(), verdicts))
+        budgets = {s: said for s in res.scenarios if (said := budget_verdict(res, s)) is not None}
+        title(fig, findings.costs(by, res.scenarios, verdicts, budgets))
         return finish(fig, bottom=0.3)

@@ -71,9 +71,6 @@ def _panel(ax: Axes, res: Results, kpi: Kpi) -> tuple[Any, float, Any, float] | 
         high = part["high"].where(np.isfinite(part["high"]), part["mean"])
         ax.plot(part["x"], part["mean"], marker="o", color=cols[g], linestyle=LINE_STYLES[j % 4], label=g or None)
         ax.fill_between(part["x"], low, high, color=cols[g], alpha=0.2, linewidth=0)
-    budget = res.budget()
-    if kpi.name == K.per_year(K.COST_TOTAL).name and budget:
-        ax.axhline(budget, color="0.1", linestyle="--", linewidth=1.4, label="budget")
     if kpi.kind == "gbp":
         money_axis(ax.yaxis, 4)
     if not numeric:

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from sim.kpis import Kpi
-from sim.present.data import VERDICT_WORDS
+from sim.present.data import BUDGET_WORDS, VERDICT_WORDS
 from sim.present.format import fmt_number
 from sim.vocab import Stage, stage_info
 
@@ -174,24 +174,29 @@ def step_ups(
 
 
 def costs(
-    totals: Mapping[str, float], scenarios: Sequence[str], budget: float | None, verdicts: Mapping[str, str]
+    totals: Mapping[str, float], scenarios: Sequence[str], verdicts: Mapping[str, str], budgets: Mapping[str, str]
 ) -> str:
-    """Total cost a year per scenario, against the budget when there is one; ``verdicts[option]``
-    the verdict on the option's paired difference in the total."""
+    """Total cost a year per scenario; ``verdicts[option]`` the verdict on the option's paired
+    difference in the total; ``budgets[scenario]`` whether its early help cost is within its
+    own budget (:func:`sim.present.data.budget_verdict`; the budget covers early help only, so
+    it is never set against the total)."""
     base = scenarios[0]
     m = totals.get(base, math.nan)
     text = f"Total cost {fmt_number(m, 'gbp')} a year" + (f" in {base}" if len(scenarios) > 1 else "")
-    if budget:
-        gap = m - budget
-        text += (
-            f", {fmt_number(abs(gap), 'gbp')} {'over' if gap > 0 else 'under'} the {fmt_number(budget, 'gbp')} budget"
-        )
     if len(scenarios) > 1:
         parts = []
         for s in scenarios[1:]:
             d = totals.get(s, math.nan) - m
             parts.append(f"{s} {'+' if d >= 0 else '−'}{fmt_number(abs(d), 'gbp')}{_said(verdicts.get(s))}")
         text += "; " + ", ".join(parts[:3])
+    groups: dict[str, list[str]] = {}
+    for s, v in budgets.items():
+        groups.setdefault(v, []).append(s)
+    if len(scenarios) == 1 and groups:
+        text += f". Early help cost {BUDGET_WORDS[next(iter(groups))]}"
+    elif groups:
+        each = [f"{BUDGET_WORDS[v]} in {' and '.join(names)}" for v, names in groups.items()]
+        text += ". Early help cost " + "; ".join(each)
     return text
 
 

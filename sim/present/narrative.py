@@ -22,7 +22,9 @@ from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.assumptions import config_changes, show
 from sim.present.data import (
+    BUDGET_WORDS,
     INTERVAL_TEXT,
+    budget_verdict,
     cap,
     finite,
     n_reps,
@@ -31,7 +33,7 @@ from sim.present.data import (
     sweep_label,
     verdict,
 )
-from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_money, fmt_number, row_style
+from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_number, row_style
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
@@ -114,10 +116,13 @@ def _mean(res: Results, kpi: Kpi, s: str) -> float:
     return stat(res, kpi.name, "mean", s)
 
 
-def _ci(res: Results, kpi: Kpi, s: str) -> str:
+def _ci(res: Results, kpi: Kpi, s: str, of: str = "") -> str:
+    """`` (95% CI low to high)`` of ``kpi`` in scenario ``s`` (``of``: what the interval is of, when
+    the sentence has not just named it); ``""`` without an interval."""
     if not stat(res, kpi.name, "n", s) >= 2 or not finite(stat(res, kpi.name, "ci_low", s)):
         return ""
-    return f" (95% CI {num(res, kpi, 'ci_low', scenario=s)} to {num(res, kpi, 'ci_high', scenario=s)})"
+    low, high = num(res, kpi, "ci_low", scenario=s), num(res, kpi, "ci_high", scenario=s)
+    return f" (95% CI{of and ' of ' + of} {low} to {high})"
 
 
 # --------------------------------------------------------------------------- run
@@ -216,13 +221,26 @@ def _cost_sentence(res: Results, s: str) -> str:
     text = f"The modelled cost is {num(res, kpi, 'mean', scenario=s)} a year" + _ci(res, kpi, s)
     if finite(year):
         text += f" in {int(year)} prices"
-    budget = res.budget(s)
-    if budget:
-        gap = mean - budget
-        text += (
-            f", {e(fmt_money(abs(gap)))} {'over' if gap > 0 else 'under'} the budget of {e(fmt_money(budget))} a year"
-        )
-    return text + "."
+    return text + "." + _budget_sentence(res, s)
+
+
+def _budget_sentence(res: Results, s: str) -> str:
+    """Early help cost a year against the scenario's budget (which covers early help only, not
+    social care), with the interval of the gap; ``""`` without a budget."""
+    said = budget_verdict(res, s)
+    if said is None:
+        return ""
+    early = K.per_year(K.COST_EARLY_HELP)
+    text = (
+        f" Early help costs {num(res, early, 'mean', scenario=s)} a year{_ci(res, early, s)}, against a budget of "
+        f"{num(res, K.BUDGET, 'mean', scenario=s)} a year (its average over the results window; the budget "
+        f"covers early help, not social care): {BUDGET_WORDS[said]}"
+    )
+    gap = K.OVER_BUDGET
+    if said != "unclear":
+        side = "over" if said == "over" else "under"
+        text += f", {num(res, gap, 'mean', scenario=s, magnitude=True)} {side} it"
+    return text + _ci(res, gap, s, of="cost less budget") + "."
 
 
 def _short(res: Results, s: str) -> list[dict[str, Any]]:

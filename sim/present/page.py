@@ -144,6 +144,9 @@ def _differences(res: Results) -> str:
             if sel.empty:
                 continue
             rec = {str(k): v for k, v in sel.iloc[0].items()}
+            said = verdict(rec)
+            if said == "missing":  # neither scenario measures it (no panel): no row of n/a
+                continue
             base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW))
             points = " points" if kpi.kind == "share" else ""  # a change in a share is in percentage points
             ci = f"{low} to {high}{points}" if finite(rec["ci_low"]) else "n/a"
@@ -155,7 +158,7 @@ def _differences(res: Results) -> str:
                     opt,
                     diff + points,
                     ci,
-                    VERDICT_WORDS[verdict(rec)],
+                    VERDICT_WORDS[said],
                 ]
             )
     return table(

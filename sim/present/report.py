@@ -77,7 +77,8 @@ RUN_FIGURES: tuple[tuple[str, str, Draw], ...] = (
     (
         "costs",
         f"Costs a year by component and in total; {CI}. The components add up to the total; a component that is zero "
-        "in every scenario is left out. A dashed line marks the budget when the scenario sets one.",
+        "in every scenario is left out. Where a scenario sets a budget (for early help only), the right-hand panel "
+        "shows early help cost against each scenario's own budget, averaged over the results window (dashed).",
         fig_costs.costs,
     ),
     (
