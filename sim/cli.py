@@ -337,7 +337,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     window = sc.run.duration_days - sc.run.warmup_days
     for line in console.summary_lines(batch.summary, K.HEADLINE, window, len(batch.replications)):
         print(line)
-    _print_diagnostics(R.read(out), [sc.name], args.replications)
+    saved = R.read(out)  # once: the locality tables and the checks
+    if args.by_locality:
+        print("By locality:")
+        for line in console.locality_summary_lines(saved, K.BY_LOCALITY):
+            print(line)
+    _print_diagnostics(saved, [sc.name], args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0
@@ -429,6 +434,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if k.name in table.columns:
             table[k.name] = [fmt_kpi(v, k, window) for v in table[k.name]]
     print(table.rename(columns={k.name: console.label(k) for k in shown}).to_string())
+    if args.by_locality:
+        print(
+            f"By locality: each combination's KPIs per locality and deprivation group are rows of {out / R.SUMMARY} "
+            f"({out / R.KPIS} names each one's place in its group column); the report's 'By locality' section "
+            "tabulates them."
+        )
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

@@ -6,20 +6,28 @@ registry, so the terminal, the CSVs and the report say the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.data import budget_of, budget_verdict, verdict
+from sim.present.data import budget_of, budget_verdict, places, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row
 from sim.results import Results
 
 ENVELOPE_WORDS = {"within": "within", "over": "over", "unclear": "not distinguishable from it"}
 """:func:`~sim.present.data.budget_verdict` in the envelope table's last column."""
 
-__all__ = ["difference_lines", "envelope_lines", "label", "locality_lines", "projection_lines", "summary_lines"]
+__all__ = [
+    "difference_lines",
+    "envelope_lines",
+    "label",
+    "locality_lines",
+    "locality_summary_lines",
+    "projection_lines",
+    "summary_lines",
+]
 
 CLEAR_MARK = "*"
 CLEAR_NOTE = "  * the paired 95% CI of the difference excludes 0 (a clear difference)"
@@ -35,18 +43,24 @@ def label(k: K.Kpi) -> str:
     return f"{k.label[0].upper()}{k.label[1:]} ({k.display_unit})"
 
 
-def summary_lines(summary: pd.DataFrame, kpis: Sequence[K.Kpi], window_days: float, n: int) -> list[str]:
-    """Mean and 95% CI of each KPI in ``kpis`` (those in ``summary``), one line each."""
+def summary_lines(
+    summary: pd.DataFrame,
+    kpis: Sequence[K.Kpi],
+    window_days: float,
+    n: int,
+    names: Callable[[K.Kpi], str] = label,
+) -> list[str]:
+    """Mean and 95% CI of each KPI in ``kpis`` (those in ``summary``), one line each, named by ``names``."""
     summ = summary.set_index("kpi")
     rows = [k for k in kpis if k.name in summ.index]
     if not rows:
         return []
-    width = max(len(label(k)) for k in rows)
+    width = max(len(names(k)) for k in rows)
     out = [f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else "")]
     for k in rows:
         row = summ.loc[k.name]
         mean, low, high = fmt_row(_rec(row), k, window_days, MEAN_CI)
-        line = f"  {label(k):<{width}}  {mean:>14}"
+        line = f"  {names(k):<{width}}  {mean:>14}"
         if n > 1:
             line += f"  {low:>13} - {high:<11}"
         out.append(line)
@@ -114,18 +128,34 @@ def _named_by(base: dict[str, K.Kpi]) -> Callable[[K.Kpi], str]:
     return lambda k: label(base[k.name])
 
 
+def _by_place(res: Results, base_kpis: Sequence[K.Kpi]) -> Iterator[tuple[str, list[K.Kpi], Callable[[K.Kpi], str]]]:
+    """Per locality (then deprivation group) that the results hold: its heading, its KPIs of
+    ``base_kpis`` and how to name them (by the KPI they break down)."""
+    for group in places(res):
+        base = {K.in_locality(k, group).name: k for k in base_kpis}
+        present = [res.kpis[name] for name in base if name in res.kpis]
+        if present:
+            place = K.place_label(group)
+            yield f"  {place[0].upper()}{place[1:]}", present, _named_by(base)
+
+
 def locality_lines(res: Results, option: str, base_kpis: Sequence[K.Kpi]) -> list[str]:
     """Per locality (and deprivation group), the paired difference of each KPI in
     ``base_kpis`` (``--by-locality``), under a heading naming the place."""
     assert res.differences is not None
-    groups = list(dict.fromkeys(k.group for k in res.kpis.values() if k.group))
     out = []
-    for group in groups:
-        base = {K.in_locality(k, group).name: k for k in base_kpis}
-        present = [res.kpis[name] for name in base if name in res.kpis]
-        if not present:
-            continue
-        place = K.place_label(group)
-        out.append(f"  {place[0].upper()}{place[1:]}")
-        out += difference_lines(res.differences, present, res.window_days(option), option, names=_named_by(base))
+    for heading, present, names in _by_place(res, base_kpis):
+        out.append(heading)
+        out += difference_lines(res.differences, present, res.window_days(option), option, names=names)
+    return out
+
+
+def locality_summary_lines(res: Results, base_kpis: Sequence[K.Kpi]) -> list[str]:
+    """Per locality (and deprivation group), the mean and 95% CI of each KPI in ``base_kpis``
+    of a run (``run --by-locality``), under a heading naming the place."""
+    n = len(res.replications)
+    out = []
+    for heading, present, names in _by_place(res, base_kpis):
+        out.append(heading)
+        out += summary_lines(res.summary, present, res.window_days(), n, names=names)
     return out

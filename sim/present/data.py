@@ -30,6 +30,7 @@ __all__ = [
     "family",
     "kpi_rows",
     "n_reps",
+    "places",
     "present",
     "reps_of",
     "series_column",
@@ -64,6 +65,12 @@ def present(res: Results, kpis: Iterable[Kpi]) -> list[Kpi]:
 def family(res: Results, name: str) -> list[Kpi]:
     """The results' KPIs of one family (``"utilisation"``, ``"cost"``...), in column order."""
     return [k for k in res.kpis.values() if k.family == name]
+
+
+def places(res: Results) -> list[str]:
+    """The places of the results' by-locality KPIs (``--by-locality``), in column order: the
+    localities, then the deprivation groups (:func:`sim.kpis.locality_kpis`); empty without them."""
+    return list(dict.fromkeys(k.group for k in res.kpis.values() if k.group))
 
 
 def series_column(kind: str, stage: str) -> str:

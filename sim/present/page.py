@@ -18,6 +18,7 @@ from sim import kpis as K
 from sim.analysis import replications_needed, summarise
 from sim.errors import ScenarioError
 from sim.kpis import Kpi
+from sim.present import localities
 from sim.present import references as bib
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
 from sim.present.data import INTERVAL_TEXT, VERDICT_WORDS, cap, finite, present, reps_of, rows_of, verdict
@@ -35,6 +36,7 @@ SECTIONS = (
     ("assumptions", "Assumptions and sources"),
     ("figures", "Figures"),
     ("tables", "KPI tables"),
+    (localities.ANCHOR, localities.TITLE),
     ("diagnostics", "Diagnostics"),
     ("references", "References"),
     ("reproduce", "Reproducibility"),
@@ -479,7 +481,8 @@ def page(res: Results, figures: Sequence[Rendered]) -> str:
     """The whole page."""
     title, desc = heading(res)
     items = "".join(f"<li>{i}</li>" for i in summary_items(res))
-    nav = "".join(f'<a href="#{a}">{e(t)}</a>' for a, t in SECTIONS)
+    by_place = localities.locality_section(res)  # "" without --by-locality
+    nav = "".join(f'<a href="#{a}">{e(t)}</a>' for a, t in SECTIONS if by_place or a != localities.ANCHOR)
     body = f"""<h2 id="summary">Summary</h2>
 <ul class="summary">{items}</ul>
 <h2 id="assumptions">Assumptions and sources</h2>
@@ -490,6 +493,7 @@ negative.</p>
 {_figures(figures)}
 <h2 id="tables">KPI tables</h2>
 {kpi_tables(res)}
+{by_place}
 <h2 id="diagnostics">Diagnostics</h2>
 {diagnostics(res)}"""
     return f"""<!DOCTYPE html>
