@@ -18,6 +18,7 @@ __all__ = [
     "EH_STAGES",
     "ICPC_OUTCOMES",
     "KEY_WORKER_STAGES",
+    "LEAVE_ALLOCATED",
     "NEED_EXITS",
     "NEED_LEVELS",
     "PANEL_DECISIONS",
@@ -75,7 +76,7 @@ class Event(StrEnum):
 
     REFERRAL = "referral"  # an episode starts (detail: source)
     JOIN = "join"  # joined a queue
-    LEAVE = "leave"  # left a queue unserved (detail: withdrawn | escalated)
+    LEAVE = "leave"  # left a queue unserved (detail: withdrawn | escalated; the parenting list also allocated)
     START = "start"  # service or plan started (slot taken)
     END = "end"  # service or plan ended (slot freed; detail: outcome or decision)
     EXIT = "exit"  # the early help episode ended (detail: an :class:`Exit`)
@@ -130,6 +131,10 @@ PLAN_STAGES = (
     Stage.LAC,
 )
 """Stages with open cases (start -> end)."""
+LEAVE_ALLOCATED = "allocated"
+"""The ``detail`` of a ``leave`` of the parenting list by a family allocated its key worker
+before its group started (a group is for families while they wait; a family that leaves
+the key worker list unserved leaves the parenting list ``withdrawn`` or ``escalated`` too)."""
 EH_STAGES = (Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3)
 """Stages inside an early help episode."""
 KEY_WORKER_STAGES = (Stage.KEY_WORKER, Stage.SENIOR_KEY_WORKER)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import deque
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -45,7 +46,7 @@ from sim.model.needs import REFERRED, Chain, rate_matrix, start_level, worsen_ma
 from sim.model.needs import path as need_path
 from sim.model.pools import CaseloadPool, CaseloadService
 from sim.model.statutory import StatutoryCare, _statutory
-from sim.model.supports import Supports
+from sim.model.supports import GroupPlace, Supports
 from sim.model.workforce import WORKER_ID_OFFSET, WorkforceModel, staffed_lists
 from sim.random import (
     INITIAL_FAMILIES,
@@ -56,6 +57,7 @@ from sim.random import (
 from sim.records import EventLog
 from sim.routing import NODES, allowed
 from sim.vocab import (
+    LEAVE_ALLOCATED,
     NEED_EXITS,
     NEED_LEVELS,
     PANEL_DECISIONS,
@@ -144,7 +146,7 @@ class World(StatutoryCare, Supports, Fates):
         self.workforce = self._build_workforce()
         self.panel_queue: list[tuple[_PanelTicket, Family]] = []
         self._deadlines = Deadlines(env, end=scenario.run.duration_days)  # World.run runs until then
-        self.parenting_list: list[Family] = []
+        self.parenting_list: deque[GroupPlace] = deque()
         wt = scenario.waiting
         self._hazards = wt.active
         esc = wt.escalation  # read once, at the start: the escalation hazard's constants
@@ -545,14 +547,18 @@ class World(StatutoryCare, Supports, Fates):
         else:
             sc = self.sc
             # (no call when there is nothing to enrol in or refer to: no uniform is drawn then)
-            factors = (
-                self._enrol_parenting(fam) if not initial_waiting and sc.parenting_groups is not None else (1.0, 1.0)
+            group, factors = (
+                self._enrol_parenting(fam, not req.triggered)
+                if not initial_waiting and sc.parenting_groups is not None
+                else (None, (1.0, 1.0))
             )
             if self._hazards or self._wait_q is not None:
                 leave = self._join(fam, kinds, req, elapsed, not initial_waiting, factors)
                 if leave is not None:
                     yield req
                     why = self._served(fam, kinds, req, leave)
+                    if group is not None:  # no longer waiting: off the parenting list unless in a group
+                        self._stop_waiting(group, why or LEAVE_ALLOCATED)
                     if why:
                         return self._left(why)
             else:  # no hazards, need fixed while waiting: :meth:`_join` and :meth:`_served` inline
@@ -562,6 +568,8 @@ class World(StatutoryCare, Supports, Fates):
                 if not req.triggered:
                     yield req
                 self._log_kind(fam, kinds.start)
+                if group is not None:
+                    self._stop_waiting(group, LEAVE_ALLOCATED)
             if sc.fgc is not None or sc.family_mental_health is not None:
                 step_up_factor = self._refer_supports(fam)
         t, outcome = self._plan(fam, self.sc.early_help, plan_elapsed, step_up_factor)
