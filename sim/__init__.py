@@ -17,6 +17,7 @@ and matplotlib load only where a replication's tables, a Dask cluster or a figur
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names for type checkers; at run time they load on first use
@@ -76,6 +77,10 @@ def __getattr__(name: str) -> Any:
     """Load a public name from its module on first use (and keep it, so this runs once)."""
     home = _HOME.get(name)
     if home is None:
+        # a module of the package (``sim.results.read(...)``, ``sim.backends.DASK_CONFIG``),
+        # imported on first use like the names above
+        if not name.startswith("_") and importlib.util.find_spec(f"sim.{name}") is not None:
+            return importlib.import_module(f"sim.{name}")
         raise AttributeError(f"module 'sim' has no attribute {name!r}")
     value = getattr(importlib.import_module(home), name)
     globals()[name] = value

@@ -72,3 +72,15 @@ def test_a_batch_replication_loads_no_pandas() -> None:
     )
     assert _loaded(task.format(rep=1)).isdisjoint({"pandas", "pyarrow"})
     assert "pandas" in _loaded(task.format(rep=0))  # replication 0 with its events builds the DataFrame
+
+
+def test_the_package_modules_load_on_first_use_as_the_readme_uses_them() -> None:
+    """The README reads a results folder with ``sim.results.read(...)`` and gives a cluster
+    ``sim.backends.DASK_CONFIG`` straight after ``import sim``: in a fresh interpreter that raised
+    AttributeError (only an earlier ``run_batch`` had imported the module). Dask loads with
+    neither, and an unknown name still raises."""
+    loaded = _loaded(
+        "import sim\nassert callable(sim.results.read)\nassert sim.backends.DASK_CONFIG\n"
+        "assert not hasattr(sim, 'nope')"
+    )
+    assert "pandas" in loaded and loaded.isdisjoint({"dask", "distributed"})
