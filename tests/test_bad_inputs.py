@@ -885,3 +885,27 @@ def test_workload_replications_must_be_a_positive_whole_number(reps):
     with pytest.raises(ArgumentError) as info:
         workload.check(load_scenario(MMC), reps)
     assert info.value.argument == "replications"
+
+
+# ------------------------------------------------------------------- day 0 before dated changes
+KIRKLEES = ROOT / "configs" / "kirklees" / "calibrated.yaml"  # with dated changes from 2019-03-06
+
+
+def test_day0_problem_of_a_scenario_with_dated_changes_is_its_own(tmp_path, capsys):
+    """Zero MST therapists from the start is the scenario's problem, not that of the first dated
+    change (which only raises the caseload cap): named as in a scenario without changes."""
+    path = _write(tmp_path / "no_mst.yaml", {"extends": str(KIRKLEES), "mst": {"therapists": 0}})
+    rc, out, err = _validate(capsys, path)
+    _assert_rejected(rc, out, err, "mst.therapists", "zero capacity")
+    assert "changes." not in err, err
+
+
+def test_a_dated_change_that_brings_the_problem_is_still_named():
+    data = yaml.safe_load(yaml.safe_dump(load_scenario(KIRKLEES).model_dump(mode="json", exclude_none=True)))
+    data["changes"][1]["set"] = {"mst.therapists": 0}
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    assert any(
+        line.startswith(f"scenario: changes.1 ({data['changes'][1]['date']}): mst.therapists: zero capacity")
+        for line in info.value.messages
+    ), info.value.messages
