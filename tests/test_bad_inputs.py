@@ -78,12 +78,15 @@ def _validate(capsys: pytest.CaptureFixture[str], path: Path, *overrides: str) -
     return rc, out, err
 
 
-def _assert_rejected(rc: int, out: str, err: str, field: str, problem: str) -> None:
+def _assert_rejected(rc: int, out: str, err: str, field: str, problem: str, by: str | None = None) -> None:
+    """One line names ``field`` as its subject, after the file or, given ``by``, after exactly
+    ``by`` (the override that brings the problem), and says ``problem``."""
     assert rc == EXIT_BAD_INPUT, f"exit {rc}, stderr:\n{err}"
     assert "Traceback" not in out + err
     assert out == "", "nothing on stdout for an invalid scenario"
     # one message line both names the field (as its subject) and says what is wrong
-    subject = re.compile(rf"error: (?:[^:]*\.ya?ml: )?{re.escape(field)}[: ]")
+    where = r"(?:[^:]*\.ya?ml: )?" if by is None else re.escape(f"{by}: ")
+    subject = re.compile(rf"error: {where}{re.escape(field)}[: ]")
     lines = [line for line in err.splitlines() if subject.match(line)]
     assert lines, f"no line names {field!r}:\n{err}"
     assert any(problem in line for line in lines), f"{field!r} named, but not {problem!r}:\n{err}"
@@ -513,7 +516,11 @@ OVERRIDES = [
 
 @pytest.mark.parametrize(("overrides", "field", "problem"), [c[1:] for c in OVERRIDES], ids=[c[0] for c in OVERRIDES])
 def test_bad_override(capsys, overrides, field, problem):
-    _assert_rejected(*_validate(capsys, MMC, *overrides), field, problem)
+    """The problem is the override's: the line names it (``--set KEY=VALUE: field: ...``), never the file."""
+    rc, out, err = _validate(capsys, MMC, *overrides)
+    by = None if field.startswith("--set") else f"--set {overrides[0]}"
+    _assert_rejected(rc, out, err, field, problem, by)
+    assert "mmc.yaml" not in err, err
 
 
 # ------------------------------------------------------------------- bad files
