@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names for type checkers; at run time they load on first use
     from sim.config import Scenario, load_scenario
-    from sim.errors import ArgumentError, BackendError, EhsimError, ResultsError, ScenarioError
+    from sim.errors import ArgumentError, BackendError, EhsimError, OverrideError, ResultsError, ScenarioError
     from sim.experiment import (
         BatchResult,
         CompareResult,
@@ -40,6 +40,7 @@ _HOME = {
     "BatchResult": "sim.experiment",
     "CompareResult": "sim.experiment",
     "EhsimError": "sim.errors",
+    "OverrideError": "sim.errors",
     "ReplicationResult": "sim.replication",
     "ResultsError": "sim.errors",
     "Scenario": "sim.config",
@@ -59,6 +60,7 @@ __all__ = [
     "BatchResult",
     "CompareResult",
     "EhsimError",
+    "OverrideError",
     "ReplicationResult",
     "ResultsError",
     "Scenario",

@@ -20,7 +20,7 @@ from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
 from sim.config import Scenario, load_scenario, parse_override
-from sim.errors import ArgumentError, EhsimError, ScenarioError
+from sim.errors import ArgumentError, EhsimError, OverrideError, ScenarioError
 from sim.experiment import (
     compare,
     compare_job,
@@ -50,6 +50,7 @@ FLAGS = {
     "scheduler": "--scheduler",
     "precision": "--precision",
     "grid": "--vary",
+    "overrides": "--set",
     "options": "OPTION",
     "samples": "--samples",
     "method": "--method",
@@ -352,17 +353,23 @@ class _FileError(ScenarioError):
     """A :class:`ScenarioError` whose lines already name the file that has the problem."""
 
 
-def _load_named(path: Path, overrides: list[str]) -> Scenario:
-    """:func:`load_scenario`, its errors naming ``path`` (for commands reading several files)."""
+def _load_named(path: Path, overrides: list[str], option: bool = False) -> Scenario:
+    """:func:`load_scenario`, its errors naming ``path`` (for commands reading several files).
+    A problem an override brings is the override's, not the file's; for an ``option`` (the
+    override suited the baseline), each line adds which file it was applied to."""
     try:
         return load_scenario(path, overrides)
+    except OverrideError as exc:
+        if not option:
+            raise
+        raise OverrideError(exc.argument, [(s, f"{p} (applied to {path})") for s, p in exc.problems]) from None
     except ScenarioError as exc:
         raise _FileError([f"{path}: {line}" for line in exc.messages]) from None
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     base = _load_named(args.config, args.overrides)
-    options = [_load_named(path, args.overrides) for path in args.options]
+    options = [_load_named(path, args.overrides, option=True) for path in args.options]
     if problems := window_problems(base, options):  # the option's file has the problem, not the baseline's
         raise _FileError([f"{args.options[i]}: {problem}" for i, problem in problems.items()])
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
@@ -412,7 +419,10 @@ def _parse_vary(items: list[str]) -> dict[str, list[Any]]:
             raise ArgumentError("grid", f"{item!r}: expected KEY=V1,V2,... e.g. teams.washington.workers=5,6,7")
         if key in grid:
             raise ArgumentError("grid", f"{key} is given twice; give each key once with all its values")
-        grid[key] = [parse_override(f"{key}={v}")[1] for v in values.split(",")]
+        try:
+            grid[key] = [parse_override(f"{key}={v}")[1] for v in values.split(",")]
+        except OverrideError as exc:
+            raise exc.given_as("grid") from None
     return grid
 
 
@@ -582,6 +592,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArgumentError as exc:
         for argument, problem in exc.problems:  # one line per bad argument, named by its flag
             print(f"error: {FLAGS.get(argument, argument)}: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OverrideError as exc:  # the overrides' problems, named by their flag, not the file's
+        for line in exc.lines(FLAGS.get(exc.argument, exc.argument)):
+            print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except EhsimError as exc:
         unnamed = isinstance(exc, ScenarioError) and not isinstance(exc, _FileError)

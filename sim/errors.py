@@ -11,7 +11,9 @@ keeps that name apart from the problem, so the CLI can show its own flag
 
 from __future__ import annotations
 
-__all__ = ["ArgumentError", "BackendError", "EhsimError", "ResultsError", "ScenarioError"]
+from collections.abc import Sequence
+
+__all__ = ["ArgumentError", "BackendError", "EhsimError", "OverrideError", "ResultsError", "ScenarioError"]
 
 MAX_MESSAGE_CHARS = 400
 """Longest message line shown; longer ones (a huge value echoed back) are cut with an ellipsis."""
@@ -32,6 +34,30 @@ class EhsimError(Exception):
 
 class ScenarioError(EhsimError):
     """A scenario (or calibration / uncertainty spec) could not be loaded or validated."""
+
+
+class OverrideError(ScenarioError):
+    """Problems caused by dotted-key overrides of a scenario (``--set``, ``--vary``), not by the
+    scenario file they are applied to.
+
+    ``argument`` is the library argument that gave the overrides (``overrides``; ``grid`` for a
+    sweep); ``problems`` pairs the overrides each problem comes from, as ``KEY=VALUE`` texts,
+    with the problem, one pair per problem. As with :class:`ArgumentError`, the CLI shows the
+    flag the user typed (``--set mst.therapist=5: mst.therapist: unknown key``), never the file.
+    """
+
+    def __init__(self, argument: str, problems: Sequence[tuple[Sequence[str], str]]):
+        self.argument = argument
+        self.problems = [(tuple(settings), problem) for settings, problem in problems]
+        super().__init__(self.lines(argument))
+
+    def lines(self, flag: str) -> list[str]:
+        """One line per problem, each of its overrides shown after ``flag``."""
+        return [_short(f"{' '.join(f'{flag} {s}' for s in settings)}: {p}") for settings, p in self.problems]
+
+    def given_as(self, argument: str) -> OverrideError:
+        """The same problems, the overrides having been given as ``argument`` (a sweep's ``grid``)."""
+        return OverrideError(argument, self.problems)
 
 
 class ResultsError(EhsimError):

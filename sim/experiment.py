@@ -32,8 +32,8 @@ from sim import workload
 from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
 from sim.arguments import check_batch_args
 from sim.backends import iter_results
-from sim.config import Scenario, apply_overrides, scenario_from_dict
-from sim.errors import ArgumentError, ScenarioError
+from sim.config import Scenario, scenario_with_overrides
+from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
 
@@ -466,12 +466,12 @@ def compare(
 
 # --------------------------------------------------------------------------- sweeps
 def variant(scenario: Scenario, overrides: dict[str, Any], name: str | None = None) -> Scenario:
-    """A validated copy of ``scenario`` with dotted keys changed (the original is untouched)."""
+    """A validated copy of ``scenario`` with dotted keys changed (the original is untouched).
+
+    Raises :class:`OverrideError` naming the override(s) a problem comes from (the scenario
+    itself is valid), or :class:`ScenarioError` for a bad ``name``."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data = apply_overrides(data, overrides)
-    if name is not None:
-        data["name"] = name
-    return scenario_from_dict(data)
+    return scenario_with_overrides(data, overrides, name)
 
 
 def _same_value_key(value: Any) -> str:
@@ -520,7 +520,10 @@ def sweep(
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
     # validate every variant before running anything, so a bad key fails fast
-    variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}-v{i:03d}") for i, c in enumerate(combos)]
+    try:
+        variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}-v{i:03d}") for i, c in enumerate(combos)]
+    except OverrideError as exc:
+        raise exc.given_as("grid") from None
     workload.check(variants, replications, force=force)
     fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
     job = sweep_job(scenario, grid, seed)

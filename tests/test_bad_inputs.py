@@ -78,12 +78,15 @@ def _validate(capsys: pytest.CaptureFixture[str], path: Path, *overrides: str) -
     return rc, out, err
 
 
-def _assert_rejected(rc: int, out: str, err: str, field: str, problem: str) -> None:
+def _assert_rejected(rc: int, out: str, err: str, field: str, problem: str, by: str | None = None) -> None:
+    """One line names ``field`` as its subject, after the file or, given ``by``, after exactly
+    ``by`` (the override that brings the problem), and says ``problem``."""
     assert rc == EXIT_BAD_INPUT, f"exit {rc}, stderr:\n{err}"
     assert "Traceback" not in out + err
     assert out == "", "nothing on stdout for an invalid scenario"
     # one message line both names the field (as its subject) and says what is wrong
-    subject = re.compile(rf"error: (?:[^:]*\.ya?ml: )?{re.escape(field)}[: ]")
+    where = r"(?:[^:]*\.ya?ml: )?" if by is None else re.escape(f"{by}: ")
+    subject = re.compile(rf"error: {where}{re.escape(field)}[: ]")
     lines = [line for line in err.splitlines() if subject.match(line)]
     assert lines, f"no line names {field!r}:\n{err}"
     assert any(problem in line for line in lines), f"{field!r} named, but not {problem!r}:\n{err}"
@@ -513,7 +516,11 @@ OVERRIDES = [
 
 @pytest.mark.parametrize(("overrides", "field", "problem"), [c[1:] for c in OVERRIDES], ids=[c[0] for c in OVERRIDES])
 def test_bad_override(capsys, overrides, field, problem):
-    _assert_rejected(*_validate(capsys, MMC, *overrides), field, problem)
+    """The problem is the override's: the line names it (``--set KEY=VALUE: field: ...``), never the file."""
+    rc, out, err = _validate(capsys, MMC, *overrides)
+    by = None if field.startswith("--set") else f"--set {overrides[0]}"
+    _assert_rejected(rc, out, err, field, problem, by)
+    assert "mmc.yaml" not in err, err
 
 
 # ------------------------------------------------------------------- bad files
@@ -885,3 +892,27 @@ def test_workload_replications_must_be_a_positive_whole_number(reps):
     with pytest.raises(ArgumentError) as info:
         workload.check(load_scenario(MMC), reps)
     assert info.value.argument == "replications"
+
+
+# ------------------------------------------------------------------- day 0 before dated changes
+KIRKLEES = ROOT / "configs" / "kirklees" / "calibrated.yaml"  # with dated changes from 2019-03-06
+
+
+def test_day0_problem_of_a_scenario_with_dated_changes_is_its_own(tmp_path, capsys):
+    """Zero MST therapists from the start is the scenario's problem, not that of the first dated
+    change (which only raises the caseload cap): named as in a scenario without changes."""
+    path = _write(tmp_path / "no_mst.yaml", {"extends": str(KIRKLEES), "mst": {"therapists": 0}})
+    rc, out, err = _validate(capsys, path)
+    _assert_rejected(rc, out, err, "mst.therapists", "zero capacity")
+    assert "changes." not in err, err
+
+
+def test_a_dated_change_that_brings_the_problem_is_still_named():
+    data = yaml.safe_load(yaml.safe_dump(load_scenario(KIRKLEES).model_dump(mode="json", exclude_none=True)))
+    data["changes"][1]["set"] = {"mst.therapists": 0}
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    assert any(
+        line.startswith(f"scenario: changes.1 ({data['changes'][1]['date']}): mst.therapists: zero capacity")
+        for line in info.value.messages
+    ), info.value.messages

@@ -240,3 +240,97 @@ def test_compare_names_the_option_file_that_has_the_error(
     err = _refused(["compare", BASE, str(option), "--out", str(tmp_path / "out")], capsys, needle)
     assert err.strip().splitlines() == [err.strip()]
     assert err.startswith(f"error: {option}: ") and BASE not in err
+
+
+# ------------------------------------------------------------------- a problem an override brings
+KIRKLEES = str(CONFIGS / "kirklees" / "calibrated.yaml")
+MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["validate", KIRKLEES, "--set", "mst.therapist=5"], "--set mst.therapist=5: mst.therapist: unknown key"),
+        (["kpis", KIRKLEES, "--set", "mst.therapist=5"], "--set mst.therapist=5: mst.therapist: unknown key"),
+        (["run", KIRKLEES, "--set", "mst.therapist=5"], "--set mst.therapist=5: mst.therapist: unknown key"),
+        (
+            ["compare", KIRKLEES, MST_OPTION, "--replications", "2", "--set", "mst.therapist=5"],
+            "--set mst.therapist=5: mst.therapist: unknown key",
+        ),
+        (
+            ["sweep", KIRKLEES, "--vary", "mst.therapist=4,5", "--replications", "2"],
+            "--vary mst.therapist=4: mst.therapist: unknown key",
+        ),
+        (  # of two overrides, the one at fault
+            ["validate", KIRKLEES, "--set", "description=x", "--set", "mst.therapists=-1"],
+            "--set mst.therapists=-1: mst.therapists: must be >= 0, got -1",
+        ),
+        (
+            ["validate", KIRKLEES, "--set", "teams.nowhere.workers=3"],
+            "--set teams.nowhere.workers=3: teams.nowhere: team 'nowhere' does not exist",
+        ),
+        (["validate", KIRKLEES, "--set", "mst.therapists"], "--set 'mst.therapists': expected KEY=VALUE"),
+        (
+            ["sweep", KIRKLEES, "--vary", "mst.therapists=[4,5", "--replications", "2"],
+            "--vary mst.therapists: value is not valid YAML",
+        ),
+    ],
+    ids=[
+        "validate",
+        "kpis",
+        "run",
+        "compare",
+        "sweep",
+        "one-of-two",
+        "through-missing-team",
+        "no-equals",
+        "vary-bad-yaml",
+    ],
+)
+def test_a_problem_an_override_brings_names_the_override_not_the_file(
+    argv: list[str], line: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped --set or --vary is on the command line: the one error line names the flag and
+    the override, and never the scenario file (where there is nothing to fix)."""
+    batch = argv[0] in ("run", "compare", "sweep")  # nothing may be written
+    err = _refused([*argv, "--out", str(tmp_path / "o")] if batch else argv, capsys, line)
+    assert err.startswith(f"error: {line}") and err.count("\n") == 1, err
+    assert "calibrated.yaml" not in err and "second_mst_team" not in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_problem_of_the_file_still_names_the_file_with_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"extends: {KIRKLEES}\nmst: {{therapist: 5}}\n")
+    for argv in (["validate", str(bad)], ["validate", str(bad), "--set", "mst.therapists=5"]):
+        err = _refused(argv, capsys, "unknown key")
+        assert err == f"error: {bad}: mst.therapist: unknown key\n", err
+    err = _refused(["compare", KIRKLEES, str(bad), "--set", "description=x", "--out", str(tmp_path / "c")], capsys, "")
+    assert err == f"error: {bad}: mst.therapist: unknown key\n", err
+
+
+def test_api_override_error_pairs_each_problem_with_its_override() -> None:
+    with pytest.raises(sim.OverrideError) as info:
+        sim.load_scenario(KIRKLEES, {"description": "x", "mst.therapist": 5})
+    assert info.value.argument == "overrides"
+    assert info.value.problems == [(("mst.therapist=5",), "mst.therapist: unknown key")]
+    base = sim.load_scenario(KIRKLEES)
+    with pytest.raises(sim.OverrideError) as info:
+        sim.sweep(base, {"mst.therapist": [4, 5]}, 2)
+    assert info.value.argument == "grid" and info.value.problems[0][0] == ("mst.therapist=4",)
+
+
+def test_an_override_that_suits_the_baseline_but_not_an_option_says_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mst.therapists=3`` over an option with ``mst: null`` creates a half MST block: each
+    missing key is the override's problem, applied to the option (not the baseline's file)."""
+    without = str(CONFIGS / "kirklees" / "options" / "without_edge_of_care.yaml")
+    argv = ["compare", KIRKLEES, without, "--set", "mst.therapists=3", "--out", str(tmp_path / "c")]
+    err = _refused(argv, capsys, "required key is missing")
+    lines = err.splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: --set mst.therapists=3: mst.") for line in lines), err
+    assert all(line.endswith(f"(applied to {without})") for line in lines), err
+    assert KIRKLEES not in err and not (tmp_path / "c").exists()

@@ -36,6 +36,7 @@ from sim.config.loading import (
     safe_yaml_load,
     scenario_from_dict,
     scenario_to_yaml,
+    scenario_with_overrides,
 )
 from sim.config.schema import RUNTIME_KEYS, Change, Scenario, team_workforce, timeline
 from sim.config.services import PlanSettings, Workforce
@@ -76,6 +77,7 @@ __all__ = [
     "safe_yaml_load",
     "scenario_from_dict",
     "scenario_to_yaml",
+    "scenario_with_overrides",
     "team_workforce",
     "timeline",
 ]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sim.distributions import check_probabilities
-from sim.errors import ScenarioError
+from sim.errors import OverrideError, ScenarioError
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -91,6 +91,9 @@ def _one_line_errors(fn: Callable[_P, _T]) -> Callable[_P, _T]:
             lines = [_one_line(m) for m in exc.messages]
             if lines == exc.messages:
                 raise
+            if isinstance(exc, OverrideError):  # still the overrides' problems
+                problems = [([_one_line(s) for s in settings], _one_line(p)) for settings, p in exc.problems]
+                raise OverrideError(exc.argument, problems) from None
             raise ScenarioError(lines) from None
 
     return wrapper

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sim.config.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, _one_line, _one_line_errors
 from sim.config.schema import Scenario
 from sim.distributions import DIST_TAGS
-from sim.errors import ScenarioError
+from sim.errors import OverrideError, ScenarioError
 
 # ---------------------------------------------------------------------- loading
 _MESSAGES = {
@@ -35,9 +35,14 @@ _MESSAGES = {
 _FIELD_PREFIX = re.compile(r"([A-Za-z_]\w*(?:\.\w+)*): (.*)", re.DOTALL)
 
 
+def _path(loc: tuple[str | int, ...]) -> list[str]:
+    """A pydantic error location as the dotted path a user writes (no distribution tags)."""
+    return [_one_line(str(p)) for p in loc if str(p) not in DIST_TAGS and str(p) != "[key]"]
+
+
 def _format_error(err: dict[str, Any], prefix: tuple[str | int, ...] = ()) -> str:
     """One line per problem (a model validator may report several, one per line)."""
-    loc = [_one_line(str(p)) for p in (*prefix, *err["loc"]) if str(p) not in DIST_TAGS and str(p) != "[key]"]
+    loc = _path((*prefix, *err["loc"]))
     # pydantic reports errors raised in a model validator at the model's own location
     where = ".".join(loc) or "scenario"
     kind = err["type"]
@@ -64,34 +69,131 @@ def _format_error(err: dict[str, Any], prefix: tuple[str | int, ...] = ()) -> st
     return f"{where}: {msg}, got {err.get('input')!r}"
 
 
+Problem = tuple[tuple[str, ...], str]
+"""A problem of a scenario: the dotted path of the part it was found in (``()`` for the
+whole scenario) and its one-line message."""
+
+
+def _validated(data: Any) -> tuple[Scenario | None, list[Problem]]:
+    """``data`` as a :class:`Scenario` and no problems, or None and its problems."""
+    if not isinstance(data, dict):
+        return None, [((), f"scenario: must be a mapping of keys, got {type(data).__name__}")]
+    problem = _shape_problem(data, _data_children)
+    if problem:
+        return None, [((), f"scenario: {problem}")]
+    try:
+        return Scenario.model_validate(data), []
+    except ValidationError as exc:
+        return None, [
+            (tuple(_path(e["loc"])), _one_line(line))
+            for e in exc.errors()
+            for line in _format_error(dict(e)).split("\n")
+        ]
+
+
 @_one_line_errors
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     """Validate a plain mapping into a :class:`Scenario`, raising :class:`ScenarioError`."""
-    if not isinstance(data, dict):
-        raise ScenarioError([f"scenario: must be a mapping of keys, got {type(data).__name__}"])
-    problem = _shape_problem(data, _data_children)
-    if problem:
-        raise ScenarioError([f"scenario: {problem}"])
+    scenario, problems = _validated(data)
+    if scenario is None:
+        raise ScenarioError([line for _, line in problems])
+    return scenario
+
+
+@_one_line_errors
+def scenario_with_overrides(
+    data: dict[str, Any], overrides: dict[str, Any] | list[str] | None, name: str | None = None
+) -> Scenario:
+    """Validate ``data`` with ``overrides`` applied (and ``name`` given, if not None), saying
+    whose each problem is.
+
+    A problem ``data`` has by itself is its own: a :class:`ScenarioError`, as from
+    :func:`scenario_from_dict`. Otherwise a problem the overrides bring is raised as an
+    :class:`OverrideError` naming the overrides whose part of the scenario it was found at, in
+    or above (an override's part is its key, or the mapping it created: ``mst.therapists=3``
+    where there is no ``mst`` makes ``mst`` its own); every override for a problem of no one
+    override's part. A key an override cannot be set through names that override alone; a
+    problem of ``name`` is a :class:`ScenarioError`.
+    """
+    pairs = _override_pairs(overrides)
+    settings = _settings(overrides, pairs)
+    parts: dict[str, tuple[str, ...]] = {}
+    merged = data
+    for key, value in pairs.items():
+        parts[key] = _part_set(merged, key)
+        try:
+            merged = apply_overrides(merged, {key: value})
+        except ScenarioError as exc:
+            raise OverrideError("overrides", [((settings[key],), m) for m in exc.messages]) from None
+    if name is not None:
+        merged = {**merged, "name": name}
+    scenario, problems = _validated(merged)
+    if scenario is not None:
+        return scenario
+    _, own = _validated(data)
+    if own:
+        raise ScenarioError([line for _, line in own])
+    if name is not None and (named := [line for where, line in problems if where[:1] == ("name",)]):
+        raise ScenarioError(named)
+    blamed = []
+    for where, line in problems:
+        found = [settings[key] for key, part in parts.items() if _related(where, part)]
+        blamed.append((found or list(settings.values()), line))
+    raise OverrideError("overrides", blamed)
+
+
+def _part_set(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    """The part of ``data`` an override of ``key`` sets: the first mapping on its path that it
+    creates, else the key itself."""
+    path = tuple(key.split("."))
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return path[: i + 1]
+    return path
+
+
+def _related(where: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """Whether a problem found at ``where`` may come from setting ``part``: one is at or in the other."""
+    n = min(len(where), len(part))
+    return where[:n] == part[:n]
+
+
+def _settings(overrides: Any, pairs: dict[str, Any]) -> dict[str, str]:
+    """Each override key -> the override as ``KEY=VALUE`` for a message: as typed when given as
+    text, else with its value in YAML flow style."""
+    if isinstance(overrides, (list, tuple)):
+        typed = {text.partition("=")[0].strip(): text.strip() for text in overrides}
+        return {key: _clip(_one_line(typed[key])) for key in pairs}
+    return {key: _clip(_one_line(f"{key}={_shown(value)}")) for key, value in pairs.items()}
+
+
+def _shown(value: Any) -> str:
     try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(
-            [_one_line(line) for e in exc.errors() for line in _format_error(dict(e)).split("\n")]
-        ) from None
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    except yaml.YAMLError:
+        return repr(value)
+    return text.removesuffix("...").strip()
 
 
 @_one_line_errors
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse ``KEY=VALUE`` (value as YAML) from the command line."""
     if not isinstance(text, str):
-        raise ScenarioError([f"--set {_clip(repr(text))}: expected a KEY=VALUE string, got {type(text).__name__}"])
+        raise OverrideError(
+            "overrides", [([_clip(repr(text))], f"expected a KEY=VALUE string, got {type(text).__name__}")]
+        )
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ScenarioError([f"--set {_clip(repr(text))}: expected KEY=VALUE, e.g. teams.washington.workers=7"])
+        raise OverrideError("overrides", [([_clip(repr(text))], "expected KEY=VALUE, e.g. teams.washington.workers=7")])
     if "" in key.strip().split("."):
-        raise ScenarioError([f"--set {_clip(repr(text))}: empty key in dotted path {_clip(repr(key.strip()))}"])
-    where = f"--set {_clip(key.strip())}"
-    parsed = safe_yaml_load(value, where, "value is not valid YAML") if value.strip() else None
+        raise OverrideError(
+            "overrides", [([_clip(repr(text))], f"empty key in dotted path {_clip(repr(key.strip()))}")]
+        )
+    parsed, problem = _parse_yaml(value, "value is not valid YAML") if value.strip() else (None, None)
+    if problem is not None:
+        raise OverrideError("overrides", [([_clip(key.strip())], problem)])
     return key.strip(), parsed
 
 
@@ -333,20 +435,28 @@ def _yaml_problem(exc: yaml.YAMLError, malformed: str) -> str:
     return _one_line(f"{malformed}{at}: {problem}")
 
 
-def safe_yaml_load(text: str, where: str, malformed: str = "malformed YAML") -> Any:
-    """Parse YAML text with the scenario loader's limits (:data:`MAX_YAML_DEPTH`,
-    :data:`MAX_YAML_NODES`, no duplicate keys, no Python tags), raising :class:`ScenarioError`
-    whose message starts with ``where`` (a file, or ``--set KEY``)."""
+def _parse_yaml(text: str, malformed: str) -> tuple[Any, str | None]:
+    """YAML text parsed with the scenario loader's limits and no problem, or None and the problem."""
     try:
-        return yaml.load(text, Loader=_ScenarioLoader)  # a SafeLoader subclass
+        return yaml.load(text, Loader=_ScenarioLoader), None  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ScenarioError([f"{where}: {_yaml_problem(exc, malformed)}"]) from None
+        return None, _yaml_problem(exc, malformed)
     except RecursionError:  # belt and braces: the depth limit stops well before this
-        raise ScenarioError([f"{where}: nested too deeply"]) from None
+        return None, "nested too deeply"
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
         # PyYAML's constructors let these through for a tagged or date-like value they cannot
         # build (``2023-02-30``, ``!!int abc``, ``!!bool maybe``, ``!!map [1]``)
-        raise ScenarioError([f"{where}: {malformed}: a value could not be read ({exc})"]) from None
+        return None, f"{malformed}: a value could not be read ({exc})"
+
+
+def safe_yaml_load(text: str, where: str, malformed: str = "malformed YAML") -> Any:
+    """Parse YAML text with the scenario loader's limits (:data:`MAX_YAML_DEPTH`,
+    :data:`MAX_YAML_NODES`, no duplicate keys, no Python tags), raising :class:`ScenarioError`
+    whose message starts with ``where`` (a file, for example)."""
+    data, problem = _parse_yaml(text, malformed)
+    if problem is not None:
+        raise ScenarioError([f"{where}: {problem}"])
+    return data
 
 
 MAX_EXTENDS_CHAIN = 16
@@ -419,9 +529,14 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | list[str] | None
     Raises
     ------
     ScenarioError
-        With one field-named message per problem.
+        With one field-named message per problem of the file.
+    OverrideError
+        With one message per problem the overrides bring to a file that is valid without them,
+        naming the override(s) it comes from.
     """
-    return scenario_from_dict(load_raw(path, overrides))
+    pairs = _override_pairs(overrides)  # a bad overrides argument is refused before reading
+    data = load_raw(path)
+    return scenario_with_overrides(data, overrides) if pairs else scenario_from_dict(data)
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:

@@ -178,6 +178,26 @@ class Scenario(_Model):
         default_factory=list, description="Dated policy changes, in date order, within the run."
     )
 
+    # defined (so run) before _changes: a problem of the day-0 scenario is reported as its own,
+    # not as that of the first dated change, whose state would inherit it
+    @model_validator(mode="after")
+    def _routing(self) -> Scenario:
+        errors: list[str] = []
+        self._check_horizon(errors)
+        shares = {k: v.referral_share for k, v in self.localities.items()}
+        try:
+            check_probabilities(shares)
+        except ValueError as exc:
+            errors.append(f"localities: referral_share: {exc}")
+        entries: set[str] = {s.entry for s in self.referrals.sources.values() if s.annual_rate > 0}
+        if self.initial_state.teams:
+            entries.add("level3")
+        routes = reachable(self, entries)
+        self._check_capacity(routes, shares, errors)
+        if errors:
+            raise ValueError("\n".join(_one_line(e) for e in errors))  # one line per problem
+        return self
+
     @model_validator(mode="after")
     def _changes(self) -> Scenario:
         start = self.run.start_date
@@ -202,24 +222,6 @@ class Scenario(_Model):
             )
         if self.changes:
             timeline(self)  # every state the changes lead to must be a valid scenario
-        return self
-
-    @model_validator(mode="after")
-    def _routing(self) -> Scenario:
-        errors: list[str] = []
-        self._check_horizon(errors)
-        shares = {k: v.referral_share for k, v in self.localities.items()}
-        try:
-            check_probabilities(shares)
-        except ValueError as exc:
-            errors.append(f"localities: referral_share: {exc}")
-        entries: set[str] = {s.entry for s in self.referrals.sources.values() if s.annual_rate > 0}
-        if self.initial_state.teams:
-            entries.add("level3")
-        routes = reachable(self, entries)
-        self._check_capacity(routes, shares, errors)
-        if errors:
-            raise ValueError("\n".join(_one_line(e) for e in errors))  # one line per problem
         return self
 
     def _check_horizon(self, errors: list[str]) -> None:
