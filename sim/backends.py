@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -69,7 +70,8 @@ def iter_results(
 def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int) -> Iterator[Any]:
     # fork is cheap and safe here (workers run pure functions); spawn where fork is missing
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_interrupt) as pool:
         pending: set[Future[Any]] = {pool.submit(fn, *task) for task in tasks}
         try:
             while pending:
@@ -79,6 +81,12 @@ def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: 
         finally:
             for fut in pending:
                 fut.cancel()
+
+
+def _ignore_interrupt() -> None:
+    """A pool worker leaves Ctrl-C to the coordinator (which stops the batch, keeping what is
+    finished), instead of each printing its own traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _apply(fn: Callable[..., Any], task: tuple[Any, ...]) -> Any:

@@ -41,6 +41,10 @@ from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
+RESUMABLE = frozenset({"run", "compare", "sweep", "uncertainty"})
+"""Commands whose finished replications are checkpointed, so a rerun resumes them."""
 """Exit code when the reader of stdout went away: 128 + SIGPIPE, as a shell reports a command killed by it."""
 FLAGS = {
     "replications": "--replications",
@@ -585,6 +589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
         return code
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; what was finished is kept
+        again = " (the replications finished so far are kept: run the same command again to resume)"
+        print(f"\ninterrupted{again if args.command in RESUMABLE else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout closed early (`ehsim kpis | head`): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again

@@ -401,3 +401,22 @@ def test_compare_by_locality_prints_each_place_with_the_tables_differences(
         row = diff.loc[K.in_locality(wait, loc).name]
         (shown,) = fmt_row(row.to_dict(), wait, 270.0, ("diff_mean",))
         assert f"diff {shown} " in line, (loc, line)
+
+
+@pytest.mark.parametrize("backend", ["serial", "process"])
+def test_ctrl_c_mid_batch_stops_without_a_traceback_and_says_how_to_resume(tmp_path: Path, backend: str) -> None:
+    """SIGINT (Ctrl-C) after the first replication is written: exit 130 and one line saying the
+    finished replications are kept and a rerun resumes, not a 44-line KeyboardInterrupt
+    traceback (from the coordinator or, on the process pool, from every worker)."""
+    out = tmp_path / "interrupted"
+    cmd = ["run", str(CONFIGS / "baseline.yaml"), "--replications", "12", "--quiet", "--backend", backend]
+    cmd += ["--set", "run.duration_days=500", "--set", "run.warmup_days=30", "--out", str(out)]
+    proc = subprocess.Popen(_cli(*cmd), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "reps").glob("*/rep-*.parquet")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "interrupted" in err and "run the same command again to resume" in err, err
