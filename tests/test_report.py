@@ -603,6 +603,26 @@ def test_compare_titles_claim_a_change_only_where_the_paired_ci_excludes_zero(co
         assert "falls" not in waits and "rises" not in waits
 
 
+def test_forest_axes_of_shares_are_in_points_and_never_zero_width(compare_dir: Path) -> None:
+    """A change in a share (utilisation) is in percentage points, as the tables say ("Change (%)"
+    read as a percent change); a KPI whose differences are all exactly zero and whose kind has no
+    minimum span drew an axis of zero width (matplotlib's "identical low and high xlims"
+    warning, an error in these tests)."""
+    res = R.read(compare_dir)
+    d = res.differences
+    assert d is not None
+    d = d.copy()
+    zero = d["kpi"] == K.SW_CASELOAD.name  # kind "number": no minimum span
+    assert zero.any()
+    d.loc[zero, ["base_mean", "option_mean"]] = 1.0
+    d.loc[zero, ["diff_mean", "diff_sd", "ci_low", "ci_high"]] = 0.0
+    fig = fig_compare.forest(dataclasses.replace(res, differences=d))
+    _renderer(fig)
+    labels = {ax.get_title(): ax.get_xlabel() for ax in fig.axes if ax.get_visible()}
+    shares = [label for title, label in labels.items() if "utilisation" in title.lower()]
+    assert shares and all(label == "Change (percentage points)" for label in shares), labels
+
+
 def test_money_axes_show_the_minus_sign(compare_dir: Path) -> None:
     assert fmt_money_axis(-350_000) == "−£350k" and fmt_money_axis(-1.25e6) == "−£1.2m"
     res = R.read(compare_dir)

@@ -11,7 +11,8 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present import findings
-from sim.present.data import cap, n_reps, present
+from sim.present.data import cap, n_reps, present, verdict
+from sim.present.format import change_unit
 from sim.present.theme import colours, finish, money_axis, new_figure, note, style, title
 from sim.results import Results
 
@@ -47,7 +48,7 @@ def _limits(ax: Axes, kpi: Kpi, xs: list[float]) -> None:
     finite = [x for x in xs if math.isfinite(x)]
     lo, hi = min([0.0, *finite]), max([0.0, *finite])
     pad = 0.08 * (hi - lo)
-    half = MIN_HALF_SPAN.get(kpi.kind, 0.0)
+    half = MIN_HALF_SPAN.get(kpi.kind, 0.0) or (1.0 if hi == lo else 0.0)  # never a zero-width axis
     ax.set_xlim(min(lo - pad, -half), max(hi + pad, half))
     if kpi.kind == "gbp":
         money_axis(ax.xaxis, 4)
@@ -68,7 +69,7 @@ def _panel(ax: Axes, res: Results, kpi: Kpi, cols: dict[str, str]) -> list[str]:
             ax.text(0, i, "  no value (not measured)", va="center", fontsize=8, color="0.35")
             continue
         lo, hi = float(row["ci_low"]) * scale, float(row["ci_high"]) * scale  # type: ignore[index]
-        dist = bool(row["distinguishable"])  # type: ignore[index]
+        dist = row is not None and verdict(row) == "clear"  # the one rule (rounding noise is no change)
         xs += [d, lo, hi]
         if dist:
             clear.append(opt)
@@ -80,7 +81,7 @@ def _panel(ax: Axes, res: Results, kpi: Kpi, cols: dict[str, str]) -> list[str]:
     ax.set_yticks(range(len(res.options)), res.options)
     ax.set_ylim(len(res.options) - 0.5, -0.5)
     ax.set_title(cap(kpi.label))
-    ax.set_xlabel(f"Change ({kpi.display_unit})")
+    ax.set_xlabel(f"Change ({change_unit(kpi)})")  # a change in a share is in percentage points
     ax.set_ylabel("Option")
     _limits(ax, kpi, xs)
     return clear
