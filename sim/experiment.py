@@ -36,6 +36,7 @@ from sim.config import Scenario, scenario_with_overrides
 from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
+from sim.vocab import QUEUE_STAGES, stage_info
 
 __all__ = [
     "BatchResult",
@@ -199,6 +200,11 @@ def _batch(
     return BatchResult(sc, seed, table, summary, series, catalogue, events, resumed, quarantined)
 
 
+QUEUE_CHECKED = 1.0
+"""A queue averaging at least this many families gets its own warm-up check (MSER-5 on its
+monthly length): the one on open Level 3 plans says nothing of, say, an MST list still growing."""
+
+
 def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     """Replication-count check (confidence-interval method) on :data:`sim.kpis.PRECISION`
     and the MSER-5 warm-up suggestion, with plain-English ``warnings``."""
@@ -217,6 +223,18 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     measure = K.WARMUP_MEASURE.subject
     column = f"open_{measure}"
     warm = suggest_warmup(batch.series, column) if column in batch.series else {}
+    configured = batch.scenario.run.warmup_days
+    for stage in QUEUE_STAGES:  # a list still growing (or emptying) after the warm-up
+        column = f"waiting_{stage}"
+        if column not in batch.series or not batch.series[column].mean() >= QUEUE_CHECKED:
+            continue
+        settle = suggest_warmup(batch.series, column)
+        if settle["warmup_days"] > configured:
+            warnings.append(
+                f"the list for {stage_info(stage).phrase} is still settling after the warm-up: MSER-5 on its "
+                f"monthly length suggests discarding the first {settle['warmup_days']:.0f} days (the scenario discards "
+                f"{configured:.0f}), so its waits and length depend on how long the run is"
+            )
     return {
         "precision": precision,
         "replications_needed": need.to_dict(orient="records"),

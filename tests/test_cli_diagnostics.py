@@ -98,3 +98,25 @@ def test_a_warmup_shorter_than_the_check_suggests_gets_advice(
     days = d["warmup"]["warmup_days"]
     assert lines[check + 1] == f"  {WARMUP_ADVICE.format(days=days)}"
     assert f"--set run.warmup_days={days:.0f}" in lines[check + 1]
+
+
+@pytest.mark.parametrize(("plan_days", "settling"), [(3.0, True), (1.2, False)])
+def test_a_queue_still_growing_after_the_warm_up_is_warned_of(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plan_days: float, settling: bool
+) -> None:
+    """The warm-up check on open Level 3 plans said nothing of an MST list still growing through
+    the whole window (its mean wait then depends on the run's length). The M/M/c at rho 1.5
+    with no withdrawal: the key-worker list grows without end, and the check of that queue says
+    so; at rho 0.6 it settles at once and nothing is said."""
+    out = tmp_path / "q"
+    over = ["--set", "referrals.sources.all.annual_rate=7300", "--set", "teams.town.workers=10"]
+    over += ["--set", "teams.town.caseload_cap=4", "--set", f"early_help.duration.mean={plan_days}"]
+    over += ["--set", "run.duration_days=730", "--set", "run.warmup_days=10"]  # 24 months: 4 batches of 5
+    args = ["run", str(CONFIGS / "validation" / "mmc.yaml"), "--replications", "2", "--out", str(out), "--quiet"]
+    assert main([*args, *over]) == 0
+    err = capsys.readouterr().err
+    said = [w for w in _diagnostics(out)["mmc"]["warnings"] if "still settling" in w]
+    assert bool(said) == settling, said
+    if settling:
+        assert said[0].startswith("the list for a key worker is still settling after the warm-up")
+        assert f"warning: {said[0]}" in err
