@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import kpis as K
 from sim.present import console, narrative
@@ -160,3 +162,76 @@ def test_the_reports_text_shows_millions_of_pounds_short_and_the_tables_in_pound
     plain = re.sub(r"<[^>]+>", "", text)
     assert how == "clear"
     assert plain == f"the {cost.label} rises by £0.33m a year, from £46.82m to £47.15m (95% CI £0.28m to £0.37m)"
+
+
+# --------------------------------------------------------------------------- levels and their difference add up
+def _units(text: str) -> int:
+    """A number as printed, in units of its last digit (``-12.8`` -> -128)."""
+    t = text.replace("£", "").replace(",", "").replace("%", "").removesuffix("m").strip()
+    return int(t.replace(".", ""))
+
+
+def _adds_up(base: str, option: str, diff: str) -> bool:
+    """Whether the shown option less the shown baseline is the shown difference (one precision)."""
+    return _units(option) - _units(base) == _units(diff)
+
+
+@pytest.mark.parametrize(
+    ("kpi", "base", "option", "low", "high", "want"),
+    [
+        # the review's "129 -> 117 diff -13" (exact 129.375 -> 116.625, -12.75)
+        (K.WITHDRAWN_TOTAL, 129.375, 116.625, -15.9, -9.6, "129.4 -> 116.6   diff -12.8 (95% CI -15.9 to -9.6)"),
+        # "3,181 -> 3,188 diff 6" (exact 6.125)
+        (K.REFERRALS_TOTAL, 3181.375, 3187.5, 2.9, 9.35, "3,181.4 -> 3,187.5   diff 6.1 (95% CI 2.9 to 9.3)"),
+        # "122 -> 123 diff 0"
+        (K.CARE_ENTRIES, 122.375, 122.625, -1.5, 2.0, "122.4 -> 122.6   diff 0.2 (95% CI -1.5 to 2.0)"),
+    ],
+)
+def test_the_console_shows_levels_that_subtract_to_the_difference(
+    kpi: K.Kpi, base: float, option: float, low: float, high: float, want: str
+) -> None:
+    """The review's cases: the console printed two levels whose difference as shown is not the
+    difference shown beside them. One precision for the row, raised until they add up."""
+    (line,) = console.difference_lines(_differences(kpi, base, option, low, high), [kpi], 365.0, "opt")
+    assert re.sub(r"\s+->\s+", " -> ", line).endswith(want), line
+
+
+def test_the_reports_text_says_a_rise_in_money_that_its_levels_add_up_to() -> None:
+    """The review's case: "rises by £0.1m a year, from £5.5m to £5.7m" (exact £115,927, the same in
+    every replication: the cost of the staff added)."""
+    cost = K.per_year(K.COST_EARLY_HELP)
+    d = _differences(cost, 5_540_000.0, 5_655_927.0, 115_927.0, 115_927.0)
+    row = {str(k): v for k, v in d.iloc[0].items()}
+    text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
+    plain = re.sub(r"<[^>]+>", "", text)
+    assert how == "clear"
+    assert plain == f"the {cost.label} rises by £0.12m a year, from £5.54m to £5.66m (95% CI £0.12m to £0.12m)"
+
+
+_KINDS = ["days", "count", "level", "share", "gbp", "number"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    kind=st.sampled_from(_KINDS),
+    short=st.booleans(),
+    exponent=st.floats(-3, 8),
+    base=st.floats(0, 1),
+    change=st.floats(-1, 1),
+    half=st.floats(0, 0.5),
+)
+def test_shown_levels_always_subtract_to_the_shown_difference(
+    kind: str, short: bool, exponent: float, base: float, change: float, half: float
+) -> None:
+    """For any baseline and option level (and any interval of their difference), the shown
+    option less the shown baseline is the shown difference, and the difference reads inside
+    its interval, in the console's tables and the report's text (``short``: money in £m)."""
+    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    scale = 10.0**exponent
+    b, c, h = base * scale, change * scale, half * scale
+    row = {"base_mean": b, "option_mean": b + c, "diff_mean": (b + c) - b, "ci_low": c - h, "ci_high": c + h}
+    if kind == "share":
+        row = {k: v / 100 for k, v in row.items()}
+    shown_base, shown_option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF, short=short)
+    assert _adds_up(shown_base, shown_option, diff), (row, shown_base, shown_option, diff)
+    assert _units(low) <= _units(diff) <= _units(high), (row, diff, low, high)

@@ -31,7 +31,7 @@ from sim.present.data import (
     sweep_label,
     verdict,
 )
-from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_money, fmt_number, row_style
+from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_money, fmt_number, row_shown
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
@@ -104,9 +104,10 @@ def num(
     decimals: int | None = None
     if value is None and field != "rel_half_width":  # a cell of a row: shown to the row's one precision
         row = {f: _cell(res, kpi.name, f, scenario, option) for f in (DIFF_ROW if option is not None else MEAN_CI)}
-        # a change in a share is in percentage points (the caller says so); money from £1m in millions
-        kind, decimals, factor = row_style(row, kpi, res.window_days(scenario or option), field, short=True)
-        shown *= factor
+        # a change in a share is in percentage points (the caller says so); money from £1m in millions;
+        # a difference is that of the levels as shown
+        shown, kind, decimals = row_shown(row, kpi, res.window_days(scenario or option), field, short=True)
+        shown = abs(shown) if magnitude else shown
     return f'<span class="num" {data}>{e(fmt_number(shown, kind, decimals))}</span>'
 
 
