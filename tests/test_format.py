@@ -235,3 +235,37 @@ def test_shown_levels_always_subtract_to_the_shown_difference(
     shown_base, shown_option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF, short=short)
     assert _adds_up(shown_base, shown_option, diff), (row, shown_base, shown_option, diff)
     assert _units(low) <= _units(diff) <= _units(high), (row, diff, low, high)
+
+
+class _Compare:
+    """Just what :func:`sim.present.page._headline` reads of a comparison's results."""
+
+    kind = None
+    base = "base"
+    scenarios = ("base", "opt")
+
+    def __init__(self, summary: pd.DataFrame, differences: pd.DataFrame, kpi: K.Kpi) -> None:
+        self.summary, self.differences, self.kpis = summary, differences, {kpi.name: kpi}
+
+    def window_days(self, _name: Any = None) -> float:
+        return 365.0
+
+
+def test_the_headline_table_shows_a_level_as_the_differences_table_does() -> None:
+    """The review's case: the headline printed entries to care "123" where the differences
+    (console and report) read 122.8 -> 122.9. A row of the headline is shown at one precision,
+    at least that of the KPI's differences."""
+    from sim.present import page
+
+    kpi = K.CARE_ENTRIES
+    summary = pd.DataFrame(
+        [
+            {"scenario": "base", "kpi": kpi.name, "mean": 122.8, "ci_low": 109.4, "ci_high": 136.2},
+            {"scenario": "opt", "kpi": kpi.name, "mean": 122.9, "ci_low": 109.5, "ci_high": 136.3},
+        ]
+    )
+    differences = _differences(kpi, 122.8, 122.9, -0.3, 0.5)
+    (line,) = console.difference_lines(differences, [kpi], 365.0, "opt")
+    assert "122.8 ->" in line, line
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._headline(_Compare(summary, differences, kpi)))  # type: ignore[arg-type]
+    assert cells == ["122.8<br><small>109.4 to 136.2</small>", "122.9<br><small>109.5 to 136.3</small>"], cells

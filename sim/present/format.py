@@ -31,6 +31,7 @@ __all__ = [
     "in_millions",
     "row_decimals",
     "row_shown",
+    "rows_decimals",
     "shown",
 ]
 
@@ -217,10 +218,19 @@ def _row_precision(row: Mapping[str, Any], kpi: Kpi, window_days: float, short: 
     return millions, row_decimals(row, kpi, window_days, millions)
 
 
+def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], float]], kpi: Kpi) -> int:
+    """The one precision of rows of one KPI shown side by side, each with its window in days
+    (a table's scenarios, and the differences between them): the most any of them needs
+    (:func:`row_decimals`), so that a level reads the same in each (not ``123`` in one table
+    and ``122.8`` in the next); give it to :func:`fmt_row` as ``at_least``."""
+    return max((row_decimals(row, kpi, window) for row, window in rows), default=0)
+
+
 def _row_shown(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool, at_least: int = 0
 ) -> list[tuple[float, str, int]]:
     millions, decimals = _row_precision(row, kpi, window_days, short)  # one precision for the row
+    decimals = max(decimals, min(at_least, MAX_DECIMALS))
     factor = 1 / MILLION if millions else 1.0
     value = {f: shown(row.get(f), kpi, window_days) * factor for f in {*fields, *_row_values(row, kpi, window_days)}}
     if "diff_mean" in row and not adds_up(value["base_mean"], value["option_mean"], value["diff_mean"], decimals):
@@ -247,12 +257,18 @@ def row_shown(
 
 
 def fmt_row(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool = False
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    fields: Sequence[str],
+    short: bool = False,
+    at_least: int = 0,
 ) -> list[str]:
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
-    to the row's one precision (:func:`row_shown`): the levels subtract to the difference as
+    to the row's one precision (:func:`row_shown`), or ``at_least`` decimals if more (rows
+    shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
     shown; a difference of shares (its mean and interval) in percentage points (:func:`change_unit`)."""
-    return [fmt_number(*shown_as) for shown_as in _row_shown(row, kpi, window_days, fields, short)]
+    return [fmt_number(*shown_as) for shown_as in _row_shown(row, kpi, window_days, fields, short, at_least)]
 
 
 def fmt_money(x: float) -> str:
