@@ -269,3 +269,25 @@ def test_the_headline_table_shows_a_level_as_the_differences_table_does() -> Non
     assert "122.8 ->" in line, line
     cells = re.findall(r'<td class="n">(.*?)</td>', page._headline(_Compare(summary, differences, kpi)))  # type: ignore[arg-type]
     assert cells == ["122.8<br><small>109.4 to 136.2</small>", "122.9<br><small>109.5 to 136.3</small>"], cells
+
+
+def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precision() -> None:
+    """The review's case: the early help cost read to £0.1m ("from £5.5m to £6.0m") beside the
+    social care and total costs to £0.01m ("from £76.23m to £76.29m", "from £81.77m to £82.30m"),
+    so the parts could not be checked against the total. None reads coarser than the others
+    (£0.01m); the early help cost takes a decimal more, as at £0.01m its levels would not
+    subtract to its change (£6.01m - £5.54m is not £0.46m, the exact change being £463,710)."""
+    eh, sc, total = (K.per_year(k) for k in K.COST_TOTALS)
+    rows = [
+        _differences(eh, 5_544_241.6, 6_007_951.3, 463_709.6, 463_709.6),  # the staff added: the same every time
+        _differences(sc, 76_225_222.8, 76_288_641.2, 43_999.5, 82_837.3),
+    ]
+    rows.append(_differences(total, 81_769_464.4, 82_296_592.5, 507_709.1, 546_547.0))
+    d = pd.concat(rows, ignore_index=True)
+    res = _Res(d, eh)
+    res.kpis = {k.name: k for k in (eh, sc, total)}
+    res.configs = {}  # type: ignore[attr-defined]
+    plain = re.sub(r"<[^>]+>", "", narrative._option_item(res, "opt"))  # type: ignore[arg-type]
+    assert f"The {eh.label} rises by £0.464m a year, from £5.544m to £6.008m (95% CI £0.464m to £0.464m)" in plain
+    assert f"The {sc.label} rises by £0.06m a year, from £76.23m to £76.29m" in plain
+    assert f"The {total.label} rises by £0.53m a year, from £81.77m to £82.30m" in plain

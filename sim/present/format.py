@@ -89,13 +89,14 @@ def group_decimals(
     high: float = math.nan,
     apart: Sequence[tuple[float, float]] = (),
     adds: Sequence[tuple[float, float, float]] = (),
+    at_least: int = 0,
 ) -> int:
     """The decimals for a group of (already scaled) numbers shown together: a value and its
     interval ``low`` to ``high``, or two levels, their difference and its interval.
 
     One precision serves the whole group, so the value reads inside its interval (rounding
     to the same decimals keeps the order) and two levels subtract to their difference as
-    shown (within rounding). It is the kind's (:func:`base_decimals`), raised until
+    shown. It is the kind's (:func:`base_decimals`) or ``at_least`` if more, raised until
 
     * the interval's half-width shows at least one significant figure (its ends are then at
       least two units of the last digit apart, so ``0 to 0`` never hides ``-0.22 to 0.02``);
@@ -107,7 +108,7 @@ def group_decimals(
     none does, the first precision stands. Non-finite numbers are ignored; at most :data:`MAX_DECIMALS`.
     """
     vals = [float(v) for v in values]
-    d = base_decimals(kind, [*vals, low, high])
+    d = max(base_decimals(kind, [*vals, low, high]), min(at_least, MAX_DECIMALS))
     bounded = math.isfinite(low) and math.isfinite(high)
     half = (high - low) / 2 if bounded else 0.0
     clear = bounded and excludes_zero(low, high)
@@ -196,12 +197,15 @@ def in_millions(kpi: Kpi, values: Iterable[float]) -> bool:
     return kpi.kind == "gbp" and any(math.isfinite(v) and abs(v) >= MILLION for v in values)
 
 
-def row_decimals(row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool = False) -> int:
+def row_decimals(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool = False, at_least: int = 0
+) -> int:
     """The decimals of one row of ``summary.csv`` (``mean``, ``ci_low``, ``ci_high``) or of
     ``differences.csv`` (``base_mean``, ``option_mean``, ``diff_mean`` and its ``ci_low`` to
     ``ci_high``; the two levels must read apart when the interval excludes zero, and subtract
     to the difference as shown), shown together (:func:`group_decimals`); ``millions``: of the
-    values in millions of pounds."""
+    values in millions of pounds; ``at_least``: the fewest decimals (rows shown side by side,
+    :func:`rows_decimals`)."""
     value = _row_values(row, kpi, window_days)
     if millions:
         value = {f: v / MILLION for f, v in value.items()}
@@ -209,28 +213,31 @@ def row_decimals(row: Mapping[str, Any], kpi: Kpi, window_days: float, millions:
     diff = "diff_mean" in row
     apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
     adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
-    return group_decimals("gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart, adds)
+    kind = "gbp_m" if millions else kpi.kind
+    return group_decimals(kind, list(value.values()), low, high, apart, adds, at_least)
 
 
-def _row_precision(row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool) -> tuple[bool, int]:
+def _row_precision(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0
+) -> tuple[bool, int]:
     """Whether the row's money is shown in millions, and its decimals (once per row)."""
     millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
-    return millions, row_decimals(row, kpi, window_days, millions)
+    return millions, row_decimals(row, kpi, window_days, millions, at_least)
 
 
-def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], float]], kpi: Kpi) -> int:
-    """The one precision of rows of one KPI shown side by side, each with its window in days
-    (a table's scenarios, and the differences between them): the most any of them needs
-    (:func:`row_decimals`), so that a level reads the same in each (not ``123`` in one table
-    and ``122.8`` in the next); give it to :func:`fmt_row` as ``at_least``."""
-    return max((row_decimals(row, kpi, window) for row, window in rows), default=0)
+def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False) -> int:
+    """The one precision of rows shown side by side, each with its KPI and window in days (a
+    table's scenarios and the differences between them; the costs that add up to the total):
+    the most any of them needs (:func:`row_decimals`, in millions where ``short`` shows them
+    so), so that a level reads the same in each (not ``123`` in one table and ``122.8`` in the
+    next); give it to :func:`fmt_row` or :func:`row_shown` as ``at_least``."""
+    return max((_row_precision(row, kpi, window, short)[1] for row, kpi, window in rows), default=0)
 
 
 def _row_shown(
     row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool, at_least: int = 0
 ) -> list[tuple[float, str, int]]:
-    millions, decimals = _row_precision(row, kpi, window_days, short)  # one precision for the row
-    decimals = max(decimals, min(at_least, MAX_DECIMALS))
+    millions, decimals = _row_precision(row, kpi, window_days, short, at_least)  # one precision for the row
     factor = 1 / MILLION if millions else 1.0
     value = {f: shown(row.get(f), kpi, window_days) * factor for f in {*fields, *_row_values(row, kpi, window_days)}}
     if "diff_mean" in row and not adds_up(value["base_mean"], value["option_mean"], value["diff_mean"], decimals):
@@ -243,7 +250,7 @@ def _row_shown(
 
 
 def row_shown(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False, at_least: int = 0
 ) -> tuple[float, str, int]:
     """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the number
     (scaled; in millions of pounds when ``short``, the report's text, and some money is £1m or
@@ -251,8 +258,8 @@ def row_shown(
     (:func:`field_kind`) and the row's decimals (:func:`row_decimals`). A difference is shown
     as the option's level less the baseline's, each as shown (:func:`adds_up`); where more
     decimals cannot make them agree (:data:`ADD_UP_DECIMALS`), it and its interval are moved by
-    at most one unit of the last digit so that they do."""
-    ((value, kind, decimals),) = _row_shown(row, kpi, window_days, (field,), short)
+    at most one unit of the last digit so that they do. ``at_least``: see :func:`fmt_row`."""
+    ((value, kind, decimals),) = _row_shown(row, kpi, window_days, (field,), short, at_least)
     return value, kind, decimals
 
 
@@ -265,9 +272,10 @@ def fmt_row(
     at_least: int = 0,
 ) -> list[str]:
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
-    to the row's one precision (:func:`row_shown`), or ``at_least`` decimals if more (rows
-    shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
-    shown; a difference of shares (its mean and interval) in percentage points (:func:`change_unit`)."""
+    to the row's one precision (:func:`row_shown`), starting from ``at_least`` decimals if more
+    (rows shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
+    shown (a row may take a decimal or more than ``at_least`` for that); a difference of shares
+    (its mean and interval) in percentage points (:func:`change_unit`)."""
     return [fmt_number(*shown_as) for shown_as in _row_shown(row, kpi, window_days, fields, short, at_least)]
 
 

@@ -124,8 +124,8 @@ def _headline(res: Results) -> str:
         if kpi.name not in recs[res.base]:
             continue
         # one precision along the row, at least that of the differences table (where the levels must subtract)
-        shown_rows = [(recs[s][kpi.name], res.window_days(s)) for s in res.scenarios if kpi.name in recs[s]]
-        decimals = rows_decimals([*shown_rows, *_difference_rows(res, kpi)], kpi)
+        shown_rows = [(recs[s][kpi.name], kpi, res.window_days(s)) for s in res.scenarios if kpi.name in recs[s]]
+        decimals = rows_decimals([*shown_rows, *_difference_rows(res, kpi)])
         cells = [_name(kpi)]
         for s in res.scenarios:
             rec = recs[s].get(kpi.name)
@@ -135,14 +135,15 @@ def _headline(res: Results) -> str:
     return table(headers, rows, f"Headline KPIs (counts a year); {INTERVAL_TEXT}", range(1, len(headers)))
 
 
-def _difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], float]]:
-    """Each option's row of ``differences.csv`` for ``kpi``, with the option's window in days."""
+def _difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
+    """Each option's row of ``differences.csv`` for ``kpi``, with it and the option's window in days."""
     d = res.differences
     if d is None:
         return []
     sel = d[d["kpi"] == kpi.name]
     return [
-        ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in sel.to_dict(orient="records")
+        ({str(k): v for k, v in r.items()}, kpi, res.window_days(str(r["option"])))
+        for r in sel.to_dict(orient="records")
     ]
 
 
