@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import kpis as K
 from sim.present import console, narrative
@@ -160,3 +162,132 @@ def test_the_reports_text_shows_millions_of_pounds_short_and_the_tables_in_pound
     plain = re.sub(r"<[^>]+>", "", text)
     assert how == "clear"
     assert plain == f"the {cost.label} rises by £0.33m a year, from £46.82m to £47.15m (95% CI £0.28m to £0.37m)"
+
+
+# --------------------------------------------------------------------------- levels and their difference add up
+def _units(text: str) -> int:
+    """A number as printed, in units of its last digit (``-12.8`` -> -128)."""
+    t = text.replace("£", "").replace(",", "").replace("%", "").removesuffix("m").strip()
+    return int(t.replace(".", ""))
+
+
+def _adds_up(base: str, option: str, diff: str) -> bool:
+    """Whether the shown option less the shown baseline is the shown difference (one precision)."""
+    return _units(option) - _units(base) == _units(diff)
+
+
+@pytest.mark.parametrize(
+    ("kpi", "base", "option", "low", "high", "want"),
+    [
+        # the review's "129 -> 117 diff -13" (exact 129.375 -> 116.625, -12.75)
+        (K.WITHDRAWN_TOTAL, 129.375, 116.625, -15.9, -9.6, "129.4 -> 116.6   diff -12.8 (95% CI -15.9 to -9.6)"),
+        # "3,181 -> 3,188 diff 6" (exact 6.125)
+        (K.REFERRALS_TOTAL, 3181.375, 3187.5, 2.9, 9.35, "3,181.4 -> 3,187.5   diff 6.1 (95% CI 2.9 to 9.3)"),
+        # "122 -> 123 diff 0"
+        (K.CARE_ENTRIES, 122.375, 122.625, -1.5, 2.0, "122.4 -> 122.6   diff 0.2 (95% CI -1.5 to 2.0)"),
+    ],
+)
+def test_the_console_shows_levels_that_subtract_to_the_difference(
+    kpi: K.Kpi, base: float, option: float, low: float, high: float, want: str
+) -> None:
+    """The review's cases: the console printed two levels whose difference as shown is not the
+    difference shown beside them. One precision for the row, raised until they add up."""
+    (line,) = console.difference_lines(_differences(kpi, base, option, low, high), [kpi], 365.0, "opt")
+    assert re.sub(r"\s+->\s+", " -> ", line).endswith(want), line
+
+
+def test_the_reports_text_says_a_rise_in_money_that_its_levels_add_up_to() -> None:
+    """The review's case: "rises by £0.1m a year, from £5.5m to £5.7m" (exact £115,927, the same in
+    every replication: the cost of the staff added)."""
+    cost = K.per_year(K.COST_EARLY_HELP)
+    d = _differences(cost, 5_540_000.0, 5_655_927.0, 115_927.0, 115_927.0)
+    row = {str(k): v for k, v in d.iloc[0].items()}
+    text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
+    plain = re.sub(r"<[^>]+>", "", text)
+    assert how == "clear"
+    assert plain == f"the {cost.label} rises by £0.12m a year, from £5.54m to £5.66m (95% CI £0.12m to £0.12m)"
+
+
+_KINDS = ["days", "count", "level", "share", "gbp", "number"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    kind=st.sampled_from(_KINDS),
+    short=st.booleans(),
+    exponent=st.floats(-3, 8),
+    base=st.floats(0, 1),
+    change=st.floats(-1, 1),
+    half=st.floats(0, 0.5),
+)
+def test_shown_levels_always_subtract_to_the_shown_difference(
+    kind: str, short: bool, exponent: float, base: float, change: float, half: float
+) -> None:
+    """For any baseline and option level (and any interval of their difference), the shown
+    option less the shown baseline is the shown difference, and the difference reads inside
+    its interval, in the console's tables and the report's text (``short``: money in £m)."""
+    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    scale = 10.0**exponent
+    b, c, h = base * scale, change * scale, half * scale
+    row = {"base_mean": b, "option_mean": b + c, "diff_mean": (b + c) - b, "ci_low": c - h, "ci_high": c + h}
+    if kind == "share":
+        row = {k: v / 100 for k, v in row.items()}
+    shown_base, shown_option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF, short=short)
+    assert _adds_up(shown_base, shown_option, diff), (row, shown_base, shown_option, diff)
+    assert _units(low) <= _units(diff) <= _units(high), (row, diff, low, high)
+
+
+class _Compare:
+    """Just what :func:`sim.present.page._headline` reads of a comparison's results."""
+
+    kind = None
+    base = "base"
+    scenarios = ("base", "opt")
+
+    def __init__(self, summary: pd.DataFrame, differences: pd.DataFrame, kpi: K.Kpi) -> None:
+        self.summary, self.differences, self.kpis = summary, differences, {kpi.name: kpi}
+
+    def window_days(self, _name: Any = None) -> float:
+        return 365.0
+
+
+def test_the_headline_table_shows_a_level_as_the_differences_table_does() -> None:
+    """The review's case: the headline printed entries to care "123" where the differences
+    (console and report) read 122.8 -> 122.9. A row of the headline is shown at one precision,
+    at least that of the KPI's differences."""
+    from sim.present import page
+
+    kpi = K.CARE_ENTRIES
+    summary = pd.DataFrame(
+        [
+            {"scenario": "base", "kpi": kpi.name, "mean": 122.8, "ci_low": 109.4, "ci_high": 136.2},
+            {"scenario": "opt", "kpi": kpi.name, "mean": 122.9, "ci_low": 109.5, "ci_high": 136.3},
+        ]
+    )
+    differences = _differences(kpi, 122.8, 122.9, -0.3, 0.5)
+    (line,) = console.difference_lines(differences, [kpi], 365.0, "opt")
+    assert "122.8 ->" in line, line
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._headline(_Compare(summary, differences, kpi)))  # type: ignore[arg-type]
+    assert cells == ["122.8<br><small>109.4 to 136.2</small>", "122.9<br><small>109.5 to 136.3</small>"], cells
+
+
+def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precision() -> None:
+    """The review's case: the early help cost read to £0.1m ("from £5.5m to £6.0m") beside the
+    social care and total costs to £0.01m ("from £76.23m to £76.29m", "from £81.77m to £82.30m"),
+    so the parts could not be checked against the total. None reads coarser than the others
+    (£0.01m); the early help cost takes a decimal more, as at £0.01m its levels would not
+    subtract to its change (£6.01m - £5.54m is not £0.46m, the exact change being £463,710)."""
+    eh, sc, total = (K.per_year(k) for k in K.COST_TOTALS)
+    rows = [
+        _differences(eh, 5_544_241.6, 6_007_951.3, 463_709.6, 463_709.6),  # the staff added: the same every time
+        _differences(sc, 76_225_222.8, 76_288_641.2, 43_999.5, 82_837.3),
+    ]
+    rows.append(_differences(total, 81_769_464.4, 82_296_592.5, 507_709.1, 546_547.0))
+    d = pd.concat(rows, ignore_index=True)
+    res = _Res(d, eh)
+    res.kpis = {k.name: k for k in (eh, sc, total)}
+    res.configs = {}  # type: ignore[attr-defined]
+    plain = re.sub(r"<[^>]+>", "", narrative._option_item(res, "opt"))  # type: ignore[arg-type]
+    assert f"The {eh.label} rises by £0.464m a year, from £5.544m to £6.008m (95% CI £0.464m to £0.464m)" in plain
+    assert f"The {sc.label} rises by £0.06m a year, from £76.23m to £76.29m" in plain
+    assert f"The {total.label} rises by £0.53m a year, from £81.77m to £82.30m" in plain

@@ -13,9 +13,11 @@ from typing import Any
 from sim.kpis import Kpi
 
 __all__ = [
+    "ADD_UP_DECIMALS",
     "DIFF_ROW",
     "MAX_DECIMALS",
     "MEAN_CI",
+    "adds_up",
     "base_decimals",
     "change_unit",
     "excludes_zero",
@@ -28,14 +30,18 @@ __all__ = [
     "group_decimals",
     "in_millions",
     "row_decimals",
-    "row_style",
+    "row_shown",
+    "rows_decimals",
     "shown",
 ]
 
 MILLION = 1e6
-"""Money of this many pounds or more is shown in millions in the report's text (:func:`row_style`)."""
+"""Money of this many pounds or more is shown in millions in the report's text (:func:`row_shown`)."""
 MAX_DECIMALS = 8
 """The most decimals a group of numbers is ever given (:func:`group_decimals`)."""
+ADD_UP_DECIMALS = 3
+"""The most decimals :func:`group_decimals` adds so that two levels subtract to their difference
+as shown; past it the difference is shown as that of the levels shown (:func:`row_shown`)."""
 _LEVELS = ("base_mean", "option_mean")
 """The two levels of a row of ``differences.csv`` (the difference's fields are the others)."""
 MEAN_CI = ("mean", "ci_low", "ci_high")
@@ -63,40 +69,62 @@ def _reads(x: float, d: int) -> str:
     return f"{abs(x):.{d}f}"
 
 
+def _units(x: float, d: int) -> int:
+    """``x`` rounded as shown to ``d`` decimals, in units of its last digit (exact, no float)."""
+    return int(f"{x:.{d}f}".replace(".", ""))
+
+
+def adds_up(base: float, option: float, diff: float, decimals: int) -> bool:
+    """Whether ``option`` less ``base``, each shown to ``decimals``, is ``diff`` as shown
+    (non-finite numbers are not checked)."""
+    if not all(math.isfinite(x) for x in (base, option, diff)):
+        return True
+    return _units(option, decimals) - _units(base, decimals) == _units(diff, decimals)
+
+
 def group_decimals(
     kind: str,
     values: Iterable[float],
     low: float = math.nan,
     high: float = math.nan,
     apart: Sequence[tuple[float, float]] = (),
+    adds: Sequence[tuple[float, float, float]] = (),
+    at_least: int = 0,
 ) -> int:
     """The decimals for a group of (already scaled) numbers shown together: a value and its
     interval ``low`` to ``high``, or two levels, their difference and its interval.
 
     One precision serves the whole group, so the value reads inside its interval (rounding
     to the same decimals keeps the order) and two levels subtract to their difference as
-    shown (within rounding). It is the kind's (:func:`base_decimals`), raised until
+    shown. It is the kind's (:func:`base_decimals`) or ``at_least`` if more, raised until
 
     * the interval's half-width shows at least one significant figure (its ends are then at
       least two units of the last digit apart, so ``0 to 0`` never hides ``-0.22 to 0.02``);
     * an interval that excludes zero has no end that reads as zero;
-    * each pair in ``apart`` (two levels with a clear difference) reads as two numbers.
+    * each pair in ``apart`` (two levels with a clear difference) reads as two numbers;
 
-    Non-finite numbers are ignored; at most :data:`MAX_DECIMALS`.
+    then by up to :data:`ADD_UP_DECIMALS` more until each ``(base, option, diff)`` in ``adds``
+    adds up as shown (:func:`adds_up`: ``129.4 -> 116.6, -12.8``, not ``129 -> 117, -13``); if
+    none does, the first precision stands. Non-finite numbers are ignored; at most :data:`MAX_DECIMALS`.
     """
     vals = [float(v) for v in values]
-    d = base_decimals(kind, [*vals, low, high])
+    d = max(base_decimals(kind, [*vals, low, high]), min(at_least, MAX_DECIMALS))
     bounded = math.isfinite(low) and math.isfinite(high)
     half = (high - low) / 2 if bounded else 0.0
     clear = bounded and excludes_zero(low, high)
     pairs = [(a, b) for a, b in apart if math.isfinite(a) and math.isfinite(b) and a != b]
-    while d < MAX_DECIMALS:
+
+    def readable(d: int) -> bool:
         wide = half <= 0 or 10.0**-d <= half * (1 + 1e-9)
         off_zero = not clear or all(float(_reads(x, d)) != 0 for x in (low, high))
         distinct = all(f"{a:.{d}f}" != f"{b:.{d}f}" for a, b in pairs)
-        if wide and off_zero and distinct:
-            break
+        return wide and off_zero and distinct
+
+    while d < MAX_DECIMALS and not readable(d):
         d += 1
+    for more in range(d, min(d + ADD_UP_DECIMALS, MAX_DECIMALS) + 1):
+        if readable(more) and all(adds_up(*t, more) for t in adds):
+            return more
     return d
 
 
@@ -169,55 +197,86 @@ def in_millions(kpi: Kpi, values: Iterable[float]) -> bool:
     return kpi.kind == "gbp" and any(math.isfinite(v) and abs(v) >= MILLION for v in values)
 
 
-def row_decimals(row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool = False) -> int:
+def row_decimals(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool = False, at_least: int = 0
+) -> int:
     """The decimals of one row of ``summary.csv`` (``mean``, ``ci_low``, ``ci_high``) or of
     ``differences.csv`` (``base_mean``, ``option_mean``, ``diff_mean`` and its ``ci_low`` to
-    ``ci_high``; the two levels must read apart when the interval excludes zero), shown
-    together (:func:`group_decimals`); ``millions``: of the values in millions of pounds."""
+    ``ci_high``; the two levels must read apart when the interval excludes zero, and subtract
+    to the difference as shown), shown together (:func:`group_decimals`); ``millions``: of the
+    values in millions of pounds; ``at_least``: the fewest decimals (rows shown side by side,
+    :func:`rows_decimals`)."""
     value = _row_values(row, kpi, window_days)
     if millions:
         value = {f: v / MILLION for f, v in value.items()}
     low, high = value.pop("ci_low"), value.pop("ci_high")
     diff = "diff_mean" in row
     apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
-    return group_decimals("gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart)
+    adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
+    kind = "gbp_m" if millions else kpi.kind
+    return group_decimals(kind, list(value.values()), low, high, apart, adds, at_least)
 
 
-def row_style(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False
-) -> tuple[str, int, float]:
-    """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the kind for
-    :func:`fmt_number` (:func:`field_kind`), the row's decimals (:func:`row_decimals`) and the
-    factor on the scaled value. ``short`` (the report's text): money of £1m or more in
-    millions (``£46.8m (£41.6m to £52.0m)``, factor 1e-6, kind ``gbp_m``); tables keep pounds."""
-    millions, decimals = _row_precision(row, kpi, window_days, short)
-    if millions:
-        return "gbp_m", decimals, 1 / MILLION
-    return field_kind(kpi, field, row), decimals, 1.0
-
-
-def _row_precision(row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool) -> tuple[bool, int]:
+def _row_precision(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0
+) -> tuple[bool, int]:
     """Whether the row's money is shown in millions, and its decimals (once per row)."""
     millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
-    return millions, row_decimals(row, kpi, window_days, millions)
+    return millions, row_decimals(row, kpi, window_days, millions, at_least)
+
+
+def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False) -> int:
+    """The one precision of rows shown side by side, each with its KPI and window in days (a
+    table's scenarios and the differences between them; the costs that add up to the total):
+    the most any of them needs (:func:`row_decimals`, in millions where ``short`` shows them
+    so), so that a level reads the same in each (not ``123`` in one table and ``122.8`` in the
+    next); give it to :func:`fmt_row` or :func:`row_shown` as ``at_least``."""
+    return max((_row_precision(row, kpi, window, short)[1] for row, kpi, window in rows), default=0)
+
+
+def _row_shown(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool, at_least: int = 0
+) -> list[tuple[float, str, int]]:
+    millions, decimals = _row_precision(row, kpi, window_days, short, at_least)  # one precision for the row
+    factor = 1 / MILLION if millions else 1.0
+    value = {f: shown(row.get(f), kpi, window_days) * factor for f in {*fields, *_row_values(row, kpi, window_days)}}
+    if "diff_mean" in row and not adds_up(value["base_mean"], value["option_mean"], value["diff_mean"], decimals):
+        # past ADD_UP_DECIMALS: the difference of the levels shown (within a unit of the last
+        # digit), its interval moved with it, so the difference still reads inside it
+        units = _units(value["option_mean"], decimals) - _units(value["base_mean"], decimals)
+        moved = units * 10.0**-decimals - value["diff_mean"]
+        value |= {f: value[f] + moved for f in ("diff_mean", "ci_low", "ci_high")}
+    return [(value[f], "gbp_m" if millions else field_kind(kpi, f, row), decimals) for f in fields]
+
+
+def row_shown(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False, at_least: int = 0
+) -> tuple[float, str, int]:
+    """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the number
+    (scaled; in millions of pounds when ``short``, the report's text, and some money is £1m or
+    more: ``£46.8m (£41.6m to £52.0m)``; tables keep pounds), the kind for :func:`fmt_number`
+    (:func:`field_kind`) and the row's decimals (:func:`row_decimals`). A difference is shown
+    as the option's level less the baseline's, each as shown (:func:`adds_up`); where more
+    decimals cannot make them agree (:data:`ADD_UP_DECIMALS`), it and its interval are moved by
+    at most one unit of the last digit so that they do. ``at_least``: see :func:`fmt_row`."""
+    ((value, kind, decimals),) = _row_shown(row, kpi, window_days, (field,), short, at_least)
+    return value, kind, decimals
 
 
 def fmt_row(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool = False
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    fields: Sequence[str],
+    short: bool = False,
+    at_least: int = 0,
 ) -> list[str]:
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
-    to the row's one precision (:func:`row_style`); a difference of shares (its mean and
-    interval) in percentage points (:func:`change_unit`)."""
-    millions, decimals = _row_precision(row, kpi, window_days, short)  # one precision for the row
-    factor = 1 / MILLION if millions else 1.0
-    return [
-        fmt_number(
-            shown(row.get(f), kpi, window_days) * factor,
-            "gbp_m" if millions else field_kind(kpi, f, row),
-            decimals,
-        )
-        for f in fields
-    ]
+    to the row's one precision (:func:`row_shown`), starting from ``at_least`` decimals if more
+    (rows shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
+    shown (a row may take a decimal or more than ``at_least`` for that); a difference of shares
+    (its mean and interval) in percentage points (:func:`change_unit`)."""
+    return [fmt_number(*shown_as) for shown_as in _row_shown(row, kpi, window_days, fields, short, at_least)]
 
 
 def fmt_money(x: float) -> str:

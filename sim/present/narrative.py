@@ -33,7 +33,7 @@ from sim.present.data import (
     sweep_label,
     verdict,
 )
-from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_number, row_style
+from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_number, row_shown, rows_decimals
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
@@ -79,9 +79,11 @@ def num(
     magnitude: bool = False,
     value: float | None = None,
     where: Mapping[str, Any] | None = None,
+    at_least: int = 0,
 ) -> str:
     """A number from ``summary.csv`` (``differences.csv`` with ``option``), formatted and
-    tagged with the cell it came from."""
+    tagged with the cell it came from; a cell to its row's precision, or ``at_least`` decimals
+    if more (:func:`sim.present.format.row_shown`)."""
     kpi = res.kpis.get(kpi.name, kpi)  # as the results describe it
     raw = value if value is not None else _cell(res, kpi.name, field, scenario, option)
     if field == "rel_half_width":
@@ -106,9 +108,10 @@ def num(
     decimals: int | None = None
     if value is None and field != "rel_half_width":  # a cell of a row: shown to the row's one precision
         row = {f: _cell(res, kpi.name, f, scenario, option) for f in (DIFF_ROW if option is not None else MEAN_CI)}
-        # a change in a share is in percentage points (the caller says so); money from £1m in millions
-        kind, decimals, factor = row_style(row, kpi, res.window_days(scenario or option), field, short=True)
-        shown *= factor
+        # a change in a share is in percentage points (the caller says so); money from £1m in millions;
+        # a difference is that of the levels as shown
+        shown, kind, decimals = row_shown(row, kpi, res.window_days(scenario or option), field, True, at_least)
+        shown = abs(shown) if magnitude else shown
     return f'<span class="num" {data}>{e(fmt_number(shown, kind, decimals))}</span>'
 
 
@@ -330,10 +333,14 @@ def _changes_text(changes: Sequence[tuple[str, Any, Any]], limit: int = 4) -> st
     return "; ".join(parts)
 
 
-def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any]) -> tuple[str, str]:
-    """One option's change in one KPI as a clause, with its verdict."""
-    b, o = num(res, kpi, "base_mean", option=option), num(res, kpi, "option_mean", option=option)
-    d = num(res, kpi, "diff_mean", option=option)
+def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], at_least: int = 0) -> tuple[str, str]:
+    """One option's change in one KPI as a clause, with its verdict (its numbers to at least
+    ``at_least`` decimals, :func:`num`)."""
+
+    def cell(field: str, magnitude: bool = False) -> str:
+        return num(res, kpi, field, option=option, magnitude=magnitude, at_least=at_least)
+
+    b, o, d = cell("base_mean"), cell("option_mean"), cell("diff_mean")
     # £ and % are part of the formatted number
     label, unit = e(kpi.label), "" if kpi.kind in ("gbp", "share") else f" {e(kpi.display_unit)}"
     # a change in a share is in percentage points; its interval's ends too
@@ -346,10 +353,10 @@ def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any]) -> tupl
             f"{label}: {b} → {o}{unit} (change {d}{pts}; one replication, so no confidence interval and no verdict)",
             how,
         )
-    ci = f"95% CI {num(res, kpi, 'ci_low', option=option)} to {num(res, kpi, 'ci_high', option=option)}{ci_pts}"
+    ci = f"95% CI {cell('ci_low')} to {cell('ci_high')}{ci_pts}"
     if how == "unclear":
         return f"no clear difference in {label}: {b} vs {o}{unit} (change {d}{pts}, {ci}, which includes zero)", how
-    mag = num(res, kpi, "diff_mean", option=option, magnitude=True)
+    mag = cell("diff_mean", magnitude=True)
     down = float(row["diff_mean"]) < 0
     if kpi.name in FAMILIES_WHO:
         return f"{mag} {'fewer' if down else 'more'} families a year {FAMILIES_WHO[kpi.name]} ({b} → {o}; {ci})", how
@@ -369,11 +376,17 @@ def _option_item(res: Results, option: str) -> str:
     what = f" ({_changes_text(changes)})" if changes else ""
     clauses: list[tuple[int, str]] = []
     said: dict[str, list[str]] = {"clear": [], "unclear": [], "none": [], "unknown": []}
+    mine = d[d["option"].astype(str) == option]
+    recs = {str(r["kpi"]): {str(k): v for k, v in r.items()} for r in mine.to_dict(orient="records")}
+    window = res.window_days(option)
+    # the costs that add up to the total, at one precision (not £5.5m beside £76.23m and £81.77m)
+    costs = [(recs[k.name], k, window) for k in present(res, map(K.per_year, K.COST_TOTALS)) if k.name in recs]
+    cost_decimals = rows_decimals(costs, short=True)
     for kpi in present(res, K.COMPARE):
-        rows = d[(d["option"].astype(str) == option) & (d["kpi"] == kpi.name)]
-        if rows.empty or not (finite(rows["base_mean"].iloc[0]) or finite(rows["option_mean"].iloc[0])):
+        rec = recs.get(kpi.name)
+        if rec is None or not (finite(rec["base_mean"]) or finite(rec["option_mean"])):
             continue
-        text, how = _clause(res, option, kpi, {str(k): v for k, v in rows.iloc[0].items()})
+        text, how = _clause(res, option, kpi, rec, cost_decimals if kpi.name in {k.name for _, k, _ in costs} else 0)
         clauses.append((list(said).index(how), f"<li>{cap(text)}.</li>"))  # clear differences first
         said[how].append(e(kpi.label))
     tally = [

@@ -22,7 +22,7 @@ from sim.present import localities
 from sim.present import references as bib
 from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
 from sim.present.data import INTERVAL_TEXT, VERDICT_WORDS, cap, finite, present, reps_of, rows_of, verdict
-from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row
+from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row, rows_decimals
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
@@ -107,8 +107,8 @@ def _name(kpi: Kpi) -> str:
     return f"{e(cap(kpi.label))} <small>({e(kpi.display_unit)})</small>"
 
 
-def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float) -> str:
-    mean, low, high = fmt_row(rec, kpi, window, MEAN_CI)
+def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float, at_least: int = 0) -> str:
+    mean, low, high = fmt_row(rec, kpi, window, MEAN_CI, at_least=at_least)
     text = e(mean)
     if finite(rec.get("ci_low")) and finite(rec.get("ci_high")):
         text += f"<br><small>{e(low)} to {e(high)}</small>"
@@ -125,13 +125,28 @@ def _headline(res: Results) -> str:
     for kpi in present(res, K.HEADLINE):
         if kpi.name not in recs[res.base]:
             continue
+        # one precision along the row, at least that of the differences table (where the levels must subtract)
+        shown_rows = [(recs[s][kpi.name], kpi, res.window_days(s)) for s in res.scenarios if kpi.name in recs[s]]
+        decimals = rows_decimals([*shown_rows, *_difference_rows(res, kpi)])
         cells = [_name(kpi)]
         for s in res.scenarios:
             rec = recs[s].get(kpi.name)
-            cells.append(_mean_ci(rec, kpi, res.window_days(s)) if rec else "n/a")
+            cells.append(_mean_ci(rec, kpi, res.window_days(s), decimals) if rec else "n/a")
         rows.append(cells)
     headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
     return table(headers, rows, f"Headline KPIs (counts a year); {INTERVAL_TEXT}", range(1, len(headers)))
+
+
+def _difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
+    """Each option's row of ``differences.csv`` for ``kpi``, with it and the option's window in days."""
+    d = res.differences
+    if d is None:
+        return []
+    sel = d[d["kpi"] == kpi.name]
+    return [
+        ({str(k): v for k, v in r.items()}, kpi, res.window_days(str(r["option"])))
+        for r in sel.to_dict(orient="records")
+    ]
 
 
 def _differences(res: Results) -> str:
