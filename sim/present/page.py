@@ -264,8 +264,9 @@ def _base_assumptions(res: Results, overrides: list[str], cited: list[str]) -> l
 def _option_changes(res: Results, option: str, overrides: list[str], cited: list[str]) -> str:
     base, scenario = res.config(res.base), res.config(option)
     changes = config_changes(base, scenario) if res.configs else []
-    dated = dated_changes(scenario) if res.configs and base.get("changes") != scenario.get("changes") else []
-    if not changes and not dated and base.get("changes") == scenario.get("changes"):
+    differ = bool(res.configs) and base.get("changes") != scenario.get("changes")  # the dated changes
+    dated = dated_changes(scenario) if differ else []
+    if not changes and not differ:
         return f"<p>No settings of {e(option)} differ from the baseline's.</p>"
     src: dict[str, Assumption] = {}
     path = scenario_files(res).get(option)
@@ -287,7 +288,7 @@ def _option_changes(res: Results, option: str, overrides: list[str], cited: list
         return e("; ".join(found))
 
     rows = [[f"<code>{e(k)}</code>", e(show(a)), e(show(b)), source_of(k)] for k, a, b in changes]
-    if not dated and base.get("changes") != scenario.get("changes"):
+    if differ and not dated:
         n = len(base.get("changes") or [])
         rows.append(["<code>changes</code>", f"{n} dated change{'s' if n != 1 else ''}", "none", source_of("changes")])
     for ch in dated:
