@@ -956,9 +956,7 @@ def test_an_empty_child_keeps_its_parents_assumptions(tmp_path: Path, child: str
     crashed the reader, or dropped the section's rows)."""
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "parent.yaml").write_text(
-        "run:\n"
-        "  duration_days: 730    # ASSUMPTION: two years\n"
-        "  warmup_days: 90       # ASSUMPTION: a quarter\n"
+        "run:\n  duration_days: 730    # ASSUMPTION: two years\n  warmup_days: 90       # ASSUMPTION: a quarter\n"
     )
     (tmp_path / "child.yaml").write_text(child)
     rows, _ = read_assumptions(tmp_path / "child.yaml")
@@ -1200,3 +1198,118 @@ def test_a_bar_figures_legend_sits_beside_its_bars(compare_dir: Path, make: Any)
     ax = fig.axes[0]
     legend, area = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
     assert legend.x0 >= area.x1 and legend.x1 <= fig.bbox.x1, (legend, area)
+
+
+# --------------------------------------------------------------------------- dated changes and locators
+DATED = """extends: {base}
+name: dated_cut
+changes:
+  - date: 2017-06-01         # ASSUMPTION: first step of the test cut
+    why: one key worker fewer in washington and east_west
+    set:
+      teams.washington.workers: 4    # ASSUMPTION: washington cut
+      teams.east_west.workers: 4     # Sunderland-EH-2018 para 4.2: east_west cut
+  - date: 2017-09-01         # Sunderland-EH-2018 para 3.6 and its table: second step
+    why: washington down to 3
+    set: {{teams.washington.workers: 3}}   # ASSUMPTION: second washington cut
+"""
+
+
+@pytest.fixture(scope="module")
+def dated_page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The page of a compare report whose option has two dated changes inside a short run (no
+    figures)."""
+    folder = tmp_path_factory.mktemp("report")
+    (folder / "dated.yaml").write_text(DATED.format(base=(CONFIGS / "baseline.yaml").as_posix()), encoding="utf-8")
+    out = folder / "out"
+    args = ["compare", str(CONFIGS / "baseline.yaml"), str(folder / "dated.yaml"), "--replications", "2"]
+    assert main([*args, "--out", str(out), *SHORT]) == 0
+    return page(R.read(out), [])
+
+
+def test_assumptions_key_each_dated_change_by_its_number() -> None:
+    rows, _ = read_assumptions(CONFIGS / "worcestershire" / "options" / "budget_cut.yaml")
+    source = {r.key: r.source for r in rows}
+    assert source["changes.0.date"].startswith("ASSUMPTION: first of three equal steps")
+    assert source["changes.1.set.teams.malvern_hills.workers"] == "derived: baseline 7 x 0.610 = 4.3, rounded"
+    assert source["changes.2.set.costs.budget_gbp_per_year"].startswith("derived: Worcestershire-EH-2015 para 9")
+
+
+def test_dated_changes_read_as_a_short_phrase_in_the_summary(dated_page: str) -> None:
+    summary = dated_page[dated_page.index('<ul class="summary">') : dated_page.index('<h2 id="assumptions">')]
+    head = html.unescape(re.sub(r"<[^>]+>", "", re.search(r"With <b>dated_cut</b>.*?\): ", summary).group(0)))  # type: ignore[union-attr]
+    assert "2 dated changes from 1 June 2017 to 1 September 2017" in head
+    assert "teams.*.workers (washington, east_west) 5 → 4" in head and "What dated_cut changes" in head
+    assert "date:" not in head and "set:" not in head and "[" not in head and len(head) < 300
+    assert 'href="#changes-dated_cut"' in summary and 'id="changes-dated_cut"' in dated_page
+
+
+def _table_rows(text: str, caption: str) -> list[list[str]]:
+    """The cells of the table with ``caption``, as text."""
+    start = text.index(f"<caption>{caption}</caption>")
+    body = text[start : text.index("</table>", start)]
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body)[1:]
+    ]
+
+
+def test_each_dated_change_is_its_own_rows_with_its_sources(dated_page: str) -> None:
+    rows = _table_rows(dated_page, "What dated_cut changes")
+    assert rows[0] == [
+        "From 1 June 2017 (dated change 1 of 2): one key worker fewer in washington and east_west",
+        "",
+        "",
+        "ASSUMPTION: first step of the test cut",
+    ]
+    assert rows[1] == ["teams.washington.workers from 1 June 2017", "5", "5 → 4", "ASSUMPTION: washington cut"]
+    assert rows[2] == [
+        "teams.east_west.workers from 1 June 2017",
+        "5",
+        "5 → 4",
+        "Sunderland-EH-2018 para 4.2: east_west cut",
+    ]
+    assert rows[3][0].startswith("From 1 September 2017 (dated change 2 of 2): washington down to 3")
+    assert rows[4] == [
+        "teams.washington.workers from 1 September 2017",
+        "5",
+        "4 → 3",
+        "ASSUMPTION: second washington cut",
+    ]
+    assert len(rows) == 5 and all(row[3] for row in rows)  # nothing else differs; every row has its source
+
+
+def test_references_give_the_locators_the_page_cites(dated_page: str) -> None:
+    _, entries = _references(dated_page)
+    cited = re.search(r"Cited in this report: (.*?)\.$", entries["Sunderland-EH-2018"])
+    assert cited is not None
+    # from the baseline's comments (paras 2.1, 3.2, ...) and the option's dated changes (4.2; 3.6 and its table)
+    paras = re.search(r"paras ([\d., ]+)", cited.group(1)).group(1).split(", ")  # type: ignore[union-attr]
+    assert {"2.1", "3.2", "3.6", "4.2"} <= set(paras) and paras == sorted(paras, key=lambda p: float(p))
+    assert "the table in para 3.6" in cited.group(1)
+    assert "cited para 9" not in entries.get("Worcestershire-EH-2015", "")
+
+
+@pytest.mark.parametrize(
+    ("comment", "key", "want"),
+    [
+        ("WestSussex-IPEH-2019 para 6.3 table: revised budget", "WestSussex-IPEH-2019", ["para 6.3", "para 6.3 table"]),
+        ("(WestSussex-IPEH-2019 Summary and para 6.2)", "WestSussex-IPEH-2019", ["Summary", "para 6.2"]),
+        ("Sunderland-EH-2018 paras 4.2, 3.2 shape", "Sunderland-EH-2018", ["para 3.2", "para 4.2"]),
+        (
+            "x (WestSussex-IPEH-2019 para 1.3 and the table in para 4.1)",
+            "WestSussex-IPEH-2019",
+            ["para 1.3", "para 4.1 table"],
+        ),
+        ("ASSUMPTION (Kirklees-ESP-2019 s.2 MST gives only the target of 5)", "Kirklees-ESP-2019", ["s.2 MST"]),
+        ("29% of 6,000 (DfE-CIN-2020 C5); total ASSUMPTION", "DfE-CIN-2020", ["C5"]),
+        ("derived: Worcestershire-EH-2015 para 9, GBP 7.7m less", "Worcestershire-EH-2015", ["para 9"]),
+    ],
+)
+def test_cited_locators_read_each_citation_form(comment: str, key: str, want: list[str]) -> None:
+    assert bib.cited_locators([comment]) == {key: want}
+
+
+def test_the_bibliographys_locator_lines_describe_the_document_not_one_citation() -> None:
+    for key, entry in bib.parse_bibliography(SOURCES.read_text(encoding="utf-8")).items():
+        assert not re.search(r"\(cited `[^`]*`\)", dict(entry.fields).get("Locators", "")), key

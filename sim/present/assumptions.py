@@ -10,6 +10,7 @@ to the manifest's ``cwd``). Nothing here runs or validates a scenario.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,17 @@ from sim.errors import ScenarioError
 from sim.present.references import display_path
 from sim.results import Results
 
-__all__ = ["Assumption", "config_changes", "read_assumptions", "scenario_files", "show"]
+__all__ = [
+    "Assumption",
+    "DatedChange",
+    "changes_anchor",
+    "config_changes",
+    "dated_changes",
+    "read_assumptions",
+    "scenario_files",
+    "show",
+    "value_on",
+]
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,8 @@ class _Parse:
     seen_key: bool = False
     skip_deeper_than: int | None = None
     extends: str | None = None
+    items: dict[str, int] = field(default_factory=dict)
+    """Dotted path of a list -> the number of items seen in it."""
 
     def comment(self, text: str) -> None:
         (self.block if self.seen_key else self.header).append(text)
@@ -115,6 +128,19 @@ class _Parse:
             self._section(lineno, indent, key, dotted, value, comment)
         elif note and dotted not in ("name", "description"):
             self._leaves(lineno, dotted, value, note)
+
+    def item(self, indent: int) -> int:
+        """A list item (``- ...`` at ``indent``): what follows is keyed by the item's number in
+        its list (``changes.0.set.teams.north.workers``). Returns the indent of its keys."""
+        self.seen_key = True
+        while self.stack and self.stack[-1][0] > indent:
+            self.stack.pop()
+        parent = ".".join(k for _, k in self.stack)
+        number = self.items.get(parent, 0)
+        self.items[parent] = number + 1
+        self.stack.append((indent + 1, str(number)))  # deeper than the list, shallower than its keys
+        self.block = []
+        return indent + 2
 
     def _section(self, lineno: int, indent: int, key: str, dotted: str, value: str, comment: str) -> None:
         if value:  # a block scalar: its lines are text, not settings
@@ -153,6 +179,9 @@ def _parse_commented(path: Path, name: str = "") -> _Parse:
             state.comment(stripped.lstrip("#").strip())
         else:
             code, comment = _split_comment(raw)
+            if code.lstrip() == "-" or code.lstrip().startswith("- "):
+                indent = state.item(indent)
+                code = " " * indent + code.lstrip()[1:].lstrip()
             m = _KEY_LINE.match(code)
             if m:
                 state.setting(lineno, indent, m.group("key").strip("\"'"), (m.group("value") or "").strip(), comment)
@@ -313,7 +342,57 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def config_changes(base: Mapping[str, Any], option: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """Settings that differ between two resolved scenarios, ``(dotted key, base value, option
-    value)``, leaving out ``name`` and ``description`` (None where a side lacks the key)."""
+    value)``, leaving out ``name``, ``description`` and the dated ``changes`` (see
+    :func:`dated_changes`; None where a side lacks the key)."""
     fb, fo = _flatten(base), _flatten(option)
-    keys = [k for k in dict.fromkeys([*fb, *fo]) if k not in ("name", "description")]
+    keys = [k for k in dict.fromkeys([*fb, *fo]) if k not in ("name", "description", "changes")]
     return [(k, fb.get(k), fo.get(k)) for k in keys if fb.get(k) != fo.get(k)]
+
+
+@dataclass(frozen=True)
+class DatedChange:
+    """One dated change of a resolved scenario: its ``number`` in ``changes``, ``date``
+    (ISO), ``why``, and each setting as ``(dotted key, value before the date, value from it)``."""
+
+    number: int
+    date: str
+    why: str
+    settings: tuple[tuple[str, Any, Any], ...]
+
+    @property
+    def when(self) -> str:
+        """The date as a planner writes it (``1 April 2015``)."""
+        try:
+            day = dt.date.fromisoformat(self.date)
+        except ValueError:
+            return self.date
+        return f"{day.day} {day:%B %Y}"
+
+
+def dated_changes(scenario: Mapping[str, Any]) -> list[DatedChange]:
+    """The dated changes of a resolved scenario, in order, each setting with the value in
+    force just before its date (the scenario's own, or an earlier change's)."""
+    now = _flatten({k: v for k, v in scenario.items() if k != "changes"})
+    out: list[DatedChange] = []
+    for i, change in enumerate(scenario.get("changes") or []):
+        settings = []
+        for key, new in dict(change.get("set") or {}).items():
+            settings.append((str(key), now.get(str(key)), new))
+            now[str(key)] = new
+        out.append(DatedChange(i, str(change.get("date", "")), str(change.get("why") or ""), tuple(settings)))
+    return out
+
+
+def changes_anchor(option: str) -> str:
+    """The id of the report's "What ``option`` changes" table."""
+    return f"changes-{option}"
+
+
+def value_on(scenario: Mapping[str, Any], key: str, date: str) -> Any:
+    """The value of setting ``key`` in force on ``date`` (ISO) in a resolved scenario: its
+    own, or that of its last dated change on or before the date (None where it has none)."""
+    value = _flatten({k: v for k, v in scenario.items() if k != "changes"}).get(key)
+    for change in dated_changes(scenario):
+        if change.date <= date:
+            value = next((new for k, _, new in change.settings if k == key), value)
+    return value

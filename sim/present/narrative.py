@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim import kpis as K
 from sim.kpis import Kpi
-from sim.present.assumptions import config_changes, show
+from sim.present.assumptions import changes_anchor, config_changes, dated_changes, show
 from sim.present.data import (
     BUDGET_WORDS,
     INTERVAL_TEXT,
@@ -314,7 +314,7 @@ def _run_items(res: Results) -> list[str]:
 
 
 # --------------------------------------------------------------------------- compare
-def _changes_text(changes: Sequence[tuple[str, Any, Any]], limit: int = 4) -> str:
+def _grouped(changes: Sequence[tuple[str, Any, Any]]) -> list[str]:
     """Changes grouped where only the second key segment differs (``teams.*.workers 11 → 13``)."""
     groups: dict[tuple[str, str, str, str], list[str]] = {}
     for key, old, new in changes:
@@ -328,9 +328,38 @@ def _changes_text(changes: Sequence[tuple[str, Any, Any]], limit: int = 4) -> st
         else:
             key = f"{head}.{middles[0]}.{tail}" if tail else head
         parts.append(f"<code>{e(key)}</code> {e(old)} → {e(new)}")
+    return parts
+
+
+def _dated_text(res: Results, option: str) -> str:
+    """An option's dated changes as a short phrase: how many, from when, the first setting
+    changed, and where the table lists them all; ``""`` when they are the baseline's."""
+    base, scenario = res.config(res.base), res.config(option)
+    if base.get("changes") == scenario.get("changes"):
+        return ""
+    dated = dated_changes(scenario)
+    if not dated:
+        n = len(base.get("changes") or [])
+        return f"none of the baseline's {n} dated change{'s' if n != 1 else ''}"
+    when = f"on {dated[0].when}" if len(dated) == 1 else f"from {dated[0].when} to {dated[-1].when}"
+    count = "a dated change" if len(dated) == 1 else f"{len(dated)} dated changes"
+    moves = [_grouped([(k, old, new) for k, old, new in ch.settings if old != new]) for ch in dated]
+    listed = [part for parts in moves for part in parts]  # settings a change sets to what they were say nothing
+    shown = (listed[0] + (f" and {len(listed) - 1} more" if len(listed) > 1 else "")) if listed else "no value moves"
+    see = f'<a href="#{e(changes_anchor(option))}">What {e(option)} changes</a>'
+    return f"{count} {when} ({shown}; see {see})"
+
+
+def _changes_text(res: Results, option: str, limit: int = 4) -> str:
+    """What an option changes, for the summary: its settings that differ from the baseline's
+    (grouped, at most ``limit``) and its dated changes as a short phrase."""
+    if not res.configs:
+        return ""
+    parts = _grouped(config_changes(res.config(res.base), res.config(option)))
     if len(parts) > limit:
         parts = [*parts[:limit], f"and {len(parts) - limit} more (see Assumptions)"]
-    return "; ".join(parts)
+    dated = _dated_text(res, option)
+    return "; ".join([*parts, *([dated] if dated else [])])
 
 
 def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], at_least: int = 0) -> tuple[str, str]:
@@ -372,8 +401,8 @@ def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], at_leas
 def _option_item(res: Results, option: str) -> str:
     assert res.differences is not None
     d = res.differences
-    changes = config_changes(res.config(res.base), res.config(option)) if res.configs else []
-    what = f" ({_changes_text(changes)})" if changes else ""
+    changes = _changes_text(res, option)
+    what = f" ({changes})" if changes else ""
     clauses: list[tuple[int, str]] = []
     said: dict[str, list[str]] = {"clear": [], "unclear": [], "none": [], "unknown": []}
     mine = d[d["option"].astype(str) == option]

@@ -20,7 +20,16 @@ from sim.errors import ScenarioError
 from sim.kpis import Kpi
 from sim.present import localities
 from sim.present import references as bib
-from sim.present.assumptions import Assumption, config_changes, read_assumptions, scenario_files, show
+from sim.present.assumptions import (
+    Assumption,
+    changes_anchor,
+    config_changes,
+    dated_changes,
+    read_assumptions,
+    scenario_files,
+    show,
+    value_on,
+)
 from sim.present.data import INTERVAL_TEXT, VERDICT_WORDS, cap, finite, present, reps_of, rows_of, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row, rows_decimals
 from sim.present.narrative import summary_items
@@ -228,7 +237,7 @@ def _source_cell(row: Assumption) -> str:
     return tag + e(row.source)
 
 
-def _base_assumptions(res: Results, overrides: list[str]) -> list[str]:
+def _base_assumptions(res: Results, overrides: list[str], cited: list[str]) -> list[str]:
     files = scenario_files(res)
     path = files.get(res.base)
     if path is None:
@@ -241,6 +250,7 @@ def _base_assumptions(res: Results, overrides: list[str]) -> list[str]:
         rows, headers = read_assumptions(path, overrides)
     except (OSError, UnicodeDecodeError, ScenarioError) as exc:
         return [f'<p class="warn">Could not read {e(str(path))}: {e(str(exc))}</p>']
+    cited += [r.source for r in rows] + [header for _, header in headers]
     n_assume = sum(r.is_assumption for r in rows)
     shown = headers[-1][0] if headers else path.name
     out = [
@@ -266,9 +276,12 @@ def _base_assumptions(res: Results, overrides: list[str]) -> list[str]:
     return out
 
 
-def _option_changes(res: Results, option: str, overrides: list[str]) -> str:
-    changes = config_changes(res.config(res.base), res.config(option)) if res.configs else []
-    if not changes:
+def _option_changes(res: Results, option: str, overrides: list[str], cited: list[str]) -> str:
+    base, scenario = res.config(res.base), res.config(option)
+    changes = config_changes(base, scenario) if res.configs else []
+    differ = bool(res.configs) and base.get("changes") != scenario.get("changes")  # the dated changes
+    dated = dated_changes(scenario) if differ else []
+    if not changes and not differ:
         return f"<p>No settings of {e(option)} differ from the baseline's.</p>"
     src: dict[str, Assumption] = {}
     path = scenario_files(res).get(option)
@@ -278,21 +291,46 @@ def _option_changes(res: Results, option: str, overrides: list[str]) -> str:
         except (OSError, UnicodeDecodeError, ScenarioError):
             src = {}
 
-    def source_of(key: str) -> str:
-        parts = key.split(".")
-        hits = (src.get(".".join(parts[:i])) for i in range(len(parts), 0, -1))
-        hit = next((h for h in hits if h is not None), None)
-        return e(hit.source) if hit else ""
+    def source_of(*keys: str) -> str:
+        found = []
+        for key in keys:
+            parts = key.split(".")
+            hits = (src.get(".".join(parts[:i])) for i in range(len(parts), 0, -1))
+            hit = next((h for h in hits if h is not None), None)
+            if hit is not None and hit.source not in found:
+                found.append(hit.source)
+        cited.extend(found)
+        return e("; ".join(found))
 
     rows = [[f"<code>{e(k)}</code>", e(show(a)), e(show(b)), source_of(k)] for k, a, b in changes]
-    return table(["Setting", res.base, option, "Source or assumption"], rows, f"What {option} changes")
+    if differ and not dated:
+        n = len(base.get("changes") or [])
+        rows.append(["<code>changes</code>", f"{n} dated change{'s' if n != 1 else ''}", "none", source_of("changes")])
+    for ch in dated:
+        at = f"changes.{ch.number}"
+        head = f"<b>From {e(ch.when)}</b> (dated change {ch.number + 1} of {len(dated)})"
+        rows.append([head + (f": {e(ch.why)}" if ch.why else ""), "", "", source_of(f"{at}.date", f"{at}.why")])
+        rows += [
+            [
+                f"<code>{e(key)}</code> <small>from {e(ch.when)}</small>",
+                e(show(value_on(base, key, ch.date))),
+                f"{e(show(old))} → {e(show(new))}",
+                source_of(f"{at}.set.{key}"),
+            ]
+            for key, old, new in ch.settings
+        ]
+    body = table(["Setting", res.base, option, "Source or assumption"], rows, f"What {option} changes")
+    return f'<div id="{e(changes_anchor(option))}">{body}</div>'
 
 
-def assumptions(res: Results) -> str:
+def assumptions(res: Results, cited: list[str] | None = None) -> str:
+    """The Assumptions and sources section; the source cells it shows (and the files' opening
+    comments) are added to ``cited``, for the References section."""
+    cited = [] if cited is None else cited
     overrides = [str(o) for o in res.manifest.get("overrides") or []]
-    out = _base_assumptions(res, overrides)
+    out = _base_assumptions(res, overrides, cited)
     if res.kind in (Kind.COMPARE, Kind.UNCERTAINTY):
-        out += [_option_changes(res, option, overrides) for option in res.options]
+        out += [_option_changes(res, option, overrides, cited) for option in res.options]
     if res.kind == Kind.UNCERTAINTY:
         out.append(uncertain_parameters(res))
     if res.kind == Kind.SWEEP:
@@ -444,17 +482,22 @@ def _markdown(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
 
-def _reference(key: str, entry: bib.Reference | None) -> str:
+def _reference(key: str, entry: bib.Reference | None, locators: Sequence[str] = ()) -> str:
     if entry is None:
         return f'<li id="ref-{e(key)}"><b>{e(key)}</b>: <span class="warn">not an entry of docs/sources.md</span></li>'
     fields = " ".join(f"{e(name)}: {_markdown(text.rstrip('.'))}." for name, text in entry.fields)
+    if locators:
+        fields += f" Cited in this report: {e(bib.locator_text(locators, dict(entry.fields).get('Locators', '')))}."
     return f'<li id="ref-{e(key)}"><b>{e(key)}</b>. {fields}</li>'
 
 
-def references(text: str) -> str:
+def references(text: str, sources: Iterable[str] = ()) -> str:
     """The References section: the bibliography entry (``docs/sources.md``) of every source
-    key that ``text`` (the rest of the page) cites, in the order first cited."""
+    key that ``text`` (the rest of the page) cites, in the order first cited, each with the
+    locators (paragraphs, tables) that ``sources`` (the source comments the page shows) cite
+    it with."""
     keys = bib.cited_keys(text)
+    locators = bib.cited_locators(sources)
     if not keys:
         return "<p>This report cites no source of the bibliography.</p>"
     entries = bib.bibliography()
@@ -464,7 +507,7 @@ def references(text: str) -> str:
             f"<code>{e(bib.BIBLIOGRAPHY.as_posix())}</code> (the package is installed without its repository), so "
             f"the sources this report cites are listed by key only: {e(', '.join(keys))}.</p>"
         )
-    items = "".join(_reference(k, entries.get(k)) for k in keys)
+    items = "".join(_reference(k, entries.get(k), locators.get(k, ())) for k in keys)
     return (
         "<p>The sources cited above, as the project's bibliography (<code>docs/sources.md</code>) describes them; "
         "a citation gives the key, then the paragraph or table, then the figure.</p>"
@@ -497,11 +540,12 @@ def page(res: Results, figures: Sequence[Rendered]) -> str:
     title, desc = heading(res)
     items = "".join(f"<li>{i}</li>" for i in summary_items(res))
     by_place = localities.locality_section(res)  # "" without --by-locality
+    cited: list[str] = []  # the source comments the page shows, for the References
     nav = "".join(f'<a href="#{a}">{e(t)}</a>' for a, t in SECTIONS if by_place or a != localities.ANCHOR)
     body = f"""<h2 id="summary">Summary</h2>
 <ul class="summary">{items}</ul>
 <h2 id="assumptions">Assumptions and sources</h2>
-{assumptions(res)}
+{assumptions(res, cited)}
 <h2 id="figures">Figures</h2>
 <p>Every interval on this page is a {INTERVAL_TEXT}; differences between options are paired intervals and can be
 negative.</p>
@@ -528,7 +572,7 @@ negative.</p>
 <nav aria-label="Sections">{nav}</nav>
 {body}
 <h2 id="references">References</h2>
-{references(" ".join([title, desc, body]))}
+{references(" ".join([title, desc, body]), cited)}
 {footer(res)}
 </main>
 </body>
