@@ -291,3 +291,20 @@ def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precis
     assert f"The {eh.label} rises by £0.464m a year, from £5.544m to £6.008m (95% CI £0.464m to £0.464m)" in plain
     assert f"The {sc.label} rises by £0.06m a year, from £76.23m to £76.29m" in plain
     assert f"The {total.label} rises by £0.53m a year, from £81.77m to £82.30m" in plain
+
+
+def test_when_no_precision_adds_up_the_difference_moves_least() -> None:
+    """Referrals a year 1,491.77 -> 1,492.44, difference 0.676: at no precision from 0 to 3
+    decimals do the rounded levels subtract to the rounded difference. The fallback showed
+    "1,492 -> 1,492, diff 0" (a move of 0.68 of its unit, hiding the change); the precision at
+    which the difference moves least (2 decimals: 0.67 for 0.676) is used instead."""
+    from sim import kpis as K
+    from sim.present.format import DIFF_ROW, fmt_row
+
+    kpi = K.REFERRALS_TOTAL
+    scale = kpi.scale(270.0)
+    row = {"base_mean": 1103.5, "option_mean": 1104.0, "diff_mean": 0.5, "n": 2}
+    row |= {"ci_low": -5.853102368087347, "ci_high": 6.853102368087347, "diff_sd": 0.7071, "distinguishable": False}
+    assert scale == pytest.approx(365 / 270)
+    base, option, diff, _, _ = fmt_row(row, kpi, 270.0, DIFF_ROW)
+    assert (base, option, diff) == ("1,491.77", "1,492.44", "0.67")

@@ -140,6 +140,7 @@ HEADLINE: tuple[Kpi, ...] = (
 as children entering care without the statutory path, is left out where it is shown)."""
 COMPARE: tuple[Kpi, ...] = (
     wait(Stage.LEVEL3, "mean"),
+    wait(Stage.LEVEL2, "mean"),
     wait(Stage.PANEL, "mean"),
     wait(Stage.MST, "mean"),
     WITHDRAWN_TOTAL,

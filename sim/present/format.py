@@ -105,7 +105,8 @@ def group_decimals(
 
     then by up to :data:`ADD_UP_DECIMALS` more until each ``(base, option, diff)`` in ``adds``
     adds up as shown (:func:`adds_up`: ``129.4 -> 116.6, -12.8``, not ``129 -> 117, -13``); if
-    none does, the first precision stands. Non-finite numbers are ignored; at most :data:`MAX_DECIMALS`.
+    none does, the one of those at which the difference moves least to the levels' (less than
+    one unit of its last digit: :func:`row_shown`). Non-finite numbers are ignored; at most :data:`MAX_DECIMALS`.
     """
     vals = [float(v) for v in values]
     d = max(base_decimals(kind, [*vals, low, high]), min(at_least, MAX_DECIMALS))
@@ -122,10 +123,21 @@ def group_decimals(
 
     while d < MAX_DECIMALS and not readable(d):
         d += 1
-    for more in range(d, min(d + ADD_UP_DECIMALS, MAX_DECIMALS) + 1):
-        if readable(more) and all(adds_up(*t, more) for t in adds):
+    tried = [more for more in range(d, min(d + ADD_UP_DECIMALS, MAX_DECIMALS) + 1) if readable(more)]
+    for more in tried:
+        if all(adds_up(*t, more) for t in adds):
             return more
-    return d
+    # none adds up: the precision at which the difference moves least, in units of its last
+    # digit, to the difference of the levels shown (1,491.77 -> 1,492.44, 0.67 for 0.676,
+    # rather than 1,492 -> 1,492, 0 for it)
+    return min(tried, key=lambda p: max((_move(*t, p) for t in adds), default=0.0), default=d)
+
+
+def _move(base: float, option: float, diff: float, decimals: int) -> float:
+    """How far, in units of the last digit, ``diff`` is from ``option`` less ``base`` as shown."""
+    if not all(math.isfinite(x) for x in (base, option, diff)):
+        return 0.0
+    return abs((_units(option, decimals) - _units(base, decimals)) - diff * 10.0**decimals)
 
 
 def fmt_number(value: Any, kind: str, decimals: int | None = None) -> str:

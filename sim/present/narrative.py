@@ -128,6 +128,24 @@ def _ci(res: Results, kpi: Kpi, s: str, of: str = "") -> str:
     return f" (95% CI{of and ' of ' + of} {low} to {high})"
 
 
+def _per_year(res: Results, s: str) -> str:
+    """What "a year" means on the page: an average over the results window (a phased change
+    counts from its date), with the window's dates and the prices money is in."""
+    import datetime as dt
+
+    start, warm, end = (res.setting(f"run.{k}", s) for k in ("start_date", "warmup_days", "duration_days"))
+    when = ""
+    try:
+        day0 = dt.date.fromisoformat(str(start))
+        first, last = day0 + dt.timedelta(days=float(warm)), day0 + dt.timedelta(days=float(end))
+        when = f", {first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
+    except (TypeError, ValueError):
+        pass
+    year = res.setting("costs.price_year", s)
+    prices = f"; money is in {int(year)} prices" if finite(year) else ""
+    return f"Counts and costs are a year: averages over the results window{when}{prices}."
+
+
 # --------------------------------------------------------------------------- run
 def _intro(res: Results, s: str) -> str:
     n = n_reps(res, s)
@@ -136,7 +154,7 @@ def _intro(res: Results, s: str) -> str:
     ranges = f"each range is a {INTERVAL_TEXT}." if n > 1 else "one replication gives no ranges."
     return (
         f"Scenario <b>{e(s)}</b>: {n} replication{'s' if n != 1 else ''}, results over the "
-        f"{num(res, K.WINDOW_DAYS, 'mean', scenario=s)} days{warm_text}. Counts are per year; {ranges}"
+        f"{num(res, K.WINDOW_DAYS, 'mean', scenario=s)} days{warm_text}. {_per_year(res, s)} {cap(ranges)}"
     )
 
 
@@ -436,7 +454,8 @@ def _compare_items(res: Results) -> list[str]:
     items = [
         f"Each option is compared with <b>{e(res.base)}</b> over {n} paired replication{'s' if n != 1 else ''} "
         "(common random numbers: replication <i>r</i> of every scenario sees the same families). A difference is "
-        "called clear when the paired 95% confidence interval of the difference excludes zero. Counts are per year.",
+        "called clear when the paired 95% confidence interval of the difference excludes zero. "
+        + _per_year(res, res.base),
         _checks_pointer(res),
         *[_option_item(res, option) for option in res.options],
     ]
@@ -475,8 +494,8 @@ def _sweep_items(res: Results) -> list[str]:
     n = n_reps(res)
     head = (
         f"The sweep varies {', '.join(f'<code>{e(k)}</code>' for k in keys)} over {len(combos)} combinations, "
-        f"{n} replication{'s' if n != 1 else ''} each, with common random numbers. Counts are per year; each range in "
-        f"the tables is a {INTERVAL_TEXT}."
+        f"{n} replication{'s' if n != 1 else ''} each, with common random numbers. {_per_year(res, res.base)} "
+        f"Each range in the tables is a {INTERVAL_TEXT}."
     )
     items = [head, *[_sweep_range(res, k) for k in present(res, K.SWEEP)]]
     if n < 2:
