@@ -58,6 +58,7 @@ FLAGS = {
     "options": "OPTION",
     "samples": "--samples",
     "method": "--method",
+    "output": "--out",
 }
 """Library argument name -> the flag a user typed, for error messages."""
 SET_HELP = "override a scenario key, e.g. --set teams.washington.workers=7 (repeatable)"
@@ -162,6 +163,7 @@ def _parser() -> _Parser:
     cal.add_argument("--workers", type=_positive_int, default=None, help="processes or Dask workers (default: cores)")
     cal.add_argument("--out", type=Path, default=None, help="where to write the fitted scenario (default: the spec's)")
     cal.add_argument("--quiet", action="store_true", help="no line per evaluation")
+    cal.add_argument("--force", action="store_true", help="write over the output file if it exists (refused otherwise)")
     u = sub.add_parser(
         "uncertainty", help="probabilistic sensitivity analysis: sensitivity indices and robustness of a decision"
     )
@@ -553,19 +555,24 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         backend=args.backend,
         workers=args.workers,
         output=args.out,
+        force=args.force,
         report=say,
     )
     print(f"Calibration of {args.config}: {res.evaluations} evaluations, objective {res.objective:.5f}")
     print("Fitted parameters:")
     for name, value in res.parameters.items():
         print(f"  {name:<50} {value:,.6g}")
-    print("Targets (model mean and 95% CI over the spec's replications):")
+    print(
+        f"Targets (model mean and 95% CI over {res.replications} replications):"
+        if res.replications > 1
+        else "Targets (model value from one replication: no interval):"
+    )
     for row in res.fit.to_dict(orient="records"):
         mark = "ok " if row["within"] else "OFF"
+        interval = f" ({row['ci_low']:,.4g} to {row['ci_high']:,.4g})" if row["n"] > 1 else ""
         print(
-            f"  {mark} {row['target']:<28} reported {row['reported']:>10,.4g}  model {row['model_mean']:>10,.4g} "
-            f"({row['ci_low']:,.4g} to {row['ci_high']:,.4g})  error {row['relative_error']:+.1%} "
-            f"(tolerance {row['tolerance']:.0%})  {row['source']}"
+            f"  {mark} {row['target']:<28} reported {row['reported']:>10,.4g}  model {row['model_mean']:>10,.4g}"
+            f"{interval}  error {row['relative_error']:+.1%} (tolerance {row['tolerance']:.0%})  {row['source']}"
         )
     print(f"Fitted scenario written to {res.output}")
     return 0
