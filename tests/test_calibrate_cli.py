@@ -98,3 +98,13 @@ def test_force_writes_over_and_records_the_replications_used(
     assert "nan" not in printed
     assert "from one replication: no interval" in printed and "spec's replications" not in printed
     assert not list(tmp_path.glob("*.tmp*")), "the temporary file of the atomic write was left behind"
+
+
+def test_a_count_targets_interval_does_not_go_below_zero(tmp_path: Path) -> None:
+    """Kirklees's MST list (about 20 families) over 2 replications: the t interval reaches
+    below zero (-47.5 to 79.5 before the fix); a list cannot, so it is truncated at 0 (~2 s)."""
+    spec = CONFIGS / "kirklees" / "calibration.yaml"
+    res = sim.calibrate.calibrate(spec, replications=2, max_evaluations=2, output=tmp_path / "fit.yaml")
+    assert (res.fit["ci_low"] >= 0).all(), res.fit[["target", "ci_low", "ci_high"]]
+    assert (res.fit["ci_low"] <= res.fit["model_mean"]).all()
+    assert res.replications == 2
