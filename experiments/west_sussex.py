@@ -3,10 +3,9 @@ service as it was (the baseline, 2019/20-2021/22), then what the redesign buys a
 GBP 12.69m (the redesign against the same cut without it), all paired under common random
 numbers.
 
-    python experiments/west_sussex.py [--replications N] [--workers W] [--backend B] [--report]
-
-Writes ``results/west_sussex/`` (a compare folder: ``ehsim report`` reads it) and
-``results/west_sussex/redesign_vs_cut/``. Prints early help cost a year against each
+Writes a compare folder (default results/west_sussex/; ehsim report reads it) and, inside
+it, redesign_vs_cut/. The options below are ehsim compare's, passed to both comparisons.
+Prints early help cost a year against each
 scenario's envelope (GBP 17.59m, 14.64m, 12.69m; the phased redesign's is the average of
 its years) and the paired changes in social care demand and early help activity. Universal
 and Level 1 provision has no modelled effect on need, so cutting it costs nothing in the
@@ -18,9 +17,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 import sim.results as R
 from sim import kpis as K
-from sim.cli import main
+from sim.cli import clear_note, main, script_args
 from sim.present import console
 from sim.vocab import Stage
 
@@ -41,14 +42,13 @@ CHANGES = (
 
 
 def run(argv: list[str]) -> int:
-    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else ROOT / "results" / "west_sussex"
-    rest = [a for i, a in enumerate(argv) if a != "--out" and (i == 0 or argv[i - 1] != "--out")]
+    out = script_args(argv, __doc__, __file__, ROOT / "results" / "west_sussex").out
     options = [str(p) for p in sorted((COUNCIL / "options").glob("*.yaml"))]
-    code = main(["compare", str(COUNCIL / "baseline.yaml"), *options, "--out", str(out), *rest])
+    code = main(["compare", str(COUNCIL / "baseline.yaml"), *options, *argv, "--out", str(out)])
     cut, redesign = (
         str(COUNCIL / "options" / f"{n}.yaml") for n in ("cut_without_redesign_2020_21", "redesign_2020_21")
     )
-    code = code or main(["compare", cut, redesign, "--out", str(out / "redesign_vs_cut"), *rest])
+    code = code or main(["compare", cut, redesign, *argv, "--out", str(out / "redesign_vs_cut")])
     if code:
         return code
     res, buys = R.read(out), R.read(out / "redesign_vs_cut")
@@ -59,7 +59,9 @@ def run(argv: list[str]) -> int:
         for option in r.options:
             print(f"  {option}")
             print("\n".join(console.difference_lines(r.differences, CHANGES, r.window_days(), option)))
-    print(console.CLEAR_NOTE)
+    both = pd.concat([res.differences, buys.differences])
+    for line in clear_note(both, [k.name for k in CHANGES], [*res.options, *buys.options]):
+        print(line)
     return 0
 
 

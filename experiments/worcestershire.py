@@ -3,10 +3,9 @@ the same cut targeted on the most deprived districts, against the GBP 7.7m basel
 targeting against the untargeted cut, all paired under common random numbers and broken
 down by district (``--by-locality``: no second simulation pass).
 
-    python experiments/worcestershire.py [--replications N] [--workers W] [--backend B] [--report]
-
-Writes ``results/worcestershire/`` and ``results/worcestershire/targeted_vs_cut/`` (compare
-folders). Prints early help cost against the envelope, the financial projection the peer
+Writes a compare folder (default results/worcestershire/; ehsim report reads it) and,
+inside it, targeted_vs_cut/. The options below are ehsim compare's, passed to both
+comparisons. Prints early help cost against the envelope, the financial projection the peer
 review asked for (para 16: referrals and costs per year from forecast demand) and the
 paired changes per district. A district's deprivation is modelled only as a larger share
 of referrals; the cut is phased in three steps to 2017/18 (ASSUMPTION of equal steps).
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import sim.results as R
 from sim import kpis as K
-from sim.cli import main
+from sim.cli import clear_note, locality_names, main, script_args
 from sim.present import console
 from sim.vocab import Stage
 
@@ -36,11 +35,10 @@ CHANGES = (
 
 
 def run(argv: list[str]) -> int:
-    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else ROOT / "results" / "worcestershire"
-    rest = [a for i, a in enumerate(argv) if a != "--out" and (i == 0 or argv[i - 1] != "--out")]
+    out = script_args(argv, __doc__, __file__, ROOT / "results" / "worcestershire").out
     cut, targeted = (str(COUNCIL / "options" / f"{n}.yaml") for n in ("budget_cut", "targeted_deprived"))
-    code = main(["compare", str(COUNCIL / "baseline.yaml"), cut, targeted, "--by-locality", "--out", str(out), *rest])
-    code = code or main(["compare", cut, targeted, "--by-locality", "--out", str(out / "targeted_vs_cut"), *rest])
+    code = main(["compare", str(COUNCIL / "baseline.yaml"), cut, targeted, "--by-locality", *argv, "--out", str(out)])
+    code = code or main(["compare", cut, targeted, "--by-locality", *argv, "--out", str(out / "targeted_vs_cut")])
     if code:
         return code
     res, targeting = R.read(out), R.read(out / "targeted_vs_cut")
@@ -54,7 +52,10 @@ def run(argv: list[str]) -> int:
         print("\n".join(console.difference_lines(res.differences, CHANGES, res.window_days(), option)))
     print(f"\nTargeting against the untargeted cut, by district ({targeting.options[0]} - {targeting.base}):")
     print("\n".join(console.locality_lines(targeting, targeting.options[0], K.BY_LOCALITY[1:])))
-    print(console.CLEAR_NOTE)
+    by_district = locality_names(targeting, K.BY_LOCALITY[1:])
+    notes = clear_note(res.differences, [k.name for k in CHANGES], res.options)
+    for line in notes or clear_note(targeting.differences, by_district, targeting.options[:1]):
+        print(line)
     return 0
 
 

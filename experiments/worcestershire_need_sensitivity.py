@@ -1,14 +1,13 @@
-"""Worcestershire's GBP 4.5m cut (Worcestershire-EH-2015 para 9): one-at-a-time sensitivity of
-its net cost and care entries to each need-dynamics parameter (issue 11, must-show 3).
+"""Worcestershire's GBP 4.5m cut (Worcestershire-EH-2015 para 9): how sensitive are its net
+cost and care entries to each need-dynamics parameter, one at a time?
 
-    python experiments/worcestershire_need_sensitivity.py [--params a,b] [--out DIR] [ehsim compare flags]
-
-Each parameter of configs/uncertainty/worcestershire_needs.yaml is set to the low, then the
-high end of its range (the others at their scenario values; one run at the defaults too), and
-baseline vs budget_cut is compared with paired replications. Defaults: 5 replications and a
-horizon shortened but holding the dated cut (start 2013-04-01, two warm-up years, window
-2015/16-2017/18); --replications and --set override them. Writes a compare folder per setting
-and ``sensitivity.csv`` (net cost = cut - baseline, total cost a year; care entries a year).
+Each parameter of configs/uncertainty/worcestershire_needs.yaml (or those --params names) is
+set to the low, then the high end of its range (the others at their scenario values; one run
+at the defaults too), and baseline vs budget_cut is compared with paired replications.
+Defaults: 5 replications and a horizon shortened but holding the dated cut (start 2013-04-01,
+two warm-up years, window 2015/16-2017/18); the other options are ehsim compare's, passed on
+(--set overrides the horizon). Writes a compare folder per setting under --out and
+sensitivity.csv (net cost = cut - baseline, total cost a year; care entries a year).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 import sim.results as R
-from sim.cli import main
+from sim.cli import main, script_args
 from sim.uncertainty.run import overrides_for
 from sim.uncertainty.spec import load_spec
 
@@ -29,16 +28,17 @@ SPEC = load_spec(ROOT / "configs" / "uncertainty" / "worcestershire_needs.yaml")
 SHORT = ["run.start_date=2013-04-01", "run.warmup_days=730", "run.duration_days=1826"]
 DEFAULTS = ["--replications", "5", *(a for s in SHORT for a in ("--set", s))]
 COST, CARE = "cost_total_gbp_per_year", "care_entries"
+NAMES = [p.name for p in SPEC.parameters]
+OWN = argparse.ArgumentParser(add_help=False)
+OWN.add_argument("--params", type=lambda s: s.split(","), default=NAMES, help="parameters to vary, e.g. leave,a")
 
 
 def run(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "worcestershire_needs")
-    ap.add_argument("--params", type=lambda s: s.split(","), default=[p.name for p in SPEC.parameters])
-    args, rest = ap.parse_known_args(argv)
+    args = script_args(argv, __doc__, __file__, ROOT / "results" / "worcestershire_needs", 5, [OWN])
+    rest = OWN.parse_known_args(argv)[1]  # what compare takes: all but --params
+    if unknown := set(args.params) - set(NAMES):
+        return OWN.error(f"--params: {', '.join(sorted(unknown))}: choose from {', '.join(NAMES)}")
     params = {p.name: p for p in SPEC.parameters if p.name in args.params}
-    if len(params) != len(args.params):
-        ap.error(f"--params: choose from {', '.join(p.name for p in SPEC.parameters)}")
     data = SPEC.base.model_dump(mode="json", by_alias=True, exclude_none=True)
     settings = [("default", "-", float("nan"))]
     settings += [(n, end, round(v, 6)) for n, p in params.items() for end, v in zip(("low", "high"), p.bounds())]

@@ -41,6 +41,7 @@ from scipy import optimize
 from sim.analysis import t_interval
 from sim.arguments import check_batch_args
 from sim.config import Scenario, ScenarioError, _format_error, load_raw, scenario_from_dict
+from sim.errors import ArgumentError
 from sim.experiment import run_batch, variant
 from sim.kpis import catalogue
 from sim.results import write_text
@@ -128,6 +129,8 @@ class CalibrationResult:
     output: Path
     evaluations: int
     objective: float
+    replications: int
+    """Replications of each evaluation (the spec's or the caller's)."""
 
 
 def _target_values(table: pd.DataFrame, name: str, target: Target) -> np.ndarray:
@@ -173,19 +176,35 @@ def _check_targets(spec: CalibrationSpec, base: Scenario) -> None:
                 raise ScenarioError([f"targets.{name}.{field}: unknown KPI {kpi!r}{hint}"])
 
 
-def _output_path(spec: CalibrationSpec, folder: Path, output: str | Path | None) -> Path:
+def _output_path(spec: CalibrationSpec, folder: Path, output: str | Path | None, force: bool) -> Path:
+    """Where the fitted scenario goes, checked before any fitting: a problem with a path the
+    caller gave names that argument (``output``, ``--out`` on the command line); one with the
+    spec's path names the spec's ``output`` field. An existing file is kept unless ``force``."""
     out = Path(output) if output is not None else folder / spec.output
+
+    def refuse(problem: str) -> ArgumentError | ScenarioError:
+        return ArgumentError("output", problem) if output is not None else ScenarioError([f"output: {problem}"])
+
     if out.is_dir():
-        raise ScenarioError([f"output: {out} is a folder; give the path of the YAML file to write"])
+        raise refuse(f"{out} is a folder; give the path of the YAML file to write")
     if not out.parent.is_dir():
-        raise ScenarioError([f"output: folder {out.parent} does not exist"])
+        raise refuse(f"folder {out.parent} does not exist")
+    if out.exists() and not force:
+        elsewhere = "another path" if output is not None else "--out PATH to write elsewhere"
+        raise refuse(f"{out} exists; give --force to write over it, or {elsewhere}")
     return out
 
 
-def _fit_rows(spec: CalibrationSpec, table: pd.DataFrame) -> list[dict[str, Any]]:
+def _fit_rows(spec: CalibrationSpec, table: pd.DataFrame, base: Scenario) -> list[dict[str, Any]]:
+    """One row per target: the model's mean and 95% t interval, truncated at zero when every
+    KPI the target reads is non-negative (a count, a wait: the true mean cannot be below 0)."""
+    known = catalogue(base)
     rows = []
     for name, t in spec.targets.items():
         mean, ci_lo, ci_hi, n = t_interval(_target_values(table, name, t))
+        read = [t.numerator, t.denominator] if t.numerator is not None else [t.kpi or name]
+        if ci_lo < 0 and all(known[k].nonnegative for k in read if k is not None):
+            ci_lo = 0.0
         rel = (mean - t.value) / t.value
         rows.append(
             {
@@ -220,6 +239,7 @@ def calibrate(
     backend: str = "serial",
     workers: int | None = None,
     output: str | Path | None = None,
+    force: bool = False,
     report: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
     """Fit the spec's parameters to its targets (Nelder-Mead on parameters scaled to [0, 1]).
@@ -228,6 +248,8 @@ def calibrate(
     ----------
     replications, max_evaluations, output
         Override the spec's values.
+    force
+        Write over an existing output file (otherwise refused, before any fitting).
     report
         Called with a line of text after each evaluation (progress).
     """
@@ -236,7 +258,7 @@ def calibrate(
     raw = load_raw(scenario_path, dict(spec.overrides))
     base = scenario_from_dict(raw)
     _check_targets(spec, base)
-    out = _output_path(spec, folder, output)
+    out = _output_path(spec, folder, output, force)
     flat = {
         key: _lookup(raw, key)
         for name, p in spec.parameters.items()
@@ -275,10 +297,10 @@ def calibrate(
     res = optimize.minimize(objective, z0, method="Nelder-Mead", options={**options, "initial_simplex": _simplex(z0)})
     best = lo + np.clip(res.x, 0.0, 1.0) * (hi - lo)
     fitted = variant(base, _overrides(spec, flat, best))
-    rows = _fit_rows(spec, table_for(best))
+    rows = _fit_rows(spec, table_for(best), base)
     params = {name: float(v) for name, v in zip(spec.parameters, best)}
-    _write_fitted(out, scenario_path, spec, _overrides(spec, flat, best), params, rows)
-    return CalibrationResult(params, pd.DataFrame(rows), fitted, out, len(cache), float(res.fun))
+    _write_fitted(out, scenario_path, spec, reps, _overrides(spec, flat, best), params, rows)
+    return CalibrationResult(params, pd.DataFrame(rows), fitted, out, len(cache), float(res.fun), reps)
 
 
 def _simplex(z0: np.ndarray) -> np.ndarray:
@@ -306,11 +328,13 @@ def _write_fitted(
     out: Path,
     scenario_path: Path,
     spec: CalibrationSpec,
+    replications: int,
     overrides: Mapping[str, Any],
     params: Mapping[str, float],
     rows: list[dict[str, Any]],
 ) -> None:
-    """Write the fitted scenario as ``extends:`` + the fitted values, each line commented."""
+    """Write the fitted scenario as ``extends:`` + the fitted values, each line commented; the
+    header records the ``replications`` each evaluation used (the spec's or the caller's)."""
     try:
         rel = Path(scenario_path).resolve().relative_to(out.resolve().parent)
     except ValueError:
@@ -319,7 +343,7 @@ def _write_fitted(
     lines = [
         "# Written by `ehsim calibrate` (sim/calibrate.py): do not edit by hand; rerun the calibration.",
         f"# Fitted to: {fit_note}",
-        f"# {spec.replications} replications, seed {spec.seed}; fitted parameters: "
+        f"# {replications} replication(s), seed {spec.seed}; fitted parameters: "
         + ", ".join(f"{k}={v:.4g}" for k, v in params.items()),
         f"extends: {rel}",
     ]

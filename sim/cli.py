@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -32,7 +32,7 @@ from sim.experiment import (
     window_problems,
 )
 from sim.present import console
-from sim.present.data import budget_of
+from sim.present.data import budget_of, verdict
 from sim.present.format import fmt_kpi
 from sim.present.robustness import statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
@@ -58,6 +58,7 @@ FLAGS = {
     "options": "OPTION",
     "samples": "--samples",
     "method": "--method",
+    "output": "--out",
 }
 """Library argument name -> the flag a user typed, for error messages."""
 SET_HELP = "override a scenario key, e.g. --set teams.washington.workers=7 (repeatable)"
@@ -108,6 +109,62 @@ def _batch_options(p: argparse.ArgumentParser, default_reps: int) -> None:
         "--by-locality", action="store_true", help="also KPIs per locality (waits, withdrawals, step-ups, care)"
     )
     p.add_argument("--report", action="store_true", help="also write report.html and figures/ (as ehsim report does)")
+
+
+def script_args(
+    argv: Sequence[str],
+    doc: str | None,
+    script: str,
+    out: Path,
+    default_reps: int = 20,
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> argparse.Namespace:
+    """Parse the command line of an experiment script that runs ``ehsim compare`` on scenarios
+    of its own: ``--help`` shows the script's docstring and compare's options (which the
+    script passes on); ``args.out`` is the folder the script is to give compare's ``--out``
+    (``out`` unless the user gave one), so it reads back what compare wrote there.
+
+    Parameters
+    ----------
+    argv
+        The script's arguments (``sys.argv[1:]``).
+    doc
+        The script's docstring: its help text.
+    script
+        The script's ``__file__`` (its usage line names it).
+    out
+        The default results folder.
+    default_reps
+        The replications the script runs by default (shown in the help).
+    parents
+        Parsers holding the script's own options (``add_help=False``).
+    """
+    p = _Parser(
+        prog=f"python experiments/{Path(script).name}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=list(parents),
+    )
+    _batch_options(p, default_reps)
+    p.set_defaults(out=out)
+    shown = out.relative_to(Path(script).resolve().parents[1]) if out.is_absolute() else out
+    next(a for a in p._actions if a.dest == "out").help = f"results folder (default {shown})"
+    return p.parse_args(argv)
+
+
+def locality_names(res: R.Results, kpis: Sequence[K.Kpi]) -> list[str]:
+    """The names of ``kpis`` in each locality of ``res`` (the rows :func:`console.locality_lines` shows)."""
+    groups = dict.fromkeys(k.group for k in res.kpis.values() if k.group)
+    return [K.in_locality(k, group).name for group in groups for k in kpis]
+
+
+def clear_note(differences: pd.DataFrame, kpis: Collection[str], options: Collection[str]) -> list[str]:
+    """The footnote explaining the ``*`` of :func:`console.difference_lines`, as a list of one
+    line when a row shown (a KPI named in ``kpis``, of one of ``options``) is marked clear,
+    else an empty list (with one replication no row is: there is no interval)."""
+    shown = differences[differences["kpi"].isin(kpis) & differences["option"].astype(str).isin(options)]
+    clear = any(verdict({str(k): v for k, v in row.items()}) == "clear" for _, row in shown.iterrows())
+    return [console.CLEAR_NOTE] if clear else []
 
 
 def _parser() -> _Parser:
@@ -162,6 +219,7 @@ def _parser() -> _Parser:
     cal.add_argument("--workers", type=_positive_int, default=None, help="processes or Dask workers (default: cores)")
     cal.add_argument("--out", type=Path, default=None, help="where to write the fitted scenario (default: the spec's)")
     cal.add_argument("--quiet", action="store_true", help="no line per evaluation")
+    cal.add_argument("--force", action="store_true", help="write over the output file if it exists (refused otherwise)")
     u = sub.add_parser(
         "uncertainty", help="probabilistic sensitivity analysis: sensitivity indices and robustness of a decision"
     )
@@ -403,7 +461,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             print(f"By locality, {option} - {res.base}:")
             for line in console.locality_lines(saved, option, K.BY_LOCALITY):
                 print(line)
-    print(console.CLEAR_NOTE)
+    shown = [k.name for k in K.HEADLINE] + (locality_names(saved, K.BY_LOCALITY) if args.by_locality else [])
+    for line in clear_note(res.differences, shown, res.differences["option"].astype(str).unique()):
+        print(line)
     if any(budget_of(saved, s) for s in saved.scenarios):  # the budget covers early help only
         print("Early help cost a year against each scenario's budget (its average over the results window):")
         for line in console.envelope_lines(saved):
@@ -553,19 +613,24 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         backend=args.backend,
         workers=args.workers,
         output=args.out,
+        force=args.force,
         report=say,
     )
     print(f"Calibration of {args.config}: {res.evaluations} evaluations, objective {res.objective:.5f}")
     print("Fitted parameters:")
     for name, value in res.parameters.items():
         print(f"  {name:<50} {value:,.6g}")
-    print("Targets (model mean and 95% CI over the spec's replications):")
+    print(
+        f"Targets (model mean and 95% CI over {res.replications} replications):"
+        if res.replications > 1
+        else "Targets (model value from one replication: no interval):"
+    )
     for row in res.fit.to_dict(orient="records"):
         mark = "ok " if row["within"] else "OFF"
+        interval = f" ({row['ci_low']:,.4g} to {row['ci_high']:,.4g})" if row["n"] > 1 else ""
         print(
-            f"  {mark} {row['target']:<28} reported {row['reported']:>10,.4g}  model {row['model_mean']:>10,.4g} "
-            f"({row['ci_low']:,.4g} to {row['ci_high']:,.4g})  error {row['relative_error']:+.1%} "
-            f"(tolerance {row['tolerance']:.0%})  {row['source']}"
+            f"  {mark} {row['target']:<28} reported {row['reported']:>10,.4g}  model {row['model_mean']:>10,.4g}"
+            f"{interval}  error {row['relative_error']:+.1%} (tolerance {row['tolerance']:.0%})  {row['source']}"
         )
     print(f"Fitted scenario written to {res.output}")
     return 0
