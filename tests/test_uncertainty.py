@@ -803,3 +803,40 @@ def test_index_figure_names_a_driver_only_where_its_interval_excludes_zero(few_l
     box = legends[0].get_window_extent(renderer)
     for ax in panels:
         assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers a panel"
+
+
+def test_morris_samples_are_named_as_trajectories_and_few_give_a_warning() -> None:
+    """``--samples`` of a Morris design counts trajectories of k + 1 points; fewer than
+    MORRIS_MIN_TRAJECTORIES draw a warning that their bootstrap intervals are degenerate."""
+    from sim.present.robustness import design_text
+    from sim.uncertainty.analyse import MORRIS_MIN_TRAJECTORIES, few_trajectories_warning
+
+    assert design_text("morris", 2, 9) == "design points of 2 Morris trajectories of 10 points each"
+    assert design_text("lhs", 20, 9) == "parameter samples of a Latin hypercube"
+    few = few_trajectories_warning("morris", 2)
+    assert few is not None and "2 Morris trajectories" in few and "degenerate" in few
+    assert f"--samples {MORRIS_MIN_TRAJECTORIES}" in few
+    assert few_trajectories_warning("morris", MORRIS_MIN_TRAJECTORIES) is None
+    assert few_trajectories_warning("lhs", 2) is None
+
+
+@pytest.mark.slow
+def test_a_morris_smoke_run_says_trajectories_and_warns_its_intervals_are_degenerate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--samples 2`` of Morris over two parameters is 2 trajectories of 3 points: the
+    console says '6 design points of 2 Morris trajectories of 3 points each', not '6
+    parameter samples', and warns (console and report) that bootstrap intervals from 2
+    trajectories are degenerate."""
+    spec = _spec(tmp_path, options=True, params=SMALL)
+    out = tmp_path / "m"
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "1", "--quiet", "--report"]
+    assert main([*args, "--out", str(out)]) == 0
+    said = capsys.readouterr()
+    head = said.out.splitlines()[0]
+    assert "(morris): 6 design points of 2 Morris trajectories of 3 points each x 2 scenario(s)" in head, head
+    assert "parameter samples" not in head
+    assert "warning: --samples 2 gives 2 Morris trajectories" in said.err and "degenerate" in said.err, said.err
+    page = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    assert "6 plausible worlds (design points of 2 Morris trajectories of 3 points each, over 2" in page
+    assert page.count("--samples 2 gives 2 Morris trajectories") >= 2, "in the diagnostics and by the table"

@@ -62,6 +62,18 @@ def change_texts(row: Mapping[str, Any], kpi: Kpi, window: float) -> dict[str, s
     return {f: fmt_number(v, kind, decimals) for f, v in zip(CHANGE, (mean, low, high))}
 
 
+def design_text(method: str, samples: int, k: int) -> str:
+    """What the points of a design are, after their number: ``design points of 2 Morris
+    trajectories of 10 points each`` (``--samples`` counts trajectories, each of ``k + 1``
+    points), ``design points of 8 Sobol base samples of 11 points each``, ``parameter samples
+    of a Latin hypercube``."""
+    if method == "morris":
+        return f"design points of {samples} Morris trajectories of {k + 1} points each"
+    if method == "sobol":
+        return f"design points of {samples} Sobol base samples of {k + 2} points each"
+    return "parameter samples of a Latin hypercube"
+
+
 def _plain(text: str, _row: Mapping[str, Any], _field: str) -> str:
     return text
 

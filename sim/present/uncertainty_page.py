@@ -17,9 +17,9 @@ from sim.kpis import Kpi
 from sim.present.data import cap
 from sim.present.fig_uncertainty import analysed, method
 from sim.present.format import change_unit, fmt_kpi
-from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, change_texts, drivers, statements
+from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, change_texts, design_text, drivers, statements
 from sim.results import Results
-from sim.uncertainty.analyse import few_points_warning
+from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
 
 __all__ = ["TRUNCATED", "uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
 
@@ -75,9 +75,10 @@ def uncertainty_items(res: Results) -> list[str]:
             "small beside the spread between worlds, so the shares below are partly of simulation noise (run more "
             "replications)."
         )
+    k = len(man.get("uncertain_parameters") or [])
+    design = design_text(how, int(man.get("samples") or 0), k)
     head = (
-        f"{points} plausible worlds (parameter samples of a {e(how)} design over "
-        f"{len(man.get('uncertain_parameters') or [])} uncertain parameters), each run for {reps} replication(s) "
+        f"{points} plausible worlds ({e(design)}, over {k} uncertain parameters), each run for {reps} replication(s) "
         f"of every scenario with common random numbers; {why}"
     )
     items = [head]
@@ -212,7 +213,21 @@ def uncertainty_tables(res: Results) -> str:
                 "(every index is in sensitivity.csv)",
             )
         )
+        few = _few(res)
+        if few and how == "morris":
+            out.append(f"<p><span class='warn'>{e(cap(few))}.</span></p>")
     return "\n".join(out)
+
+
+def _few(res: Results) -> str | None:
+    """The design's warning: too few points for indices
+    (:func:`sim.uncertainty.analyse.few_points_warning`), or too few Morris trajectories for
+    their intervals (:func:`~sim.uncertainty.analyse.few_trajectories_warning`)."""
+    man = res.manifest
+    if not man.get("samples"):
+        return None
+    k, samples = len(man.get("uncertain_parameters") or []), int(man["samples"])
+    return few_points_warning(method(res), samples, k) or few_trajectories_warning(method(res), samples)
 
 
 def _replications_per_world(res: Results) -> int:
@@ -268,8 +283,7 @@ def uncertainty_diagnostics(res: Results) -> str:
             )
         )
     design = json.dumps({k: man.get(k) for k in ("method", "samples", "points", "replications", "seed")})
-    k = len(man.get("uncertain_parameters") or [])
-    few = few_points_warning(method(res), int(man.get("samples") or 0), k) if man.get("samples") else None
+    few = _few(res)
     if few:
         spread += f" <span class='warn'>{e(cap(few))}.</span>"
     return (

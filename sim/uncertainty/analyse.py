@@ -35,11 +35,13 @@ __all__ = [
     "CONSTANT",
     "LEVEL",
     "LHS_MIN_POINTS",
+    "MORRIS_MIN_TRAJECTORIES",
     "ROBUSTNESS_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "TOO_FEW",
     "UNMEASURED",
     "few_points_warning",
+    "few_trajectories_warning",
     "gap",
     "gaps",
     "indices",
@@ -58,6 +60,10 @@ RESAMPLES = 1000
 LHS_MIN_POINTS = 20
 """Fewer Latin hypercube points give no RBD-FAST indices (the estimator needs several
 points per harmonic); the robustness table is still computed."""
+MORRIS_MIN_TRAJECTORIES = 10
+"""Fewer Morris trajectories (``--samples``) give bootstrap intervals of mu* that resample a
+handful of elementary effects per parameter: degenerate, so the run warns
+(:func:`few_trajectories_warning`). ASSUMPTION: the smallest number usually run for screening."""
 UNMEASURED = "unmeasured"
 CONSTANT = "constant"
 TOO_FEW = "too few"
@@ -119,6 +125,19 @@ def few_points_warning(method: str, samples: int, k: int) -> str | None:
     return (
         f"--samples {samples} is too few for sensitivity indices of the {method} method (they need at least "
         f"{need} points): the robustness table and its intervals are computed, the indices are not"
+    )
+
+
+def few_trajectories_warning(method: str, samples: int) -> str | None:
+    """A warning, naming ``--samples``, when a Morris design has fewer than
+    :data:`MORRIS_MIN_TRAJECTORIES` trajectories: the bootstrap intervals of mu* then resample
+    a handful of elementary effects and are degenerate; ``None`` otherwise."""
+    if method != "morris" or samples >= MORRIS_MIN_TRAJECTORIES:
+        return None
+    return (
+        f"--samples {samples} gives {samples} Morris trajectories: each parameter's mu* is a mean of {samples} "
+        "elementary effects, and bootstrap intervals resampling so few are degenerate (often a single value, "
+        f"'x to x'), not a measure of precision; use --samples {MORRIS_MIN_TRAJECTORIES} or more for intervals"
     )
 
 
