@@ -34,9 +34,9 @@ from sim.experiment import (
 from sim.present import console
 from sim.present.data import budget_of, verdict
 from sim.present.format import fmt_kpi
-from sim.present.robustness import statements
+from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
-from sim.uncertainty.analyse import few_points_warning
+from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
 from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
@@ -577,7 +577,8 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     window = base.run.duration_days - base.run.warmup_days
     points = len(res.parameters)
     print(
-        f"Uncertainty analysis of {args.config} ({args.method}): {points} parameter samples x "
+        f"Uncertainty analysis of {args.config} ({args.method}): {points} "
+        f"{design_text(args.method, args.samples, len(loaded.parameters))} x "
         f"{len(loaded.scenarios)} scenario(s) x {args.replications} replication(s) with common random numbers"
         + (f" ({res.resumed} resumed from {out})" if res.resumed else "")
     )
@@ -596,6 +597,9 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     )
     for line in said:
         print(f"  * {line}")
+    degenerate = few_trajectories_warning(args.method, args.samples)  # beside the intervals it is about
+    if degenerate:
+        print(f"warning: {degenerate}", file=sys.stderr)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

@@ -42,6 +42,7 @@ from sim.present.assumptions import read_assumptions
 from sim.present.format import fmt_money_axis, fmt_number
 from sim.present.page import page, references
 from sim.present.report import build_figures, make_report
+from sim.present.robustness import change_texts
 from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
 from sim.vocab import QUEUE_STAGES, SOCIAL_CARE, Exit, Stage, stage_info
 from tests.conftest import CONFIGS, ROOT
@@ -1146,7 +1147,8 @@ def test_report_in_headless_chromium(which: str, request: pytest.FixtureRequest,
 
 
 def test_uncertainty_report_numbers_come_from_robustness_csv(uncertainty_dir: Path) -> None:
-    """Every tagged number of the uncertainty summary is its robustness.csv cell, formatted;
+    """Every tagged number of the uncertainty summary is its robustness.csv cell, formatted
+    (a mean change with its interval at one precision);
     the page names every uncertain parameter with its source; the three figures are there."""
     page = _page(uncertainty_dir)
     rob = pd.read_csv(uncertainty_dir / "robustness.csv")
@@ -1171,7 +1173,8 @@ def test_uncertainty_report_numbers_come_from_robustness_csv(uncertainty_dir: Pa
         row = rob[(rob["option"] == attrs["option"]) & (rob["kpi"] == attrs["kpi"])].iloc[0]
         value = float(row[attrs["field"]])
         kpi = res.kpis[attrs["kpi"]]
-        want = f"{value:.0%}" if attrs["field"] == "p_better" else fmt_number(value * kpi.scale(window), kpi.kind)
+        # the mean change and its interval share one precision (robustness.change_texts)
+        want = f"{value:.0%}" if attrs["field"] == "p_better" else change_texts(row, kpi, window)[attrs["field"]]
         assert text == want, (attrs, text, want)
         checked += 1
     assert checked >= 6

@@ -33,7 +33,7 @@ from sim import results as R
 from sim.cli import main
 from sim.errors import ArgumentError, ResultsError, ScenarioError
 from sim.uncertainty import design, load_spec, run_uncertainty
-from sim.uncertainty.analyse import LHS_MIN_POINTS, indices
+from sim.uncertainty.analyse import LHS_MIN_POINTS, SENSITIVITY_COLUMNS, indices
 from sim.uncertainty.spec import Parameter
 from tests.conftest import CONFIGS, ROOT
 
@@ -693,3 +693,150 @@ def test_the_summary_truncates_shares_at_one(tmp_path: Path, monkeypatch: pytest
     assert calls and all(sorted(c) == sorted(bounded) for c in calls)
     rows = res.summary[res.summary["kpi"].isin(bounded)]
     assert (rows["ci_high"].dropna() <= 1.0).all()
+
+
+# --------------------------------------------------------------------------- honest intervals and precision
+def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_table(
+    few_lhs: tuple[Path, str, str],
+) -> None:
+    """One more entry to care over a 730-day window in every plausible world (+0.5 families a
+    year) reads '0.5 ... 0.5 to 0.5', one precision for the mean and its interval, in the
+    console's sentence and the report's robustness table; never 'mean change 0 ... 0 to 0'."""
+    import dataclasses
+
+    from sim import kpis as K
+    from sim.present.data import cap
+    from sim.present.robustness import statements
+    from sim.present.uncertainty_page import uncertainty_tables
+    from sim.uncertainty.analyse import robustness, sample_means
+
+    care = K.CARE_ENTRIES.name
+    base = pd.DataFrame({"sample": range(20), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
+    reps = pd.concat([base, base.assign(scenario="opt", **{care: 11.0})], ignore_index=True)
+    catalogue = {care: K.CARE_ENTRIES}
+    rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
+    assert rob[["diff_mean", "diff_low", "diff_high"]].iloc[0].tolist() == [1.0, 1.0, 1.0]
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps)
+    assert "mean change 0.5, 95% uncertainty interval 0.5 to 0.5 families a year" in text, text
+    assert "mean change 0," not in text
+
+    res = R.read(few_lhs[0])
+    assert res.robustness is not None
+    one = 0.5 * res.window_days(res.base) / 365  # +0.5 families a year in every world
+    same = res.robustness.assign(diff_mean=one, diff_low=one, diff_high=one)
+    page = uncertainty_tables(dataclasses.replace(res, robustness=same))
+    row = page.split(f"{cap(K.CARE_ENTRIES.label)} <small>")[1].split("</tr>")[0]
+    cells = [c.split(">", 1)[1].split("<", 1)[0] for c in row.split('class="num"')[1:4]]
+    assert cells == ["0.5", "0.5", "0.5"], cells
+
+
+def test_index_intervals_stay_within_what_the_index_can_take() -> None:
+    """Morris mu* (a mean of absolute effects) has no interval below zero; a first-order or
+    total index (a share of variance) none outside 0 to 1; the point estimate is kept as it is."""
+    params = [
+        Parameter.model_validate(
+            {"name": f"x{i}", "keys": ["k"], "source": "A", "distribution": {"dist": "uniform", "low": 0, "high": 1}}
+        )
+        for i in range(3)
+    ]
+    rng = np.random.default_rng(3)
+    for how, n in (("lhs", 20), ("morris", 2), ("sobol", 8)):
+        des = design(params, how, n, seed=5)
+        y = des.values @ np.array([3.0, 1.0, 0.0]) + rng.normal(0, 1.0, len(des.values))
+        for _, idx, _value, lo, hi in indices(des, y, seed=5):
+            if idx in ("mu_star", "S1", "ST"):
+                assert 0.0 <= lo <= hi, (how, idx, lo, hi)
+            if idx in ("S1", "ST"):
+                assert hi <= 1.0, (how, idx, lo, hi)
+
+    from sim.uncertainty.analyse import interval
+
+    assert interval("mu_star", 2.25, 3.055) == (0.0, pytest.approx(5.305))
+    assert interval("S1", -0.56, 1.3) == (0.0, pytest.approx(0.74))
+    assert interval("S1", 0.43, 1.31) == (0.0, 1.0)
+    assert interval("ST", 0.9, 0.3) == (pytest.approx(0.6), 1.0)
+
+
+def test_index_figure_names_a_driver_only_where_its_interval_excludes_zero(few_lhs: tuple[Path, str, str]) -> None:
+    """The RBD-FAST figure's title names a parameter as mattering most only where
+    robustness.drivers() does (the console's rule: its interval lies above zero), and says
+    that no index is distinguishable from zero elsewhere; the bars stay within 0-1 (an index
+    estimated below zero is drawn at zero with a marker named in the legend), and the legend
+    sits beside the panels, on no bar."""
+    import dataclasses
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sim.present import fig_uncertainty
+
+    res = R.read(few_lhs[0])
+    opt = res.options[0]
+    rows = []
+    for kpi, (a, a_lo, a_hi) in ((WAIT, (0.43, 0.0, 1.0)), (COST, (0.6, 0.2, 1.0)), ("care_entries", (0.3, 0, 0.9))):
+        for param, value, lo, hi in (("a", a, a_lo, a_hi), ("b", -0.56, 0.0, 0.74)):
+            rows.append(("lhs", param, kpi, opt, "difference", "S1", value, lo, hi))
+    sens = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+    fig = fig_uncertainty.indices(dataclasses.replace(res, sensitivity=sens))
+    text = fig.get_suptitle().replace("\n", " ")
+    cost, wait, care = (res.kpis[n].label for n in (COST, WAIT, "care_entries"))
+    assert f"a matters most for {cost}" in text, text
+    assert f"no parameter's index for {wait}, {care} is distinguishable from zero" in text, text
+    assert f"most for {wait}" not in text and "b matters" not in text
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.patches]
+    assert len(panels) == 3
+    for ax in panels:
+        assert ax.get_xlim()[0] == 0 and ax.get_xlim()[1] <= 1.05
+        assert "0-1 (95% CI truncated)" in ax.get_xlabel()
+        for bar in ax.patches:
+            assert 0 <= bar.get_width() <= 1
+        for seg in (s for c in ax.collections for s in getattr(c, "get_segments", list)()):
+            assert all(0 <= x <= 1 for x, _ in seg), seg
+    from sim.present.fig_uncertainty import NEGATIVE
+
+    legends = [ax.get_legend() for ax in panels if ax.get_legend() is not None]
+    assert len(legends) == 1
+    labels = [t.get_text() for t in legends[0].get_texts()]
+    assert NEGATIVE in labels, labels
+    box = legends[0].get_window_extent(renderer)
+    for ax in panels:
+        assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers a panel"
+
+
+def test_morris_samples_are_named_as_trajectories_and_few_give_a_warning() -> None:
+    """``--samples`` of a Morris design counts trajectories of k + 1 points; fewer than
+    MORRIS_MIN_TRAJECTORIES draw a warning that their bootstrap intervals are degenerate."""
+    from sim.present.robustness import design_text
+    from sim.uncertainty.analyse import MORRIS_MIN_TRAJECTORIES, few_trajectories_warning
+
+    assert design_text("morris", 2, 9) == "design points of 2 Morris trajectories of 10 points each"
+    assert design_text("lhs", 20, 9) == "parameter samples of a Latin hypercube"
+    few = few_trajectories_warning("morris", 2)
+    assert few is not None and "2 Morris trajectories" in few and "degenerate" in few
+    assert f"--samples {MORRIS_MIN_TRAJECTORIES}" in few
+    assert few_trajectories_warning("morris", MORRIS_MIN_TRAJECTORIES) is None
+    assert few_trajectories_warning("lhs", 2) is None
+
+
+@pytest.mark.slow
+def test_a_morris_smoke_run_says_trajectories_and_warns_its_intervals_are_degenerate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--samples 2`` of Morris over two parameters is 2 trajectories of 3 points: the
+    console says '6 design points of 2 Morris trajectories of 3 points each', not '6
+    parameter samples', and warns (console and report) that bootstrap intervals from 2
+    trajectories are degenerate."""
+    spec = _spec(tmp_path, options=True, params=SMALL)
+    out = tmp_path / "m"
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "1", "--quiet", "--report"]
+    assert main([*args, "--out", str(out)]) == 0
+    said = capsys.readouterr()
+    head = said.out.splitlines()[0]
+    assert "(morris): 6 design points of 2 Morris trajectories of 3 points each x 2 scenario(s)" in head, head
+    assert "parameter samples" not in head
+    assert "warning: --samples 2 gives 2 Morris trajectories" in said.err and "degenerate" in said.err, said.err
+    page = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    assert "6 plausible worlds (design points of 2 Morris trajectories of 3 points each, over 2" in page
+    assert page.count("--samples 2 gives 2 Morris trajectories") >= 2, "in the diagnostics and by the table"

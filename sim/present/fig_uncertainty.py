@@ -13,8 +13,18 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.data import cap
-from sim.present.robustness import MAIN_INDEX, missing_indices
-from sim.present.theme import LINE_STYLES, colours, finish, money_axis, new_figure, note, style, title
+from sim.present.robustness import drivers, missing_indices
+from sim.present.theme import (
+    LINE_STYLES,
+    colours,
+    finish,
+    legend_beside,
+    money_axis,
+    new_figure,
+    note,
+    style,
+    title,
+)
 from sim.results import Results
 from sim.uncertainty.analyse import CONSTANT, TOO_FEW, gaps, min_points
 
@@ -48,11 +58,11 @@ def _outcome(res: Results) -> tuple[str, str]:
     return res.base, f"{res.base}"
 
 
-def _morris_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, window: float) -> str | None:
+def _morris_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, window: float) -> bool:
     sel = sens[(sens["kpi"] == kpi.name) & (sens["scenario"].astype(str) == scenario)]
     wide = sel.pivot_table(index="parameter", columns="index", values="value", sort=False)
     if wide.empty or "mu_star" not in wide or "sigma" not in wide:
-        return None
+        return False
     scale = kpi.scale(window)
     x, y = wide["mu_star"].to_numpy(float) * scale, wide["sigma"].to_numpy(float) * scale
     ax.scatter(x, y, s=40, color=colours(["x"])["x"], zorder=3)
@@ -70,40 +80,59 @@ def _morris_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, window:
     if kpi.kind == "gbp":
         money_axis(ax.xaxis, 4)
         money_axis(ax.yaxis, 4)
-    return str(wide["mu_star"].idxmax())
+    return True
 
 
-def _bars_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, how: str) -> str | None:
+NEGATIVE = "estimate below 0 (noise), drawn at 0"
+"""The legend entry of a share-of-variance index estimated below zero: the estimator's noise
+on few points (the estimate is kept in sensitivity.csv); its bar is drawn at zero."""
+
+
+def _bars_panel(ax: Axes, sens: pd.DataFrame, kpi: Kpi, scenario: str, how: str, mark: bool) -> bool:
+    """Sobol / RBD-FAST indices of one outcome as bars with their 95% CIs (truncated to 0-1
+    in sensitivity.csv); an index estimated below zero is drawn at zero with a marker, which
+    is in the legend on every panel when ``mark``."""
     sel = sens[(sens["kpi"] == kpi.name) & (sens["scenario"].astype(str) == scenario)]
     if sel.empty:
-        return None
+        return False
     names = list(dict.fromkeys(sel["parameter"].astype(str)))
     kinds = ["S1", "ST"] if how == "sobol" else ["S1"]
     cols = colours(kinds)
     height = 0.8 / len(kinds)
     hatches = ("", "//")
+    below: list[float] = []
     for j, idx in enumerate(kinds):
         part = sel[sel["index"] == idx].set_index("parameter").reindex(names)
         v = part["value"].to_numpy(float)
+        drawn = np.clip(v, 0.0, 1.0)
         lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
         ys = np.arange(len(names)) + (j - (len(kinds) - 1) / 2) * height
-        err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+        err = np.vstack([np.clip(drawn - lo, 0, None), np.clip(hi - drawn, 0, None)])
         label = {"S1": "first order (S1)", "ST": "total (ST)"}[idx]
-        ax.barh(ys, v, height=height, color=cols[idx], hatch=hatches[j], edgecolor="0.2", label=label)
-        ax.errorbar(v, ys, xerr=err, fmt="none", ecolor="0.1", capsize=3, linewidth=1)
+        ax.barh(ys, drawn, height=height, color=cols[idx], hatch=hatches[j], edgecolor="0.2", label=label)
+        ax.errorbar(drawn, ys, xerr=err, fmt="none", ecolor="0.1", capsize=3, linewidth=1)
+        below += [float(y) for y, x in zip(ys, v) if x < 0]
+    if mark:
+        ax.scatter(np.zeros(len(below)), below, marker="x", s=40, color="0.1", zorder=4, clip_on=False, label=NEGATIVE)
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlim(0, 1.02)
     ax.axvline(0, color="0.2", linewidth=1)
-    ax.set_xlabel("Sensitivity index (share of variance, 0-1)")
+    ax.set_xlabel("Share of variance, 0-1 (95% CI truncated)")
     ax.set_ylabel("Parameter")
-    ax.legend(fontsize=8, loc="lower right")
-    main = sel[sel["index"] == MAIN_INDEX[how]]
-    return str(main["parameter"].iloc[int(np.argmax(main["value"].to_numpy(float)))]) if len(main) else None
+    return True
+
+
+def _below_zero(sens: pd.DataFrame, how: str) -> bool:
+    """Whether some share-of-variance index (Sobol, RBD-FAST) is estimated below zero."""
+    return how != "morris" and not sens.empty and bool((pd.to_numeric(sens["value"], errors="coerce") < 0).any())
 
 
 def indices(res: Results) -> Figure:
     """One panel per analysed KPI: Morris mu* against sigma, or Sobol / RBD-FAST indices
-    with their 95% CIs, for the first option's change (the baseline's level with no option)."""
+    with their 95% CIs, for the first option's change (the baseline's level with no option).
+    The title names a parameter as mattering most only where :func:`drivers` does (its
+    interval excludes zero), as the console and the report's summary do."""
     how = method(res)
     kpis = analysed(res)
     sens = res.sensitivity if res.sensitivity is not None else pd.DataFrame()
@@ -111,32 +140,48 @@ def indices(res: Results) -> Figure:
     window = res.window_days(res.base)
     missing = gaps(res.replications, how, res.base, res.options, [k.name for k in kpis])
     points = _points(res)
+    mark = _below_zero(sens, how)
     with style():
         ncols = min(max(len(kpis), 1), 3)
         fig, axes = new_figure(max(12.0, 4.4 * ncols), 4.8, 1, ncols)
         tops: list[tuple[str, str]] = []
+        unclear: list[str] = []
+        bars: Axes | None = None
         for ax, kpi in zip(axes, kpis):
-            top = (
+            drawn = (
                 _morris_panel(ax, sens, kpi, scenario, window)
                 if how == "morris"
-                else _bars_panel(ax, sens, kpi, scenario, how)
+                else _bars_panel(ax, sens, kpi, scenario, how, mark)
             )
             ax.set_title(cap(kpi.label), fontsize=10)
-            if top is None:
+            if not drawn:
                 ax.set_xlabel("Sensitivity index (no unit)")
                 ax.set_ylabel("Parameter")
                 outcome = f"the change in {kpi.label}" if res.options else f"the {kpi.label}"
                 note(ax, missing_indices(missing.get((scenario, kpi.name)), outcome, how, points))
+                continue
+            bars = ax if how != "morris" else bars
+            top = drivers(sens, how, kpi.name, scenario, n=1)
+            if top.empty:
+                unclear.append(kpi.label)
             else:
-                tops.append((top, kpi.label))
+                tops.append((str(top["parameter"].iloc[0]), kpi.label))
+        if bars is not None:
+            legend_beside(bars, "Index (95% CI)")
         if not kpis:
             axes[0].set_xlabel("Sensitivity index (no unit)")
             axes[0].set_ylabel("Parameter")
             note(axes[0], "No KPI analysed.")
         label = {"morris": "Morris screening", "sobol": "Sobol indices", "lhs": "RBD-FAST indices"}[how]
         leads = {p: [k for q, k in tops if q == p] for p, _ in tops}
-        said = "; ".join(f"{p} matters most for {', '.join(ks)}" for p, ks in leads.items())
-        title(fig, f"{label} of the {what}: {said or _none_shown(set(missing.values()), how, points)}")
+        said = [f"{p} matters most for {', '.join(ks)}" for p, ks in leads.items()]
+        if unclear:
+            said.append(
+                f"no parameter's index for {', '.join(unclear)} is distinguishable from zero (every interval "
+                "includes it)"
+            )
+        text = "; ".join(said) or _none_shown(set(missing.values()), how, points)
+        title(fig, f"{label} of the {what}: {text}")
         return finish(fig)
 
 

@@ -18,10 +18,19 @@ from typing import Any
 import pandas as pd
 
 from sim.kpis import Kpi
-from sim.present.format import fmt_kpi
+from sim.present.format import change_unit, field_kind, fmt_kpi, fmt_number, group_decimals, shown
 from sim.uncertainty.analyse import CONSTANT, TOO_FEW, UNMEASURED, gaps, min_points
 
-__all__ = ["INDEX_TEXT", "MAIN_INDEX", "ROBUST_SHARE", "drivers", "missing_indices", "statements"]
+__all__ = [
+    "CHANGE",
+    "INDEX_TEXT",
+    "MAIN_INDEX",
+    "ROBUST_SHARE",
+    "change_texts",
+    "drivers",
+    "missing_indices",
+    "statements",
+]
 
 ROBUST_SHARE = 0.9
 """Share of plausible worlds that must agree for a conclusion to be called robust."""
@@ -35,6 +44,34 @@ INDEX_TEXT = {
 Num = Callable[[str, Mapping[str, Any], str], str]
 """``num(text, row, field)``: how a number taken from ``row[field]`` is shown (the report
 wraps it in a span naming its cell; the console prints it as it is)."""
+
+
+CHANGE = ("diff_mean", "diff_low", "diff_high")
+"""An option's change in a row of ``robustness.csv`` as shown: its mean and 95% uncertainty interval."""
+
+
+def change_texts(row: Mapping[str, Any], kpi: Kpi, window: float) -> dict[str, str]:
+    """The mean change and its uncertainty interval (:data:`CHANGE`) of a row of
+    ``robustness.csv``, scaled and shown with one precision for the three
+    (:func:`sim.present.format.group_decimals`): a change that is the same in every plausible
+    world (``0.5 to 0.5`` families a year) never reads ``0 to 0``. A change of a share is in
+    percentage points (:func:`sim.present.format.change_unit`)."""
+    mean, low, high = (shown(row.get(f), kpi, window) for f in CHANGE)
+    kind = field_kind(kpi, "diff_mean", {"diff_mean": mean})
+    decimals = group_decimals(kind, [mean], low, high)
+    return {f: fmt_number(v, kind, decimals) for f, v in zip(CHANGE, (mean, low, high))}
+
+
+def design_text(method: str, samples: int, k: int) -> str:
+    """What the points of a design are, after their number: ``design points of 2 Morris
+    trajectories of 10 points each`` (``--samples`` counts trajectories, each of ``k + 1``
+    points), ``design points of 8 Sobol base samples of 11 points each``, ``parameter samples
+    of a Latin hypercube``."""
+    if method == "morris":
+        return f"design points of {samples} Morris trajectories of {k + 1} points each"
+    if method == "sobol":
+        return f"design points of {samples} Sobol base samples of {k + 2} points each"
+    return "parameter samples of a Latin hypercube"
 
 
 def _plain(text: str, _row: Mapping[str, Any], _field: str) -> str:
@@ -151,11 +188,11 @@ def statements(
         parts = []
         for r in rows:
             kpi = catalogue[r["kpi"]]
-            unit = kpi.display_unit.replace("£", "").strip()
+            unit = change_unit(kpi).replace("£", "").strip()
+            text = change_texts(r, kpi, window)
             interval = (
-                f"mean change {num(fmt_kpi(r['diff_mean'], kpi, window), r, 'diff_mean')}, 95% uncertainty interval "
-                f"{num(fmt_kpi(r['diff_low'], kpi, window), r, 'diff_low')} to "
-                f"{num(fmt_kpi(r['diff_high'], kpi, window), r, 'diff_high')} {unit}"
+                f"mean change {num(text['diff_mean'], r, 'diff_mean')}, 95% uncertainty interval "
+                f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')} {unit}"
             )
             parts.append(
                 f"{r['better_means']} ({kpi.label}) in {num(_share(r['p_better']), r, 'p_better')} of plausible "

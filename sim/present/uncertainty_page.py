@@ -16,14 +16,16 @@ import pandas as pd
 from sim.kpis import Kpi
 from sim.present.data import cap
 from sim.present.fig_uncertainty import analysed, method
-from sim.present.format import fmt_kpi
-from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, drivers, statements
+from sim.present.format import change_unit, fmt_kpi
+from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, change_texts, design_text, drivers, statements
 from sim.results import Results
-from sim.uncertainty.analyse import few_points_warning
+from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
 
-__all__ = ["uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
+__all__ = ["TRUNCATED", "uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
 
 e = html.escape
+TRUNCATED = {"mu_star": "truncated at zero", "S1": "truncated to 0-1", "ST": "truncated to 0-1"}
+"""How each main index's interval is truncated (:func:`sim.uncertainty.analyse.interval`)."""
 
 
 def _table(headers: list[str], rows: list[list[str]], caption: str) -> str:
@@ -73,9 +75,10 @@ def uncertainty_items(res: Results) -> list[str]:
             "small beside the spread between worlds, so the shares below are partly of simulation noise (run more "
             "replications)."
         )
+    k = len(man.get("uncertain_parameters") or [])
+    design = design_text(how, int(man.get("samples") or 0), k)
     head = (
-        f"{points} plausible worlds (parameter samples of a {e(how)} design over "
-        f"{len(man.get('uncertain_parameters') or [])} uncertain parameters), each run for {reps} replication(s) "
+        f"{points} plausible worlds ({e(design)}, over {k} uncertain parameters), each run for {reps} replication(s) "
         f"of every scenario with common random numbers; {why}"
     )
     items = [head]
@@ -149,13 +152,13 @@ def uncertainty_tables(res: Results) -> str:
                 continue
             p = float(r["p_better"])
             robust = math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE
+            text = change_texts(r, kpi, window)  # one precision for the mean and its interval
             rows.append(
                 [
                     e(str(r["option"])),
-                    f"{e(cap(kpi.label))} <small>({e(kpi.display_unit)})</small>",
-                    num(fmt_kpi(r["diff_mean"], kpi, window), r, "diff_mean"),
-                    f"{num(fmt_kpi(r['diff_low'], kpi, window), r, 'diff_low')} to "
-                    f"{num(fmt_kpi(r['diff_high'], kpi, window), r, 'diff_high')}",
+                    f"{e(cap(kpi.label))} <small>({e(change_unit(kpi))})</small>",
+                    num(text["diff_mean"], r, "diff_mean"),
+                    f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')}",
                     f"{e(str(r['better_means']))}: " + num(f"{p:.0%}" if math.isfinite(p) else "n/a", r, "p_better"),
                     "robust" if robust else "not robust",
                 ]
@@ -203,14 +206,28 @@ def uncertainty_tables(res: Results) -> str:
                     "KPI",
                     "Parameter",
                     INDEX_TEXT[MAIN_INDEX[how]],
-                    "95% CI",
+                    f"95% CI ({TRUNCATED[MAIN_INDEX[how]]})",
                 ],
                 rows,
                 f"Sensitivity ({how}): parameters ranked by {INDEX_TEXT[MAIN_INDEX[how]]} "
                 "(every index is in sensitivity.csv)",
             )
         )
+        few = _few(res)
+        if few and how == "morris":
+            out.append(f"<p><span class='warn'>{e(cap(few))}.</span></p>")
     return "\n".join(out)
+
+
+def _few(res: Results) -> str | None:
+    """The design's warning: too few points for indices
+    (:func:`sim.uncertainty.analyse.few_points_warning`), or too few Morris trajectories for
+    their intervals (:func:`~sim.uncertainty.analyse.few_trajectories_warning`)."""
+    man = res.manifest
+    if not man.get("samples"):
+        return None
+    k, samples = len(man.get("uncertain_parameters") or []), int(man["samples"])
+    return few_points_warning(method(res), samples, k) or few_trajectories_warning(method(res), samples)
 
 
 def _replications_per_world(res: Results) -> int:
@@ -266,12 +283,14 @@ def uncertainty_diagnostics(res: Results) -> str:
             )
         )
     design = json.dumps({k: man.get(k) for k in ("method", "samples", "points", "replications", "seed")})
-    k = len(man.get("uncertain_parameters") or [])
-    few = few_points_warning(method(res), int(man.get("samples") or 0), k) if man.get("samples") else None
+    few = _few(res)
     if few:
         spread += f" <span class='warn'>{e(cap(few))}.</span>"
     return (
         f"<p>Design: <code>{e(design)}</code>; {reps} replication(s) per "
-        f"world and scenario.{spread} Indices come with 95% bootstrap intervals (SALib, 1,000 resamples); more "
-        "samples narrow them.</p>"
+        f"world and scenario.{spread} Indices come with 95% bootstrap intervals (SALib, 1,000 resamples), "
+        f"truncated to the values an index can take (Morris mu*: {TRUNCATED['mu_star']}; first-order and total "
+        f"indices, shares of variance: {TRUNCATED['S1']}); more samples narrow them. A share of variance estimated "
+        "below zero is the estimator's noise: sensitivity.csv keeps the estimate, the figure draws it at zero "
+        "with a cross.</p>"
     )

@@ -8,7 +8,11 @@ difference from the baseline (option - baseline, paired: the same replication se
 Indices (``sensitivity.csv``): Morris ``mu_star`` (with its bootstrap CI), ``sigma`` and
 ``mu``; Sobol first-order ``S1`` and total ``ST`` (bootstrap CIs); for a Latin hypercube,
 SALib's RBD-FAST first-order ``S1`` (bootstrap CI), from :data:`LHS_MIN_POINTS` points up.
-Intervals are ``value +/- conf`` at 95%. An outcome has no indices when :func:`gap` says
+Intervals are ``value +/- conf`` at 95%, truncated to the index's range (:func:`interval`):
+mu* (a mean of absolute effects) at zero, a first-order or total index (a share of
+variance) to 0-1. The point ``value`` is SALib's estimate as it is: a share-of-variance
+index estimated below zero (noise of the estimator on few points) is kept, and the
+figures and tables say it reads as zero. An outcome has no indices when :func:`gap` says
 why: it is not measured in some sample, it does not vary across samples (there is nothing
 to apportion), or the design has too few points for the method's estimator.
 """
@@ -31,14 +35,17 @@ __all__ = [
     "CONSTANT",
     "LEVEL",
     "LHS_MIN_POINTS",
+    "MORRIS_MIN_TRAJECTORIES",
     "ROBUSTNESS_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "TOO_FEW",
     "UNMEASURED",
     "few_points_warning",
+    "few_trajectories_warning",
     "gap",
     "gaps",
     "indices",
+    "interval",
     "min_points",
     "outcomes",
     "robustness",
@@ -53,6 +60,10 @@ RESAMPLES = 1000
 LHS_MIN_POINTS = 20
 """Fewer Latin hypercube points give no RBD-FAST indices (the estimator needs several
 points per harmonic); the robustness table is still computed."""
+MORRIS_MIN_TRAJECTORIES = 10
+"""Fewer Morris trajectories (``--samples``) give bootstrap intervals of mu* that resample a
+handful of elementary effects per parameter: degenerate, so the run warns
+(:func:`few_trajectories_warning`). ASSUMPTION: the smallest number usually run for screening."""
 UNMEASURED = "unmeasured"
 CONSTANT = "constant"
 TOO_FEW = "too few"
@@ -117,6 +128,19 @@ def few_points_warning(method: str, samples: int, k: int) -> str | None:
     )
 
 
+def few_trajectories_warning(method: str, samples: int) -> str | None:
+    """A warning, naming ``--samples``, when a Morris design has fewer than
+    :data:`MORRIS_MIN_TRAJECTORIES` trajectories: the bootstrap intervals of mu* then resample
+    a handful of elementary effects and are degenerate; ``None`` otherwise."""
+    if method != "morris" or samples >= MORRIS_MIN_TRAJECTORIES:
+        return None
+    return (
+        f"--samples {samples} gives {samples} Morris trajectories: each parameter's mu* is a mean of {samples} "
+        "elementary effects, and bootstrap intervals resampling so few are degenerate (often a single value, "
+        f"'x to x'), not a measure of precision; use --samples {MORRIS_MIN_TRAJECTORIES} or more for intervals"
+    )
+
+
 def gap(method: str, y: np.ndarray) -> str | None:
     """Why an outcome ``y`` (one value per design point of ``method``) has no indices:
     :data:`UNMEASURED` (no value, or a non-finite one), :data:`CONSTANT` (it does not vary: nothing to
@@ -148,6 +172,15 @@ def gaps(
     return {key: why for key, why in found.items() if why is not None}
 
 
+def interval(index: str, value: float, conf: float) -> tuple[float, float]:
+    """The 95% interval ``value +/- conf`` of an index, truncated to the values the index can
+    take: Morris ``mu_star`` (a mean of absolute effects) never below zero, a first-order or
+    total index (``S1``, ``ST``: a share of variance) within 0 to 1."""
+    top = 1.0 if index in ("S1", "ST") else np.inf
+    low, high = np.clip([value - conf, value + conf], 0.0, top)  # NaN (no interval) stays NaN
+    return float(low), float(high)
+
+
 def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, float, float, float]]:
     """``(parameter, index, value, ci_low, ci_high)`` of one outcome ``y`` (one value per
     design point); empty when :func:`gap` gives a reason."""
@@ -169,7 +202,7 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
         for i, name in enumerate(names):
             ms, conf = float(res["mu_star"][i]), float(res["mu_star_conf"][i])
             rows += [
-                (name, "mu_star", ms, ms - conf, ms + conf),
+                (name, "mu_star", ms, *interval("mu_star", ms, conf)),
                 (name, "sigma", float(res["sigma"][i]), np.nan, np.nan),
                 (name, "mu", float(res["mu"][i]), np.nan, np.nan),
             ]
@@ -180,7 +213,7 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
         for i, name in enumerate(names):
             for idx in ("S1", "ST"):
                 v, conf = float(res[idx][i]), float(res[f"{idx}_conf"][i])
-                rows.append((name, idx, v, v - conf, v + conf))
+                rows.append((name, idx, v, *interval(idx, v, conf)))
     else:
         m = max(1, min(10, (len(y) - 1) // 4))  # harmonics: SALib's default 10, fewer for small samples
         res = rbd_fast.analyze(
@@ -188,7 +221,7 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
         )
         for i, name in enumerate(names):
             v, conf = float(res["S1"][i]), float(res["S1_conf"][i])
-            rows.append((name, "S1", v, v - conf, v + conf))
+            rows.append((name, "S1", v, *interval("S1", v, conf)))
     return rows
 
 
