@@ -73,14 +73,24 @@ def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: 
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_interrupt) as pool:
         pending: set[Future[Any]] = {pool.submit(fn, *task) for task in tasks}
+        interrupted = False
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield fut.result()
+        except KeyboardInterrupt:
+            # Ctrl-C: stop the running replications now, not when they end; the pool then finds
+            # its workers gone and fails the futures left itself (cancelling them as well
+            # races with it: InvalidStateError in its thread)
+            interrupted = True
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            raise
         finally:
-            for fut in pending:
-                fut.cancel()
+            if not interrupted:
+                for fut in pending:
+                    fut.cancel()
 
 
 def _ignore_interrupt() -> None:

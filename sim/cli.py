@@ -32,7 +32,7 @@ from sim.experiment import (
     window_problems,
 )
 from sim.present import console
-from sim.present.data import budget_of, verdict
+from sim.present.data import budget_of, places, verdict
 from sim.present.format import fmt_kpi
 from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
@@ -41,11 +41,11 @@ from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
+"""Exit code when the reader of stdout went away: 128 + SIGPIPE, as a shell reports a command killed by it."""
 EXIT_INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
 RESUMABLE = frozenset({"run", "compare", "sweep", "uncertainty"})
 """Commands whose finished replications are checkpointed, so a rerun resumes them."""
-"""Exit code when the reader of stdout went away: 128 + SIGPIPE, as a shell reports a command killed by it."""
 FLAGS = {
     "replications": "--replications",
     "seed": "--seed",
@@ -154,8 +154,7 @@ def script_args(
 
 def locality_names(res: R.Results, kpis: Sequence[K.Kpi]) -> list[str]:
     """The names of ``kpis`` in each locality of ``res`` (the rows :func:`console.locality_lines` shows)."""
-    groups = dict.fromkeys(k.group for k in res.kpis.values() if k.group)
-    return [K.in_locality(k, group).name for group in groups for k in kpis]
+    return [K.in_locality(k, group).name for group in places(res) for k in kpis]
 
 
 def clear_note(differences: pd.DataFrame, kpis: Collection[str], options: Collection[str]) -> list[str]:

@@ -503,11 +503,6 @@ class Results:
         except (KeyError, TypeError, ValueError):
             return math.nan
 
-    def budget(self, scenario: str | None = None) -> float | None:
-        """``costs.budget_gbp_per_year`` of the scenario, if set."""
-        value = self.setting("costs.budget_gbp_per_year", scenario)
-        return float(value) if isinstance(value, (int, float)) and value > 0 else None
-
 
 def _remove_derived(folder: Path) -> None:
     """Take away the manifest, then ``report.html`` and ``figures/`` (built from the tables

@@ -420,3 +420,22 @@ def test_ctrl_c_mid_batch_stops_without_a_traceback_and_says_how_to_resume(tmp_p
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "interrupted" in err and "run the same command again to resume" in err, err
+
+
+@pytest.mark.slow  # about 6 s
+def test_ctrl_c_on_the_process_pool_stops_the_running_replications_at_once(tmp_path: Path) -> None:
+    """Workers leave Ctrl-C to the coordinator; the coordinator then waited for every running
+    replication to end (a council-sized one: minutes) and threw its result away. Now it stops
+    them: with replications of ~15 s each, SIGINT 3 s in ends the command in well under one
+    replication's time, with no checkpoint written."""
+    out = tmp_path / "long"
+    cmd = ["run", str(CONFIGS / "baseline.yaml"), "--replications", "4", "--backend", "process", "--workers", "2"]
+    cmd += ["--set", "run.duration_days=15000", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(_cli(*cmd), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - sent < 5.0, "the coordinator waited for the running replications"
+    assert not list((out / "reps").glob("*/rep-*.parquet"))

@@ -235,6 +235,11 @@ def test_shown_levels_always_subtract_to_the_shown_difference(
     shown_base, shown_option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF, short=short)
     assert _adds_up(shown_base, shown_option, diff), (row, shown_base, shown_option, diff)
     assert _units(low) <= _units(diff) <= _units(high), (row, diff, low, high)
+    # an interval that excludes zero never reads as zero (ends within reach of the most
+    # decimals any number is given, MAX_DECIMALS = 8, in the units shown: £m when short)
+    nearest = min(abs(c - h), abs(c + h)) / (1e6 if short and kind == "gbp" else 1.0)
+    if (c - h > 0 or c + h < 0) and nearest >= 1e-7:
+        assert _units(low) != 0 and _units(high) != 0, (row, low, high)
 
 
 class _Compare:
@@ -308,3 +313,31 @@ def test_when_no_precision_adds_up_the_difference_moves_least() -> None:
     assert scale == pytest.approx(365 / 270)
     base, option, diff, _, _ = fmt_row(row, kpi, 270.0, DIFF_ROW)
     assert (base, option, diff) == ("1,491.77", "1,492.44", "0.67")
+
+
+def test_money_in_pounds_beside_money_in_millions_keeps_whole_pounds() -> None:
+    """The summary's cost sentences share one precision (rows_decimals), chosen in millions when
+    the total is over £1m; an early help cost under £1m, shown in pounds, took those decimals
+    (£812,345.300). Pounds keep whole pounds; millions keep the shared decimals."""
+    from sim import kpis as K
+    from sim.present.format import MEAN_CI, fmt_row, rows_decimals
+
+    kpi = K.per_year(K.COST_EARLY_HELP)
+    small = {"mean": 812_345.3, "ci_low": 801_000.0, "ci_high": 823_000.0}
+    large = {"mean": 75_221_400.0, "ci_low": 75_100_000.0, "ci_high": 75_342_800.0}
+    same = rows_decimals([(small, kpi, 365.0), (large, kpi, 365.0)], short=True)
+    assert same >= 1
+    assert fmt_row(small, kpi, 365.0, MEAN_CI, short=True, at_least=same) == ["£812,345", "£801,000", "£823,000"]
+    assert fmt_row(large, kpi, 365.0, MEAN_CI, short=True, at_least=same)[0].endswith("m")
+
+
+def test_a_clear_interval_moved_with_its_difference_never_reads_zero() -> None:
+    """51.8666 -> 52.5343 days, difference 0.6678 (95% CI 0.0838 to 1.2518, clear): at no
+    precision tried do the rounded levels subtract to the rounded difference, and the fallback
+    moved the interval with the difference to "0.6 (0.0 to 1.2)" beside "clear". The precision chosen keeps both ends
+    off zero."""
+    kpi = K.wait(Stage.LEVEL3, "mean")
+    row = {"base_mean": 51.86655561110434, "option_mean": 52.53434800280247, "diff_mean": 0.6677923916981285}
+    row |= {"ci_low": 0.08381393097243339, "ci_high": 1.251770852423817}
+    base, option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF)
+    assert _adds_up(base, option, diff) and _units(low) != 0 and _units(high) != 0, (base, option, diff, low, high)

@@ -12,6 +12,7 @@ with the largest clear change in the key-worker wait; no section without ``--by-
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from pathlib import Path
@@ -155,3 +156,23 @@ def test_sweep_by_locality_says_where_its_places_are(tmp_path: Path, capsys: pyt
     wait = {a["where"] for a in checked if a["kpi"] == K.in_locality(KEY_WAIT, "washington").name}
     assert len(wait) == 2
     assert "workers = 4" in section and "workers = 6" in section
+
+
+def test_a_place_measured_in_neither_scenario_has_no_row(locality_dir: Path) -> None:
+    """A locality that no family reached in the window has no wait in either scenario (n = 0):
+    the section raised KeyError on its verdict ("missing"); the row is left out, as in the
+    differences table, and the rest of the section stands."""
+    from sim.present.localities import locality_section
+
+    res = R.read(locality_dir)
+    d = res.differences
+    assert d is not None
+    d = d.copy()
+    gone = d["kpi"] == K.in_locality(KEY_WAIT, "coalfields").name
+    assert gone.any()
+    d.loc[gone, ["base_mean", "option_mean", "diff_mean", "diff_sd", "ci_low", "ci_high"]] = float("nan")
+    d.loc[gone, "n"] = 0
+    section = html.unescape(locality_section(dataclasses.replace(res, differences=d)))
+    assert "Coalfields" in section  # its other KPIs stay
+    rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)
+    assert not [r for r in rows if "Coalfields" in r and axis_label(KEY_WAIT) in r], "a row of n/a for coalfields"

@@ -12,12 +12,9 @@ from typing import Any
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.data import budget_of, budget_verdict, places, verdict
+from sim.present.data import BUDGET_WORDS, budget_of, budget_verdict, places, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row
 from sim.results import Results
-
-ENVELOPE_WORDS = {"within": "within", "over": "over", "unclear": "not distinguishable from it"}
-""":func:`~sim.present.data.budget_verdict` in the envelope table's last column."""
 
 __all__ = [
     "difference_lines",
@@ -101,7 +98,7 @@ def envelope_lines(res: Results) -> list[str]:
         ci = f"{low} - {high}"
         said = budget_verdict(res, name)
         env = "-" if budget is None else fmt_kpi(budget, cost, w)
-        words = "no envelope set" if said is None else ENVELOPE_WORDS[said]
+        words = "no envelope set" if said is None else BUDGET_WORDS[said] + (" it" if said == "unclear" else "")
         out.append(f"  {name:40} {mean:>18}  {ci:>25}  {env:>12}  {words}")
     return out
 

@@ -205,12 +205,8 @@ def budget_of(res: Results, scenario: str | None = None) -> float | None:
     return value if finite(value) and value > 0 else None
 
 
-BUDGET_WORDS = {
-    "within": "within its budget",
-    "over": "over its budget",
-    "unclear": "not distinguishable from its budget",
-}
-"""Each :func:`budget_verdict` in words."""
+BUDGET_WORDS = {"within": "within", "over": "over", "unclear": "not distinguishable from"}
+"""Each :func:`budget_verdict` in words, before "its budget" (or "it")."""
 
 
 def budget_verdict(res: Results, scenario: str | None = None) -> str | None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present import findings
@@ -40,7 +38,7 @@ def _total(res: Results) -> Kpi | None:
     return res.kpis.get(name)
 
 
-def _totals_panel(ax: Axes, res: Results, total: Kpi, prices: str) -> pd.DataFrame:
+def _totals_panel(ax: Axes, res: Results, total: Kpi, prices: str) -> None:
     """Each scenario's total cost a year; with a budget in any scenario, its early help cost
     instead, each bar beside its own scenario's budget (the budget covers early help only,
     and an option's dated budget differs from the baseline's)."""
@@ -62,7 +60,6 @@ def _totals_panel(ax: Axes, res: Results, total: Kpi, prices: str) -> pd.DataFra
     ax.set_xlabel(f"{'Early help' if against else 'Total'} cost (£ a year{prices})")
     ax.set_ylabel("Scenario")
     ax.set_title("Early help against its budget (dashed)" if against else "Total")
-    return table
 
 
 def costs(res: Results) -> Figure:

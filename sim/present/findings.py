@@ -193,9 +193,9 @@ def costs(
     for s, v in budgets.items():
         groups.setdefault(v, []).append(s)
     if len(scenarios) == 1 and groups:
-        text += f". Early help cost {BUDGET_WORDS[next(iter(groups))]}"
+        text += f". Early help cost {BUDGET_WORDS[next(iter(groups))]} its budget"
     elif groups:
-        each = [f"{BUDGET_WORDS[v]} in {' and '.join(names)}" for v, names in groups.items()]
+        each = [f"{BUDGET_WORDS[v]} its budget in {' and '.join(names)}" for v, names in groups.items()]
         text += ". Early help cost " + "; ".join(each)
     return text
 

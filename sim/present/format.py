@@ -129,8 +129,20 @@ def group_decimals(
             return more
     # none adds up: the precision at which the difference moves least, in units of its last
     # digit, to the difference of the levels shown (1,491.77 -> 1,492.44, 0.67 for 0.676,
-    # rather than 1,492 -> 1,492, 0 for it)
-    return min(tried, key=lambda p: max((_move(*t, p) for t in adds), default=0.0), default=d)
+    # rather than 1,492 -> 1,492, 0 for it); an interval that excludes zero must not read as
+    # zero once moved with it
+    def moved_off_zero(p: int) -> bool:
+        if not clear:
+            return True
+        shift = [(_units(o, p) - _units(b, p)) * 10.0**-p - x for b, o, x in adds if _finite(b, o, x)]
+        return all(float(_reads(end + m, p)) != 0 for m in shift for end in (low, high))
+
+    keep = [p for p in tried if moved_off_zero(p)] or tried[-1:]
+    return min(keep, key=lambda p: max((_move(*t, p) for t in adds), default=0.0), default=d)
+
+
+def _finite(*xs: float) -> bool:
+    return all(math.isfinite(x) for x in xs)
 
 
 def _move(base: float, option: float, diff: float, decimals: int) -> float:
@@ -232,9 +244,12 @@ def row_decimals(
 def _row_precision(
     row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0
 ) -> tuple[bool, int]:
-    """Whether the row's money is shown in millions, and its decimals (once per row)."""
+    """Whether the row's money is shown in millions, and its decimals (once per row). Money
+    in pounds beside money in millions keeps its own precision: ``at_least`` (decimals of
+    millions, :func:`rows_decimals`) would show £812,345.300."""
     millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
-    return millions, row_decimals(row, kpi, window_days, millions, at_least)
+    pounds = short and kpi.kind == "gbp" and not millions
+    return millions, row_decimals(row, kpi, window_days, millions, 0 if pounds else at_least)
 
 
 def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False) -> int:

@@ -94,7 +94,7 @@ def _differences(res: Results, option: str) -> list[dict[str, Any]]:
     out = []
     for place, base, kpi in _by_place(res):
         rec = _record(d[d["kpi"] == kpi.name])
-        if rec is not None:
+        if rec is not None and verdict(rec) != "missing":  # measured in neither scenario: no row
             out.append({"place": place, "base": base, "kpi": kpi, "rec": rec})
     return out
 

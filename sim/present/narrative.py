@@ -137,7 +137,8 @@ def _per_year(res: Results, s: str) -> str:
     when = ""
     try:
         day0 = dt.date.fromisoformat(str(start))
-        first, last = day0 + dt.timedelta(days=float(warm)), day0 + dt.timedelta(days=float(end))
+        # the window is days [warm-up, duration): its last day is the one before day ``duration``
+        first, last = day0 + dt.timedelta(days=float(warm)), day0 + dt.timedelta(days=float(end) - 1)
         when = f", {first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
     except (TypeError, ValueError):
         pass
@@ -247,21 +248,25 @@ def _cost_sentence(res: Results, s: str) -> str:
 
 def _budget_sentence(res: Results, s: str) -> str:
     """Early help cost a year against the scenario's budget (which covers early help only, not
-    social care), with the interval of the gap; ``""`` without a budget."""
+    social care), both at one precision and in one unit; within or over it by the interval of
+    cost less budget (:func:`sim.present.data.budget_verdict`); ``""`` without a budget."""
     said = budget_verdict(res, s)
     if said is None:
         return ""
     early = K.per_year(K.COST_EARLY_HELP)
-    text = (
-        f" Early help costs {num(res, early, 'mean', scenario=s)} a year{_ci(res, early, s)}, against a budget of "
-        f"{num(res, K.BUDGET, 'mean', scenario=s)} a year (its average over the results window; the budget "
-        f"covers early help, not social care): {BUDGET_WORDS[said]}"
+    window = res.window_days(s)
+    rows = [({f: stat(res, k.name, f, s) for f in MEAN_CI}, res.kpis.get(k.name, k), window) for k in (early, K.BUDGET)]
+    same = rows_decimals(rows, short=True)
+    cost = num(res, early, "mean", scenario=s, at_least=same)
+    ci = ""
+    if stat(res, early.name, "n", s) >= 2 and finite(stat(res, early.name, "ci_low", s)):
+        low, high = (num(res, early, f, scenario=s, at_least=same) for f in ("ci_low", "ci_high"))
+        ci = f" (95% CI {low} to {high})"
+    budget = num(res, K.BUDGET, "mean", scenario=s, at_least=same)
+    return (
+        f" Early help costs {cost} a year{ci}, against a budget of {budget} a year (its average over the results "
+        f"window; the budget covers early help, not social care): {BUDGET_WORDS[said]} its budget."
     )
-    gap = K.OVER_BUDGET
-    if said != "unclear":
-        side = "over" if said == "over" else "under"
-        text += f", {num(res, gap, 'mean', scenario=s, magnitude=True)} {side} it"
-    return text + _ci(res, gap, s, of="cost less budget") + "."
 
 
 def _short(res: Results, s: str) -> list[dict[str, Any]]:
