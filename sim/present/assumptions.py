@@ -363,10 +363,14 @@ class DatedChange:
     def when(self) -> str:
         """The date as a planner writes it (``1 April 2015``)."""
         try:
-            day = dt.date.fromisoformat(self.date)
+            return long_date(dt.date.fromisoformat(self.date))
         except ValueError:
             return self.date
-        return f"{day.day} {day:%B %Y}"
+
+
+def long_date(day: dt.date) -> str:
+    """A date as a planner writes it: ``1 April 2015``."""
+    return f"{day.day} {day:%B %Y}"
 
 
 def dated_changes(scenario: Mapping[str, Any]) -> list[DatedChange]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim import kpis as K
 from sim.kpis import Kpi
-from sim.present.assumptions import changes_anchor, config_changes, dated_changes, show
+from sim.present.assumptions import changes_anchor, config_changes, dated_changes, long_date, show
 from sim.present.data import (
     BUDGET_WORDS,
     INTERVAL_TEXT,
@@ -139,7 +139,7 @@ def _per_year(res: Results, s: str) -> str:
         day0 = dt.date.fromisoformat(str(start))
         # the window is days [warm-up, duration): its last day is the one before day ``duration``
         first, last = day0 + dt.timedelta(days=float(warm)), day0 + dt.timedelta(days=float(end) - 1)
-        when = f", {first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
+        when = f", {long_date(first)} to {long_date(last)}"
     except (TypeError, ValueError):
         pass
     year = res.setting("costs.price_year", s)
