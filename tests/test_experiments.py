@@ -403,6 +403,20 @@ def test_compare_by_locality_prints_each_place_with_the_tables_differences(
         assert f"diff {shown} " in line, (loc, line)
 
 
+def _interruptible(cmd: list[str]) -> subprocess.Popen[str]:
+    """The CLI as a terminal starts it: with Ctrl-C's default action (a test runner's worker,
+    such as pytest-xdist's, may ignore SIGINT, and a child inherits that, so Python would never
+    raise KeyboardInterrupt in it)."""
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 @pytest.mark.parametrize("backend", ["serial", "process"])
 def test_ctrl_c_mid_batch_stops_without_a_traceback_and_says_how_to_resume(tmp_path: Path, backend: str) -> None:
     """SIGINT (Ctrl-C) after the first replication is written: exit 130 and one line saying the
@@ -411,7 +425,7 @@ def test_ctrl_c_mid_batch_stops_without_a_traceback_and_says_how_to_resume(tmp_p
     out = tmp_path / "interrupted"
     cmd = ["run", str(CONFIGS / "baseline.yaml"), "--replications", "12", "--quiet", "--backend", backend]
     cmd += ["--set", "run.duration_days=500", "--set", "run.warmup_days=30", "--out", str(out)]
-    proc = subprocess.Popen(_cli(*cmd), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _interruptible(_cli(*cmd))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((out / "reps").glob("*/rep-*.parquet")):
         time.sleep(0.05)
@@ -431,7 +445,7 @@ def test_ctrl_c_on_the_process_pool_stops_the_running_replications_at_once(tmp_p
     out = tmp_path / "long"
     cmd = ["run", str(CONFIGS / "baseline.yaml"), "--replications", "4", "--backend", "process", "--workers", "2"]
     cmd += ["--set", "run.duration_days=15000", "--quiet", "--out", str(out)]
-    proc = subprocess.Popen(_cli(*cmd), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _interruptible(_cli(*cmd))
     time.sleep(3.0)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
