@@ -24,7 +24,7 @@ from sim import kpis as K
 from sim.arguments import check_seed
 from sim.config import Scenario
 from sim.errors import ArgumentError
-from sim.metrics import by_locality, compute_kpis, monthly_arrays, series_frame
+from sim.metrics import by_locality, kpis_and_series, series_frame
 from sim.metrics.log import Codes, Log
 from sim.model import simulate
 from sim.model.family import Family, RiskParts, referral_parts
@@ -167,14 +167,9 @@ def run_replication(scenario: Scenario, rep: int = 0, seed: int = 0) -> Replicat
         world.discard()  # the processes still waiting are freed by their reference counts too
         del world
         gc.collect()
+    kpis, series = kpis_and_series(log, scenario)
     return ReplicationResult(
-        scenario=scenario,
-        rep=rep,
-        seed=seed,
-        kpis=compute_kpis(log, scenario),
-        log=log,
-        family_columns=families,
-        series_arrays=monthly_arrays(log, scenario),
+        scenario=scenario, rep=rep, seed=seed, kpis=kpis, log=log, family_columns=families, series_arrays=series
     )
 
 

@@ -70,6 +70,7 @@ __all__ = [
     "compute_kpis",
     "flow_balance",
     "flows",
+    "kpis_and_series",
     "monthly_arrays",
     "monthly_series",
     "series_frame",
@@ -81,7 +82,12 @@ def compute_kpis(events: Log | pd.DataFrame, scenario: Scenario) -> dict[str, fl
     :func:`sim.kpis.catalogue` for the scenario, in its order), from its event log: a
     :class:`Log` (no pandas needed) or the events DataFrame (converted to one: the same code
     computes both)."""
-    ev = as_log(events)
+    return kpis_and_series(as_log(events), scenario, series=False)[0]
+
+
+def kpis_and_series(ev: Log, scenario: Scenario, series: bool = True) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """:func:`compute_kpis` and, with ``series``, :func:`monthly_arrays` (else ``{}``) of one
+    log, splitting it by stage once for both."""
     lo, hi = scenario.run.warmup_days, scenario.run.duration_days
     flow = flows(ev, lo)  # first: its temporaries are the largest, and need no split log alive
     st = _by_stage(ev)
@@ -94,10 +100,11 @@ def compute_kpis(events: Log | pd.DataFrame, scenario: Scenario) -> dict[str, fl
     k.update(_exit_kpis(ev.take(ev.event.eq(Event.EXIT) & after), st, lo, hi))
     k.update(_statutory_kpis(st, scenario, lo, hi))
     k.update(flow)
-    refs = ev.time[is_ref]
-    for i in range(K.whole_years(scenario)):
-        a = lo + i * DAYS_PER_YEAR
-        k[K.referrals_in_year(i + 1).name] = float(((refs >= a) & (refs < a + DAYS_PER_YEAR)).sum())
+    refs = np.sort(ev.time[is_ref])
+    starts = lo + np.arange(K.whole_years(scenario)) * DAYS_PER_YEAR  # each year [a, a + one year)
+    counts = np.searchsorted(refs, starts + DAYS_PER_YEAR) - np.searchsorted(refs, starts)
+    for i, count in enumerate(counts):
+        k[K.referrals_in_year(i + 1).name] = float(count)
     k.update(_costs(st, scenario, lo, hi))
     families = k[K.FAMILIES_REFERRED.name]
     k[K.COST_PER_FAMILY.name] = k[K.COST_TOTAL.name] / families if families else np.nan
@@ -106,7 +113,7 @@ def compute_kpis(events: Log | pd.DataFrame, scenario: Scenario) -> dict[str, fl
         k[K.BUDGET.name] = budget
         k[K.OVER_BUDGET.name] = k[K.per_year(K.COST_EARLY_HELP).name] - budget
     k.update(_yearly(st, scenario, lo, hi))
-    return k
+    return k, (_monthly(st, scenario) if series else {})
 
 
 def _referral_kpis(ref: Log, scenario: Scenario) -> dict[str, float]:
@@ -399,10 +406,14 @@ def monthly_arrays(events: Log | pd.DataFrame, scenario: Scenario) -> dict[str, 
     plan stage and ``waiting_<stage>`` for every queue. Averages, not samples at one instant:
     a queue that a fortnightly panel empties would otherwise alias into a false monthly
     sawtooth."""
+    return _monthly(_by_stage(as_log(events)), scenario)
+
+
+def _monthly(st: dict[str, Log], scenario: Scenario) -> dict[str, np.ndarray]:
+    """:func:`monthly_arrays` of the log split by stage."""
     hi = scenario.run.duration_days
     edges = np.append(np.arange(0.0, hi, DAYS_PER_YEAR / 12), hi)
     out = {"day": edges[:-1]}
-    st = _by_stage(as_log(events))
     for prefix, stages, up, down in (
         ("open", PLAN_STAGES, (Event.START,), (Event.END,)),
         ("waiting", QUEUE_STAGES, (Event.JOIN,), (Event.START, Event.LEAVE)),

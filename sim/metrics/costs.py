@@ -29,8 +29,9 @@ _DAY_COSTS = ((Stage.CIN, None), (Stage.CP, None), (Stage.LAC, "foster"), (Stage
 @dataclass(frozen=True)
 class _CostInputs:
     """What the costs read from the log, extracted once for any number of windows (the
-    yearly costs evaluate ten or more): per stage the times and children of its starts, and
-    the occupancy steps of the stages costed by the day."""
+    yearly costs evaluate ten or more): per stage the sorted times of its starts with the
+    running total of their children (a window's starts are two binary searches, not a mask
+    of every start), and the occupancy steps of the stages costed by the day."""
 
     starts: dict[str, tuple[np.ndarray, np.ndarray]]
     steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]]
@@ -41,7 +42,9 @@ class _CostInputs:
         for stage in _CASE_STAGES:
             rows = st[stage]
             is_start = rows.event.eq(Event.START)
-            starts[stage] = (rows.time[is_start], rows.children[is_start])
+            times, kids = rows.time[is_start], rows.children[is_start]
+            order = np.argsort(times, kind="stable")
+            starts[stage] = (times[order], np.r_[0, np.cumsum(kids[order], dtype=np.int64)])
         steps: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]] = {}
         for stage, detail in _DAY_COSTS:
             rows = st[stage] if detail is None else st[stage].take(st[stage].detail.eq(detail))
@@ -51,8 +54,8 @@ class _CostInputs:
     def starts_in(self, stage: str, lo: float, hi: float, children: bool = False) -> float:
         """Starts inside ``[lo, hi)``: families, or with ``children`` their children."""
         times, kids = self.starts[stage]
-        inside = (times >= lo) & (times < hi)
-        return float(kids[inside].sum()) if children else float(inside.sum())
+        a, b = np.searchsorted(times, (lo, hi), side="left")
+        return float(kids[b] - kids[a]) if children else float(b - a)
 
     def occupied_days(self, stage: str, lo: float, hi: float, detail: str | None = None) -> float:
         """Total child-days of a stage inside ``[lo, hi]`` (open cases run to ``hi``)."""
