@@ -449,12 +449,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         ),
     )
     window = base.run.duration_days - base.run.warmup_days
+    saved = R.read(out)  # once: what each option changes, the locality tables and the checks
+    for line in console.change_lines(saved):
+        print(line)
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
     for option in res.differences["option"].unique():
         print(f"  {option}:")
         for line in console.difference_lines(res.differences, K.HEADLINE, window, option):
             print(line)
-    saved = R.read(out)  # once: the locality tables and the checks
     if args.by_locality:
         for option in res.differences["option"].unique():
             print(f"By locality, {option} - {res.base}:")

@@ -17,7 +17,7 @@ A results folder holds one job (a ``run``, ``compare``, ``sweep`` or ``uncertain
 ``kpis.csv``                the data dictionary of every KPI column (:mod:`sim.kpis`)
 ``diagnostics.json``        replication-count and warm-up checks per scenario
 ``parameters.parquet``      uncertainty: one row per parameter sample (``sample`` and values)
-``sensitivity.csv``         uncertainty: sensitivity indices per parameter and KPI
+``sensitivity.csv``         uncertainty: sensitivity indices per parameter and KPI, or why an outcome has none
 ``robustness.csv``          uncertainty: per option and KPI, the difference across samples
 ``scenarios/<name>.yaml``   each scenario as run (after ``extends:`` and overrides)
 ``manifest.json``           written last: kind, schema version, seed, replications,

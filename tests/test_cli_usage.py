@@ -76,6 +76,33 @@ def test_compare_keeps_the_event_logs_when_asked(tmp_path: Path, capsys: pytest.
     assert set(events["scenario"]) == {"mmc", "more"}
 
 
+def test_compare_says_what_each_option_changes_before_its_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the tables, one line per option says what it changes from the baseline, in the
+    report summary's words: grouped settings, at most three then "and N more", and its dated
+    changes as a short phrase."""
+    mmc = str(CONFIGS / "validation" / "mmc.yaml")
+    one = tmp_path / "more.yaml"
+    one.write_text(f"extends: {mmc}\nname: more\nteams:\n  town:\n    workers: 3\n")
+    many = tmp_path / "many.yaml"
+    many.write_text(
+        f"extends: {mmc}\nname: many\nteams:\n  town: {{workers: 3, caseload_cap: 3, other_fte: 2}}\n"
+        "referrals:\n  sources:\n    all: {annual_rate: 800}\n"
+        "changes:\n  - {date: 2020-03-01, why: test, set: {teams.town.workers: 4}}\n"
+    )
+    short = ["--set", "run.duration_days=200", "--set", "run.warmup_days=20", "--quiet", "--replications", "2"]
+    assert main(["compare", mmc, str(one), str(many), *short, "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        "What each option changes from mmc:",
+        "  more: teams.town.workers 2 -> 3",
+        "  many: referrals.sources.all.annual_rate 730.0 -> 800.0; teams.town.workers 2 -> 3; "
+        "teams.town.caseload_cap 2 -> 3; and 1 more; a dated change on 1 March 2020 (teams.town.workers 3 -> 4)",
+    ], lines[:3]
+    assert lines[3].startswith("Paired differences"), lines[:4]
+
+
 def test_every_argument_of_every_command_has_help() -> None:
     parser = _parser()
     for name, command in parser.commands.items():

@@ -526,6 +526,34 @@ def test_gap_tells_constant_from_too_few_and_unmeasured() -> None:
     assert gap("morris", varied) is None and gap("sobol", varied) is None
 
 
+def test_sensitivity_csv_says_why_an_outcome_has_no_indices(tmp_path: Path) -> None:
+    """A tiny Morris run (2 trajectories, 1 replication, 200 days; well under a second) where
+    the M/M/c scenario never sends a family to care: entries to care do not vary, so
+    sensitivity.csv holds one row per such outcome with no index and ``why_missing`` =
+    'constant', while the wait, which varies, has indices and a blank ``why_missing``. The
+    console's sentence reads the reason from there."""
+    import contextlib
+    import io
+
+    care = "care_entries"
+    spec = _spec(tmp_path, options=True, params=SMALL, kpis=[care, WAIT, COST])
+    args = ["uncertainty", str(spec), "--method", "morris", "--samples", "2", "--replications", "1", "--seed", "1"]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main([*args, "--quiet", "--out", str(tmp_path / "out")]) == 0
+    sens = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    assert list(sens.columns) == list(SENSITIVITY_COLUMNS)
+    gaps = sens[sens["kpi"] == care]
+    assert sorted(gaps["scenario"]) == ["mmc", "mmc_more"], "one row per outcome with no indices"
+    assert (gaps["why_missing"] == "constant").all(), gaps
+    assert gaps[["parameter", "index", "value"]].isna().all().all()
+    wait = sens[sens["kpi"] == WAIT]
+    assert not wait.empty and wait["why_missing"].isna().all() and wait["value"].notna().all()
+    assert "No parameter moves its change in entries to care (it is the same in every plausible world)" in (
+        out.getvalue()
+    )
+
+
 def _one_option_tables(diff: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A replications table (one replication per sample) whose option differs from the base
     by ``diff``, and its robustness table."""
@@ -547,15 +575,20 @@ def test_statement_says_too_few_samples_not_constant_when_the_change_varies() ->
     vary is still called constant."""
     from sim import kpis as K
     from sim.present.robustness import statements
+    from sim.uncertainty.analyse import CONSTANT, TOO_FEW
 
     catalogue = {COST: K.per_year(K.COST_TOTAL)}
-    empty = pd.DataFrame(columns=["method", "parameter", "kpi", "scenario", "quantity", "index", "value"])
+
+    def why(reason: str) -> pd.DataFrame:  # sensitivity.csv of an outcome with no indices
+        row = {"method": "lhs", "kpi": COST, "scenario": "opt", "quantity": "difference", "why_missing": reason}
+        return pd.DataFrame([row], columns=list(SENSITIVITY_COLUMNS))
+
     reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
-    (text,) = statements(rob, empty, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(rob, why(TOO_FEW), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
     assert "same in every plausible world" not in text
     assert "8 samples" in text and f"at least {LHS_MIN_POINTS}" in text and "--samples" in text
     reps, rob = _one_option_tables(np.full(8, 5e5))
-    (text,) = statements(rob, empty, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(rob, why(CONSTANT), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
     assert "No parameter moves its change in total cost (it is the same in every plausible world)" in text
 
 
@@ -774,7 +807,7 @@ def test_index_figure_names_a_driver_only_where_its_interval_excludes_zero(few_l
     rows = []
     for kpi, (a, a_lo, a_hi) in ((WAIT, (0.43, 0.0, 1.0)), (COST, (0.6, 0.2, 1.0)), ("care_entries", (0.3, 0, 0.9))):
         for param, value, lo, hi in (("a", a, a_lo, a_hi), ("b", -0.56, 0.0, 0.74)):
-            rows.append(("lhs", param, kpi, opt, "difference", "S1", value, lo, hi))
+            rows.append(("lhs", param, kpi, opt, "difference", "S1", value, lo, hi, None))
     sens = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
     fig = fig_uncertainty.indices(dataclasses.replace(res, sensitivity=sens))
     text = fig.get_suptitle().replace("\n", " ")

@@ -14,9 +14,11 @@ import pandas as pd
 from sim import kpis as K
 from sim.present.data import BUDGET_WORDS, budget_of, budget_verdict, places, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row
+from sim.present.narrative import changes_text
 from sim.results import Results
 
 __all__ = [
+    "change_lines",
     "difference_lines",
     "envelope_lines",
     "label",
@@ -28,6 +30,8 @@ __all__ = [
 
 CLEAR_MARK = "*"
 CLEAR_NOTE = "  * the paired 95% CI of the difference excludes 0 (a clear difference)"
+CHANGES_SHOWN = 3
+"""The settings an option changes that the console lists before "and N more"."""
 
 
 def _rec(row: Any) -> dict[str, Any]:
@@ -38,6 +42,16 @@ def _rec(row: Any) -> dict[str, Any]:
 def label(k: K.Kpi) -> str:
     """``Mean wait for a key worker (days)``: the label with its unit, capitalised."""
     return f"{k.label[0].upper()}{k.label[1:]} ({k.display_unit})"
+
+
+def change_lines(res: Results) -> list[str]:
+    """What each option of a comparison changes from the baseline, one line each, in the
+    words of the report's summary (:func:`sim.present.narrative.changes_text`)."""
+    out = [f"What each option changes from {res.base}:"]
+    for option in res.options:
+        text = changes_text(res, option, CHANGES_SHOWN, plain=True) or "no setting differs"
+        out.append(f"  {option}: {text}")
+    return out
 
 
 def summary_lines(

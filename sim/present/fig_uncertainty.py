@@ -26,7 +26,7 @@ from sim.present.theme import (
     title,
 )
 from sim.results import Results
-from sim.uncertainty.analyse import CONSTANT, TOO_FEW, gaps, min_points
+from sim.uncertainty.analyse import CONSTANT, TOO_FEW, computed, min_points, missing
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -135,10 +135,10 @@ def indices(res: Results) -> Figure:
     interval excludes zero), as the console and the report's summary do."""
     how = method(res)
     kpis = analysed(res)
-    sens = res.sensitivity if res.sensitivity is not None else pd.DataFrame()
+    sens = computed(res.sensitivity)
     scenario, what = _outcome(res)
     window = res.window_days(res.base)
-    missing = gaps(res.replications, how, res.base, res.options, [k.name for k in kpis])
+    whys = missing(res.sensitivity)
     points = _points(res)
     mark = _below_zero(sens, how)
     with style():
@@ -158,7 +158,7 @@ def indices(res: Results) -> Figure:
                 ax.set_xlabel("Sensitivity index (no unit)")
                 ax.set_ylabel("Parameter")
                 outcome = f"the change in {kpi.label}" if res.options else f"the {kpi.label}"
-                note(ax, missing_indices(missing.get((scenario, kpi.name)), outcome, how, points))
+                note(ax, missing_indices(whys.get((scenario, kpi.name)), outcome, how, points))
                 continue
             bars = ax if how != "morris" else bars
             top = drivers(sens, how, kpi.name, scenario, n=1)
@@ -180,7 +180,7 @@ def indices(res: Results) -> Figure:
                 f"no parameter's index for {', '.join(unclear)} is distinguishable from zero (every interval "
                 "includes it)"
             )
-        text = "; ".join(said) or _none_shown(set(missing.values()), how, points)
+        text = "; ".join(said) or _none_shown(set(whys.values()), how, points)
         title(fig, f"{label} of the {what}: {text}")
         return finish(fig)
 
@@ -192,7 +192,7 @@ def _points(res: Results) -> int:
 
 def _none_shown(whys: set[str], how: str, points: int) -> str:
     """Why the index figure shows no parameter, for its title (``whys`` from
-    :func:`sim.uncertainty.analyse.gaps`)."""
+    :func:`sim.uncertainty.analyse.missing`)."""
     if TOO_FEW in whys:
         return f"none computed, {points} samples are too few (at least {min_points(how)} needed)"
     if whys == {CONSTANT}:

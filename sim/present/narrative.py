@@ -37,7 +37,7 @@ from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_number, row_s
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 
-__all__ = ["num", "summary_items"]
+__all__ = ["changes_text", "num", "summary_items"]
 
 e = html.escape
 OTHER_WAITS = (Stage.FRONT_DOOR, Stage.PANEL, Stage.MST)
@@ -337,8 +337,9 @@ def _run_items(res: Results) -> list[str]:
 
 
 # --------------------------------------------------------------------------- compare
-def _grouped(changes: Sequence[tuple[str, Any, Any]]) -> list[str]:
-    """Changes grouped where only the second key segment differs (``teams.*.workers 11 → 13``)."""
+def _grouped(changes: Sequence[tuple[str, Any, Any]], plain: bool = False) -> list[str]:
+    """Changes grouped where only the second key segment differs (``teams.*.workers 11 → 13``):
+    HTML, or ``plain`` text for the console (``teams.*.workers 11 -> 13``)."""
     groups: dict[tuple[str, str, str, str], list[str]] = {}
     for key, old, new in changes:
         segs = key.split(".")
@@ -350,13 +351,13 @@ def _grouped(changes: Sequence[tuple[str, Any, Any]]) -> list[str]:
             key = f"{head}.*.{tail} ({', '.join(middles)})"
         else:
             key = f"{head}.{middles[0]}.{tail}" if tail else head
-        parts.append(f"<code>{e(key)}</code> {e(old)} → {e(new)}")
+        parts.append(f"{key} {old} -> {new}" if plain else f"<code>{e(key)}</code> {e(old)} → {e(new)}")
     return parts
 
 
-def _dated_text(res: Results, option: str) -> str:
+def _dated_text(res: Results, option: str, plain: bool = False) -> str:
     """An option's dated changes as a short phrase: how many, from when, the first setting
-    changed, and where the table lists them all; ``""`` when they are the baseline's."""
+    changed, and (in HTML) where the table lists them all; ``""`` when they are the baseline's."""
     base, scenario = res.config(res.base), res.config(option)
     if base.get("changes") == scenario.get("changes"):
         return ""
@@ -366,22 +367,26 @@ def _dated_text(res: Results, option: str) -> str:
         return f"none of the baseline's {n} dated change{'s' if n != 1 else ''}"
     when = f"on {dated[0].when}" if len(dated) == 1 else f"from {dated[0].when} to {dated[-1].when}"
     count = "a dated change" if len(dated) == 1 else f"{len(dated)} dated changes"
-    moves = [_grouped([(k, old, new) for k, old, new in ch.settings if old != new]) for ch in dated]
+    moves = [_grouped([(k, old, new) for k, old, new in ch.settings if old != new], plain) for ch in dated]
     listed = [part for parts in moves for part in parts]  # settings a change sets to what they were say nothing
     shown = (listed[0] + (f" and {len(listed) - 1} more" if len(listed) > 1 else "")) if listed else "no value moves"
+    if plain:
+        return f"{count} {when} ({shown})"
     see = f'<a href="#{e(changes_anchor(option))}">What {e(option)} changes</a>'
     return f"{count} {when} ({shown}; see {see})"
 
 
-def _changes_text(res: Results, option: str, limit: int = 4) -> str:
-    """What an option changes, for the summary: its settings that differ from the baseline's
-    (grouped, at most ``limit``) and its dated changes as a short phrase."""
+def changes_text(res: Results, option: str, limit: int = 4, plain: bool = False) -> str:
+    """What an option changes from the baseline, for the report's summary (HTML) or the
+    console (``plain``): its settings that differ from the baseline's (grouped, at most
+    ``limit``, then "and N more") and its dated changes as a short phrase; ``""`` when
+    nothing differs or the results hold no scenario files."""
     if not res.configs:
         return ""
-    parts = _grouped(config_changes(res.config(res.base), res.config(option)))
+    parts = _grouped(config_changes(res.config(res.base), res.config(option)), plain)
     if len(parts) > limit:
-        parts = [*parts[:limit], f"and {len(parts) - limit} more (see Assumptions)"]
-    dated = _dated_text(res, option)
+        parts = [*parts[:limit], f"and {len(parts) - limit} more" + ("" if plain else " (see Assumptions)")]
+    dated = _dated_text(res, option, plain)
     return "; ".join([*parts, *([dated] if dated else [])])
 
 
@@ -424,7 +429,7 @@ def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], at_leas
 def _option_item(res: Results, option: str) -> str:
     assert res.differences is not None
     d = res.differences
-    changes = _changes_text(res, option)
+    changes = changes_text(res, option)
     what = f" ({changes})" if changes else ""
     clauses: list[tuple[int, str]] = []
     said: dict[str, list[str]] = {"clear": [], "unclear": [], "none": [], "unknown": []}

@@ -6,7 +6,7 @@ summary).
 first, which damps simulation noise in the shares (with one replication a sample carries
 its noise whole). A conclusion is called *robust* when at least :data:`ROBUST_SHARE` of the
 samples agree on its sign. An outcome with no sensitivity indices is said to be constant
-only when it is (:func:`sim.uncertainty.analyse.gap` says why it has none).
+only when it is (the ``why_missing`` column of ``sensitivity.csv`` says why it has none).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.kpis import Kpi
 from sim.present.format import change_unit, field_kind, fmt_kpi, fmt_number, group_decimals, shown
-from sim.uncertainty.analyse import CONSTANT, TOO_FEW, UNMEASURED, gaps, min_points
+from sim.uncertainty.analyse import CONSTANT, TOO_FEW, UNMEASURED, computed, min_points, missing
 
 __all__ = [
     "CHANGE",
@@ -82,7 +82,8 @@ def drivers(sens: pd.DataFrame | None, method: str, kpi: str, scenario: str, n: 
     """The ``n`` parameters with the largest main index of one outcome, largest first, among
     those whose index is distinguishable from zero (its CI lies above zero, where it has one):
     a parameter is never named as a driver on an index the samples cannot tell from zero."""
-    if sens is None or sens.empty:
+    sens = computed(sens)
+    if sens.empty:
         return pd.DataFrame(columns=["parameter", "value", "ci_low", "ci_high"])
     sel = sens[
         (sens["kpi"] == kpi) & (sens["scenario"].astype(str) == scenario) & (sens["index"] == MAIN_INDEX[method])
@@ -97,9 +98,9 @@ def _index_value(value: float, index: str, kpi: Kpi, window: float) -> str:
 
 
 def missing_indices(why: str | None, what: str, method: str, points: int) -> str:
-    """Why ``what`` has no sensitivity indices, in a sentence (``why`` from
-    :func:`sim.uncertainty.analyse.gap`): only a :data:`~sim.uncertainty.analyse.CONSTANT`
-    outcome is said to be the same in every plausible world."""
+    """Why ``what`` has no sensitivity indices, in a sentence (``why`` from the
+    ``why_missing`` column of ``sensitivity.csv``, :func:`sim.uncertainty.analyse.missing`):
+    only a :data:`~sim.uncertainty.analyse.CONSTANT` outcome is said to be the same in every plausible world."""
     if why == CONSTANT:
         return f"No parameter moves {what} (it is the same in every plausible world)."
     if why == TOO_FEW:
@@ -126,7 +127,8 @@ def _driver_sentence(
 ) -> str:
     top = drivers(sens, method, kpi.name, scenario)
     if top.empty:
-        ours = sens is not None and ((sens["kpi"] == kpi.name) & (sens["scenario"].astype(str) == scenario)).any()
+        held = computed(sens)
+        ours = bool(((held["kpi"] == kpi.name) & (held["scenario"].astype(str) == scenario)).any())
         if ours:
             return (
                 f"With these samples no parameter's index for {what} is distinguishable from zero "
@@ -166,17 +168,18 @@ def statements(
 ) -> list[str]:
     """One statement per option (or, with no options, per KPI of the baseline).
 
-    ``replications`` (``sample``, ``scenario`` and one column per KPI) tells why an outcome
-    has no sensitivity indices, and how many plausible worlds there are.
+    ``sensitivity`` says why an outcome has no indices (its ``why_missing`` column);
+    ``replications`` (``sample``, ``scenario`` and one column per KPI) how many plausible
+    worlds there are.
     """
     out: list[str] = []
-    missing = gaps(replications, method, base, options if robustness is not None else [], kpis)
+    whys = missing(sensitivity)
     points = int(replications["sample"].nunique())
     if not options or robustness is None:
         for name in kpis:
             kpi = catalogue[name]
             what = f"the {kpi.label} of {base}"
-            why = missing.get((base, name))
+            why = whys.get((base, name))
             out.append(_driver_sentence(sensitivity, method, kpi, base, what, window, num, why, points))
         return out
     rob = robustness
@@ -212,7 +215,7 @@ def statements(
                 f"Whether {opt} {first['better_means']} is not robust: it depends on parameters nobody knows "
                 f"well enough (fewer than {ROBUST_SHARE:.0%} of plausible worlds agree either way)."
             )
-        why = missing.get((opt, kpi.name))
+        why = whys.get((opt, kpi.name))
         driver = _driver_sentence(sensitivity, method, kpi, opt, f"its change in {kpi.label}", window, num, why, points)
         out.append(f"{opt} against {base}: " + "; ".join(parts) + f". {driver} {verdict}")
     return out

@@ -19,7 +19,7 @@ from sim.present.fig_uncertainty import analysed, method
 from sim.present.format import change_unit, fmt_kpi
 from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, change_texts, design_text, drivers, statements
 from sim.results import Results
-from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
+from sim.uncertainty.analyse import computed, few_points_warning, few_trajectories_warning
 
 __all__ = ["TRUNCATED", "uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
 
@@ -170,9 +170,9 @@ def uncertainty_tables(res: Results) -> str:
                 "Robustness: each option's change from the baseline across plausible worlds (robustness.csv)",
             )
         )
-    sens = res.sensitivity
+    sens = computed(res.sensitivity)
     how = method(res)
-    if sens is not None and not sens.empty:
+    if not sens.empty:
         rows = []
         scenarios = [*res.options] or [res.base]
         snum = _num()

@@ -14,7 +14,9 @@ variance) to 0-1. The point ``value`` is SALib's estimate as it is: a share-of-v
 index estimated below zero (noise of the estimator on few points) is kept, and the
 figures and tables say it reads as zero. An outcome has no indices when :func:`gap` says
 why: it is not measured in some sample, it does not vary across samples (there is nothing
-to apportion), or the design has too few points for the method's estimator.
+to apportion), or the design has too few points for the method's estimator. Such an
+outcome has one row in ``sensitivity.csv`` with no parameter, index or value and the
+reason in ``why_missing`` (blank on every row of an index); :func:`missing` reads it back.
 """
 
 from __future__ import annotations
@@ -40,13 +42,14 @@ __all__ = [
     "SENSITIVITY_COLUMNS",
     "TOO_FEW",
     "UNMEASURED",
+    "computed",
     "few_points_warning",
     "few_trajectories_warning",
     "gap",
-    "gaps",
     "indices",
     "interval",
     "min_points",
+    "missing",
     "outcomes",
     "robustness",
     "sample_means",
@@ -67,8 +70,19 @@ handful of elementary effects per parameter: degenerate, so the run warns
 UNMEASURED = "unmeasured"
 CONSTANT = "constant"
 TOO_FEW = "too few"
-"""Why an outcome has no indices (:func:`gap`)."""
-SENSITIVITY_COLUMNS = ("method", "parameter", "kpi", "scenario", "quantity", "index", "value", "ci_low", "ci_high")
+"""Why an outcome has no indices (:func:`gap`), as ``why_missing`` in ``sensitivity.csv``."""
+SENSITIVITY_COLUMNS = (
+    "method",
+    "parameter",
+    "kpi",
+    "scenario",
+    "quantity",
+    "index",
+    "value",
+    "ci_low",
+    "ci_high",
+    "why_missing",
+)
 ROBUSTNESS_COLUMNS = (
     "option",
     "kpi",
@@ -156,20 +170,28 @@ def gap(method: str, y: np.ndarray) -> str | None:
     return None
 
 
-def gaps(
-    replications: pd.DataFrame, method: str, base: str, options: Sequence[str], kpis: Sequence[str]
-) -> dict[tuple[str, str], str]:
-    """``(scenario, kpi)`` -> :func:`gap` of every outcome with no indices, from the
-    replications table (``sample``, ``scenario`` and one column per KPI): the baseline's
-    level under ``base``, each option's difference under its name."""
-    names = [k for k in kpis if k in replications.columns]
-    outs = outcomes(sample_means(replications, names), base, options)
-    found = {
-        (scenario, kpi): gap(method, frame[kpi].to_numpy(float))
-        for (scenario, _), frame in outs.items()
-        for kpi in names
-    }
-    return {key: why for key, why in found.items() if why is not None}
+def _why(sens: pd.DataFrame) -> pd.Series:
+    """The ``why_missing`` column of ``sensitivity.csv`` (all blank in a table written before it)."""
+    if "why_missing" not in sens.columns:
+        return pd.Series(pd.NA, index=sens.index, dtype=object)
+    return sens["why_missing"]
+
+
+def computed(sens: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of ``sensitivity.csv`` that hold an index (not an outcome's :func:`gap`)."""
+    if sens is None:
+        return pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
+    return sens[_why(sens).isna()]
+
+
+def missing(sens: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    """``(scenario, kpi)`` -> why the outcome has no indices (:func:`gap`), read from the
+    ``why_missing`` column of ``sensitivity.csv``."""
+    if sens is None or sens.empty:
+        return {}
+    why = _why(sens)
+    rows = sens[why.notna()]
+    return {(str(s), str(k)): str(w) for s, k, w in zip(rows["scenario"], rows["kpi"], why[why.notna()])}
 
 
 def interval(index: str, value: float, conf: float) -> tuple[float, float]:
@@ -228,24 +250,19 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
 def sensitivity(
     design: Design, outs: Mapping[tuple[str, str], pd.DataFrame], kpis: Sequence[str], seed: int
 ) -> pd.DataFrame:
-    """Every index of every outcome and KPI (:data:`SENSITIVITY_COLUMNS`)."""
+    """Every index of every outcome and KPI (:data:`SENSITIVITY_COLUMNS`); an outcome with
+    no indices has one row saying why (``why_missing``, from :func:`gap`) and no index."""
     rows: list[dict[str, Any]] = []
     for (scenario, quantity), frame in outs.items():
         for kpi in kpis:
-            for param, idx, value, lo, hi in indices(design, frame[kpi].to_numpy(float), seed):
-                rows.append(
-                    {
-                        "method": design.method,
-                        "parameter": param,
-                        "kpi": kpi,
-                        "scenario": scenario,
-                        "quantity": quantity,
-                        "index": idx,
-                        "value": value,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                    }
-                )
+            y = frame[kpi].to_numpy(float)
+            outcome = {"method": design.method, "kpi": kpi, "scenario": scenario, "quantity": quantity}
+            why = gap(design.method, y)
+            if why is not None:
+                rows.append({**outcome, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "why_missing": why})
+                continue
+            for param, idx, value, lo, hi in indices(design, y, seed):
+                rows.append({**outcome, "parameter": param, "index": idx, "value": value, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
 
 
