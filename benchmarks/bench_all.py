@@ -101,22 +101,27 @@ def section_mmc(families: int, repeats: int) -> None:
         bb.log(f"M/M/c repeat {i + 1}/{repeats}: model {model[-1].rate:,.0f}  reference {ref[-1].rate:,.0f} fam/s")
     m = statistics.median(r.rate for r in model)
     r = statistics.median(r.rate for r in ref)
+    mc = statistics.median(r.cpu_rate for r in model)
+    rc = statistics.median(r.cpu_rate for r in ref)
     print(f"(1) M/M/c reduction: rho {p.rho:.2f}, c {p.c}, ~{families:,} families, median of {repeats}")
     print(f"    model {m:10,.0f} fam/s   reference {r:10,.0f} fam/s")
     print(f"    ratio {m / r:10.3f}          target >= {MMC_TARGET}: {bb.verdict(m / r >= MMC_TARGET)}")
+    print(f"    in CPU time: model {mc:,.0f}  reference {rc:,.0f} fam/s, ratio {mc / rc:.3f}")
 
 
 def section_county(days: float | None, families: int, repeats: int) -> None:
     overrides = {} if days is None else {"run.duration_days": days}
     scenario = sim.load_scenario(bb.COUNTY, overrides=overrides)
     _, p = bm.load_mmc(families)
-    times, per_customer_runs = [], []
+    times, per_customer_runs, cpus, per_customer_cpu = [], [], [], []
     for i in range(repeats):  # the same replication each time, each followed by a reference run
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = sim.run_replication(scenario, rep=0, seed=0)
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
         ref = bm.run_reference(p, seed=i)
         per_customer_runs.append(ref.seconds / ref.families)
+        per_customer_cpu.append(ref.cpu / ref.families)
         bb.log(f"county repeat {i + 1}/{repeats}: {times[-1]:.2f} s, reference {ref.rate:,.0f} customers/s")
     seconds = statistics.median(times)
     ev = result.events
@@ -134,6 +139,11 @@ def section_county(days: float | None, families: int, repeats: int) -> None:
     )
     print(f"    {per_start * 1e6:8.1f} us/start   reference M/M/c {per_customer * 1e6:8.1f} us/customer")
     print(f"    ratio {ratio:10.3f}          target >= {START_TARGET}: {bb.verdict(ratio >= START_TARGET)}")
+    cpu_start, cpu_customer = statistics.median(cpus) / starts, statistics.median(per_customer_cpu)
+    print(
+        f"    in CPU time: {cpu_start * 1e6:.1f} us/start, reference {cpu_customer * 1e6:.1f} us/customer, "
+        f"ratio {cpu_customer / cpu_start:.3f}"
+    )
     print(
         f"    (the count used before this round, ids below 2e9: {before:,} starts, "
         f"{seconds / before * 1e6:.1f} us/start, ratio {per_customer / (seconds / before):.3f})"
