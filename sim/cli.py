@@ -38,6 +38,7 @@ from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
 from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
 from sim.uncertainty.sample import METHODS, check_design_args
+from sim.warmup import diagnosed
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
@@ -346,15 +347,15 @@ def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications:
         diag = saved.diagnostics[name]
         for line in [*diag["quarantined"], *diag["warnings"]]:
             print(f"warning ({name}): {line}" if named else f"warning: {line}", file=sys.stderr)
-        warm = diag["warmup"]
-        if warm:
+        warm, _ = diagnosed(diag)
+        if warm is not None:
             print(
                 f"Warm-up check{f' of {name}' if named else ''} (MSER-5 on monthly {K.WARMUP_MEASURE.label}, "
-                f"mean of {replications} replication(s)): suggests {warm['warmup_days']:.0f} days; "
-                f"the scenario uses {diag['warmup_days_configured']:.0f}."
+                f"mean of {replications} replication(s)): suggests {warm.discard_days} days; "
+                f"the scenario uses {warm.warmup_days:.0f}."
             )
-            if warm["warmup_days"] > diag["warmup_days_configured"]:
-                print(f"  {WARMUP_ADVICE.format(days=warm['warmup_days'])}")
+            if warm.settling:
+                print(f"  {WARMUP_ADVICE.format(days=warm.discard_days)}")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -36,7 +36,8 @@ from sim.config import Scenario, scenario_with_overrides
 from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
-from sim.vocab import QUEUE_STAGES, stage_info
+from sim.vocab import QUEUE_STAGES
+from sim.warmup import diagnosed, queue_warning
 
 __all__ = [
     "BatchResult",
@@ -207,7 +208,11 @@ monthly length): the one on open Level 3 plans says nothing of, say, an MST list
 
 def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     """Replication-count check (confidence-interval method) on :data:`sim.kpis.PRECISION`
-    and the MSER-5 warm-up suggestion, with plain-English ``warnings``."""
+    and the MSER-5 warm-up suggestion, with plain-English ``warnings``.
+
+    ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
+    point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage.
+    Whether the warm-up is long enough for each is :func:`sim.warmup.diagnosed`'s verdict."""
     names = [k.name for k in K.PRECISION if k.name in batch.replications.columns]
     need = replications_needed(batch.replications, names, rel_precision=precision)
     summ = batch.summary.set_index("kpi")
@@ -223,26 +228,22 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     measure = K.WARMUP_MEASURE.subject
     column = f"open_{measure}"
     warm = suggest_warmup(batch.series, column) if column in batch.series else {}
-    configured = batch.scenario.run.warmup_days
-    for stage in QUEUE_STAGES:  # a list still growing (or emptying) after the warm-up
+    queues = {}  # a list still growing (or emptying) after the warm-up
+    for stage in QUEUE_STAGES:
         column = f"waiting_{stage}"
-        if column not in batch.series or not batch.series[column].mean() >= QUEUE_CHECKED:
-            continue
-        settle = suggest_warmup(batch.series, column)
-        if settle["warmup_days"] > configured:
-            warnings.append(
-                f"the list for {stage_info(stage).phrase} is still settling after the warm-up: MSER-5 on its "
-                f"monthly length suggests discarding the first {settle['warmup_days']:.0f} days (the scenario discards "
-                f"{configured:.0f}), so its waits and length depend on how long the run is"
-            )
-    return {
+        if column in batch.series and batch.series[column].mean() >= QUEUE_CHECKED:
+            queues[stage] = suggest_warmup(batch.series, column)["warmup_days"]
+    diag = {
         "precision": precision,
         "replications_needed": need.to_dict(orient="records"),
         "warmup": warm,
+        "queue_warmup": queues,
         "warmup_days_configured": batch.scenario.run.warmup_days,
         "warnings": warnings,
         "quarantined": list(batch.quarantined),
     }
+    warnings.extend(queue_warning(stage, v) for stage, v in diagnosed(diag)[1].items() if v.settling)
+    return diag
 
 
 def run_job(scenario: Scenario, seed: int) -> dict[str, Any]:

@@ -161,7 +161,7 @@ def test_monthly_series_time_averages_the_hand_computed_trace() -> None:
     series = _dd1_run(45).series
     assert series["day"].tolist() == pytest.approx([0, m, 2 * m, 3 * m], rel=1e-12)
     assert series["date"].iloc[0] == pd.Timestamp("2022-01-01")
-    assert series["date"].iloc[3] == pd.Timestamp("2022-01-01") + pd.Timedelta(days=3 * m)
+    assert series["date"].iloc[3] == pd.Timestamp("2022-04-02")  # day 3m = 91.25 is on day 91
     assert series["open_level3"].tolist() == pytest.approx([(m - 10) / m, 1, 1, 1], rel=1e-12)
     waiting = [(5 + m - 30) / m, (3 * m - 55) / m, (5 * m - 85) / m, 3]
     assert series["waiting_level3"].tolist() == pytest.approx(waiting, rel=1e-12)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -116,6 +117,21 @@ def test_summary_intervals_never_below_zero_for_nonnegative_kpis(tmp_path: Path)
     assert (summ.loc[nonneg, "ci_low"].dropna() >= 0).all()
     crossing = summ.loc[nonneg][summ.loc[nonneg, "ci_low"] == 0]
     assert len(crossing) > 0  # the rule was exercised, not vacuous
+
+
+def test_series_dates_read_back_are_whole_days(tmp_path: Path) -> None:
+    """Each month of ``series.parquet`` is dated by the day it starts on: midnight of the run's
+    start date plus the whole days before its first instant (day 30.42 is on day 30), as the
+    model dates a time (:mod:`sim.model.arrivals`). A date computed as start + fractional days
+    reads 2022-01-31 10:00 (month 1), and float noise such as 19:59:59.999999997."""
+    run_batch(_tiny(**{"run.start_date": "2022-01-01", "run.duration_days": 400}), 1, out=tmp_path / "r")
+    series = pd.read_parquet(tmp_path / "r" / R.SERIES)
+    dates = pd.to_datetime(series["date"])
+    assert len(dates) == 14 and (dates == dates.dt.normalize()).all()  # every date at midnight
+    expected = [pd.Timestamp("2022-01-01") + pd.Timedelta(days=math.floor(d + 1e-9)) for d in series["day"]]
+    assert dates.tolist() == expected
+    assert expected[1] == pd.Timestamp("2022-01-31") and expected[12] == pd.Timestamp("2023-01-01")  # by hand
+    assert series["day"].iloc[1] == pytest.approx(365 / 12, rel=1e-12)  # the months are unchanged
 
 
 @pytest.mark.parametrize(

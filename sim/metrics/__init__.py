@@ -425,11 +425,15 @@ def _monthly(st: dict[str, Log], scenario: Scenario) -> dict[str, np.ndarray]:
 
 
 def series_frame(arrays: dict[str, np.ndarray], scenario: Scenario) -> pd.DataFrame:
-    """:func:`monthly_arrays` as a table, with each month's ``date`` after its ``day``."""
+    """:func:`monthly_arrays` as a table, with each month's ``date`` after its ``day``: the
+    date (midnight) of the day the month starts on, the whole days before its first instant
+    (day 30.42 is on day 30, as the model dates any time). ``day`` keeps the exact start."""
     import pandas as pd
 
     day = arrays["day"]
-    date = pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(day, unit="D")
+    # a start that is a whole day in exact arithmetic (365 = 12 x 365 / 12) may be a hair below it
+    whole = np.floor(np.round(day, 6))
+    date = pd.Timestamp(scenario.run.start_date) + pd.to_timedelta(whole, unit="D")
     return pd.DataFrame({"day": day, "date": date, **{c: v for c, v in arrays.items() if c != "day"}})
 
 

@@ -17,6 +17,7 @@ from sim.present import findings
 from sim.present.data import cap, clip_interval, present, reps_of, series_column
 from sim.present.theme import finish, money_axis, new_figure, note, style, title
 from sim.results import Kind, Results
+from sim.warmup import diagnosed
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -111,8 +112,7 @@ def warmup(res: Results) -> Figure:
     column = series_column("open", kpi.subject)
     series = res.series if res.series is not None else pd.DataFrame()
     part = series[series["scenario"].astype(str) == res.base] if len(series) else series
-    warm = (res.diagnostics.get(res.base) or {}).get("warmup") or {}
-    suggested = warm.get("warmup_days")
+    warm, _ = diagnosed(res.diagnostics.get(res.base) or {})
     configured = res.setting("run.warmup_days")
     label = f"monthly {kpi.label}"
     with style():
@@ -137,19 +137,17 @@ def warmup(res: Results) -> Figure:
                 linewidth=1.8,
                 label=f"scenario warm-up: {float(configured):,.0f} days",
             )
-        if suggested is not None and math.isfinite(float(suggested)):
+        if warm is not None:
             ax.axvline(
-                float(suggested),
+                warm.suggested_days,
                 color="C2",
                 linestyle=":",
                 linewidth=2.2,
-                label=f"MSER-5 suggestion: {float(suggested):,.0f} days",
+                label=f"MSER-5 suggestion: {warm.discard_days:,} days",
             )
         ax.set_ylim(bottom=0)
         ax.legend(loc="lower right")
         ax.set_title("Grey: each replication")
         where = f" ({res.base})" if len(res.scenarios) > 1 else ""
-        s = float(suggested) if suggested is not None else None
-        c = float(configured) if configured is not None else None
-        title(fig, findings.warmup(s, c, label, where))
+        title(fig, findings.warmup(warm, label, where))
         return finish(fig)

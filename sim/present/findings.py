@@ -15,6 +15,7 @@ from sim.kpis import Kpi
 from sim.present.data import BUDGET_WORDS, VERDICT_WORDS
 from sim.present.format import fmt_number
 from sim.vocab import Stage, stage_info
+from sim.warmup import Settling
 
 __all__ = [
     "costs",
@@ -224,10 +225,13 @@ def precision(n: int, within: int, total: int, target: float, where: str) -> str
     )
 
 
-def warmup(suggested: float | None, configured: float | None, label: str, where: str) -> str:
-    if suggested is not None and configured is not None and math.isfinite(suggested):
-        verdict = "enough" if configured >= suggested else "shorter than suggested"
-        return f"Warm-up{where}: MSER-5 suggests {suggested:,.0f} days; the scenario uses {configured:,.0f} ({verdict})"
+def warmup(warm: Settling | None, label: str, where: str) -> str:
+    if warm is not None:
+        verdict = "shorter than suggested" if warm.settling else "enough"
+        return (
+            f"Warm-up{where}: MSER-5 suggests {warm.discard_days:,} days; "
+            f"the scenario uses {warm.warmup_days:,.0f} ({verdict})"
+        )
     return f"Warm-up{where}: {label} over time"
 
 

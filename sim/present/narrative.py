@@ -36,6 +36,7 @@ from sim.present.data import (
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_number, row_shown, rows_decimals
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
+from sim.warmup import diagnosed
 
 __all__ = ["changes_text", "num", "summary_items"]
 
@@ -275,14 +276,13 @@ def _short(res: Results, s: str) -> list[dict[str, Any]]:
     return [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
 
 
-def _warmup_short(res: Results) -> bool:
-    """True when MSER-5 suggests a longer warm-up for the baseline than the scenario uses (as
-    the Diagnostics section says)."""
-    warm = (res.diagnostics.get(res.base) or {}).get("warmup") or {}
-    try:
-        return float(res.setting("run.warmup_days")) < float(warm["warmup_days"])  # False if either is NaN
-    except (KeyError, TypeError, ValueError):
-        return False
+def _warmup_checks(res: Results) -> list[str]:
+    """What the Diagnostics section says of the baseline's warm-up, shortened: the warm-up is
+    shorter than MSER-5 suggests, and each list still settling after it (:func:`sim.warmup.diagnosed`)."""
+    warm, queues = diagnosed(res.diagnostics.get(res.base) or {})
+    parts = ["the warm-up is shorter than MSER-5 suggests"] if warm is not None and warm.settling else []
+    parts += [f"the list for {stage_info(s).phrase} is still settling" for s, v in queues.items() if v.settling]
+    return parts
 
 
 def _checks_pointer(res: Results) -> str:
@@ -293,8 +293,7 @@ def _checks_pointer(res: Results) -> str:
     if total := sum(counts.values()):
         each = ", ".join(f"{e(s)} {n}" for s, n in counts.items() if n)
         parts.append(f"{total} precision warning{'s' if total != 1 else ''} ({each})")
-    if _warmup_short(res):
-        parts.append("the warm-up is shorter than MSER-5 suggests")
+    parts += _warmup_checks(res)
     if not parts:
         return ""
     return f'<span class="warn">Checks: {"; ".join(parts)}; see <a href="#diagnostics">Diagnostics</a>.</span>'

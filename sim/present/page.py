@@ -35,6 +35,7 @@ from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row, rows_decimals
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
+from sim.warmup import diagnosed, queue_warning
 
 __all__ = ["Rendered", "page"]
 
@@ -397,19 +398,18 @@ def _count_table(res: Results, scenario: str) -> str:
 
 
 def _warmup_text(res: Results) -> str:
-    warm = (res.diagnostics.get(res.base) or {}).get("warmup") or {}
-    suggested, configured = _number(warm.get("warmup_days")), _number(res.setting("run.warmup_days"))
-    if not math.isfinite(suggested):
+    diag = res.diagnostics.get(res.base) or {}
+    warm, queues = diagnosed(diag)
+    if warm is None:
         return "<p>Warm-up: no monthly series in these results, so the warm-up was not checked.</p>"
-    if not math.isfinite(configured):
-        return f"<p>Warm-up: MSER-5 suggests discarding the first {suggested:,.0f} days.</p>"
-    ok = configured >= suggested
-    verdict_text = "long enough" if ok else "shorter than suggested: consider a longer run.warmup_days"
-    return (
-        f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({warm.get('n_points', '?')} months, "
-        f"{e(res.base)}) suggests discarding the first {suggested:,.0f} days; the scenario discards "
-        f"{configured:,.0f} days ({verdict_text}).</p>"
+    verdict_text = "shorter than suggested: consider a longer run.warmup_days" if warm.settling else "long enough"
+    months = (diag.get("warmup") or {}).get("n_points", "?")
+    text = (
+        f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, "
+        f"{e(res.base)}) suggests discarding the first {warm.discard_days:,} days; the scenario discards "
+        f"{warm.warmup_days:,.0f} days ({verdict_text}).</p>"
     )
+    return text + "".join(f"<p>Warm-up: {e(cap(queue_warning(s, v)))}.</p>" for s, v in queues.items() if v.settling)
 
 
 def diagnostics(res: Results) -> str:

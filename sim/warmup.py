@@ -1,0 +1,116 @@
+"""The warm-up rule, in one place: is the run's warm-up shorter than the MSER-5 truncation
+point of a monthly series, and by how much?
+
+:func:`sim.experiment.diagnostics` measures the truncation points (:func:`sim.analysis.suggest_warmup`)
+of the warm-up measure (:data:`sim.kpis.WARMUP_MEASURE`) and of every queue long enough to
+check (:data:`sim.experiment.QUEUE_CHECKED`) and stores them in the scenario's diagnostics
+entry. The console (:mod:`sim.cli`), the report's Diagnostics section and summary, and the
+warm-up figure all take their verdict from :func:`diagnosed`, which applies
+:func:`verdicts`, so they never disagree.
+
+A truncation point is the start of a month: ``k x 365 / 12`` days, rarely a whole number.
+It is shown as the whole days to discard, rounded up (:attr:`Settling.discard_days`): a
+warm-up of that many days is long enough, and one a day shorter is not. (Rounded to the
+nearest day, 91.25 read "suggests 91 days; the scenario uses 91 (shorter than suggested)".)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sim.vocab import Stage, stage_info
+
+__all__ = ["Settling", "diagnosed", "queue_warning", "verdicts"]
+
+_DECIMALS = 6
+"""A truncation point is compared at this many decimals of a day: a month start that is a
+whole day in exact arithmetic (365 = 12 x 365 / 12) may be a hair above it in floating point."""
+
+
+@dataclass(frozen=True)
+class Settling:
+    """The verdict on one series.
+
+    Attributes
+    ----------
+    suggested_days : float
+        The MSER-5 truncation point (days since the start of the run).
+    warmup_days : float
+        The run's warm-up (days).
+    """
+
+    suggested_days: float
+    warmup_days: float
+
+    @property
+    def _point(self) -> float:
+        return round(self.suggested_days, _DECIMALS)
+
+    @property
+    def discard_days(self) -> int:
+        """Whole days MSER-5 says to discard: the truncation point rounded up."""
+        return math.ceil(self._point)
+
+    @property
+    def short_by(self) -> float:
+        """Days by which the warm-up falls short of the truncation point (0 if it does not)."""
+        return max(self._point - self.warmup_days, 0.0)
+
+    @property
+    def settling(self) -> bool:
+        """True when the warm-up is shorter than the truncation point: the series is still
+        settling in the results window."""
+        return self.short_by > 0
+
+
+def verdicts(points: Mapping[str, Any], warmup_days: float) -> dict[str, Settling]:
+    """The verdict on each series with a finite truncation point.
+
+    Parameters
+    ----------
+    points
+        Truncation point (days) of each series, by any key (a stage, a column...); a missing
+        (None or NaN) point means the series was not checked and gets no verdict.
+    warmup_days
+        The run's warm-up (days).
+
+    Returns
+    -------
+    dict
+        ``points``' keys, in order, to their :class:`Settling`; a series is still settling
+        where :attr:`Settling.settling`, by :attr:`Settling.short_by` days.
+    """
+    out = {}
+    for key, point in points.items():
+        if point is not None and math.isfinite(float(point)):
+            out[key] = Settling(float(point), float(warmup_days))
+    return out
+
+
+def diagnosed(diag: Mapping[str, Any]) -> tuple[Settling | None, dict[Stage, Settling]]:
+    """The verdicts of a scenario's diagnostics entry (:func:`sim.experiment.diagnostics`).
+
+    Returns
+    -------
+    tuple
+        The warm-up measure's verdict (None when it was not checked), then each checked
+        queue's verdict by stage (none in a folder written before queues were stored).
+    """
+    configured = diag.get("warmup_days_configured")
+    if configured is None:
+        return None, {}
+    main = verdicts({"": (diag.get("warmup") or {}).get("warmup_days")}, configured).get("")
+    queues = verdicts(diag.get("queue_warmup") or {}, configured)
+    return main, {Stage(stage): v for stage, v in queues.items()}
+
+
+def queue_warning(stage: Stage, verdict: Settling) -> str:
+    """What the console's warnings and the report say of a queue still settling."""
+    return (
+        f"the list for {stage_info(stage).phrase} is still settling after the warm-up: MSER-5 on its "
+        f"monthly length suggests discarding the first {verdict.discard_days} days (the scenario discards "
+        f"{verdict.warmup_days:.0f}), so its waits and length depend on how long the run is"
+    )
