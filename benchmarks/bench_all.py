@@ -4,7 +4,11 @@ What it measures
 ----------------
 (1) **M/M/c reduction.** ``configs/validation/mmc.yaml`` through ``sim.run_replication`` against the
     plain-SimPy M/M/c of the same size (:mod:`bench_mmc`), interleaved, medians of families per
-    second. ``ratio = model / reference`` (target >= 0.7).
+    second. ``ratio = model / reference`` (target >= 0.7). Printed beside it: the same ratio in CPU
+    time (each side's own ``time.process_time``: on a shared machine wall time also counts other
+    processes' work, CPU time does not), and what a batch worker runs for a replication
+    (:func:`sim.replication.batch_task`: the KPI row and series, no families table), which is the
+    throughput of ``run_batch`` and of the uncertainty analysis.
 (2) **County time per service start.** ``configs/benchmarks/county.yaml``, replication 0, through
     ``sim.run_replication``: wall seconds (median of the repeats) over the number of *service
     starts* (rows of the event log with event ``start``, a service -- a queue or caseload list --
@@ -15,7 +19,8 @@ What it measures
     The reference is the plain-SimPy M/M/c of (1), run again after each county repeat (interleaved,
     so that both sides see the machine alike; medians): its seconds per customer (each customer is
     one service start). ``ratio = reference seconds per customer / county seconds per start`` (target
-    >= 0.5: a start in the county costs at most twice a customer of the bare queue).
+    >= 0.5: a start in the county costs at most twice a customer of the bare queue). Printed beside
+    it: the same ratio in CPU time.
 (3) **Linear cost under overload**, in two settings, each a ratio of families per second, target >= 0.8.
     The full model: the county of (2) with each locality team cut from 22 key workers to 6 (a
     key-worker list of over a thousand families, ~18,000 withdrawals and escalations in ten years,
@@ -94,10 +99,12 @@ def section_mmc(families: int, repeats: int) -> None:
     bm.run_model(warm, rep=10_000)
     bm.run_reference(warm_p, seed=10_000)
     model: list[bm.RunResult] = []
+    batch: list[bm.RunResult] = []
     ref: list[bm.RunResult] = []
     for i in range(repeats):
         model.append(bm.run_model(scenario, rep=i))
         ref.append(bm.run_reference(p, seed=i))
+        batch.append(bm.run_batch_replication(scenario, i, model[-1].families))
         bb.log(f"M/M/c repeat {i + 1}/{repeats}: model {model[-1].rate:,.0f}  reference {ref[-1].rate:,.0f} fam/s")
     m = statistics.median(r.rate for r in model)
     r = statistics.median(r.rate for r in ref)
@@ -107,6 +114,11 @@ def section_mmc(families: int, repeats: int) -> None:
     print(f"    model {m:10,.0f} fam/s   reference {r:10,.0f} fam/s")
     print(f"    ratio {m / r:10.3f}          target >= {MMC_TARGET}: {bb.verdict(m / r >= MMC_TARGET)}")
     print(f"    in CPU time: model {mc:,.0f}  reference {rc:,.0f} fam/s, ratio {mc / rc:.3f}")
+    b, bc = statistics.median(r.rate for r in batch), statistics.median(r.cpu_rate for r in batch)
+    print(
+        f"    a batch's replication (its KPI row and series, no families table: what run_batch runs) "
+        f"{b:,.0f} fam/s, ratio {b / r:.3f} (CPU time {bc / rc:.3f})"
+    )
 
 
 def section_county(days: float | None, families: int, repeats: int) -> None:

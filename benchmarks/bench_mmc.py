@@ -104,6 +104,18 @@ def run_model(scenario: sim.Scenario, rep: int) -> RunResult:
     return RunResult(len(result.families), seconds, result.kpis["wait_level3_mean_days"], cpu)
 
 
+def run_batch_replication(scenario: sim.Scenario, rep: int, families: int) -> RunResult:
+    """What a batch worker runs for replication ``rep`` (:func:`sim.replication.batch_task`:
+    the KPI row and monthly series, no families table), with ``families`` as counted by
+    :func:`run_model` for the same replication (the same families: common random numbers)."""
+    from sim.replication import batch_task
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    row = batch_task(scenario, rep, 0, False, None)[2]
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return RunResult(families, seconds, row["wait_level3_mean_days"], cpu)
+
+
 def run_reference(p: MmcParams, seed: int) -> RunResult:
     t0, c0 = time.perf_counter(), time.process_time()
     rng = np.random.default_rng(seed)

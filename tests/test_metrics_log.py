@@ -161,3 +161,24 @@ def test_statutory_timeliness_on_a_hand_computed_log() -> None:
     assert k[K.ASSESSMENTS_ON_TIME.name] == 4.0 / 6.0
     assert k[K.ASSESSMENT_DAYS.name] == float(np.average(working, weights=kids))
     assert _same(compute_kpis(Log.from_frame(frame), scenario), k) == []
+
+
+@pytest.mark.parametrize("config", sorted(FAST))
+def test_a_batch_replication_gives_run_replications_row_and_series_without_a_families_table(config: str) -> None:
+    """A batch worker's replication (:func:`sim.replication.batch_task`) skips the families
+    table and nothing else: its KPI row and monthly series are exactly run_replication's."""
+    from sim.replication import _replicate, batch_task
+
+    scenario = _load(config)
+    res = sim.run_replication(scenario, rep=2, seed=4)
+    name, rep, row, series, events, extra = batch_task(scenario, 2, 4, False, None)
+    assert (name, rep, events, extra) == (scenario.name, 2, None, [])
+    assert _same({k: row[k] for k in res.kpis}, res.kpis) == []
+    assert list(series) == list(res.series_arrays)
+    for column, values in res.series_arrays.items():
+        np.testing.assert_array_equal(series[column], values)
+    lean = _replicate(scenario, 2, 4, families=False)
+    assert lean.family_columns is None
+    with pytest.raises(ValueError, match="without its families table"):
+        _ = lean.families
+    assert len(res.families) > 0
