@@ -334,3 +334,20 @@ def test_an_override_that_suits_the_baseline_but_not_an_option_says_which(
     assert len(lines) == 4 and all(line.startswith("error: --set mst.therapists=3: mst.") for line in lines), err
     assert all(line.endswith(f"(applied to {without})") for line in lines), err
     assert KIRKLEES not in err and not (tmp_path / "c").exists()
+
+
+def test_a_whole_scenario_check_names_only_the_overrides_that_cause_it() -> None:
+    """A check across the scenario (a team's open plans at day 0 against its slots) has no one
+    override's place: it names the overrides without any one of which the problem goes away
+    (here the cut in workers), not every override given."""
+    worcs = str(CONFIGS / "worcestershire" / "baseline.yaml")
+    cut, others = "teams.redditch.workers=2", ["referrals.sources.police.annual_rate=100", "run.warmup_days=100"]
+    with pytest.raises(sim.OverrideError) as info:
+        sim.load_scenario(worcs, [cut, *others])
+    assert [settings for settings, _ in info.value.problems] == [(cut,)], info.value.problems
+    assert "exceeds the team's 30 caseload slots" in info.value.problems[0][1]
+    # two overrides that each suffice: neither alone is to blame, so both (and only both) are named
+    cap = "teams.redditch.caseload_cap=3"
+    with pytest.raises(sim.OverrideError) as info:
+        sim.load_scenario(worcs, [cut, cap, others[1]])
+    assert [settings for settings, _ in info.value.problems] == [(cut, cap)], info.value.problems

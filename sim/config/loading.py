@@ -111,9 +111,10 @@ def scenario_with_overrides(
     :func:`scenario_from_dict`. Otherwise a problem the overrides bring is raised as an
     :class:`OverrideError` naming the overrides whose part of the scenario it was found at, in
     or above (an override's part is its key, or the mapping it created: ``mst.therapists=3``
-    where there is no ``mst`` makes ``mst`` its own); every override for a problem of no one
-    override's part. A key an override cannot be set through names that override alone; a
-    problem of ``name`` is a :class:`ScenarioError`.
+    where there is no ``mst`` makes ``mst`` its own); for a problem of no one override's part
+    (a check across the scenario, such as open plans against a team's slots), the overrides
+    without any one of which it goes away, else every override. A key an override cannot be
+    set through names that override alone; a problem of ``name`` is a :class:`ScenarioError`.
     """
     pairs = _override_pairs(overrides)
     settings = _settings(overrides, pairs)
@@ -136,8 +137,15 @@ def scenario_with_overrides(
     if name is not None and (named := [line for where, line in problems if where[:1] == ("name",)]):
         raise ScenarioError(named)
     blamed = []
+    without: dict[str, set[str]] = {}  # override -> the problems left when it alone is not applied
     for where, line in problems:
-        found = [settings[key] for key, part in parts.items() if _related(where, part)]
+        found = [settings[key] for key, part in parts.items() if where and _related(where, part)]
+        if not found and len(pairs) > 1:  # a whole-scenario check: the overrides it goes away without
+            for key in pairs:
+                if key not in without:
+                    rest = apply_overrides(data, {k: v for k, v in pairs.items() if k != key})
+                    without[key] = {m for _, m in _validated(rest if name is None else {**rest, "name": name})[1]}
+            found = [settings[key] for key in pairs if line not in without[key]]
         blamed.append((found or list(settings.values()), line))
     raise OverrideError("overrides", blamed)
 
