@@ -111,7 +111,21 @@ OWN_FILES = (
 OWN_DIRS = (SCENARIOS, CHECKPOINTS, QUARANTINE, FIGURES)
 WRITERS = "ehsim run, compare, sweep or uncertainty"
 """The commands that write a results folder (for help texts and errors)."""
-_PACKAGES = ("ehsim", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyyaml", "pyarrow")
+_PACKAGES = (
+    "ehsim",
+    "simpy",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pydantic",
+    "pyyaml",
+    "pyarrow",
+    "salib",
+    "dask",
+    "distributed",
+)
+"""The packages whose versions the manifest records: the model's, the tables', the sensitivity
+designs and indices (SALib) and the cluster (Dask)."""
 
 
 # --------------------------------------------------------------------------- atomic files

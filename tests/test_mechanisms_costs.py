@@ -329,3 +329,24 @@ def test_a_case_starting_on_a_year_boundary_is_costed_in_the_later_year_only() -
     assert (starts == 410.0).sum() == 1
     years = [res.kpis[K.in_year(K.COST_SOCIAL_CARE, i).name] for i in (1, 2)]
     assert years == pytest.approx([36 * 800.0, 37 * 800.0], rel=REL)
+
+
+@pytest.mark.slow  # ~8 s: three replications of 400 days with statutory social care
+def test_a_kpi_that_comes_out_negative_is_signed_and_its_interval_holds_its_mean(tmp_path) -> None:
+    """With social worker posts standing empty, the social worker cost beyond the unit costs is
+    negative (its definition says so): a KPI that can be negative is ``signed``, so its summary
+    interval is not cut at zero (it was: ci_low 0 above ci_high -1.05m, the mean outside its own
+    interval). Every KPI's interval holds its mean."""
+    sc = sim.load_scenario(
+        "configs/options/social_worker_vacancy_crisis.yaml",
+        overrides={"run.duration_days": 400, "run.warmup_days": 60},
+    )
+    batch = sim.run_batch(sc, 3, seed=2, backend="serial", out=tmp_path / "b")
+    table = batch.replications
+    negative = [k for k in sim.kpis.catalogue(sc).values() if k.name in table and (table[k.name] < 0).any()]
+    assert "cost_social_workers_gbp" in [k.name for k in negative]
+    assert [k.name for k in negative if k.nonnegative] == []
+    s = batch.summary.set_index("kpi")
+    s = s[s["n"] > 1].dropna(subset=["ci_low", "ci_high"])
+    bad = s[(s["ci_low"] > s["mean"] + 1e-9 * s["mean"].abs()) | (s["ci_high"] < s["mean"] - 1e-9 * s["mean"].abs())]
+    assert bad.empty, bad[["mean", "ci_low", "ci_high"]]

@@ -323,3 +323,15 @@ def test_a_by_locality_batch_read_back_from_checkpoints_keeps_every_column(tmp_p
     assert again.batches[base.name].resumed == 2
     pd.testing.assert_frame_equal(again.batches[base.name].replications, first.batches[base.name].replications)
     pd.testing.assert_frame_equal(again.differences, first.differences)
+
+
+def test_the_manifest_records_the_versions_of_salib_and_dask() -> None:
+    """A sensitivity analysis's designs and indices come from SALib and a cluster's scheduling
+    from Dask: a manifest that reproduces a run names their versions too."""
+    from importlib import metadata
+
+    from sim.results import versions
+
+    packages = versions()["packages"]
+    for name in ("salib", "dask", "distributed", "simpy", "numpy"):
+        assert packages[name] == metadata.version(name), name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sim.kpis.registry import Kpi, _k
 
 __all__ = [
@@ -49,13 +51,16 @@ COST_ASSESSMENT = _cost(
     "Children whose social care assessment started x cost per assessment (per child).",
     "social_care",
 )
-COST_SOCIAL_WORKERS = _cost(
-    "cost_social_workers_gbp",
-    "social worker",
-    "Case-holding social worker FTE in post less costs.social_care.social_worker_fte_in_unit_costs (the FTE"
-    " the per-child unit costs already pay for) x costs.social_care.social_worker_per_year x years"
-    " (negative: fewer social workers than the unit costs assume).",
-    "social_care",
+COST_SOCIAL_WORKERS = replace(
+    _cost(
+        "cost_social_workers_gbp",
+        "social worker",
+        "Case-holding social worker FTE in post less costs.social_care.social_worker_fte_in_unit_costs (the FTE"
+        " the per-child unit costs already pay for) x costs.social_care.social_worker_per_year x years"
+        " (negative: fewer social workers than the unit costs assume).",
+        "social_care",
+    ),
+    signed=True,  # negative when posts stand empty: its interval is not cut at zero
 )
 COST_CIN = _cost("cost_cin_gbp", "child in need", "Child in need child-days x cost per child-day.", "social_care")
 COST_CP = _cost("cost_cp_gbp", "child protection", "Child protection child-days x cost per child-day.", "social_care")
