@@ -19,7 +19,7 @@ from sim import results as R
 from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
-from sim.config import Scenario, load_scenario, parse_override
+from sim.config import Scenario, load_scenario, parse_override, scenario_warnings
 from sim.errors import ArgumentError, EhsimError, OverrideError, ScenarioError
 from sim.experiment import (
     compare,
@@ -361,6 +361,8 @@ def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications:
 def _cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
     print(f"{args.config}: valid scenario '{sc.name}'")
+    for line in scenario_warnings(sc):
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

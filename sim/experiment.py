@@ -32,7 +32,7 @@ from sim import workload
 from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
 from sim.arguments import check_batch_args
 from sim.backends import iter_results
-from sim.config import Scenario, scenario_with_overrides
+from sim.config import Scenario, scenario_warnings, scenario_with_overrides
 from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
@@ -208,7 +208,8 @@ monthly length): the one on open Level 3 plans says nothing of, say, an MST list
 
 def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     """Replication-count check (confidence-interval method) on :data:`sim.kpis.PRECISION`
-    and the MSER-5 warm-up suggestion, with plain-English ``warnings``.
+    and the MSER-5 warm-up suggestion, with plain-English ``warnings`` (first the scenario's own,
+    :func:`sim.config.scenario_warnings`: dated changes that never take effect).
 
     ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
     point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage.
@@ -218,7 +219,8 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     summ = batch.summary.set_index("kpi")
     # a KPI near zero cannot reach a relative precision; half a unit is precise enough
     need["sufficient"] = need["sufficient"] | (summ.loc[need["kpi"], "half_width"].to_numpy() <= K.ABSOLUTE_ENOUGH)
-    warnings = [
+    warnings = scenario_warnings(batch.scenario)
+    warnings += [
         f"{batch.kpis[r['kpi']].label}: {r['n_now']} replication(s) give a 95% CI of +/-{r['rel_half_width_now']:.1%} "
         f"of the mean; about {int(r['n_needed'])} are needed for +/-{precision:.0%}"
         for r in need[~need["sufficient"] & need["n_needed"].notna()].to_dict(orient="records")
