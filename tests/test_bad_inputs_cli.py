@@ -245,6 +245,7 @@ def test_compare_names_the_option_file_that_has_the_error(
 # ------------------------------------------------------------------- a problem an override brings
 KIRKLEES = str(CONFIGS / "kirklees" / "calibrated.yaml")
 MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
+WORCS = str(CONFIGS / "worcestershire" / "baseline.yaml")  # no panel, no MST
 
 
 @pytest.mark.parametrize(
@@ -269,6 +270,16 @@ MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
             ["validate", KIRKLEES, "--set", "teams.nowhere.workers=3"],
             "--set teams.nowhere.workers=3: teams.nowhere: team 'nowhere' does not exist",
         ),
+        (  # through a block the scenario has not got: one line saying so, not one per missing key
+            ["validate", WORCS, "--set", "panel.interval_days=7"],
+            "--set panel.interval_days=7: panel: the scenario has no panel block; to add one, set the whole block "
+            "(required keys: interval_days, capacity_per_meeting, decision_probs): panel={...}",
+        ),
+        (
+            ["sweep", WORCS, "--vary", "mst.therapists=2", "--replications", "2"],
+            "--vary mst.therapists=2: mst: the scenario has no mst block; to add one, set the whole block "
+            "(required keys: therapists, caseload_cap, duration, referral_prob, care_relative_reduction): mst={...}",
+        ),
         (["validate", KIRKLEES, "--set", "mst.therapists"], "--set 'mst.therapists': expected KEY=VALUE"),
         (
             ["sweep", KIRKLEES, "--vary", "mst.therapists=[4,5", "--replications", "2"],
@@ -283,6 +294,8 @@ MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
         "sweep",
         "one-of-two",
         "through-missing-team",
+        "through-missing-block",
+        "vary-through-missing-block",
         "no-equals",
         "vary-bad-yaml",
     ],
@@ -325,12 +338,13 @@ def test_api_override_error_pairs_each_problem_with_its_override() -> None:
 def test_an_override_that_suits_the_baseline_but_not_an_option_says_which(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``mst.therapists=3`` over an option with ``mst: null`` creates a half MST block: each
-    missing key is the override's problem, applied to the option (not the baseline's file)."""
+    """``mst.therapists=3`` over an option with ``mst: null`` would create half an MST block:
+    the override's problem (the option has no MST block), applied to the option (not the
+    baseline's file)."""
     without = str(CONFIGS / "kirklees" / "options" / "without_edge_of_care.yaml")
     argv = ["compare", KIRKLEES, without, "--set", "mst.therapists=3", "--out", str(tmp_path / "c")]
-    err = _refused(argv, capsys, "required key is missing")
+    err = _refused(argv, capsys, "the scenario has no mst block; to add one, set the whole block")
     lines = err.splitlines()
-    assert len(lines) == 4 and all(line.startswith("error: --set mst.therapists=3: mst.") for line in lines), err
-    assert all(line.endswith(f"(applied to {without})") for line in lines), err
+    assert len(lines) == 1 and lines[0].startswith("error: --set mst.therapists=3: mst: "), err
+    assert lines[0].endswith(f"(applied to {without})"), err
     assert KIRKLEES not in err and not (tmp_path / "c").exists()
