@@ -50,6 +50,7 @@ __all__ = [
     "run_replication",
     "scenario_fingerprint",
     "sweep",
+    "sweep_variants",
     "variant",
     "window_problems",
 ]
@@ -502,6 +503,23 @@ def _same_value_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def sweep_variants(
+    scenario: Scenario, grid: Mapping[str, Sequence[Any]]
+) -> tuple[list[Scenario], list[tuple[tuple[str, ...], str]]]:
+    """Every combination of the values in ``grid`` as a validated variant of ``scenario``
+    (``<name>-v000``, ...), and the problems of those that are not valid, each once (a bad
+    value fails every combination it is in), as :attr:`OverrideError.problems`: every value
+    is checked, not just up to the first bad one."""
+    keys = list(grid)
+    variants, problems = [], {}
+    for i, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
+        try:
+            variants.append(variant(scenario, dict(zip(keys, combo)), f"{scenario.name}-v{i:03d}"))
+        except OverrideError as exc:
+            problems.update(dict.fromkeys(exc.problems))
+    return variants, list(problems)
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """A full-factorial sweep: ``replications`` has a column per swept key, then
@@ -541,10 +559,9 @@ def sweep(
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
     # validate every variant before running anything, so a bad key fails fast
-    try:
-        variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}-v{i:03d}") for i, c in enumerate(combos)]
-    except OverrideError as exc:
-        raise exc.given_as("grid") from None
+    variants, problems = sweep_variants(scenario, grid)
+    if problems:
+        raise OverrideError("grid", problems)
     workload.check(variants, replications, force=force)
     fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
     job = sweep_job(scenario, grid, seed)

@@ -114,6 +114,29 @@ def test_vary_duplicates_are_refused(
     assert not (tmp_path / "s").exists()
 
 
+def test_every_bad_vary_value_is_named_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each value of each --vary is checked and each problem printed on its own line, not just
+    the first: a value the scenario refuses, one of the wrong type, one that is not YAML and a
+    malformed --vary."""
+    err = _refused(
+        ["sweep", WORCS, "--vary", "teams.redditch.workers=6,x", *SHORT, "--out", str(tmp_path / "s")], capsys, ""
+    )
+    assert err.splitlines() == [
+        "error: --vary teams.redditch.workers=6: initial_state.teams.redditch.open_plans: 95 exceeds the team's 90 "
+        "caseload slots",
+        "error: --vary teams.redditch.workers=x: teams.redditch.workers: input should be a valid integer, got 'x'",
+    ]
+    vary = ["--vary", "teams.redditch.workers=6,x,[1", "--vary", "panel.interval_days"]
+    err = _refused(["sweep", WORCS, *vary, *SHORT, "--out", str(tmp_path / "s")], capsys, "")
+    lines = err.splitlines()
+    assert len(lines) == 4, err
+    assert lines[0].startswith("error: --vary teams.redditch.workers: value is not valid YAML")
+    assert lines[1] == "error: --vary 'panel.interval_days': expected KEY=V1,V2,... e.g. teams.washington.workers=5,6,7"
+    assert lines[2].startswith("error: --vary teams.redditch.workers=6: ")
+    assert lines[3].startswith("error: --vary teams.redditch.workers=x: ")
+    assert not (tmp_path / "s").exists()
+
+
 def test_compare_of_different_results_windows_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     longer = tmp_path / "longer.yaml"
     longer.write_text(f"extends: {BASE}\nname: longer\nrun: {{duration_days: 1200}}\n")
@@ -259,7 +282,7 @@ WORCS = str(CONFIGS / "worcestershire" / "baseline.yaml")  # no panel, no MST
             "--set mst.therapist=5: mst.therapist: unknown key",
         ),
         (
-            ["sweep", KIRKLEES, "--vary", "mst.therapist=4,5", "--replications", "2"],
+            ["sweep", KIRKLEES, "--vary", "mst.therapist=4", "--replications", "2"],  # 4,5: a line each
             "--vary mst.therapist=4: mst.therapist: unknown key",
         ),
         (  # of two overrides, the one at fault
