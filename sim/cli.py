@@ -19,7 +19,7 @@ from sim import results as R
 from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
-from sim.config import Scenario, load_scenario, parse_override
+from sim.config import Scenario, load_scenario, parse_override, scenario_warnings
 from sim.errors import ArgumentError, EhsimError, OverrideError, ScenarioError
 from sim.experiment import (
     compare,
@@ -29,6 +29,7 @@ from sim.experiment import (
     run_job,
     sweep,
     sweep_job,
+    sweep_variants,
     window_problems,
 )
 from sim.present import console
@@ -361,6 +362,8 @@ def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications:
 def _cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
     print(f"{args.config}: valid scenario '{sc.name}'")
+    for line in scenario_warnings(sc):
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 
@@ -476,25 +479,35 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_vary(items: list[str]) -> dict[str, list[Any]]:
+def _parse_vary(sc: Scenario, items: list[str]) -> dict[str, list[Any]]:
+    """``--vary KEY=V1,V2,...`` as a grid. Every item and value is checked, and every problem
+    raised together (one line each, naming its ``--vary``): a malformed item, a key given
+    twice, a value that is not YAML, and what the values that parse bring to the scenario."""
     grid: dict[str, list[Any]] = {}
+    problems: list[tuple[tuple[str, ...], str]] = []
     for item in items:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or not key or not values.strip():
-            raise ArgumentError("grid", f"{item!r}: expected KEY=V1,V2,... e.g. teams.washington.workers=5,6,7")
-        if key in grid:
-            raise ArgumentError("grid", f"{key} is given twice; give each key once with all its values")
-        try:
-            grid[key] = [parse_override(f"{key}={v}")[1] for v in values.split(",")]
-        except OverrideError as exc:
-            raise exc.given_as("grid") from None
+            problems.append(((repr(item),), "expected KEY=V1,V2,... e.g. teams.washington.workers=5,6,7"))
+        elif key in grid:
+            problems.append(((key,), "is given twice; give each key once with all its values"))
+        else:
+            grid[key] = []
+            for v in values.split(","):
+                try:
+                    grid[key].append(parse_override(f"{key}={v}")[1])
+                except OverrideError as exc:
+                    problems += exc.problems
+    if problems:  # else sweep() checks the values against the scenario, once
+        problems += sweep_variants(sc, {k: v for k, v in grid.items() if v})[1]
+        raise OverrideError("grid", problems)
     return grid
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
-    grid = _parse_vary(args.vary)
+    grid = _parse_vary(sc, args.vary)
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
     out = _out(args, sweep_job(sc, grid, args.seed))
     res = _with_bar(

@@ -55,10 +55,6 @@ class OverrideError(ScenarioError):
         """One line per problem, each of its overrides shown after ``flag``."""
         return [_short(f"{' '.join(f'{flag} {s}' for s in settings)}: {p}") for settings, p in self.problems]
 
-    def given_as(self, argument: str) -> OverrideError:
-        """The same problems, the overrides having been given as ``argument`` (a sweep's ``grid``)."""
-        return OverrideError(argument, self.problems)
-
 
 class ResultsError(EhsimError):
     """A results folder cannot be written (it belongs to another job) or read."""

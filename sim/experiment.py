@@ -32,7 +32,7 @@ from sim import workload
 from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
 from sim.arguments import check_batch_args
 from sim.backends import iter_results
-from sim.config import Scenario, scenario_with_overrides
+from sim.config import Scenario, scenario_warnings, scenario_with_overrides
 from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
@@ -50,6 +50,7 @@ __all__ = [
     "run_replication",
     "scenario_fingerprint",
     "sweep",
+    "sweep_variants",
     "variant",
     "window_problems",
 ]
@@ -208,7 +209,8 @@ monthly length): the one on open Level 3 plans says nothing of, say, an MST list
 
 def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     """Replication-count check (confidence-interval method) on :data:`sim.kpis.PRECISION`
-    and the MSER-5 warm-up suggestion, with plain-English ``warnings``.
+    and the MSER-5 warm-up suggestion, with plain-English ``warnings`` (first the scenario's own,
+    :func:`sim.config.scenario_warnings`: dated changes that never take effect).
 
     ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
     point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage.
@@ -218,7 +220,8 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     summ = batch.summary.set_index("kpi")
     # a KPI near zero cannot reach a relative precision; half a unit is precise enough
     need["sufficient"] = need["sufficient"] | (summ.loc[need["kpi"], "half_width"].to_numpy() <= K.ABSOLUTE_ENOUGH)
-    warnings = [
+    warnings = scenario_warnings(batch.scenario)
+    warnings += [
         f"{batch.kpis[r['kpi']].label}: {r['n_now']} replication(s) give a 95% CI of +/-{r['rel_half_width_now']:.1%} "
         f"of the mean; about {int(r['n_needed'])} are needed for +/-{precision:.0%}"
         for r in need[~need["sufficient"] & need["n_needed"].notna()].to_dict(orient="records")
@@ -500,6 +503,23 @@ def _same_value_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def sweep_variants(
+    scenario: Scenario, grid: Mapping[str, Sequence[Any]]
+) -> tuple[list[Scenario], list[tuple[tuple[str, ...], str]]]:
+    """Every combination of the values in ``grid`` as a validated variant of ``scenario``
+    (``<name>-v000``, ...), and the problems of those that are not valid, each once (a bad
+    value fails every combination it is in), as :attr:`OverrideError.problems`: every value
+    is checked, not just up to the first bad one."""
+    keys = list(grid)
+    variants, problems = [], {}
+    for i, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
+        try:
+            variants.append(variant(scenario, dict(zip(keys, combo)), f"{scenario.name}-v{i:03d}"))
+        except OverrideError as exc:
+            problems.update(dict.fromkeys(exc.problems))
+    return variants, list(problems)
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """A full-factorial sweep: ``replications`` has a column per swept key, then
@@ -539,10 +559,9 @@ def sweep(
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
     # validate every variant before running anything, so a bad key fails fast
-    try:
-        variants = [variant(scenario, dict(zip(keys, c)), f"{scenario.name}-v{i:03d}") for i, c in enumerate(combos)]
-    except OverrideError as exc:
-        raise exc.given_as("grid") from None
+    variants, problems = sweep_variants(scenario, grid)
+    if problems:
+        raise OverrideError("grid", problems)
     workload.check(variants, replications, force=force)
     fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
     job = sweep_job(scenario, grid, seed)

@@ -114,6 +114,29 @@ def test_vary_duplicates_are_refused(
     assert not (tmp_path / "s").exists()
 
 
+def test_every_bad_vary_value_is_named_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each value of each --vary is checked and each problem printed on its own line, not just
+    the first: a value the scenario refuses, one of the wrong type, one that is not YAML and a
+    malformed --vary."""
+    err = _refused(
+        ["sweep", WORCS, "--vary", "teams.redditch.workers=6,x", *SHORT, "--out", str(tmp_path / "s")], capsys, ""
+    )
+    assert err.splitlines() == [
+        "error: --vary teams.redditch.workers=6: initial_state.teams.redditch.open_plans: 95 exceeds the team's 90 "
+        "caseload slots",
+        "error: --vary teams.redditch.workers=x: teams.redditch.workers: input should be a valid integer, got 'x'",
+    ]
+    vary = ["--vary", "teams.redditch.workers=6,x,[1", "--vary", "panel.interval_days"]
+    err = _refused(["sweep", WORCS, *vary, *SHORT, "--out", str(tmp_path / "s")], capsys, "")
+    lines = err.splitlines()
+    assert len(lines) == 4, err
+    assert lines[0].startswith("error: --vary teams.redditch.workers: value is not valid YAML")
+    assert lines[1] == "error: --vary 'panel.interval_days': expected KEY=V1,V2,... e.g. teams.washington.workers=5,6,7"
+    assert lines[2].startswith("error: --vary teams.redditch.workers=6: ")
+    assert lines[3].startswith("error: --vary teams.redditch.workers=x: ")
+    assert not (tmp_path / "s").exists()
+
+
 def test_compare_of_different_results_windows_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     longer = tmp_path / "longer.yaml"
     longer.write_text(f"extends: {BASE}\nname: longer\nrun: {{duration_days: 1200}}\n")
@@ -245,6 +268,7 @@ def test_compare_names_the_option_file_that_has_the_error(
 # ------------------------------------------------------------------- a problem an override brings
 KIRKLEES = str(CONFIGS / "kirklees" / "calibrated.yaml")
 MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
+WORCS = str(CONFIGS / "worcestershire" / "baseline.yaml")  # no panel, no MST
 
 
 @pytest.mark.parametrize(
@@ -258,7 +282,7 @@ MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
             "--set mst.therapist=5: mst.therapist: unknown key",
         ),
         (
-            ["sweep", KIRKLEES, "--vary", "mst.therapist=4,5", "--replications", "2"],
+            ["sweep", KIRKLEES, "--vary", "mst.therapist=4", "--replications", "2"],  # 4,5: a line each
             "--vary mst.therapist=4: mst.therapist: unknown key",
         ),
         (  # of two overrides, the one at fault
@@ -268,6 +292,16 @@ MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
         (
             ["validate", KIRKLEES, "--set", "teams.nowhere.workers=3"],
             "--set teams.nowhere.workers=3: teams.nowhere: team 'nowhere' does not exist",
+        ),
+        (  # through a block the scenario has not got: one line saying so, not one per missing key
+            ["validate", WORCS, "--set", "panel.interval_days=7"],
+            "--set panel.interval_days=7: panel: the scenario has no panel block; to add one, set the whole block "
+            "(required keys: interval_days, capacity_per_meeting, decision_probs): panel={...}",
+        ),
+        (
+            ["sweep", WORCS, "--vary", "mst.therapists=2", "--replications", "2"],
+            "--vary mst.therapists=2: mst: the scenario has no mst block; to add one, set the whole block "
+            "(required keys: therapists, caseload_cap, duration, referral_prob, care_relative_reduction): mst={...}",
         ),
         (["validate", KIRKLEES, "--set", "mst.therapists"], "--set 'mst.therapists': expected KEY=VALUE"),
         (
@@ -283,6 +317,8 @@ MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
         "sweep",
         "one-of-two",
         "through-missing-team",
+        "through-missing-block",
+        "vary-through-missing-block",
         "no-equals",
         "vary-bad-yaml",
     ],
@@ -325,14 +361,15 @@ def test_api_override_error_pairs_each_problem_with_its_override() -> None:
 def test_an_override_that_suits_the_baseline_but_not_an_option_says_which(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``mst.therapists=3`` over an option with ``mst: null`` creates a half MST block: each
-    missing key is the override's problem, applied to the option (not the baseline's file)."""
+    """``mst.therapists=3`` over an option with ``mst: null`` would create half an MST block:
+    the override's problem (the option has no MST block), applied to the option (not the
+    baseline's file)."""
     without = str(CONFIGS / "kirklees" / "options" / "without_edge_of_care.yaml")
     argv = ["compare", KIRKLEES, without, "--set", "mst.therapists=3", "--out", str(tmp_path / "c")]
-    err = _refused(argv, capsys, "required key is missing")
+    err = _refused(argv, capsys, "the scenario has no mst block; to add one, set the whole block")
     lines = err.splitlines()
-    assert len(lines) == 4 and all(line.startswith("error: --set mst.therapists=3: mst.") for line in lines), err
-    assert all(line.endswith(f"(applied to {without})") for line in lines), err
+    assert len(lines) == 1 and lines[0].startswith("error: --set mst.therapists=3: mst: "), err
+    assert lines[0].endswith(f"(applied to {without})"), err
     assert KIRKLEES not in err and not (tmp_path / "c").exists()
 
 

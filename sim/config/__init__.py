@@ -38,7 +38,18 @@ from sim.config.loading import (
     scenario_to_yaml,
     scenario_with_overrides,
 )
-from sim.config.schema import RUNTIME_KEYS, Change, Scenario, team_workforce, timeline
+from sim.config.schema import (
+    RUNTIME_KEYS,
+    Change,
+    Scenario,
+    change_warnings,
+    last_day,
+    long_date,
+    scenario_warnings,
+    team_workforce,
+    timeline,
+    unreached,
+)
 from sim.config.services import PlanSettings, Workforce
 from sim.config.social_care import WORKING_TO_CALENDAR, Statutory
 from sim.errors import ScenarioError
@@ -70,14 +81,19 @@ __all__ = [
     "Workforce",
     "_format_error",
     "apply_overrides",
+    "change_warnings",
+    "last_day",
     "load_raw",
     "load_scenario",
+    "long_date",
     "merge_extends",
     "parse_override",
     "safe_yaml_load",
     "scenario_from_dict",
     "scenario_to_yaml",
+    "scenario_warnings",
     "scenario_with_overrides",
     "team_workforce",
     "timeline",
+    "unreached",
 ]

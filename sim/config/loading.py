@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,9 @@ def scenario_with_overrides(
     (a check across the scenario, such as open plans against a team's slots), the overrides
     without any one of which it goes away, else every override. A key an override cannot be
     set through names that override alone; a problem of ``name`` is a :class:`ScenarioError`.
+    An override through an optional block the scenario has not got (``panel.interval_days=7``
+    with no ``panel``) is one problem saying so, with the block's required keys, instead of one
+    "required key is missing" per key.
     """
     pairs = _override_pairs(overrides)
     settings = _settings(overrides, pairs)
@@ -137,6 +141,22 @@ def scenario_with_overrides(
     if name is not None and (named := [line for where, line in problems if where[:1] == ("name",)]):
         raise ScenarioError(named)
     blamed = []
+    for key, part in parts.items():
+        required = _absent_block(part) if part != tuple(key.split(".")) else []
+        missing = [k for k in required if k not in _node(merged, part)]
+        if not missing:
+            continue
+        # an override through an optional block the scenario lacks: one line saying so, not
+        # one "required key is missing" per key it did not set
+        problems = [(where, line) for where, line in problems if where not in [(*part, m) for m in missing]]
+        dotted = ".".join(part)
+        blamed.append(
+            (
+                [settings[key]],
+                f"{dotted}: the scenario has no {dotted} block; to add one, set the whole block "
+                f"(required keys: {', '.join(required)}): {dotted}={{...}}",
+            )
+        )
     without: dict[str, set[str]] = {}  # override -> the problems left when it alone is not applied
     for where, line in problems:
         found = [settings[key] for key, part in parts.items() if where and _related(where, part)]
@@ -148,6 +168,32 @@ def scenario_with_overrides(
             found = [settings[key] for key in pairs if line not in without[key]]
         blamed.append((found or list(settings.values()), line))
     raise OverrideError("overrides", blamed)
+
+
+def _absent_block(part: tuple[str, ...]) -> list[str]:
+    """The required keys of the block at ``part`` when it is an optional block of the schema
+    (a scenario may have no ``panel``, ``mst``...); else none."""
+    model: Any = Scenario
+    field = None
+    for name in part:
+        fields = getattr(model, "model_fields", None)
+        field = fields.get(name) if fields else None
+        if field is None:
+            return []
+        inner = [a for a in typing.get_args(field.annotation) if a is not type(None)]
+        model = inner[0] if len(inner) == 1 else field.annotation
+    fields = getattr(model, "model_fields", None)
+    if not fields or field is None or field.is_required():
+        return []
+    return [f.alias or n for n, f in fields.items() if f.is_required()]
+
+
+def _node(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """The mapping at ``path`` in ``data`` (empty where there is none)."""
+    node: Any = data
+    for name in path:
+        node = node.get(name) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
 
 
 def _part_set(data: dict[str, Any], key: str) -> tuple[str, ...]:

@@ -6,6 +6,8 @@ default and description)."""
 from __future__ import annotations
 
 import datetime as _dt
+import math
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
@@ -203,7 +205,8 @@ class Scenario(_Model):
         start = self.run.start_date
         end = start + _dt.timedelta(days=self.run.duration_days)
         # a change dated after the run's end never takes effect (a run shortened with --set
-        # keeps its scenario's schedule); one on or before the start day is refused
+        # keeps its scenario's schedule: a warning, scenario_warnings); one on or before the
+        # start day is refused
         for i, ch in enumerate(self.changes):
             if not start < ch.date:
                 raise ValueError(f"changes.{i}.date: {ch.date} is not after the run's start ({start}; ends {end})")
@@ -303,6 +306,44 @@ class Scenario(_Model):
         if fmh is not None and fmh.referral_prob > 0 and fmh.slots == 0 and "level3" in routes:
             field = "consultants" if fmh.consultants == 0 else "caseload_cap"
             errors.append(f"family_mental_health.{field}: zero capacity, but families are referred to it")
+
+
+def long_date(day: _dt.date) -> str:
+    """A date as a planner writes it: ``1 April 2015``."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def last_day(start_date: _dt.date, duration_days: float) -> _dt.date:
+    """The run's last day: the one before day ``duration_days`` (a part day counts)."""
+    return start_date + _dt.timedelta(days=math.ceil(duration_days) - 1)
+
+
+def unreached(start_date: _dt.date, duration_days: float, dates: Sequence[_dt.date]) -> list[int]:
+    """The indices of the dated changes on or after the run's end: they never take effect.
+
+    Not an error (:meth:`Scenario._changes` lets them pass: a run shortened with ``--set
+    run.duration_days=...`` keeps its scenario's schedule), but worth a warning
+    (:func:`change_warnings`): a typo in a year makes an option change nothing."""
+    return [i for i, day in enumerate(dates) if (day - start_date).days >= duration_days]
+
+
+def change_warnings(start_date: _dt.date, duration_days: float, dates: Sequence[_dt.date]) -> list[str]:
+    """One warning per dated change that never takes effect (:func:`unreached`), naming it:
+    ``changes.0: the dated change on 1 October 2107 falls after the run's last day (28 March
+    2020): it never takes effect in this run``. Shown by ``ehsim validate``, the console's
+    warnings of a run or comparison and the report's Diagnostics."""
+    end = long_date(last_day(start_date, duration_days))
+    return [
+        f"changes.{i}: the dated change on {long_date(dates[i])} falls after the run's last day ({end}): "
+        "it never takes effect in this run"
+        for i in unreached(start_date, duration_days, dates)
+    ]
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """What is valid in a scenario but probably not meant: its dated changes that never take
+    effect (:func:`change_warnings`)."""
+    return change_warnings(scenario.run.start_date, scenario.run.duration_days, [ch.date for ch in scenario.changes])
 
 
 def team_workforce(scenario: Scenario, team: str) -> Workforce | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from sim.config import merge_extends, parse_override, safe_yaml_load
+from sim.config import change_warnings, long_date, merge_extends, parse_override, safe_yaml_load, unreached
 from sim.errors import ScenarioError
 from sim.present.references import display_path
 from sim.results import Results
@@ -34,6 +34,8 @@ __all__ = [
     "read_assumptions",
     "scenario_files",
     "show",
+    "unreached_changes",
+    "unreached_warnings",
     "value_on",
 ]
 
@@ -368,11 +370,6 @@ class DatedChange:
             return self.date
 
 
-def long_date(day: dt.date) -> str:
-    """A date as a planner writes it: ``1 April 2015``."""
-    return f"{day.day} {day:%B %Y}"
-
-
 def dated_changes(scenario: Mapping[str, Any]) -> list[DatedChange]:
     """The dated changes of a resolved scenario, in order, each setting with the value in
     force just before its date (the scenario's own, or an earlier change's)."""
@@ -385,6 +382,32 @@ def dated_changes(scenario: Mapping[str, Any]) -> list[DatedChange]:
             now[str(key)] = new
         out.append(DatedChange(i, str(change.get("date", "")), str(change.get("why") or ""), tuple(settings)))
     return out
+
+
+def _run_dates(scenario: Mapping[str, Any]) -> tuple[dt.date, float, list[dt.date]] | None:
+    """A resolved scenario's start date, duration and the dates of its dated changes (None
+    where the mapping does not hold them as a validated scenario does)."""
+    run = scenario.get("run") or {}
+    try:
+        start, duration = dt.date.fromisoformat(str(run["start_date"])), float(run["duration_days"])
+        return start, duration, [dt.date.fromisoformat(ch.date) for ch in dated_changes(scenario)]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def unreached_changes(scenario: Mapping[str, Any]) -> list[DatedChange]:
+    """The dated changes of a resolved scenario that never take effect: dated on or after
+    its run's end (:func:`sim.config.unreached`)."""
+    dates = _run_dates(scenario)
+    changes = dated_changes(scenario)
+    return [changes[i] for i in unreached(*dates)] if dates is not None else []
+
+
+def unreached_warnings(scenario: Mapping[str, Any]) -> list[str]:
+    """The warnings :func:`sim.config.change_warnings` gives a resolved scenario (the same
+    lines ``ehsim validate`` and the console print)."""
+    dates = _run_dates(scenario)
+    return change_warnings(*dates) if dates is not None else []
 
 
 def changes_anchor(option: str) -> str:

@@ -10,6 +10,7 @@ comparison's verdicts come only from the paired interval in ``differences.csv``
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import math
@@ -19,8 +20,9 @@ from typing import Any
 import pandas as pd
 
 from sim import kpis as K
+from sim.config import last_day, long_date
 from sim.kpis import Kpi
-from sim.present.assumptions import changes_anchor, config_changes, dated_changes, long_date, show
+from sim.present.assumptions import changes_anchor, config_changes, dated_changes, show, unreached_changes
 from sim.present.data import (
     BUDGET_WORDS,
     INTERVAL_TEXT,
@@ -132,14 +134,11 @@ def _ci(res: Results, kpi: Kpi, s: str, of: str = "") -> str:
 def _per_year(res: Results, s: str) -> str:
     """What "a year" means on the page: an average over the results window (a phased change
     counts from its date), with the window's dates and the prices money is in."""
-    import datetime as dt
-
     start, warm, end = (res.setting(f"run.{k}", s) for k in ("start_date", "warmup_days", "duration_days"))
     when = ""
     try:
         day0 = dt.date.fromisoformat(str(start))
-        # the window is days [warm-up, duration): its last day is the one before day ``duration``
-        first, last = day0 + dt.timedelta(days=float(warm)), day0 + dt.timedelta(days=float(end) - 1)
+        first, last = day0 + dt.timedelta(days=float(warm)), last_day(day0, float(end))
         when = f", {long_date(first)} to {long_date(last)}"
     except (TypeError, ValueError):
         pass
@@ -287,13 +286,18 @@ def _warmup_checks(res: Results) -> list[str]:
 
 def _checks_pointer(res: Results) -> str:
     """One line pointing to the Diagnostics section when it holds warnings the summary does not
-    repeat (a comparison's precision warnings per scenario, the warm-up check); else ``""``."""
+    repeat (a comparison's precision warnings per scenario, the warm-up check, dated changes
+    that never take effect); else ``""``."""
     counts = {s: len(_short(res, s)) for s in res.scenarios} if res.kind == Kind.COMPARE else {}
     parts = []
     if total := sum(counts.values()):
         each = ", ".join(f"{e(s)} {n}" for s, n in counts.items() if n)
         parts.append(f"{total} precision warning{'s' if total != 1 else ''} ({each})")
     parts += _warmup_checks(res)
+    for s in res.scenarios if res.kind == Kind.COMPARE else [res.base]:
+        if n := len(unreached_changes(res.config(s))):
+            one = n == 1
+            parts.append(f"{n} dated change{'' if one else 's'} of {e(s)} never take{'s' if one else ''} effect")
     if not parts:
         return ""
     return f'<span class="warn">Checks: {"; ".join(parts)}; see <a href="#diagnostics">Diagnostics</a>.</span>'
@@ -425,6 +429,23 @@ def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], at_leas
     return f"{label}: {'down' if down else 'up'} by {mag}{unit}, from {b} to {o} ({ci})", how
 
 
+def _unreached_text(res: Results, option: str) -> str:
+    """That an option's dated changes never take effect, dated on or after the run's end (a
+    typo in a year): ``""`` when none, or when its dated changes are the baseline's."""
+    late = unreached_changes(res.config(option))
+    if not late or res.config(res.base).get("changes") == res.config(option).get("changes"):
+        return ""
+    start, days = res.setting("run.start_date", option), res.setting("run.duration_days", option)
+    end = long_date(last_day(dt.date.fromisoformat(str(start)), float(days)))
+    one = len(late) == 1
+    when = ", ".join(ch.when for ch in late[:-1]) + (" and " if not one else "") + late[-1].when
+    return (
+        f'<span class="warn">its dated change{"" if one else "s"} on {e(when)} '
+        f"fall{'s' if one else ''} after the run's last day ({e(end)}), so "
+        f"{'it never takes' if one else 'they never take'} effect in this run</span>"
+    )
+
+
 def _option_item(res: Results, option: str) -> str:
     assert res.differences is not None
     d = res.differences
@@ -454,7 +475,10 @@ def _option_item(res: Results, option: str) -> str:
         )
         if said[how]
     ]
-    head = f"With <b>{e(option)}</b>{what}: " + ("; ".join(tally) + "." if tally else "nothing to compare.")
+    late = _unreached_text(res, option)
+    if not tally:
+        tally = ["no change in any KPI" if said["none"] else "nothing to compare"]
+    head = f"With <b>{e(option)}</b>{what}: " + "; ".join([late, *tally] if late else tally) + "."
     return head + '<ul class="clauses">' + "".join(c for _, c in sorted(clauses, key=lambda c: c[0])) + "</ul>"
 
 

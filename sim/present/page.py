@@ -28,6 +28,7 @@ from sim.present.assumptions import (
     read_assumptions,
     scenario_files,
     show,
+    unreached_warnings,
     value_on,
 )
 from sim.present.data import INTERVAL_TEXT, VERDICT_WORDS, cap, finite, present, reps_of, rows_of, verdict
@@ -416,7 +417,12 @@ def diagnostics(res: Results) -> str:
     if res.kind == Kind.UNCERTAINTY:
         return uncertainty_diagnostics(res)
     names = res.scenarios if res.kind == Kind.COMPARE else [res.base]
-    return "\n".join([*[_count_table(res, s) for s in names], _warmup_text(res)])
+    late = [
+        f'<p class="warn">Dated changes of {e(s)}: {e(line)}.</p>'
+        for s in names
+        for line in unreached_warnings(res.config(s))
+    ]
+    return "\n".join([*late, *[_count_table(res, s) for s in names], _warmup_text(res)])
 
 
 # --------------------------------------------------------------------------- footer and page
