@@ -278,10 +278,17 @@ def _short(res: Results, s: str) -> list[dict[str, Any]]:
 
 def _warmup_checks(res: Results) -> list[str]:
     """What the Diagnostics section says of the baseline's warm-up, shortened: the warm-up is
-    shorter than MSER-5 suggests, and each list still settling after it (:func:`sim.warmup.diagnosed`)."""
+    shorter than MSER-5 suggests (or the warm-up measure has no steady state within the run),
+    and each list still settling after it or with no steady state (:func:`sim.warmup.diagnosed`)."""
     warm, queues = diagnosed(res.diagnostics.get(res.base) or {})
     parts = ["the warm-up is shorter than MSER-5 suggests"] if warm is not None and warm.settling else []
-    parts += [f"the list for {stage_info(s).phrase} is still settling" for s, v in queues.items() if v.settling]
+    if warm is not None and not warm.steady:
+        parts.append(f"the {K.WARMUP_MEASURE.label} are still {warm.drift} at the end of the run")
+    parts += [
+        f"the list for {stage_info(s).phrase} is still {'settling' if v.steady else v.drift + ' at the end of the run'}"
+        for s, v in queues.items()
+        if v.flagged
+    ]
     return parts
 
 
