@@ -148,7 +148,7 @@ def unsteady(what: str, verdict: Settling, depends: str) -> str:
     """
     return (
         f"{what} is still {verdict.drift} at the end of the run (MSER-5 finds no steady state within it), "
-        f"so {depends} on how long the run is; no warm-up within this run fixes that"
+        f"so {depends} on how long the run is; no warm-up within this run can be shown to fix that"
     )
 
 
