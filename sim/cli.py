@@ -39,7 +39,7 @@ from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
 from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
 from sim.uncertainty.sample import METHODS, check_design_args
-from sim.warmup import diagnosed
+from sim.warmup import diagnosed, unsteady
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
@@ -350,11 +350,14 @@ def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications:
             print(f"warning ({name}): {line}" if named else f"warning: {line}", file=sys.stderr)
         warm, _ = diagnosed(diag)
         if warm is not None:
-            print(
+            check = (
                 f"Warm-up check{f' of {name}' if named else ''} (MSER-5 on monthly {K.WARMUP_MEASURE.label}, "
-                f"mean of {replications} replication(s)): suggests {warm.discard_days} days; "
-                f"the scenario uses {warm.warmup_days:.0f}."
+                f"mean of {replications} replication(s)): "
             )
+            if not warm.steady:
+                print(f"{check}{unsteady('the series', warm, 'the KPIs depend')}.")
+                continue
+            print(f"{check}suggests {warm.discard_days} days; the scenario uses {warm.warmup_days:.0f}.")
             if warm.settling:
                 print(f"  {WARMUP_ADVICE.format(days=warm.discard_days)}")
 

@@ -213,7 +213,8 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     :func:`sim.config.scenario_warnings`: dated changes that never take effect).
 
     ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
-    point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage.
+    point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage, and
+    ``queue_drift`` its :func:`sim.analysis.drift` (``""``: a steady state within the run).
     Whether the warm-up is long enough for each is :func:`sim.warmup.diagnosed`'s verdict."""
     names = [k.name for k in K.PRECISION if k.name in batch.replications.columns]
     need = replications_needed(batch.replications, names, rel_precision=precision)
@@ -231,21 +232,23 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     measure = K.WARMUP_MEASURE.subject
     column = f"open_{measure}"
     warm = suggest_warmup(batch.series, column) if column in batch.series else {}
-    queues = {}  # a list still growing (or emptying) after the warm-up
+    queues, drifts = {}, {}  # a list still growing (or emptying) after the warm-up
     for stage in QUEUE_STAGES:
         column = f"waiting_{stage}"
         if column in batch.series and batch.series[column].mean() >= QUEUE_CHECKED:
-            queues[stage] = suggest_warmup(batch.series, column)["warmup_days"]
+            check = suggest_warmup(batch.series, column)
+            queues[stage], drifts[stage] = check["warmup_days"], check["drift"]
     diag = {
         "precision": precision,
         "replications_needed": need.to_dict(orient="records"),
         "warmup": warm,
         "queue_warmup": queues,
+        "queue_drift": drifts,
         "warmup_days_configured": batch.scenario.run.warmup_days,
         "warnings": warnings,
         "quarantined": list(batch.quarantined),
     }
-    warnings.extend(queue_warning(stage, v) for stage, v in diagnosed(diag)[1].items() if v.settling)
+    warnings.extend(queue_warning(stage, v) for stage, v in diagnosed(diag)[1].items() if v.flagged)
     return diag
 
 

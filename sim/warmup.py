@@ -1,5 +1,5 @@
-"""The warm-up rule, in one place: is the run's warm-up shorter than the MSER-5 truncation
-point of a monthly series, and by how much?
+"""The warm-up rule, in one place: does a monthly series reach a steady state within the run
+and, if it does, is the run's warm-up shorter than its MSER-5 truncation point, and by how much?
 
 :func:`sim.experiment.diagnostics` measures the truncation points (:func:`sim.analysis.suggest_warmup`)
 of the warm-up measure (:data:`sim.kpis.WARMUP_MEASURE`) and of every queue long enough to
@@ -7,6 +7,12 @@ check (:data:`sim.experiment.QUEUE_CHECKED`) and stores them in the scenario's d
 entry. The console (:mod:`sim.cli`), the report's Diagnostics section and summary, and the
 warm-up figure all take their verdict from :func:`diagnosed`, which applies
 :func:`verdicts`, so they never disagree.
+
+MSER-5 only looks at truncation points in the first half of the run, so a series still
+growing (or falling) at the end gets a truncation point at or below half the run that no
+warm-up makes good: lengthening the run to follow it moves the point along. Such a series has
+no steady state within the run (:func:`sim.analysis.drift` decides, stored beside the point);
+its verdict says so (:func:`unsteady`) and never advises a warm-up.
 
 A truncation point is the start of a month: ``k x 365 / 12`` days, rarely a whole number.
 It is shown as the whole days to discard, rounded up (:attr:`Settling.discard_days`): a
@@ -23,7 +29,7 @@ from typing import Any
 
 from sim.vocab import Stage, stage_info
 
-__all__ = ["Settling", "diagnosed", "queue_warning", "verdicts"]
+__all__ = ["Settling", "diagnosed", "queue_warning", "unsteady", "verdicts"]
 
 _DECIMALS = 6
 """A truncation point is compared at this many decimals of a day: a month start that is a
@@ -40,10 +46,14 @@ class Settling:
         The MSER-5 truncation point (days since the start of the run).
     warmup_days : float
         The run's warm-up (days).
+    drift : str, default ""
+        ``""`` when MSER-5 finds a steady state within the run; else ``"growing"`` or
+        ``"falling"`` (:func:`sim.analysis.drift`), and the truncation point means nothing.
     """
 
     suggested_days: float
     warmup_days: float
+    drift: str = ""
 
     @property
     def _point(self) -> float:
@@ -60,13 +70,26 @@ class Settling:
         return max(self._point - self.warmup_days, 0.0)
 
     @property
+    def steady(self) -> bool:
+        """True when MSER-5 finds a steady state within the run."""
+        return not self.drift
+
+    @property
     def settling(self) -> bool:
-        """True when the warm-up is shorter than the truncation point: the series is still
-        settling in the results window."""
-        return self.short_by > 0
+        """True when the series has a steady state but the warm-up is shorter than its
+        truncation point: the series is still settling in the results window, and a longer
+        warm-up would help."""
+        return self.steady and self.short_by > 0
+
+    @property
+    def flagged(self) -> bool:
+        """True when the series gets a warning: still settling, or no steady state."""
+        return self.settling or not self.steady
 
 
-def verdicts(points: Mapping[str, Any], warmup_days: float) -> dict[str, Settling]:
+def verdicts(
+    points: Mapping[str, Any], warmup_days: float, drifts: Mapping[str, str] | None = None
+) -> dict[str, Settling]:
     """The verdict on each series with a finite truncation point.
 
     Parameters
@@ -76,6 +99,9 @@ def verdicts(points: Mapping[str, Any], warmup_days: float) -> dict[str, Settlin
         (None or NaN) point means the series was not checked and gets no verdict.
     warmup_days
         The run's warm-up (days).
+    drifts
+        :func:`sim.analysis.drift` of each series, by the same keys; a series missing here
+        (or all, when None: a folder written before drift was stored) counts as steady.
 
     Returns
     -------
@@ -86,7 +112,7 @@ def verdicts(points: Mapping[str, Any], warmup_days: float) -> dict[str, Settlin
     out = {}
     for key, point in points.items():
         if point is not None and math.isfinite(float(point)):
-            out[key] = Settling(float(point), float(warmup_days))
+            out[key] = Settling(float(point), float(warmup_days), str((drifts or {}).get(key) or ""))
     return out
 
 
@@ -102,13 +128,35 @@ def diagnosed(diag: Mapping[str, Any]) -> tuple[Settling | None, dict[Stage, Set
     configured = diag.get("warmup_days_configured")
     if configured is None:
         return None, {}
-    main = verdicts({"": (diag.get("warmup") or {}).get("warmup_days")}, configured).get("")
-    queues = verdicts(diag.get("queue_warmup") or {}, configured)
+    warm = diag.get("warmup") or {}
+    main = verdicts({"": warm.get("warmup_days")}, configured, {"": warm.get("drift", "")}).get("")
+    queues = verdicts(diag.get("queue_warmup") or {}, configured, diag.get("queue_drift"))
     return main, {Stage(stage): v for stage, v in queues.items()}
 
 
+def unsteady(what: str, verdict: Settling, depends: str) -> str:
+    """What the console and the report say of a series with no steady state within the run.
+
+    Parameters
+    ----------
+    what
+        The series, as the subject of a sentence ("the list for a key worker").
+    verdict
+        Its verdict (:attr:`Settling.drift` not empty).
+    depends
+        What therefore depends on the run's length, with its verb ("its waits and length depend").
+    """
+    return (
+        f"{what} is still {verdict.drift} at the end of the run (MSER-5 finds no steady state within it), "
+        f"so {depends} on how long the run is; no warm-up within this run can be shown to fix that"
+    )
+
+
 def queue_warning(stage: Stage, verdict: Settling) -> str:
-    """What the console's warnings and the report say of a queue still settling."""
+    """What the console's warnings and the report say of a queue still settling, or with no
+    steady state within the run (:attr:`Settling.flagged`)."""
+    if not verdict.steady:
+        return unsteady(f"the list for {stage_info(stage).phrase}", verdict, "its waits and length depend")
     return (
         f"the list for {stage_info(stage).phrase} is still settling after the warm-up: MSER-5 on its "
         f"monthly length suggests discarding the first {verdict.discard_days} days (the scenario discards "

@@ -40,6 +40,7 @@ from sim.present import fig_compare, fig_costs, fig_diagnostics, fig_flow, fig_s
 from sim.present import references as bib
 from sim.present.assumptions import read_assumptions
 from sim.present.format import fmt_money_axis, fmt_number
+from sim.present.narrative import changes_text
 from sim.present.page import page, references
 from sim.present.report import build_figures, make_report
 from sim.present.robustness import change_texts
@@ -1272,9 +1273,36 @@ def test_dated_changes_read_as_a_short_phrase_in_the_summary(dated_page: str) ->
     summary = dated_page[dated_page.index('<ul class="summary">') : dated_page.index('<h2 id="assumptions">')]
     head = html.unescape(re.sub(r"<[^>]+>", "", re.search(r"With <b>dated_cut</b>.*?\): ", summary).group(0)))  # type: ignore[union-attr]
     assert "2 dated changes from 1 June 2017 to 1 September 2017" in head
-    assert "teams.*.workers (washington, east_west) 5 → 4" in head and "What dated_cut changes" in head
+    # washington ends at 3 (its first step alone, 5 -> 4, read as the option's end state)
+    assert "teams.washington.workers 5 → 3 in two steps and 1 more" in head and "What dated_cut changes" in head
     assert "date:" not in head and "set:" not in head and "[" not in head and len(head) < 300
     assert 'href="#changes-dated_cut"' in summary and 'id="changes-dated_cut"' in dated_page
+
+
+def test_a_stepped_cut_reads_from_its_start_to_its_end() -> None:
+    """Worcestershire's budget cut, three steps to 3 key workers, read "(teams.*.workers
+    (redditch, ...) 8 -> 6 and 20 more...)": its first step only. Each setting now reads from
+    its value before the first change to that after the last, with its number of steps."""
+    base = load_scenario(CONFIGS / "worcestershire" / "baseline.yaml", [])
+    cut = load_scenario(CONFIGS / "worcestershire" / "options" / "budget_cut.yaml", [])
+    dump = {sc.name: sc.model_dump(mode="json", by_alias=True, exclude_none=True) for sc in (base, cut)}
+    res = R.Results(R.Kind.COMPARE, [base.name, cut.name], pd.DataFrame(), pd.DataFrame(), {}, configs=dump)
+    plain = changes_text(res, cut.name, plain=True)
+    assert plain == (
+        "3 dated changes from 1 April 2015 to 1 April 2017 (teams.*.workers (redditch, wyre_forest, worcester, "
+        "bromsgrove) 8 -> 3 in three steps and 6 more)"
+    )
+    html_text = changes_text(res, cut.name)
+    assert "</code> 8 → 3 in three steps and 6 more; see <a" in html_text
+    # a setting moved once, or over part of the span, says when
+    two = {
+        **dump[cut.name],
+        "changes": [*dump[cut.name]["changes"][:2], {"date": "2017-04-01", "set": {"teams.wychavon.workers": 4}}],
+    }
+    res = dataclasses.replace(res, configs={**dump, cut.name: two})
+    assert changes_text(res, cut.name, plain=True).endswith(
+        "8 -> 5 in two steps, 1 April 2015 to 1 April 2016 and 6 more)"
+    )
 
 
 def _table_rows(text: str, caption: str) -> list[list[str]]:

@@ -13,14 +13,16 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim.results as R
+from sim.analysis import suggest_warmup
 from sim.cli import WARMUP_ADVICE, main
 from sim.present import fig_diagnostics, page
 from sim.present.narrative import summary_items
 from sim.vocab import QUEUE_STAGES, Stage, stage_info
-from sim.warmup import Settling, diagnosed, queue_warning, verdicts
+from sim.warmup import Settling, diagnosed, queue_warning, unsteady, verdicts
 from tests.conftest import CONFIGS
 
 MONTH = 365 / 12
@@ -72,10 +74,126 @@ def test_diagnosed_reads_the_measure_and_each_queue() -> None:
     assert diagnosed({"warmup": {}, "warmup_days_configured": 30}) == (None, {})
 
 
+# --------------------------------------------------------------------------- a steady state within the run?
+def _monthly(values: np.ndarray) -> pd.DataFrame:
+    """One replication's monthly series, as :func:`sim.analysis.suggest_warmup` reads it."""
+    return pd.DataFrame({"rep": 0, "day": np.arange(len(values)) * MONTH, "x": values})
+
+
+def _check(values: np.ndarray, warmup: float) -> Settling:
+    """The verdict the warm-up rule gives a series (as ``diagnostics`` stores and reads it)."""
+    warm = suggest_warmup(_monthly(values), "x")
+    main, _ = diagnosed({"warmup": warm, "warmup_days_configured": warmup})
+    assert main is not None
+    return main
+
+
+T = np.arange(120.0)  # ten years of months: 24 batches of 5, so MSER-5 looks at cuts up to 55 months
+NOISE = np.random.default_rng(3).normal(0.0, 1.0, len(T))
+CAP_DAYS = 55 * MONTH
+
+
+def test_a_steady_series_after_a_transient_gets_a_warmup_below_the_cap() -> None:
+    steady = _check(50 + 40 * np.exp(-T / 6) + NOISE, 365)
+    assert steady.steady and 0 < steady.suggested_days < CAP_DAYS - 5 * MONTH
+    assert steady.settling == (steady.suggested_days > 365)
+    longer = _check(50 + 40 * np.exp(-T / 6) + NOISE, steady.discard_days)
+    assert longer.steady and not longer.settling and not longer.flagged
+
+
+def test_a_list_growing_through_the_run_has_no_steady_state() -> None:
+    """MSER-5 cut a linearly growing list at its cap, half the run, and a warm-up of half the
+    run was 'long enough' (Worcestershire's key-worker list, 200 -> 430 through the window)."""
+    growing = _check(100 + 3 * T + NOISE, 1825)
+    assert growing.suggested_days == pytest.approx(CAP_DAYS)  # the capped point, which means nothing
+    assert growing.drift == "growing" and not growing.steady and growing.flagged
+    assert not growing.settling  # no warm-up advice: none would work
+    said = unsteady("the list", growing, "its waits depend")
+    assert said.startswith("the list is still growing at the end of the run")
+    assert said.endswith(
+        "so its waits depend on how long the run is; no warm-up within this run can be shown to fix that"
+    )
+
+
+def test_a_series_still_changing_at_the_cap_has_no_steady_state() -> None:
+    """A fill-up slower than half the run: MSER-5's minimum is at its cap, and following it
+    with a longer run only moves the cap (the default scenario's 456 -> 608 -> ...)."""
+    values = 50 * (1 - np.exp(-T / 60)) + 0.3 * NOISE
+    falling = 80 * np.exp(-T / 60) + 0.3 * NOISE
+    for series, way in ((values, "growing"), (falling, "falling")):
+        v = _check(series, 365)
+        assert v.suggested_days == pytest.approx(CAP_DAYS)
+        assert v.drift == way and not v.settling
+
+
+def test_a_list_growing_ever_faster_has_no_steady_state_though_mser_cuts_nothing() -> None:
+    """A list growing ever faster (Worcestershire's budget cut, 280 -> 860) made MSER-5 cut
+    nothing, and no warning was given."""
+    v = _check(280 * np.exp(T / 60) + NOISE, 1825)
+    assert v.suggested_days == 0 and v.drift == "growing" and v.flagged
+
+
+def test_steady_noise_is_steady_though_mser_may_stop_at_its_cap() -> None:
+    """On a steady series with few batches MSER-5's minimum lands at its cap by chance (about
+    a third of 4-batch runs): that alone does not make a series unsteady."""
+    rng = np.random.default_rng(0)
+    runs = [rng.normal(100.0, 10.0, 24) for _ in range(200)]
+    at_cap = [x for x in runs if suggest_warmup(_monthly(x), "x")["truncation_index"] == 5]
+    assert len(at_cap) > 40
+    assert sum(not _check(x, 200).steady for x in at_cap) <= len(at_cap) // 10
+
+
+def test_a_queue_with_no_steady_state_is_warned_of_without_a_warmup() -> None:
+    diag = {
+        "warmup": {"warmup_days": 91.25, "drift": ""},
+        "queue_warmup": {"level3": 152.0, "mst": 30.0},
+        "queue_drift": {"level3": "growing", "mst": ""},
+        "warmup_days_configured": 160,
+    }
+    warm, queues = diagnosed(diag)
+    assert warm is not None and warm.steady and not warm.flagged
+    assert queues[Stage.LEVEL3].flagged and not queues[Stage.MST].flagged
+    text = queue_warning(Stage.LEVEL3, queues[Stage.LEVEL3])
+    assert text.startswith("the list for a key worker is still growing at the end of the run")
+    assert "suggests" not in text and "warm-up within this run" in text
+    # a folder written before drift was stored: steady, as it was read then
+    old = {k: v for k, v in diag.items() if k != "queue_drift"}
+    assert all(v.steady for v in diagnosed(old)[1].values())
+
+
+def test_no_steady_state_is_said_alike_on_the_console_and_in_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plans lasting 2,000 days on average, never a queue: the open plans fill up over years,
+    growing through a two-year run. The check suggested 153 days (its cap) and advised that
+    warm-up; now the console, the report's Diagnostics and summary and the figure say there is
+    no steady state within the run, and none advises a warm-up."""
+    out = tmp_path / "r"
+    over = ["--set", "early_help.duration.mean=2000", "--set", "teams.town.workers=10"]
+    over += ["--set", "teams.town.caseload_cap=300", "--set", "run.duration_days=730", "--set", "run.warmup_days=30"]
+    assert main(["run", str(CONFIGS / "validation" / "mmc.yaml"), "--replications", "2", "--out", str(out), *over]) == 0
+    printed = capsys.readouterr().out
+    res = R.read(out)
+    warm, _ = diagnosed(res.diagnostics["mmc"])
+    assert warm is not None and warm.drift == "growing"
+    said = "is still growing at the end of the run (MSER-5 finds no steady state within it)"
+    check = next(line for line in printed.splitlines() if line.startswith("Warm-up check"))
+    assert said in check and "no warm-up within this run can be shown to fix that" in check
+    assert "suggests" not in check and "run.warmup_days" not in printed
+    section = page.diagnostics(res)
+    assert said in section and "suggests discarding" not in section and "shorter than suggested" not in section
+    checks = " ".join(i for i in summary_items(res) if "Checks:" in i)
+    assert "still growing at the end of the run" in checks and "shorter than MSER-5 suggests" not in checks
+    fig = fig_diagnostics.warmup(res)
+    title = fig._suptitle.get_text().replace("\n", " ")  # type: ignore[union-attr]
+    assert "no steady state within the run" in title and "MSER-5 suggests" not in title
+    assert not any("MSER-5 suggestion" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+
+
 # --------------------------------------------------------------------------- every caller agrees
-def _said_settling(text: str) -> set[str]:
-    """The stages whose list a text says is still settling (by their phrase)."""
-    return {s for s in QUEUE_STAGES if f"the list for {stage_info(s).phrase} is still settling" in text.lower()}
+def _said_settling(text: str, state: str = "settling") -> set[str]:
+    """The stages whose list a text says is still settling (or growing...), by their phrase."""
+    return {s for s in QUEUE_STAGES if f"the list for {stage_info(s).phrase} is still {state}" in text.lower()}
 
 
 @pytest.mark.parametrize(
@@ -93,7 +211,8 @@ def test_the_console_and_the_report_give_the_same_verdict(
     """An M/M/c of 4 slots at 2 referrals a day, 24 months (MSER-5 truncates after 5, 10...
     months). The console said the key-worker list was still settling while the report said
     nothing of it; and a truncation point of 152.08 days was shown as 152 beside a warm-up of
-    152 that it called too short."""
+    152 that it called too short. The key-worker list at rho 1.5 grows throughout: no warm-up
+    settles it (the check once called a warm-up of 153 days long enough for it)."""
     out = tmp_path / "r"
     over = ["--set", f"early_help.duration.mean={plan_days}"]
     over += ["--set", "run.duration_days=730", "--set", f"run.warmup_days={warmup}"]
@@ -120,12 +239,14 @@ def test_the_console_and_the_report_give_the_same_verdict(
 
     assert console_short == report_short == ("shorter than MSER-5 suggests" in checks) == settling
     assert ("(shorter than suggested)" in title) == settling
-    lists = {Stage.LEVEL3} if plan_days == 3.0 and settling else set()  # only the key-worker list is long
-    assert console_lists == _said_settling(section) == _said_settling(checks) == lists
+    assert console_lists == _said_settling(section) == _said_settling(checks) == set()  # none settles later
+    growing = {Stage.LEVEL3} if plan_days == 3.0 else set()  # only the key-worker list is long: it grows
+    assert _said_settling(printed.err, "growing") == _said_settling(section, "growing") == growing
+    assert _said_settling(checks, "growing") == growing
     assert (console_days > warmup) == settling  # the days shown are enough exactly when the verdict says so
     assert console_days == report_days == figure_days == warm.discard_days
     assert list(queues) == ([Stage.LEVEL3] if plan_days == 3.0 else [])
     for stage, v in queues.items():
-        assert v.settling == settling
-        if v.settling:
-            assert f"warning: {queue_warning(stage, v)}" in printed.err.splitlines()
+        assert v.drift == "growing" and not v.settling
+        assert f"warning: {queue_warning(stage, v)}" in printed.err.splitlines()
+        assert "no warm-up within this run can be shown to fix that" in queue_warning(stage, v)

@@ -30,6 +30,7 @@ __all__ = [
     "family",
     "kpi_rows",
     "n_reps",
+    "not_drawn",
     "places",
     "present",
     "reps_of",
@@ -38,6 +39,7 @@ __all__ = [
     "sweep_label",
     "verdict",
     "verdict_of",
+    "zero_throughout",
 ]
 
 TRUNCATION_TEXT = (
@@ -46,6 +48,19 @@ TRUNCATION_TEXT = (
 """How an interval is truncated (:func:`sim.analysis.summarise`, :func:`clip_interval`)."""
 INTERVAL_TEXT = f"95% t interval, {TRUNCATION_TEXT}"
 """How every interval in the report is made (said once on the page and in captions)."""
+
+
+def zero_throughout(values: Iterable[Any]) -> bool:
+    """True when every value is zero or missing: a figure leaves such a KPI or series out
+    (a scenario with no panel or MST has nothing to draw there) and names it in
+    :func:`not_drawn`."""
+    column = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    return not pd.to_numeric(column, errors="coerce").abs().sum() > 0
+
+
+def not_drawn(labels: Sequence[str]) -> str:
+    """The footnote's sentence naming what :func:`zero_throughout` left out (``""`` when nothing)."""
+    return f" Always zero, not drawn: {', '.join(labels)}." if labels else ""
 
 
 def cap(text: str) -> str:

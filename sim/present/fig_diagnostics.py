@@ -137,7 +137,7 @@ def warmup(res: Results) -> Figure:
                 linewidth=1.8,
                 label=f"scenario warm-up: {float(configured):,.0f} days",
             )
-        if warm is not None:
+        if warm is not None and warm.steady:  # no steady state: the capped point means nothing
             ax.axvline(
                 warm.suggested_days,
                 color="C2",

@@ -1,5 +1,7 @@
 """A sweep: each KPI against the first swept setting, a line per value of the others, with
-the 95% interval of the mean as a band (from ``summary``)."""
+the 95% interval of the mean as a band (from ``summary``). A KPI zero in every combination
+(a service the scenario does not have) is left out and named in a footnote, as the
+comparison's figures do (:func:`sim.present.data.zero_throughout`)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present import findings
-from sim.present.data import cap, present, sweep_label
-from sim.present.theme import LINE_STYLES, colours, finish, money_axis, new_figure, note, style, title
+from sim.present.data import cap, not_drawn, present, sweep_label, zero_throughout
+from sim.present.theme import LINE_STYLES, colours, finish, footnote, money_axis, new_figure, note, style, title
 from sim.results import Results
 
 if TYPE_CHECKING:
@@ -54,8 +56,9 @@ def _x(values: pd.Series) -> tuple[list[Any], bool]:
     return order, numeric
 
 
-def _panel(ax: Axes, res: Results, kpi: Kpi) -> tuple[Any, float, Any, float] | None:
-    table = sweep_table(res, kpi)
+def _panel(ax: Axes, res: Results, kpi: Kpi, table: pd.DataFrame) -> tuple[Any, float, Any, float] | None:
+    """Draw one KPI (its :func:`sweep_table`); returns its mean at the first and last value of
+    the first swept setting, or None when it was not measured."""
     if table.empty:
         note(ax, "Not measured in this sweep.")
         return None
@@ -87,23 +90,26 @@ def _panel(ax: Axes, res: Results, kpi: Kpi) -> tuple[Any, float, Any, float] | 
 
 
 def sweep(res: Results) -> Figure:
-    """One panel per KPI of :data:`sim.kpis.SWEEP`."""
-    kpis = present(res, K.SWEEP)
+    """One panel per KPI of :data:`sim.kpis.SWEEP` that is not zero in every combination."""
     keys = res.sweep_keys
+    tables = {kpi: sweep_table(res, kpi) for kpi in present(res, K.SWEEP)} if keys else {}
+    empty = [cap(kpi.label) for kpi, t in tables.items() if not t.empty and zero_throughout(t["mean"])]
+    kpis = [kpi for kpi, t in tables.items() if t.empty or not zero_throughout(t["mean"])]
     with style():
         if not kpis or not keys:
             fig, axes = new_figure(12, 4)
             axes[0].set_xlabel("Swept setting (value)")
             axes[0].set_ylabel("KPI (units)")
-            note(axes[0], "No swept settings or KPIs to show.")
+            note(axes[0], "No swept settings or KPIs to show." + not_drawn(empty))
             title(fig, "Nothing to show for this sweep")
             return finish(fig)
         ncols = 2 if len(kpis) > 1 else 1
         nrows = max(math.ceil(len(kpis) / ncols), 1)
-        fig, axes = new_figure(12, 1.3 + 3.3 * nrows, nrows, ncols)
+        room = 0.35 if empty else 0.0  # inches for the footnote
+        fig, axes = new_figure(12, 1.3 + 3.3 * nrows + room, nrows, ncols)
         found = []
         for ax, kpi in zip(axes, kpis):
-            ends = _panel(ax, res, kpi)
+            ends = _panel(ax, res, kpi, tables[kpi])
             if ends is not None and math.isfinite(ends[1]) and math.isfinite(ends[3]):
                 change = abs(ends[3] - ends[1]) / max(abs(ends[1]), abs(ends[3]), 1e-9)
                 found.append((change, kpi, ends))
@@ -114,4 +120,6 @@ def sweep(res: Results) -> Figure:
             title(fig, findings.sweep(kpi, keys[0], (x0, y0), (x1, y1)))
         else:
             title(fig, f"KPIs against {keys[0]}; bands: 95% confidence interval of the mean")
-        return finish(fig)
+        if empty:
+            footnote(fig, not_drawn(empty).strip())
+        return finish(fig, bottom=room)

@@ -13,7 +13,7 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present import findings
-from sim.present.data import cap, n_reps, series_column, shown_stat, verdict_of
+from sim.present.data import cap, n_reps, not_drawn, series_column, shown_stat, verdict_of, zero_throughout
 from sim.present.theme import LINE_STYLES, colours, finish, footnote, new_figure, note, style, title
 from sim.results import Results
 from sim.vocab import PLAN_STAGES, QUEUE_STAGES, stage_info
@@ -83,7 +83,7 @@ def _over_time(res: Results, columns: dict[str, str], kpis: dict[str, Kpi], ylab
     time-average over the results window, whose paired differences decide a comparison's title."""
     series = res.series if res.series is not None else pd.DataFrame()
     present = {c: lab for c, lab in columns.items() if c in series.columns}
-    shown = {c: lab for c, lab in present.items() if pd.to_numeric(series[c], errors="coerce").abs().sum() > 0}
+    shown = {c: lab for c, lab in present.items() if not zero_throughout(series[c])}
     empty = [lab for c, lab in present.items() if c not in shown]
     scenarios = [s for s in res.scenarios if not series.empty and (series["scenario"].astype(str) == s).any()]
     many = n_reps(res) > 1
@@ -111,8 +111,7 @@ def _over_time(res: Results, columns: dict[str, str], kpis: dict[str, Kpi], ylab
         text = f"Each point is the average over its month. Line: median across {n_reps(res)} replication(s)" + (
             "; band: 5th to 95th percentile of the replications." if many else " (one replication: no band)."
         )
-        if empty:
-            text += f" Always zero, not drawn: {', '.join(empty)}."
+        text += not_drawn(empty)
         footnote(fig, text)
         kept = {col: res.kpis[kpis[col].name] for col in shown if kpis[col].name in res.kpis}
         averages = {(shown[c], s): shown_stat(res, k, "mean", s) for c, k in kept.items() for s in scenarios}

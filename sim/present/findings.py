@@ -226,6 +226,8 @@ def precision(n: int, within: int, total: int, target: float, where: str) -> str
 
 
 def warmup(warm: Settling | None, label: str, where: str) -> str:
+    if warm is not None and not warm.steady:
+        return f"Warm-up{where}: no steady state within the run ({label} still {warm.drift} at the end)"
     if warm is not None:
         verdict = "shorter than suggested" if warm.settling else "enough"
         return (

@@ -277,10 +277,17 @@ def _short(res: Results, s: str) -> list[dict[str, Any]]:
 
 def _warmup_checks(res: Results) -> list[str]:
     """What the Diagnostics section says of the baseline's warm-up, shortened: the warm-up is
-    shorter than MSER-5 suggests, and each list still settling after it (:func:`sim.warmup.diagnosed`)."""
+    shorter than MSER-5 suggests (or the warm-up measure has no steady state within the run),
+    and each list still settling after it or with no steady state (:func:`sim.warmup.diagnosed`)."""
     warm, queues = diagnosed(res.diagnostics.get(res.base) or {})
     parts = ["the warm-up is shorter than MSER-5 suggests"] if warm is not None and warm.settling else []
-    parts += [f"the list for {stage_info(s).phrase} is still settling" for s, v in queues.items() if v.settling]
+    if warm is not None and not warm.steady:
+        parts.append(f"the {K.WARMUP_MEASURE.label} are still {warm.drift} at the end of the run")
+    parts += [
+        f"the list for {stage_info(s).phrase} is still {'settling' if v.steady else v.drift + ' at the end of the run'}"
+        for s, v in queues.items()
+        if v.flagged
+    ]
     return parts
 
 
@@ -340,27 +347,64 @@ def _run_items(res: Results) -> list[str]:
 
 
 # --------------------------------------------------------------------------- compare
-def _grouped(changes: Sequence[tuple[str, Any, Any]], plain: bool = False) -> list[str]:
+def _grouped(
+    changes: Sequence[tuple[str, Any, Any]], plain: bool = False, notes: Mapping[str, str] | None = None
+) -> list[str]:
     """Changes grouped where only the second key segment differs (``teams.*.workers 11 → 13``):
-    HTML, or ``plain`` text for the console (``teams.*.workers 11 -> 13``)."""
-    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    HTML, or ``plain`` text for the console (``teams.*.workers 11 -> 13``). ``notes`` adds
+    words after a setting's change (``" in three steps"``); settings group only where their
+    notes are the same."""
+    groups: dict[tuple[str, str, str, str, str], list[str]] = {}
     for key, old, new in changes:
         segs = key.split(".")
-        sig = (segs[0], ".".join(segs[2:]), show(old), show(new)) if len(segs) >= 3 else (key, "", show(old), show(new))
+        after = (notes or {}).get(key, "")
+        sig = (
+            (segs[0], ".".join(segs[2:]), show(old), show(new), after)
+            if len(segs) >= 3
+            else (key, "", show(old), show(new), after)
+        )
         groups.setdefault(sig, []).append(segs[1] if len(segs) >= 3 else "")
     parts = []
-    for (head, tail, old, new), middles in groups.items():
+    for (head, tail, old, new, after), middles in groups.items():
         if tail and len(middles) > 1:
             key = f"{head}.*.{tail} ({', '.join(middles)})"
         else:
             key = f"{head}.{middles[0]}.{tail}" if tail else head
-        parts.append(f"{key} {old} -> {new}" if plain else f"<code>{e(key)}</code> {e(old)} → {e(new)}")
+        parts.append(
+            f"{key} {old} -> {new}{after}" if plain else f"<code>{e(key)}</code> {e(old)} → {e(new)}{e(after)}"
+        )
     return parts
+
+
+_STEPS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+"""Small counts of steps in words (``8 -> 3 in three steps``)."""
+
+
+def _moves(dated: Sequence[Any]) -> tuple[list[tuple[str, Any, Any]], dict[str, str]]:
+    """Each setting the dated changes move, with its value before the first move and after the
+    last (the option's end state, not its first step), and a note of how it gets there: the
+    number of steps, and their dates where they are not those of the changes as a whole."""
+    spans: dict[str, list[Any]] = {}  # key -> [before, after, steps, first date, last date]
+    for ch in dated:
+        for key, old, new in ch.settings:
+            if old == new:  # a change that sets a value to what it was says nothing
+                continue
+            if key in spans:
+                spans[key][1:] = [new, spans[key][2] + 1, spans[key][3], ch.when]
+            else:
+                spans[key] = [old, new, 1, ch.when, ch.when]
+    whole = (dated[0].when, dated[-1].when)
+    notes = {}
+    for key, (_, _, steps, first, last) in spans.items():
+        when = "" if (first, last) == whole else f", {first} to {last}" if steps > 1 else f" on {first}"
+        notes[key] = (f" in {_STEPS.get(steps, str(steps))} steps" if steps > 1 else "") + when
+    return [(key, span[0], span[1]) for key, span in spans.items()], notes
 
 
 def _dated_text(res: Results, option: str, plain: bool = False) -> str:
     """An option's dated changes as a short phrase: how many, from when, the first setting
-    changed, and (in HTML) where the table lists them all; ``""`` when they are the baseline's."""
+    moved (from its value before the first change to that after the last, :func:`_moves`), and
+    (in HTML) where the table lists them all; ``""`` when they are the baseline's."""
     base, scenario = res.config(res.base), res.config(option)
     if base.get("changes") == scenario.get("changes"):
         return ""
@@ -370,8 +414,8 @@ def _dated_text(res: Results, option: str, plain: bool = False) -> str:
         return f"none of the baseline's {n} dated change{'s' if n != 1 else ''}"
     when = f"on {dated[0].when}" if len(dated) == 1 else f"from {dated[0].when} to {dated[-1].when}"
     count = "a dated change" if len(dated) == 1 else f"{len(dated)} dated changes"
-    moves = [_grouped([(k, old, new) for k, old, new in ch.settings if old != new], plain) for ch in dated]
-    listed = [part for parts in moves for part in parts]  # settings a change sets to what they were say nothing
+    settings, notes = _moves(dated)
+    listed = _grouped(settings, plain, notes)
     shown = (listed[0] + (f" and {len(listed) - 1} more" if len(listed) > 1 else "")) if listed else "no value moves"
     if plain:
         return f"{count} {when} ({shown})"

@@ -36,7 +36,7 @@ from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row, rows_decimals
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
-from sim.warmup import diagnosed, queue_warning
+from sim.warmup import diagnosed, queue_warning, unsteady
 
 __all__ = ["Rendered", "page"]
 
@@ -405,12 +405,15 @@ def _warmup_text(res: Results) -> str:
         return "<p>Warm-up: no monthly series in these results, so the warm-up was not checked.</p>"
     verdict_text = "shorter than suggested: consider a longer run.warmup_days" if warm.settling else "long enough"
     months = (diag.get("warmup") or {}).get("n_points", "?")
-    text = (
-        f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, "
-        f"{e(res.base)}) suggests discarding the first {warm.discard_days:,} days; the scenario discards "
-        f"{warm.warmup_days:,.0f} days ({verdict_text}).</p>"
-    )
-    return text + "".join(f"<p>Warm-up: {e(cap(queue_warning(s, v)))}.</p>" for s, v in queues.items() if v.settling)
+    check = f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, {e(res.base)})"
+    if warm.steady:
+        text = (
+            f"{check} suggests discarding the first {warm.discard_days:,} days; the scenario discards "
+            f"{warm.warmup_days:,.0f} days ({verdict_text}).</p>"
+        )
+    else:
+        text = f"{check}: {e(unsteady('the series', warm, 'the KPIs depend'))}.</p>"
+    return text + "".join(f"<p>Warm-up: {e(cap(queue_warning(s, v)))}.</p>" for s, v in queues.items() if v.flagged)
 
 
 def diagnostics(res: Results) -> str:

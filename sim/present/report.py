@@ -90,7 +90,8 @@ RUN_FIGURES: tuple[tuple[str, str, Draw], ...] = (
     (
         "warmup",
         "Warm-up check: monthly open Level 3 plans (time-averages), each replication in grey and their mean in blue, "
-        "with the MSER-5 truncation point and the scenario's warm-up.",
+        "with the MSER-5 truncation point (only where the series has a steady state within the run) and the "
+        "scenario's warm-up.",
         fig_diagnostics.warmup,
     ),
 )
