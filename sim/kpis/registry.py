@@ -102,8 +102,9 @@ class Kpi:
     lists
         Which selections it belongs to: ``headline``, ``compare``, ``precision``, ``sweep``.
     signed
-        Whether the value can be negative (a difference to a budget); every other KPI is a
-        count, duration, level, share or cost and never is.
+        Whether the value can be negative (a difference to a budget; the social worker cost
+        beyond the unit costs, with posts standing empty); every other KPI is a count, duration,
+        level, share or cost and never is.
     group
         For a KPI of one group of families (a locality), the group; "" for the whole area.
     at_most_one
@@ -128,7 +129,7 @@ class Kpi:
 
     @property
     def nonnegative(self) -> bool:
-        """Whether the true value can never be below zero (all but differences to a budget)."""
+        """Whether the true value can never be below zero (all but the ``signed``)."""
         return not self.signed
 
     @property
