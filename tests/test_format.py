@@ -121,7 +121,9 @@ def test_every_group_reads_in_order_and_off_zero_when_its_interval_excludes_zero
     """Random levels and intervals at every scale: the mean (and the difference) read inside the
     interval; an interval that excludes zero has no end reading 0; an interval whose ends differ
     is not printed as one number; two levels with a clear difference read apart."""
-    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    # signed: these levels may be negative (a non-negative KPI's interval is bounded, see
+    # test_a_difference_interval_never_puts_the_options_level_below_zero)
+    kpi = K.Kpi("x", "x", "u", kind, "x", signed=True)  # type: ignore[arg-type]
     rng = np.random.default_rng(7)
     for _ in range(400):
         scale = 10.0 ** rng.uniform(-4, 6)
@@ -224,16 +226,23 @@ def test_shown_levels_always_subtract_to_the_shown_difference(
     kind: str, short: bool, exponent: float, base: float, change: float, half: float
 ) -> None:
     """For any baseline and option level (and any interval of their difference), the shown
-    option less the shown baseline is the shown difference, and the difference reads inside
-    its interval, in the console's tables and the report's text (``short``: money in £m)."""
-    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    option less the shown baseline is the shown difference, or (where no precision makes them)
+    within one unit of its last digit, the difference being the true one rounded; and the
+    difference reads inside its interval, in the console's tables and the report's text
+    (``short``: money in £m)."""
+    kpi = K.Kpi("x", "x", "u", kind, "x", signed=True)  # type: ignore[arg-type]
     scale = 10.0**exponent
     b, c, h = base * scale, change * scale, half * scale
     row = {"base_mean": b, "option_mean": b + c, "diff_mean": (b + c) - b, "ci_low": c - h, "ci_high": c + h}
     if kind == "share":
         row = {k: v / 100 for k, v in row.items()}
     shown_base, shown_option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF, short=short)
-    assert _adds_up(shown_base, shown_option, diff), (row, shown_base, shown_option, diff)
+    if not _adds_up(shown_base, shown_option, diff):
+        assert abs(_units(shown_option) - _units(shown_base) - _units(diff)) == 1, (row, shown_base, shown_option, diff)
+        decimals = len(diff.split(".")[1]) if "." in diff else 0
+        money = 1e6 if diff.endswith("m") else 1.0
+        true = row["diff_mean"] * kpi.scale(365.0) / money
+        assert _units(diff) == _units(f"{true:.{decimals}f}"), (row, diff, true)
     assert _units(low) <= _units(diff) <= _units(high), (row, diff, low, high)
     # an interval that excludes zero never reads as zero (ends within reach of the most
     # decimals any number is given, MAX_DECIMALS = 8, in the units shown: £m when short)
@@ -298,11 +307,13 @@ def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precis
     assert f"The {total.label} rises by £0.53m a year, from £81.77m to £82.30m" in plain
 
 
-def test_when_no_precision_adds_up_the_difference_moves_least() -> None:
-    """Referrals a year 1,491.77 -> 1,492.44, difference 0.676: at no precision from 0 to 3
-    decimals do the rounded levels subtract to the rounded difference. The fallback showed
-    "1,492 -> 1,492, diff 0" (a move of 0.68 of its unit, hiding the change); the precision at
-    which the difference moves least (2 decimals: 0.67 for 0.676) is used instead."""
+def test_when_no_precision_adds_up_each_number_is_rounded_on_its_own() -> None:
+    """Referrals a year 1,491.77 -> 1,492.44, difference 0.676: at neither 0 nor 1 decimal do the
+    rounded levels subtract to the rounded difference. The first fallback showed "1,492 -> 1,492,
+    diff 0" (hiding the change), the second "1,491.77 -> 1,492.44, 0.67" (a decimal too many and
+    a wrong last digit). Each number is now rounded on its own at the fewest decimals at which
+    the levels move the way the difference does: 0.7, the true difference, within a unit of
+    1,492.4 less 1,491.8."""
     from sim import kpis as K
     from sim.present.format import DIFF_ROW, fmt_row
 
@@ -312,7 +323,7 @@ def test_when_no_precision_adds_up_the_difference_moves_least() -> None:
     row |= {"ci_low": -5.853102368087347, "ci_high": 6.853102368087347, "diff_sd": 0.7071, "distinguishable": False}
     assert scale == pytest.approx(365 / 270)
     base, option, diff, _, _ = fmt_row(row, kpi, 270.0, DIFF_ROW)
-    assert (base, option, diff) == ("1,491.77", "1,492.44", "0.67")
+    assert (base, option, diff) == ("1,491.8", "1,492.4", "0.7")
 
 
 def test_money_in_pounds_beside_money_in_millions_keeps_whole_pounds() -> None:
@@ -331,13 +342,94 @@ def test_money_in_pounds_beside_money_in_millions_keeps_whole_pounds() -> None:
     assert fmt_row(large, kpi, 365.0, MEAN_CI, short=True, at_least=same)[0].endswith("m")
 
 
-def test_a_clear_interval_moved_with_its_difference_never_reads_zero() -> None:
+def test_a_clear_interval_is_never_moved_onto_zero() -> None:
     """51.8666 -> 52.5343 days, difference 0.6678 (95% CI 0.0838 to 1.2518, clear): at no
-    precision tried do the rounded levels subtract to the rounded difference, and the fallback
-    moved the interval with the difference to "0.6 (0.0 to 1.2)" beside "clear". The precision chosen keeps both ends
-    off zero."""
+    precision tried do the rounded levels subtract to the rounded difference; a fallback that
+    moved the interval with the difference showed "0.6 (0.0 to 1.2)" beside "clear". The
+    difference and its interval are now the true ones rounded, so neither end reads zero."""
     kpi = K.wait(Stage.LEVEL3, "mean")
     row = {"base_mean": 51.86655561110434, "option_mean": 52.53434800280247, "diff_mean": 0.6677923916981285}
     row |= {"ci_low": 0.08381393097243339, "ci_high": 1.251770852423817}
-    base, option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF)
-    assert _adds_up(base, option, diff) and _units(low) != 0 and _units(high) != 0, (base, option, diff, low, high)
+    assert fmt_row(row, kpi, 365.0, DIFF) == ["51.9", "52.5", "0.7", "0.1", "1.3"]
+
+
+# --------------------------------------------------------------------------- means of three replications
+def _decimals(text: str) -> int:
+    return _num(text.removesuffix("m"))[1]
+
+
+def test_the_reviewers_means_of_three_are_shown_at_the_kpis_precision() -> None:
+    """The review's case (budget cut, 3 replications): "down by 172.334 children, from 330.667 to
+    158.333" for a true difference of -172.333. Means of three are thirds, so no precision adds
+    up; the fallback took the most decimals tried and showed the levels' difference, with a
+    wrong last digit. Now: the KPI's own precision, the true difference rounded."""
+    kpi = K.SW_WAITING_AT_END
+    row = {"base_mean": 992 / 3, "option_mean": 475 / 3, "diff_mean": -517 / 3, "ci_low": -330.8, "ci_high": -13.868}
+    assert fmt_row(row, kpi, 365.0, DIFF) == ["331", "158", "-172", "-331", "-14"]
+    withdrew = {"base_mean": 114.8667, "option_mean": 114.9333, "diff_mean": 0.0667, "ci_low": -2.1, "ci_high": 2.2}
+    assert fmt_row(withdrew, K.WITHDRAWN_TOTAL, 365.0, DIFF)[:3] == ["115", "115", "0"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "short"),
+    [("count", False), ("days", False), ("number", False), ("share", False), ("gbp", False), ("gbp", True)],
+)
+def test_means_of_three_never_take_more_than_one_extra_decimal(kind: str, short: bool) -> None:
+    """Levels that are means of three replications, each replication a whole number of the
+    KPI's last unit (a count, days to a tenth, a share to a percent...), with an interval at
+    least a unit wide: no number is shown with more than one decimal past the KPI's own, the
+    shown difference is within one unit of its last digit of the true difference, and the
+    levels subtract to it within one unit (exactly where a precision makes them)."""
+    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    own = {"count": 0, "days": 1, "number": 2, "share": 0, "gbp": 0}[kind]
+    unit = 1e6 * 10.0**-1 if short else 10.0**-own  # money in £m has one decimal of millions
+    stored = 0.01 if kind == "share" else 1.0  # a share is stored as a fraction, shown in percent
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(600):
+        top = int(10 ** rng.uniform(1, 4))
+        base = rng.integers(10, top + 10, 3) * unit  # from £1m when in millions
+        option = np.maximum(base + rng.integers(-top // 2, top // 2 + 1, 3) * unit, 0)
+        if kind == "share":
+            base, option = np.minimum(base, 100), np.minimum(option, 100)
+        diffs = option - base
+        half = 4.303 * float(np.std(diffs, ddof=1)) / math.sqrt(3)
+        mean = float(diffs.mean())
+        low, high = mean - half, mean + half
+        if half < unit or (low > 0 and low < unit) or (-unit < high < 0) or abs(mean) < unit:
+            continue  # an interval under a unit (or an end within one of zero) rightly takes decimals
+        checked += 1
+        row = {
+            "base_mean": base.mean(),
+            "option_mean": option.mean(),
+            "diff_mean": mean,
+            "ci_low": low,
+            "ci_high": high,
+        }
+        row = {k: v * stored for k, v in row.items()}
+        shown = fmt_row(row, kpi, 365.0, DIFF, short=short)
+        assert all(_decimals(t) <= own + 1 for t in shown), (row, shown)
+        b, o, d = shown[:3]
+        places = _decimals(d)
+        true = mean / (1e6 if short else 1.0)
+        assert abs(_units(d) - true * 10**places) <= 1, (row, shown, true)
+        assert abs(_units(o) - _units(b) - _units(d)) <= 1, (row, shown)
+    assert checked > 100
+
+
+# --------------------------------------------------------------------------- a difference's interval and zero
+def test_a_difference_interval_never_puts_the_options_level_below_zero() -> None:
+    """The review's case: "from 330.667 to 158.333 (95% CI -330.800 to -13.868)": at its lower end
+    the option would have fewer than no children waiting. For a KPI that cannot be negative the
+    interval's lower end is at least minus the baseline's level, as a level's interval is
+    truncated at zero; a signed KPI (cost less budget) keeps its interval."""
+    kpi = K.SW_WAITING_AT_END
+    row = {"base_mean": 992 / 3, "option_mean": 475 / 3, "diff_mean": -517 / 3, "ci_low": -340.8, "ci_high": -13.868}
+    base, _, _, low, high = fmt_row(row, kpi, 365.0, DIFF)
+    assert (base, low, high) == ("331", "-331", "-14")
+    d = _differences(kpi, row["base_mean"], row["option_mean"], row["ci_low"], row["ci_high"])
+    (line,) = console.difference_lines(d, [kpi], 365.0, "opt")
+    assert "(95% CI -331 to -14)" in line, line
+    signed = K.OVER_BUDGET
+    money = {"base_mean": 1000.0, "option_mean": -500.0, "diff_mean": -1500.0, "ci_low": -2500.0, "ci_high": -500.0}
+    assert fmt_row(money, signed, 365.0, DIFF)[3] == "-£2,500"
