@@ -433,3 +433,153 @@ def test_a_difference_interval_never_puts_the_options_level_below_zero() -> None
     signed = K.OVER_BUDGET
     money = {"base_mean": 1000.0, "option_mean": -500.0, "diff_mean": -1500.0, "ci_low": -2500.0, "ci_high": -500.0}
     assert fmt_row(money, signed, 365.0, DIFF)[3] == "-£2,500"
+
+
+# --------------------------------------------------------------------------- one precision in every option
+class _TwoOptions:
+    """Just what the console, the report's summary and its differences table read of a comparison
+    of two options."""
+
+    kind = None
+    base = "base"
+    options = ("quiet", "loud")
+    scenarios = ("base", "quiet", "loud")
+
+    def __init__(self, differences: pd.DataFrame, kpis: list[K.Kpi]) -> None:
+        self.differences, self.kpis = differences, {k.name: k for k in kpis}
+        self.configs: dict[str, Any] = {}
+
+    def window_days(self, _name: Any = None) -> float:
+        return 365.0
+
+
+def _two_option_compare() -> _TwoOptions:
+    """Step-ups 244.35 a year in the baseline: the quiet option leaves them at 244.62 (a change of
+    0.27 whose interval, half a family wide, needs a decimal), the loud one cuts them to 230.12
+    (whole families would do); the total cost
+    £90,287,000 rises by £15,000 (quiet) or by £2,400,000 (loud)."""
+    steps, cost = K.STEP_UPS_TOTAL, K.per_year(K.COST_TOTAL)
+    rows = []
+    for option, k, base, new, low, high in [
+        ("quiet", steps, 244.35, 244.62, -0.3, 0.8),
+        ("loud", steps, 244.35, 230.12, -20.0, -8.0),
+        ("quiet", cost, 90_287_000.0, 90_302_000.0, -20_000.0, 50_000.0),
+        ("loud", cost, 90_287_000.0, 92_687_000.0, 2_100_000.0, 2_700_000.0),
+    ]:
+        rows.append(_differences(k, base, new, low, high).assign(option=option))
+    return _TwoOptions(pd.concat(rows, ignore_index=True), [steps, cost])
+
+
+def test_a_baseline_reads_the_same_in_every_options_block() -> None:
+    """The review's case: in one comparison the baseline's step-ups read "244.35" under one option
+    and "244" under the next, its cost "£90.3m" and "£90.287m". A KPI takes one precision in
+    every option's block: the console's tables, the report's sentences and its table."""
+    from sim.present import page
+
+    res = _two_option_compare()
+    steps, cost = K.STEP_UPS_TOTAL, K.per_year(K.COST_TOTAL)
+    for kpi, want in ((steps, "244.3"), (cost, "£90,287,000")):  # 244.35 is 244.3499... as a float
+        for option in res.options:
+            (line,) = console.difference_lines(res.differences, [kpi], 365.0, option)
+            assert re.search(rf"\s{re.escape(want)} ->", line), (option, line)
+    said = [re.sub(r"<[^>]+>", "", narrative._option_item(res, o)) for o in res.options]  # type: ignore[arg-type]
+    for text in said:
+        assert re.search(r"[ (]244\.3 (?:→|to|vs)", text), text
+    money = [set(re.findall(r"(?:from|:) (£[\d.]+m) (?:to|vs)", text)) for text in said]
+    assert money[0] == money[1] and len(money[0]) == 1, money
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._differences(res))  # type: ignore[arg-type]
+    baselines = cells[::4]  # baseline, option, change, interval per row
+    assert baselines == ["244.3", "£90,287,000", "244.3", "£90,287,000"], cells
+
+
+# --------------------------------------------------------------------------- settings, stored values, a run's words
+def test_a_settings_number_reads_plainly() -> None:
+    """The review's case: the "What ... changes" table showed ``7700000.0 -> 6200000`` and
+    ``14.0 -> 7.0``. A whole number has no ``.0``; a big one has thousands separators; a year
+    keeps its digits; a command line (``--vary``) keeps the number as typed."""
+    from sim.present.assumptions import show
+    from sim.present.narrative import _grouped
+
+    assert [show(v) for v in (7_700_000.0, 6200000, 14.0, 7.0, 0.35, 2024, 1825.0, True)] == [
+        "7,700,000",
+        "6,200,000",
+        "14",
+        "7",
+        "0.35",
+        "2024",
+        "1825",
+        "true",
+    ]
+    changes = [("costs.budget_gbp_per_year", 7_700_000.0, 6_200_000), ("panel.interval_days", 14.0, 7.0)]
+    assert _grouped(changes, plain=True) == [
+        "costs.budget_gbp_per_year 7,700,000 -> 6,200,000",
+        "panel.interval_days 14 -> 7",
+    ]
+
+
+def test_every_kpi_as_stored_reads_in_plain_digits() -> None:
+    """The review's case: "Every KPI as stored" showed ``4.512e+08``, ``2.46e+04`` and ``7.7e+06``."""
+    from sim.present import page
+
+    summary = pd.DataFrame(
+        [
+            {"kpi": "cost_total_gbp", "mean": 451_234_567.8, "sd": 1234.5, "ci_low": 0.012345, "ci_high": -0.5, "n": 3},
+            {"kpi": "referrals_total", "mean": 24_600.0, "sd": 7_700_000.0, "ci_low": 18.36364, "ci_high": 0.0, "n": 3},
+        ]
+    )
+
+    class _Stored:
+        pass
+
+    res = _Stored()
+    res.summary = summary  # type: ignore[attr-defined]
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._stored(res))  # type: ignore[arg-type]
+    assert cells == ["451,234,568", "1,234", "0.01235", "-0.5", "3", "24,600", "7,700,000", "18.36", "0", "3"], cells
+
+
+class _Run:
+    """Just what a run's summary sentences read of its results: one scenario, a window of five
+    years after a five-year warm-up, an early help cost of £4.066m a year against a £4.104m budget."""
+
+    kind = None
+    base = "base"
+    scenarios = ("base",)
+
+    def __init__(self) -> None:
+        early = K.per_year(K.COST_EARLY_HELP)
+        rows = [
+            (K.WINDOW_DAYS, 1825.0, 1825.0, 1825.0),
+            (early, 4_066_000.0, 3_952_000.0, 4_180_000.0),  # stored a year
+            (K.BUDGET, 4_104_000.0, 4_104_000.0, 4_104_000.0),
+            (K.OVER_BUDGET, -38_000.0, -152_000.0, 76_000.0),
+        ]
+        self.kpis = {k.name: k for k, *_ in rows}
+        self.summary = pd.DataFrame(
+            [{"kpi": k.name, "mean": m, "ci_low": lo, "ci_high": hi, "n": 3} for k, m, lo, hi in rows]
+        )
+        self.replications = pd.DataFrame({"scenario": ["base"] * 3, "rep": [0, 1, 2]})
+        self.settings = {"run": {"warmup_days": 1825, "duration_days": 3650}}
+
+    def window_days(self, _name: Any = None) -> float:
+        return 1825.0
+
+    def setting(self, dotted: str, _scenario: Any = None) -> Any:
+        node: Any = self.settings
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+
+def test_a_runs_window_reads_in_whole_days() -> None:
+    """The review's case: "results over the 1,825.0 days after a 1,825-day warm-up"."""
+    plain = re.sub(r"<[^>]+>", "", narrative._intro(_Run(), "base"))  # type: ignore[arg-type]
+    assert "results over the 1,825 days after a 1,825-day warm-up" in plain, plain
+
+
+def test_a_cost_and_its_budget_read_apart() -> None:
+    """The review's case: "Early help costs £4.1m a year ... against a budget of £4.1m a year" for
+    £4.066m against £4.104m (the cost's interval, ±£0.11m, asks for one decimal of millions).
+    Both are shown to a precision that tells them apart."""
+    plain = re.sub(r"<[^>]+>", "", narrative._budget_sentence(_Run(), "base"))  # type: ignore[arg-type]
+    assert "Early help costs £4.07m a year (95% CI £3.95m to £4.18m), against a budget of £4.10m a year" in plain, plain
+    assert plain.endswith("not distinguishable from its budget.")

@@ -17,6 +17,7 @@ __all__ = [
     "DIFF_ROW",
     "MAX_DECIMALS",
     "MEAN_CI",
+    "MILLION",
     "adds_up",
     "base_decimals",
     "change_unit",
@@ -34,6 +35,7 @@ __all__ = [
     "row_decimals",
     "row_shown",
     "rows_decimals",
+    "shared_decimals",
     "shown",
 ]
 
@@ -279,6 +281,21 @@ def in_millions(kpi: Kpi, values: Iterable[float]) -> bool:
     return kpi.kind == "gbp" and any(math.isfinite(v) and abs(v) >= MILLION for v in values)
 
 
+def _row_group(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool
+) -> tuple[str, list[float], float, float, list[tuple[float, float]], list[tuple[float, float, float]]]:
+    """A row as :func:`group_decimals` takes it: kind, values, interval, levels to read apart
+    (when the interval excludes zero) and levels with their difference to add up."""
+    value = _row_values(row, kpi, window_days)
+    if millions:
+        value = {f: v / MILLION for f, v in value.items()}
+    low, high = value.pop("ci_low"), value.pop("ci_high")
+    diff = "diff_mean" in row
+    apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
+    adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
+    return "gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart, adds
+
+
 def row_decimals(
     row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool = False, at_least: int = 0
 ) -> int:
@@ -288,49 +305,85 @@ def row_decimals(
     to the difference as shown), shown together (:func:`group_decimals`); ``millions``: of the
     values in millions of pounds; ``at_least``: the fewest decimals (rows shown side by side,
     :func:`rows_decimals`)."""
-    value = _row_values(row, kpi, window_days)
-    if millions:
-        value = {f: v / MILLION for f, v in value.items()}
-    low, high = value.pop("ci_low"), value.pop("ci_high")
-    diff = "diff_mean" in row
-    apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
-    adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
-    kind = "gbp_m" if millions else kpi.kind
-    return group_decimals(kind, list(value.values()), low, high, apart, adds, at_least)
+    kind, values, low, high, apart, adds = _row_group(row, kpi, window_days, millions)
+    return group_decimals(kind, values, low, high, apart, adds, at_least)
 
 
 def _row_precision(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0, decimals: int | None = None
 ) -> tuple[bool, int]:
-    """Whether the row's money is shown in millions, and its decimals (once per row). Money
-    in pounds beside money in millions keeps its own precision: ``at_least`` (decimals of
-    millions, :func:`rows_decimals`) would show £812,345.300."""
+    """Whether the row's money is shown in millions, and its decimals (once per row): ``decimals``
+    if given (:func:`shared_decimals`), else its own from ``at_least``. Money in pounds beside
+    money in millions keeps its own precision: ``at_least`` (decimals of millions,
+    :func:`rows_decimals`) would show £812,345.300."""
     millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
     pounds = short and kpi.kind == "gbp" and not millions
+    if decimals is not None and not pounds:
+        return millions, decimals
     return millions, row_decimals(row, kpi, window_days, millions, 0 if pounds else at_least)
 
 
 def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False) -> int:
-    """The one precision of rows shown side by side, each with its KPI and window in days (a
-    table's scenarios and the differences between them; the costs that add up to the total):
-    the most any of them needs (:func:`row_decimals`, in millions where ``short`` shows them
-    so), so that a level reads the same in each (not ``123`` in one table and ``122.8`` in the
-    next); give it to :func:`fmt_row` or :func:`row_shown` as ``at_least``."""
+    """The fewest decimals of rows shown side by side, each with its KPI and window in days (a
+    table's scenarios; the costs that add up to the total): the most any of them needs
+    (:func:`row_decimals`, in millions where ``short`` shows them so), so that none reads
+    coarser than the others; give it to :func:`fmt_row` or :func:`row_shown` as ``at_least``
+    (a row may take a decimal more to add up)."""
     return max((_row_precision(row, kpi, window, short)[1] for row, kpi, window in rows), default=0)
 
 
+def shared_decimals(
+    rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False, at_least: int = 0
+) -> int:
+    """The one precision of one KPI's rows shown in several places, each with its KPI and window
+    in days: each option's row of ``differences.csv`` in a comparison, whose baseline level
+    then reads the same in every option's block (not ``244.35`` in one and ``244`` in the next,
+    nor ``£90.3m`` beside ``£90.287m``). It is the fewest decimals at which every row reads
+    (:func:`group_decimals`), from ``at_least``, raised by at most :data:`ADD_UP_DECIMALS`
+    where that makes every row's levels subtract to its difference as shown
+    (:func:`_add_up_decimals`); give it to :func:`fmt_row` or :func:`row_shown` as
+    ``decimals``. Money shown in pounds beside money in millions (``short``) keeps its own."""
+    shown_as = [
+        (row, kpi, window, short and in_millions(kpi, _row_values(row, kpi, window).values()))
+        for row, kpi, window in rows
+    ]
+    if any(m for *_, m in shown_as):  # rows in pounds beside them keep their own precision (_row_precision)
+        shown_as = [(row, kpi, window, m) for row, kpi, window, m in shown_as if m or kpi.kind != "gbp"]
+    readables: list[Callable[[int], bool]] = []
+    first, adds = [at_least], []
+    for row, kpi, window, m in shown_as:
+        kind, values, low, high, apart, sums = _row_group(row, kpi, window, m)
+        readable = _readable(values, low, high, apart)
+        readables.append(readable)
+        first.append(_first_readable(kind, values, low, high, readable, at_least))
+        adds += sums
+    return _add_up_decimals(max(first), lambda d: all(r(d) for r in readables), adds)
+
+
 def _row_shown(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool, at_least: int = 0
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    fields: Sequence[str],
+    short: bool,
+    at_least: int = 0,
+    decimals: int | None = None,
 ) -> list[tuple[float, str, int]]:
-    millions, decimals = _row_precision(row, kpi, window_days, short, at_least)  # one precision for the row
+    millions, places = _row_precision(row, kpi, window_days, short, at_least, decimals)  # one precision for the row
     factor = 1 / MILLION if millions else 1.0
     value = {f: v * factor for f, v in _row_values(row, kpi, window_days).items()}
     value |= {f: shown(row.get(f), kpi, window_days) * factor for f in fields if f not in value}
-    return [(value[f], "gbp_m" if millions else field_kind(kpi, f, row), decimals) for f in fields]
+    return [(value[f], "gbp_m" if millions else field_kind(kpi, f, row), places) for f in fields]
 
 
 def row_shown(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False, at_least: int = 0
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    field: str,
+    short: bool = False,
+    at_least: int = 0,
+    decimals: int | None = None,
 ) -> tuple[float, str, int]:
     """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the number
     (scaled; in millions of pounds when ``short``, the report's text, and some money is £1m or
@@ -339,9 +392,9 @@ def row_shown(
     true one rounded to them, a difference's interval bounded as its option's level is
     (:func:`diff_interval`): the levels subtract to the difference as shown wherever up to
     :data:`ADD_UP_DECIMALS` more decimals make them (:func:`adds_up`), else within one unit of
-    its last digit. ``at_least``: see :func:`fmt_row`."""
-    ((value, kind, decimals),) = _row_shown(row, kpi, window_days, (field,), short, at_least)
-    return value, kind, decimals
+    its last digit. ``at_least``, ``decimals``: see :func:`fmt_row`."""
+    ((value, kind, places),) = _row_shown(row, kpi, window_days, (field,), short, at_least, decimals)
+    return value, kind, places
 
 
 def fmt_row(
@@ -351,13 +404,16 @@ def fmt_row(
     fields: Sequence[str],
     short: bool = False,
     at_least: int = 0,
+    decimals: int | None = None,
 ) -> list[str]:
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
     to the row's one precision (:func:`row_shown`), starting from ``at_least`` decimals if more
     (rows shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
-    shown (a row may take a decimal or more than ``at_least`` for that); a difference of shares
-    (its mean and interval) in percentage points (:func:`change_unit`)."""
-    return [fmt_number(*shown_as) for shown_as in _row_shown(row, kpi, window_days, fields, short, at_least)]
+    shown where they can (a row may take a decimal more than ``at_least`` for that); ``decimals``,
+    if given, is the precision (one KPI's rows in several places, :func:`shared_decimals`); a
+    difference of shares (its mean and interval) in percentage points (:func:`change_unit`)."""
+    shown_as = _row_shown(row, kpi, window_days, fields, short, at_least, decimals)
+    return [fmt_number(*number) for number in shown_as]
 
 
 def fmt_money(x: float) -> str:
