@@ -583,3 +583,24 @@ def test_a_cost_and_its_budget_read_apart() -> None:
     plain = re.sub(r"<[^>]+>", "", narrative._budget_sentence(_Run(), "base"))  # type: ignore[arg-type]
     assert "Early help costs £4.07m a year (95% CI £3.95m to £4.18m), against a budget of £4.10m a year" in plain, plain
     assert plain.endswith("not distinguishable from its budget.")
+
+
+def test_the_forest_plot_bounds_a_difference_as_the_text_does() -> None:
+    """The comparison figure draws the same bounded interval as the text: never below minus the
+    baseline's level for a KPI that cannot be negative."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.present import fig_compare
+
+    kpi = K.SW_WAITING_AT_END
+    d = _differences(kpi, 992 / 3, 475 / 3, -340.8, -13.868).assign(option="quiet")
+    res = _TwoOptions(d, [kpi])
+    res.options = ("quiet",)  # type: ignore[misc]
+    fig, ax = plt.subplots()
+    fig_compare._panel(ax, res, kpi, {"quiet": "black"})  # type: ignore[arg-type]
+    drawn = [x for line in ax.get_lines() for x in line.get_xdata() if line.get_ydata()[0] == 0]
+    plt.close(fig)
+    assert min(drawn) == pytest.approx(-992 / 3), drawn
