@@ -97,7 +97,7 @@ def test_compare_says_what_each_option_changes_before_its_tables(
     assert lines[:3] == [
         "What each option changes from mmc:",
         "  more: teams.town.workers 2 -> 3",
-        "  many: referrals.sources.all.annual_rate 730.0 -> 800.0; teams.town.workers 2 -> 3; "
+        "  many: referrals.sources.all.annual_rate 730 -> 800; teams.town.workers 2 -> 3; "
         "teams.town.caseload_cap 2 -> 3; and 1 more; a dated change on 1 March 2020 (teams.town.workers 3 -> 4)",
     ], lines[:3]
     assert lines[3].startswith("Paired differences"), lines[:4]

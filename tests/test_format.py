@@ -96,6 +96,9 @@ class _Res:
     def window_days(self, _name: Any = None) -> float:
         return 365.0
 
+    def config(self, _name: str) -> dict[str, Any]:
+        return {}  # no resolved scenario: no dated changes
+
 
 def test_the_report_says_a_change_in_a_share_in_percentage_points() -> None:
     d = _differences(UTILISATION, 0.7677, 0.7845, 0.0140, 0.0196)
@@ -121,7 +124,9 @@ def test_every_group_reads_in_order_and_off_zero_when_its_interval_excludes_zero
     """Random levels and intervals at every scale: the mean (and the difference) read inside the
     interval; an interval that excludes zero has no end reading 0; an interval whose ends differ
     is not printed as one number; two levels with a clear difference read apart."""
-    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    # signed: these levels may be negative (a non-negative KPI's interval is bounded, see
+    # test_a_difference_interval_never_puts_the_options_level_below_zero)
+    kpi = K.Kpi("x", "x", "u", kind, "x", signed=True)  # type: ignore[arg-type]
     rng = np.random.default_rng(7)
     for _ in range(400):
         scale = 10.0 ** rng.uniform(-4, 6)
@@ -224,16 +229,23 @@ def test_shown_levels_always_subtract_to_the_shown_difference(
     kind: str, short: bool, exponent: float, base: float, change: float, half: float
 ) -> None:
     """For any baseline and option level (and any interval of their difference), the shown
-    option less the shown baseline is the shown difference, and the difference reads inside
-    its interval, in the console's tables and the report's text (``short``: money in £m)."""
-    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    option less the shown baseline is the shown difference, or (where no precision makes them)
+    within one unit of its last digit, the difference being the true one rounded; and the
+    difference reads inside its interval, in the console's tables and the report's text
+    (``short``: money in £m)."""
+    kpi = K.Kpi("x", "x", "u", kind, "x", signed=True)  # type: ignore[arg-type]
     scale = 10.0**exponent
     b, c, h = base * scale, change * scale, half * scale
     row = {"base_mean": b, "option_mean": b + c, "diff_mean": (b + c) - b, "ci_low": c - h, "ci_high": c + h}
     if kind == "share":
         row = {k: v / 100 for k, v in row.items()}
     shown_base, shown_option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF, short=short)
-    assert _adds_up(shown_base, shown_option, diff), (row, shown_base, shown_option, diff)
+    if not _adds_up(shown_base, shown_option, diff):
+        assert abs(_units(shown_option) - _units(shown_base) - _units(diff)) == 1, (row, shown_base, shown_option, diff)
+        decimals = len(diff.split(".")[1]) if "." in diff else 0
+        money = 1e6 if diff.endswith("m") else 1.0
+        true = row["diff_mean"] * kpi.scale(365.0) / money
+        assert _units(diff) == _units(f"{true:.{decimals}f}"), (row, diff, true)
     assert _units(low) <= _units(diff) <= _units(high), (row, diff, low, high)
     # an interval that excludes zero never reads as zero (ends within reach of the most
     # decimals any number is given, MAX_DECIMALS = 8, in the units shown: £m when short)
@@ -298,11 +310,13 @@ def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precis
     assert f"The {total.label} rises by £0.53m a year, from £81.77m to £82.30m" in plain
 
 
-def test_when_no_precision_adds_up_the_difference_moves_least() -> None:
-    """Referrals a year 1,491.77 -> 1,492.44, difference 0.676: at no precision from 0 to 3
-    decimals do the rounded levels subtract to the rounded difference. The fallback showed
-    "1,492 -> 1,492, diff 0" (a move of 0.68 of its unit, hiding the change); the precision at
-    which the difference moves least (2 decimals: 0.67 for 0.676) is used instead."""
+def test_when_no_precision_adds_up_each_number_is_rounded_on_its_own() -> None:
+    """Referrals a year 1,491.77 -> 1,492.44, difference 0.676: at neither 0 nor 1 decimal do the
+    rounded levels subtract to the rounded difference. The first fallback showed "1,492 -> 1,492,
+    diff 0" (hiding the change), the second "1,491.77 -> 1,492.44, 0.67" (a decimal too many and
+    a wrong last digit). Each number is now rounded on its own at the fewest decimals at which
+    the levels move the way the difference does: 0.7, the true difference, within a unit of
+    1,492.4 less 1,491.8."""
     from sim import kpis as K
     from sim.present.format import DIFF_ROW, fmt_row
 
@@ -312,7 +326,7 @@ def test_when_no_precision_adds_up_the_difference_moves_least() -> None:
     row |= {"ci_low": -5.853102368087347, "ci_high": 6.853102368087347, "diff_sd": 0.7071, "distinguishable": False}
     assert scale == pytest.approx(365 / 270)
     base, option, diff, _, _ = fmt_row(row, kpi, 270.0, DIFF_ROW)
-    assert (base, option, diff) == ("1,491.77", "1,492.44", "0.67")
+    assert (base, option, diff) == ("1,491.8", "1,492.4", "0.7")
 
 
 def test_money_in_pounds_beside_money_in_millions_keeps_whole_pounds() -> None:
@@ -331,13 +345,268 @@ def test_money_in_pounds_beside_money_in_millions_keeps_whole_pounds() -> None:
     assert fmt_row(large, kpi, 365.0, MEAN_CI, short=True, at_least=same)[0].endswith("m")
 
 
-def test_a_clear_interval_moved_with_its_difference_never_reads_zero() -> None:
+def test_a_clear_interval_is_never_moved_onto_zero() -> None:
     """51.8666 -> 52.5343 days, difference 0.6678 (95% CI 0.0838 to 1.2518, clear): at no
-    precision tried do the rounded levels subtract to the rounded difference, and the fallback
-    moved the interval with the difference to "0.6 (0.0 to 1.2)" beside "clear". The precision chosen keeps both ends
-    off zero."""
+    precision tried do the rounded levels subtract to the rounded difference; a fallback that
+    moved the interval with the difference showed "0.6 (0.0 to 1.2)" beside "clear". The
+    difference and its interval are now the true ones rounded, so neither end reads zero."""
     kpi = K.wait(Stage.LEVEL3, "mean")
     row = {"base_mean": 51.86655561110434, "option_mean": 52.53434800280247, "diff_mean": 0.6677923916981285}
     row |= {"ci_low": 0.08381393097243339, "ci_high": 1.251770852423817}
-    base, option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF)
-    assert _adds_up(base, option, diff) and _units(low) != 0 and _units(high) != 0, (base, option, diff, low, high)
+    assert fmt_row(row, kpi, 365.0, DIFF) == ["51.9", "52.5", "0.7", "0.1", "1.3"]
+
+
+# --------------------------------------------------------------------------- means of three replications
+def _decimals(text: str) -> int:
+    return _num(text.removesuffix("m"))[1]
+
+
+def test_the_reviewers_means_of_three_are_shown_at_the_kpis_precision() -> None:
+    """The review's case (budget cut, 3 replications): "down by 172.334 children, from 330.667 to
+    158.333" for a true difference of -172.333. Means of three are thirds, so no precision adds
+    up; the fallback took the most decimals tried and showed the levels' difference, with a
+    wrong last digit. Now: the KPI's own precision, the true difference rounded."""
+    kpi = K.SW_WAITING_AT_END
+    row = {"base_mean": 992 / 3, "option_mean": 475 / 3, "diff_mean": -517 / 3, "ci_low": -330.8, "ci_high": -13.868}
+    assert fmt_row(row, kpi, 365.0, DIFF) == ["331", "158", "-172", "-331", "-14"]
+    withdrew = {"base_mean": 114.8667, "option_mean": 114.9333, "diff_mean": 0.0667, "ci_low": -2.1, "ci_high": 2.2}
+    assert fmt_row(withdrew, K.WITHDRAWN_TOTAL, 365.0, DIFF)[:3] == ["115", "115", "0"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "short"),
+    [("count", False), ("days", False), ("number", False), ("share", False), ("gbp", False), ("gbp", True)],
+)
+def test_means_of_three_never_take_more_than_one_extra_decimal(kind: str, short: bool) -> None:
+    """Levels that are means of three replications, each replication a whole number of the
+    KPI's last unit (a count, days to a tenth, a share to a percent...), with an interval at
+    least a unit wide: no number is shown with more than one decimal past the KPI's own, the
+    shown difference is within one unit of its last digit of the true difference, and the
+    levels subtract to it within one unit (exactly where a precision makes them)."""
+    kpi = K.Kpi("x", "x", "u", kind, "x")  # type: ignore[arg-type]
+    own = {"count": 0, "days": 1, "number": 2, "share": 0, "gbp": 0}[kind]
+    unit = 1e6 * 10.0**-1 if short else 10.0**-own  # money in £m has one decimal of millions
+    stored = 0.01 if kind == "share" else 1.0  # a share is stored as a fraction, shown in percent
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(600):
+        top = int(10 ** rng.uniform(1, 4))
+        base = rng.integers(10, top + 10, 3) * unit  # from £1m when in millions
+        option = np.maximum(base + rng.integers(-top // 2, top // 2 + 1, 3) * unit, 0)
+        if kind == "share":
+            base, option = np.minimum(base, 100), np.minimum(option, 100)
+        diffs = option - base
+        half = 4.303 * float(np.std(diffs, ddof=1)) / math.sqrt(3)
+        mean = float(diffs.mean())
+        low, high = mean - half, mean + half
+        if half < unit or (low > 0 and low < unit) or (-unit < high < 0) or abs(mean) < unit:
+            continue  # an interval under a unit (or an end within one of zero) rightly takes decimals
+        checked += 1
+        row = {
+            "base_mean": base.mean(),
+            "option_mean": option.mean(),
+            "diff_mean": mean,
+            "ci_low": low,
+            "ci_high": high,
+        }
+        row = {k: v * stored for k, v in row.items()}
+        shown = fmt_row(row, kpi, 365.0, DIFF, short=short)
+        assert all(_decimals(t) <= own + 1 for t in shown), (row, shown)
+        b, o, d = shown[:3]
+        places = _decimals(d)
+        true = mean / (1e6 if short else 1.0)
+        assert abs(_units(d) - true * 10**places) <= 1, (row, shown, true)
+        assert abs(_units(o) - _units(b) - _units(d)) <= 1, (row, shown)
+    assert checked > 100
+
+
+# --------------------------------------------------------------------------- a difference's interval and zero
+def test_a_difference_interval_never_puts_the_options_level_below_zero() -> None:
+    """The review's case: "from 330.667 to 158.333 (95% CI -330.800 to -13.868)": at its lower end
+    the option would have fewer than no children waiting. For a KPI that cannot be negative the
+    interval's lower end is at least minus the baseline's level, as a level's interval is
+    truncated at zero; a signed KPI (cost less budget) keeps its interval."""
+    kpi = K.SW_WAITING_AT_END
+    row = {"base_mean": 992 / 3, "option_mean": 475 / 3, "diff_mean": -517 / 3, "ci_low": -340.8, "ci_high": -13.868}
+    base, _, _, low, high = fmt_row(row, kpi, 365.0, DIFF)
+    assert (base, low, high) == ("331", "-331", "-14")
+    d = _differences(kpi, row["base_mean"], row["option_mean"], row["ci_low"], row["ci_high"])
+    (line,) = console.difference_lines(d, [kpi], 365.0, "opt")
+    assert "(95% CI -331 to -14)" in line, line
+    signed = K.OVER_BUDGET
+    money = {"base_mean": 1000.0, "option_mean": -500.0, "diff_mean": -1500.0, "ci_low": -2500.0, "ci_high": -500.0}
+    assert fmt_row(money, signed, 365.0, DIFF)[3] == "-£2,500"
+
+
+# --------------------------------------------------------------------------- one precision in every option
+class _TwoOptions:
+    """Just what the console, the report's summary and its differences table read of a comparison
+    of two options."""
+
+    kind = None
+    base = "base"
+    options = ("quiet", "loud")
+    scenarios = ("base", "quiet", "loud")
+
+    def __init__(self, differences: pd.DataFrame, kpis: list[K.Kpi]) -> None:
+        self.differences, self.kpis = differences, {k.name: k for k in kpis}
+        self.configs: dict[str, Any] = {}
+
+    def window_days(self, _name: Any = None) -> float:
+        return 365.0
+
+    def config(self, _name: str) -> dict[str, Any]:
+        return {}  # no resolved scenario: no dated changes
+
+
+def _two_option_compare() -> _TwoOptions:
+    """Step-ups 244.35 a year in the baseline: the quiet option leaves them at 244.62 (a change of
+    0.27 whose interval, half a family wide, needs a decimal), the loud one cuts them to 230.12
+    (whole families would do); the total cost
+    £90,287,000 rises by £15,000 (quiet) or by £2,400,000 (loud)."""
+    steps, cost = K.STEP_UPS_TOTAL, K.per_year(K.COST_TOTAL)
+    rows = []
+    for option, k, base, new, low, high in [
+        ("quiet", steps, 244.35, 244.62, -0.3, 0.8),
+        ("loud", steps, 244.35, 230.12, -20.0, -8.0),
+        ("quiet", cost, 90_287_000.0, 90_302_000.0, -20_000.0, 50_000.0),
+        ("loud", cost, 90_287_000.0, 92_687_000.0, 2_100_000.0, 2_700_000.0),
+    ]:
+        rows.append(_differences(k, base, new, low, high).assign(option=option))
+    return _TwoOptions(pd.concat(rows, ignore_index=True), [steps, cost])
+
+
+def test_a_baseline_reads_the_same_in_every_options_block() -> None:
+    """The review's case: in one comparison the baseline's step-ups read "244.35" under one option
+    and "244" under the next, its cost "£90.3m" and "£90.287m". A KPI takes one precision in
+    every option's block: the console's tables, the report's sentences and its table."""
+    from sim.present import page
+
+    res = _two_option_compare()
+    steps, cost = K.STEP_UPS_TOTAL, K.per_year(K.COST_TOTAL)
+    for kpi, want in ((steps, "244.3"), (cost, "£90,287,000")):  # 244.35 is 244.3499... as a float
+        for option in res.options:
+            (line,) = console.difference_lines(res.differences, [kpi], 365.0, option)
+            assert re.search(rf"\s{re.escape(want)} ->", line), (option, line)
+    said = [re.sub(r"<[^>]+>", "", narrative._option_item(res, o)) for o in res.options]  # type: ignore[arg-type]
+    for text in said:
+        assert re.search(r"[ (]244\.3 (?:→|to|vs)", text), text
+    money = [set(re.findall(r"(?:from|:) (£[\d.]+m) (?:to|vs)", text)) for text in said]
+    assert money[0] == money[1] and len(money[0]) == 1, money
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._differences(res))  # type: ignore[arg-type]
+    baselines = cells[::4]  # baseline, option, change, interval per row
+    assert baselines == ["244.3", "£90,287,000", "244.3", "£90,287,000"], cells
+
+
+# --------------------------------------------------------------------------- settings, stored values, a run's words
+def test_a_settings_number_reads_plainly() -> None:
+    """The review's case: the "What ... changes" table showed ``7700000.0 -> 6200000`` and
+    ``14.0 -> 7.0``. A whole number has no ``.0``; a big one has thousands separators; a year
+    keeps its digits; a command line (``--vary``) keeps the number as typed."""
+    from sim.present.assumptions import show
+    from sim.present.narrative import _grouped
+
+    assert [show(v) for v in (7_700_000.0, 6200000, 14.0, 7.0, 0.35, 2024, 1825.0, True)] == [
+        "7,700,000",
+        "6,200,000",
+        "14",
+        "7",
+        "0.35",
+        "2024",
+        "1825",
+        "true",
+    ]
+    changes = [("costs.budget_gbp_per_year", 7_700_000.0, 6_200_000), ("panel.interval_days", 14.0, 7.0)]
+    assert _grouped(changes, plain=True) == [
+        "costs.budget_gbp_per_year 7,700,000 -> 6,200,000",
+        "panel.interval_days 14 -> 7",
+    ]
+
+
+def test_every_kpi_as_stored_reads_in_plain_digits() -> None:
+    """The review's case: "Every KPI as stored" showed ``4.512e+08``, ``2.46e+04`` and ``7.7e+06``."""
+    from sim.present import page
+
+    summary = pd.DataFrame(
+        [
+            {"kpi": "cost_total_gbp", "mean": 451_234_567.8, "sd": 1234.5, "ci_low": 0.012345, "ci_high": -0.5, "n": 3},
+            {"kpi": "referrals_total", "mean": 24_600.0, "sd": 7_700_000.0, "ci_low": 18.36364, "ci_high": 0.0, "n": 3},
+        ]
+    )
+
+    class _Stored:
+        pass
+
+    res = _Stored()
+    res.summary = summary  # type: ignore[attr-defined]
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._stored(res))  # type: ignore[arg-type]
+    assert cells == ["451,234,568", "1,234", "0.01235", "-0.5", "3", "24,600", "7,700,000", "18.36", "0", "3"], cells
+
+
+class _Run:
+    """Just what a run's summary sentences read of its results: one scenario, a window of five
+    years after a five-year warm-up, an early help cost of £4.066m a year against a £4.104m budget."""
+
+    kind = None
+    base = "base"
+    scenarios = ("base",)
+
+    def __init__(self) -> None:
+        early = K.per_year(K.COST_EARLY_HELP)
+        rows = [
+            (K.WINDOW_DAYS, 1825.0, 1825.0, 1825.0),
+            (early, 4_066_000.0, 3_952_000.0, 4_180_000.0),  # stored a year
+            (K.BUDGET, 4_104_000.0, 4_104_000.0, 4_104_000.0),
+            (K.OVER_BUDGET, -38_000.0, -152_000.0, 76_000.0),
+        ]
+        self.kpis = {k.name: k for k, *_ in rows}
+        self.summary = pd.DataFrame(
+            [{"kpi": k.name, "mean": m, "ci_low": lo, "ci_high": hi, "n": 3} for k, m, lo, hi in rows]
+        )
+        self.replications = pd.DataFrame({"scenario": ["base"] * 3, "rep": [0, 1, 2]})
+        self.settings = {"run": {"warmup_days": 1825, "duration_days": 3650}}
+
+    def window_days(self, _name: Any = None) -> float:
+        return 1825.0
+
+    def setting(self, dotted: str, _scenario: Any = None) -> Any:
+        node: Any = self.settings
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+
+def test_a_runs_window_reads_in_whole_days() -> None:
+    """The review's case: "results over the 1,825.0 days after a 1,825-day warm-up"."""
+    plain = re.sub(r"<[^>]+>", "", narrative._intro(_Run(), "base"))  # type: ignore[arg-type]
+    assert "results over the 1,825 days after a 1,825-day warm-up" in plain, plain
+
+
+def test_a_cost_and_its_budget_read_apart() -> None:
+    """The review's case: "Early help costs £4.1m a year ... against a budget of £4.1m a year" for
+    £4.066m against £4.104m (the cost's interval, ±£0.11m, asks for one decimal of millions).
+    Both are shown to a precision that tells them apart."""
+    plain = re.sub(r"<[^>]+>", "", narrative._budget_sentence(_Run(), "base"))  # type: ignore[arg-type]
+    assert "Early help costs £4.07m a year (95% CI £3.95m to £4.18m), against a budget of £4.10m a year" in plain, plain
+    assert plain.endswith("not distinguishable from its budget.")
+
+
+def test_the_forest_plot_bounds_a_difference_as_the_text_does() -> None:
+    """The comparison figure draws the same bounded interval as the text: never below minus the
+    baseline's level for a KPI that cannot be negative."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.present import fig_compare
+
+    kpi = K.SW_WAITING_AT_END
+    d = _differences(kpi, 992 / 3, 475 / 3, -340.8, -13.868).assign(option="quiet")
+    res = _TwoOptions(d, [kpi])
+    res.options = ("quiet",)  # type: ignore[misc]
+    fig, ax = plt.subplots()
+    fig_compare._panel(ax, res, kpi, {"quiet": "black"})  # type: ignore[arg-type]
+    drawn = [x for line in ax.get_lines() for x in line.get_xdata() if line.get_ydata()[0] == 0]
+    plt.close(fig)
+    assert min(drawn) == pytest.approx(-992 / 3), drawn

@@ -39,7 +39,7 @@ from sim.experiment import run_replication
 from sim.present import fig_compare, fig_costs, fig_diagnostics, fig_flow, fig_services, fig_sweep, fig_waits
 from sim.present import references as bib
 from sim.present.assumptions import read_assumptions
-from sim.present.format import fmt_money_axis, fmt_number
+from sim.present.format import diff_interval, fmt_money_axis, fmt_number
 from sim.present.narrative import changes_text
 from sim.present.page import page, references
 from sim.present.report import build_figures, make_report
@@ -225,21 +225,21 @@ def _csv_row(folder: Path, attrs: dict[str, str]) -> pd.Series:
     return rows.iloc[0]
 
 
-MOVED = ("diff_mean", "ci_low", "ci_high")
-"""A difference (and its interval) is shown as the difference of its two levels as shown: where
-no precision makes them agree it moves by less than one unit of its last digit
-(``sim.present.format.row_shown``), so up to one unit, not half, from its CSV cell."""
-
-
 def _check_numbers(folder: Path) -> list[dict[str, str]]:
-    """Every tagged number in the summary equals its CSV cell (to the printed precision)."""
+    """Every tagged number in the summary equals its CSV cell (to the printed precision); the
+    interval of a difference bounded as its option's level is (``sim.present.format.diff_interval``:
+    a wait's difference never below minus the baseline's wait)."""
     numbers = _page(folder).numbers
     assert numbers, "the summary has no numbers"
+    kpis = R.read(folder).kpis
     for attrs, text in numbers:
         shown, tol = _parse(text)
-        if attrs["source"] == "differences" and attrs["field"] in MOVED:
-            tol *= 2
-        value = float(_csv_row(folder, attrs)[attrs["field"]]) * float(attrs["scale"])
+        row = _csv_row(folder, attrs)
+        scale = float(attrs["scale"])
+        value = float(row[attrs["field"]]) * scale
+        if attrs["source"] == "differences" and attrs["field"] in ("ci_low", "ci_high"):
+            ends = (float(row[f]) * scale for f in ("base_mean", "ci_low", "ci_high"))
+            value = dict(zip(("ci_low", "ci_high"), diff_interval(kpis[attrs["kpi"]], *ends, scale)))[attrs["field"]]
         want = abs(value) if attrs["abs"] == "1" else value
         assert math.isfinite(want), attrs
         assert abs(shown - want) <= tol * (1 + 1e-9) + 1e-9, f"{text!r} vs {want} for {attrs}"

@@ -11,6 +11,7 @@ to the manifest's ``cwd``). Nothing here runs or validates a scenario.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -63,14 +64,24 @@ _KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_.\-]+|\"[^\"]*\"|'[^
 _BLOCK_SCALARS = ("|", ">", "|-", ">-", "|+", ">+")
 
 
+GROUP_FROM = 10_000
+"""A setting's number is shown with thousands separators from this size (``7,700,000``; a year
+such as ``2024`` or a 1825-day run keeps its plain digits)."""
+
+
 def show(value: Any) -> str:
-    """A setting's value as a planner reads it."""
+    """A setting's value as a planner reads it: a whole number without ``.0`` (``7.0`` is
+    ``7``), one from :data:`GROUP_FROM` with thousands separators (``7,700,000``)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
+    if isinstance(value, int | float) and math.isfinite(value):
+        whole = float(value).is_integer()
+        number: int | float = int(value) if whole else value
+        return f"{number:,}" if abs(number) >= GROUP_FROM else str(number)
     if isinstance(value, list):
         return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, dict):

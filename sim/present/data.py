@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim import kpis as K
 from sim.kpis import Kpi
-from sim.present.format import shown
+from sim.present.format import clip_interval, shown
 from sim.results import Kind, Results
 
 __all__ = [
@@ -149,17 +149,6 @@ def n_reps(res: Results, scenario: str | None = None) -> int:
     if scenario is not None:
         return len(reps_of(res, scenario))
     return int(reps.groupby(reps["scenario"].astype(str)).size().max())
-
-
-def clip_interval(kpi: Kpi, low: float, high: float, scale: float = 1.0) -> tuple[float, float]:
-    """An interval I compute myself (stored values times ``scale``), truncated at zero when
-    the KPI cannot be negative and at one (times ``scale``) when it cannot exceed its whole
-    (as ``summary.csv`` does)."""
-    if kpi.nonnegative and math.isfinite(low) and low < 0:
-        low = 0.0
-    if kpi.at_most_one and math.isfinite(high) and high > scale:
-        high = scale
-    return low, high
 
 
 def kpi_rows(res: Results, kpis: Sequence[Kpi], scenarios: Sequence[str]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present import findings
 from sim.present.data import cap, n_reps, present, verdict
-from sim.present.format import change_unit
+from sim.present.format import change_unit, diff_interval
 from sim.present.theme import colours, finish, money_axis, new_figure, note, style, title
 from sim.results import Results
 
@@ -68,7 +68,9 @@ def _panel(ax: Axes, res: Results, kpi: Kpi, cols: dict[str, str]) -> list[str]:
         if not math.isfinite(d):
             ax.text(0, i, "  no value (not measured)", va="center", fontsize=8, color="0.35")
             continue
-        lo, hi = float(row["ci_low"]) * scale, float(row["ci_high"]) * scale  # type: ignore[index]
+        # bounded as the text's: a non-negative option's level never below zero (diff_interval)
+        base, low, high = (float(row[f]) * scale for f in ("base_mean", "ci_low", "ci_high"))  # type: ignore[index]
+        lo, hi = diff_interval(kpi, base, low, high, scale)
         dist = row is not None and verdict(row) == "clear"  # the one rule (rounding noise is no change)
         xs += [d, lo, hi]
         if dist:

@@ -7,7 +7,7 @@ percent), in the style of its ``kind``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sim.kpis import Kpi
@@ -17,9 +17,12 @@ __all__ = [
     "DIFF_ROW",
     "MAX_DECIMALS",
     "MEAN_CI",
+    "MILLION",
     "adds_up",
     "base_decimals",
     "change_unit",
+    "clip_interval",
+    "diff_interval",
     "excludes_zero",
     "field_kind",
     "fmt_kpi",
@@ -32,6 +35,7 @@ __all__ = [
     "row_decimals",
     "row_shown",
     "rows_decimals",
+    "shared_decimals",
     "shown",
 ]
 
@@ -39,9 +43,11 @@ MILLION = 1e6
 """Money of this many pounds or more is shown in millions in the report's text (:func:`row_shown`)."""
 MAX_DECIMALS = 8
 """The most decimals a group of numbers is ever given (:func:`group_decimals`)."""
-ADD_UP_DECIMALS = 3
+ADD_UP_DECIMALS = 1
 """The most decimals :func:`group_decimals` adds so that two levels subtract to their difference
-as shown; past it the difference is shown as that of the levels shown (:func:`row_shown`)."""
+as shown; past it each is shown rounded on its own (:func:`row_shown`): one more decimal makes
+``129.375 -> 116.625`` add up (``129.4 -> 116.6, -12.8``), while more only add digits to means of
+three replications (``330.667 -> 158.333, -172.334`` for -172.333)."""
 _LEVELS = ("base_mean", "option_mean")
 """The two levels of a row of ``differences.csv`` (the difference's fields are the others)."""
 MEAN_CI = ("mean", "ci_low", "ci_high")
@@ -96,20 +102,28 @@ def group_decimals(
 
     One precision serves the whole group, so the value reads inside its interval (rounding
     to the same decimals keeps the order) and two levels subtract to their difference as
-    shown. It is the kind's (:func:`base_decimals`) or ``at_least`` if more, raised until
+    shown where they can. It is the kind's (:func:`base_decimals`) or ``at_least`` if more,
+    raised until
 
     * the interval's half-width shows at least one significant figure (its ends are then at
       least two units of the last digit apart, so ``0 to 0`` never hides ``-0.22 to 0.02``);
     * an interval that excludes zero has no end that reads as zero;
     * each pair in ``apart`` (two levels with a clear difference) reads as two numbers;
 
-    then by up to :data:`ADD_UP_DECIMALS` more until each ``(base, option, diff)`` in ``adds``
-    adds up as shown (:func:`adds_up`: ``129.4 -> 116.6, -12.8``, not ``129 -> 117, -13``); if
-    none does, the one of those at which the difference moves least to the levels' (less than
-    one unit of its last digit: :func:`row_shown`). Non-finite numbers are ignored; at most :data:`MAX_DECIMALS`.
+    then by at most :data:`ADD_UP_DECIMALS` more where each ``(base, option, diff)`` in
+    ``adds`` adds up there as shown (:func:`adds_up`: ``129.4 -> 116.6, -12.8``, not
+    ``129 -> 117, -13``); see :func:`_add_up_decimals` for when none does. Non-finite numbers
+    are ignored; at most :data:`MAX_DECIMALS`.
     """
     vals = [float(v) for v in values]
-    d = max(base_decimals(kind, [*vals, low, high]), min(at_least, MAX_DECIMALS))
+    readable = _readable(vals, low, high, apart)
+    return _add_up_decimals(_first_readable(kind, vals, low, high, readable, at_least), readable, adds)
+
+
+def _readable(
+    values: Sequence[float], low: float, high: float, apart: Sequence[tuple[float, float]]
+) -> Callable[[int], bool]:
+    """Whether a group reads at a precision (:func:`group_decimals`'s three rules)."""
     bounded = math.isfinite(low) and math.isfinite(high)
     half = (high - low) / 2 if bounded else 0.0
     clear = bounded and excludes_zero(low, high)
@@ -121,35 +135,46 @@ def group_decimals(
         distinct = all(f"{a:.{d}f}" != f"{b:.{d}f}" for a, b in pairs)
         return wide and off_zero and distinct
 
+    return readable
+
+
+def _first_readable(
+    kind: str, values: Sequence[float], low: float, high: float, readable: Callable[[int], bool], at_least: int
+) -> int:
+    """The fewest decimals, from the kind's or ``at_least``, at which a group reads."""
+    d = max(base_decimals(kind, [*values, low, high]), min(at_least, MAX_DECIMALS))
     while d < MAX_DECIMALS and not readable(d):
         d += 1
-    tried = [more for more in range(d, min(d + ADD_UP_DECIMALS, MAX_DECIMALS) + 1) if readable(more)]
-    for more in tried:
-        if all(adds_up(*t, more) for t in adds):
-            return more
-    # none adds up: the precision at which the difference moves least, in units of its last
-    # digit, to the difference of the levels shown (1,491.77 -> 1,492.44, 0.67 for 0.676,
-    # rather than 1,492 -> 1,492, 0 for it); an interval that excludes zero must not read as
-    # zero once moved with it
-    def moved_off_zero(p: int) -> bool:
-        if not clear:
-            return True
-        shift = [(_units(o, p) - _units(b, p)) * 10.0**-p - x for b, o, x in adds if _finite(b, o, x)]
-        return all(float(_reads(end + m, p)) != 0 for m in shift for end in (low, high))
-
-    keep = [p for p in tried if moved_off_zero(p)] or tried[-1:]
-    return min(keep, key=lambda p: max((_move(*t, p) for t in adds), default=0.0), default=d)
+    return d
 
 
-def _finite(*xs: float) -> bool:
-    return all(math.isfinite(x) for x in xs)
+def _add_up_decimals(d: int, readable: Callable[[int], bool], adds: Sequence[tuple[float, float, float]]) -> int:
+    """From ``d`` decimals (at which the numbers read), the fewest, at most
+    :data:`ADD_UP_DECIMALS` more, at which each ``(base, option, diff)`` of ``adds`` adds up
+    as shown (:func:`adds_up`).
+
+    When none does (the means of three replications are thirds, and ``330.667 -> 158.333`` is
+    never ``-172.333``: more decimals only add digits), each number is shown rounded on its
+    own (:func:`row_shown`), so the difference is the true one to its last digit and the
+    levels subtract to it within one unit of that digit; its interval is not moved, so a
+    clear one never reads zero. The precision is then the fewest at which the levels, as
+    shown, move the way the difference does (``1,491.8 -> 1,492.4, 0.7`` rather than
+    ``1,492 -> 1,492, 1``), else ``d``: extra decimals would not make them add up.
+    """
+    tried = [p for p in range(d, min(d + ADD_UP_DECIMALS, MAX_DECIMALS) + 1) if readable(p)]
+    for p in tried:
+        if all(adds_up(*t, p) for t in adds):
+            return p
+    return next((p for p in tried if all(_same_way(*t, p) for t in adds)), d)
 
 
-def _move(base: float, option: float, diff: float, decimals: int) -> float:
-    """How far, in units of the last digit, ``diff`` is from ``option`` less ``base`` as shown."""
+def _same_way(base: float, option: float, diff: float, decimals: int) -> bool:
+    """Whether ``option`` less ``base`` as shown has the sign of ``diff`` as shown (zero with zero)."""
     if not all(math.isfinite(x) for x in (base, option, diff)):
-        return 0.0
-    return abs((_units(option, decimals) - _units(base, decimals)) - diff * 10.0**decimals)
+        return True
+    levels = _units(option, decimals) - _units(base, decimals)
+    shown_diff = _units(diff, decimals)
+    return (levels > 0) - (levels < 0) == (shown_diff > 0) - (shown_diff < 0)
 
 
 def fmt_number(value: Any, kind: str, decimals: int | None = None) -> str:
@@ -212,13 +237,63 @@ def change_unit(kpi: Kpi) -> str:
 
 
 def _row_values(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> dict[str, float]:
+    """The numbers of a row as shown (scaled), a difference's interval bounded (:func:`diff_interval`)."""
     fields = (*_LEVELS, "diff_mean") if "diff_mean" in row else ("mean",)
-    return {f: shown(row.get(f), kpi, window_days) for f in (*fields, "ci_low", "ci_high")}
+    value = {f: shown(row.get(f), kpi, window_days) for f in (*fields, "ci_low", "ci_high")}
+    if "diff_mean" in row:
+        bounded = diff_interval(kpi, value["base_mean"], value["ci_low"], value["ci_high"], kpi.scale(window_days))
+        value["ci_low"], value["ci_high"] = bounded
+    return value
+
+
+def diff_interval(kpi: Kpi, base: float, low: float, high: float, scale: float = 1.0) -> tuple[float, float]:
+    """The interval ``low`` to ``high`` of a difference from the level ``base``, bounded as the
+    option's level is (:func:`clip_interval`).
+
+    The option's level is the baseline's plus the difference, so for a KPI that cannot be
+    negative the difference cannot be below minus the baseline's level: an interval reading
+    "from 330.7 to 158.3 (95% CI -330.8 to -13.9)" would say the option may have fewer than no
+    children waiting. Its lower end is raised to minus the baseline mean (and, for a part of
+    its whole, its upper end lowered to the whole less it), as the t interval of a level is
+    truncated at zero; the truncated interval holds the true difference whenever the t
+    interval does if the baseline mean is its true level, and the baseline mean is the best
+    estimate of it we show."""
+    if not math.isfinite(base):
+        return low, high
+    lo, hi = clip_interval(kpi, base + low, base + high, scale)
+    # only a bound that moved is recomputed, so an interval within bounds keeps its exact ends
+    return (lo - base if lo != base + low else low), (hi - base if hi != base + high else high)
+
+
+def clip_interval(kpi: Kpi, low: float, high: float, scale: float = 1.0) -> tuple[float, float]:
+    """An interval I compute myself (stored values times ``scale``), truncated at zero when
+    the KPI cannot be negative and at one (times ``scale``) when it cannot exceed its whole
+    (as ``summary.csv`` does)."""
+    if kpi.nonnegative and math.isfinite(low) and low < 0:
+        low = 0.0
+    if kpi.at_most_one and math.isfinite(high) and high > scale:
+        high = scale
+    return low, high
 
 
 def in_millions(kpi: Kpi, values: Iterable[float]) -> bool:
     """Whether money is shown short, in millions of pounds (``£46.8m``): some value is £1m or more."""
     return kpi.kind == "gbp" and any(math.isfinite(v) and abs(v) >= MILLION for v in values)
+
+
+def _row_group(
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool
+) -> tuple[str, list[float], float, float, list[tuple[float, float]], list[tuple[float, float, float]]]:
+    """A row as :func:`group_decimals` takes it: kind, values, interval, levels to read apart
+    (when the interval excludes zero) and levels with their difference to add up."""
+    value = _row_values(row, kpi, window_days)
+    if millions:
+        value = {f: v / MILLION for f, v in value.items()}
+    low, high = value.pop("ci_low"), value.pop("ci_high")
+    diff = "diff_mean" in row
+    apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
+    adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
+    return "gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart, adds
 
 
 def row_decimals(
@@ -230,64 +305,96 @@ def row_decimals(
     to the difference as shown), shown together (:func:`group_decimals`); ``millions``: of the
     values in millions of pounds; ``at_least``: the fewest decimals (rows shown side by side,
     :func:`rows_decimals`)."""
-    value = _row_values(row, kpi, window_days)
-    if millions:
-        value = {f: v / MILLION for f, v in value.items()}
-    low, high = value.pop("ci_low"), value.pop("ci_high")
-    diff = "diff_mean" in row
-    apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
-    adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
-    kind = "gbp_m" if millions else kpi.kind
-    return group_decimals(kind, list(value.values()), low, high, apart, adds, at_least)
+    kind, values, low, high, apart, adds = _row_group(row, kpi, window_days, millions)
+    return group_decimals(kind, values, low, high, apart, adds, at_least)
 
 
 def _row_precision(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0
+    row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0, decimals: int | None = None
 ) -> tuple[bool, int]:
-    """Whether the row's money is shown in millions, and its decimals (once per row). Money
-    in pounds beside money in millions keeps its own precision: ``at_least`` (decimals of
-    millions, :func:`rows_decimals`) would show £812,345.300."""
+    """Whether the row's money is shown in millions, and its decimals (once per row): ``decimals``
+    if given (:func:`shared_decimals`), else its own from ``at_least``. Money in pounds beside
+    money in millions keeps its own precision: ``at_least`` (decimals of millions,
+    :func:`rows_decimals`) would show £812,345.300."""
     millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
     pounds = short and kpi.kind == "gbp" and not millions
+    if decimals is not None and not pounds:
+        return millions, decimals
     return millions, row_decimals(row, kpi, window_days, millions, 0 if pounds else at_least)
 
 
 def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False) -> int:
-    """The one precision of rows shown side by side, each with its KPI and window in days (a
-    table's scenarios and the differences between them; the costs that add up to the total):
-    the most any of them needs (:func:`row_decimals`, in millions where ``short`` shows them
-    so), so that a level reads the same in each (not ``123`` in one table and ``122.8`` in the
-    next); give it to :func:`fmt_row` or :func:`row_shown` as ``at_least``."""
+    """The fewest decimals of rows shown side by side, each with its KPI and window in days (a
+    table's scenarios; the costs that add up to the total): the most any of them needs
+    (:func:`row_decimals`, in millions where ``short`` shows them so), so that none reads
+    coarser than the others; give it to :func:`fmt_row` or :func:`row_shown` as ``at_least``
+    (a row may take a decimal more to add up)."""
     return max((_row_precision(row, kpi, window, short)[1] for row, kpi, window in rows), default=0)
 
 
+def shared_decimals(
+    rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False, at_least: int = 0
+) -> int:
+    """The one precision of one KPI's rows shown in several places, each with its KPI and window
+    in days: each option's row of ``differences.csv`` in a comparison, whose baseline level
+    then reads the same in every option's block (not ``244.35`` in one and ``244`` in the next,
+    nor ``£90.3m`` beside ``£90.287m``). It is the fewest decimals at which every row reads
+    (:func:`group_decimals`), from ``at_least``, raised by at most :data:`ADD_UP_DECIMALS`
+    where that makes every row's levels subtract to its difference as shown
+    (:func:`_add_up_decimals`); give it to :func:`fmt_row` or :func:`row_shown` as
+    ``decimals``. Money shown in pounds beside money in millions (``short``) keeps its own."""
+    shown_as = [
+        (row, kpi, window, short and in_millions(kpi, _row_values(row, kpi, window).values()))
+        for row, kpi, window in rows
+    ]
+    if any(m for *_, m in shown_as):  # rows in pounds beside them keep their own precision (_row_precision)
+        shown_as = [(row, kpi, window, m) for row, kpi, window, m in shown_as if m or kpi.kind != "gbp"]
+    readables: list[Callable[[int], bool]] = []
+    first, adds = [at_least], []
+    for row, kpi, window, m in shown_as:
+        kind, values, low, high, apart, sums = _row_group(row, kpi, window, m)
+        readable = _readable(values, low, high, apart)
+        readables.append(readable)
+        first.append(_first_readable(kind, values, low, high, readable, at_least))
+        adds += sums
+    return _add_up_decimals(max(first), lambda d: all(r(d) for r in readables), adds)
+
+
 def _row_shown(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, fields: Sequence[str], short: bool, at_least: int = 0
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    fields: Sequence[str],
+    short: bool,
+    at_least: int = 0,
+    decimals: int | None = None,
 ) -> list[tuple[float, str, int]]:
-    millions, decimals = _row_precision(row, kpi, window_days, short, at_least)  # one precision for the row
+    millions, places = _row_precision(row, kpi, window_days, short, at_least, decimals)  # one precision for the row
     factor = 1 / MILLION if millions else 1.0
-    value = {f: shown(row.get(f), kpi, window_days) * factor for f in {*fields, *_row_values(row, kpi, window_days)}}
-    if "diff_mean" in row and not adds_up(value["base_mean"], value["option_mean"], value["diff_mean"], decimals):
-        # past ADD_UP_DECIMALS: the difference of the levels shown (within a unit of the last
-        # digit), its interval moved with it, so the difference still reads inside it
-        units = _units(value["option_mean"], decimals) - _units(value["base_mean"], decimals)
-        moved = units * 10.0**-decimals - value["diff_mean"]
-        value |= {f: value[f] + moved for f in ("diff_mean", "ci_low", "ci_high")}
-    return [(value[f], "gbp_m" if millions else field_kind(kpi, f, row), decimals) for f in fields]
+    value = {f: v * factor for f, v in _row_values(row, kpi, window_days).items()}
+    value |= {f: shown(row.get(f), kpi, window_days) * factor for f in fields if f not in value}
+    return [(value[f], "gbp_m" if millions else field_kind(kpi, f, row), places) for f in fields]
 
 
 def row_shown(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, field: str, short: bool = False, at_least: int = 0
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    field: str,
+    short: bool = False,
+    at_least: int = 0,
+    decimals: int | None = None,
 ) -> tuple[float, str, int]:
     """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the number
     (scaled; in millions of pounds when ``short``, the report's text, and some money is £1m or
     more: ``£46.8m (£41.6m to £52.0m)``; tables keep pounds), the kind for :func:`fmt_number`
-    (:func:`field_kind`) and the row's decimals (:func:`row_decimals`). A difference is shown
-    as the option's level less the baseline's, each as shown (:func:`adds_up`); where more
-    decimals cannot make them agree (:data:`ADD_UP_DECIMALS`), it and its interval are moved by
-    at most one unit of the last digit so that they do. ``at_least``: see :func:`fmt_row`."""
-    ((value, kind, decimals),) = _row_shown(row, kpi, window_days, (field,), short, at_least)
-    return value, kind, decimals
+    (:func:`field_kind`) and the row's decimals (:func:`row_decimals`). Each number is the
+    true one rounded to them, a difference's interval bounded as its option's level is
+    (:func:`diff_interval`): the levels subtract to the difference as shown wherever up to
+    :data:`ADD_UP_DECIMALS` more decimals make them (:func:`adds_up`), else within one unit of
+    its last digit. ``at_least``, ``decimals``: see :func:`fmt_row`."""
+    ((value, kind, places),) = _row_shown(row, kpi, window_days, (field,), short, at_least, decimals)
+    return value, kind, places
 
 
 def fmt_row(
@@ -297,13 +404,16 @@ def fmt_row(
     fields: Sequence[str],
     short: bool = False,
     at_least: int = 0,
+    decimals: int | None = None,
 ) -> list[str]:
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
     to the row's one precision (:func:`row_shown`), starting from ``at_least`` decimals if more
     (rows shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
-    shown (a row may take a decimal or more than ``at_least`` for that); a difference of shares
-    (its mean and interval) in percentage points (:func:`change_unit`)."""
-    return [fmt_number(*shown_as) for shown_as in _row_shown(row, kpi, window_days, fields, short, at_least)]
+    shown where they can (a row may take a decimal more than ``at_least`` for that); ``decimals``,
+    if given, is the precision (one KPI's rows in several places, :func:`shared_decimals`); a
+    difference of shares (its mean and interval) in percentage points (:func:`change_unit`)."""
+    shown_as = _row_shown(row, kpi, window_days, fields, short, at_least, decimals)
+    return [fmt_number(*number) for number in shown_as]
 
 
 def fmt_money(x: float) -> str:

@@ -35,7 +35,19 @@ from sim.present.data import (
     sweep_label,
     verdict,
 )
-from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_number, row_shown, rows_decimals
+from sim.present.format import (
+    DIFF_ROW,
+    MEAN_CI,
+    MILLION,
+    change_unit,
+    fmt_number,
+    group_decimals,
+    in_millions,
+    row_shown,
+    rows_decimals,
+    shared_decimals,
+    shown,
+)
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
 from sim.warmup import diagnosed
@@ -83,10 +95,11 @@ def num(
     value: float | None = None,
     where: Mapping[str, Any] | None = None,
     at_least: int = 0,
+    decimals: int | None = None,
 ) -> str:
     """A number from ``summary.csv`` (``differences.csv`` with ``option``), formatted and
     tagged with the cell it came from; a cell to its row's precision, or ``at_least`` decimals
-    if more (:func:`sim.present.format.row_shown`)."""
+    if more, or ``decimals`` if given (:func:`sim.present.format.row_shown`)."""
     kpi = res.kpis.get(kpi.name, kpi)  # as the results describe it
     raw = value if value is not None else _cell(res, kpi.name, field, scenario, option)
     if field == "rel_half_width":
@@ -108,14 +121,13 @@ def num(
     if where is not None:
         attrs["where"] = json.dumps(dict(where), default=str)
     data = " ".join(f'data-{k}="{e(v)}"' for k, v in attrs.items())
-    decimals: int | None = None
+    places = decimals
     if value is None and field != "rel_half_width":  # a cell of a row: shown to the row's one precision
         row = {f: _cell(res, kpi.name, f, scenario, option) for f in (DIFF_ROW if option is not None else MEAN_CI)}
-        # a change in a share is in percentage points (the caller says so); money from £1m in millions;
-        # a difference is that of the levels as shown
-        shown, kind, decimals = row_shown(row, kpi, res.window_days(scenario or option), field, True, at_least)
+        # a change in a share is in percentage points (the caller says so); money from £1m in millions
+        shown, kind, places = row_shown(row, kpi, res.window_days(scenario or option), field, True, at_least, decimals)
         shown = abs(shown) if magnitude else shown
-    return f'<span class="num" {data}>{e(fmt_number(shown, kind, decimals))}</span>'
+    return f'<span class="num" {data}>{e(fmt_number(shown, kind, places))}</span>'
 
 
 def _mean(res: Results, kpi: Kpi, s: str) -> float:
@@ -153,9 +165,12 @@ def _intro(res: Results, s: str) -> str:
     warm = res.setting("run.warmup_days", s)
     warm_text = f" after a {float(warm):,.0f}-day warm-up" if finite(warm) else ""
     ranges = f"each range is a {INTERVAL_TEXT}." if n > 1 else "one replication gives no ranges."
+    window = stat(res, K.WINDOW_DAYS.name, "mean", s)
+    whole = finite(window) and float(window).is_integer()  # whole days read as such: 1,825, not 1,825.0
     return (
         f"Scenario <b>{e(s)}</b>: {n} replication{'s' if n != 1 else ''}, results over the "
-        f"{num(res, K.WINDOW_DAYS, 'mean', scenario=s)} days{warm_text}. {_per_year(res, s)} {cap(ranges)}"
+        f"{num(res, K.WINDOW_DAYS, 'mean', scenario=s, decimals=0 if whole else None)} days{warm_text}. "
+        f"{_per_year(res, s)} {cap(ranges)}"
     )
 
 
@@ -257,6 +272,12 @@ def _budget_sentence(res: Results, s: str) -> str:
     window = res.window_days(s)
     rows = [({f: stat(res, k.name, f, s) for f in MEAN_CI}, res.kpis.get(k.name, k), window) for k in (early, K.BUDGET)]
     same = rows_decimals(rows, short=True)
+    # the cost and the budget read as two numbers where they differ (not £4.1m against £4.1m for
+    # £4.066m and £4.104m), in the unit the sentence shows them in
+    levels = [shown(stat(res, k.name, "mean", s), k, window) for k in (early, K.BUDGET)]
+    factor = 1 / MILLION if in_millions(early, levels) else 1.0
+    kind = "gbp_m" if factor != 1.0 else "gbp"
+    same = group_decimals(kind, [], apart=[(levels[0] * factor, levels[1] * factor)], at_least=same)
     cost = num(res, early, "mean", scenario=s, at_least=same)
     ci = ""
     if stat(res, early.name, "n", s) >= 2 and finite(stat(res, early.name, "ci_low", s)):
@@ -437,12 +458,14 @@ def changes_text(res: Results, option: str, limit: int = 4, plain: bool = False)
     return "; ".join([*parts, *([dated] if dated else [])])
 
 
-def _clause(res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], at_least: int = 0) -> tuple[str, str]:
-    """One option's change in one KPI as a clause, with its verdict (its numbers to at least
-    ``at_least`` decimals, :func:`num`)."""
+def _clause(
+    res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], decimals: int | None = None
+) -> tuple[str, str]:
+    """One option's change in one KPI as a clause, with its verdict (its numbers to ``decimals``
+    if given, else to the row's own precision, :func:`num`)."""
 
     def cell(field: str, magnitude: bool = False) -> str:
-        return num(res, kpi, field, option=option, magnitude=magnitude, at_least=at_least)
+        return num(res, kpi, field, option=option, magnitude=magnitude, decimals=decimals)
 
     b, o, d = cell("base_mean"), cell("option_mean"), cell("diff_mean")
     # £ and % are part of the formatted number
@@ -497,17 +520,22 @@ def _option_item(res: Results, option: str) -> str:
     what = f" ({changes})" if changes else ""
     clauses: list[tuple[int, str]] = []
     said: dict[str, list[str]] = {"clear": [], "unclear": [], "none": [], "unknown": []}
-    mine = d[d["option"].astype(str) == option]
-    recs = {str(r["kpi"]): {str(k): v for k, v in r.items()} for r in mine.to_dict(orient="records")}
-    window = res.window_days(option)
-    # the costs that add up to the total, at one precision (not £5.5m beside £76.23m and £81.77m)
-    costs = [(recs[k.name], k, window) for k in present(res, map(K.per_year, K.COST_TOTALS)) if k.name in recs]
-    cost_decimals = rows_decimals(costs, short=True)
+    every = [
+        ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in d.to_dict(orient="records")
+    ]
+    recs = {str(r["kpi"]): r for r, _ in every if str(r["option"]) == option}
+    # the costs that add up to the total, at one precision (not £5.5m beside £76.23m and £81.77m),
+    # in every option's block
+    costs = {k.name for k in present(res, map(K.per_year, K.COST_TOTALS))}
+    cost_decimals = rows_decimals([(r, res.kpis[str(r["kpi"])], w) for r, w in every if r["kpi"] in costs], short=True)
     for kpi in present(res, K.COMPARE):
         rec = recs.get(kpi.name)
         if rec is None or not (finite(rec["base_mean"]) or finite(rec["option_mean"])):
             continue
-        text, how = _clause(res, option, kpi, rec, cost_decimals if kpi.name in {k.name for _, k, _ in costs} else 0)
+        # one precision for the KPI in every option's block, so its baseline reads the same in each
+        rows = [(r, kpi, w) for r, w in every if r["kpi"] == kpi.name]
+        decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
+        text, how = _clause(res, option, kpi, rec, decimals)
         clauses.append((list(said).index(how), f"<li>{cap(text)}.</li>"))  # clear differences first
         said[how].append(e(kpi.label))
     tally = [

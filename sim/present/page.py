@@ -32,7 +32,7 @@ from sim.present.assumptions import (
     value_on,
 )
 from sim.present.data import INTERVAL_TEXT, VERDICT_WORDS, cap, finite, present, reps_of, rows_of, verdict
-from sim.present.format import DIFF_ROW, MEAN_CI, fmt_row, rows_decimals
+from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row, rows_decimals, shared_decimals
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
@@ -138,7 +138,7 @@ def _headline(res: Results) -> str:
             continue
         # one precision along the row, at least that of the differences table (where the levels must subtract)
         shown_rows = [(recs[s][kpi.name], kpi, res.window_days(s)) for s in res.scenarios if kpi.name in recs[s]]
-        decimals = rows_decimals([*shown_rows, *_difference_rows(res, kpi)])
+        decimals = max(rows_decimals(shown_rows), shared_decimals(_difference_rows(res, kpi)))
         cells = [_name(kpi)]
         for s in res.scenarios:
             rec = recs[s].get(kpi.name)
@@ -175,7 +175,8 @@ def _differences(res: Results) -> str:
             said = verdict(rec)
             if said == "missing":  # neither scenario measures it (no panel): no row of n/a
                 continue
-            base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW))
+            decimals = shared_decimals(_difference_rows(res, kpi))  # one precision in every option
+            base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW, decimals=decimals))
             points = " points" if kpi.kind == "share" else ""  # a change in a share is in percentage points
             ci = f"{low} to {high}{points}" if finite(rec["ci_low"]) else "n/a"
             rows.append(
@@ -211,7 +212,15 @@ def _sweep_table(res: Results) -> str:
 
 
 def _raw(value: Any) -> str:
-    return f"{float(value):,.4g}" if finite(value) else "n/a"
+    """A stored number in plain digits (never ``4.512e+08``): from 1,000 whole, with thousands
+    separators (``451,234,567``); below, to four significant figures (``0.01234``, ``18.36``)."""
+    if not finite(value):
+        return "n/a"
+    x = float(value)
+    if x == 0 or abs(x) >= 1000:
+        return fmt_number(x, "number", 0)
+    text = fmt_number(x, "number", 3 - math.floor(math.log10(abs(x))))
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _stored(res: Results) -> str:
@@ -445,7 +454,9 @@ def _command(res: Results) -> str:
         str(man.get("seed", "")),
     ]
     for k, vals in (man.get("grid") or {}).items():
-        parts += ["--vary", f"{k}={','.join(show(v) for v in vals)}"]
+        # as typed: str keeps 7700000 (show's 7,700,000 would split the list) and 0.5
+        typed = (str(v) if isinstance(v, int | float) and not isinstance(v, bool) else show(v) for v in vals)
+        parts += ["--vary", f"{k}={','.join(typed)}"]
     for o in man.get("overrides") or []:
         parts += ["--set", str(o)]
     return shlex.join(parts)
