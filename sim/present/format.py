@@ -117,7 +117,7 @@ def group_decimals(
     """
     vals = [float(v) for v in values]
     readable = _readable(vals, low, high, apart)
-    return _add_up_decimals(_first_readable(kind, vals, low, high, readable, at_least), readable, adds)
+    return _add_up_decimals(_first_readable(kind, vals, low, high, readable, at_least), readable, adds, kind)
 
 
 def _readable(
@@ -148,10 +148,13 @@ def _first_readable(
     return d
 
 
-def _add_up_decimals(d: int, readable: Callable[[int], bool], adds: Sequence[tuple[float, float, float]]) -> int:
+def _add_up_decimals(
+    d: int, readable: Callable[[int], bool], adds: Sequence[tuple[float, float, float]], kind: str = ""
+) -> int:
     """From ``d`` decimals (at which the numbers read), the fewest, at most
-    :data:`ADD_UP_DECIMALS` more, at which each ``(base, option, diff)`` of ``adds`` adds up
-    as shown (:func:`adds_up`).
+    :data:`ADD_UP_DECIMALS` more (none for pounds, ``kind`` ``gbp``: never pence beside
+    £81,769,464), at which each ``(base, option, diff)`` of ``adds`` adds up as shown
+    (:func:`adds_up`).
 
     When none does (the means of three replications are thirds, and ``330.667 -> 158.333`` is
     never ``-172.333``: more decimals only add digits), each number is shown rounded on its
@@ -161,7 +164,8 @@ def _add_up_decimals(d: int, readable: Callable[[int], bool], adds: Sequence[tup
     shown, move the way the difference does (``1,491.8 -> 1,492.4, 0.7`` rather than
     ``1,492 -> 1,492, 1``), else ``d``: extra decimals would not make them add up.
     """
-    tried = [p for p in range(d, min(d + ADD_UP_DECIMALS, MAX_DECIMALS) + 1) if readable(p)]
+    extra = 0 if kind == "gbp" else ADD_UP_DECIMALS
+    tried = [p for p in range(d, min(d + extra, MAX_DECIMALS) + 1) if readable(p)]
     for p in tried:
         if all(adds_up(*t, p) for t in adds):
             return p
@@ -350,14 +354,16 @@ def shared_decimals(
     if any(m for *_, m in shown_as):  # rows in pounds beside them keep their own precision (_row_precision)
         shown_as = [(row, kpi, window, m) for row, kpi, window, m in shown_as if m or kpi.kind != "gbp"]
     readables: list[Callable[[int], bool]] = []
-    first, adds = [at_least], []
+    first, adds, kinds = [at_least], [], set()
     for row, kpi, window, m in shown_as:
         kind, values, low, high, apart, sums = _row_group(row, kpi, window, m)
         readable = _readable(values, low, high, apart)
         readables.append(readable)
         first.append(_first_readable(kind, values, low, high, readable, at_least))
         adds += sums
-    return _add_up_decimals(max(first), lambda d: all(r(d) for r in readables), adds)
+        kinds.add(kind)
+    pounds = "gbp" if kinds == {"gbp"} else ""
+    return _add_up_decimals(max(first), lambda d: all(r(d) for r in readables), adds, pounds)
 
 
 def _row_shown(
