@@ -226,7 +226,7 @@ def _parser() -> _Parser:
     u.add_argument("config", type=Path, metavar="SPEC", help="uncertainty spec, e.g. configs/uncertainty/kirklees.yaml")
     u.add_argument(
         "--samples",
-        type=_positive_int,
+        type=_whole_int,  # its range is check_design_args' (one rule with the library's)
         default=10,
         help="Morris trajectories, Sobol base sample (a power of two) or LHS points (default 10)",
     )

@@ -28,7 +28,7 @@ from sim.arguments import check_batch_args
 from sim.config import Scenario, ScenarioError, apply_overrides, scenario_from_dict
 from sim.experiment import Progress, run_checkpointed, scenario_fingerprint
 from sim.uncertainty import analyse
-from sim.uncertainty.sample import Design, check_design_args, design
+from sim.uncertainty.sample import Design, check_design_args, design, design_size
 from sim.uncertainty.spec import LoadedSpec, Parameter, lookup
 
 __all__ = ["UncertaintyResult", "overrides_for", "run_uncertainty", "sample_scenarios", "uncertainty_job"]
@@ -145,10 +145,12 @@ def run_uncertainty(
     """
     check_batch_args(replications, seed, backend, workers, scheduler)
     check_design_args(method, samples, len(loaded.parameters))
+    # the design's size alone, before building (and validating) a scenario per point
+    workload.check_design(loaded.scenarios, design_size(method, samples, len(loaded.parameters)), replications, force)
     des = design(loaded.parameters, method, samples, seed)
     grid = sample_scenarios(loaded, des.values)
     flat = [sc for row in grid for sc in row]
-    workload.check(flat, replications, force=force)
+    workload.check_replications(flat, force=force)
     folder = None
     if out is not None:
         folder = Path(out)
