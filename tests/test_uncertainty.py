@@ -472,6 +472,35 @@ def test_resume_reads_checkpoints_back_and_refuses_another_job(
         run_uncertainty(load_spec(spec), 3, 2, "morris", seed=3, out=out)
 
 
+@pytest.mark.parametrize(
+    ("change", "differs"),
+    [
+        (["--samples", "3"], "samples 2 there, 3 here"),
+        (["--method", "lhs", "--samples", "4"], "method morris there, lhs here; samples 2 there, 4 here"),
+        (["--seed", "4"], "seed 3 there, 4 here"),
+    ],
+)
+def test_reusing_a_folder_for_another_design_names_what_differs(
+    change: list[str], differs: str, small: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec, out = small
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "2", "--seed", "3", "--quiet", *change]
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds an uncertainty analysis of mmc (" in err and "refusing to mix it with an uncertainty analysis" in err
+    assert f"(what differs: {differs})" in err, err
+
+
+def test_reusing_a_folder_with_other_parameters_says_the_parameters_changed(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, out = small
+    other = _spec(tmp_path, options=True, params=[SMALL[0], PARAMS[1]])
+    with pytest.raises(ResultsError, match=r"what differs: uncertain parameters \(the spec's parameters changed\)\)"):
+        run_uncertainty(load_spec(other), 2, 2, "morris", seed=3, out=out)
+
+
 @pytest.mark.slow  # about 30 s: a subprocess killed mid-run, rerun, and an uninterrupted run
 def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_tables(tmp_path: Path) -> None:
     spec = _spec(tmp_path, options=True, params=SMALL)
