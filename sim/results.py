@@ -265,6 +265,18 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
     return False
 
 
+def release(folder: Path) -> None:
+    """Remove the claim of a folder that holds nothing but it (no checkpoint, no table): a job
+    that fails before any replication finishes (an unreachable Dask scheduler, Ctrl-C at
+    once) leaves the folder free for another job rather than claimed by one that did nothing.
+    Empty folders inside it are removed too; the folder itself is left (it may be the user's)."""
+    if not (folder / JOB).is_file() or any(p.is_file() for p in folder.rglob("*") if p.name != JOB):
+        return
+    (folder / JOB).unlink()
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        sub.rmdir()
+
+
 def _held(folder: Path) -> int | None:
     """The replications a finished folder holds (its manifest's), or None."""
     try:

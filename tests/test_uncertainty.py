@@ -501,6 +501,24 @@ def test_reusing_a_folder_with_other_parameters_says_the_parameters_changed(
         run_uncertainty(load_spec(other), 2, 2, "morris", seed=3, out=out)
 
 
+@pytest.mark.parametrize(("command", "config"), [("run", "mmc.yaml"), ("uncertainty", "spec.yaml")])
+def test_a_command_refused_for_an_unreachable_scheduler_leaves_the_folder_free(
+    command: str, config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused (exit 2) before any replication: no claim is left, so a correct run with
+    another seed can use the folder."""
+    monkeypatch.setattr("sim.backends.CONNECT_TIMEOUT", "1s")  # nothing listens on port 1: no need to wait 10 s
+    _spec(tmp_path, params=SMALL)
+    out = tmp_path / "out"
+    args = [command, str(tmp_path / config), "--replications", "1", "--quiet", "--out", str(out)]
+    if command == "uncertainty":
+        args += ["--samples", "2"]
+    assert main([*args, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "cannot reach Dask scheduler" in capsys.readouterr().err
+    assert not (out / R.JOB).exists()
+    assert main([*args, "--seed", "5"]) == 0, capsys.readouterr().err
+
+
 @pytest.mark.slow  # about 30 s: a subprocess killed mid-run, rerun, and an uninterrupted run
 def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_tables(tmp_path: Path) -> None:
     spec = _spec(tmp_path, options=True, params=SMALL)
