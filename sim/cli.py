@@ -602,6 +602,7 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     degenerate = few_trajectories_warning(args.method, args.samples)  # beside the intervals it is about
     if degenerate:
         print(f"warning: {degenerate}", file=sys.stderr)
+    _print_diagnostics(R.read(out), [sc.name for sc in loaded.scenarios], args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

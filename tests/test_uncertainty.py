@@ -472,6 +472,32 @@ def test_resume_reads_checkpoints_back_and_refuses_another_job(
         run_uncertainty(load_spec(spec), 3, 2, "morris", seed=3, out=out)
 
 
+def test_a_corrupt_checkpoint_is_reported_as_a_run_reports_it(
+    small: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console warns of the quarantined checkpoint (one line naming it, why, and where it
+    went) and diagnostics.json records it under the scenario's "quarantined", as for ehsim run."""
+    import json
+    import shutil
+
+    spec, serial = small
+    out = tmp_path / "corrupt"
+    shutil.copytree(serial, out)
+    bad = out / "reps" / "mmc_more[sample=1]" / "rep-000001.parquet"
+    bad.write_bytes(b"not parquet")
+    args = ["uncertainty", str(spec), "--samples", "2", "--replications", "2", "--seed", "3", "--quiet"]
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    line = (
+        "reps/mmc_more[sample=1]/rep-000001.parquet: unreadable (truncated, corrupt or not a checkpoint); "
+        "moved to quarantine/mmc_more[sample=1]/rep-000001.parquet"
+    )
+    assert f"warning (mmc_more): {line}\n" in err, err
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert diag == {"mmc": {"quarantined": [], "warnings": []}, "mmc_more": {"quarantined": [line], "warnings": []}}
+
+
 @pytest.mark.parametrize(
     ("change", "differs"),
     [
