@@ -718,9 +718,13 @@ def test_few_lhs_samples_warn_and_say_why_there_are_no_indices(few_lhs: tuple[Pa
     wait = rob[rob["kpi"] == WAIT].iloc[0]
     assert wait["diff_low"] < wait["diff_high"], "the change in the wait varies across the samples"
     said = "No sensitivity indices for its change in mean wait for a key worker: this run has 4 samples"
-    assert said in out and "same in every plausible world" not in out
+    constant = (
+        "never changes mean wait",
+        "No parameter moves its change in mean wait",
+    )  # said of the same in every world
+    assert said in out and not any(c in out for c in constant)
     page = (folder / "report.html").read_text(encoding="utf-8")
-    assert said in page and "same in every plausible world" not in page
+    assert said in page and not any(c in page for c in constant)
 
 
 def test_few_lhs_figures_say_why_and_keep_their_text_inside(few_lhs: tuple[Path, str, str]) -> None:
@@ -858,11 +862,44 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
     res = R.read(few_lhs[0])
     assert res.robustness is not None
     one = 0.5 * res.window_days(res.base) / 365  # +0.5 families a year in every world
-    same = res.robustness.assign(diff_mean=one, diff_low=one, diff_high=one)
+    same = res.robustness.assign(diff_mean=one, diff_low=one, diff_high=one, p_same=0.0)  # a change in every world
     page = uncertainty_tables(dataclasses.replace(res, robustness=same))
     row = page.split(f"{cap(K.CARE_ENTRIES.label)} <small>")[1].split("</tr>")[0]
     cells = [c.split(">", 1)[1].split("<", 1)[0] for c in row.split('class="num"')[1:4]]
     assert cells == ["0.5", "0.5", "0.5"], cells
+
+
+def test_an_outcome_the_same_in_every_world_never_changes_in_the_statement_or_the_table(
+    few_lhs: tuple[Path, str, str],
+) -> None:
+    """An option that leaves an outcome exactly as the baseline's in every plausible world
+    (p_same 1) 'never changes' it, in the console's sentence and the report's verdict column:
+    not 'reduces ... in 0% of plausible worlds (... 0 to 0)', nor 'robust'."""
+    import dataclasses
+
+    from sim import kpis as K
+    from sim.present.data import cap
+    from sim.present.robustness import statements
+    from sim.present.uncertainty_page import uncertainty_tables
+    from sim.uncertainty.analyse import robustness, sample_means
+
+    care = K.CARE_ENTRIES.name
+    base = pd.DataFrame({"sample": range(20), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
+    reps = pd.concat([base, base.assign(scenario="opt")], ignore_index=True)
+    catalogue = {care: K.CARE_ENTRIES}
+    rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
+    assert rob["p_same"].iloc[0] == 1.0
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps)
+    assert f"opt against base: never changes {K.CARE_ENTRIES.label} (the same in every plausible world)." in text
+    assert "0%" not in text and "0 to 0" not in text and "robust" not in text, text
+
+    res = R.read(few_lhs[0])
+    assert res.robustness is not None
+    same = res.robustness.assign(diff_mean=0.0, diff_low=0.0, diff_high=0.0, p_lower=0.0, p_better=0.0, p_same=1.0)
+    page = uncertainty_tables(dataclasses.replace(res, robustness=same))
+    row = page.split(f"{cap(K.CARE_ENTRIES.label)} <small>")[1].split("</tr>")[0]
+    assert "never changes it (the same in every plausible world)" in row and "0 to 0" not in row, row
+    assert ">robust<" not in row
 
 
 def test_index_intervals_stay_within_what_the_index_can_take() -> None:
