@@ -545,6 +545,36 @@ def test_a_command_refused_for_an_unreachable_scheduler_leaves_the_folder_free(
     assert main([*args, "--seed", "5"]) == 0, capsys.readouterr().err
 
 
+@pytest.mark.slow  # about 15 s: starts a Dask LocalCluster in a subprocess and interrupts it
+def test_ctrl_c_on_dask_prints_the_one_interrupted_line(tmp_path: Path) -> None:
+    """Ctrl-C as a terminal sends it (SIGINT to the command's whole process group, the Dask
+    workers included) mid-run on --backend dask: exit 130 and the one 'interrupted' line, as
+    the process backend, not 70-100 lines of worker tracebacks and cancelled-task warnings."""
+    _spec(tmp_path, options=True, params=SMALL)
+    _mmc_files(tmp_path, days=3650)  # replications of a second or so: the interrupt lands mid-run
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sim", "uncertainty", str(tmp_path / "spec.yaml"), "--samples", "10"]
+    cmd += ["--replications", "2", "--backend", "dask", "--workers", "2", "--quiet", "--out", str(out)]
+
+    def terminal() -> None:  # Ctrl-C's default action (pytest-xdist workers ignore it), own group
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setpgid(0, 0)
+
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=terminal
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "reps").glob("*/rep-*.parquet")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines == ["interrupted (the replications finished so far are kept: run the same command again to resume)"], (
+        err
+    )
+
+
 @pytest.mark.slow  # about 30 s: a subprocess killed mid-run, rerun, and an uninterrupted run
 def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_tables(tmp_path: Path) -> None:
     spec = _spec(tmp_path, options=True, params=SMALL)
