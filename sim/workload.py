@@ -7,7 +7,9 @@ A scenario can be valid field by field and still ask for more than any computer 
 from the scenario alone (no simulation); :func:`check` raises :class:`ScenarioError` naming
 the fields that drive it (or :class:`ArgumentError` naming ``replications`` when it is the
 number of replications), when a prediction exceeds one of the limits below, unless
-``force=True`` (``--force`` on the command line).
+``force=True`` (``--force`` on the command line). An uncertainty design is checked from its
+size before its scenarios are built (:func:`check_design`, naming ``samples``), then each
+sampled scenario's replication (:func:`check_replications`).
 
 The estimate
 ------------
