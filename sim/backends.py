@@ -11,9 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import ExitStack, contextmanager, suppress
 from functools import partial
 from typing import Any, Literal
 
@@ -37,8 +39,9 @@ def iter_results(
     backend: str = "serial",
     workers: int | None = None,
     scheduler: str | None = None,
-) -> Iterator[Any]:
-    """Yield ``fn(*task)`` for every task, as each completes.
+) -> Generator[Any, None, None]:
+    """Yield ``fn(*task)`` for every task, as each completes (close the generator to abandon
+    the rest: a local Dask cluster's running tasks then stop at once).
 
     Parameters
     ----------
@@ -79,8 +82,9 @@ def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: 
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield fut.result()
-        except KeyboardInterrupt:
-            # Ctrl-C: stop the running replications now, not when they end; the pool then finds
+        except (KeyboardInterrupt, GeneratorExit):
+            # Ctrl-C (or the batch abandoned: the generator closed): stop the running replications
+            # now, not when they end; the pool then finds
             # its workers gone and fails the futures left itself (cancelling them as well
             # races with it: InvalidStateError in its thread)
             interrupted = True
@@ -97,6 +101,23 @@ def _ignore_interrupt() -> None:
     """A pool worker leaves Ctrl-C to the coordinator (which stops the batch, keeping what is
     finished), instead of each printing its own traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _interrupt_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while the processes of a local Dask cluster start, so that they inherit
+    it ignored (a Python started with SIGINT ignored keeps it so) and leave Ctrl-C to the
+    coordinator, which stops the batch and closes the cluster, instead of each worker
+    printing its KeyboardInterrupt traceback. Only the main thread can set a signal handler:
+    elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _apply(fn: Callable[..., Any], task: tuple[Any, ...]) -> Any:
@@ -138,6 +159,8 @@ LOCAL_CLUSTER = {
 }
 """Options of the ``LocalCluster`` a Dask batch starts (with ``n_workers``, inside
 ``dask.config.set(DASK_CONFIG)``): no dashboard."""
+QUIET_LOGGERS = ("distributed", "tornado")
+"""Loggers (with those under them) silenced while an abandoned Dask batch closes its cluster (:func:`_dask_quiet`)."""
 CONNECT_TIMEOUT = "10s"
 """How long to try to reach an existing Dask scheduler before refusing the batch."""
 
@@ -153,7 +176,7 @@ def _dask(
         if scheduler is None:
             # no dashboard: none of the periodic work that only feeds one (DASK_CONFIG); the
             # workers are separate processes that read the configuration as they start
-            with dask.config.set(DASK_CONFIG):
+            with dask.config.set(DASK_CONFIG), _interrupt_ignored():
                 cluster = LocalCluster(n_workers=workers, **LOCAL_CLUSTER)
             client = Client(cluster)
         else:
@@ -163,6 +186,7 @@ def _dask(
             cluster.close()
         raise BackendError([f"--scheduler: cannot reach Dask scheduler {scheduler!r}: {exc}"]) from None
     batch = uuid.uuid4().hex[:12]
+    quiet = ExitStack()
     try:
         # One graph for the whole batch (one message to the scheduler, each shared argument such
         # as the scenario pickled once in it, tasks prioritised in replication order) with
@@ -177,7 +201,47 @@ def _dask(
             fut.release()  # the cluster may forget a result as soon as it has been fetched
             del fut
             yield result
-    finally:
-        client.close()
+    except (KeyboardInterrupt, GeneratorExit):
+        # Ctrl-C (or the batch abandoned): stop our own cluster's running replications now, and
+        # quietly: Dask would log each cancelled task and lost worker around the one line
+        # saying the batch was interrupted
+        quiet.enter_context(_dask_quiet())  # until the cluster is closed
         if cluster is not None:
-            cluster.close()
+            _stop_workers(cluster)
+        raise
+    finally:
+        with quiet:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _stop_workers(cluster: Any) -> None:
+    """End the worker processes of a local cluster at once (as the process backend ends its
+    pool's), so a running replication neither finishes for nothing nor logs its cancellation."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(nanny, "pid", None)
+        if pid:
+            with suppress(OSError):  # already gone
+                os.kill(pid, signal.SIGTERM)
+
+
+@contextmanager
+def _dask_quiet() -> Iterator[None]:
+    """Dask's loggers in this process (scheduler, nannies, client, and the tornado event loop
+    that reports the client's lost connections) silenced, for closing a cluster whose workers
+    were ended on purpose."""
+    import logging
+
+    # every logger under them: Dask's logging configuration gives some their own level
+    # (distributed.client, tornado.application), which a parent's level does not override
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in QUIET_LOGGERS]
+    logs = [logging.getLogger(name) for name in {*QUIET_LOGGERS, *names}]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for log, level in zip(logs, levels):
+            log.setLevel(level)

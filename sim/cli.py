@@ -227,7 +227,7 @@ def _parser() -> _Parser:
     u.add_argument("config", type=Path, metavar="SPEC", help="uncertainty spec, e.g. configs/uncertainty/kirklees.yaml")
     u.add_argument(
         "--samples",
-        type=_positive_int,
+        type=_whole_int,  # its range is check_design_args' (one rule with the library's)
         default=10,
         help="Morris trajectories, Sobol base sample (a power of two) or LHS points (default 10)",
     )
@@ -618,6 +618,7 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     degenerate = few_trajectories_warning(args.method, args.samples)  # beside the intervals it is about
     if degenerate:
         print(f"warning: {degenerate}", file=sys.stderr)
+    _print_diagnostics(R.read(out), [sc.name for sc in loaded.scenarios], args.replications)
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

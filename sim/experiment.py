@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,15 +168,22 @@ def run_checkpointed(
         (sc, rep, seed, events, hook) for sc in scenarios for rep in range(replications) if rep not in done[sc.name]
     ]
     by_name = {sc.name: sc for sc in scenarios}
-    for name, rep, row, series, evs, defs in iter_results(batch_task, todo, backend, workers, scheduler):
-        cp = R.Checkpoint(rep, row, series_frame(series, by_name[name]).assign(rep=rep), evs)
-        if name in stores:
-            stores[name].save(cp)
-        done[name][cp.rep] = cp
-        extra.update({k.name: k for k in defs})
-        count += 1
-        if progress is not None:
-            progress(count, total)
+    try:
+        # closed as soon as the batch stops (Ctrl-C, a failed save), not when it is collected
+        with closing(iter_results(batch_task, todo, backend, workers, scheduler)) as results:
+            for name, rep, row, series, evs, defs in results:
+                cp = R.Checkpoint(rep, row, series_frame(series, by_name[name]).assign(rep=rep), evs)
+                if name in stores:
+                    stores[name].save(cp)
+                done[name][cp.rep] = cp
+                extra.update({k.name: k for k in defs})
+                count += 1
+                if progress is not None:
+                    progress(count, total)
+    except BaseException:
+        if folder is not None:
+            R.release(folder)  # failed before anything was kept (e.g. no scheduler): the folder stays free
+        raise
     return done, extra, resumed, stores
 
 

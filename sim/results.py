@@ -183,9 +183,50 @@ def versions() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- claiming a folder
+_JOB_NAMES: dict[str, str] = {
+    Kind.RUN: "a run",
+    Kind.COMPARE: "a comparison",
+    Kind.SWEEP: "a sweep",
+    Kind.UNCERTAINTY: "an uncertainty analysis",
+}
+_JOB_FIELDS = {
+    "schema": "results format",
+    "kind": "command",
+    "seed": "seed",
+    "grid": "swept values",
+    "method": "method",
+    "samples": "samples",
+    "parameters": "uncertain parameters (the spec's parameters changed)",
+}
+"""What a difference in each field of a claim (``job.json``) is called, in the order named."""
+
+
 def _describe(job: Mapping[str, Any]) -> str:
     names = ", ".join(f"{n} ({str(f)[:12]})" for n, f in (job.get("scenarios") or {}).items())
-    return f"a {job.get('kind', '?')} of {names or 'unknown scenarios'} with seed {job.get('seed')!r}"
+    kind = str(job.get("kind", "?"))
+    what = _JOB_NAMES.get(kind, f"a {kind}")
+    return f"{what} of {names or 'unknown scenarios'} with seed {job.get('seed')!r}"
+
+
+def _differences(found: Mapping[str, Any], stamp: Mapping[str, Any]) -> str:
+    """What differs between two claims, e.g. ``samples 10 there, 20 here; method morris
+    there, lhs here``; a scenario whose file changed is named with its fingerprints."""
+    out: list[str] = []
+    for key in [*_JOB_FIELDS, *(k for k in {*found, *stamp} if k not in _JOB_FIELDS and k != "scenarios")]:
+        there, here = found.get(key), stamp.get(key)
+        if there == here:
+            continue
+        label = _JOB_FIELDS.get(key, key)
+        short = key in ("parameters",) or not all(isinstance(v, (str, int, float, type(None))) for v in (there, here))
+        out.append(label if short else f"{label} {there if there is not None else 'none'} there, {here} here")
+    was, now = found.get("scenarios") or {}, stamp.get("scenarios") or {}
+    if list(was) != list(now):
+        out.append(f"scenarios {', '.join(was) or 'none'} there, {', '.join(now) or 'none'} here")
+    else:
+        out += [
+            f"scenario {n} changed ({str(was[n])[:12]} there, {str(now[n])[:12]} here)" for n in now if was[n] != now[n]
+        ]
+    return "; ".join(out)
 
 
 def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None) -> bool:
@@ -219,8 +260,8 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
         if isinstance(found, dict):
             raise ResultsError(
                 [
-                    f"{folder}: holds {_describe(found)}; refusing to mix it with {_describe(stamp)}. "
-                    "Choose another output folder."
+                    f"{folder}: holds {_describe(found)}; refusing to mix it with {_describe(stamp)} "
+                    f"(what differs: {_differences(found, stamp)}). Choose another output folder."
                 ]
             )
         # an unreadable claim: rewrite it if every checkpoint there belongs to this job
@@ -236,6 +277,18 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
         )
     write_json(marker, stamp)
     return False
+
+
+def release(folder: Path) -> None:
+    """Remove the claim of a folder that holds nothing but it (no checkpoint, no table): a job
+    that fails before any replication finishes (an unreachable Dask scheduler, Ctrl-C at
+    once) leaves the folder free for another job rather than claimed by one that did nothing.
+    Empty folders inside it are removed too; the folder itself is left (it may be the user's)."""
+    if not (folder / JOB).is_file() or any(p.is_file() for p in folder.rglob("*") if p.name != JOB):
+        return
+    (folder / JOB).unlink()
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        sub.rmdir()
 
 
 def _held(folder: Path) -> int | None:

@@ -7,7 +7,9 @@ A scenario can be valid field by field and still ask for more than any computer 
 from the scenario alone (no simulation); :func:`check` raises :class:`ScenarioError` naming
 the fields that drive it (or :class:`ArgumentError` naming ``replications`` when it is the
 number of replications), when a prediction exceeds one of the limits below, unless
-``force=True`` (``--force`` on the command line).
+``force=True`` (``--force`` on the command line). An uncertainty design is checked from its
+size before its scenarios are built (:func:`check_design`, naming ``samples``), then each
+sampled scenario's replication (:func:`check_replications`).
 
 The estimate
 ------------
@@ -52,6 +54,8 @@ __all__ = [
     "MAX_TOTAL_REFERRALS",
     "Workload",
     "check",
+    "check_design",
+    "check_replications",
     "estimate",
 ]
 
@@ -236,6 +240,52 @@ def _time(seconds: float) -> str:
 _FORCE = "or force it (--force; force=True in Python)"
 
 
+def _replication_problems(loads: Sequence[Workload], named: bool) -> list[str]:
+    """One line per scenario whose single replication exceeds a per-replication limit."""
+    problems: list[str] = []
+    for w in loads:
+        who = f" of scenario {w.scenario!r}" if named else ""
+        fields = ", ".join(_drivers(w))
+        if w.referrals + w.initial_families > MAX_REFERRALS_PER_REPLICATION:
+            problems.append(
+                f"{fields}: about {_count(w.referrals + w.initial_families)} referrals per replication{who} over "
+                f"{w.duration_days:,.0f} days (limit {MAX_REFERRALS_PER_REPLICATION:,}); shorten the run or "
+                f"lower the rates, {_FORCE}"
+            )
+        elif w.memory_bytes > MAX_MEMORY_BYTES_PER_REPLICATION:
+            problems.append(
+                f"{fields}: about {_size(w.memory_bytes)} of memory per replication{who} for its event log "
+                f"({_count(w.events)} events x {BYTES_PER_EVENT} bytes; limit "
+                f"{_size(MAX_MEMORY_BYTES_PER_REPLICATION)}); shorten the run or lower the rates, {_FORCE}"
+            )
+    return problems
+
+
+def _check_total(loads: Sequence[Workload], replications: int, points: int | None) -> None:
+    """Raise :class:`ArgumentError` when all replications of ``loads`` (each at every one of
+    ``points`` parameter points, if given) exceed :data:`MAX_TOTAL_REFERRALS`, naming the
+    argument that multiplies the work: ``samples`` for a design, else ``replications``."""
+    times = 1 if points is None else points
+    total = sum(w.total_referrals for w in loads) * times
+    if total <= MAX_TOTAL_REFERRALS:
+        return
+    seconds = sum(w.seconds for w in loads) * times
+    scenarios = f"{len(loads)} scenarios x " if len(loads) > 1 else ""
+    limit = f"(limit {MAX_TOTAL_REFERRALS:,}; about {_time(seconds)} of one core)"
+    if points is None:
+        raise ArgumentError(
+            "replications",
+            f"{scenarios}{replications:,} replications give about {_count(total)} referrals in all {limit}; "
+            f"use fewer replications or a shorter run.duration_days, {_FORCE}",
+        )
+    raise ArgumentError(
+        "samples",
+        f"{points:,} parameter points x {scenarios or '1 scenario x '}{replications:,} replication(s) give about "
+        f"{_count(total)} referrals in all {limit}; use fewer samples (or fewer replications, or a shorter "
+        f"run.duration_days), {_FORCE}",
+    )
+
+
 @overload
 def check(scenario: Scenario, replications: int = 1, force: bool = False) -> Workload: ...
 @overload
@@ -253,32 +303,34 @@ def check(
     single = isinstance(scenario, Scenario)
     scenarios = [scenario] if isinstance(scenario, Scenario) else list(scenario)
     loads = [estimate(sc, replications) for sc in scenarios]
-    problems: list[str] = []
-    for w in loads:
-        who = f" of scenario {w.scenario!r}" if not single else ""
-        fields = ", ".join(_drivers(w))
-        if w.referrals + w.initial_families > MAX_REFERRALS_PER_REPLICATION:
-            problems.append(
-                f"{fields}: about {_count(w.referrals + w.initial_families)} referrals per replication{who} over "
-                f"{w.duration_days:,.0f} days (limit {MAX_REFERRALS_PER_REPLICATION:,}); shorten the run or "
-                f"lower the rates, {_FORCE}"
-            )
-        elif w.memory_bytes > MAX_MEMORY_BYTES_PER_REPLICATION:
-            problems.append(
-                f"{fields}: about {_size(w.memory_bytes)} of memory per replication{who} for its event log "
-                f"({_count(w.events)} events x {BYTES_PER_EVENT} bytes; limit "
-                f"{_size(MAX_MEMORY_BYTES_PER_REPLICATION)}); shorten the run or lower the rates, {_FORCE}"
-            )
+    problems = _replication_problems(loads, named=not single)
     if problems and not force:
         raise ScenarioError(problems)
-    total = sum(w.total_referrals for w in loads)
-    if total > MAX_TOTAL_REFERRALS and not force:
-        seconds = sum(w.seconds for w in loads)
-        what = f"{len(loads)} scenarios x " if len(loads) > 1 else ""
-        raise ArgumentError(
-            "replications",
-            f"{what}{replications:,} replications give about {_count(total)} referrals in all "
-            f"(limit {MAX_TOTAL_REFERRALS:,}; about {_time(seconds)} of one core); use fewer replications or a "
-            f"shorter run.duration_days, {_FORCE}",
-        )
+    if not force:
+        _check_total(loads, replications, None)
     return loads[0] if single else loads
+
+
+def check_design(scenarios: Sequence[Scenario], points: int, replications: int, force: bool = False) -> list[Workload]:
+    """The check of :func:`check` for an uncertainty design, before its scenarios are built:
+    ``scenarios`` (the baseline and options as given) are each run at ``points`` parameter
+    points, so the total is estimated from their expected referrals times ``points``, and a
+    total beyond :data:`MAX_TOTAL_REFERRALS` names ``samples`` (the argument that sets the
+    points). Each sampled scenario's own replication is checked once it is built
+    (:func:`check_replications`).
+    """
+    loads = [estimate(sc, replications) for sc in scenarios]
+    problems = _replication_problems(loads, named=True)
+    if problems and not force:
+        raise ScenarioError(problems)
+    if not force:
+        _check_total(loads, replications, points)
+    return loads
+
+
+def check_replications(scenarios: Sequence[Scenario], force: bool = False) -> None:
+    """The per-replication limits of :func:`check` on each of ``scenarios`` (at most five lines
+    of problems), without the total (see :func:`check_design`)."""
+    problems = _replication_problems([estimate(sc) for sc in scenarios], named=True)
+    if problems and not force:
+        raise ScenarioError(problems[:5])

@@ -25,11 +25,14 @@ __all__ = [
     "CHANGE",
     "INDEX_TEXT",
     "MAIN_INDEX",
+    "NEVER_CHANGES",
     "ROBUST_SHARE",
     "change_texts",
     "drivers",
     "missing_indices",
     "statements",
+    "unchanged",
+    "verdict",
 ]
 
 ROBUST_SHARE = 0.9
@@ -48,6 +51,31 @@ wraps it in a span naming its cell; the console prints it as it is)."""
 
 CHANGE = ("diff_mean", "diff_low", "diff_high")
 """An option's change in a row of ``robustness.csv`` as shown: its mean and 95% uncertainty interval."""
+
+
+NEVER_CHANGES = "never changes {what} (the same in every plausible world)"
+"""What is said of an option's change in an outcome that is the same as the baseline's in
+every plausible world (``p_same`` 1): not "better in 0% of worlds, 0 to 0", nor "robust"."""
+
+
+def unchanged(row: Mapping[str, Any]) -> bool:
+    """Whether a row of ``robustness.csv`` is an outcome the option leaves exactly as the
+    baseline's in every plausible world (its ``p_same`` is 1)."""
+    try:
+        same = float(row.get("p_same", math.nan))
+    except (TypeError, ValueError):
+        return False
+    return same >= 1.0
+
+
+def verdict(row: Mapping[str, Any]) -> str:
+    """The verdict on a row of ``robustness.csv``: :data:`NEVER_CHANGES` (of ``it``) for an outcome the
+    option never changes, ``robust`` when at least :data:`ROBUST_SHARE` of plausible worlds
+    agree on the sign of the change, else ``not robust``."""
+    if unchanged(row):
+        return NEVER_CHANGES.format(what="it")
+    p = float(row["p_better"])
+    return "robust" if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE else "not robust"
 
 
 def change_texts(row: Mapping[str, Any], kpi: Kpi, window: float) -> dict[str, str]:
@@ -191,6 +219,9 @@ def statements(
         parts = []
         for r in rows:
             kpi = catalogue[r["kpi"]]
+            if unchanged(r):
+                parts.append(NEVER_CHANGES.format(what=kpi.label))
+                continue
             unit = change_unit(kpi).replace("£", "").strip()
             text = change_texts(r, kpi, window)
             interval = (
@@ -204,18 +235,22 @@ def statements(
         first = rows[0]
         kpi = catalogue[first["kpi"]]
         p = float(first["p_better"])
-        if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE:
+        if unchanged(first):
+            verdict_text = (
+                f"{opt} is no better and no worse than {base} on {kpi.label}: the same in every plausible world."
+            )
+        elif verdict(first) == "robust":
             claim = "better" if p >= 0.5 else "not better"
-            verdict = (
+            verdict_text = (
                 f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is {claim} than "
                 f"{base} on {kpi.label}."
             )
         else:
-            verdict = (
+            verdict_text = (
                 f"Whether {opt} {first['better_means']} is not robust: it depends on parameters nobody knows "
                 f"well enough (fewer than {ROBUST_SHARE:.0%} of plausible worlds agree either way)."
             )
         why = whys.get((opt, kpi.name))
         driver = _driver_sentence(sensitivity, method, kpi, opt, f"its change in {kpi.label}", window, num, why, points)
-        out.append(f"{opt} against {base}: " + "; ".join(parts) + f". {driver} {verdict}")
+        out.append(f"{opt} against {base}: " + "; ".join(parts) + f". {driver} {verdict_text}")
     return out

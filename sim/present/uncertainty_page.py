@@ -17,7 +17,16 @@ from sim.kpis import Kpi
 from sim.present.data import cap
 from sim.present.fig_uncertainty import analysed, method
 from sim.present.format import change_unit, fmt_kpi
-from sim.present.robustness import INDEX_TEXT, MAIN_INDEX, ROBUST_SHARE, change_texts, design_text, drivers, statements
+from sim.present.robustness import (
+    INDEX_TEXT,
+    MAIN_INDEX,
+    change_texts,
+    design_text,
+    drivers,
+    statements,
+    unchanged,
+    verdict,
+)
 from sim.results import Results
 from sim.uncertainty.analyse import computed, few_points_warning, few_trajectories_warning
 
@@ -151,16 +160,17 @@ def uncertainty_tables(res: Results) -> str:
             if kpi is None:
                 continue
             p = float(r["p_better"])
-            robust = math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE
             text = change_texts(r, kpi, window)  # one precision for the mean and its interval
             rows.append(
                 [
                     e(str(r["option"])),
                     f"{e(cap(kpi.label))} <small>({e(change_unit(kpi))})</small>",
                     num(text["diff_mean"], r, "diff_mean"),
-                    f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')}",
+                    "none: the same in every plausible world"
+                    if unchanged(r)
+                    else f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')}",
                     f"{e(str(r['better_means']))}: " + num(f"{p:.0%}" if math.isfinite(p) else "n/a", r, "p_better"),
-                    "robust" if robust else "not robust",
+                    e(verdict(r)),
                 ]
             )
         out.append(

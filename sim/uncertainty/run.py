@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from sim.arguments import check_batch_args
 from sim.config import Scenario, ScenarioError, apply_overrides, scenario_from_dict
 from sim.experiment import Progress, run_checkpointed, scenario_fingerprint
 from sim.uncertainty import analyse
-from sim.uncertainty.sample import Design, check_design_args, design
+from sim.uncertainty.sample import Design, check_design_args, design, design_size
 from sim.uncertainty.spec import LoadedSpec, Parameter, lookup
 
 __all__ = ["UncertaintyResult", "overrides_for", "run_uncertainty", "sample_scenarios", "uncertainty_job"]
@@ -106,6 +106,12 @@ class UncertaintyResult:
         One row per sample x scenario x replication: ``sample, scenario, rep, seed`` and every KPI.
     sensitivity, robustness
         See :mod:`sim.uncertainty.analyse`.
+    resumed
+        Replications read back from checkpoints rather than run.
+    quarantined
+        Per scenario (baseline and options), the checkpoints of its samples that failed
+        verification and were set aside (one line each, as
+        :attr:`sim.experiment.BatchResult.quarantined`).
     """
 
     spec: LoadedSpec
@@ -116,6 +122,7 @@ class UncertaintyResult:
     robustness: pd.DataFrame
     kpis: dict[str, K.Kpi]
     resumed: int = 0
+    quarantined: dict[str, list[str]] = field(default_factory=dict)
 
 
 def run_uncertainty(
@@ -145,15 +152,22 @@ def run_uncertainty(
     """
     check_batch_args(replications, seed, backend, workers, scheduler)
     check_design_args(method, samples, len(loaded.parameters))
+    # the design's size alone, before building (and validating) a scenario per point
+    workload.check_design(loaded.scenarios, design_size(method, samples, len(loaded.parameters)), replications, force)
     des = design(loaded.parameters, method, samples, seed)
     grid = sample_scenarios(loaded, des.values)
     flat = [sc for row in grid for sc in row]
-    workload.check(flat, replications, force=force)
+    workload.check_replications(flat, force=force)
     folder = None
     if out is not None:
         folder = Path(out)
         R.claim(folder, uncertainty_job(loaded, method, samples, seed), replications)
-    done, _, resumed, _ = run_checkpointed(flat, replications, seed, backend, workers, scheduler, folder, progress)
+    done, _, resumed, stores = run_checkpointed(flat, replications, seed, backend, workers, scheduler, folder, progress)
+    # checkpoints set aside as they were read, by the scenario (not the sample) they belong to
+    quarantined = {
+        orig.name: [line for row in grid for line in (stores[row[j].name].quarantined if stores else [])]
+        for j, orig in enumerate(loaded.scenarios)
+    }
     # every sample's scenarios: a share is bounded by one only where it is so in all of them
     catalogue = K.merged(K.catalogue(sc) for sc in flat)
     rows = [
@@ -172,7 +186,7 @@ def run_uncertainty(
     base, options = loaded.base.name, [o.name for o in loaded.options]
     sens = analyse.sensitivity(des, analyse.outcomes(means, base, options), kpis, seed % 2**32)
     rob = analyse.robustness(means, base, options, kpis, catalogue)
-    result = UncertaintyResult(loaded, des, params, table, sens, rob, catalogue, sum(resumed.values()))
+    result = UncertaintyResult(loaded, des, params, table, sens, rob, catalogue, sum(resumed.values()), quarantined)
     if folder is not None:
         _write(folder, result, method, samples, seed, replications, backend, workers, meta)
     return result
@@ -231,5 +245,10 @@ def _write(
             parameters=res.parameters,
             sensitivity=res.sensitivity,
             robustness=res.robustness,
+            # what a run's diagnostics.json says of its checkpoints (no warm-up or replication
+            # check: those are a single scenario's, and samples differ)
+            diagnostics={
+                sc.name: {"quarantined": res.quarantined.get(sc.name, []), "warnings": []} for sc in loaded.scenarios
+            },
         ),
     )
