@@ -1042,3 +1042,18 @@ def test_a_morris_smoke_run_says_trajectories_and_warns_its_intervals_are_degene
     page = " ".join((out / "report.html").read_text(encoding="utf-8").split())
     assert "6 plausible worlds (design points of 2 Morris trajectories of 3 points each, over 2" in page
     assert page.count("--samples 2 gives 2 Morris trajectories") >= 2, "in the diagnostics and by the table"
+
+
+def test_the_uncertainty_summary_gives_no_interval_over_the_design(few_lhs: tuple[Path, str, str]) -> None:
+    """summary.csv of an uncertainty folder pooled every parameter point and replication into
+    one t interval (n = points x replications), as if the design's points were replications of
+    one world: an interval of nothing (a Morris grid is not even random). It keeps the mean and
+    spread, with no interval, and the report's stored table says so."""
+    from sim.present.page import kpi_tables
+
+    res = R.read(few_lhs[0])
+    summ = res.summary
+    assert summ["mean"].notna().any() and (summ["n"] <= 4).all() and (summ["n"] == 4).any()  # 4 points x 1
+    assert summ[["ci_low", "ci_high", "half_width", "rel_half_width"]].isna().all().all()
+    html = kpi_tables(res)
+    assert "over every parameter point and replication (no interval" in html

@@ -225,11 +225,16 @@ def _raw(value: Any) -> str:
 
 def _stored(res: Results) -> str:
     summ = res.summary
-    cols = [c for c in summ.columns if c not in ("half_width", "rel_half_width")]
+    design = res.kind == Kind.UNCERTAINTY  # no interval: the parameter points are a design, not replications
+    cols = [
+        c for c in summ.columns if c not in ("half_width", "rel_half_width", *(("ci_low", "ci_high") if design else ()))
+    ]
     numeric = {"mean", "sd", "ci_low", "ci_high"}
     rows = [[_raw(r[c]) if c in numeric else e(str(r[c])) for c in cols] for r in summ.to_dict(orient="records")]
+    over = " over every parameter point and replication (no interval: see the robustness table)" if design else ""
     return (
-        "<details><summary>Every KPI as stored in summary.csv (counts in the results window, not per year)</summary>"
+        f"<details><summary>Every KPI as stored in summary.csv{over} "
+        "(counts in the results window, not per year)</summary>"
         + table(cols, rows, numeric=[i for i, c in enumerate(cols) if c in numeric or c == "n"])
         + "</details>"
     )

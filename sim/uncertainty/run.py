@@ -219,6 +219,10 @@ def _write(
         ignore_index=True,
     )
     summary = summary[["scenario", *[c for c in summary.columns if c != "scenario"]]]
+    # the mean and spread over every parameter point and replication; no confidence interval:
+    # the points are a design (a Morris grid, a Latin hypercube), not replications of one world,
+    # so a t interval over them is an interval of nothing (robustness.csv has the honest one)
+    summary[["ci_low", "ci_high", "half_width", "rel_half_width"]] = np.nan
     R.write(
         folder,
         R.Results(
