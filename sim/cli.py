@@ -532,6 +532,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             f"({out / R.KPIS} names each one's place in its group column); the report's 'By locality' section "
             "tabulates them."
         )
+    saved = R.read(out)
+    _print_diagnostics(saved, list(saved.diagnostics), args.replications)  # quarantined checkpoints only
     print(f"Results written to {out}/")
     _maybe_report(args, out)
     return 0

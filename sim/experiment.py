@@ -602,6 +602,11 @@ def sweep(
                 | {"grid": job["grid"], "variants": {v.name: values for v, values in zip(variants, setting)}},
                 configs={scenario.name: _config(scenario)},
                 sweep_keys=keys,
+                diagnostics={  # the checkpoints each combination quarantined (a sweep has no other checks)
+                    v.name: {"quarantined": list(b.quarantined), "warnings": []}
+                    for v, b in zip(variants, batches)
+                    if b.quarantined
+                },
             ),
         )
     return result

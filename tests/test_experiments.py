@@ -453,3 +453,27 @@ def test_ctrl_c_on_the_process_pool_stops_the_running_replications_at_once(tmp_p
     assert proc.returncode == 130, err
     assert time.monotonic() - sent < 5.0, "the coordinator waited for the running replications"
     assert not list((out / "reps").glob("*/rep-*.parquet"))
+
+
+def test_a_sweep_reports_the_checkpoints_it_quarantines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sweep resumed over a corrupt checkpoint quarantines it as a run does, and says so: a
+    warning line naming the file, why and where it went, and diagnostics.json records it under
+    its combination (a sweep's diagnostics.json was always empty, so the file went unmentioned)."""
+    import json
+
+    args = ["sweep", str(CONFIGS / "baseline.yaml"), "--vary", "panel.interval_days=7,14", "--replications", "2"]
+    args += ["--quiet", "--out", str(tmp_path), "--set", "run.duration_days=200", "--set", "run.warmup_days=30"]
+    assert main(args) == 0
+    folders = sorted(p for p in (tmp_path / "reps").iterdir() if p.is_dir())
+    bad = folders[1] / "rep-000001.parquet"
+    bad.write_bytes(b"not parquet")
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    rel = f"reps/{folders[1].name}/rep-000001.parquet"
+    warned = [line for line in err.splitlines() if rel in line]
+    assert len(warned) == 1 and "unreadable" in warned[0] and "moved to quarantine/" in warned[0], err
+    diag = json.loads((tmp_path / "diagnostics.json").read_text())
+    assert len(diag) == 1, diag  # the one combination that quarantined a checkpoint
+    (entry,) = diag.values()
+    assert entry["warnings"] == [] and len(entry["quarantined"]) == 1 and rel in entry["quarantined"][0], diag
