@@ -1057,3 +1057,17 @@ def test_the_uncertainty_summary_gives_no_interval_over_the_design(few_lhs: tupl
     assert summ[["ci_low", "ci_high", "half_width", "rel_half_width"]].isna().all().all()
     html = kpi_tables(res)
     assert "over every parameter point and replication (no interval" in html
+
+
+def test_the_morris_table_names_the_unit_of_mu_star(small: tuple[Path, Path]) -> None:
+    """Morris mu* is a mean absolute elementary effect in the outcome's own unit: the table's
+    KPI cell names it (a wait's mu* read "0.7" with no unit, beside cost rows in £)."""
+    import re
+
+    from sim.present.uncertainty_page import uncertainty_tables
+
+    res = R.read(small[1])
+    html = uncertainty_tables(res)
+    sens = html[html.index("Sensitivity (morris)") :]
+    cells = re.findall(r"<td>([^<]*wait for a key worker[^<]*)</td>", sens)
+    assert cells and all(c.endswith("(days)") for c in cells), cells

@@ -200,10 +200,11 @@ def uncertainty_tables(res: Results) -> str:
                         if math.isfinite(float(r["ci_low"]))
                         else "n/a"
                     )
+                    unit = f" ({change_unit(kpi)})" if idx == "mu_star" else ""  # mu* is in the KPI's unit
                     rows.append(
                         [
                             e(scenario),
-                            e(cap(kpi.label)),
+                            e(cap(kpi.label) + unit),
                             f"<code>{e(str(r['parameter']))}</code>",
                             snum(fmt(r["value"]), r, "value"),
                             ci,
