@@ -261,16 +261,18 @@ def _replication_problems(loads: Sequence[Workload], named: bool) -> list[str]:
     return problems
 
 
-def _check_total(loads: Sequence[Workload], replications: int, points: int | None) -> None:
+def _check_total(loads: Sequence[Workload], replications: int, points: int | None, built: bool = False) -> None:
     """Raise :class:`ArgumentError` when all replications of ``loads`` (each at every one of
-    ``points`` parameter points, if given) exceed :data:`MAX_TOTAL_REFERRALS`, naming the
-    argument that multiplies the work: ``samples`` for a design, else ``replications``."""
-    times = 1 if points is None else points
+    ``points`` parameter points, if given; with ``built``, ``loads`` are already every point's
+    scenarios) exceed :data:`MAX_TOTAL_REFERRALS`, naming the argument that multiplies the
+    work: ``samples`` for a design, else ``replications``."""
+    times = 1 if points is None or built else points
     total = sum(w.total_referrals for w in loads) * times
     if total <= MAX_TOTAL_REFERRALS:
         return
     seconds = sum(w.seconds for w in loads) * times
-    scenarios = f"{len(loads)} scenarios x " if len(loads) > 1 else ""
+    per_point = len(loads) // points if built and points else len(loads)
+    scenarios = f"{per_point} scenarios x " if per_point > 1 else ""
     limit = f"(limit {MAX_TOTAL_REFERRALS:,}; about {_time(seconds)} of one core)"
     if points is None:
         raise ArgumentError(
@@ -328,9 +330,15 @@ def check_design(scenarios: Sequence[Scenario], points: int, replications: int, 
     return loads
 
 
-def check_replications(scenarios: Sequence[Scenario], force: bool = False) -> None:
-    """The per-replication limits of :func:`check` on each of ``scenarios`` (at most five lines
-    of problems), without the total (see :func:`check_design`)."""
-    problems = _replication_problems([estimate(sc) for sc in scenarios], named=True)
+def check_replications(scenarios: Sequence[Scenario], replications: int, points: int, force: bool = False) -> None:
+    """The limits of :func:`check` on the built scenarios of an uncertainty design (every
+    point's baseline and options): each one's replication (at most five lines of problems),
+    then the total again, naming ``samples``: a parameter that raises demand (a referral
+    volume) makes the built scenarios' total exceed :func:`check_design`'s estimate from the
+    scenarios as given."""
+    loads = [estimate(sc, replications) for sc in scenarios]
+    problems = _replication_problems(loads, named=True)
     if problems and not force:
         raise ScenarioError(problems[:5])
+    if not force:
+        _check_total(loads, replications, points, built=True)

@@ -916,3 +916,22 @@ def test_a_dated_change_that_brings_the_problem_is_still_named():
         line.startswith(f"scenario: changes.1 ({data['changes'][1]['date']}): mst.therapists: zero capacity")
         for line in info.value.messages
     ), info.value.messages
+
+
+def test_a_design_whose_parameters_raise_demand_is_checked_on_its_built_scenarios() -> None:
+    """The design's size is checked from the scenarios as given (before any is built); a
+    parameter that raises demand (a referral volume x3) makes the built scenarios' total larger
+    than that estimate, so the total is checked again on them, naming ``samples``."""
+    base = load_scenario("configs/baseline.yaml")
+    one = workload.estimate(base, 2).total_referrals
+    points = int(workload.MAX_TOTAL_REFERRALS / one / 2)  # half the limit as given
+    workload.check_design([base], points, 2)  # passes: about half the limit
+    rate = base.referrals.sources
+    tripled = load_scenario(
+        "configs/baseline.yaml",
+        {f"referrals.sources.{s}.annual_rate": 3 * src.annual_rate for s, src in rate.items()},
+    )
+    with pytest.raises(ArgumentError) as info:
+        workload.check_replications([tripled] * points, 2, points)
+    assert info.value.argument == "samples"
+    assert f"{points:,} parameter points x 1 scenario x 2 replication(s)" in str(info.value), str(info.value)

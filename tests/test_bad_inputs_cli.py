@@ -388,3 +388,14 @@ def test_a_whole_scenario_check_names_only_the_overrides_that_cause_it() -> None
     with pytest.raises(sim.OverrideError) as info:
         sim.load_scenario(worcs, [cut, cap, others[1]])
     assert [settings for settings, _ in info.value.problems] == [(cut, cap)], info.value.problems
+
+
+def test_two_overrides_into_a_block_the_scenario_has_not_got_are_both_named() -> None:
+    """``panel.interval_days`` and ``panel.capacity_per_meeting`` where there is no panel: the
+    one problem names both overrides (it named the first alone)."""
+    worcs = str(CONFIGS / "worcestershire" / "baseline.yaml")
+    given = ["panel.interval_days=7", "panel.capacity_per_meeting=3"]
+    with pytest.raises(sim.OverrideError) as info:
+        sim.load_scenario(worcs, given)
+    assert [settings for settings, _ in info.value.problems] == [tuple(given)], info.value.problems
+    assert info.value.problems[0][1].startswith("panel: the scenario has no panel block")

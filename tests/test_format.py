@@ -536,7 +536,7 @@ def test_every_kpi_as_stored_reads_in_plain_digits() -> None:
     )
 
     class _Stored:
-        pass
+        kind = "run"
 
     res = _Stored()
     res.summary = summary  # type: ignore[attr-defined]

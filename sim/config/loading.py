@@ -152,7 +152,7 @@ def scenario_with_overrides(
         dotted = ".".join(part)
         blamed.append(
             (
-                [settings[key]],
+                [settings[k] for k in pairs if k == dotted or k.startswith(f"{dotted}.")],  # every one into it
                 f"{dotted}: the scenario has no {dotted} block; to add one, set the whole block "
                 f"(required keys: {', '.join(required)}): {dotted}={{...}}",
             )

@@ -157,7 +157,7 @@ def run_uncertainty(
     des = design(loaded.parameters, method, samples, seed)
     grid = sample_scenarios(loaded, des.values)
     flat = [sc for row in grid for sc in row]
-    workload.check_replications(flat, force=force)
+    workload.check_replications(flat, replications, len(grid), force=force)
     folder = None
     if out is not None:
         folder = Path(out)
