@@ -602,10 +602,10 @@ def sweep(
                 | {"grid": job["grid"], "variants": {v.name: values for v, values in zip(variants, setting)}},
                 configs={scenario.name: _config(scenario)},
                 sweep_keys=keys,
-                diagnostics={  # the checkpoints each combination quarantined (a sweep has no other checks)
-                    v.name: {"quarantined": list(b.quarantined), "warnings": []}
+                diagnostics={  # each combination's quarantined checkpoints and dated changes never reached
+                    v.name: {"quarantined": list(b.quarantined), "warnings": scenario_warnings(v)}
                     for v, b in zip(variants, batches)
-                    if b.quarantined
+                    if b.quarantined or scenario_warnings(v)
                 },
             ),
         )

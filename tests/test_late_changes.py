@@ -75,3 +75,20 @@ def test_a_comparison_whose_option_changes_after_the_end_says_so(
     assert "1 dated change of late never takes effect" in text  # the Checks line
     diagnostics = html[html.index('id="diagnostics"') :]
     assert f"Dated changes of late: {LATE}." in re.sub(r"<[^>]+>", "", diagnostics).replace("&#x27;", "'")
+
+
+def test_a_sweep_warns_of_a_combination_whose_change_never_takes_effect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sweeping the run's length is the case the warning exists for: a combination too short to
+    reach a dated change (day 200 < 1 December 2017, day 244) says so on the console and in
+    diagnostics.json; the long one does not."""
+    late = "changes=[{date: 2017-12-01, set: {teams.washington.workers: 7}}]"
+    out = tmp_path / "s"
+    argv = ["sweep", BASE, "--vary", "run.duration_days=200,300", "--replications", "2", "--quiet"]
+    assert main([*argv, "--set", "run.warmup_days=30", "--set", late, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "never takes effect" in line]
+    assert len(warned) == 1 and "1 December 2017" in warned[0], err
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert len(diag) == 1 and "never takes effect" in next(iter(diag.values()))["warnings"][0], diag

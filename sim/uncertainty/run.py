@@ -25,7 +25,7 @@ from sim import results as R
 from sim import workload
 from sim.analysis import summarise
 from sim.arguments import check_batch_args
-from sim.config import Scenario, ScenarioError, apply_overrides, scenario_from_dict
+from sim.config import Scenario, ScenarioError, apply_overrides, scenario_from_dict, scenario_warnings
 from sim.experiment import Progress, run_checkpointed, scenario_fingerprint
 from sim.uncertainty import analyse
 from sim.uncertainty.sample import Design, check_design_args, design, design_size
@@ -249,10 +249,11 @@ def _write(
             parameters=res.parameters,
             sensitivity=res.sensitivity,
             robustness=res.robustness,
-            # what a run's diagnostics.json says of its checkpoints (no warm-up or replication
-            # check: those are a single scenario's, and samples differ)
+            # what a run's diagnostics.json says of its checkpoints and dated changes (no warm-up
+            # or replication check: those are a single scenario's, and samples differ)
             diagnostics={
-                sc.name: {"quarantined": res.quarantined.get(sc.name, []), "warnings": []} for sc in loaded.scenarios
+                sc.name: {"quarantined": res.quarantined.get(sc.name, []), "warnings": scenario_warnings(sc)}
+                for sc in loaded.scenarios
             },
         ),
     )
