@@ -36,7 +36,7 @@ from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row, rows_deci
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
-from sim.warmup import diagnosed, queue_warning, unsteady
+from sim.warmup import at_cap, diagnosed, queue_warning, unsteady
 
 __all__ = ["Rendered", "page"]
 
@@ -420,7 +420,9 @@ def _warmup_text(res: Results) -> str:
     verdict_text = "shorter than suggested: consider a longer run.warmup_days" if warm.settling else "long enough"
     months = (diag.get("warmup") or {}).get("n_points", "?")
     check = f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, {e(res.base)})"
-    if warm.steady:
+    if warm.undecided:
+        text = f"{check}: the scenario discards {warm.warmup_days:,.0f} days; {e(at_cap('the series', warm))}.</p>"
+    elif warm.steady:
         text = (
             f"{check} suggests discarding the first {warm.discard_days:,} days; the scenario discards "
             f"{warm.warmup_days:,.0f} days ({verdict_text}).</p>"
