@@ -480,15 +480,20 @@ def _clause(
             f"{label}: {b} → {o}{unit} (change {d}{pts}; one replication, so no confidence interval and no verdict)",
             how,
         )
-    ci = f"95% CI {cell('ci_low')} to {cell('ci_high')}{ci_pts}"
+    ends = f"{cell('ci_low')} to {cell('ci_high')}{ci_pts}"
     if how == "unclear":
-        return f"no clear difference in {label}: {b} vs {o}{unit} (change {d}{pts}, {ci}, which includes zero)", how
+        return (
+            f"no clear difference in {label}: {b} vs {o}{unit} (change {d}{pts}, 95% CI {ends}, which includes zero)",
+            how,
+        )
+    # a clear difference states its size first, then the levels, then the interval of the change
+    ci = f"95% CI of the change {ends}"
     mag = cell("diff_mean", magnitude=True)
     down = float(row["diff_mean"]) < 0
     if kpi.name in FAMILIES_WHO:
         return f"{mag} {'fewer' if down else 'more'} families a year {FAMILIES_WHO[kpi.name]} ({b} → {o}; {ci})", how
     if kpi.kind == "days":
-        return f"the {label} {'falls' if down else 'rises'} from {b} to {o} days ({ci})", how
+        return f"the {label} {'falls' if down else 'rises'} by {mag} days, from {b} to {o} ({ci})", how
     if kpi.kind == "gbp":
         return f"the {label} {'falls' if down else 'rises'} by {mag} a year, from {b} to {o} ({ci})", how
     if pts:
