@@ -22,7 +22,14 @@ import pandas as pd
 from sim import kpis as K
 from sim.config import last_day, long_date
 from sim.kpis import Kpi
-from sim.present.assumptions import changes_anchor, config_changes, dated_changes, show, unreached_changes
+from sim.present.assumptions import (
+    changes_anchor,
+    config_changes,
+    dated_changes,
+    setting_sources,
+    show,
+    unreached_changes,
+)
 from sim.present.data import (
     BUDGET_WORDS,
     INTERVAL_TEXT,
@@ -48,8 +55,9 @@ from sim.present.format import (
     shared_decimals,
     shown,
 )
+from sim.present.references import cited_keys
 from sim.results import Kind, Results
-from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
+from sim.vocab import POOLED_SERVICE, SERVICE_SETTINGS, Stage, stage_info, team_service
 from sim.warmup import diagnosed
 
 __all__ = ["changes_text", "num", "summary_items"]
@@ -518,6 +526,41 @@ def _unreached_text(res: Results, option: str) -> str:
     )
 
 
+CARE_EFFECT = "care_relative_reduction"
+"""The setting of a service at the edge of care by which it reduces entries to care."""
+
+
+def _no_care_effect(res: Results, option: str) -> str:
+    """Sentences for the entries-to-care clause: for each service at the edge of care (a block
+    with a :data:`CARE_EFFECT`) that ``option`` changes (a setting, or a dated change of one)
+    but that has no effect on entries to care in it (:data:`CARE_EFFECT` 0), that the scenario
+    assumes so, with the setting's source key(s) (its comment in the option's scenario file),
+    so no change to that service can change entries to care here; ``""`` when none."""
+    if not res.configs:
+        return ""
+    base, scenario = res.config(res.base), res.config(option)
+    changed = [key for key, _, _ in config_changes(base, scenario)]
+    if base.get("changes") != scenario.get("changes"):  # dated changes of the option's own
+        changed += [key for ch in dated_changes(scenario) for key, old, new in ch.settings if old != new]
+    sources = setting_sources(res, option)
+    out = []
+    for block, settings in scenario.items():
+        if not isinstance(settings, Mapping) or CARE_EFFECT not in settings:
+            continue
+        if settings[CARE_EFFECT] != 0 or not any(key.startswith(f"{block}.") for key in changed):
+            continue
+        setting = f"{block}.{CARE_EFFECT}"
+        src = sources.get(setting)
+        keys = cited_keys(src.source) if src is not None else []
+        why = f", {', '.join(keys)}" if keys else ", an assumption" if src is not None and src.is_assumption else ""
+        name = e(stage_info(SERVICE_SETTINGS[block]).label if block in SERVICE_SETTINGS else block)
+        out.append(
+            f"The scenario assumes {name} does not reduce entries to care (<code>{e(setting)}</code> 0{e(why)}), "
+            f"so changing {name} cannot change them here."
+        )
+    return " ".join(out)
+
+
 def _option_item(res: Results, option: str) -> str:
     assert res.differences is not None
     d = res.differences
@@ -541,7 +584,8 @@ def _option_item(res: Results, option: str) -> str:
         rows = [(r, kpi, w) for r, w in every if r["kpi"] == kpi.name]
         decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
         text, how = _clause(res, option, kpi, rec, decimals)
-        clauses.append((list(said).index(how), f"<li>{cap(text)}.</li>"))  # clear differences first
+        note = _no_care_effect(res, option) if kpi.name == K.CARE_ENTRIES.name else ""
+        clauses.append((list(said).index(how), f"<li>{cap(text)}.{' ' + note if note else ''}</li>"))  # clear first
         said[how].append(e(kpi.label))
     tally = [
         f"{words} {', '.join(said[how])}"

@@ -27,6 +27,7 @@ from sim.present.assumptions import (
     dated_changes,
     read_assumptions,
     scenario_files,
+    setting_sources,
     show,
     unreached_warnings,
     value_on,
@@ -292,20 +293,14 @@ def _base_assumptions(res: Results, overrides: list[str], cited: list[str]) -> l
     return out
 
 
-def _option_changes(res: Results, option: str, overrides: list[str], cited: list[str]) -> str:
+def _option_changes(res: Results, option: str, cited: list[str]) -> str:
     base, scenario = res.config(res.base), res.config(option)
     changes = config_changes(base, scenario) if res.configs else []
     differ = bool(res.configs) and base.get("changes") != scenario.get("changes")  # the dated changes
     dated = dated_changes(scenario) if differ else []
     if not changes and not differ:
         return f"<p>No settings of {e(option)} differ from the baseline's.</p>"
-    src: dict[str, Assumption] = {}
-    path = scenario_files(res).get(option)
-    if path is not None:
-        try:
-            src = {r.key: r for r in read_assumptions(path, overrides)[0]}
-        except (OSError, UnicodeDecodeError, ScenarioError):
-            src = {}
+    src = setting_sources(res, option)
 
     def source_of(*keys: str) -> str:
         found = []
@@ -346,7 +341,7 @@ def assumptions(res: Results, cited: list[str] | None = None) -> str:
     overrides = [str(o) for o in res.manifest.get("overrides") or []]
     out = _base_assumptions(res, overrides, cited)
     if res.kind in (Kind.COMPARE, Kind.UNCERTAINTY):
-        out += [_option_changes(res, option, overrides, cited) for option in res.options]
+        out += [_option_changes(res, option, cited) for option in res.options]
     if res.kind == Kind.UNCERTAINTY:
         out.append(uncertain_parameters(res))
     if res.kind == Kind.SWEEP:
