@@ -6,13 +6,16 @@ One short Kirklees comparison (a month, two replications) of an MST option and a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 import sim.results as R
+from sim import kpis as K
 from sim.cli import main
 from sim.present.narrative import summary_items
+from sim.vocab import Stage
 from tests.conftest import CONFIGS
 
 KIRKLEES = CONFIGS / "kirklees"
@@ -57,3 +60,43 @@ def test_an_mst_option_says_the_scenario_gives_mst_no_effect_on_care(kirklees: R
     assert sum(MST_NO_CARE_EFFECT in c for c in mst) == 1  # once, beside entries to care
     fgc = " ".join(_option_items(kirklees, "fgc_at_first_contact"))
     assert "does not reduce entries to care" not in fgc
+
+
+def _with_difference(
+    res: R.Results, option: str, kpi: K.Kpi, base: float, diff: float, low: float, high: float
+) -> R.Results:
+    """``res`` with one row of ``differences.csv`` replaced (stored values, clear when the
+    interval excludes zero)."""
+    d = res.differences.copy()  # type: ignore[union-attr]
+    at = (d["kpi"] == kpi.name) & (d["option"].astype(str) == option)
+    assert at.sum() == 1, kpi.name
+    d.loc[at, ["base_mean", "option_mean", "diff_mean", "ci_low", "ci_high"]] = [base, base + diff, diff, low, high]
+    d.loc[at, "distinguishable"] = low > 0 or high < 0
+    return dataclasses.replace(res, differences=d)
+
+
+def test_a_clear_but_negligible_difference_is_listed_apart(kirklees: R.Results) -> None:
+    """The planner's case: "clear differences in ... average caseload per social worker, social
+    worker caseload utilisation" for +0.0028 children and +0.0138 percentage points, listed
+    with a 55-day fall in the MST wait. A clear difference that rounds to zero at its KPI's own
+    precision (caseloads to 0.01, changes in a share to 1 point) is listed apart; one that shows
+    stays in the headline list."""
+    res = _with_difference(kirklees, "second_mst_team", K.SW_CASELOAD, 15.3547, 0.0028, 0.0006, 0.0049)
+    res = _with_difference(res, "second_mst_team", K.SW_UTILISATION, 0.767736, 0.000138, 0.000032, 0.000244)
+    mst = K.wait(Stage.MST, "mean")
+    res = _with_difference(res, "second_mst_team", mst, 360.5, -55.2, -72.0, -38.4)
+    head = _option_items(res, "second_mst_team")[0]
+    clear = re.search(r"\bclear differences in ([^;.]*)", head)
+    assert clear is not None and mst.label in clear.group(1), head
+    assert K.SW_CASELOAD.label not in clear.group(1) and K.SW_UTILISATION.label not in clear.group(1)
+    assert (
+        f"clear but negligible differences in {K.SW_CASELOAD.label} (rounds to 0.00 children), "
+        f"{K.SW_UTILISATION.label} (rounds to 0 percentage points)"
+    ) in head, head
+    # 0.01 children shows at that precision: a clear difference like any other
+    res = _with_difference(res, "second_mst_team", K.SW_CASELOAD, 15.3547, 0.0121, 0.006, 0.018)
+    head = _option_items(res, "second_mst_team")[0]
+    assert K.SW_CASELOAD.label in re.search(r"\bclear differences in ([^;.]*)", head).group(1)  # type: ignore[union-attr]
+    assert (
+        "clear but negligible differences in social worker caseload utilisation (rounds to 0 percentage points)" in head
+    )

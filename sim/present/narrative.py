@@ -50,6 +50,7 @@ from sim.present.format import (
     fmt_number,
     group_decimals,
     in_millions,
+    negligible,
     row_shown,
     rows_decimals,
     shared_decimals,
@@ -567,7 +568,8 @@ def _option_item(res: Results, option: str) -> str:
     changes = changes_text(res, option)
     what = f" ({changes})" if changes else ""
     clauses: list[tuple[int, str]] = []
-    said: dict[str, list[str]] = {"clear": [], "unclear": [], "none": [], "unknown": []}
+    # a clear difference too small to show at its KPI's own precision is listed apart
+    said: dict[str, list[str]] = {"clear": [], "negligible": [], "unclear": [], "none": [], "unknown": []}
     every = [
         ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in d.to_dict(orient="records")
     ]
@@ -585,12 +587,15 @@ def _option_item(res: Results, option: str) -> str:
         decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
         text, how = _clause(res, option, kpi, rec, decimals)
         note = _no_care_effect(res, option) if kpi.name == K.CARE_ENTRIES.name else ""
-        clauses.append((list(said).index(how), f"<li>{cap(text)}.{' ' + note if note else ''}</li>"))  # clear first
-        said[how].append(e(kpi.label))
+        small = negligible(rec, kpi, res.window_days(option)) if how == "clear" else ""
+        group = "negligible" if small else how
+        clauses.append((list(said).index(group), f"<li>{cap(text)}.{' ' + note if note else ''}</li>"))  # clear first
+        said[group].append(e(kpi.label) + (f" (rounds to {e(small)})" if small else ""))
     tally = [
         f"{words} {', '.join(said[how])}"
         for how, words in (
             ("clear", "clear differences in"),
+            ("negligible", "clear but negligible differences in"),
             ("unclear", "no clear difference in"),
             ("unknown", "no verdict (one replication) on"),
         )
