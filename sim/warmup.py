@@ -35,7 +35,7 @@ from typing import Any
 
 from sim.vocab import Stage, stage_info
 
-__all__ = ["Settling", "at_cap", "diagnosed", "queue_warning", "unsteady", "verdicts"]
+__all__ = ["Settling", "at_cap", "diagnosed", "plainly", "queue_warning", "unsteady", "verdicts"]
 
 _DECIMALS = 6
 """A truncation point is compared at this many decimals of a day: a month start that is a
@@ -197,6 +197,26 @@ def at_cap(what: str, verdict: Settling, on: str = "") -> str:
         f"{what} may still be changing at the end of the run; run longer (a warm-up of {days} days or more "
         "and the same results window after it) to tell"
     )
+
+
+def plainly(what: str, verdict: Settling, affected: str) -> str:
+    """A flagged verdict (:attr:`Settling.flagged`) in plain words, for a reader who does not
+    know MSER-5 (the report summary's Checks line; the Diagnostics section gives the detail).
+
+    Parameters
+    ----------
+    what
+        The series, as the singular subject of a sentence ("the waiting list for MST").
+    verdict
+        Its verdict.
+    affected
+        The answers it affects, as a singular subject ("its wait", "every answer").
+    """
+    if not verdict.steady:
+        return f"{what} is still {verdict.drift} at the end of the run, so {affected} depends on how long the run is"
+    if verdict.undecided:
+        return f"{what} may still be changing at the end of the run, so {affected} may depend on how long the run is"
+    return f"{what} is still settling after the warm-up, so {affected} depends on how long the warm-up is"
 
 
 def queue_warning(stage: Stage, verdict: Settling) -> str:

@@ -14,6 +14,7 @@ import pytest
 import sim.results as R
 from sim import kpis as K
 from sim.cli import main
+from sim.present import page
 from sim.present.narrative import summary_items
 from sim.vocab import Stage
 from tests.conftest import CONFIGS
@@ -100,3 +101,39 @@ def test_a_clear_but_negligible_difference_is_listed_apart(kirklees: R.Results) 
     assert (
         "clear but negligible differences in social worker caseload utilisation (rounds to 0 percentage points)" in head
     )
+
+
+def _short_of_precision(kpi: K.Kpi, needed: int) -> dict[str, object]:
+    return {"kpi": kpi.name, "n_now": 4, "rel_half_width_now": 0.134, "n_needed": needed, "sufficient": False}
+
+
+def test_the_checks_line_is_plain_and_says_which_answers_are_affected(kirklees: R.Results) -> None:
+    """The planner's case: "Checks: 4 precision warnings (kirklees_calibrated 2, fifth_mst_therapist
+    2); the warm-up is shorter than MSER-5 suggests; the list for multi-systemic therapy is still
+    settling", for councillors. The line now says in plain words which answers are imprecise,
+    with the runs they have and would need, and what a list still changing affects; MSER-5 and
+    the CI method stay in the Diagnostics section, which says in one sentence what MSER-5 is."""
+    diag = {  # the Kirklees fifth-therapist comparison's diagnostics (4 replications of 3 years)
+        "precision": 0.05,
+        "replications_needed": [_short_of_precision(K.CARE_ENTRIES, 10), _short_of_precision(K.STEP_UPS_TOTAL, 14)],
+        "warmup": {"warmup_days": 456.25, "drift": "", "n_points": 36, "truncation_index": 15, "at_cap": True},
+        "queue_warmup": {"mst": 456.25},
+        "queue_drift": {"mst": ""},
+        "queue_at_cap": {"mst": True},
+        "warmup_days_configured": 365.0,
+        "warnings": [],
+        "quarantined": [],
+    }
+    res = dataclasses.replace(kirklees, diagnostics={s: diag for s in kirklees.scenarios})
+    (line,) = [_plain(i) for i in summary_items(res) if "Checks:" in i]
+    assert line.startswith(  # then the dated changes a month-long run never reaches
+        "Checks: entries to care and step-ups to social care are measured less precisely than ±5% with 4 runs "
+        "(about 14 would be needed); the number of open Level 3 key-worker plans may still be changing at the end "
+        "of the run, so every answer may depend on how long the run is; the waiting list for multi-systemic therapy "
+        "may still be changing at the end of the run, so its wait may depend on how long the run is; "
+    ), line
+    assert line.endswith("; see Diagnostics.")
+    for jargon in ("MSER", "precision warning", "CI", "replication"):
+        assert jargon not in line
+    section = page.diagnostics(res)
+    assert page.MSER_PLAINLY in section and "confidence-interval method" in section

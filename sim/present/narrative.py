@@ -59,7 +59,7 @@ from sim.present.format import (
 from sim.present.references import cited_keys
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, SERVICE_SETTINGS, Stage, stage_info, team_service
-from sim.warmup import diagnosed
+from sim.warmup import diagnosed, plainly
 
 __all__ = ["changes_text", "num", "summary_items"]
 
@@ -306,35 +306,47 @@ def _short(res: Results, s: str) -> list[dict[str, Any]]:
 
 
 def _warmup_checks(res: Results) -> list[str]:
-    """What the Diagnostics section says of the baseline's warm-up, shortened: the warm-up is
-    shorter than MSER-5 suggests (or the warm-up measure has no steady state within the run),
-    and each list still settling after it or with no steady state (:func:`sim.warmup.diagnosed`)."""
+    """What the Diagnostics section says of the baseline's warm-up, in plain words
+    (:func:`sim.warmup.plainly`): the warm-up measure, when it is still settling after the
+    warm-up or may be changing at the end of the run, and each list so flagged, with the
+    answers it affects (:func:`sim.warmup.diagnosed`)."""
     warm, queues = diagnosed(res.diagnostics.get(res.base) or {})
-    parts = ["the warm-up is shorter than MSER-5 suggests"] if warm is not None and warm.settling else []
-    if warm is not None and not warm.steady:
-        parts.append(f"the {K.WARMUP_MEASURE.label} are still {warm.drift} at the end of the run")
+    measure = f"the number of open {stage_info(Stage(K.WARMUP_MEASURE.subject)).open_label}"
+    parts = [plainly(measure, warm, "every answer")] if warm is not None and warm.flagged else []
     parts += [
-        f"the list for {stage_info(s).phrase} is still {'settling' if v.steady else v.drift + ' at the end of the run'}"
-        for s, v in queues.items()
-        if v.flagged
+        plainly(f"the waiting list for {stage_info(s).phrase}", v, "its wait") for s, v in queues.items() if v.flagged
     ]
     return parts
 
 
+def _precision_check(res: Results) -> str:
+    """The KPIs whose 95% CI misses the target precision in some scenario of a comparison, in
+    plain words, with the replications they have and the most any scenario needs; ``""`` when none."""
+    short = [r for s in res.scenarios for r in _short(res, s)]
+    if not short:
+        return ""
+    labels = list(dict.fromkeys(res.kpis[r["kpi"]].label for r in short))
+    runs = sorted({int(r["n_now"]) for r in short})
+    needed = max(int(r["n_needed"]) for r in short)
+    target = float((res.diagnostics.get(res.base) or {}).get("precision", 0.05))
+    named = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return (
+        f"{e(named)} {'is' if len(labels) == 1 else 'are'} measured less precisely than ±{target:.0%} with "
+        f"{' or '.join(map(str, runs))} runs (about {needed:,} would be needed)"
+    )
+
+
 def _checks_pointer(res: Results) -> str:
     """One line pointing to the Diagnostics section when it holds warnings the summary does not
-    repeat (a comparison's precision warnings per scenario, the warm-up check, dated changes
-    that never take effect); else ``""``."""
-    counts = {s: len(_short(res, s)) for s in res.scenarios} if res.kind == Kind.COMPARE else {}
-    parts = []
-    if total := sum(counts.values()):
-        each = ", ".join(f"{e(s)} {n}" for s, n in counts.items() if n)
-        parts.append(f"{total} precision warning{'s' if total != 1 else ''} ({each})")
+    repeat (a comparison's KPIs short of the target precision, the warm-up check, dated changes
+    that never take effect), in plain words; else ``""``."""
+    parts = [_precision_check(res)] if res.kind == Kind.COMPARE else []
     parts += _warmup_checks(res)
     for s in res.scenarios if res.kind == Kind.COMPARE else [res.base]:
         if n := len(unreached_changes(res.config(s))):
             one = n == 1
             parts.append(f"{n} dated change{'' if one else 's'} of {e(s)} never take{'s' if one else ''} effect")
+    parts = [p for p in parts if p]
     if not parts:
         return ""
     return f'<span class="warn">Checks: {"; ".join(parts)}; see <a href="#diagnostics">Diagnostics</a>.</span>'

@@ -407,6 +407,13 @@ def _count_table(res: Results, scenario: str) -> str:
     )
 
 
+MSER_PLAINLY = (
+    "MSER-5 is a standard check of how long the model takes to settle from its starting state, and so how many "
+    "days at the start of a run to leave out of the results."
+)
+"""What the Diagnostics section says MSER-5 is, for a reader who does not know it."""
+
+
 def _warmup_text(res: Results) -> str:
     diag = res.diagnostics.get(res.base) or {}
     warm, queues = diagnosed(diag)
@@ -414,7 +421,8 @@ def _warmup_text(res: Results) -> str:
         return "<p>Warm-up: no monthly series in these results, so the warm-up was not checked.</p>"
     verdict_text = "shorter than suggested: consider a longer run.warmup_days" if warm.settling else "long enough"
     months = (diag.get("warmup") or {}).get("n_points", "?")
-    check = f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, {e(res.base)})"
+    measured = f"the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, {e(res.base)})"
+    check = f"<p>{MSER_PLAINLY}</p><p>Warm-up: MSER-5 on {measured}"
     if warm.undecided:
         text = f"{check}: the scenario discards {warm.warmup_days:,.0f} days; {e(at_cap('the series', warm))}.</p>"
     elif warm.steady:
