@@ -3,10 +3,10 @@ MST and FMH against its options, paired under common random numbers, then the
 mainstreaming question: does GBP 1,166,283 a year for FGC + MST + FMH buy enough avoided
 escalations and care?
 
-Options (configs/kirklees/options/): a second MST team, FGC at first contact instead of at
-pre-proceedings, and not mainstreaming the three programmes. Writes a compare folder
-(default results/kirklees/; ehsim report reads it). The options below are ehsim compare's,
-passed on to it; 20 replications take about 1.5 CPU minutes.
+Options (configs/kirklees/options/): a fifth MST therapist, a second MST team, FGC at first
+contact instead of at pre-proceedings, and not mainstreaming the three programmes. Writes a
+compare folder (default results/kirklees/; ehsim report reads it). The options below are ehsim
+compare's, passed on to it; 20 replications take about 2 CPU minutes.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ __all__ = [
     "drift",
     "kpi_columns",
     "mser",
+    "mser_cap",
     "paired_differences",
     "replications_needed",
     "suggest_warmup",
@@ -545,10 +546,34 @@ def mser(series: npt.ArrayLike, batch: int = 5) -> int:
         If ``batch < 1``, the series is not one-dimensional, or it contains NaN.
     """
     z = _batch_means(series, batch)
-    k = len(z)
-    if k < 2:
+    if len(z) < 2:
         return 0
-    return _argmin(_mser_statistic(z)[: (k + 1) // 2]) * batch  # d < k/2: at least half the batches remain
+    # d runs up to the cap: at least half the batches remain
+    return _argmin(_mser_statistic(z)[: mser_cap(len(z) * batch, batch) // batch + 1]) * batch
+
+
+def mser_cap(n: int, batch: int = 5) -> int:
+    """The largest truncation point :func:`mser` may choose in a series of ``n`` observations.
+
+    With ``k = n // batch`` batches, MSER keeps at least half of them: ``d < k / 2``, so the
+    largest ``d`` is ``(k + 1) // 2 - 1`` batches. A truncation point equal to it says only
+    that the series may still be changing where MSER stops looking: a longer run could put
+    the point later.
+
+    Parameters
+    ----------
+    n : int
+        Observations in the series.
+    batch : int, default 5
+        As for :func:`mser`.
+
+    Returns
+    -------
+    int
+        The cap in original observations (``d * batch``); 0 when there are fewer than 2 batches.
+    """
+    k = n // batch
+    return ((k + 1) // 2 - 1) * batch if k >= 2 else 0
 
 
 TREND_LEVEL = 0.95
@@ -638,7 +663,10 @@ def suggest_warmup(series: pd.DataFrame, column: str, batch: int = 5) -> dict[st
         ``"warmup_days"`` (float, days): the ``day`` at that index (NaN for an empty
         table); ``"n_points"`` (int): length of the ensemble-mean series (distinct days
         with a value); ``"drift"`` (str): :func:`drift` of that series, ``""`` when MSER
-        finds a steady state within the run (else the truncation point means nothing).
+        finds a steady state within the run (else the truncation point means nothing);
+        ``"at_cap"`` (bool): the truncation point is :func:`mser_cap`, the largest MSER may
+        choose in a run this long (a positive one), so the series may still be changing at
+        the end of the run and only a longer run can tell.
 
     Raises
     ------
@@ -661,4 +689,5 @@ def suggest_warmup(series: pd.DataFrame, column: str, batch: int = 5) -> dict[st
         "warmup_days": warmup,
         "n_points": n,
         "drift": drift(values_in_order, batch),
+        "at_cap": bool(i > 0 and i == mser_cap(n, batch)),
     }

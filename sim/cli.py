@@ -39,7 +39,7 @@ from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
 from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
 from sim.uncertainty.sample import METHODS, check_design_args
-from sim.warmup import diagnosed, unsteady
+from sim.warmup import at_cap, diagnosed, unsteady
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
@@ -326,7 +326,8 @@ WARMUP_ADVICE = (
     "give run.warmup_days {days:.0f} or more (e.g. --set run.warmup_days={days:.0f}), lengthening "
     "run.duration_days by as much to keep the results window."
 )
-"""What to do when the warm-up check suggests more days than the scenario's warm-up."""
+"""What to do when the warm-up check suggests more days than the scenario's warm-up (and its
+point is not at MSER-5's cap: :func:`sim.warmup.at_cap` says what to do then)."""
 
 
 def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications: int) -> None:
@@ -356,6 +357,9 @@ def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications:
             )
             if not warm.steady:
                 print(f"{check}{unsteady('the series', warm, 'the KPIs depend')}.")
+                continue
+            if warm.undecided:
+                print(f"{check}the scenario uses {warm.warmup_days:.0f} days; {at_cap('the series', warm)}.")
                 continue
             print(f"{check}suggests {warm.discard_days} days; the scenario uses {warm.warmup_days:.0f}.")
             if warm.settling:

@@ -222,7 +222,9 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
 
     ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
     point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage, and
-    ``queue_drift`` its :func:`sim.analysis.drift` (``""``: a steady state within the run).
+    ``queue_drift`` its :func:`sim.analysis.drift` (``""``: a steady state within the run) and
+    ``queue_at_cap`` whether its point is the largest MSER-5 may choose (``warmup``'s ``at_cap``
+    says the same of the warm-up measure).
     Whether the warm-up is long enough for each is :func:`sim.warmup.diagnosed`'s verdict."""
     names = [k.name for k in K.PRECISION if k.name in batch.replications.columns]
     need = replications_needed(batch.replications, names, rel_precision=precision)
@@ -240,18 +242,19 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     measure = K.WARMUP_MEASURE.subject
     column = f"open_{measure}"
     warm = suggest_warmup(batch.series, column) if column in batch.series else {}
-    queues, drifts = {}, {}  # a list still growing (or emptying) after the warm-up
+    queues, drifts, caps = {}, {}, {}  # a list still growing (or emptying) after the warm-up
     for stage in QUEUE_STAGES:
         column = f"waiting_{stage}"
         if column in batch.series and batch.series[column].mean() >= QUEUE_CHECKED:
             check = suggest_warmup(batch.series, column)
-            queues[stage], drifts[stage] = check["warmup_days"], check["drift"]
+            queues[stage], drifts[stage], caps[stage] = check["warmup_days"], check["drift"], check["at_cap"]
     diag = {
         "precision": precision,
         "replications_needed": need.to_dict(orient="records"),
         "warmup": warm,
         "queue_warmup": queues,
         "queue_drift": drifts,
+        "queue_at_cap": caps,
         "warmup_days_configured": batch.scenario.run.warmup_days,
         "warnings": warnings,
         "quarantined": list(batch.quarantined),

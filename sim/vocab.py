@@ -31,6 +31,7 @@ __all__ = [
     "SC_CLOSED",
     "SC_INITIAL",
     "SC_OUTCOMES",
+    "SERVICE_SETTINGS",
     "SOCIAL_CARE",
     "SOCIAL_CARE_CLOSED",
     "SOCIAL_CARE_EXITS",
@@ -216,6 +217,14 @@ MODEL_SOURCES = (REFERRAL_RE, REFERRAL_STEP_DOWN)
 SOCIAL_CARE = "social_care"
 """Children's social care (assessment, CIN, CP, care) as one place a family can be: a node of
 the routing graph and of the flow table, and where an escalating episode goes."""
+
+SERVICE_SETTINGS = {
+    "mst": Stage.MST,
+    "fgc": Stage.FGC,
+    "family_mental_health": Stage.FMH,
+    "parenting_groups": Stage.PARENTING,
+}
+"""The scenario block (top-level setting) of each service beside the plans, to its stage."""
 
 POOLED_SERVICE = "team_pool"
 """The service name of one pooled key worker list (``early_help.allocation: pooled``)."""

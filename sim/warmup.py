@@ -14,6 +14,12 @@ warm-up makes good: lengthening the run to follow it moves the point along. Such
 no steady state within the run (:func:`sim.analysis.drift` decides, stored beside the point);
 its verdict says so (:func:`unsteady`) and never advises a warm-up.
 
+A series with a steady state whose truncation point is MSER-5's cap (:attr:`Settling.at_cap`,
+:func:`sim.analysis.mser_cap`: the largest point it may choose, so the point only says "at
+least this") and which is still settling after the warm-up gets no warm-up advice either: a
+warm-up of that many days may not be enough, since in a longer run the point could be later.
+Its verdict says so and advises a longer run to tell (:func:`at_cap`).
+
 A truncation point is the start of a month: ``k x 365 / 12`` days, rarely a whole number.
 It is shown as the whole days to discard, rounded up (:attr:`Settling.discard_days`): a
 warm-up of that many days is long enough, and one a day shorter is not. (Rounded to the
@@ -29,7 +35,7 @@ from typing import Any
 
 from sim.vocab import Stage, stage_info
 
-__all__ = ["Settling", "diagnosed", "queue_warning", "unsteady", "verdicts"]
+__all__ = ["Settling", "at_cap", "diagnosed", "plainly", "queue_warning", "unsteady", "verdicts"]
 
 _DECIMALS = 6
 """A truncation point is compared at this many decimals of a day: a month start that is a
@@ -49,11 +55,15 @@ class Settling:
     drift : str, default ""
         ``""`` when MSER-5 finds a steady state within the run; else ``"growing"`` or
         ``"falling"`` (:func:`sim.analysis.drift`), and the truncation point means nothing.
+    at_cap : bool, default False
+        The truncation point is the largest MSER-5 may choose in a run this long
+        (:func:`sim.analysis.mser_cap`): it is a lower bound, not an answer.
     """
 
     suggested_days: float
     warmup_days: float
     drift: str = ""
+    at_cap: bool = False
 
     @property
     def _point(self) -> float:
@@ -82,13 +92,22 @@ class Settling:
         return self.steady and self.short_by > 0
 
     @property
+    def undecided(self) -> bool:
+        """True when the series is still settling and its truncation point is at MSER-5's cap:
+        the run is too short to tell how long a warm-up it needs, or whether it settles."""
+        return self.settling and self.at_cap
+
+    @property
     def flagged(self) -> bool:
         """True when the series gets a warning: still settling, or no steady state."""
         return self.settling or not self.steady
 
 
 def verdicts(
-    points: Mapping[str, Any], warmup_days: float, drifts: Mapping[str, str] | None = None
+    points: Mapping[str, Any],
+    warmup_days: float,
+    drifts: Mapping[str, str] | None = None,
+    caps: Mapping[str, Any] | None = None,
 ) -> dict[str, Settling]:
     """The verdict on each series with a finite truncation point.
 
@@ -102,6 +121,10 @@ def verdicts(
     drifts
         :func:`sim.analysis.drift` of each series, by the same keys; a series missing here
         (or all, when None: a folder written before drift was stored) counts as steady.
+    caps
+        Whether each series' point is at MSER-5's cap (:attr:`Settling.at_cap`), by the same
+        keys; a series missing here (or all, when None: a folder written before it was
+        stored) counts as not at the cap.
 
     Returns
     -------
@@ -112,7 +135,8 @@ def verdicts(
     out = {}
     for key, point in points.items():
         if point is not None and math.isfinite(float(point)):
-            out[key] = Settling(float(point), float(warmup_days), str((drifts or {}).get(key) or ""))
+            drift, capped = str((drifts or {}).get(key) or ""), bool((caps or {}).get(key, False))
+            out[key] = Settling(float(point), float(warmup_days), drift, capped)
     return out
 
 
@@ -129,8 +153,10 @@ def diagnosed(diag: Mapping[str, Any]) -> tuple[Settling | None, dict[Stage, Set
     if configured is None:
         return None, {}
     warm = diag.get("warmup") or {}
-    main = verdicts({"": warm.get("warmup_days")}, configured, {"": warm.get("drift", "")}).get("")
-    queues = verdicts(diag.get("queue_warmup") or {}, configured, diag.get("queue_drift"))
+    main = verdicts(
+        {"": warm.get("warmup_days")}, configured, {"": warm.get("drift", "")}, {"": warm.get("at_cap", False)}
+    ).get("")
+    queues = verdicts(diag.get("queue_warmup") or {}, configured, diag.get("queue_drift"), diag.get("queue_at_cap"))
     return main, {Stage(stage): v for stage, v in queues.items()}
 
 
@@ -152,11 +178,57 @@ def unsteady(what: str, verdict: Settling, depends: str) -> str:
     )
 
 
+def at_cap(what: str, verdict: Settling, on: str = "") -> str:
+    """What the console and the report say of a series still settling whose truncation point
+    is at MSER-5's cap (:attr:`Settling.undecided`), instead of advising that warm-up.
+
+    Parameters
+    ----------
+    what
+        The series, as the subject of a sentence ("the list", "the series").
+    verdict
+        Its verdict.
+    on
+        What MSER-5 was run on, with its preposition (" on its monthly length"), or "".
+    """
+    days = f"{verdict.discard_days:,}"
+    return (
+        f"MSER-5{on} suggests discarding at least {days} days, the most it can suggest in a run this long: "
+        f"{what} may still be changing at the end of the run; run longer (a warm-up of {days} days or more "
+        "and the same results window after it) to tell"
+    )
+
+
+def plainly(what: str, verdict: Settling, affected: str) -> str:
+    """A flagged verdict (:attr:`Settling.flagged`) in plain words, for a reader who does not
+    know MSER-5 (the report summary's Checks line; the Diagnostics section gives the detail).
+
+    Parameters
+    ----------
+    what
+        The series, as the singular subject of a sentence ("the waiting list for MST").
+    verdict
+        Its verdict.
+    affected
+        The answers it affects, as a singular subject ("its wait", "every answer").
+    """
+    if not verdict.steady:
+        return f"{what} is still {verdict.drift} at the end of the run, so {affected} depends on how long the run is"
+    if verdict.undecided:
+        return f"{what} may still be changing at the end of the run, so {affected} may depend on how long the run is"
+    return f"{what} is still settling after the warm-up, so {affected} depends on how long the warm-up is"
+
+
 def queue_warning(stage: Stage, verdict: Settling) -> str:
     """What the console's warnings and the report say of a queue still settling, or with no
     steady state within the run (:attr:`Settling.flagged`)."""
     if not verdict.steady:
         return unsteady(f"the list for {stage_info(stage).phrase}", verdict, "its waits and length depend")
+    if verdict.undecided:
+        return (
+            f"the list for {stage_info(stage).phrase} is still settling after the warm-up (the scenario discards "
+            f"{verdict.warmup_days:,.0f} days): {at_cap('the list', verdict, ' on its monthly length')}"
+        )
     return (
         f"the list for {stage_info(stage).phrase} is still settling after the warm-up: MSER-5 on its "
         f"monthly length suggests discarding the first {verdict.discard_days} days (the scenario discards "

@@ -427,8 +427,16 @@ def test_suggest_warmup_on_a_small_long_table() -> None:
     )
     long = long.sample(frac=1.0, random_state=0)  # row order must not matter
     warm = suggest_warmup(long, "open_level3")
-    # Ensemble mean = base; batches of 5: two at ~20, six at ~0 -> d = 2 batches = index 10.
-    assert warm == {"column": "open_level3", "truncation_index": 10, "warmup_days": 300.0, "n_points": 40, "drift": ""}
+    # Ensemble mean = base; batches of 5: two at ~20, six at ~0 -> d = 2 batches = index 10,
+    # below the cap of 3 batches (d < 8 / 2).
+    assert warm == {
+        "column": "open_level3",
+        "truncation_index": 10,
+        "warmup_days": 300.0,
+        "n_points": 40,
+        "drift": "",
+        "at_cap": False,
+    }
     assert mser(base) == 10
 
 
@@ -436,7 +444,14 @@ def test_suggest_warmup_edge_cases() -> None:
     empty = suggest_warmup(pd.DataFrame({"rep": [], "day": [], "x": []}), "x")
     assert empty["truncation_index"] == 0 and empty["n_points"] == 0 and math.isnan(empty["warmup_days"])
     short = suggest_warmup(pd.DataFrame({"rep": [0, 0], "day": [0.0, 30.0], "x": [1.0, 2.0]}), "x")
-    assert short == {"column": "x", "truncation_index": 0, "warmup_days": 0.0, "n_points": 2, "drift": ""}
+    assert short == {
+        "column": "x",
+        "truncation_index": 0,
+        "warmup_days": 0.0,
+        "n_points": 2,
+        "drift": "",
+        "at_cap": False,
+    }
     with pytest.raises(ValueError, match="x"):
         suggest_warmup(pd.DataFrame({"rep": [0], "day": [0.0]}), "x")
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from sim import kpis as K
 from sim.present import console, narrative
-from sim.present.format import DIFF_ROW, fmt_number, fmt_row
+from sim.present.format import DIFF_ROW, fmt_number, fmt_row, negligible
 from sim.vocab import Stage
 
 FRONT_DOOR_WAIT = K.wait(Stage.FRONT_DOOR, "mean")
@@ -106,7 +106,9 @@ def test_the_report_says_a_change_in_a_share_in_percentage_points() -> None:
     text, how = narrative._clause(_Res(d, UTILISATION), "opt", UTILISATION, row)  # type: ignore[arg-type]
     plain = re.sub(r"<[^>]+>", "", text)
     assert how == "clear"
-    want = f"{UTILISATION.label}: up 1.7 percentage points, from 76.8% to 78.5% (95% CI 1.4 to 2.0 points)"
+    want = (
+        f"{UTILISATION.label}: up 1.7 percentage points, from 76.8% to 78.5% (95% CI of the change 1.4 to 2.0 points)"
+    )
     assert plain == want, plain
 
 
@@ -166,7 +168,49 @@ def test_the_reports_text_shows_millions_of_pounds_short_and_the_tables_in_pound
     text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
     plain = re.sub(r"<[^>]+>", "", text)
     assert how == "clear"
-    assert plain == f"the {cost.label} rises by £0.33m a year, from £46.82m to £47.15m (95% CI £0.28m to £0.37m)"
+    assert (
+        plain
+        == f"the {cost.label} rises by £0.33m a year, from £46.82m to £47.15m (95% CI of the change £0.28m to £0.37m)"
+    )
+
+
+def test_the_reports_text_states_a_change_in_a_wait() -> None:
+    """The planner's case: "The mean wait for multi-systemic therapy falls from 360.5 to 305.3
+    days (95% CI -72.0 to -38.4)" left the reader to subtract, and the interval read as one of a
+    level. A wait's clause says the change first, as the withdrawals' and the money's do."""
+    kpi = K.wait(Stage.MST, "mean")
+    d = _differences(kpi, 360.5, 305.3, -72.0, -38.4)
+    row = {str(k): v for k, v in d.iloc[0].items()}
+    text, how = narrative._clause(_Res(d, kpi), "opt", kpi, row)  # type: ignore[arg-type]
+    plain = re.sub(r"<[^>]+>", "", text)
+    assert how == "clear"
+    assert plain == f"the {kpi.label} falls by 55.2 days, from 360.5 to 305.3 (95% CI of the change -72.0 to -38.4)"
+    up = _differences(kpi, 305.3, 360.5, 38.4, 72.0)
+    text, _ = narrative._clause(_Res(up, kpi), "opt", kpi, {str(k): v for k, v in up.iloc[0].items()})  # type: ignore[arg-type]
+    assert re.sub(r"<[^>]+>", "", text).startswith(f"the {kpi.label} rises by 55.2 days, from 305.3 to 360.5 (")
+    withdrawn = _differences(K.WITHDRAWN_TOTAL, 129.4, 116.6, -15.7, -9.8)
+    text, _ = narrative._clause(  # type: ignore[arg-type]
+        _Res(withdrawn, K.WITHDRAWN_TOTAL), "opt", K.WITHDRAWN_TOTAL, {str(k): v for k, v in withdrawn.iloc[0].items()}
+    )
+    assert re.sub(r"<[^>]+>", "", text).endswith("(129.4 → 116.6; 95% CI of the change -15.7 to -9.8)")
+
+
+def test_a_difference_is_negligible_when_it_rounds_to_zero_at_its_kpis_own_precision() -> None:
+    """Caseloads are shown to 0.01 children, a change in a share to 1 percentage point, money to
+    £1, waits to 0.1 days: a difference that rounds to zero there is negligible, whatever
+    precision its row needs to read."""
+
+    def row(kpi: K.Kpi, base: float, diff: float) -> dict[str, Any]:
+        return {str(k): v for k, v in _differences(kpi, base, base + diff, diff / 2, diff * 2).iloc[0].items()}
+
+    assert negligible(row(K.SW_CASELOAD, 15.3547, 0.0028), K.SW_CASELOAD, 365.0) == "0.00 children"
+    assert negligible(row(K.SW_CASELOAD, 15.3547, 0.006), K.SW_CASELOAD, 365.0) == ""
+    assert negligible(row(UTILISATION, 0.767736, 0.000138), UTILISATION, 365.0) == "0 percentage points"
+    assert negligible(row(UTILISATION, 0.767736, 0.006), UTILISATION, 365.0) == ""
+    cost = K.per_year(K.COST_TOTAL)
+    assert negligible(row(cost, 81_769_464.0, 0.4), cost, 365.0) == "£0"
+    assert negligible(row(FRONT_DOOR_WAIT, 0.0256, 0.0003), FRONT_DOOR_WAIT, 365.0) == "0.0 days"
+    assert negligible(row(FRONT_DOOR_WAIT, 360.5, -55.2), FRONT_DOOR_WAIT, 365.0) == ""
 
 
 # --------------------------------------------------------------------------- levels and their difference add up
@@ -210,7 +254,10 @@ def test_the_reports_text_says_a_rise_in_money_that_its_levels_add_up_to() -> No
     text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
     plain = re.sub(r"<[^>]+>", "", text)
     assert how == "clear"
-    assert plain == f"the {cost.label} rises by £0.12m a year, from £5.54m to £5.66m (95% CI £0.12m to £0.12m)"
+    assert (
+        plain
+        == f"the {cost.label} rises by £0.12m a year, from £5.54m to £5.66m (95% CI of the change £0.12m to £0.12m)"
+    )
 
 
 _KINDS = ["days", "count", "level", "share", "gbp", "number"]
@@ -305,7 +352,10 @@ def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precis
     res.kpis = {k.name: k for k in (eh, sc, total)}
     res.configs = {}  # type: ignore[attr-defined]
     plain = re.sub(r"<[^>]+>", "", narrative._option_item(res, "opt"))  # type: ignore[arg-type]
-    assert f"The {eh.label} rises by £0.464m a year, from £5.544m to £6.008m (95% CI £0.464m to £0.464m)" in plain
+    assert (
+        f"The {eh.label} rises by £0.464m a year, from £5.544m to £6.008m (95% CI of the change £0.464m to £0.464m)"
+        in plain
+    )
     assert f"The {sc.label} rises by £0.06m a year, from £76.23m to £76.29m" in plain
     assert f"The {total.label} rises by £0.53m a year, from £81.77m to £82.30m" in plain
 

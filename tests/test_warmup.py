@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 
 import sim.results as R
-from sim.analysis import suggest_warmup
+from sim.analysis import mser, mser_cap, suggest_warmup
 from sim.cli import WARMUP_ADVICE, main
 from sim.present import fig_diagnostics, page
 from sim.present.narrative import summary_items
 from sim.vocab import QUEUE_STAGES, Stage, stage_info
-from sim.warmup import Settling, diagnosed, queue_warning, unsteady, verdicts
+from sim.warmup import Settling, at_cap, diagnosed, queue_warning, unsteady, verdicts
 from tests.conftest import CONFIGS
 
 MONTH = 365 / 12
@@ -183,17 +183,75 @@ def test_no_steady_state_is_said_alike_on_the_console_and_in_the_report(
     section = page.diagnostics(res)
     assert said in section and "suggests discarding" not in section and "shorter than suggested" not in section
     checks = " ".join(i for i in summary_items(res) if "Checks:" in i)
-    assert "still growing at the end of the run" in checks and "shorter than MSER-5 suggests" not in checks
+    assert "is still growing at the end of the run, so every answer depends on how long the run is" in checks
+    assert "MSER-5" not in checks
     fig = fig_diagnostics.warmup(res)
     title = fig._suptitle.get_text().replace("\n", " ")  # type: ignore[union-attr]
     assert "no steady state within the run" in title and "MSER-5 suggests" not in title
     assert not any("MSER-5 suggestion" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
 
 
+# --------------------------------------------------------------------------- a point at MSER-5's cap
+def test_the_cap_is_the_largest_point_mser_may_choose() -> None:
+    assert [mser_cap(n) for n in (9, 10, 24, 36, 48, 120)] == [0, 0, 5, 15, 20, 55]
+    rising = np.arange(36.0)  # still rising: MSER's minimum is as late as it may look
+    assert mser(rising) == mser_cap(36) == 15
+
+
+def test_suggest_warmup_says_whether_its_point_is_at_the_cap() -> None:
+    transient = suggest_warmup(_monthly(50 + 40 * np.exp(-T / 6) + NOISE), "x")
+    slow = suggest_warmup(_monthly(50 * (1 - np.exp(-T / 60)) + 0.3 * NOISE), "x")
+    flat = suggest_warmup(_monthly(np.full(36, 7.0)), "x")  # MSER cuts nothing: 0 is no cap
+    assert transient["at_cap"] is False and slow["at_cap"] is True and flat["at_cap"] is False
+
+
+KIRKLEES = {  # diagnostics.json of the calibrated Kirklees scenario, 4 replications of 3 years
+    "warmup": {"warmup_days": 456.25, "drift": "", "n_points": 36, "truncation_index": 15, "at_cap": True},
+    "queue_warmup": {"mst": 456.25, "panel": 152.08333333333334},
+    "queue_drift": {"mst": "", "panel": ""},
+    "queue_at_cap": {"mst": True, "panel": False},
+    "warmup_days_configured": 365.0,
+}
+
+
+def test_a_list_settling_at_the_cap_gets_no_warmup_advice() -> None:
+    """The MST list grows 97 -> 123 -> 140 through a 3-year window; MSER-5 cut at its cap, 457
+    days, and the report advised that warm-up, after which the next run said "still growing".
+    A point at the cap is a lower bound: the warning says so and advises a longer run."""
+    warm, queues = diagnosed(KIRKLEES)
+    assert warm is not None and warm.at_cap and warm.undecided and warm.flagged
+    mst, panel = queues[Stage.MST], queues[Stage.PANEL]
+    assert mst.undecided and not panel.at_cap and not panel.flagged
+    text = queue_warning(Stage.MST, mst)
+    assert text == (
+        "the list for multi-systemic therapy is still settling after the warm-up (the scenario discards 365 days): "
+        "MSER-5 on its monthly length suggests discarding at least 457 days, the most it can suggest in a run this "
+        "long: the list may still be changing at the end of the run; run longer (a warm-up of 457 days or more and "
+        "the same results window after it) to tell"
+    )
+    assert "the first" not in text and at_cap("the list", mst, " on its monthly length") in text
+    # a warm-up as long as the cap is long enough, whatever the cap: nothing to say
+    assert not verdicts({"x": 456.25}, 457, caps={"x": True})["x"].flagged
+
+
+def test_a_folder_written_before_the_cap_was_stored_reads_as_not_at_cap() -> None:
+    old = {k: v for k, v in KIRKLEES.items() if k != "queue_at_cap"}
+    old["warmup"] = {k: v for k, v in KIRKLEES["warmup"].items() if k != "at_cap"}
+    warm, queues = diagnosed(old)
+    assert warm is not None and not warm.at_cap and warm.settling
+    assert not queues[Stage.MST].at_cap
+    assert "suggests discarding the first 457 days" in queue_warning(Stage.MST, queues[Stage.MST])
+
+
 # --------------------------------------------------------------------------- every caller agrees
 def _said_settling(text: str, state: str = "settling") -> set[str]:
-    """The stages whose list a text says is still settling (or growing...), by their phrase."""
-    return {s for s in QUEUE_STAGES if f"the list for {stage_info(s).phrase} is still {state}" in text.lower()}
+    """The stages whose list a text says is still settling (or growing...), by their phrase (the
+    summary's Checks line calls it the waiting list)."""
+    return {
+        s
+        for s in QUEUE_STAGES
+        if re.search(f"the (waiting )?list for {stage_info(s).phrase} is still {state}", text.lower())
+    }
 
 
 @pytest.mark.parametrize(
@@ -221,24 +279,33 @@ def test_the_console_and_the_report_give_the_same_verdict(
     res = R.read(out)
     warm, queues = diagnosed(res.diagnostics["mmc"])
     assert warm is not None and warm.settling == settling  # the case is what it says
+    # 24 months: MSER-5 cuts at most 5 (152.08 days), so a warm-up short of it is short of the cap
+    assert warm.at_cap and warm.undecided == settling
 
     # the console: the warm-up check with its advice, and a warning for each list still settling
     check = next(line for line in printed.out.splitlines() if line.startswith("Warm-up check"))
-    console_days = int(re.search(r"suggests (\d+) days", check).group(1))  # type: ignore[union-attr]
-    console_short = f"  {WARMUP_ADVICE.format(days=console_days)}" in printed.out.splitlines()
+    console_days = int(re.search(r"suggests (?:discarding at least )?(\d+) days", check).group(1))  # type: ignore[union-attr]
+    console_short = "run longer" in check
+    assert f"  {WARMUP_ADVICE.format(days=console_days)}" not in printed.out.splitlines()  # at the cap: no such advice
     console_lists = _said_settling(printed.err)
 
     # the report: the Diagnostics section, the summary's pointer to it, the warm-up figure's title
     section = page.diagnostics(res)
-    report_days = int(re.search(r"suggests discarding the first ([\d,]+) days", section).group(1).replace(",", ""))  # type: ignore[union-attr]
-    report_short = "(shorter than suggested" in section
+    main_text = section[section.index("<p>Warm-up:") :].split("</p>")[0]
+    report_days = int(
+        re.search(r"suggests discarding (?:the first|at least) ([\d,]+) days", main_text).group(1).replace(",", "")
+    )  # type: ignore[union-attr]
+    report_short = "run longer" in main_text and "(shorter than suggested" not in main_text
     checks = " ".join(i for i in summary_items(res) if "Checks:" in i)
     fig = fig_diagnostics.warmup(res)
     title = fig._suptitle.get_text().replace("\n", " ")  # type: ignore[union-attr]
-    figure_days = int(re.search(r"MSER-5 suggests ([\d,]+) days", title).group(1).replace(",", ""))  # type: ignore[union-attr]
+    figure_days = int(re.search(r"MSER-5 suggests (?:at least )?([\d,]+) days", title).group(1).replace(",", ""))  # type: ignore[union-attr]
 
-    assert console_short == report_short == ("shorter than MSER-5 suggests" in checks) == settling
-    assert ("(shorter than suggested)" in title) == settling
+    measure = "the number of open level 3 key-worker plans"
+    assert (
+        console_short == report_short == (f"{measure} may still be changing at the end" in checks.lower()) == settling
+    )
+    assert ("(run longer to tell)" in title) == settling and "(shorter than suggested)" not in title
     assert console_lists == _said_settling(section) == _said_settling(checks) == set()  # none settles later
     growing = {Stage.LEVEL3} if plan_days == 3.0 else set()  # only the key-worker list is long: it grows
     assert _said_settling(printed.err, "growing") == _said_settling(section, "growing") == growing

@@ -34,6 +34,7 @@ __all__ = [
     "dated_changes",
     "read_assumptions",
     "scenario_files",
+    "setting_sources",
     "show",
     "unreached_changes",
     "unreached_warnings",
@@ -341,6 +342,20 @@ def scenario_files(res: Results) -> dict[str, Path]:
                 out[str(name)] = candidate
                 break
     return out
+
+
+def setting_sources(res: Results, scenario: str) -> dict[str, Assumption]:
+    """Each commented setting of scenario ``scenario``'s file (:func:`read_assumptions`, with
+    the run's ``--set`` overrides from the manifest), by its dotted key; empty when the file
+    cannot be found or read."""
+    path = scenario_files(res).get(scenario)
+    if path is None:
+        return {}
+    overrides = [str(o) for o in res.manifest.get("overrides") or []]
+    try:
+        return {r.key: r for r in read_assumptions(path, overrides)[0]}
+    except (OSError, UnicodeDecodeError, ScenarioError):
+        return {}
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -143,7 +143,7 @@ def warmup(res: Results) -> Figure:
                 color="C2",
                 linestyle=":",
                 linewidth=2.2,
-                label=f"MSER-5 suggestion: {warm.discard_days:,} days",
+                label=f"MSER-5 suggestion: {'at least ' if warm.at_cap else ''}{warm.discard_days:,} days",
             )
         ax.set_ylim(bottom=0)
         ax.legend(loc="lower right")

@@ -228,6 +228,11 @@ def precision(n: int, within: int, total: int, target: float, where: str) -> str
 def warmup(warm: Settling | None, label: str, where: str) -> str:
     if warm is not None and not warm.steady:
         return f"Warm-up{where}: no steady state within the run ({label} still {warm.drift} at the end)"
+    if warm is not None and warm.undecided:
+        return (
+            f"Warm-up{where}: MSER-5 suggests at least {warm.discard_days:,} days, its most in a run this long; "
+            f"the scenario uses {warm.warmup_days:,.0f} (run longer to tell)"
+        )
     if warm is not None:
         verdict = "shorter than suggested" if warm.settling else "enough"
         return (

@@ -32,6 +32,7 @@ __all__ = [
     "fmt_row",
     "group_decimals",
     "in_millions",
+    "negligible",
     "row_decimals",
     "row_shown",
     "rows_decimals",
@@ -238,6 +239,21 @@ def field_kind(kpi: Kpi, field: str, row: Mapping[str, Any]) -> str:
 def change_unit(kpi: Kpi) -> str:
     """The unit of a difference in ``kpi``: percentage points for a share, else its unit."""
     return "percentage points" if kpi.kind == "share" else kpi.display_unit
+
+
+def negligible(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> str:
+    """The difference of a row of ``differences.csv`` as its KPI's own precision shows it, with
+    its unit (``"0.00 children"``, ``"0 percentage points"``, ``"£0"``), when it rounds to zero
+    there (:func:`base_decimals` of its kind, :func:`field_kind`: a clear difference of 0.0028
+    children where caseloads are shown to 0.01); ``""`` when it does not."""
+    value = _row_values(row, kpi, window_days)
+    kind = field_kind(kpi, "diff_mean", row)
+    places = base_decimals(kind, (value[f] for f in _LEVELS))
+    diff = value["diff_mean"]
+    if not math.isfinite(diff) or _units(diff, places) != 0:
+        return ""
+    unit = "" if kind in ("gbp", "share") else f" {change_unit(kpi)}"
+    return fmt_number(0.0, kind, places) + unit
 
 
 def _row_values(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> dict[str, float]:

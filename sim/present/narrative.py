@@ -22,7 +22,14 @@ import pandas as pd
 from sim import kpis as K
 from sim.config import last_day, long_date
 from sim.kpis import Kpi
-from sim.present.assumptions import changes_anchor, config_changes, dated_changes, show, unreached_changes
+from sim.present.assumptions import (
+    changes_anchor,
+    config_changes,
+    dated_changes,
+    setting_sources,
+    show,
+    unreached_changes,
+)
 from sim.present.data import (
     BUDGET_WORDS,
     INTERVAL_TEXT,
@@ -43,14 +50,16 @@ from sim.present.format import (
     fmt_number,
     group_decimals,
     in_millions,
+    negligible,
     row_shown,
     rows_decimals,
     shared_decimals,
     shown,
 )
+from sim.present.references import cited_keys
 from sim.results import Kind, Results
-from sim.vocab import POOLED_SERVICE, Stage, stage_info, team_service
-from sim.warmup import diagnosed
+from sim.vocab import POOLED_SERVICE, SERVICE_SETTINGS, Stage, stage_info, team_service
+from sim.warmup import diagnosed, plainly
 
 __all__ = ["changes_text", "num", "summary_items"]
 
@@ -297,35 +306,47 @@ def _short(res: Results, s: str) -> list[dict[str, Any]]:
 
 
 def _warmup_checks(res: Results) -> list[str]:
-    """What the Diagnostics section says of the baseline's warm-up, shortened: the warm-up is
-    shorter than MSER-5 suggests (or the warm-up measure has no steady state within the run),
-    and each list still settling after it or with no steady state (:func:`sim.warmup.diagnosed`)."""
+    """What the Diagnostics section says of the baseline's warm-up, in plain words
+    (:func:`sim.warmup.plainly`): the warm-up measure, when it is still settling after the
+    warm-up or may be changing at the end of the run, and each list so flagged, with the
+    answers it affects (:func:`sim.warmup.diagnosed`)."""
     warm, queues = diagnosed(res.diagnostics.get(res.base) or {})
-    parts = ["the warm-up is shorter than MSER-5 suggests"] if warm is not None and warm.settling else []
-    if warm is not None and not warm.steady:
-        parts.append(f"the {K.WARMUP_MEASURE.label} are still {warm.drift} at the end of the run")
+    measure = f"the number of open {stage_info(Stage(K.WARMUP_MEASURE.subject)).open_label}"
+    parts = [plainly(measure, warm, "every answer")] if warm is not None and warm.flagged else []
     parts += [
-        f"the list for {stage_info(s).phrase} is still {'settling' if v.steady else v.drift + ' at the end of the run'}"
-        for s, v in queues.items()
-        if v.flagged
+        plainly(f"the waiting list for {stage_info(s).phrase}", v, "its wait") for s, v in queues.items() if v.flagged
     ]
     return parts
 
 
+def _precision_check(res: Results) -> str:
+    """The KPIs whose 95% CI misses the target precision in some scenario of a comparison, in
+    plain words, with the replications they have and the most any scenario needs; ``""`` when none."""
+    short = [r for s in res.scenarios for r in _short(res, s)]
+    if not short:
+        return ""
+    labels = list(dict.fromkeys(res.kpis[r["kpi"]].label for r in short))
+    runs = sorted({int(r["n_now"]) for r in short})
+    needed = max(int(r["n_needed"]) for r in short)
+    target = float((res.diagnostics.get(res.base) or {}).get("precision", 0.05))
+    named = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return (
+        f"{e(named)} {'is' if len(labels) == 1 else 'are'} measured less precisely than ±{target:.0%} with "
+        f"{' or '.join(map(str, runs))} runs (about {needed:,} would be needed)"
+    )
+
+
 def _checks_pointer(res: Results) -> str:
     """One line pointing to the Diagnostics section when it holds warnings the summary does not
-    repeat (a comparison's precision warnings per scenario, the warm-up check, dated changes
-    that never take effect); else ``""``."""
-    counts = {s: len(_short(res, s)) for s in res.scenarios} if res.kind == Kind.COMPARE else {}
-    parts = []
-    if total := sum(counts.values()):
-        each = ", ".join(f"{e(s)} {n}" for s, n in counts.items() if n)
-        parts.append(f"{total} precision warning{'s' if total != 1 else ''} ({each})")
+    repeat (a comparison's KPIs short of the target precision, the warm-up check, dated changes
+    that never take effect), in plain words; else ``""``."""
+    parts = [_precision_check(res)] if res.kind == Kind.COMPARE else []
     parts += _warmup_checks(res)
     for s in res.scenarios if res.kind == Kind.COMPARE else [res.base]:
         if n := len(unreached_changes(res.config(s))):
             one = n == 1
             parts.append(f"{n} dated change{'' if one else 's'} of {e(s)} never take{'s' if one else ''} effect")
+    parts = [p for p in parts if p]
     if not parts:
         return ""
     return f'<span class="warn">Checks: {"; ".join(parts)}; see <a href="#diagnostics">Diagnostics</a>.</span>'
@@ -480,15 +501,20 @@ def _clause(
             f"{label}: {b} → {o}{unit} (change {d}{pts}; one replication, so no confidence interval and no verdict)",
             how,
         )
-    ci = f"95% CI {cell('ci_low')} to {cell('ci_high')}{ci_pts}"
+    ends = f"{cell('ci_low')} to {cell('ci_high')}{ci_pts}"
     if how == "unclear":
-        return f"no clear difference in {label}: {b} vs {o}{unit} (change {d}{pts}, {ci}, which includes zero)", how
+        return (
+            f"no clear difference in {label}: {b} vs {o}{unit} (change {d}{pts}, 95% CI {ends}, which includes zero)",
+            how,
+        )
+    # a clear difference states its size first, then the levels, then the interval of the change
+    ci = f"95% CI of the change {ends}"
     mag = cell("diff_mean", magnitude=True)
     down = float(row["diff_mean"]) < 0
     if kpi.name in FAMILIES_WHO:
         return f"{mag} {'fewer' if down else 'more'} families a year {FAMILIES_WHO[kpi.name]} ({b} → {o}; {ci})", how
     if kpi.kind == "days":
-        return f"the {label} {'falls' if down else 'rises'} from {b} to {o} days ({ci})", how
+        return f"the {label} {'falls' if down else 'rises'} by {mag} days, from {b} to {o} ({ci})", how
     if kpi.kind == "gbp":
         return f"the {label} {'falls' if down else 'rises'} by {mag} a year, from {b} to {o} ({ci})", how
     if pts:
@@ -513,13 +539,49 @@ def _unreached_text(res: Results, option: str) -> str:
     )
 
 
+CARE_EFFECT = "care_relative_reduction"
+"""The setting of a service at the edge of care by which it reduces entries to care."""
+
+
+def _no_care_effect(res: Results, option: str) -> str:
+    """Sentences for the entries-to-care clause: for each service at the edge of care (a block
+    with a :data:`CARE_EFFECT`) that ``option`` changes (a setting, or a dated change of one)
+    but that has no effect on entries to care in it (:data:`CARE_EFFECT` 0), that the scenario
+    assumes so, with the setting's source key(s) (its comment in the option's scenario file),
+    so no change to that service can change entries to care here; ``""`` when none."""
+    if not res.configs:
+        return ""
+    base, scenario = res.config(res.base), res.config(option)
+    changed = [key for key, _, _ in config_changes(base, scenario)]
+    if base.get("changes") != scenario.get("changes"):  # dated changes of the option's own
+        changed += [key for ch in dated_changes(scenario) for key, old, new in ch.settings if old != new]
+    sources = setting_sources(res, option)
+    out = []
+    for block, settings in scenario.items():
+        if not isinstance(settings, Mapping) or CARE_EFFECT not in settings:
+            continue
+        if settings[CARE_EFFECT] != 0 or not any(key.startswith(f"{block}.") for key in changed):
+            continue
+        setting = f"{block}.{CARE_EFFECT}"
+        src = sources.get(setting)
+        keys = cited_keys(src.source) if src is not None else []
+        why = f", {', '.join(keys)}" if keys else ", an assumption" if src is not None and src.is_assumption else ""
+        name = e(stage_info(SERVICE_SETTINGS[block]).label if block in SERVICE_SETTINGS else block)
+        out.append(
+            f"The scenario assumes {name} does not reduce entries to care (<code>{e(setting)}</code> 0{e(why)}), "
+            f"so changing {name} cannot change them here."
+        )
+    return " ".join(out)
+
+
 def _option_item(res: Results, option: str) -> str:
     assert res.differences is not None
     d = res.differences
     changes = changes_text(res, option)
     what = f" ({changes})" if changes else ""
     clauses: list[tuple[int, str]] = []
-    said: dict[str, list[str]] = {"clear": [], "unclear": [], "none": [], "unknown": []}
+    # a clear difference too small to show at its KPI's own precision is listed apart
+    said: dict[str, list[str]] = {"clear": [], "negligible": [], "unclear": [], "none": [], "unknown": []}
     every = [
         ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in d.to_dict(orient="records")
     ]
@@ -536,12 +598,16 @@ def _option_item(res: Results, option: str) -> str:
         rows = [(r, kpi, w) for r, w in every if r["kpi"] == kpi.name]
         decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
         text, how = _clause(res, option, kpi, rec, decimals)
-        clauses.append((list(said).index(how), f"<li>{cap(text)}.</li>"))  # clear differences first
-        said[how].append(e(kpi.label))
+        note = _no_care_effect(res, option) if kpi.name == K.CARE_ENTRIES.name else ""
+        small = negligible(rec, kpi, res.window_days(option)) if how == "clear" else ""
+        group = "negligible" if small else how
+        clauses.append((list(said).index(group), f"<li>{cap(text)}.{' ' + note if note else ''}</li>"))  # clear first
+        said[group].append(e(kpi.label) + (f" (rounds to {e(small)})" if small else ""))
     tally = [
         f"{words} {', '.join(said[how])}"
         for how, words in (
             ("clear", "clear differences in"),
+            ("negligible", "clear but negligible differences in"),
             ("unclear", "no clear difference in"),
             ("unknown", "no verdict (one replication) on"),
         )

@@ -27,6 +27,7 @@ from sim.present.assumptions import (
     dated_changes,
     read_assumptions,
     scenario_files,
+    setting_sources,
     show,
     unreached_warnings,
     value_on,
@@ -36,7 +37,7 @@ from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row, rows_deci
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
-from sim.warmup import diagnosed, queue_warning, unsteady
+from sim.warmup import at_cap, diagnosed, queue_warning, unsteady
 
 __all__ = ["Rendered", "page"]
 
@@ -292,20 +293,14 @@ def _base_assumptions(res: Results, overrides: list[str], cited: list[str]) -> l
     return out
 
 
-def _option_changes(res: Results, option: str, overrides: list[str], cited: list[str]) -> str:
+def _option_changes(res: Results, option: str, cited: list[str]) -> str:
     base, scenario = res.config(res.base), res.config(option)
     changes = config_changes(base, scenario) if res.configs else []
     differ = bool(res.configs) and base.get("changes") != scenario.get("changes")  # the dated changes
     dated = dated_changes(scenario) if differ else []
     if not changes and not differ:
         return f"<p>No settings of {e(option)} differ from the baseline's.</p>"
-    src: dict[str, Assumption] = {}
-    path = scenario_files(res).get(option)
-    if path is not None:
-        try:
-            src = {r.key: r for r in read_assumptions(path, overrides)[0]}
-        except (OSError, UnicodeDecodeError, ScenarioError):
-            src = {}
+    src = setting_sources(res, option)
 
     def source_of(*keys: str) -> str:
         found = []
@@ -346,7 +341,7 @@ def assumptions(res: Results, cited: list[str] | None = None) -> str:
     overrides = [str(o) for o in res.manifest.get("overrides") or []]
     out = _base_assumptions(res, overrides, cited)
     if res.kind in (Kind.COMPARE, Kind.UNCERTAINTY):
-        out += [_option_changes(res, option, overrides, cited) for option in res.options]
+        out += [_option_changes(res, option, cited) for option in res.options]
     if res.kind == Kind.UNCERTAINTY:
         out.append(uncertain_parameters(res))
     if res.kind == Kind.SWEEP:
@@ -412,6 +407,13 @@ def _count_table(res: Results, scenario: str) -> str:
     )
 
 
+MSER_PLAINLY = (
+    "MSER-5 is a standard check of how long the model takes to settle from its starting state, and so how many "
+    "days at the start of a run to leave out of the results."
+)
+"""What the Diagnostics section says MSER-5 is, for a reader who does not know it."""
+
+
 def _warmup_text(res: Results) -> str:
     diag = res.diagnostics.get(res.base) or {}
     warm, queues = diagnosed(diag)
@@ -419,8 +421,11 @@ def _warmup_text(res: Results) -> str:
         return "<p>Warm-up: no monthly series in these results, so the warm-up was not checked.</p>"
     verdict_text = "shorter than suggested: consider a longer run.warmup_days" if warm.settling else "long enough"
     months = (diag.get("warmup") or {}).get("n_points", "?")
-    check = f"<p>Warm-up: MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, {e(res.base)})"
-    if warm.steady:
+    measured = f"the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, {e(res.base)})"
+    check = f"<p>{MSER_PLAINLY}</p><p>Warm-up: MSER-5 on {measured}"
+    if warm.undecided:
+        text = f"{check}: the scenario discards {warm.warmup_days:,.0f} days; {e(at_cap('the series', warm))}.</p>"
+    elif warm.steady:
         text = (
             f"{check} suggests discarding the first {warm.discard_days:,} days; the scenario discards "
             f"{warm.warmup_days:,.0f} days ({verdict_text}).</p>"

@@ -1,0 +1,139 @@
+"""The report summary as a planner hands it to councillors (a Kirklees review of a fifth MST
+therapist): what an assumption fixes, which clear differences matter, and checks in plain words.
+
+One short Kirklees comparison (a month, two replications) of an MST option and an FGC option.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+import sim.results as R
+from sim import kpis as K
+from sim.cli import main
+from sim.present import page
+from sim.present.narrative import summary_items
+from sim.vocab import Stage
+from tests.conftest import CONFIGS
+
+KIRKLEES = CONFIGS / "kirklees"
+
+
+def _plain(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+@pytest.fixture(scope="module")
+def kirklees(tmp_path_factory: pytest.TempPathFactory) -> R.Results:
+    out = tmp_path_factory.mktemp("summary") / "kirklees"
+    options = [KIRKLEES / "options" / f for f in ("second_mst_team.yaml", "fgc_at_first_contact.yaml")]
+    days = ["--set", "run.duration_days=30", "--set", "run.warmup_days=0", "--quiet"]
+    argv = ["compare", str(KIRKLEES / "calibrated.yaml"), *map(str, options), "--replications", "2", "--out", str(out)]
+    assert main([*argv, *days]) == 0
+    return R.read(out)
+
+
+def _option_items(res: R.Results, option: str) -> list[str]:
+    """The option's summary item, as its clauses (the head first)."""
+    (item,) = [i for i in summary_items(res) if f"With <b>{option}</b>" in i]
+    return [_plain(c) for c in re.split(r"<li>", item)]
+
+
+MST_NO_CARE_EFFECT = (
+    "The scenario assumes MST does not reduce entries to care (mst.care_relative_reduction 0, Fonagy-2018), "
+    "so changing MST cannot change them here."
+)
+
+
+def test_an_mst_option_says_the_scenario_gives_mst_no_effect_on_care(kirklees: R.Results) -> None:
+    """The planner's case: "No clear difference in entries to care" read as a finding, but
+    the scenario sets mst.care_relative_reduction 0 (no placement reduction, Fonagy-2018), so
+    no MST option can change entries to care. The entries-to-care clause now says so, with
+    the setting's source; an FGC option (its reduction is 0.19) gets no such sentence."""
+    mst = _option_items(kirklees, "second_mst_team")
+    (care,) = [
+        c for c in mst if c.startswith(("No clear difference in entries to care", "No change in entries to care"))
+    ]
+    assert care.endswith(MST_NO_CARE_EFFECT), care
+    assert sum(MST_NO_CARE_EFFECT in c for c in mst) == 1  # once, beside entries to care
+    fgc = " ".join(_option_items(kirklees, "fgc_at_first_contact"))
+    assert "does not reduce entries to care" not in fgc
+
+
+def _with_difference(
+    res: R.Results, option: str, kpi: K.Kpi, base: float, diff: float, low: float, high: float
+) -> R.Results:
+    """``res`` with one row of ``differences.csv`` replaced (stored values, clear when the
+    interval excludes zero)."""
+    d = res.differences.copy()  # type: ignore[union-attr]
+    at = (d["kpi"] == kpi.name) & (d["option"].astype(str) == option)
+    assert at.sum() == 1, kpi.name
+    d.loc[at, ["base_mean", "option_mean", "diff_mean", "ci_low", "ci_high"]] = [base, base + diff, diff, low, high]
+    d.loc[at, "distinguishable"] = low > 0 or high < 0
+    return dataclasses.replace(res, differences=d)
+
+
+def test_a_clear_but_negligible_difference_is_listed_apart(kirklees: R.Results) -> None:
+    """The planner's case: "clear differences in ... average caseload per social worker, social
+    worker caseload utilisation" for +0.0028 children and +0.0138 percentage points, listed
+    with a 55-day fall in the MST wait. A clear difference that rounds to zero at its KPI's own
+    precision (caseloads to 0.01, changes in a share to 1 point) is listed apart; one that shows
+    stays in the headline list."""
+    res = _with_difference(kirklees, "second_mst_team", K.SW_CASELOAD, 15.3547, 0.0028, 0.0006, 0.0049)
+    res = _with_difference(res, "second_mst_team", K.SW_UTILISATION, 0.767736, 0.000138, 0.000032, 0.000244)
+    mst = K.wait(Stage.MST, "mean")
+    res = _with_difference(res, "second_mst_team", mst, 360.5, -55.2, -72.0, -38.4)
+    head = _option_items(res, "second_mst_team")[0]
+    clear = re.search(r"\bclear differences in ([^;.]*)", head)
+    assert clear is not None and mst.label in clear.group(1), head
+    assert K.SW_CASELOAD.label not in clear.group(1) and K.SW_UTILISATION.label not in clear.group(1)
+    assert (
+        f"clear but negligible differences in {K.SW_CASELOAD.label} (rounds to 0.00 children), "
+        f"{K.SW_UTILISATION.label} (rounds to 0 percentage points)"
+    ) in head, head
+    # 0.01 children shows at that precision: a clear difference like any other
+    res = _with_difference(res, "second_mst_team", K.SW_CASELOAD, 15.3547, 0.0121, 0.006, 0.018)
+    head = _option_items(res, "second_mst_team")[0]
+    assert K.SW_CASELOAD.label in re.search(r"\bclear differences in ([^;.]*)", head).group(1)  # type: ignore[union-attr]
+    assert (
+        "clear but negligible differences in social worker caseload utilisation (rounds to 0 percentage points)" in head
+    )
+
+
+def _short_of_precision(kpi: K.Kpi, needed: int) -> dict[str, object]:
+    return {"kpi": kpi.name, "n_now": 4, "rel_half_width_now": 0.134, "n_needed": needed, "sufficient": False}
+
+
+def test_the_checks_line_is_plain_and_says_which_answers_are_affected(kirklees: R.Results) -> None:
+    """The planner's case: "Checks: 4 precision warnings (kirklees_calibrated 2, fifth_mst_therapist
+    2); the warm-up is shorter than MSER-5 suggests; the list for multi-systemic therapy is still
+    settling", for councillors. The line now says in plain words which answers are imprecise,
+    with the runs they have and would need, and what a list still changing affects; MSER-5 and
+    the CI method stay in the Diagnostics section, which says in one sentence what MSER-5 is."""
+    diag = {  # the Kirklees fifth-therapist comparison's diagnostics (4 replications of 3 years)
+        "precision": 0.05,
+        "replications_needed": [_short_of_precision(K.CARE_ENTRIES, 10), _short_of_precision(K.STEP_UPS_TOTAL, 14)],
+        "warmup": {"warmup_days": 456.25, "drift": "", "n_points": 36, "truncation_index": 15, "at_cap": True},
+        "queue_warmup": {"mst": 456.25},
+        "queue_drift": {"mst": ""},
+        "queue_at_cap": {"mst": True},
+        "warmup_days_configured": 365.0,
+        "warnings": [],
+        "quarantined": [],
+    }
+    res = dataclasses.replace(kirklees, diagnostics={s: diag for s in kirklees.scenarios})
+    (line,) = [_plain(i) for i in summary_items(res) if "Checks:" in i]
+    assert line.startswith(  # then the dated changes a month-long run never reaches
+        "Checks: entries to care and step-ups to social care are measured less precisely than ±5% with 4 runs "
+        "(about 14 would be needed); the number of open Level 3 key-worker plans may still be changing at the end "
+        "of the run, so every answer may depend on how long the run is; the waiting list for multi-systemic therapy "
+        "may still be changing at the end of the run, so its wait may depend on how long the run is; "
+    ), line
+    assert line.endswith("; see Diagnostics.")
+    for jargon in ("MSER", "precision warning", "CI", "replication"):
+        assert jargon not in line
+    section = page.diagnostics(res)
+    assert page.MSER_PLAINLY in section and "confidence-interval method" in section
