@@ -39,7 +39,6 @@ from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
 from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
 from sim.uncertainty.sample import METHODS, check_design_args
-from sim.warmup import at_cap, diagnosed, unsteady
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
@@ -321,49 +320,11 @@ def _meta(args: argparse.Namespace, files: dict[str, Path]) -> dict[str, Any]:
     }
 
 
-WARMUP_ADVICE = (
-    "Longer than the scenario's warm-up: the KPIs may still carry the start's fill-up. To leave it out, "
-    "give run.warmup_days {days:.0f} or more (e.g. --set run.warmup_days={days:.0f}), lengthening "
-    "run.duration_days by as much to keep the results window."
-)
-"""What to do when the warm-up check suggests more days than the scenario's warm-up (and its
-point is not at MSER-5's cap: :func:`sim.warmup.at_cap` says what to do then)."""
-
-
 def _print_diagnostics(saved: R.Results, scenarios: Sequence[str], replications: int) -> None:
-    """Print each scenario's checks from the results' ``diagnostics.json``: quarantined files
-    and precision warnings to stderr, the MSER-5 warm-up check to stdout.
-
-    Parameters
-    ----------
-    saved
-        The results folder just written, as read.
-    scenarios
-        The scenarios to report, in order; with more than one (a comparison) each line names
-        the scenario it belongs to.
-    replications
-        Replications per scenario, for the warm-up line.
-    """
-    named = len(scenarios) > 1
-    for name in scenarios:
-        diag = saved.diagnostics[name]
-        for line in [*diag["quarantined"], *diag["warnings"]]:
-            print(f"warning ({name}): {line}" if named else f"warning: {line}", file=sys.stderr)
-        warm, _ = diagnosed(diag)
-        if warm is not None:
-            check = (
-                f"Warm-up check{f' of {name}' if named else ''} (MSER-5 on monthly {K.WARMUP_MEASURE.label}, "
-                f"mean of {replications} replication(s)): "
-            )
-            if not warm.steady:
-                print(f"{check}{unsteady('the series', warm, 'the KPIs depend')}.")
-                continue
-            if warm.undecided:
-                print(f"{check}the scenario uses {warm.warmup_days:.0f} days; {at_cap('the series', warm)}.")
-                continue
-            print(f"{check}suggests {warm.discard_days} days; the scenario uses {warm.warmup_days:.0f}.")
-            if warm.settling:
-                print(f"  {WARMUP_ADVICE.format(days=warm.discard_days)}")
+    """Print each scenario's checks (:func:`sim.present.console.diagnostics_lines`): warnings to
+    stderr, the warm-up check to stdout."""
+    for warning, line in console.diagnostics_lines(saved, scenarios, replications):
+        print(line, file=sys.stderr if warning else sys.stdout)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from sim import workload
 from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
 from sim.arguments import check_batch_args
 from sim.backends import iter_results
+from sim.checkpoints import Checkpoint, Checkpoints
 from sim.config import Scenario, scenario_warnings, scenario_with_overrides
 from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
@@ -137,7 +138,7 @@ def run_checkpointed(
     progress: Progress | None,
     events: bool = False,
     hook: KpiHook | None = None,
-) -> tuple[dict[str, dict[int, R.Checkpoint]], dict[str, K.Kpi], dict[str, int], dict[str, R.Checkpoints]]:
+) -> tuple[dict[str, dict[int, Checkpoint]], dict[str, K.Kpi], dict[str, int], dict[str, Checkpoints]]:
     """Run replications ``0..replications-1`` of every scenario (unique names) as independent
     tasks on ``backend``, checkpointing each into ``folder`` as it finishes.
 
@@ -147,11 +148,11 @@ def run_checkpointed(
         Scenario name -> rep -> checkpoint; the hook's KPI definitions; per scenario, how
         many replications were read back from checkpoints; the checkpoint stores.
     """
-    done: dict[str, dict[int, R.Checkpoint]] = {}
-    stores: dict[str, R.Checkpoints] = {}
+    done: dict[str, dict[int, Checkpoint]] = {}
+    stores: dict[str, Checkpoints] = {}
     for sc in scenarios:
         if folder is not None:
-            stores[sc.name] = R.Checkpoints(folder, sc.name, scenario_fingerprint(sc), seed)
+            stores[sc.name] = Checkpoints(folder, sc.name, scenario_fingerprint(sc), seed)
             done[sc.name] = stores[sc.name].load(range(replications), need_events=events)
         else:
             done[sc.name] = {}
@@ -172,7 +173,7 @@ def run_checkpointed(
         # closed as soon as the batch stops (Ctrl-C, a failed save), not when it is collected
         with closing(iter_results(batch_task, todo, backend, workers, scheduler)) as results:
             for name, rep, row, series, evs, defs in results:
-                cp = R.Checkpoint(rep, row, series_frame(series, by_name[name]).assign(rep=rep), evs)
+                cp = Checkpoint(rep, row, series_frame(series, by_name[name]).assign(rep=rep), evs)
                 if name in stores:
                     stores[name].save(cp)
                 done[name][cp.rep] = cp
@@ -190,10 +191,10 @@ def run_checkpointed(
 def _batch(
     sc: Scenario,
     seed: int,
-    cps: list[R.Checkpoint],
+    cps: list[Checkpoint],
     extra: dict[str, K.Kpi],
     resumed: int,
-    store: R.Checkpoints | None,
+    store: Checkpoints | None,
 ) -> BatchResult:
     table = pd.DataFrame([cp.row for cp in cps])
     table["rep"] = table["rep"].astype("int64")

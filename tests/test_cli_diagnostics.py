@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sim import kpis as K
-from sim.cli import WARMUP_ADVICE, main
+from sim.cli import main
+from sim.present.console import WARMUP_ADVICE
 from tests.conftest import CONFIGS
 
 SHORT = ["--set", "run.duration_days=300", "--set", "run.warmup_days=30", "--quiet"]

@@ -18,8 +18,9 @@ import pytest
 
 import sim.results as R
 from sim.analysis import mser, mser_cap, suggest_warmup
-from sim.cli import WARMUP_ADVICE, main
+from sim.cli import main
 from sim.present import fig_diagnostics, page
+from sim.present.console import WARMUP_ADVICE
 from sim.present.narrative import summary_items
 from sim.vocab import QUEUE_STAGES, Stage, stage_info
 from sim.warmup import Settling, at_cap, diagnosed, queue_warning, unsteady, verdicts

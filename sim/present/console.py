@@ -16,6 +16,7 @@ from sim.present.data import BUDGET_WORDS, budget_of, budget_verdict, places, ve
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row, shared_decimals
 from sim.present.narrative import changes_text
 from sim.results import Results
+from sim.warmup import at_cap, diagnosed, unsteady
 
 __all__ = [
     "change_lines",
@@ -173,4 +174,54 @@ def locality_summary_lines(res: Results, base_kpis: Sequence[K.Kpi]) -> list[str
     for heading, present, names in _by_place(res, base_kpis):
         out.append(heading)
         out += summary_lines(res.summary, present, res.window_days(), n, names=names)
+    return out
+
+
+WARMUP_ADVICE = (
+    "Longer than the scenario's warm-up: the KPIs may still carry the start's fill-up. To leave it out, "
+    "give run.warmup_days {days:.0f} or more (e.g. --set run.warmup_days={days:.0f}), lengthening "
+    "run.duration_days by as much to keep the results window."
+)
+"""What to do when the warm-up check suggests more days than the scenario's warm-up (and its
+point is not at MSER-5's cap: :func:`sim.warmup.at_cap` says what to do then)."""
+
+
+def diagnostics_lines(saved: Results, scenarios: Sequence[str], replications: int) -> list[tuple[bool, str]]:
+    """Each scenario's checks from the results' ``diagnostics.json``, as ``(warning, line)``:
+    quarantined files and warnings (``warning`` True: for stderr), then the MSER-5 warm-up
+    check (for stdout).
+
+    Parameters
+    ----------
+    saved
+        The results folder just written, as read.
+    scenarios
+        The scenarios to report, in order; with more than one (a comparison) each line names
+        the scenario it belongs to.
+    replications
+        Replications per scenario, for the warm-up line.
+    """
+    out: list[tuple[bool, str]] = []
+    named = len(scenarios) > 1
+    for name in scenarios:
+        diag = saved.diagnostics[name]
+        out += [
+            (True, f"warning ({name}): {w}" if named else f"warning: {w}")
+            for w in [*diag["quarantined"], *diag["warnings"]]
+        ]
+        warm, _ = diagnosed(diag)
+        if warm is None:
+            continue
+        check = (
+            f"Warm-up check{f' of {name}' if named else ''} (MSER-5 on monthly {K.WARMUP_MEASURE.label}, "
+            f"mean of {replications} replication(s)): "
+        )
+        if not warm.steady:
+            out.append((False, f"{check}{unsteady('the series', warm, 'the KPIs depend')}."))
+        elif warm.undecided:
+            out.append((False, f"{check}the scenario uses {warm.warmup_days:.0f} days; {at_cap('the series', warm)}."))
+        else:
+            out.append((False, f"{check}suggests {warm.discard_days} days; the scenario uses {warm.warmup_days:.0f}."))
+            if warm.settling:
+                out.append((False, f"  {WARMUP_ADVICE.format(days=warm.discard_days)}"))
     return out
