@@ -1385,3 +1385,29 @@ def test_cited_locators_read_each_citation_form(comment: str, key: str, want: li
 def test_the_bibliographys_locator_lines_describe_the_document_not_one_citation() -> None:
     for key, entry in bib.parse_bibliography(SOURCES.read_text(encoding="utf-8")).items():
         assert not re.search(r"\(cited `[^`]*`\)", dict(entry.fields).get("Locators", "")), key
+
+
+def test_a_setting_that_comes_back_reads_as_its_move_and_its_return() -> None:
+    """A vacancy crisis and recovery (8 -> 5 on 1 April 2015, back to 8 on 1 April 2016) read
+    "8 -> 8 in two steps": the phrase now gives the move and the return."""
+    base = load_scenario(CONFIGS / "worcestershire" / "baseline.yaml", [])
+    dump = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    crisis = {
+        **dump,
+        "name": "crisis",
+        "changes": [
+            {"date": "2015-04-01", "set": {"teams.redditch.workers": 5}},
+            {"date": "2016-04-01", "set": {"teams.redditch.workers": 8}},
+        ],
+    }
+    res = R.Results(
+        R.Kind.COMPARE,
+        [base.name, "crisis"],
+        pd.DataFrame(),
+        pd.DataFrame(),
+        {},
+        configs={base.name: dump, "crisis": crisis},
+    )
+    plain = changes_text(res, "crisis", plain=True)
+    assert "8 -> 8" not in plain
+    assert plain.endswith("(teams.redditch.workers 8 -> 5, back to 8 on 1 April 2016)"), plain

@@ -425,22 +425,29 @@ _STEPS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "
 def _moves(dated: Sequence[Any]) -> tuple[list[tuple[str, Any, Any]], dict[str, str]]:
     """Each setting the dated changes move, with its value before the first move and after the
     last (the option's end state, not its first step), and a note of how it gets there: the
-    number of steps, and their dates where they are not those of the changes as a whole."""
-    spans: dict[str, list[Any]] = {}  # key -> [before, after, steps, first date, last date]
+    number of steps, and their dates where they are not those of the changes as a whole. A
+    setting that comes back to where it started (a vacancy crisis, then recovery) reads as its
+    first move and its return: ``8 -> 5, back to 8 on 1 June 2020`` (never ``8 -> 8``)."""
+    spans: dict[str, tuple[list[Any], list[str]]] = {}  # key -> (values, dates of the moves)
     for ch in dated:
         for key, old, new in ch.settings:
             if old == new:  # a change that sets a value to what it was says nothing
                 continue
-            if key in spans:
-                spans[key][1:] = [new, spans[key][2] + 1, spans[key][3], ch.when]
-            else:
-                spans[key] = [old, new, 1, ch.when, ch.when]
+            values, dates = spans.setdefault(key, ([old], []))
+            values.append(new)
+            dates.append(ch.when)
     whole = (dated[0].when, dated[-1].when)
-    notes = {}
-    for key, (_, _, steps, first, last) in spans.items():
+    moves, notes = [], {}
+    for key, (values, dates) in spans.items():
+        steps, first, last = len(dates), dates[0], dates[-1]
+        if steps > 1 and values[-1] == values[0]:
+            moves.append((key, values[0], values[1]))
+            notes[key] = ("" if first == whole[0] else f" on {first}") + f", back to {show(values[-1])} on {last}"
+            continue
+        moves.append((key, values[0], values[-1]))
         when = "" if (first, last) == whole else f", {first} to {last}" if steps > 1 else f" on {first}"
         notes[key] = (f" in {_STEPS.get(steps, str(steps))} steps" if steps > 1 else "") + when
-    return [(key, span[0], span[1]) for key, span in spans.items()], notes
+    return moves, notes
 
 
 def _dated_text(res: Results, option: str, plain: bool = False) -> str:
