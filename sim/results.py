@@ -15,7 +15,8 @@ A results folder holds one job (a ``run``, ``compare``, ``sweep`` or ``uncertain
 ``series.parquet``          monthly open cases and queue lengths per scenario x replication
 ``events.parquet``          the event log of replication 0 of each scenario (when asked)
 ``kpis.csv``                the data dictionary of every KPI column (:mod:`sim.kpis`)
-``diagnostics.json``        replication-count and warm-up checks per scenario
+``diagnostics.json``        run, compare: replication-count and warm-up checks per scenario;
+                            sweep, uncertainty: quarantined checkpoints and dated-change warnings
 ``parameters.parquet``      uncertainty: one row per parameter sample (``sample`` and values)
 ``sensitivity.csv``         uncertainty: sensitivity indices per parameter and KPI, or why an outcome has none
 ``robustness.csv``          uncertainty: per option and KPI, the difference across samples
