@@ -525,14 +525,20 @@ def sweep_variants(
     (``<name>-v000``, ...), and the problems of those that are not valid, each once (a bad
     value fails every combination it is in), as :attr:`OverrideError.problems`: every value
     is checked, not just up to the first bad one."""
-    keys = list(grid)
     variants, problems = [], {}
-    for i, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
+    for i, values in enumerate(combinations(grid)):
         try:
-            variants.append(variant(scenario, dict(zip(keys, combo)), f"{scenario.name}-v{i:03d}"))
+            variants.append(variant(scenario, values, f"{scenario.name}-v{i:03d}"))
         except OverrideError as exc:
             problems.update(dict.fromkeys(exc.problems))
     return variants, list(problems)
+
+
+def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the values in ``grid``, in the sweep's order (the last key fastest),
+    each as key -> value."""
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
 
 
 @dataclass(frozen=True)
@@ -572,7 +578,6 @@ def sweep(
             raise ArgumentError("grid", f"{key}: a value is given twice ({list(values)}); each value once")
     check_batch_args(replications, seed, backend, workers, scheduler)
     keys = list(grid)
-    combos = list(itertools.product(*(grid[k] for k in keys)))
     # validate every variant before running anything, so a bad key fails fast
     variants, problems = sweep_variants(scenario, grid)
     if problems:
@@ -582,7 +587,7 @@ def sweep(
     job = sweep_job(scenario, grid, seed)
     folder = _prepare(out, job, replications)
     batches = _run_all(variants, replications, seed, backend, workers, scheduler, folder, progress, False, hook)
-    setting = [dict(zip(keys, combo)) for combo in combos]
+    setting = combinations(grid)  # each variant's values, in the variants' order
     table = pd.concat(
         [b.replications.assign(**values)[[*keys, *b.replications.columns]] for values, b in zip(setting, batches)],
         ignore_index=True,
