@@ -71,6 +71,17 @@ def test_every_dictionary_entry_is_described() -> None:
     assert [k.name for k in K.COST_COMPONENTS] == [k for k in cat if cat[k].family == "cost"]
 
 
+def test_role_caseload_definitions_read_as_english() -> None:
+    """A role's plural is its own word, not the singular with an "s" glued on: "key worker (not
+    senior)s" and "(not senior)s' share" read as typos in the data dictionary."""
+    sc = sim.load_scenario(CONFIGS / "sunderland" / "calibrated.yaml")  # senior posts in every team
+    roles = [k for k in K.catalogue(sc).values() if k.family == "role_caseload"]
+    assert roles
+    for k in roles:
+        assert ")s" not in k.label + k.definition and "s'" not in k.definition, k.definition
+        assert "key workers" in k.definition
+
+
 def test_kpis_command_lists_every_replications_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["kpis", str(CONFIGS / "baseline.yaml"), "--format", "csv"]) == 0
     from io import StringIO

@@ -508,19 +508,23 @@ def caseload(service: str, label: str) -> Kpi:
     )
 
 
-_ROLE_WORDS = {Stage.KEY_WORKER: "key worker (not senior)", Stage.SENIOR_KEY_WORKER: "senior key worker"}
+_ROLE_WORDS = {
+    Stage.KEY_WORKER: ("key worker (not senior)", "key workers (not senior)"),
+    Stage.SENIOR_KEY_WORKER: ("senior key worker", "senior key workers"),
+}
+"""A role's name in a KPI's label and definition: one worker, several."""
 
 
 def role_caseload(service: str, role: Stage, label: str) -> Kpi:
     """Open plans per worker of one role (key worker or senior) in post on a list with senior posts."""
-    who = _ROLE_WORDS[role]
+    who, whom = _ROLE_WORDS[role]
     return _k(
         f"caseload_{service}_{role}",
         f"average caseload per {who} in {label}",
         "families per worker",
         "level",
-        f"Open plans held by {label} times the {who}s' share of its caseload capacity, divided by the "
-        f"{who}s in post (time-averages over the window): the caseload of a {who} when families are spread "
+        f"Open plans held by {label} times the share of its caseload capacity held by its {whom}, divided "
+        f"by the {whom} in post (time-averages over the window): the caseload of a {who} when families are spread "
         "over the workers in proportion to their maximum caseloads.",
         family="role_caseload",
         subject=service,
