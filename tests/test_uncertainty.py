@@ -545,6 +545,26 @@ def test_a_command_refused_for_an_unreachable_scheduler_leaves_the_folder_free(
     assert main([*args, "--seed", "5"]) == 0, capsys.readouterr().err
 
 
+def test_ctrl_c_while_checkpoints_are_read_leaves_the_folder_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the checkpoints are read, before any replication runs: no claim is left,
+    so the command with another seed can use the folder."""
+    out = tmp_path / "out"
+    spec = load_spec(_spec(tmp_path, params=SMALL))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("sim.checkpoints.Checkpoints.load", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run_uncertainty(spec, 2, 1, "lhs", seed=1, out=out)
+    assert not (out / R.JOB).exists()
+    run_uncertainty(spec, 2, 1, "lhs", seed=2, out=out)
+    assert R.read(out).manifest["seed"] == 2
+
+
 @pytest.mark.slow  # about 15 s: starts a Dask LocalCluster in a subprocess and interrupts it
 def test_ctrl_c_on_dask_prints_the_one_interrupted_line(tmp_path: Path) -> None:
     """Ctrl-C as a terminal sends it (SIGINT to the command's whole process group, the Dask
