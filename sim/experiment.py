@@ -8,7 +8,7 @@ order of completion, so a batch is identical bit for bit on every backend. Repli
 ``r`` of *every* scenario uses the same seed (common random numbers), which makes
 :func:`compare` a paired comparison.
 
-Results: with an output folder, the job claims it (:func:`sim.results.claim`), each
+Results: with an output folder, the job claims it (:func:`sim.results.claimed`), each
 finished replication is checkpointed as it completes (verified when read back), and the
 finished job is written through :mod:`sim.results`; rerunning the same job on the same
 folder resumes it. A folder of another job is refused, never mixed.
@@ -169,22 +169,17 @@ def run_checkpointed(
         (sc, rep, seed, events, hook) for sc in scenarios for rep in range(replications) if rep not in done[sc.name]
     ]
     by_name = {sc.name: sc for sc in scenarios}
-    try:
-        # closed as soon as the batch stops (Ctrl-C, a failed save), not when it is collected
-        with closing(iter_results(batch_task, todo, backend, workers, scheduler)) as results:
-            for name, rep, row, series, evs, defs in results:
-                cp = Checkpoint(rep, row, series_frame(series, by_name[name]).assign(rep=rep), evs)
-                if name in stores:
-                    stores[name].save(cp)
-                done[name][cp.rep] = cp
-                extra.update({k.name: k for k in defs})
-                count += 1
-                if progress is not None:
-                    progress(count, total)
-    except BaseException:
-        if folder is not None:
-            R.release(folder)  # failed before anything was kept (e.g. no scheduler): the folder stays free
-        raise
+    # closed as soon as the batch stops (Ctrl-C, a failed save), not when it is collected
+    with closing(iter_results(batch_task, todo, backend, workers, scheduler)) as results:
+        for name, rep, row, series, evs, defs in results:
+            cp = Checkpoint(rep, row, series_frame(series, by_name[name]).assign(rep=rep), evs)
+            if name in stores:
+                stores[name].save(cp)
+            done[name][cp.rep] = cp
+            extra.update({k.name: k for k in defs})
+            count += 1
+            if progress is not None:
+                progress(count, total)
     return done, extra, resumed, stores
 
 
@@ -286,14 +281,6 @@ def sweep_job(scenario: Scenario, grid: Mapping[str, Sequence[Any]], seed: int) 
     }
 
 
-def _prepare(out: str | Path | None, job: dict[str, Any], replications: int) -> Path | None:
-    if out is None:
-        return None
-    folder = Path(out)
-    R.claim(folder, job, replications)
-    return folder
-
-
 def _config(sc: Scenario) -> dict[str, Any]:
     return sc.model_dump(mode="json", by_alias=True, exclude_none=True)
 
@@ -345,26 +332,26 @@ def run_batch(
     check_batch_args(replications, seed, backend, workers, scheduler, precision)
     workload.check(scenario, replications, force=force)
     fingerprint = scenario_fingerprint(scenario)
-    folder = _prepare(out, run_job(scenario, seed), replications)
-    (batch,) = _run_all([scenario], replications, seed, backend, workers, scheduler, folder, progress, events, hook)
-    if folder is not None:
-        diag = diagnostics(batch, precision)
-        R.write(
-            folder,
-            R.Results(
-                kind=R.Kind.RUN,
-                scenarios=[scenario.name],
-                replications=batch.replications,
-                summary=batch.summary.assign(scenario=scenario.name)[["scenario", *batch.summary.columns]],
-                kpis=batch.kpis,
-                manifest=_manifest(meta, seed, replications, backend, workers, {scenario.name: fingerprint}),
-                configs={scenario.name: _config(scenario)},
-                series=batch.series.assign(scenario=scenario.name),
-                events=batch.events.assign(scenario=scenario.name) if batch.events is not None else None,
-                diagnostics={scenario.name: diag},
-            ),
-        )
-    return batch
+    with R.claimed(out, run_job(scenario, seed), replications) as folder:
+        (batch,) = _run_all([scenario], replications, seed, backend, workers, scheduler, folder, progress, events, hook)
+        if folder is not None:
+            diag = diagnostics(batch, precision)
+            R.write(
+                folder,
+                R.Results(
+                    kind=R.Kind.RUN,
+                    scenarios=[scenario.name],
+                    replications=batch.replications,
+                    summary=batch.summary.assign(scenario=scenario.name)[["scenario", *batch.summary.columns]],
+                    kpis=batch.kpis,
+                    manifest=_manifest(meta, seed, replications, backend, workers, {scenario.name: fingerprint}),
+                    configs={scenario.name: _config(scenario)},
+                    series=batch.series.assign(scenario=scenario.name),
+                    events=batch.events.assign(scenario=scenario.name) if batch.events is not None else None,
+                    diagnostics={scenario.name: diag},
+                ),
+            )
+        return batch
 
 
 def _manifest(
@@ -472,33 +459,33 @@ def compare(
     names = _unique_names([base, *options])
     scenarios = [sc if sc.name == n else sc.model_copy(update={"name": n}) for sc, n in zip([base, *options], names)]
     fingerprints = {sc.name: scenario_fingerprint(sc) for sc in scenarios}
-    folder = _prepare(out, compare_job(scenarios, seed), replications)
-    runs = _run_all(scenarios, replications, seed, backend, workers, scheduler, folder, progress, events, hook)
-    batches = dict(zip(names, runs))
-    base_reps = batches[names[0]].replications
-    diffs = [paired_differences(base_reps, batches[name].replications).assign(option=name) for name in names[1:]]
-    table = pd.concat(diffs, ignore_index=True)
-    table = table[["option", *[c for c in table.columns if c != "option"]]]
-    result = CompareResult(names[0], batches, table)
-    if folder is not None:
-        evs = [b.events.assign(scenario=n) for n, b in batches.items() if b.events is not None]
-        R.write(
-            folder,
-            R.Results(
-                kind=R.Kind.COMPARE,
-                scenarios=names,
-                replications=result.replications,
-                summary=result.summary,
-                kpis=K.merged(b.kpis for b in runs),
-                manifest=_manifest(meta, seed, replications, backend, workers, fingerprints),
-                configs={sc.name: _config(sc) for sc in scenarios},
-                differences=table,
-                series=pd.concat([b.series.assign(scenario=n) for n, b in batches.items()], ignore_index=True),
-                events=pd.concat(evs, ignore_index=True) if evs else None,
-                diagnostics={n: diagnostics(b, precision) for n, b in batches.items()},
-            ),
-        )
-    return result
+    with R.claimed(out, compare_job(scenarios, seed), replications) as folder:
+        runs = _run_all(scenarios, replications, seed, backend, workers, scheduler, folder, progress, events, hook)
+        batches = dict(zip(names, runs))
+        base_reps = batches[names[0]].replications
+        diffs = [paired_differences(base_reps, batches[name].replications).assign(option=name) for name in names[1:]]
+        table = pd.concat(diffs, ignore_index=True)
+        table = table[["option", *[c for c in table.columns if c != "option"]]]
+        result = CompareResult(names[0], batches, table)
+        if folder is not None:
+            evs = [b.events.assign(scenario=n) for n, b in batches.items() if b.events is not None]
+            R.write(
+                folder,
+                R.Results(
+                    kind=R.Kind.COMPARE,
+                    scenarios=names,
+                    replications=result.replications,
+                    summary=result.summary,
+                    kpis=K.merged(b.kpis for b in runs),
+                    manifest=_manifest(meta, seed, replications, backend, workers, fingerprints),
+                    configs={sc.name: _config(sc) for sc in scenarios},
+                    differences=table,
+                    series=pd.concat([b.series.assign(scenario=n) for n, b in batches.items()], ignore_index=True),
+                    events=pd.concat(evs, ignore_index=True) if evs else None,
+                    diagnostics={n: diagnostics(b, precision) for n, b in batches.items()},
+                ),
+            )
+        return result
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -585,37 +572,37 @@ def sweep(
     workload.check(variants, replications, force=force)
     fingerprints = {v.name: scenario_fingerprint(v) for v in variants}
     job = sweep_job(scenario, grid, seed)
-    folder = _prepare(out, job, replications)
-    batches = _run_all(variants, replications, seed, backend, workers, scheduler, folder, progress, False, hook)
-    setting = combinations(grid)  # each variant's values, in the variants' order
-    table = pd.concat(
-        [b.replications.assign(**values)[[*keys, *b.replications.columns]] for values, b in zip(setting, batches)],
-        ignore_index=True,
-    )
-    summary = pd.concat(
-        [b.summary.assign(**values)[[*keys, *b.summary.columns]] for values, b in zip(setting, batches)],
-        ignore_index=True,
-    )
-    kpis = K.merged(b.kpis for b in batches)
-    result = SweepResult(keys, table, summary, kpis)
-    if folder is not None:
-        R.write(
-            folder,
-            R.Results(
-                kind=R.Kind.SWEEP,
-                scenarios=[scenario.name],
-                replications=table,
-                summary=summary,
-                kpis=kpis,
-                manifest=_manifest(meta, seed, replications, backend, workers, fingerprints)
-                | {"grid": job["grid"], "variants": {v.name: values for v, values in zip(variants, setting)}},
-                configs={scenario.name: _config(scenario)},
-                sweep_keys=keys,
-                diagnostics={  # each combination's quarantined checkpoints and dated changes never reached
-                    v.name: {"quarantined": list(b.quarantined), "warnings": scenario_warnings(v)}
-                    for v, b in zip(variants, batches)
-                    if b.quarantined or scenario_warnings(v)
-                },
-            ),
+    with R.claimed(out, job, replications) as folder:
+        batches = _run_all(variants, replications, seed, backend, workers, scheduler, folder, progress, False, hook)
+        setting = combinations(grid)  # each variant's values, in the variants' order
+        table = pd.concat(
+            [b.replications.assign(**values)[[*keys, *b.replications.columns]] for values, b in zip(setting, batches)],
+            ignore_index=True,
         )
-    return result
+        summary = pd.concat(
+            [b.summary.assign(**values)[[*keys, *b.summary.columns]] for values, b in zip(setting, batches)],
+            ignore_index=True,
+        )
+        kpis = K.merged(b.kpis for b in batches)
+        result = SweepResult(keys, table, summary, kpis)
+        if folder is not None:
+            R.write(
+                folder,
+                R.Results(
+                    kind=R.Kind.SWEEP,
+                    scenarios=[scenario.name],
+                    replications=table,
+                    summary=summary,
+                    kpis=kpis,
+                    manifest=_manifest(meta, seed, replications, backend, workers, fingerprints)
+                    | {"grid": job["grid"], "variants": {v.name: values for v, values in zip(variants, setting)}},
+                    configs={scenario.name: _config(scenario)},
+                    sweep_keys=keys,
+                    diagnostics={  # each combination's quarantined checkpoints and dated changes never reached
+                        v.name: {"quarantined": list(b.quarantined), "warnings": scenario_warnings(v)}
+                        for v, b in zip(variants, batches)
+                        if b.quarantined or scenario_warnings(v)
+                    },
+                ),
+            )
+        return result

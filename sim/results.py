@@ -40,7 +40,8 @@ import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import metadata
@@ -60,6 +61,7 @@ __all__ = [
     "ResultsError",
     "atomic_write",
     "claim",
+    "claimed",
     "default_folder",
     "read",
     "write",
@@ -278,7 +280,28 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
     return False
 
 
-def release(folder: Path) -> None:
+@contextmanager
+def claimed(out: str | Path | None, job: Mapping[str, Any], replications: int | None = None) -> Iterator[Path | None]:
+    """The results folder ``out`` claimed for ``job`` (:func:`claim`) while the block runs, or
+    None (no claim) without ``out``.
+
+    However the block ends (finished, an error, Ctrl-C while checkpoints are read or
+    replications run), a claim that kept nothing is released (:func:`_release`): the folder
+    is left free for another job rather than claimed by one that did nothing. A refused
+    claim takes nothing and releases nothing.
+    """
+    if out is None:
+        yield None
+        return
+    folder = Path(out)
+    claim(folder, job, replications)
+    try:
+        yield folder
+    finally:
+        _release(folder)
+
+
+def _release(folder: Path) -> None:
     """Remove the claim of a folder that holds nothing but it (no checkpoint, no table): a job
     that fails before any replication finishes (an unreachable Dask scheduler, Ctrl-C at
     once) leaves the folder free for another job rather than claimed by one that did nothing.

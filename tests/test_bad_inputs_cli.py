@@ -399,3 +399,25 @@ def test_two_overrides_into_a_block_the_scenario_has_not_got_are_both_named() ->
         sim.load_scenario(worcs, given)
     assert [settings for settings, _ in info.value.problems] == [tuple(given)], info.value.problems
     assert info.value.problems[0][1].startswith("panel: the scenario has no panel block")
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [["panel.interval_days"], ["panel.interval_days", "panel.capacity_per_meeting"]],
+    ids=["one-key", "two-keys"],
+)
+def test_a_dated_change_into_a_block_the_scenario_has_not_got_is_one_line(
+    keys: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dated change setting ``panel.*`` where the scenario has no panel: one line naming the
+    change, its date and the absent block (as ``--set panel.interval_days=7``), not one
+    "required key is missing" per key the change did not set."""
+    scenario = tmp_path / "dated.yaml"
+    given = "".join(f"      {key}: 7\n" for key in keys)
+    scenario.write_text(f"extends: {WORCS}\nchanges:\n  - date: 2015-06-01\n    set:\n{given}")
+    err = _refused(["validate", str(scenario)], capsys, "")
+    assert err == (
+        f"error: {scenario}: scenario: changes.0 (2015-06-01): panel: the scenario has no panel block; a dated "
+        "change can only change a block the scenario has from its start: give the scenario one (required keys: "
+        "interval_days, capacity_per_meeting, decision_probs)\n"
+    ), err

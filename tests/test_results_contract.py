@@ -314,6 +314,35 @@ def test_corrupt_claim_beside_another_scenarios_checkpoints_is_refused(tmp_path:
         run_batch(_tiny("other"), 2, seed=4, out=tmp_path / "a")
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError])
+@pytest.mark.parametrize("job", ["run", "compare", "sweep"])
+def test_a_job_stopped_while_reading_its_checkpoints_leaves_the_folder_free(
+    job: str, stop: type[BaseException], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or an error) while the checkpoints are read, before any replication runs: the
+    claim is released, so the corrected command (here another seed) is accepted, not refused
+    as a folder of another job."""
+    out = tmp_path / "a"
+
+    def start(seed: int) -> object:
+        if job == "run":
+            return run_batch(_tiny(), 1, seed=seed, out=out)
+        if job == "compare":
+            return compare(_tiny(), [_tiny("other")], 1, seed=seed, out=out)
+        return sweep(_tiny(), {"teams.town.workers": [2, 3]}, 1, seed=seed, out=out)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise stop()
+
+    with monkeypatch.context() as patch:
+        patch.setattr("sim.checkpoints.Checkpoints.load", interrupted)
+        with pytest.raises(stop):
+            start(seed=1)
+    assert not (out / R.JOB).exists(), "no claim left behind"
+    start(seed=2)
+    assert R.read(out).manifest["seed"] == 2
+
+
 def test_a_by_locality_batch_read_back_from_checkpoints_keeps_every_column(tmp_path: Path) -> None:
     """Nothing lost on resume: a --by-locality compare rerun on its finished folder (every
     replication read back from checkpoints, no task run) writes the same tables, per-locality

@@ -545,6 +545,26 @@ def test_a_command_refused_for_an_unreachable_scheduler_leaves_the_folder_free(
     assert main([*args, "--seed", "5"]) == 0, capsys.readouterr().err
 
 
+def test_ctrl_c_while_checkpoints_are_read_leaves_the_folder_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the checkpoints are read, before any replication runs: no claim is left,
+    so the command with another seed can use the folder."""
+    out = tmp_path / "out"
+    spec = load_spec(_spec(tmp_path, params=SMALL))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("sim.checkpoints.Checkpoints.load", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run_uncertainty(spec, 2, 1, "lhs", seed=1, out=out)
+    assert not (out / R.JOB).exists()
+    run_uncertainty(spec, 2, 1, "lhs", seed=2, out=out)
+    assert R.read(out).manifest["seed"] == 2
+
+
 @pytest.mark.slow  # about 15 s: starts a Dask LocalCluster in a subprocess and interrupts it
 def test_ctrl_c_on_dask_prints_the_one_interrupted_line(tmp_path: Path) -> None:
     """Ctrl-C as a terminal sends it (SIGINT to the command's whole process group, the Dask
@@ -684,6 +704,52 @@ def test_sensitivity_csv_says_why_an_outcome_has_no_indices(tmp_path: Path) -> N
     assert "No parameter moves its change in entries to care (it is the same in every plausible world)" in (
         out.getvalue()
     )
+
+
+def _old_layout(folder: Path) -> None:
+    """Rewrite ``sensitivity.csv`` as a job wrote it before ``why_missing``: no such column and
+    no row for an outcome without indices."""
+    sens = pd.read_csv(folder / "sensitivity.csv")
+    sens[sens["why_missing"].isna()].drop(columns="why_missing").to_csv(folder / "sensitivity.csv", index=False)
+
+
+def test_a_folder_written_before_why_missing_reads_as_a_new_one(tmp_path: Path) -> None:
+    """The tiny Morris run above, its sensitivity.csv in the layout of before ``why_missing``:
+    the report still says the change in entries to care is the same in every plausible world
+    (derived from the replications, as the job would say now), not the generic sentence."""
+    import contextlib
+    import io
+
+    spec = _spec(tmp_path, options=True, params=SMALL, kpis=["care_entries", WAIT, COST])
+    args = ["uncertainty", str(spec), "--method", "morris", "--samples", "2", "--replications", "1", "--seed", "1"]
+    folder = tmp_path / "out"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main([*args, "--quiet", "--out", str(folder)]) == 0
+        _old_layout(folder)
+        assert main(["report", str(folder)]) == 0
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "No parameter moves its change in entries to care (it is the same in every plausible world)" in page
+    assert "No sensitivity indices for its change in entries to care." not in page
+
+
+def test_an_old_sensitivity_table_gives_the_reason_derived_or_says_it_predates_it() -> None:
+    """Too few LHS samples for a change that varies is said as now (and a baseline level that
+    does not vary, constant); where the replications
+    give no reason (a Morris change that varies, yet without indices), the sentence says the
+    folder predates the reason rather than the generic one."""
+    from sim import kpis as K
+    from sim.present.robustness import statements
+    from sim.uncertainty.analyse import CONSTANT, PREDATES, TOO_FEW, missing
+
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    old = pd.DataFrame(columns=[c for c in SENSITIVITY_COLUMNS if c != "why_missing"])
+    reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
+    assert missing(old, reps, "lhs", "base", ["opt"], [COST]) == {("base", COST): CONSTANT, ("opt", COST): TOO_FEW}
+    (text,) = statements(rob, old, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    assert "this run has 8 samples" in text and f"at least {LHS_MIN_POINTS}" in text
+    assert missing(old, reps, "morris", "base", ["opt"], [COST])[("opt", COST)] == PREDATES
+    (text,) = statements(rob, old, "morris", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    assert "this results folder predates ehsim recording why an outcome has none" in text
 
 
 def _one_option_tables(diff: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

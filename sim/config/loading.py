@@ -140,23 +140,19 @@ def scenario_with_overrides(
         raise ScenarioError([line for _, line in own])
     if name is not None and (named := [line for where, line in problems if where[:1] == ("name",)]):
         raise ScenarioError(named)
-    blamed = []
-    for key, part in parts.items():
-        required = _absent_block(part) if part != tuple(key.split(".")) else []
-        missing = [k for k in required if k not in _node(merged, part)]
-        if not missing:
-            continue
-        # an override through an optional block the scenario lacks: one line saying so, not
-        # one "required key is missing" per key it did not set
-        problems = [(where, line) for where, line in problems if where not in [(*part, m) for m in missing]]
-        dotted = ".".join(part)
-        blamed.append(
-            (
-                [settings[k] for k in pairs if k == dotted or k.startswith(f"{dotted}.")],  # every one into it
-                f"{dotted}: the scenario has no {dotted} block; to add one, set the whole block "
-                f"(required keys: {', '.join(required)}): {dotted}={{...}}",
-            )
+    problems, absent = absent_blocks(parts, merged, problems)
+    blamed = [
+        (
+            [settings[k] for k in pairs if k == dotted or k.startswith(f"{dotted}.")],  # every one into it
+            no_block(
+                part,
+                required,
+                f"to add one, set the whole block (required keys: {', '.join(required)}): {dotted}={{...}}",
+            ),
         )
+        for part, required in absent
+        for dotted in [".".join(part)]
+    ]
     without: dict[str, set[str]] = {}  # override -> the problems left when it alone is not applied
     for where, line in problems:
         found = [settings[key] for key, part in parts.items() if where and _related(where, part)]
@@ -168,6 +164,47 @@ def scenario_with_overrides(
             found = [settings[key] for key in pairs if line not in without[key]]
         blamed.append((found or list(settings.values()), line))
     raise OverrideError("overrides", blamed)
+
+
+def absent_blocks(
+    parts: dict[str, tuple[str, ...]], merged: dict[str, Any], problems: list[Problem]
+) -> tuple[list[Problem], list[tuple[tuple[str, ...], list[str]]]]:
+    """The optional blocks of the schema that settings go through but the scenario has not got
+    (``panel.interval_days`` with no ``panel``), and ``problems`` without their "required key is
+    missing" lines (one per key the settings did not give): a caller says the block is absent
+    once instead (:func:`no_block`).
+
+    Parameters
+    ----------
+    parts
+        Each setting's dotted key -> the part of the scenario it sets (:func:`_part_set`: the
+        mapping it creates, else the key itself).
+    merged
+        The scenario's data with the settings applied.
+    problems
+        The problems of ``merged`` (:func:`_validated`).
+
+    Returns
+    -------
+    problems, absent
+        The problems left; each absent block (its path) with its required keys, in the
+        settings' order.
+    """
+    absent: dict[tuple[str, ...], list[str]] = {}
+    for key, part in parts.items():
+        required = _absent_block(part) if part != tuple(key.split(".")) else []
+        missing = [k for k in required if k not in _node(merged, part)]
+        if missing and part not in absent:
+            absent[part] = required
+            problems = [(where, line) for where, line in problems if where not in [(*part, m) for m in missing]]
+    return problems, list(absent.items())
+
+
+def no_block(part: tuple[str, ...], required: list[str], remedy: str) -> str:
+    """The one line saying the scenario has not got the optional block at ``part``
+    (:func:`absent_blocks`), then ``remedy``: how to give it one."""
+    dotted = ".".join(part)
+    return f"{dotted}: the scenario has no {dotted} block; {remedy}"
 
 
 def _absent_block(part: tuple[str, ...]) -> list[str]:

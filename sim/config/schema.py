@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from sim.config.costs import Costs
 from sim.config.demand import Family, Locality, Referrals
@@ -358,7 +358,7 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
     Each dated change applies on top of the ones before it; every state is validated (an
     error names the change). With no changes, ``[(0, scenario)]``.
     """
-    from sim.config.loading import _format_error, apply_overrides  # loading builds on the schema
+    from sim.config.loading import _part_set, _validated, absent_blocks, apply_overrides, no_block  # builds on this
 
     out: list[tuple[float, Scenario]] = [(0.0, scenario)]
     if not scenario.changes:
@@ -367,11 +367,23 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
     data.pop("changes")
     data.pop("initial_state", None)  # day 0 only: a later state's caps need not hold the day-0 caseload
     for i, ch in enumerate(scenario.changes):
+        parts = {key: _part_set(data, key) for key in ch.set}
         data = apply_overrides(data, ch.set)
-        try:
-            state = Scenario.model_validate(data)
-        except ValidationError as exc:
-            lines = [line for e in exc.errors() for line in _format_error(dict(e)).splitlines()]
-            raise ValueError("\n".join(f"changes.{i} ({ch.date}): {line}" for line in lines)) from None
+        state, problems = _validated(data)
+        if state is None:
+            # a key set in a block the scenario has not got (panel.interval_days, no panel): one
+            # line saying so, as for --set, not one "required key is missing" per key
+            problems, absent = absent_blocks(parts, data, problems)
+            lines = [
+                no_block(
+                    part,
+                    required,
+                    "a dated change can only change a block the scenario has from its start: give the scenario "
+                    f"one (required keys: {', '.join(required)})",
+                )
+                for part, required in absent
+            ]
+            lines += [line for _, line in problems]
+            raise ValueError("\n".join(f"changes.{i} ({ch.date}): {line}" for line in lines))
         out.append(((ch.date - scenario.run.start_date).days, state))
     return out

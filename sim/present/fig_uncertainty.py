@@ -138,7 +138,7 @@ def indices(res: Results) -> Figure:
     sens = computed(res.sensitivity)
     scenario, what = _outcome(res)
     window = res.window_days(res.base)
-    whys = missing(res.sensitivity)
+    whys = missing(res.sensitivity, res.replications, how, res.base, res.options, [k.name for k in kpis])
     points = _points(res)
     mark = _below_zero(sens, how)
     with style():

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.kpis import Kpi
 from sim.present.format import change_unit, field_kind, fmt_kpi, fmt_number, group_decimals, shown
-from sim.uncertainty.analyse import CONSTANT, TOO_FEW, UNMEASURED, computed, min_points, missing
+from sim.uncertainty.analyse import CONSTANT, PREDATES, TOO_FEW, UNMEASURED, computed, min_points, missing
 
 __all__ = [
     "CHANGE",
@@ -139,6 +139,11 @@ def missing_indices(why: str | None, what: str, method: str, points: int) -> str
         )
     if why == UNMEASURED:
         return f"No sensitivity indices for {what}: it is not measured in every plausible world."
+    if why == PREDATES:
+        return (
+            f"No sensitivity indices for {what}: this results folder predates ehsim recording why an outcome has "
+            "none, and its tables do not tell (rerun the job with this version to find out)."
+        )
     return f"No sensitivity indices for {what}."
 
 
@@ -201,7 +206,7 @@ def statements(
     worlds there are.
     """
     out: list[str] = []
-    whys = missing(sensitivity)
+    whys = missing(sensitivity, replications, method, base, options, kpis)
     points = int(replications["sample"].nunique())
     if not options or robustness is None:
         for name in kpis:

@@ -16,7 +16,8 @@ figures and tables say it reads as zero. An outcome has no indices when :func:`g
 why: it is not measured in some sample, it does not vary across samples (there is nothing
 to apportion), or the design has too few points for the method's estimator. Such an
 outcome has one row in ``sensitivity.csv`` with no parameter, index or value and the
-reason in ``why_missing`` (blank on every row of an index); :func:`missing` reads it back.
+reason in ``why_missing`` (blank on every row of an index); :func:`missing` reads it back,
+and derives it from the replications for a table written before the column.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "LEVEL",
     "LHS_MIN_POINTS",
     "MORRIS_MIN_TRAJECTORIES",
+    "PREDATES",
     "ROBUSTNESS_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "TOO_FEW",
@@ -71,6 +73,9 @@ UNMEASURED = "unmeasured"
 CONSTANT = "constant"
 TOO_FEW = "too few"
 """Why an outcome has no indices (:func:`gap`), as ``why_missing`` in ``sensitivity.csv``."""
+PREDATES = "predates the reason"
+"""Why an outcome of a ``sensitivity.csv`` written before ``why_missing`` has no indices
+when :func:`gap` finds no reason in its folder's replications (:func:`missing`)."""
 SENSITIVITY_COLUMNS = (
     "method",
     "parameter",
@@ -184,14 +189,38 @@ def computed(sens: pd.DataFrame | None) -> pd.DataFrame:
     return sens[_why(sens).isna()]
 
 
-def missing(sens: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+def missing(
+    sens: pd.DataFrame | None,
+    replications: pd.DataFrame,
+    method: str,
+    base: str,
+    options: Sequence[str],
+    kpis: Sequence[str],
+) -> dict[tuple[str, str], str]:
     """``(scenario, kpi)`` -> why the outcome has no indices (:func:`gap`), read from the
-    ``why_missing`` column of ``sensitivity.csv``."""
-    if sens is None or sens.empty:
+    ``why_missing`` column of ``sensitivity.csv``.
+
+    A table written before that column has no row for such an outcome: each outcome of
+    ``kpis`` without a row gets the reason the job gives now, :func:`gap` of its per-sample
+    means (:func:`sample_means`, :func:`outcomes`) in ``replications`` (``sample``,
+    ``scenario`` and one column per KPI), or :data:`PREDATES` when that finds none (the
+    indices were not computed then, for a reason not recorded).
+    """
+    if sens is None:
         return {}
-    why = _why(sens)
-    rows = sens[why.notna()]
-    return {(str(s), str(k)): str(w) for s, k, w in zip(rows["scenario"], rows["kpi"], why[why.notna()])}
+    if "why_missing" in sens.columns:
+        rows = sens[sens["why_missing"].notna()]
+        return {(str(s), str(k)): str(w) for s, k, w in zip(rows["scenario"], rows["kpi"], rows["why_missing"])}
+    held = set(zip(sens["scenario"].astype(str), sens["kpi"].astype(str)))
+    measured = [k for k in kpis if k in replications.columns]
+    outs = outcomes(sample_means(replications, measured), base, options)
+    reasons: dict[tuple[str, str], str] = {}
+    for (scenario, _), frame in outs.items():
+        for kpi in kpis:
+            if (scenario, kpi) not in held:
+                y = frame[kpi].to_numpy(float) if kpi in measured else np.array([])  # no column: unmeasured
+                reasons[(scenario, kpi)] = gap(method, y) or PREDATES
+    return reasons
 
 
 def interval(index: str, value: float, conf: float) -> tuple[float, float]:

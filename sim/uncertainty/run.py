@@ -158,38 +158,37 @@ def run_uncertainty(
     grid = sample_scenarios(loaded, des.values)
     flat = [sc for row in grid for sc in row]
     workload.check_replications(flat, replications, len(grid), force=force)
-    folder = None
-    if out is not None:
-        folder = Path(out)
-        R.claim(folder, uncertainty_job(loaded, method, samples, seed), replications)
-    done, _, resumed, stores = run_checkpointed(flat, replications, seed, backend, workers, scheduler, folder, progress)
-    # checkpoints set aside as they were read, by the scenario (not the sample) they belong to
-    quarantined = {
-        orig.name: [line for row in grid for line in (stores[row[j].name].quarantined if stores else [])]
-        for j, orig in enumerate(loaded.scenarios)
-    }
-    # every sample's scenarios: a share is bounded by one only where it is so in all of them
-    catalogue = K.merged(K.catalogue(sc) for sc in flat)
-    rows = [
-        {**done[sc.name][r].row, "sample": i, "scenario": orig.name}
-        for i, row in enumerate(grid)
-        for orig, sc in zip(loaded.scenarios, row)
-        for r in range(replications)
-    ]
-    table = pd.DataFrame(rows)
-    table = table[["sample", "scenario", "rep", "seed", *[n for n in catalogue if n in table.columns]]]
-    table = table.astype({"sample": "int64", "rep": "int64", "seed": "int64"})
-    names = [p.name for p in loaded.parameters]
-    params = pd.DataFrame(des.values, columns=names).rename_axis("sample").reset_index()
-    kpis = list(loaded.spec.kpis)
-    means = analyse.sample_means(table, kpis)
-    base, options = loaded.base.name, [o.name for o in loaded.options]
-    sens = analyse.sensitivity(des, analyse.outcomes(means, base, options), kpis, seed % 2**32)
-    rob = analyse.robustness(means, base, options, kpis, catalogue)
-    result = UncertaintyResult(loaded, des, params, table, sens, rob, catalogue, sum(resumed.values()), quarantined)
-    if folder is not None:
-        _write(folder, result, method, samples, seed, replications, backend, workers, meta)
-    return result
+    with R.claimed(out, uncertainty_job(loaded, method, samples, seed), replications) as folder:
+        done, _, resumed, stores = run_checkpointed(
+            flat, replications, seed, backend, workers, scheduler, folder, progress
+        )
+        # checkpoints set aside as they were read, by the scenario (not the sample) they belong to
+        quarantined = {
+            orig.name: [line for row in grid for line in (stores[row[j].name].quarantined if stores else [])]
+            for j, orig in enumerate(loaded.scenarios)
+        }
+        # every sample's scenarios: a share is bounded by one only where it is so in all of them
+        catalogue = K.merged(K.catalogue(sc) for sc in flat)
+        rows = [
+            {**done[sc.name][r].row, "sample": i, "scenario": orig.name}
+            for i, row in enumerate(grid)
+            for orig, sc in zip(loaded.scenarios, row)
+            for r in range(replications)
+        ]
+        table = pd.DataFrame(rows)
+        table = table[["sample", "scenario", "rep", "seed", *[n for n in catalogue if n in table.columns]]]
+        table = table.astype({"sample": "int64", "rep": "int64", "seed": "int64"})
+        names = [p.name for p in loaded.parameters]
+        params = pd.DataFrame(des.values, columns=names).rename_axis("sample").reset_index()
+        kpis = list(loaded.spec.kpis)
+        means = analyse.sample_means(table, kpis)
+        base, options = loaded.base.name, [o.name for o in loaded.options]
+        sens = analyse.sensitivity(des, analyse.outcomes(means, base, options), kpis, seed % 2**32)
+        rob = analyse.robustness(means, base, options, kpis, catalogue)
+        result = UncertaintyResult(loaded, des, params, table, sens, rob, catalogue, sum(resumed.values()), quarantined)
+        if folder is not None:
+            _write(folder, result, method, samples, seed, replications, backend, workers, meta)
+        return result
 
 
 def _write(
