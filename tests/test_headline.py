@@ -84,3 +84,16 @@ def test_a_comparison_keeps_a_stage_that_one_of_its_scenarios_has() -> None:
     assert has(res, K.REFERRALS_TOTAL, "base")  # type: ignore[arg-type]  # a KPI of no stage
     cells = re.findall(r"<td[^>]*>(.*?)</td>", page._headline(res))  # type: ignore[arg-type]
     assert cells == [page._name(panel), NOT_IN_SCENARIO, "3.0<br><small>2.0 to 4.0</small>"], cells
+
+
+def test_a_wait_that_reads_n_a_says_nobody_was_served() -> None:
+    """Where the scenario has a service but no family was served from its list, its wait reads
+    "n/a"; a line under the table says so plainly, and only then."""
+    panel = K.wait(Stage.PANEL, "mean")
+    nobody = pd.DataFrame([{"kpi": panel.name, "mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}])
+    lines = console.summary_lines(nobody, [panel], 365.0, 3)
+    assert "n/a" in lines[1], lines
+    assert lines[-1].strip().startswith("n/a: the scenario has the service, but no family"), lines
+    assert "was served, so there is no wait to average" in lines[-1], lines
+    served = nobody.assign(mean=3.0, ci_low=2.0, ci_high=4.0)
+    assert len(console.summary_lines(served, [panel], 365.0, 3)) == 2  # the header and the row

@@ -21,6 +21,7 @@ from sim.results import Kind, Results
 
 __all__ = [
     "BUDGET_WORDS",
+    "NOBODY_SERVED",
     "NOT_IN_SCENARIO",
     "TRUNCATION_TEXT",
     "VERDICT_WORDS",
@@ -82,6 +83,14 @@ def present(res: Results, kpis: Iterable[Kpi]) -> list[Kpi]:
 
 NOT_IN_SCENARIO = "not in this scenario"
 """A table's cell for a KPI of a stage or service its scenario does not have (:func:`has`)."""
+
+
+NOBODY_SERVED = (
+    "n/a: the scenario has the service, but no family who joined its list in the results window was served, "
+    "so there is no wait to average"
+)
+"""What "n/a" means beside a stage's wait in a headline (:attr:`sim.kpis.Kpi.stage`): a
+service the scenario has (:func:`has`) that no family reached."""
 
 
 def has(res: Results, kpi: Kpi, scenario: str | None = None) -> bool:

@@ -34,6 +34,7 @@ from sim.present.assumptions import (
 )
 from sim.present.data import (
     INTERVAL_TEXT,
+    NOBODY_SERVED,
     NOT_IN_SCENARIO,
     VERDICT_WORDS,
     cap,
@@ -145,7 +146,7 @@ def _records(res: Results, scenario: str) -> dict[str, dict[str, Any]]:
 
 def _headline(res: Results) -> str:
     recs = {s: _records(res, s) for s in res.scenarios}
-    rows = []
+    rows, unserved = [], False
     for kpi in in_scenarios(res, K.HEADLINE):  # no row for the panel's wait where no scenario has a panel
         if kpi.name not in recs[res.base]:
             continue
@@ -159,9 +160,11 @@ def _headline(res: Results) -> str:
                 cells.append(NOT_IN_SCENARIO)
             else:
                 cells.append(_mean_ci(rec, kpi, res.window_days(s), decimals) if rec else "n/a")
+                unserved |= cells[-1] == "n/a" and kpi.stage is not None
         rows.append(cells)
     headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
-    return table(headers, rows, f"Headline KPIs (counts a year); {INTERVAL_TEXT}", range(1, len(headers)))
+    caption = f"Headline KPIs (counts a year); {INTERVAL_TEXT}" + (f"; {NOBODY_SERVED}" if unserved else "")
+    return table(headers, rows, caption, range(1, len(headers)))
 
 
 def _difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
