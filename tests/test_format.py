@@ -642,6 +642,29 @@ def test_a_cost_and_its_budget_read_apart() -> None:
     assert plain.endswith("not distinguishable from its budget.")
 
 
+def test_the_run_summary_says_how_precise_an_answer_is_in_plain_words() -> None:
+    """The run summary said "With 3 replications the 95% CI of mean wait for a key worker is
+    ±118% of the mean": a statistician's sentence. It now says how well the answer is known,
+    in plain words, with the same numbers."""
+    res = _Run()
+    wait = K.wait(Stage.LEVEL3, "mean")
+    res.kpis[wait.name] = wait
+    res.summary = pd.concat(
+        [res.summary, pd.DataFrame([{"kpi": wait.name, "mean": 3.1, "ci_low": 0.0, "ci_high": 6.8, "n": 3}])]
+    ).assign(rel_half_width=1.1763)
+    record = {"kpi": wait.name, "n_now": 3, "rel_half_width_now": 1.1763, "n_needed": 347.0, "sufficient": False}
+    res.diagnostics = {"base": {"precision": 0.05, "replications_needed": [record]}}  # type: ignore[attr-defined]
+    (said,) = (re.sub(r"<[^>]+>", "", t) for t in narrative._precision_sentences(res, "base"))  # type: ignore[arg-type]
+    assert said == (
+        "Mean wait for a key worker: with 3 replications it is known only to within ±118% of its value "
+        "(95% confidence); about 347 replications would narrow that to ±5%."
+    ), said
+    record["sufficient"] = True
+    (said,) = narrative._precision_sentences(res, "base")  # type: ignore[arg-type]
+    assert said.startswith("With 3 replications, every key answer is known to within ±5% of its value"), said
+    assert "CI" not in said
+
+
 def test_a_cost_and_its_budget_near_a_million_read_in_one_unit() -> None:
     """A cost of £970,000 against a budget of £1,030,000 read "£970,000 a year ... against a
     budget of £1.0m": each number chose pounds or millions on its own. One sentence, one unit."""

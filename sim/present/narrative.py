@@ -368,11 +368,14 @@ def _precision_sentences(res: Results, s: str) -> list[str]:
     if not records:
         return []
     if not short:
-        return [f"With {n} replications, every key KPI's 95% CI is within ±{target:.0%} of its mean (or half a unit)."]
+        return [
+            f"With {n} replications, every key answer is known to within ±{target:.0%} of its value (or to within "
+            "half a unit: half a day, half a family), with 95% confidence."
+        ]
     return [
-        f'<span class="warn">With {n} replications the 95% CI of {e(res.kpis[r["kpi"]].label)} is '
-        f"±{num(res, res.kpis[r['kpi']], 'rel_half_width', scenario=s)} of the mean; about {int(r['n_needed']):,} "
-        f"replications would give ±{target:.0%}.</span>"
+        f'<span class="warn">{e(cap(res.kpis[r["kpi"]].label))}: with {n} replications it is known only to within '
+        f"±{num(res, res.kpis[r['kpi']], 'rel_half_width', scenario=s)} of its value (95% confidence); about "
+        f"{int(r['n_needed']):,} replications would narrow that to ±{target:.0%}.</span>"
         for r in short
     ]
 
