@@ -33,7 +33,7 @@ from sim.experiment import (
     window_problems,
 )
 from sim.present import console
-from sim.present.data import budget_of, places, verdict
+from sim.present.data import budget_of, in_scenarios, places, verdict
 from sim.present.format import fmt_kpi
 from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
@@ -369,9 +369,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         + (f" ({batch.resumed} resumed from {out})" if batch.resumed else "")
     )
     window = sc.run.duration_days - sc.run.warmup_days
-    for line in console.summary_lines(batch.summary, K.HEADLINE, window, len(batch.replications)):
+    saved = R.read(out)  # once: the stages the scenario has, the locality tables and the checks
+    headline = in_scenarios(saved, K.HEADLINE)  # no row for the wait at a panel the scenario does not have
+    for line in console.summary_lines(batch.summary, headline, window, len(batch.replications)):
         print(line)
-    saved = R.read(out)  # once: the locality tables and the checks
     if args.by_locality:
         print("By locality:")
         for line in console.locality_summary_lines(saved, K.BY_LOCALITY):
@@ -425,16 +426,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for line in console.change_lines(saved):
         print(line)
     print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
+    shown: list[str] = []
     for option in res.differences["option"].unique():
         print(f"  {option}:")
-        for line in console.difference_lines(res.differences, K.HEADLINE, window, option):
+        headline = in_scenarios(saved, K.HEADLINE, [res.base, str(option)])  # a stage either has
+        shown += [k.name for k in headline]
+        for line in console.difference_lines(res.differences, headline, window, option):
             print(line)
     if args.by_locality:
         for option in res.differences["option"].unique():
             print(f"By locality, {option} - {res.base}:")
             for line in console.locality_lines(saved, option, K.BY_LOCALITY):
                 print(line)
-    shown = [k.name for k in K.HEADLINE] + (locality_names(saved, K.BY_LOCALITY) if args.by_locality else [])
+    shown += locality_names(saved, K.BY_LOCALITY) if args.by_locality else []
     for line in clear_note(res.differences, shown, res.differences["option"].astype(str).unique()):
         print(line)
     if any(budget_of(saved, s) for s in saved.scenarios):  # the budget covers early help only

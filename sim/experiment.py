@@ -229,8 +229,9 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     need["sufficient"] = need["sufficient"] | (summ.loc[need["kpi"], "half_width"].to_numpy() <= K.ABSOLUTE_ENOUGH)
     warnings = scenario_warnings(batch.scenario)
     warnings += [
-        f"{batch.kpis[r['kpi']].label}: {r['n_now']} replication(s) give a 95% CI of +/-{r['rel_half_width_now']:.1%} "
-        f"of the mean; about {int(r['n_needed'])} are needed for +/-{precision:.0%}"
+        f"{batch.kpis[r['kpi']].label}: with {r['n_now']} replication(s) it is known only to within "
+        f"+/-{r['rel_half_width_now']:.1%} of its value (95% confidence); about {int(r['n_needed'])} replications "
+        f"would narrow that to +/-{precision:.0%}"
         for r in need[~need["sufficient"] & need["n_needed"].notna()].to_dict(orient="records")
     ]
     if len(batch.replications) < 2:

@@ -37,6 +37,7 @@ __all__ = [
     "SOCIAL_CARE_EXITS",
     "SOCIAL_WORKERS",
     "STAFF_STAGES",
+    "STAGE_SETTINGS",
     "TRIAGE_DECISIONS",
     "Event",
     "Exit",
@@ -225,6 +226,15 @@ SERVICE_SETTINGS = {
     "parenting_groups": Stage.PARENTING,
 }
 """The scenario block (top-level setting) of each service beside the plans, to its stage."""
+STAGE_SETTINGS = {
+    Stage.FRONT_DOOR: "front_door",
+    Stage.PANEL: "panel",
+    Stage.LEVEL2: "partner_plans",
+    **{stage: block for block, stage in SERVICE_SETTINGS.items()},
+}
+"""The early help stages a scenario has only when it sets their block (top-level setting) on
+day 0, to that block: without it the model builds no such queue or service (a scenario
+without ``panel`` has no panel). The key worker stage is in every scenario."""
 
 POOLED_SERVICE = "team_pool"
 """The service name of one pooled key worker list (``early_help.allocation: pooled``)."""

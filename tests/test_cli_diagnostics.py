@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sim import kpis as K
+from sim import results as R
 from sim.cli import main
 from sim.present.console import WARMUP_ADVICE
 from tests.conftest import CONFIGS
@@ -61,6 +62,17 @@ def test_run_prints_its_warnings_and_warmup_check_unnamed(tmp_path: Path, capsys
     assert [line for line in printed.err.splitlines() if line.startswith("warning")] == [
         f"warning: {w}" for w in d["warnings"]
     ]
+    # a precision warning in plain words ("95% CI of +/-..." read as jargon), its numbers as recorded
+    kpis = R.read(out).kpis
+    short = [r for r in d["replications_needed"] if not r["sufficient"]]
+    assert short, "the busy baseline must be short of the target precision somewhere"
+    for r in short:
+        said = (
+            f"{kpis[r['kpi']].label}: with 2 replication(s) it is known only to within "
+            f"+/-{r['rel_half_width_now']:.1%} of its value (95% confidence); about {int(r['n_needed'])} "
+            "replications would narrow that to +/-5%"
+        )
+        assert f"warning: {said}" in printed.err.splitlines(), printed.err
     assert (
         f"Warm-up check (MSER-5 on monthly {K.WARMUP_MEASURE.label}, mean of 2 replication(s)): "
         f"suggests {math.ceil(d['warmup']['warmup_days'])} days; the scenario uses 30."

@@ -308,7 +308,7 @@ def test_run_cli_writes_diagnostics(tmp_path: Path, capsys: pytest.CaptureFixtur
     diag = json.loads((tmp_path / "diagnostics.json").read_text())["baseline"]
     assert diag["warmup"]["warmup_days"] >= 0 and diag["replications_needed"]
     out, err = capsys.readouterr()
-    assert "Warm-up check" in out and "replication(s) give a 95% CI" in err
+    assert "Warm-up check" in out and "replication(s) it is known only to within" in err
 
 
 # --------------------------------------------------------------------------- bad inputs

@@ -602,13 +602,13 @@ class _Run:
     base = "base"
     scenarios = ("base",)
 
-    def __init__(self) -> None:
+    def __init__(self, cost: float = 4_066_000.0, half: float = 114_000.0, budget: float = 4_104_000.0) -> None:
         early = K.per_year(K.COST_EARLY_HELP)
         rows = [
             (K.WINDOW_DAYS, 1825.0, 1825.0, 1825.0),
-            (early, 4_066_000.0, 3_952_000.0, 4_180_000.0),  # stored a year
-            (K.BUDGET, 4_104_000.0, 4_104_000.0, 4_104_000.0),
-            (K.OVER_BUDGET, -38_000.0, -152_000.0, 76_000.0),
+            (early, cost, cost - half, cost + half),  # stored a year
+            (K.BUDGET, budget, budget, budget),
+            (K.OVER_BUDGET, cost - budget, cost - budget - half, cost - budget + half),
         ]
         self.kpis = {k.name: k for k, *_ in rows}
         self.summary = pd.DataFrame(
@@ -640,6 +640,69 @@ def test_a_cost_and_its_budget_read_apart() -> None:
     plain = re.sub(r"<[^>]+>", "", narrative._budget_sentence(_Run(), "base"))  # type: ignore[arg-type]
     assert "Early help costs £4.07m a year (95% CI £3.95m to £4.18m), against a budget of £4.10m a year" in plain, plain
     assert plain.endswith("not distinguishable from its budget.")
+
+
+def test_the_run_summary_says_how_precise_an_answer_is_in_plain_words() -> None:
+    """The run summary said "With 3 replications the 95% CI of mean wait for a key worker is
+    ±118% of the mean": a statistician's sentence. It now says how well the answer is known,
+    in plain words, with the same numbers."""
+    res = _Run()
+    wait = K.wait(Stage.LEVEL3, "mean")
+    res.kpis[wait.name] = wait
+    res.summary = pd.concat(
+        [res.summary, pd.DataFrame([{"kpi": wait.name, "mean": 3.1, "ci_low": 0.0, "ci_high": 6.8, "n": 3}])]
+    ).assign(rel_half_width=1.1763)
+    record = {"kpi": wait.name, "n_now": 3, "rel_half_width_now": 1.1763, "n_needed": 347.0, "sufficient": False}
+    res.diagnostics = {"base": {"precision": 0.05, "replications_needed": [record]}}  # type: ignore[attr-defined]
+    (said,) = (re.sub(r"<[^>]+>", "", t) for t in narrative._precision_sentences(res, "base"))  # type: ignore[arg-type]
+    assert said == (
+        "Mean wait for a key worker: with 3 replications it is known only to within ±118% of its value "
+        "(95% confidence); about 347 replications would narrow that to ±5%."
+    ), said
+    record["sufficient"] = True
+    (said,) = narrative._precision_sentences(res, "base")  # type: ignore[arg-type]
+    assert said.startswith("With 3 replications, every key answer is known to within ±5% of its value"), said
+    assert "CI" not in said
+
+
+def test_a_cost_and_its_budget_near_a_million_read_in_one_unit() -> None:
+    """A cost of £970,000 against a budget of £1,030,000 read "£970,000 a year ... against a
+    budget of £1.0m": each number chose pounds or millions on its own. One sentence, one unit."""
+    plain = re.sub(r"<[^>]+>", "", narrative._budget_sentence(_Run(970_000.0, 20_000.0, 1_030_000.0), "base"))  # type: ignore[arg-type]
+    money = re.findall(r"£[\d,.]+m?", plain)
+    assert len(money) == 4 and all(m.endswith("m") for m in money), plain
+    assert "Early help costs £0.97m a year (95% CI £0.95m to £0.99m), against a budget of £1.03m a year" in plain
+
+
+def _near_a_million() -> _TwoOptions:
+    """A total cost of £950,000 a year in the baseline: the quiet option raises it to £980,000,
+    the loud one to £1,030,000."""
+    cost = K.per_year(K.COST_TOTAL)
+    rows = [
+        _differences(cost, 950_000.0, 980_000.0, 20_000.0, 40_000.0).assign(option="quiet"),
+        _differences(cost, 950_000.0, 1_030_000.0, 60_000.0, 100_000.0).assign(option="loud"),
+    ]
+    return _TwoOptions(pd.concat(rows, ignore_index=True), [cost])
+
+
+def test_money_near_a_million_takes_one_unit_in_every_options_block() -> None:
+    """The baseline's cost of £950,000 read "£950,000" under the option that keeps it under £1m
+    and "£0.95m" under the option that takes it over: each option's row chose its unit. A KPI
+    takes one unit in every option's block, as it takes one precision."""
+    res = _near_a_million()
+    said = [re.sub(r"<[^>]+>", "", narrative._option_item(res, o)) for o in res.options]  # type: ignore[arg-type]
+    assert "rises by £0.03m a year, from £0.95m to £0.98m" in said[0], said[0]
+    assert "rises by £0.08m a year, from £0.95m to £1.03m" in said[1], said[1]
+    from sim.present.format import shared_decimals, shown_in_millions
+
+    cost = K.per_year(K.COST_TOTAL)
+    rows = [({str(k): v for k, v in r.items()}, cost, 365.0) for r in res.differences.to_dict(orient="records")]
+    decimals, millions = shared_decimals(rows, short=True), shown_in_millions(rows)
+    shown = [fmt_row(r, cost, 365.0, DIFF, short=True, decimals=decimals, millions=millions) for r, *_ in rows]
+    assert shown == [
+        ["£0.95m", "£0.98m", "£0.03m", "£0.02m", "£0.04m"],
+        ["£0.95m", "£1.03m", "£0.08m", "£0.06m", "£0.10m"],
+    ], shown
 
 
 def test_the_forest_plot_bounds_a_difference_as_the_text_does() -> None:

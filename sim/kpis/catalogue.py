@@ -83,6 +83,7 @@ from sim.vocab import (
     PANEL_DECISIONS,
     PLAN_STAGES,
     QUEUE_STAGES,
+    STAGE_SETTINGS,
     TRIAGE_DECISIONS,
     Exit,
     Stage,
@@ -106,6 +107,7 @@ __all__ = [
     "dictionary_rows",
     "from_row",
     "has_budget",
+    "has_stage",
     "in_locality",
     "key_worker_lists",
     "locality_kpis",
@@ -403,6 +405,15 @@ def _with_lists(kpis: Iterable[Kpi]) -> Iterator[Kpi]:
 def has_budget(scenario: Scenario) -> bool:
     """Whether a budget envelope is set at any time of the run (then the budget KPIs exist)."""
     return any(state.costs.budget_gbp_per_year is not None for _, state in timeline(scenario))
+
+
+def has_stage(settings: Mapping[str, Any], stage: Stage) -> bool:
+    """Whether a scenario, as its resolved settings (``scenarios/NAME.yaml`` of a results folder),
+    has ``stage``: one of :data:`sim.vocab.STAGE_SETTINGS` only when it sets that block (a
+    scenario without ``panel`` has no panel, though its catalogue lists the panel's wait);
+    every other stage always."""
+    block = STAGE_SETTINGS.get(stage)
+    return block is None or settings.get(block) is not None
 
 
 def catalogue(scenario: Scenario) -> dict[str, Kpi]:

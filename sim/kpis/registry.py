@@ -14,7 +14,7 @@ are stored as fractions and shown in percent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, get_args
 
 from sim.vocab import (
     Exit,
@@ -35,6 +35,7 @@ __all__ = [
     "OVER_BUDGET",
     "REFERRALS_TOTAL",
     "SOCIAL_CARE_ROUTES",
+    "STAGE_FAMILIES",
     "STEP_UPS_DURING_PLAN",
     "STEP_UPS_TOTAL",
     "STEP_UPS_WHILE_WAITING",
@@ -140,6 +141,12 @@ class Kpi:
         if self.per_year:
             return f"{self.unit} a year"
         return self.unit
+
+    @property
+    def stage(self) -> Stage | None:
+        """The stage a KPI of a stage's template (:data:`STAGE_FAMILIES`: a wait, a queue, open
+        plans) is about, its ``subject``; None for any other KPI."""
+        return Stage(self.subject) if self.family in STAGE_FAMILIES else None
 
     def scale(self, window_days: float) -> float:
         """Factor from the stored value to the shown value."""
@@ -477,6 +484,27 @@ def starts(stage: Stage) -> Kpi:
         family="starts",
         subject=stage,
     )
+
+
+STAGE_FAMILIES = frozenset(
+    {wait(Stage.LEVEL3, stat).family for stat in get_args(Stat)}
+    | {
+        template(Stage.LEVEL3).family
+        for template in (
+            served,
+            withdrawn,
+            escalated,
+            waiting_at_end,
+            waited_at_end,
+            queue_mean,
+            open_mean,
+            open_at_end,
+            starts,
+        )
+    }
+)
+"""The families of the KPIs of one stage (the templates above): their ``subject`` is the stage
+(:attr:`Kpi.stage`)."""
 
 
 def utilisation(service: str, label: str, at_most_one: bool = False) -> Kpi:

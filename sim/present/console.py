@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.data import BUDGET_WORDS, budget_of, budget_verdict, places, verdict
+from sim.present.data import BUDGET_WORDS, NOBODY_SERVED, budget_of, budget_verdict, places, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row, shared_decimals
 from sim.present.narrative import changes_text
 from sim.results import Results
@@ -62,21 +62,25 @@ def summary_lines(
     n: int,
     names: Callable[[K.Kpi], str] = label,
 ) -> list[str]:
-    """Mean and 95% CI of each KPI in ``kpis`` (those in ``summary``), one line each, named by ``names``."""
+    """Mean and 95% CI of each KPI in ``kpis`` (those in ``summary``), one line each, named by
+    ``names``; then, when a stage's KPI (a wait) reads "n/a", a line saying that no family was
+    served there (:data:`sim.present.data.NOBODY_SERVED`)."""
     summ = summary.set_index("kpi")
     rows = [k for k in kpis if k.name in summ.index]
     if not rows:
         return []
     width = max(len(names(k)) for k in rows)
     out = [f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else "")]
+    unserved = False
     for k in rows:
         row = summ.loc[k.name]
         mean, low, high = fmt_row(_rec(row), k, window_days, MEAN_CI)
+        unserved |= mean == "n/a" and k.stage is not None
         line = f"  {names(k):<{width}}  {mean:>14}"
         if n > 1:
             line += f"  {low:>13} - {high:<11}"
         out.append(line)
-    return out
+    return [*out, f"  {NOBODY_SERVED}."] if unserved else out
 
 
 def difference_lines(

@@ -21,6 +21,8 @@ from sim.results import Kind, Results
 
 __all__ = [
     "BUDGET_WORDS",
+    "NOBODY_SERVED",
+    "NOT_IN_SCENARIO",
     "TRUNCATION_TEXT",
     "VERDICT_WORDS",
     "budget_of",
@@ -28,6 +30,8 @@ __all__ = [
     "cap",
     "clip_interval",
     "family",
+    "has",
+    "in_scenarios",
     "kpi_rows",
     "n_reps",
     "not_drawn",
@@ -75,6 +79,37 @@ def axis_label(kpi: Kpi) -> str:
 def present(res: Results, kpis: Iterable[Kpi]) -> list[Kpi]:
     """The KPIs of ``kpis`` that the results hold, as the results describe them."""
     return [res.kpis[k.name] for k in kpis if k.name in res.kpis]
+
+
+NOT_IN_SCENARIO = "not in this scenario"
+"""A table's cell for a KPI of a stage or service its scenario does not have (:func:`has`)."""
+
+
+NOBODY_SERVED = (
+    "n/a: the scenario has the service, but no family who joined its list in the results window was served, "
+    "so there is no wait to average"
+)
+"""What "n/a" means beside a stage's wait in a headline (:attr:`sim.kpis.Kpi.stage`): a
+service the scenario has (:func:`has`) that no family reached."""
+
+
+def has(res: Results, kpi: Kpi, scenario: str | None = None) -> bool:
+    """Whether the scenario (the baseline by default) has the stage or service ``kpi`` is about
+    (:attr:`sim.kpis.Kpi.stage`, :func:`sim.kpis.has_stage`): False for the panel's wait in a
+    scenario without a panel; True for a KPI of no stage, and where the results do not hold
+    the scenario's settings."""
+    if kpi.stage is None:
+        return True
+    settings = res.configs.get(scenario or res.base)
+    return settings is None or K.has_stage(settings, kpi.stage)
+
+
+def in_scenarios(res: Results, kpis: Iterable[Kpi], scenarios: Iterable[str] | None = None) -> list[Kpi]:
+    """The KPIs of ``kpis`` that the results hold (:func:`present`) and that some of ``scenarios``
+    (every scenario of the results by default) has (:func:`has`): a scenario with no panel and
+    no MST shows no row for their waits, which would read "n/a" or an average queue of 0.0."""
+    names = list(res.scenarios if scenarios is None else scenarios)
+    return [k for k in present(res, kpis) if any(has(res, k, s) for s in names)]
 
 
 def family(res: Results, name: str) -> list[Kpi]:

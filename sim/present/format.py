@@ -26,7 +26,6 @@ __all__ = [
     "excludes_zero",
     "field_kind",
     "fmt_kpi",
-    "fmt_money",
     "fmt_money_axis",
     "fmt_number",
     "fmt_row",
@@ -38,6 +37,7 @@ __all__ = [
     "rows_decimals",
     "shared_decimals",
     "shown",
+    "shown_in_millions",
 ]
 
 MILLION = 1e6
@@ -301,6 +301,15 @@ def in_millions(kpi: Kpi, values: Iterable[float]) -> bool:
     return kpi.kind == "gbp" and any(math.isfinite(v) and abs(v) >= MILLION for v in values)
 
 
+def shown_in_millions(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = True) -> bool:
+    """Whether the money of rows shown together, each with its KPI and window in days, is shown
+    in millions: in the report's text (``short``) when some value of some row is £1m or more
+    (:func:`in_millions`). One unit for them all, so one sentence, or one KPI in every option's
+    block, never reads ``£980,000`` beside ``£1.03m``; give it to :func:`fmt_row` or
+    :func:`row_shown` as ``millions``."""
+    return short and any(in_millions(kpi, _row_values(row, kpi, window).values()) for row, kpi, window in rows)
+
+
 def _row_group(
     row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool
 ) -> tuple[str, list[float], float, float, list[tuple[float, float]], list[tuple[float, float, float]]]:
@@ -330,26 +339,38 @@ def row_decimals(
 
 
 def _row_precision(
-    row: Mapping[str, Any], kpi: Kpi, window_days: float, short: bool, at_least: int = 0, decimals: int | None = None
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    short: bool,
+    at_least: int = 0,
+    decimals: int | None = None,
+    millions: bool | None = None,
 ) -> tuple[bool, int]:
-    """Whether the row's money is shown in millions, and its decimals (once per row): ``decimals``
-    if given (:func:`shared_decimals`), else its own from ``at_least``. Money in pounds beside
-    money in millions keeps its own precision: ``at_least`` (decimals of millions,
-    :func:`rows_decimals`) would show £812,345.300."""
-    millions = short and in_millions(kpi, _row_values(row, kpi, window_days).values())
+    """Whether the row's money is shown in millions (``millions`` if given, the unit of the rows
+    it is shown with, :func:`shown_in_millions`; else the row's own), and its decimals (once
+    per row): ``decimals`` if given (:func:`shared_decimals`), else its own from ``at_least``.
+    Money in pounds beside money in millions keeps its own precision: ``at_least`` (decimals of
+    millions, :func:`rows_decimals`) would show £812,345.300."""
+    if millions is None:
+        millions = shown_in_millions([(row, kpi, window_days)], short)
+    millions = short and millions
     pounds = short and kpi.kind == "gbp" and not millions
     if decimals is not None and not pounds:
         return millions, decimals
     return millions, row_decimals(row, kpi, window_days, millions, 0 if pounds else at_least)
 
 
-def rows_decimals(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False) -> int:
+def rows_decimals(
+    rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False, millions: bool | None = None
+) -> int:
     """The fewest decimals of rows shown side by side, each with its KPI and window in days (a
     table's scenarios; the costs that add up to the total): the most any of them needs
-    (:func:`row_decimals`, in millions where ``short`` shows them so), so that none reads
-    coarser than the others; give it to :func:`fmt_row` or :func:`row_shown` as ``at_least``
-    (a row may take a decimal more to add up)."""
-    return max((_row_precision(row, kpi, window, short)[1] for row, kpi, window in rows), default=0)
+    (:func:`row_decimals`, in millions where ``short`` shows them so: in the unit ``millions``
+    if given, :func:`shown_in_millions`, else each row's own), so that none reads coarser than
+    the others; give it to :func:`fmt_row` or :func:`row_shown` as ``at_least`` (a row may
+    take a decimal more to add up)."""
+    return max((_row_precision(row, kpi, window, short, millions=millions)[1] for row, kpi, window in rows), default=0)
 
 
 def shared_decimals(
@@ -362,13 +383,12 @@ def shared_decimals(
     (:func:`group_decimals`), from ``at_least``, raised by at most :data:`ADD_UP_DECIMALS`
     where that makes every row's levels subtract to its difference as shown
     (:func:`_add_up_decimals`); give it to :func:`fmt_row` or :func:`row_shown` as
-    ``decimals``. Money shown in pounds beside money in millions (``short``) keeps its own."""
-    shown_as = [
-        (row, kpi, window, short and in_millions(kpi, _row_values(row, kpi, window).values()))
-        for row, kpi, window in rows
-    ]
-    if any(m for *_, m in shown_as):  # rows in pounds beside them keep their own precision (_row_precision)
-        shown_as = [(row, kpi, window, m) for row, kpi, window, m in shown_as if m or kpi.kind != "gbp"]
+    ``decimals``. In the report's text (``short``) the rows' money is in one unit,
+    millions when any of them is £1m or more (:func:`shown_in_millions`: give it to
+    :func:`fmt_row` or :func:`row_shown` as ``millions``)."""
+    rows = list(rows)
+    millions = shown_in_millions(rows, short)
+    shown_as = [(row, kpi, window, millions) for row, kpi, window in rows]
     readables: list[Callable[[int], bool]] = []
     first, adds, kinds = [at_least], [], set()
     for row, kpi, window, m in shown_as:
@@ -390,8 +410,9 @@ def _row_shown(
     short: bool,
     at_least: int = 0,
     decimals: int | None = None,
+    millions: bool | None = None,
 ) -> list[tuple[float, str, int]]:
-    millions, places = _row_precision(row, kpi, window_days, short, at_least, decimals)  # one precision for the row
+    millions, places = _row_precision(row, kpi, window_days, short, at_least, decimals, millions)  # one for the row
     factor = 1 / MILLION if millions else 1.0
     value = {f: v * factor for f, v in _row_values(row, kpi, window_days).items()}
     value |= {f: shown(row.get(f), kpi, window_days) * factor for f in fields if f not in value}
@@ -406,16 +427,18 @@ def row_shown(
     short: bool = False,
     at_least: int = 0,
     decimals: int | None = None,
+    millions: bool | None = None,
 ) -> tuple[float, str, int]:
     """How ``field`` of a row of ``summary.csv`` or ``differences.csv`` is shown: the number
-    (scaled; in millions of pounds when ``short``, the report's text, and some money is £1m or
-    more: ``£46.8m (£41.6m to £52.0m)``; tables keep pounds), the kind for :func:`fmt_number`
+    (scaled; in millions of pounds when ``short``, the report's text, and some money of the row,
+    or of the rows it is shown with (``millions``), is £1m or more: ``£46.8m (£41.6m to
+    £52.0m)``; tables keep pounds), the kind for :func:`fmt_number`
     (:func:`field_kind`) and the row's decimals (:func:`row_decimals`). Each number is the
     true one rounded to them, a difference's interval bounded as its option's level is
     (:func:`diff_interval`): the levels subtract to the difference as shown wherever up to
     :data:`ADD_UP_DECIMALS` more decimals make them (:func:`adds_up`), else within one unit of
-    its last digit. ``at_least``, ``decimals``: see :func:`fmt_row`."""
-    ((value, kind, places),) = _row_shown(row, kpi, window_days, (field,), short, at_least, decimals)
+    its last digit. ``at_least``, ``decimals``, ``millions``: see :func:`fmt_row`."""
+    ((value, kind, places),) = _row_shown(row, kpi, window_days, (field,), short, at_least, decimals, millions)
     return value, kind, places
 
 
@@ -427,20 +450,18 @@ def fmt_row(
     short: bool = False,
     at_least: int = 0,
     decimals: int | None = None,
+    millions: bool | None = None,
 ) -> list[str]:
     """``fields`` of one row of ``summary.csv`` or ``differences.csv``, scaled and formatted
     to the row's one precision (:func:`row_shown`), starting from ``at_least`` decimals if more
     (rows shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
     shown where they can (a row may take a decimal more than ``at_least`` for that); ``decimals``,
-    if given, is the precision (one KPI's rows in several places, :func:`shared_decimals`); a
-    difference of shares (its mean and interval) in percentage points (:func:`change_unit`)."""
-    shown_as = _row_shown(row, kpi, window_days, fields, short, at_least, decimals)
+    if given, is the precision (one KPI's rows in several places, :func:`shared_decimals`);
+    ``millions``, if given, whether money is in millions (``short``: the unit of the rows shown
+    together, :func:`shown_in_millions`), else the row's own; a difference of shares (its mean
+    and interval) in percentage points (:func:`change_unit`)."""
+    shown_as = _row_shown(row, kpi, window_days, fields, short, at_least, decimals, millions)
     return [fmt_number(*number) for number in shown_as]
-
-
-def fmt_money(x: float) -> str:
-    """Money on its own in the report's text: in millions from £1m (``£1.8m``), else pounds."""
-    return fmt_number(x / MILLION, "gbp_m") if abs(x) >= MILLION else fmt_number(x, "gbp")
 
 
 def fmt_money_axis(x: float, _pos: object = None) -> str:

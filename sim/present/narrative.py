@@ -49,12 +49,12 @@ from sim.present.format import (
     change_unit,
     fmt_number,
     group_decimals,
-    in_millions,
     negligible,
     row_shown,
     rows_decimals,
     shared_decimals,
     shown,
+    shown_in_millions,
 )
 from sim.present.references import cited_keys
 from sim.results import Kind, Results
@@ -105,10 +105,13 @@ def num(
     where: Mapping[str, Any] | None = None,
     at_least: int = 0,
     decimals: int | None = None,
+    millions: bool | None = None,
 ) -> str:
     """A number from ``summary.csv`` (``differences.csv`` with ``option``), formatted and
     tagged with the cell it came from; a cell to its row's precision, or ``at_least`` decimals
-    if more, or ``decimals`` if given (:func:`sim.present.format.row_shown`)."""
+    if more, or ``decimals`` if given, its money in millions as ``millions`` says if given (the
+    unit of the numbers it is shown with), else as its row's does
+    (:func:`sim.present.format.row_shown`)."""
     kpi = res.kpis.get(kpi.name, kpi)  # as the results describe it
     raw = value if value is not None else _cell(res, kpi.name, field, scenario, option)
     if field == "rel_half_width":
@@ -134,7 +137,8 @@ def num(
     if value is None and field != "rel_half_width":  # a cell of a row: shown to the row's one precision
         row = {f: _cell(res, kpi.name, f, scenario, option) for f in (DIFF_ROW if option is not None else MEAN_CI)}
         # a change in a share is in percentage points (the caller says so); money from £1m in millions
-        shown, kind, places = row_shown(row, kpi, res.window_days(scenario or option), field, True, at_least, decimals)
+        window = res.window_days(scenario or option)
+        shown, kind, places = row_shown(row, kpi, window, field, True, at_least, decimals, millions)
         shown = abs(shown) if magnitude else shown
     return f'<span class="num" {data}>{e(fmt_number(shown, kind, places))}</span>'
 
@@ -280,19 +284,20 @@ def _budget_sentence(res: Results, s: str) -> str:
     early = K.per_year(K.COST_EARLY_HELP)
     window = res.window_days(s)
     rows = [({f: stat(res, k.name, f, s) for f in MEAN_CI}, res.kpis.get(k.name, k), window) for k in (early, K.BUDGET)]
-    same = rows_decimals(rows, short=True)
+    millions = shown_in_millions(rows)  # one unit: not £980,000 against a budget of £1.0m
+    same = rows_decimals(rows, short=True, millions=millions)
     # the cost and the budget read as two numbers where they differ (not £4.1m against £4.1m for
     # £4.066m and £4.104m), in the unit the sentence shows them in
     levels = [shown(stat(res, k.name, "mean", s), k, window) for k in (early, K.BUDGET)]
-    factor = 1 / MILLION if in_millions(early, levels) else 1.0
-    kind = "gbp_m" if factor != 1.0 else "gbp"
+    factor = 1 / MILLION if millions else 1.0
+    kind = "gbp_m" if millions else "gbp"
     same = group_decimals(kind, [], apart=[(levels[0] * factor, levels[1] * factor)], at_least=same)
-    cost = num(res, early, "mean", scenario=s, at_least=same)
+    cost = num(res, early, "mean", scenario=s, at_least=same, millions=millions)
     ci = ""
     if stat(res, early.name, "n", s) >= 2 and finite(stat(res, early.name, "ci_low", s)):
-        low, high = (num(res, early, f, scenario=s, at_least=same) for f in ("ci_low", "ci_high"))
+        low, high = (num(res, early, f, scenario=s, at_least=same, millions=millions) for f in ("ci_low", "ci_high"))
         ci = f" (95% CI {low} to {high})"
-    budget = num(res, K.BUDGET, "mean", scenario=s, at_least=same)
+    budget = num(res, K.BUDGET, "mean", scenario=s, at_least=same, millions=millions)
     return (
         f" Early help costs {cost} a year{ci}, against a budget of {budget} a year (its average over the results "
         f"window; the budget covers early help, not social care): {BUDGET_WORDS[said]} its budget."
@@ -363,11 +368,14 @@ def _precision_sentences(res: Results, s: str) -> list[str]:
     if not records:
         return []
     if not short:
-        return [f"With {n} replications, every key KPI's 95% CI is within ±{target:.0%} of its mean (or half a unit)."]
+        return [
+            f"With {n} replications, every key answer is known to within ±{target:.0%} of its value (or to within "
+            "half a unit: half a day, half a family), with 95% confidence."
+        ]
     return [
-        f'<span class="warn">With {n} replications the 95% CI of {e(res.kpis[r["kpi"]].label)} is '
-        f"±{num(res, res.kpis[r['kpi']], 'rel_half_width', scenario=s)} of the mean; about {int(r['n_needed']):,} "
-        f"replications would give ±{target:.0%}.</span>"
+        f'<span class="warn">{e(cap(res.kpis[r["kpi"]].label))}: with {n} replications it is known only to within '
+        f"±{num(res, res.kpis[r['kpi']], 'rel_half_width', scenario=s)} of its value (95% confidence); about "
+        f"{int(r['n_needed']):,} replications would narrow that to ±{target:.0%}.</span>"
         for r in short
     ]
 
@@ -487,13 +495,19 @@ def changes_text(res: Results, option: str, limit: int = 4, plain: bool = False)
 
 
 def _clause(
-    res: Results, option: str, kpi: Kpi, row: Mapping[str, Any], decimals: int | None = None
+    res: Results,
+    option: str,
+    kpi: Kpi,
+    row: Mapping[str, Any],
+    decimals: int | None = None,
+    millions: bool | None = None,
 ) -> tuple[str, str]:
     """One option's change in one KPI as a clause, with its verdict (its numbers to ``decimals``
-    if given, else to the row's own precision, :func:`num`)."""
+    if given, else to the row's own precision, and its money in millions as ``millions`` says if
+    given, else as the row's does, :func:`num`)."""
 
     def cell(field: str, magnitude: bool = False) -> str:
-        return num(res, kpi, field, option=option, magnitude=magnitude, decimals=decimals)
+        return num(res, kpi, field, option=option, magnitude=magnitude, decimals=decimals, millions=millions)
 
     b, o, d = cell("base_mean"), cell("option_mean"), cell("diff_mean")
     # £ and % are part of the formatted number
@@ -593,18 +607,26 @@ def _option_item(res: Results, option: str) -> str:
         ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in d.to_dict(orient="records")
     ]
     recs = {str(r["kpi"]): r for r, _ in every if str(r["option"]) == option}
+
+    def rows_of(kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
+        """The KPI's row of ``differences`` in every option, each with the option's window."""
+        return [(r, kpi, w) for r, w in every if r["kpi"] == kpi.name]
+
     # the costs that add up to the total, at one precision (not £5.5m beside £76.23m and £81.77m),
-    # in every option's block
-    costs = {k.name for k in present(res, map(K.per_year, K.COST_TOTALS))}
-    cost_decimals = rows_decimals([(r, res.kpis[str(r["kpi"])], w) for r, w in every if r["kpi"] in costs], short=True)
+    # in every option's block, each in its own unit
+    costs = {k.name: rows_of(k) for k in present(res, map(K.per_year, K.COST_TOTALS))}
+    cost_decimals = max(
+        (rows_decimals(rows, short=True, millions=shown_in_millions(rows)) for rows in costs.values()), default=0
+    )
     for kpi in present(res, K.COMPARE):
         rec = recs.get(kpi.name)
         if rec is None or not (finite(rec["base_mean"]) or finite(rec["option_mean"])):
             continue
-        # one precision for the KPI in every option's block, so its baseline reads the same in each
-        rows = [(r, kpi, w) for r, w in every if r["kpi"] == kpi.name]
+        # one precision and one unit for the KPI in every option's block, so its baseline reads the
+        # same in each (not £980,000 in one and £1.0m in the next)
+        rows = rows_of(kpi)
         decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
-        text, how = _clause(res, option, kpi, rec, decimals)
+        text, how = _clause(res, option, kpi, rec, decimals, shown_in_millions(rows))
         note = _no_care_effect(res, option) if kpi.name == K.CARE_ENTRIES.name else ""
         small = negligible(rec, kpi, res.window_days(option)) if how == "clear" else ""
         group = "negligible" if small else how

@@ -32,7 +32,20 @@ from sim.present.assumptions import (
     unreached_warnings,
     value_on,
 )
-from sim.present.data import INTERVAL_TEXT, VERDICT_WORDS, cap, finite, present, reps_of, rows_of, verdict
+from sim.present.data import (
+    INTERVAL_TEXT,
+    NOBODY_SERVED,
+    NOT_IN_SCENARIO,
+    VERDICT_WORDS,
+    cap,
+    finite,
+    has,
+    in_scenarios,
+    present,
+    reps_of,
+    rows_of,
+    verdict,
+)
 from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row, rows_decimals, shared_decimals
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
@@ -133,8 +146,8 @@ def _records(res: Results, scenario: str) -> dict[str, dict[str, Any]]:
 
 def _headline(res: Results) -> str:
     recs = {s: _records(res, s) for s in res.scenarios}
-    rows = []
-    for kpi in present(res, K.HEADLINE):
+    rows, unserved = [], False
+    for kpi in in_scenarios(res, K.HEADLINE):  # no row for the panel's wait where no scenario has a panel
         if kpi.name not in recs[res.base]:
             continue
         # one precision along the row, at least that of the differences table (where the levels must subtract)
@@ -143,10 +156,15 @@ def _headline(res: Results) -> str:
         cells = [_name(kpi)]
         for s in res.scenarios:
             rec = recs[s].get(kpi.name)
-            cells.append(_mean_ci(rec, kpi, res.window_days(s), decimals) if rec else "n/a")
+            if not has(res, kpi, s):
+                cells.append(NOT_IN_SCENARIO)
+            else:
+                cells.append(_mean_ci(rec, kpi, res.window_days(s), decimals) if rec else "n/a")
+                unserved |= cells[-1] == "n/a" and kpi.stage is not None
         rows.append(cells)
     headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
-    return table(headers, rows, f"Headline KPIs (counts a year); {INTERVAL_TEXT}", range(1, len(headers)))
+    caption = f"Headline KPIs (counts a year); {INTERVAL_TEXT}" + (f"; {NOBODY_SERVED}" if unserved else "")
+    return table(headers, rows, caption, range(1, len(headers)))
 
 
 def _difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
