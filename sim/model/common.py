@@ -11,7 +11,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
-from simpy.events import NORMAL, PENDING, Timeout
+from simpy.events import NORMAL, PENDING, URGENT
 
 from sim.vocab import SOCIAL_CARE, Exit, Stage
 
@@ -31,6 +31,7 @@ __all__ = [
     "RowLogger",
     "StartedProcess",
     "Step",
+    "arrivals",
     "choose",
     "hold",
     "poisson_ppf",
@@ -367,23 +368,62 @@ def poisson_ppf(u: float, lam: float) -> int:
     return k
 
 
-_new_timeout = Timeout.__new__
+class Hold:
+    """The event :func:`hold` schedules: a timeout reduced to what SimPy's scheduler
+    (:meth:`simpy.Environment.step`) and a waiting process read of it -- its callbacks, and that
+    it succeeded with no value (class attributes, shared). One slot: no ``__dict__`` and one
+    attribute set a wait, where a :class:`simpy.Timeout` has a dict and five."""
+
+    __slots__ = ("__weakref__", "callbacks")  # (a weak reference: tests see it freed)
+    _ok = True
+    _value = None
+    callbacks: list[Callable[[Any], None]] | None
 
 
-def hold(env: simpy.Environment, delay: float) -> Timeout:
-    """``env.timeout(delay)``: the same event, scheduled at the same time and place in the
-    queue, made without the two Python calls of SimPy's (``Timeout.__init__`` and
-    ``Environment.schedule``), for the journey's hot path."""
+def hold(env: simpy.Environment, delay: float) -> simpy.Event:
+    """``env.timeout(delay)`` for a process to yield: an event scheduled at the same time and
+    place in the queue, processed alike (its callbacks called, the process resumed with
+    ``None``), made without SimPy's two Python calls (``Timeout.__init__`` and
+    ``Environment.schedule``) and as a slotted :class:`Hold`, for the journey's hot path."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    timeout = _new_timeout(Timeout)
-    timeout.env = env
+    timeout = Hold()
     timeout.callbacks = []
-    timeout._value = None
-    timeout._delay = delay
-    timeout._ok = True
-    heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timeout))
-    return timeout
+    heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timeout))  # type: ignore[misc]
+    return timeout  # type: ignore[return-value]  # (an Event to the scheduler and a process)
+
+
+def arrivals(env: simpy.Environment, at: list[float], arrive: Callable[[int], None]) -> None:
+    """Call ``arrive(i)`` at time ``at[i]``, for each ``i`` in order (``at`` sorted), each in a
+    scheduler step of its own: the steps, times and places in the queue of the process
+
+    ``for i: yield env.timeout(max(at[i] - env.now, 0)); arrive(i)``
+
+    started by ``env.process`` here (its Initialize event, urgent, now; each arrival's timeout
+    scheduled before ``arrive`` runs for the one before, so that a family can start in its
+    arrival's step, see :class:`StartedProcess`), without the process: a callback a step instead
+    of a generator resumed through SimPy's :meth:`simpy.Process._resume` (which makes a bound
+    method at every wait). ``arrive`` must not yield or wait: it starts what waits."""
+    n = len(at)
+    if n == 0:
+        return
+    queue, eid = env._queue, env._eid
+    nxt = 0
+
+    def schedule(callback: Callable[[Any], None], delay: float, priority: int = NORMAL) -> None:
+        event = Hold()
+        event.callbacks = [callback]
+        heappush(queue, (env._now + delay, priority, next(eid), event))  # type: ignore[misc]
+
+    def ring(_: object) -> None:
+        nonlocal nxt
+        i = nxt
+        nxt = i + 1
+        if nxt < n:
+            schedule(ring, max(at[nxt] - env._now, 0.0))
+        arrive(i)
+
+    schedule(lambda _: schedule(ring, max(at[0] - env._now, 0.0)), 0.0, URGENT)
 
 
 def row_loggers(log: EventLog, env: simpy.Environment) -> tuple[RowLogger, KindLogger]:

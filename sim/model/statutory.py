@@ -15,7 +15,7 @@ import simpy
 
 from sim.config import WORKING_TO_CALENDAR, Scenario, Statutory
 from sim.distributions import Distribution
-from sim.model.common import DONE, Proc, RowLogger, StartedProcess, choose, hold
+from sim.model.common import DONE, Proc, RowLogger, StartedProcess, arrivals, choose, hold
 from sim.model.family import AttributeTables, Family, FamilyMaker
 from sim.model.pools import PoolRequest
 from sim.random import SC_FAMILIES, SC_INITIAL_FAMILIES, FamilyStreams
@@ -66,21 +66,19 @@ class StatutoryCare:
 
         def _support(self, fam: Family, svc: CaseloadService, duration: Distribution) -> Proc: ...
 
-    def _sc_arrivals(self, times: np.ndarray, src: np.ndarray, names: list[str]) -> Proc:
-        """Families referred straight to children's social care (not through early help)."""
+    def _sc_arrivals(self, times: np.ndarray, src: np.ndarray, names: list[str]) -> None:
+        """Families referred straight to children's social care (not through early help), each
+        made and started at its referral time (:func:`~sim.model.common.arrivals`)."""
         env = self.env
         maker = FamilyMaker(FamilyStreams(self.seed, self.rep, SC_FAMILIES), self.tables)
-        at = times.tolist()
-        if not at:
-            return
-        arrival = hold(env, max(at[0] - env.now, 0.0))
-        for i, s in enumerate(src.tolist()):
-            yield arrival
+        source = src.tolist()
+
+        def arrive(i: int) -> None:
             fam = maker.make(SC_ID_OFFSET + i, i)
             self.families.append(fam)
-            if i + 1 < len(at):  # scheduled first: the family starts in this step (StartedProcess)
-                arrival = hold(env, max(at[i + 1] - env.now, 0.0))
-            StartedProcess(env, self._sc_life(fam, self._statutory(fam, names[s])))
+            StartedProcess(env, self._sc_life(fam, self._statutory(fam, names[source[i]])))
+
+        arrivals(env, times.tolist(), arrive)
 
     def _sc_life(self, fam: Family, first: Proc) -> Proc:
         """A family whose history starts in social care: its cases there, then early help if

@@ -36,6 +36,7 @@ from sim.model.common import (
     Proc,
     RowLogger,
     StartedProcess,
+    arrivals,
     choose,
     hold,
     row_loggers,
@@ -251,7 +252,7 @@ class World(StatutoryCare, Supports, Fates):
             self.env.process(self._sc_life(fam, self._statutory(fam, "", first=first)))
         if self.workforce:
             self.env.process(self._start_workforce())
-        self.env.process(self._arrivals(times, src))
+        self._arrivals(times, src)
         if st is not None and st.inflow is not None:
             inflow = st.inflow
             per_family = sc.family.children_mean
@@ -265,7 +266,7 @@ class World(StatutoryCare, Supports, Fates):
             sc_times, sc_src = referral_schedule(
                 refs, sc.run.start_date, horizon, sc_arrival_generator(self.seed, self.rep)
             )
-            self.env.process(self._sc_arrivals(sc_times, sc_src, list(inflow.sources)))
+            self._sc_arrivals(sc_times, sc_src, list(inflow.sources))
         if sc.panel is not None:
             self.env.process(self._panel_meetings())
         if sc.parenting_groups is not None:
@@ -324,26 +325,22 @@ class World(StatutoryCare, Supports, Fates):
             if self.social_workers is not None and sw is not None and SOCIAL_WORKERS not in self.workforce:
                 self.social_workers.pool.set_capacity(sw.slots)
 
-    def _arrivals(self, times: np.ndarray, src: np.ndarray) -> Proc:
+    def _arrivals(self, times: np.ndarray, src: np.ndarray) -> None:
+        """The referred families, each made and started at its referral time (:func:`arrivals`)."""
         env = self.env
         names = list(self.sc.referrals.sources)
         entries = [s.entry for s in self.sc.referrals.sources.values()]
         make = FamilyMaker(FamilyStreams(self.seed, self.rep), self.tables, _asks_risk(self.sc)).make
         families, life = self.families, self._life
-        at = times.tolist()
-        if not at:
-            return
-        arrival = hold(env, max(at[0] - env._now, 0.0))
-        last = len(at) - 1
-        for i, (t, s) in enumerate(zip(at, src.tolist())):
-            yield arrival
-            fam = make(i, i, now=t)
+        at, source = times.tolist(), src.tolist()
+
+        def arrive(i: int) -> None:
+            fam = make(i, i, now=at[i])
             families.append(fam)
-            # the next arrival is scheduled before the family starts, so that the family can
-            # start in this step (see StartedProcess): the order of events is unchanged
-            if i < last:
-                arrival = hold(env, max(at[i + 1] - env._now, 0.0))
+            s = source[i]
             StartedProcess(env, life(fam, entries[s], names[s]))
+
+        arrivals(env, at, arrive)
 
     def _start_initial_state(self, sc_rows: list[tuple[float, Family, str, str]]) -> None:
         """Families already on plans or waiting at day 0, with time already spent drawn from
