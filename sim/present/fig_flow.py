@@ -3,11 +3,13 @@ results window, from the flow table of :mod:`sim.kpis` (means across replication
 
 Every node balances: families there at the start plus those arriving equal those leaving
 plus those still there at the end (:func:`flow_table` returns each of these as a flow;
-:func:`balance` adds them up). Moves between nodes are arrows; flows from or to outside
-(referrals, closures, withdrawals) are short stubs with their labels, so no arrow crosses
-another; the start and end are written in each box. Services that run alongside a plan or
-at the edge of care (FGC, family mental health, parenting groups, MST) hang off the node
-they serve with a dotted line when the scenario has them; they are not moves.
+:func:`balance` adds them up). The diagram draws whole families that balance exactly too
+(:func:`shown_flows`: each number its mean rounded down or up by :func:`whole_families`).
+Moves between nodes are arrows; flows from or to outside (referrals, closures, withdrawals)
+are short stubs with their labels, so no arrow crosses another; the start and end are
+written in each box. Services that run alongside a plan or at the edge of care (FGC, family
+mental health, parenting groups, MST) hang off the node they serve with a dotted line when
+the scenario has them; they are not moves.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sim import kpis as K
@@ -31,7 +33,18 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-__all__ = ["EDGES", "NODES", "Flow", "balance", "flow_table", "flows", "shown_nodes"]
+__all__ = [
+    "EDGES",
+    "NODES",
+    "Flow",
+    "balance",
+    "flow_table",
+    "flows",
+    "merged",
+    "shown_flows",
+    "shown_nodes",
+    "whole_families",
+]
 
 SC = K.SOCIAL_CARE
 FD, PANEL, L2, L3, MST = Stage.FRONT_DOOR, Stage.PANEL, Stage.LEVEL2, Stage.LEVEL3, Stage.MST
@@ -96,7 +109,8 @@ _WIDTH, _HEIGHT, _AXES = 12.0, 8.0, (0.01, 0.08, 0.98, 0.83)
 class Flow:
     """Families (mean over the replications, in the whole results window) going from
     ``source`` to ``target``; "" is outside (referrals in, closures out, and the families
-    already there at the start or still there at the end)."""
+    already there at the start or still there at the end). ``kpi`` names the KPI, or the KPIs
+    joined by " + " for a flow :func:`merged` from several."""
 
     source: str
     target: str
@@ -144,6 +158,111 @@ def balance(table: Iterable[Flow]) -> dict[str, tuple[float, float]]:
     return {n: (inflow[n], outflow[n]) for n in dict.fromkeys([*inflow, *outflow])}
 
 
+def merged(table: Iterable[Flow]) -> list[Flow]:
+    """The flows as the diagram shows them: all flows between the same two nodes as one (the
+    exits of a stage into social care, whatever their reason: one arrow or one stub); flows
+    from or to outside one by one (each is a line of its own). In the order first met."""
+    groups: dict[tuple[str, ...], list[Flow]] = defaultdict(list)
+    for f in table:
+        groups[(f.source, f.target) if f.source and f.target else (f.source, f.target, f.what)].append(f)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) == 1:
+            out.append(first)
+            continue
+        # flows between two nodes are moves or exits into social care, never both
+        what = "move" if first.what == "move" else "to social care"
+        kpi = " + ".join(f.kpi for f in group)
+        out.append(Flow(first.source, first.target, math.fsum(f.value for f in group), what, kpi))
+    return out
+
+
+_WHOLE = 1e-6
+"""A value this close to a whole number is that number (means are sums over replications
+divided by their number, so only floating-point noise is smaller)."""
+
+
+def whole_families(table: Sequence[Flow]) -> list[Flow]:
+    """The flows in whole families: each value its mean rounded down or up, chosen so that
+    every node that balances before (:func:`balance`) balances exactly after.
+
+    Controlled rounding of a circulation. With outside ("") as a node, a balanced table is a
+    circulation: families at the start and referrals flow from outside, exits and those still
+    there at the end flow to it, and outside balances because every other node does. A node
+    with a flow that is not whole has at least two (its flows add up to a whole number on
+    each side). So from any such flow a walk along flows that are not whole, never back along
+    the flow it came by, comes back to a node it has passed: a cycle. Pushing the same amount
+    forward along the cycle (more on flows walked in their direction, less on those walked
+    against it) keeps every node's balance; push the least amount that makes one of its flows
+    whole (forward or back, whichever is less; forward on a tie). Each push makes one more
+    flow whole and none stops being whole, so at most one push per flow. A walk that ends at a
+    node with a single flow that is not whole (a table that does not balance) starts again from
+    there and its path is pushed instead: every node on it but its two ends still keeps its
+    balance. The same table always gives the same rounding.
+
+    Parameters
+    ----------
+    table
+        Flows with non-negative values (means across replications).
+
+    Returns
+    -------
+    list of Flow
+        The same flows in the same order, each value a whole number: the floor or the ceiling
+        of the mean (the mean itself when whole).
+    """
+    x = [f.value for f in table]
+    ends = [(f.source, f.target) for f in table]
+    at: dict[str, list[int]] = defaultdict(list)
+    for i, (source, target) in enumerate(ends):
+        at[source].append(i)
+        at[target].append(i)
+
+    def whole(i: int) -> bool:
+        return abs(x[i] - round(x[i])) <= _WHOLE
+
+    open_ = {i for i in range(len(x)) if not whole(i)}
+
+    def walk(node: str, edge: int) -> tuple[list[tuple[int, int]], str | None]:
+        """Steps (flow, +1 walked in its direction or -1 against it) from ``node`` along
+        ``edge`` and on: a cycle (and None) or a path to a dead end (and that node)."""
+        steps: list[tuple[int, int]] = []
+        seen = {node: 0}
+        while True:
+            source, target = ends[edge]
+            forward = node == source
+            steps.append((edge, 1 if forward else -1))
+            node = target if forward else source
+            if node in seen:
+                return steps[seen[node] :], None
+            seen[node] = len(steps)
+            nxt = min((j for j in at[node] if j in open_ and j != edge), default=None)
+            if nxt is None:
+                return steps, node
+            edge = nxt
+
+    while open_:
+        first = min(open_)
+        steps, dead_end = walk(ends[first][0], first)
+        if dead_end is not None:
+            steps, _ = walk(dead_end, min(j for j in at[dead_end] if j in open_))
+        up = min(math.ceil(x[i]) - x[i] if s > 0 else x[i] - math.floor(x[i]) for i, s in steps)
+        down = min(x[i] - math.floor(x[i]) if s > 0 else math.ceil(x[i]) - x[i] for i, s in steps)
+        push = up if up <= down else -down
+        for i, s in steps:
+            x[i] += s * push
+            if whole(i):
+                open_.discard(i)
+    return [replace(f, value=float(round(v))) for f, v in zip(table, x, strict=True)]
+
+
+def shown_flows(res: Results, scenario: str | None = None) -> list[Flow]:
+    """Every number the flow diagram of one scenario draws: its flow table :func:`merged` as
+    drawn, in :func:`whole_families`."""
+    return whole_families(merged(flow_table(res, scenario)))
+
+
 # --------------------------------------------------------------------------- drawing
 def _count(x: float) -> str:
     return fmt_number(x, "count")
@@ -155,7 +274,8 @@ def _name(node: str) -> str:
 
 def shown_nodes(table: Sequence[Flow]) -> set[str]:
     """Nodes some family moves through (so no box floats: MST only when it takes direct
-    referrals, no front door or panel in a scenario without them)."""
+    referrals, no front door or panel in a scenario without them); of :func:`shown_flows`,
+    those with a flow of at least one family other than the start and end."""
     moving = [f for f in table if f.what not in ("at the start", "still there at the end") and f.value >= 0.5]
     return {n for n, *_ in NODES if any(n in (f.source, f.target) for f in moving)}
 
@@ -229,17 +349,15 @@ def _label_at(xy: tuple[tuple[float, float], tuple[float, float]], rad: float, a
 
 
 def _edges(ax: Axes, table: Sequence[Flow], boxes: dict[str, Text]) -> set[tuple[str, str]]:
-    """Draw the arrows; returns the (from, to) pairs drawn."""
-    values: dict[tuple[str, str], float] = defaultdict(float)
-    for f in table:
-        if f.source and f.target:
-            values[(f.source, f.target)] += f.value
+    """Draw the arrows (``table``: :func:`shown_flows`, one flow per pair of nodes); returns
+    the (from, to) pairs drawn."""
+    values = {(f.source, f.target): f.value for f in table if f.source and f.target}
     biggest = max(values.values(), default=1.0) or 1.0
     at = {n: (x, y) for n, x, y, *_ in NODES}
     drawn = set()
     for source, target, dx, rad, where, words in EDGES:
         value = values.get((source, target), 0.0)
-        if value < 0.5 or source not in boxes or target not in boxes:
+        if not value or source not in boxes or target not in boxes:
             continue
         xy = ((at[source][0] + dx, at[source][1]), (at[target][0] + dx, at[target][1]))
         _arrow(ax, boxes[source], boxes[target], xy, 0.8 + 7.0 * value / biggest, rad)
@@ -300,12 +418,13 @@ def _stub_lines(
     table: Sequence[Flow], drawn: set[tuple[str, str]]
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Per node, the lines of its stub in and its stub out: flows from and to outside, and
-    flows into social care from nodes without an arrow to it."""
+    flows into social care from nodes without an arrow to it (``table``:
+    :func:`shown_flows`)."""
     ins: dict[str, list[str]] = defaultdict(list)
     outs: dict[str, list[str]] = defaultdict(list)
     to_sc: dict[str, float] = defaultdict(float)
     for f in table:
-        if f.value < 0.5 or f.what in ("at the start", "still there at the end", "move"):
+        if not f.value or f.what in ("at the start", "still there at the end", "move"):
             continue
         if not f.source:
             ins[f.target].append(f"{f.what} {_count(f.value)}")
@@ -376,7 +495,7 @@ def _sides(ax: Axes, res: Results, scenario: str, boxes: dict[str, Text]) -> Non
 def flows(res: Results, scenario: str | None = None) -> Figure:
     """The flow diagram of one scenario (the baseline by default)."""
     s = scenario or res.base
-    table = flow_table(res, s)
+    table = shown_flows(res, s)
     where = f" ({s})" if len(res.scenarios) > 1 else ""
     with style():
         from matplotlib.figure import Figure
@@ -398,11 +517,12 @@ def flows(res: Results, scenario: str | None = None) -> Figure:
         _sides(ax, res, s, boxes)
         footnote(
             fig,
-            f"Families over {window_text(res, s)}, means across replications rounded to whole families (so sums "
-            "may differ by one). Each box: those there at the start plus those arriving equal those leaving plus "
-            "those still there at the end. Arrow width is proportional to the count; stubs are flows from or to "
-            "outside; dotted boxes are services alongside a plan or at the edge of care. Referrals are new referrals "
-            "and re-referrals over the whole window (a step-down from social care is a move, not a referral).",
+            f"Families over {window_text(res, s)}: each number is its mean across replications rounded up or down to "
+            "a whole family, so that every box balances exactly: those there at the start plus those arriving equal "
+            "those leaving plus those still there at the end. Arrow width is proportional to the count; stubs are "
+            "flows from or to outside; dotted boxes are services alongside a plan or at the edge of care. Referrals "
+            "are new referrals and re-referrals over the whole window (a step-down from social care is a move, not a "
+            "referral).",
         )
         to_eh = sum(f.value for f in table if f.what == "referrals" and f.target != SC)
         to_sc = sum(f.value for f in table if f.what == "referrals" and f.target == SC)

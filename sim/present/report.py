@@ -97,8 +97,9 @@ RUN_FIGURES: tuple[tuple[str, str, Draw], ...] = (
 )
 """The figures of a run and of a comparison (after the comparison's own), in order."""
 FLOW_CAPTION = (
-    "How families move between stages in {s} over the results window: means across replications. Each box "
-    "balances: those there at the start plus those arriving equal those leaving plus those still there at the end."
+    "How families move between stages in {s} over the results window: means across replications, each rounded up "
+    "or down to a whole family so that every box balances exactly: those there at the start plus those arriving "
+    "equal those leaving plus those still there at the end."
 )
 
 
