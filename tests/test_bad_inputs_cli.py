@@ -421,3 +421,77 @@ def test_a_dated_change_into_a_block_the_scenario_has_not_got_is_one_line(
         "change can only change a block the scenario has from its start: give the scenario one (required keys: "
         "interval_days, capacity_per_meeting, decision_probs)\n"
     ), err
+
+
+WEST_SUSSEX = str(CONFIGS / "west_sussex" / "baseline.yaml")  # 1460 days from 2018-04-01: last day 30 March 2022
+
+
+def _dated(tmp_path: Path, change: str) -> Path:
+    """A West Sussex scenario with one dated change (``change``: its YAML flow mapping)."""
+    scenario = tmp_path / "dated.yaml"
+    scenario.write_text(f"extends: {WEST_SUSSEX}\nchanges:\n  - {change}\n")
+    return scenario
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (
+            "{date: 2020-04-01, set: {panel.intervall_days: 7}}",
+            "changes.0.set.panel.intervall_days: unknown key; did you mean panel.interval_days?",
+        ),
+        (
+            "{date: 2020-04-01, set: {teams.horsham.wrokers: 7}}",
+            "changes.0.set.teams.horsham.wrokers: unknown key; did you mean teams.horsham.workers?",
+        ),
+        (
+            "{date: 2020-04-01, set: {needs.x: 7}}",
+            'changes.0.set.needs.x: unknown key; the README\'s "Dated policy changes" lists the keys a dated '
+            "change can set",
+        ),
+        (
+            "{date: 2020-04-01, set: {mst.age_min: 12}}",
+            "changes.0.set.mst.age_min: cannot change during a run (of mst, only mst.therapists, mst.caseload_cap "
+            'can; the README\'s "Dated policy changes" lists the keys a dated change can set)',
+        ),
+        (
+            "{date: 2020-04-01, set: {run.duration_days: 700}}",
+            "changes.0.set.run.duration_days: cannot change during a run (no run key can; the README's \"Dated "
+            'policy changes" lists the keys a dated change can set)',
+        ),
+    ],
+    ids=["typo", "typo-in-a-team", "unknown-no-near-key", "real-key-of-a-block", "real-key-no-block-key"],
+)
+def test_a_dated_change_tells_a_misspelt_key_from_one_that_cannot_change(
+    change: str, line: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key no scenario has is an unknown key, with the key a dated change can set it is near
+    (it was "cannot change during a run" and a list of every key, cut off mid-word before the
+    one meant); a real key that cannot change says so, with its block's keys that can, whole."""
+    scenario = _dated(tmp_path, change)
+    err = _refused(["validate", str(scenario)], capsys, "")
+    assert err == f"error: {scenario}: {line}\n", err
+
+
+def test_a_dated_change_date_gets_the_start_dates_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``date: 01/04/2020`` in a dated change is refused as ``run.start_date`` is (one validator),
+    not with pydantic's "invalid character in year"."""
+    scenario = _dated(tmp_path, "{date: 01/04/2020, set: {panel.interval_days: 7}}")
+    err = _refused(["validate", str(scenario)], capsys, "")
+    assert err == (
+        f"error: {scenario}: changes.0.date: must be a valid date written YYYY-MM-DD (e.g. 2017-04-01), "
+        "got '01/04/2020'\n"
+    ), err
+
+
+def test_the_readme_lists_every_key_a_dated_change_can_set() -> None:
+    """The refusal of a key a dated change cannot set points to the README's "Dated policy
+    changes" for the full list: it must name every key's block and last part."""
+    from sim.config import RUNTIME_KEYS
+
+    readme = (CONFIGS.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("**Dated policy changes**")
+    section = readme[start : readme.index("\n* **", start)]
+    missing = [key for key in RUNTIME_KEYS if f"`{key.split('.')[-1]}`" not in section and key not in section]
+    missing += [key for key in RUNTIME_KEYS if f"`{key.split('.')[0]}." not in section]
+    assert not missing, missing

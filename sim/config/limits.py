@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from sim.distributions import check_probabilities
 from sim.errors import OverrideError, ScenarioError
@@ -132,6 +132,10 @@ def _iso_date(value: Any) -> Any:
     else:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     raise ValueError(f"must be a valid date written YYYY-MM-DD (e.g. 2017-04-01), got {shown}")
+
+
+IsoDate = Annotated[_dt.date, BeforeValidator(_iso_date)]
+"""A calendar date written ``YYYY-MM-DD`` (:func:`_iso_date`): every date field of a scenario."""
 
 
 def _check_seasonality(values: list[float]) -> None:
