@@ -495,3 +495,19 @@ def test_the_readme_lists_every_key_a_dated_change_can_set() -> None:
     missing = [key for key in RUNTIME_KEYS if f"`{key.split('.')[-1]}`" not in section and key not in section]
     missing += [key for key in RUNTIME_KEYS if f"`{key.split('.')[0]}." not in section]
     assert not missing, missing
+
+
+def test_the_refusal_and_the_warning_name_the_same_last_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A change on the start day is refused and one the day after the run's last day is
+    warned of: both name the run's last day, 30 March 2022 (1460 days from 1 April 2018), the
+    same way (the refusal named the exclusive end, 2022-03-31)."""
+    early = _dated(tmp_path, "{date: 2018-04-01, set: {panel.interval_days: 7}}")
+    err = _refused(["validate", str(early)], capsys, "")
+    assert err == (
+        f"error: {early}: changes.0.date: 2018-04-01 is not after the run's start (1 April 2018; the run's last "
+        "day is 30 March 2022)\n"
+    ), err
+    late = _dated(tmp_path, "{date: 2022-03-31, set: {panel.interval_days: 7}}")
+    assert main(["validate", str(late)]) == 0
+    warned = capsys.readouterr().err
+    assert "falls after the run's last day (30 March 2022)" in warned, warned

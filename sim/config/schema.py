@@ -248,13 +248,16 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _changes(self) -> Scenario:
         start = self.run.start_date
-        end = start + _dt.timedelta(days=self.run.duration_days)
+        last = long_date(last_day(start, self.run.duration_days))
         # a change dated after the run's end never takes effect (a run shortened with --set
         # keeps its scenario's schedule: a warning, scenario_warnings); one on or before the
         # start day is refused
         for i, ch in enumerate(self.changes):
             if not start < ch.date:
-                raise ValueError(f"changes.{i}.date: {ch.date} is not after the run's start ({start}; ends {end})")
+                raise ValueError(
+                    f"changes.{i}.date: {ch.date} is not after the run's start ({long_date(start)}; "
+                    f"the run's last day is {last})"
+                )
             if i and ch.date <= self.changes[i - 1].date:
                 raise ValueError(f"changes.{i}.date: {ch.date} is not after the previous change's date")
             for key in ch.set:
