@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ArgumentError", "BackendError", "EhsimError", "OverrideError", "ResultsError", "ScenarioError"]
+__all__ = [
+    "ArgumentError",
+    "BackendError",
+    "EhsimError",
+    "FileError",
+    "OverrideError",
+    "ResultsError",
+    "ScenarioError",
+]
 
 MAX_MESSAGE_CHARS = 400
 """Longest message line shown; longer ones (a huge value echoed back) are cut with an ellipsis."""
@@ -34,6 +42,11 @@ class EhsimError(Exception):
 
 class ScenarioError(EhsimError):
     """A scenario (or calibration / uncertainty spec) could not be loaded or validated."""
+
+
+class FileError(ScenarioError):
+    """A :class:`ScenarioError` whose lines already start with the file that has the problem
+    (``/path/base.yaml: malformed YAML at line 9...``): the CLI names no file of its own."""
 
 
 class OverrideError(ScenarioError):

@@ -511,3 +511,26 @@ def test_the_refusal_and_the_warning_name_the_same_last_day(tmp_path: Path, caps
     assert main(["validate", str(late)]) == 0
     warned = capsys.readouterr().err
     assert "falls after the run's last day (30 March 2022)" in warned, warned
+
+
+@pytest.mark.parametrize("command", ["validate", "compare", "calibrate", "uncertainty"])
+def test_malformed_yaml_names_its_file_once(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file with ``teams:`` twice is one line naming the file once (it was named twice:
+    ``error: F: F: malformed YAML``; ``calibrate`` printed PyYAML's text over several lines)."""
+    bad = tmp_path / "pct2.yaml"
+    bad.write_text(f"extends: {WEST_SUSSEX}\nteams:\n  a: 1\nteams:\n  b: 2\n")
+    argv = [command, str(bad)] if command != "compare" else [command, WEST_SUSSEX, str(bad)]
+    err = _refused(argv, capsys, "")
+    assert err == f"error: {bad}: malformed YAML at line 4, column 1: duplicate key 'teams'\n", err
+
+
+def test_malformed_yaml_in_an_extended_file_names_that_file_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The problem of a file read through ``extends:`` names that file, once."""
+    base = tmp_path / "base.yaml"
+    base.write_text("name: a\nname: b\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\n")
+    err = _refused(["validate", str(child)], capsys, "")
+    assert err == f"error: {base}: malformed YAML at line 2, column 1: duplicate key 'name'\n", err

@@ -94,7 +94,7 @@ def _one_line_errors(fn: Callable[_P, _T]) -> Callable[_P, _T]:
             if isinstance(exc, OverrideError):  # still the overrides' problems
                 problems = [([_one_line(s) for s in settings], _one_line(p)) for settings, p in exc.problems]
                 raise OverrideError(exc.argument, problems) from None
-            raise ScenarioError(lines) from None
+            raise type(exc)(lines) from None  # a FileError still names its file
 
     return wrapper
 
