@@ -24,11 +24,20 @@ __all__ = [
 ]
 
 MAX_MESSAGE_CHARS = 400
-"""Longest message line shown; longer ones (a huge value echoed back) are cut with an ellipsis."""
+"""Longest message line shown; longer ones (a huge value echoed back) are cut with an ellipsis
+(:func:`_short`). A message that may be long puts what matters first and summarises its lists."""
 
 
 def _short(line: str) -> str:
-    return line if len(line) <= MAX_MESSAGE_CHARS else line[: MAX_MESSAGE_CHARS - 3] + "..."
+    """``line`` cut to :data:`MAX_MESSAGE_CHARS` with `` ...``, between words where there is
+    a space in its second half (else, one huge word, within it)."""
+    if len(line) <= MAX_MESSAGE_CHARS:
+        return line
+    cut = line[: MAX_MESSAGE_CHARS - 4]
+    space = cut.rfind(" ")
+    if space >= MAX_MESSAGE_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + " ..."
 
 
 class EhsimError(Exception):

@@ -534,3 +534,43 @@ def test_malformed_yaml_in_an_extended_file_names_that_file_once(
     child.write_text("extends: base.yaml\n")
     err = _refused(["validate", str(child)], capsys, "")
     assert err == f"error: {base}: malformed YAML at line 2, column 1: duplicate key 'name'\n", err
+
+
+def test_a_folder_of_another_comparison_says_what_differs_in_whole_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder claimed by a comparison of other options: the refusal says which scenarios
+    differ (the first few by name, then how many more) before what the folder holds, and
+    shortens its lists to fit one message line; it was cut by the line's length limit in the
+    middle of a word ("ws_weekly_panel th..."), before it said what differs."""
+    from sim import results as R
+
+    monkeypatch.chdir(tmp_path)
+    out = Path("results") / "compare-west_sussex_baseline"
+    out.mkdir(parents=True)
+    old = ["west_sussex_baseline", *(f"ws_an_option_with_a_long_name_{i}" for i in range(5))]
+    (out / R.JOB).write_text(
+        json.dumps(
+            {"schema": R.SCHEMA_VERSION, "kind": "compare", "seed": 0, "scenarios": dict.fromkeys(old, "0" * 40)}
+        )
+    )
+    before = _digests(out)
+    options = [str(CONFIGS / "west_sussex" / "options" / f"{o}.yaml") for o in ("redesign_2019_20", "redesign_2020_21")]
+    err = _refused(["compare", WEST_SUSSEX, *options, *SHORT, "--replications", "2", "--out", str(out)], capsys, "")
+    assert err == (
+        f"error: {out}: refusing to mix this comparison with the results there (what differs: scenarios "
+        "ws_an_option_with_a_long_name_0, ws_an_option_with_a_long_name_1 and 3 more there only; scenarios "
+        "ws_redesign_2019_20, ws_redesign_2020_21 here only; scenario west_sussex_baseline changed). Choose another "
+        "output folder; this one holds a comparison of 6 scenarios with seed 0.\n"
+    ), err
+    assert _digests(out) == before
+
+
+def test_a_line_too_long_is_cut_between_words() -> None:
+    """A message line over the limit is cut at a space, never inside a word."""
+    from sim.errors import MAX_MESSAGE_CHARS, ResultsError
+
+    words = " ".join(f"word{i:03d}" for i in range(200))
+    [line] = ResultsError(words).messages
+    assert len(line) <= MAX_MESSAGE_CHARS and line.endswith(" ...")
+    assert all(w.startswith("word") and len(w) == 7 for w in line.removesuffix(" ...").split()), line
