@@ -40,7 +40,7 @@ from scipy import optimize
 
 from sim.analysis import t_interval
 from sim.arguments import check_batch_args
-from sim.config import Scenario, ScenarioError, _format_error, load_raw, scenario_from_dict
+from sim.config import Scenario, ScenarioError, _format_error, load_raw, safe_yaml_load, scenario_from_dict
 from sim.errors import ArgumentError
 from sim.experiment import run_batch, variant
 from sim.kpis import catalogue
@@ -111,10 +111,8 @@ def load_spec(path: str | Path) -> tuple[CalibrationSpec, Path]:
     if not path.is_file():
         raise ScenarioError([f"calibration spec: file not found: {path}"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml_load(path.read_text(encoding="utf-8"), str(path))  # one line naming the file
         return CalibrationSpec.model_validate(data), path.parent
-    except yaml.YAMLError as exc:
-        raise ScenarioError([f"{path}: malformed YAML: {exc}"]) from None
     except ValidationError as exc:
         raise ScenarioError([_format_error(dict(e)) for e in exc.errors()]) from None
 

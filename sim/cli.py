@@ -20,7 +20,7 @@ from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
 from sim.config import Scenario, load_scenario, parse_override, scenario_warnings
-from sim.errors import ArgumentError, EhsimError, OverrideError, ScenarioError
+from sim.errors import ArgumentError, EhsimError, FileError, OverrideError, ScenarioError
 from sim.experiment import (
     compare,
     compare_job,
@@ -383,10 +383,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _FileError(ScenarioError):
-    """A :class:`ScenarioError` whose lines already name the file that has the problem."""
-
-
 def _load_named(path: Path, overrides: list[str], option: bool = False) -> Scenario:
     """:func:`load_scenario`, its errors naming ``path`` (for commands reading several files).
     A problem an override brings is the override's, not the file's; for an ``option`` (the
@@ -397,15 +393,17 @@ def _load_named(path: Path, overrides: list[str], option: bool = False) -> Scena
         if not option:
             raise
         raise OverrideError(exc.argument, [(s, f"{p} (applied to {path})") for s, p in exc.problems]) from None
+    except FileError:
+        raise
     except ScenarioError as exc:
-        raise _FileError([f"{path}: {line}" for line in exc.messages]) from None
+        raise FileError([f"{path}: {line}" for line in exc.messages]) from None
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     base = _load_named(args.config, args.overrides)
     options = [_load_named(path, args.overrides, option=True) for path in args.options]
     if problems := window_problems(base, options):  # the option's file has the problem, not the baseline's
-        raise _FileError([f"{args.options[i]}: {problem}" for i, problem in problems.items()])
+        raise FileError([f"{args.options[i]}: {problem}" for i, problem in problems.items()])
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
     out = _out(args, compare_job([base, *options], args.seed))
     files = dict(zip([s.name for s in (base, *options)], [args.config, *args.options]))
@@ -665,7 +663,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except EhsimError as exc:
-        unnamed = isinstance(exc, ScenarioError) and not isinstance(exc, _FileError)
+        unnamed = isinstance(exc, ScenarioError) and not isinstance(exc, FileError)
         where = f"{args.config}: " if unnamed and getattr(args, "config", None) else ""
         for line in exc.messages:  # one line per problem, each naming its field or argument
             print(f"error: {where}{line}", file=sys.stderr)

@@ -13,14 +13,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ArgumentError", "BackendError", "EhsimError", "OverrideError", "ResultsError", "ScenarioError"]
+__all__ = [
+    "ArgumentError",
+    "BackendError",
+    "EhsimError",
+    "FileError",
+    "OverrideError",
+    "ResultsError",
+    "ScenarioError",
+]
 
 MAX_MESSAGE_CHARS = 400
-"""Longest message line shown; longer ones (a huge value echoed back) are cut with an ellipsis."""
+"""Longest message line shown; longer ones (a huge value echoed back) are cut with an ellipsis
+(:func:`_short`). A message that may be long puts what matters first and summarises its lists."""
 
 
 def _short(line: str) -> str:
-    return line if len(line) <= MAX_MESSAGE_CHARS else line[: MAX_MESSAGE_CHARS - 3] + "..."
+    """``line`` cut to :data:`MAX_MESSAGE_CHARS` with `` ...``, between words where there is
+    a space in its second half (else, one huge word, within it)."""
+    if len(line) <= MAX_MESSAGE_CHARS:
+        return line
+    cut = line[: MAX_MESSAGE_CHARS - 4]
+    space = cut.rfind(" ")
+    if space >= MAX_MESSAGE_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + " ..."
 
 
 class EhsimError(Exception):
@@ -34,6 +51,11 @@ class EhsimError(Exception):
 
 class ScenarioError(EhsimError):
     """A scenario (or calibration / uncertainty spec) could not be loaded or validated."""
+
+
+class FileError(ScenarioError):
+    """A :class:`ScenarioError` whose lines already start with the file that has the problem
+    (``/path/base.yaml: malformed YAML at line 9...``): the CLI names no file of its own."""
 
 
 class OverrideError(ScenarioError):

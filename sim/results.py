@@ -40,7 +40,7 @@ import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -51,7 +51,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.errors import ArgumentError, ResultsError
+from sim.errors import MAX_MESSAGE_CHARS, ArgumentError, ResultsError
 from sim.kpis import Kpi, dictionary_rows, from_row
 
 __all__ = [
@@ -185,10 +185,10 @@ def versions() -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- claiming a folder
 _JOB_NAMES: dict[str, str] = {
-    Kind.RUN: "a run",
-    Kind.COMPARE: "a comparison",
-    Kind.SWEEP: "a sweep",
-    Kind.UNCERTAINTY: "an uncertainty analysis",
+    Kind.RUN: "run",
+    Kind.COMPARE: "comparison",
+    Kind.SWEEP: "sweep",
+    Kind.UNCERTAINTY: "uncertainty analysis",
 }
 _JOB_FIELDS = {
     "schema": "results format",
@@ -202,16 +202,45 @@ _JOB_FIELDS = {
 """What a difference in each field of a claim (``job.json``) is called, in the order named."""
 
 
-def _describe(job: Mapping[str, Any]) -> str:
-    names = ", ".join(f"{n} ({str(f)[:12]})" for n, f in (job.get("scenarios") or {}).items())
+SHOWN_NAMES = 3
+"""Most scenario names a refusal to mix two jobs lists in one place; the rest are counted."""
+
+
+def _names(names: Sequence[str], most: int = SHOWN_NAMES) -> str:
+    """``a, b, c and 2 more``: at most ``most`` names, whole, then how many more (never "and 1
+    more": the one is named)."""
+    if len(names) == most + 1:
+        most += 1
+    shown = ", ".join(names[:most])
+    more = len(names) - most
+    return f"{shown} and {more} more" if more > 0 else shown or "none"
+
+
+def _job_name(job: Mapping[str, Any]) -> str:
+    """What a job is called: ``comparison``, ``uncertainty analysis``..."""
     kind = str(job.get("kind", "?"))
-    what = _JOB_NAMES.get(kind, f"a {kind}")
-    return f"{what} of {names or 'unknown scenarios'} with seed {job.get('seed')!r}"
+    return _JOB_NAMES.get(kind, kind)
 
 
-def _differences(found: Mapping[str, Any], stamp: Mapping[str, Any]) -> str:
+def _describe(job: Mapping[str, Any], most: int | None = SHOWN_NAMES) -> str:
+    """``a comparison of a, b, c and 2 more with seed 1`` (at most ``most`` names,
+    :func:`_names`), or with ``most`` None ``a comparison of 5 scenarios with seed 1``."""
+    what = _job_name(job)
+    names = list(job.get("scenarios") or {})
+    article = "an" if what[:1] in "aeiou" else "a"
+    if not names:
+        of = "unknown scenarios"
+    elif most is None:
+        of = f"{len(names)} scenario{'s' if len(names) > 1 else ''}"
+    else:
+        of = _names(names, most)
+    return f"{article} {what} of {of} with seed {job.get('seed')!r}"
+
+
+def _differences(found: Mapping[str, Any], stamp: Mapping[str, Any], most: int = SHOWN_NAMES) -> str:
     """What differs between two claims, e.g. ``samples 10 there, 20 here; method morris
-    there, lhs here``; a scenario whose file changed is named with its fingerprints."""
+    there, lhs here``; scenarios in one claim only, and those whose settings changed, are
+    named (at most ``most`` in a list, :func:`_names`)."""
     out: list[str] = []
     for key in [*_JOB_FIELDS, *(k for k in {*found, *stamp} if k not in _JOB_FIELDS and k != "scenarios")]:
         there, here = found.get(key), stamp.get(key)
@@ -221,13 +250,35 @@ def _differences(found: Mapping[str, Any], stamp: Mapping[str, Any]) -> str:
         short = key in ("parameters",) or not all(isinstance(v, (str, int, float, type(None))) for v in (there, here))
         out.append(label if short else f"{label} {there if there is not None else 'none'} there, {here} here")
     was, now = found.get("scenarios") or {}, stamp.get("scenarios") or {}
-    if list(was) != list(now):
-        out.append(f"scenarios {', '.join(was) or 'none'} there, {', '.join(now) or 'none'} here")
-    else:
-        out += [
-            f"scenario {n} changed ({str(was[n])[:12]} there, {str(now[n])[:12]} here)" for n in now if was[n] != now[n]
-        ]
+    # job.json is written with its keys sorted: the scenarios' order is not kept, only the set
+    there_only, here_only = [n for n in was if n not in now], [n for n in now if n not in was]
+    if there_only:
+        out.append(f"scenario{'s' if len(there_only) > 1 else ''} {_names(there_only, most)} there only")
+    if here_only:
+        out.append(f"scenario{'s' if len(here_only) > 1 else ''} {_names(here_only, most)} here only")
+    changed = [n for n in now if n in was and was[n] != now[n]]  # by its fingerprint
+    if changed:
+        out.append(f"scenario{'s' if len(changed) > 1 else ''} {_names(changed, most)} changed")
     return "; ".join(out)
+
+
+CHOOSE = "Choose another output folder"
+
+
+def _refusal(folder: Path, found: Mapping[str, Any], stamp: Mapping[str, Any]) -> str:
+    """The line refusing to mix ``stamp``'s job into ``folder``, which holds ``found``'s: what
+    differs, the remedy, then what the folder holds, shortened until the line fits in a
+    message line (:data:`~sim.errors.MAX_MESSAGE_CHARS`): what the folder holds told by its
+    number of scenarios, then every list with fewer names (and how many more). If it never
+    fits, the line's cut loses the end of what the folder holds, not what differs."""
+    head = f"{folder}: refusing to mix this {_job_name(stamp)} with the results there (what differs: "
+    tries = [(most, held) for most in range(SHOWN_NAMES, 0, -1) for held in (True, False)]
+    for most, held in tries:
+        line = f"{head}{_differences(found, stamp, most)}). {CHOOSE}; this one holds "
+        line += f"{_describe(found, most if held else None)}."
+        if len(line) <= MAX_MESSAGE_CHARS:
+            return line
+    return line
 
 
 def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None) -> bool:
@@ -259,12 +310,7 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
             _check_not_fewer(folder, replications)
             return True
         if isinstance(found, dict):
-            raise ResultsError(
-                [
-                    f"{folder}: holds {_describe(found)}; refusing to mix it with {_describe(stamp)} "
-                    f"(what differs: {_differences(found, stamp)}). Choose another output folder."
-                ]
-            )
+            raise ResultsError([_refusal(folder, found, stamp)])
         # an unreadable claim: rewrite it if every checkpoint there belongs to this job
         _check_checkpoints_belong(folder, stamp)
         write_json(marker, stamp)

@@ -421,3 +421,156 @@ def test_a_dated_change_into_a_block_the_scenario_has_not_got_is_one_line(
         "change can only change a block the scenario has from its start: give the scenario one (required keys: "
         "interval_days, capacity_per_meeting, decision_probs)\n"
     ), err
+
+
+WEST_SUSSEX = str(CONFIGS / "west_sussex" / "baseline.yaml")  # 1460 days from 2018-04-01: last day 30 March 2022
+
+
+def _dated(tmp_path: Path, change: str) -> Path:
+    """A West Sussex scenario with one dated change (``change``: its YAML flow mapping)."""
+    scenario = tmp_path / "dated.yaml"
+    scenario.write_text(f"extends: {WEST_SUSSEX}\nchanges:\n  - {change}\n")
+    return scenario
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (
+            "{date: 2020-04-01, set: {panel.intervall_days: 7}}",
+            "changes.0.set.panel.intervall_days: unknown key; did you mean panel.interval_days?",
+        ),
+        (
+            "{date: 2020-04-01, set: {teams.horsham.wrokers: 7}}",
+            "changes.0.set.teams.horsham.wrokers: unknown key; did you mean teams.horsham.workers?",
+        ),
+        (
+            "{date: 2020-04-01, set: {needs.x: 7}}",
+            'changes.0.set.needs.x: unknown key; the README\'s "Dated policy changes" lists the keys a dated '
+            "change can set",
+        ),
+        (
+            "{date: 2020-04-01, set: {mst.age_min: 12}}",
+            "changes.0.set.mst.age_min: cannot change during a run (of mst, only mst.therapists, mst.caseload_cap "
+            'can; the README\'s "Dated policy changes" lists the keys a dated change can set)',
+        ),
+        (
+            "{date: 2020-04-01, set: {run.duration_days: 700}}",
+            "changes.0.set.run.duration_days: cannot change during a run (no run key can; the README's \"Dated "
+            'policy changes" lists the keys a dated change can set)',
+        ),
+    ],
+    ids=["typo", "typo-in-a-team", "unknown-no-near-key", "real-key-of-a-block", "real-key-no-block-key"],
+)
+def test_a_dated_change_tells_a_misspelt_key_from_one_that_cannot_change(
+    change: str, line: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key no scenario has is an unknown key, with the key a dated change can set it is near
+    (it was "cannot change during a run" and a list of every key, cut off mid-word before the
+    one meant); a real key that cannot change says so, with its block's keys that can, whole."""
+    scenario = _dated(tmp_path, change)
+    err = _refused(["validate", str(scenario)], capsys, "")
+    assert err == f"error: {scenario}: {line}\n", err
+
+
+def test_a_dated_change_date_gets_the_start_dates_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``date: 01/04/2020`` in a dated change is refused as ``run.start_date`` is (one validator),
+    not with pydantic's "invalid character in year"."""
+    scenario = _dated(tmp_path, "{date: 01/04/2020, set: {panel.interval_days: 7}}")
+    err = _refused(["validate", str(scenario)], capsys, "")
+    assert err == (
+        f"error: {scenario}: changes.0.date: must be a valid date written YYYY-MM-DD (e.g. 2017-04-01), "
+        "got '01/04/2020'\n"
+    ), err
+
+
+def test_the_readme_lists_every_key_a_dated_change_can_set() -> None:
+    """The refusal of a key a dated change cannot set points to the README's "Dated policy
+    changes" for the full list: it must name every key's block and last part."""
+    from sim.config import RUNTIME_KEYS
+
+    readme = (CONFIGS.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("**Dated policy changes**")
+    section = readme[start : readme.index("\n* **", start)]
+    missing = [key for key in RUNTIME_KEYS if f"`{key.split('.')[-1]}`" not in section and key not in section]
+    missing += [key for key in RUNTIME_KEYS if f"`{key.split('.')[0]}." not in section]
+    assert not missing, missing
+
+
+def test_the_refusal_and_the_warning_name_the_same_last_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A change on the start day is refused and one the day after the run's last day is
+    warned of: both name the run's last day, 30 March 2022 (1460 days from 1 April 2018), the
+    same way (the refusal named the exclusive end, 2022-03-31)."""
+    early = _dated(tmp_path, "{date: 2018-04-01, set: {panel.interval_days: 7}}")
+    err = _refused(["validate", str(early)], capsys, "")
+    assert err == (
+        f"error: {early}: changes.0.date: 2018-04-01 is not after the run's start (1 April 2018; the run's last "
+        "day is 30 March 2022)\n"
+    ), err
+    late = _dated(tmp_path, "{date: 2022-03-31, set: {panel.interval_days: 7}}")
+    assert main(["validate", str(late)]) == 0
+    warned = capsys.readouterr().err
+    assert "falls after the run's last day (30 March 2022)" in warned, warned
+
+
+@pytest.mark.parametrize("command", ["validate", "compare", "calibrate", "uncertainty"])
+def test_malformed_yaml_names_its_file_once(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file with ``teams:`` twice is one line naming the file once (it was named twice:
+    ``error: F: F: malformed YAML``; ``calibrate`` printed PyYAML's text over several lines)."""
+    bad = tmp_path / "pct2.yaml"
+    bad.write_text(f"extends: {WEST_SUSSEX}\nteams:\n  a: 1\nteams:\n  b: 2\n")
+    argv = [command, str(bad)] if command != "compare" else [command, WEST_SUSSEX, str(bad)]
+    err = _refused(argv, capsys, "")
+    assert err == f"error: {bad}: malformed YAML at line 4, column 1: duplicate key 'teams'\n", err
+
+
+def test_malformed_yaml_in_an_extended_file_names_that_file_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The problem of a file read through ``extends:`` names that file, once."""
+    base = tmp_path / "base.yaml"
+    base.write_text("name: a\nname: b\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\n")
+    err = _refused(["validate", str(child)], capsys, "")
+    assert err == f"error: {base}: malformed YAML at line 2, column 1: duplicate key 'name'\n", err
+
+
+def test_a_folder_of_another_comparison_says_what_differs_in_whole_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder claimed by a comparison of other options: the refusal says which scenarios
+    differ (the first few by name, then how many more) before what the folder holds, and
+    shortens its lists to fit one message line; it was cut by the line's length limit in the
+    middle of a word ("ws_weekly_panel th..."), before it said what differs."""
+    from sim import results as R
+
+    monkeypatch.chdir(tmp_path)
+    out = Path("results") / "compare-west_sussex_baseline"
+    out.mkdir(parents=True)
+    old = ["west_sussex_baseline", *(f"ws_an_option_with_a_long_name_{i}" for i in range(5))]
+    (out / R.JOB).write_text(
+        json.dumps(
+            {"schema": R.SCHEMA_VERSION, "kind": "compare", "seed": 0, "scenarios": dict.fromkeys(old, "0" * 40)}
+        )
+    )
+    before = _digests(out)
+    options = [str(CONFIGS / "west_sussex" / "options" / f"{o}.yaml") for o in ("redesign_2019_20", "redesign_2020_21")]
+    err = _refused(["compare", WEST_SUSSEX, *options, *SHORT, "--replications", "2", "--out", str(out)], capsys, "")
+    assert err == (
+        f"error: {out}: refusing to mix this comparison with the results there (what differs: scenarios "
+        "ws_an_option_with_a_long_name_0, ws_an_option_with_a_long_name_1 and 3 more there only; scenarios "
+        "ws_redesign_2019_20, ws_redesign_2020_21 here only; scenario west_sussex_baseline changed). Choose another "
+        "output folder; this one holds a comparison of 6 scenarios with seed 0.\n"
+    ), err
+    assert _digests(out) == before
+
+
+def test_a_line_too_long_is_cut_between_words() -> None:
+    """A message line over the limit is cut at a space, never inside a word."""
+    from sim.errors import MAX_MESSAGE_CHARS, ResultsError
+
+    words = " ".join(f"word{i:03d}" for i in range(200))
+    [line] = ResultsError(words).messages
+    assert len(line) <= MAX_MESSAGE_CHARS and line.endswith(" ...")
+    assert all(w.startswith("word") and len(w) == 7 for w in line.removesuffix(" ...").split()), line

@@ -514,7 +514,8 @@ def test_reusing_a_folder_for_another_design_names_what_differs(
     capsys.readouterr()
     assert main([*args, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "holds an uncertainty analysis of mmc (" in err and "refusing to mix it with an uncertainty analysis" in err
+    assert "refusing to mix this uncertainty analysis with the results there" in err, err
+    assert "this one holds an uncertainty analysis of mmc, mmc_more with seed 3." in err, err
     assert f"(what differs: {differs})" in err, err
 
 

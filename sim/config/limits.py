@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from sim.distributions import check_probabilities
 from sim.errors import OverrideError, ScenarioError
@@ -94,7 +94,7 @@ def _one_line_errors(fn: Callable[_P, _T]) -> Callable[_P, _T]:
             if isinstance(exc, OverrideError):  # still the overrides' problems
                 problems = [([_one_line(s) for s in settings], _one_line(p)) for settings, p in exc.problems]
                 raise OverrideError(exc.argument, problems) from None
-            raise ScenarioError(lines) from None
+            raise type(exc)(lines) from None  # a FileError still names its file
 
     return wrapper
 
@@ -132,6 +132,10 @@ def _iso_date(value: Any) -> Any:
     else:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     raise ValueError(f"must be a valid date written YYYY-MM-DD (e.g. 2017-04-01), got {shown}")
+
+
+IsoDate = Annotated[_dt.date, BeforeValidator(_iso_date)]
+"""A calendar date written ``YYYY-MM-DD`` (:func:`_iso_date`): every date field of a scenario."""
 
 
 def _check_seasonality(values: list[float]) -> None:

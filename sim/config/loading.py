@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sim.config.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, _one_line, _one_line_errors
 from sim.config.schema import Scenario
 from sim.distributions import DIST_TAGS
-from sim.errors import OverrideError, ScenarioError
+from sim.errors import FileError, OverrideError, ScenarioError
 
 # ---------------------------------------------------------------------- loading
 _MESSAGES = {
@@ -542,11 +542,11 @@ def _parse_yaml(text: str, malformed: str) -> tuple[Any, str | None]:
 
 def safe_yaml_load(text: str, where: str, malformed: str = "malformed YAML") -> Any:
     """Parse YAML text with the scenario loader's limits (:data:`MAX_YAML_DEPTH`,
-    :data:`MAX_YAML_NODES`, no duplicate keys, no Python tags), raising :class:`ScenarioError`
-    whose message starts with ``where`` (a file, for example)."""
+    :data:`MAX_YAML_NODES`, no duplicate keys, no Python tags), raising :class:`FileError`
+    whose message starts with ``where``, the file the text was read from."""
     data, problem = _parse_yaml(text, malformed)
     if problem is not None:
-        raise ScenarioError([f"{where}: {problem}"])
+        raise FileError([f"{where}: {problem}"])
     return data
 
 
@@ -566,19 +566,19 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
             raise ScenarioError([f"{where}: file not found: {path}"])
         size = path.stat().st_size
         if size > MAX_YAML_BYTES:
-            raise ScenarioError(
+            raise FileError(
                 [f"{path}: the file is {size:,} bytes; a scenario file may be at most {MAX_YAML_BYTES:,} bytes"]
             )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
+        raise FileError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
     except OSError as exc:
         raise ScenarioError([f"{where}: cannot read {path}: {exc.strerror or exc}"]) from None
     data = safe_yaml_load(text, str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError([f"{path}: the top level must be a mapping of keys, got {type(data).__name__}"])
+        raise FileError([f"{path}: the top level must be a mapping of keys, got {type(data).__name__}"])
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -6,11 +6,13 @@ default and description)."""
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
+import typing
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from sim.config.costs import Costs
 from sim.config.demand import Family, Locality, Referrals
@@ -22,7 +24,7 @@ from sim.config.limits import (
     MAX_VARIANT_NAME_CHARS,
     MIN_RESULTS_WINDOW_DAYS,
     NAME_RULE,
-    _iso_date,
+    IsoDate,
     _Model,
     _one_line,
 )
@@ -46,9 +48,7 @@ from sim.routing import reachable
 
 # --------------------------------------------------------------------------- run
 class RunSettings(_Model):
-    start_date: Annotated[_dt.date, BeforeValidator(_iso_date)] = Field(
-        description="Calendar date of day 0 (YYYY-MM-DD); drives seasonality."
-    )
+    start_date: IsoDate = Field(description="Calendar date of day 0 (YYYY-MM-DD); drives seasonality.")
     duration_days: float = Field(
         gt=0, le=MAX_DURATION_DAYS, description="Simulated horizon, days (at most MAX_DURATION_DAYS, 100 years)."
     )
@@ -102,28 +102,73 @@ date (pools change capacity; families already allocated keep their worker; the n
 meets on the new cycle; an FGC offer is decided by the settings in force when it is made)."""
 
 
+RUNTIME_KEYS_DOC = 'the README\'s "Dated policy changes" lists the keys a dated change can set'
+"""Where the full list of :data:`RUNTIME_KEYS` is documented for a user (a message naming a key a
+dated change cannot set points there rather than printing the whole list)."""
+
+
+def _matches(dotted: str, pattern: str) -> bool:
+    parts, pat = dotted.split("."), pattern.split(".")
+    return len(parts) == len(pat) and all(q in ("*", p) for p, q in zip(parts, pat))
+
+
 def _runtime_key(dotted: str) -> bool:
+    return any(_matches(dotted, pat) for pat in RUNTIME_KEYS)
+
+
+def _runtime_keys_for(dotted: str) -> list[str]:
+    """:data:`RUNTIME_KEYS` with each ``*`` filled in from ``dotted`` where it has that part
+    (``teams.horsham.wrokers`` -> ``teams.horsham.workers``...): the keys a typo is near."""
     parts = dotted.split(".")
-    return any(
-        len(parts) == len(pat.split(".")) and all(q in ("*", p) for p, q in zip(parts, pat.split(".")))
+    return [
+        ".".join(parts[i] if q == "*" and i < len(parts) else q for i, q in enumerate(pat.split(".")))
         for pat in RUNTIME_KEYS
-    )
+    ]
+
+
+def _schema_has(tp: Any, parts: Sequence[str]) -> bool:
+    """Whether ``parts`` (a dotted key, split) name a field under the type ``tp`` of the schema;
+    any name is a key of a mapping (``teams.<any>``)."""
+    if not parts:
+        return True
+    args = typing.get_args(tp)
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _schema_has(args[0], parts)
+    if origin is dict:
+        return _schema_has(args[1], parts[1:])
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        fields = {f.alias or n: f for n, f in tp.model_fields.items()}
+        return parts[0] in fields and _schema_has(fields[parts[0]].annotation, parts[1:])
+    return any(_schema_has(a, parts) for a in args)  # a union (an optional block, a distribution)
+
+
+def _not_runtime(key: str) -> str:
+    """The problem with setting ``key`` in a dated change: a key no scenario has (with the key
+    it may be a typo of) or a real one that cannot change during a run (with those of its
+    block that can)."""
+    if not _schema_has(Scenario, key.split(".")):
+        near = difflib.get_close_matches(key, _runtime_keys_for(key), n=1, cutoff=0.8)
+        hint = f"did you mean {near[0]}?" if near else RUNTIME_KEYS_DOC
+        return f"unknown key; {hint}"
+    block = key.split(".")[0]
+    same = [k for k in _runtime_keys_for(key) if k.split(".")[0] == block]
+    can = f"of {block}, only {', '.join(same)} can" if same else f"no {block} key can"
+    return f"cannot change during a run ({can}; {RUNTIME_KEYS_DOC})"
 
 
 class Change(_Model):
     """A dated policy change: from ``date`` on, the keys in ``set`` take these values."""
 
-    date: _dt.date = Field(description="The day the change takes effect (ISO YYYY-MM-DD).")
+    date: IsoDate = Field(description="The day the change takes effect (ISO YYYY-MM-DD).")
     set: dict[str, Any] = Field(min_length=1, description="Dotted keys and their new values (see RUNTIME_KEYS).")
     why: str = Field(default="", description="What the change is and its source.")
 
     @model_validator(mode="after")
     def _keys(self) -> Change:
-        bad = [k for k in self.set if not _runtime_key(k)]
+        bad = [f"set.{k}: {_not_runtime(k)}" for k in self.set if not _runtime_key(k)]
         if bad:
-            raise ValueError(
-                f"set: {', '.join(bad)} cannot change during a run; dated changes can set {', '.join(RUNTIME_KEYS)}"
-            )
+            raise ValueError("\n".join(bad))  # one line per key
         return self
 
 
@@ -203,13 +248,16 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _changes(self) -> Scenario:
         start = self.run.start_date
-        end = start + _dt.timedelta(days=self.run.duration_days)
+        last = long_date(last_day(start, self.run.duration_days))
         # a change dated after the run's end never takes effect (a run shortened with --set
         # keeps its scenario's schedule: a warning, scenario_warnings); one on or before the
         # start day is refused
         for i, ch in enumerate(self.changes):
             if not start < ch.date:
-                raise ValueError(f"changes.{i}.date: {ch.date} is not after the run's start ({start}; ends {end})")
+                raise ValueError(
+                    f"changes.{i}.date: {ch.date} is not after the run's start ({long_date(start)}; "
+                    f"the run's last day is {last})"
+                )
             if i and ch.date <= self.changes[i - 1].date:
                 raise ValueError(f"changes.{i}.date: {ch.date} is not after the previous change's date")
             for key in ch.set:

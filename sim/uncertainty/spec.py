@@ -44,6 +44,7 @@ from scipy import stats
 from sim import kpis as K
 from sim.config import NAME_RULE, Scenario, ScenarioError, _format_error, load_scenario, safe_yaml_load
 from sim.config.limits import MAX_NAME_CHARS, MAX_YAML_BYTES
+from sim.errors import FileError
 from sim.vocab import Stage
 
 __all__ = [
@@ -287,13 +288,13 @@ def _read(path: Path) -> Any:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ScenarioError([f"{path}: cannot read it: {exc.strerror or exc}"]) from None
+        raise FileError([f"{path}: cannot read it: {exc.strerror or exc}"]) from None
     if len(raw) > MAX_YAML_BYTES:
-        raise ScenarioError([f"{path}: larger than {MAX_YAML_BYTES:,} bytes; an uncertainty spec is a small file"])
+        raise FileError([f"{path}: larger than {MAX_YAML_BYTES:,} bytes; an uncertainty spec is a small file"])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not UTF-8 text"]) from None
+        raise FileError([f"{path}: not UTF-8 text"]) from None
     return safe_yaml_load(text, str(path))
 
 
@@ -332,7 +333,7 @@ def load_spec(path: str | Path) -> LoadedSpec:
     path = Path(path)
     data = _read(path)
     if not isinstance(data, dict):
-        raise ScenarioError([f"{path}: an uncertainty spec is a mapping (scenario, options, kpis, parameters)"])
+        raise FileError([f"{path}: an uncertainty spec is a mapping (scenario, options, kpis, parameters)"])
     try:
         spec = UncertaintySpec.model_validate(data)
     except ValidationError as exc:
