@@ -944,10 +944,10 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
     from sim.present.data import cap
     from sim.present.robustness import statements
     from sim.present.uncertainty_page import uncertainty_tables
-    from sim.uncertainty.analyse import robustness, sample_means
+    from sim.uncertainty.analyse import MIN_WORLDS, robustness, sample_means
 
     care = K.CARE_ENTRIES.name
-    base = pd.DataFrame({"sample": range(20), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
+    base = pd.DataFrame({"sample": range(MIN_WORLDS), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
     reps = pd.concat([base, base.assign(scenario="opt", **{care: 11.0})], ignore_index=True)
     catalogue = {care: K.CARE_ENTRIES}
     rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
@@ -959,7 +959,9 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
     res = R.read(few_lhs[0])
     assert res.robustness is not None
     one = 0.5 * res.window_days(res.base) / 365  # +0.5 families a year in every world
-    same = res.robustness.assign(diff_mean=one, diff_low=one, diff_high=one, p_same=0.0)  # a change in every world
+    same = res.robustness.assign(
+        diff_mean=one, diff_low=one, diff_high=one, p_same=0.0, samples=MIN_WORLDS
+    )  # a change in every world
     page = uncertainty_tables(dataclasses.replace(res, robustness=same))
     row = page.split(f"{cap(K.CARE_ENTRIES.label)} <small>")[1].split("</tr>")[0]
     cells = [c.split(">", 1)[1].split("<", 1)[0] for c in row.split('class="num"')[1:4]]
@@ -1138,3 +1140,47 @@ def test_the_morris_table_names_the_unit_of_mu_star(small: tuple[Path, Path]) ->
     sens = html[html.index("Sensitivity (morris)") :]
     cells = re.findall(r"<td>([^<]*wait for a key worker[^<]*)</td>", sens)
     assert cells and all(c.endswith("(days)") for c in cells), cells
+
+
+# --------------------------------------------------------------------------- too few worlds for a verdict
+def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str, str]) -> None:
+    """Two plausible worlds that agree are not a robust conclusion, nor is a percentile of two
+    points a 95% interval: below MIN_WORLDS (the binomial: unanimity must be able to put the
+    share's exact 95% interval above 90%) the console, the report's table, the figure and the
+    verdict column of robustness.csv say 'too few worlds to tell' and show no interval; the csv
+    keeps the percentiles. From MIN_WORLDS up a unanimous share is robust."""
+    import dataclasses
+
+    from sim import kpis as K
+    from sim.present import fig_uncertainty
+    from sim.present.robustness import statements
+    from sim.present.uncertainty_page import uncertainty_tables
+    from sim.uncertainty.analyse import MIN_WORLDS, ROBUST, TOO_FEW_WORLDS
+
+    assert 0.025 ** (1 / MIN_WORLDS) > 0.9 >= 0.025 ** (1 / (MIN_WORLDS - 1))
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    reps, rob = _one_option_tables(np.array([-9e5, -7e5]))
+    assert rob["verdict"].tolist() == [TOO_FEW_WORLDS]
+    assert rob["diff_low"].notna().all() and rob["diff_high"].notna().all(), "the csv keeps the raw percentiles"
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    assert "uncertainty interval" in text and "95% uncertainty interval" not in text, text
+    assert "The conclusion is robust" not in text
+    assert (
+        f"Too few worlds to tell whether the conclusion is robust: 2 plausible worlds, and at least {MIN_WORLDS}"
+        in text
+    )
+
+    reps, rob = _one_option_tables(np.linspace(-9e5, -7e5, MIN_WORLDS))
+    assert rob["verdict"].tolist() == [ROBUST]
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    assert "95% uncertainty interval" in text and "The conclusion is robust" in text
+
+    res = R.read(few_lhs[0])  # 4 worlds
+    page = uncertainty_tables(res)
+    table = page.split("Robustness:")[1].split("</table>")[0]
+    assert ">robust<" not in table and ">not robust<" not in table
+    assert table.count(TOO_FEW_WORLDS) >= 1 and 'data-field="diff_low"' not in table
+    assert (pd.read_csv(few_lhs[0] / "robustness.csv")["verdict"] != ROBUST).all()
+    better = dataclasses.replace(res, robustness=res.robustness.assign(p_better=1.0))  # type: ignore[union-attr]
+    title = fig_uncertainty.probabilities(better).get_suptitle().replace("\n", " ")
+    assert "too few worlds to tell" in title and str(MIN_WORLDS) in title

@@ -13,7 +13,7 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.data import cap
-from sim.present.robustness import drivers, missing_indices
+from sim.present.robustness import drivers, missing_indices, verdict
 from sim.present.theme import (
     LINE_STYLES,
     colours,
@@ -26,7 +26,7 @@ from sim.present.theme import (
     title,
 )
 from sim.results import Results
-from sim.uncertainty.analyse import CONSTANT, TOO_FEW, computed, min_points, missing
+from sim.uncertainty.analyse import CONSTANT, MIN_WORLDS, TOO_FEW, TOO_FEW_WORLDS, computed, min_points, missing
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -310,11 +310,14 @@ def probabilities(res: Results) -> Figure:
         ax.set_yticks(range(len(options)), options)
         ax.set_ylim(len(options) - 0.5, -0.5)
         ax.legend(fontsize=8, loc="lower right", title="KPI (better = lower)", title_fontsize=8)
+        few = bool((rob.apply(lambda r: verdict({str(k): v for k, v in r.items()}), axis=1) == TOO_FEW_WORLDS).any())
         if not best[1]:
             text = "No option's share of plausible worlds could be measured"
         elif best[0] == 0:
             text = f"No option is better than {res.base} on any KPI in any of the {points} plausible worlds"
         else:
             text = f"Most often better: {best[1]} {best[2]} in {best[0]:.0%} of the {points} plausible worlds"
+        if few:
+            text += f" (too few worlds to tell whether any conclusion is robust: at least {MIN_WORLDS} needed)"
         title(fig, text)
         return finish(fig)

@@ -5,8 +5,10 @@ summary).
 "Plausible worlds" are the parameter samples; each sample's replications are averaged
 first, which damps simulation noise in the shares (with one replication a sample carries
 its noise whole). A conclusion is called *robust* when at least :data:`ROBUST_SHARE` of the
-samples agree on its sign. An outcome with no sensitivity indices is said to be constant
-only when it is (the ``why_missing`` column of ``sensitivity.csv`` says why it has none).
+samples agree on its sign, and only from :data:`~sim.uncertainty.analyse.MIN_WORLDS` samples
+up (fewer are "too few worlds to tell", with no uncertainty interval). An outcome with no
+sensitivity indices is said to be constant only when it is (the ``why_missing`` column of
+``sensitivity.csv`` says why it has none).
 """
 
 from __future__ import annotations
@@ -19,7 +21,21 @@ import pandas as pd
 
 from sim.kpis import Kpi
 from sim.present.format import change_unit, field_kind, fmt_kpi, fmt_number, group_decimals, shown
-from sim.uncertainty.analyse import CONSTANT, PREDATES, TOO_FEW, UNMEASURED, computed, min_points, missing
+from sim.uncertainty.analyse import (
+    CONSTANT,
+    MIN_WORLDS,
+    PREDATES,
+    ROBUST,
+    ROBUST_SHARE,
+    SAME,
+    TOO_FEW,
+    TOO_FEW_WORLDS,
+    UNMEASURED,
+    computed,
+    min_points,
+    missing,
+    settled,
+)
 
 __all__ = [
     "CHANGE",
@@ -29,14 +45,13 @@ __all__ = [
     "ROBUST_SHARE",
     "change_texts",
     "drivers",
+    "few_worlds",
     "missing_indices",
     "statements",
     "unchanged",
     "verdict",
 ]
 
-ROBUST_SHARE = 0.9
-"""Share of plausible worlds that must agree for a conclusion to be called robust."""
 MAIN_INDEX = {"morris": "mu_star", "sobol": "ST", "lhs": "S1"}
 """The index that ranks parameters for each method."""
 INDEX_TEXT = {
@@ -69,13 +84,23 @@ def unchanged(row: Mapping[str, Any]) -> bool:
 
 
 def verdict(row: Mapping[str, Any]) -> str:
-    """The verdict on a row of ``robustness.csv``: :data:`NEVER_CHANGES` (of ``it``) for an outcome the
-    option never changes, ``robust`` when at least :data:`ROBUST_SHARE` of plausible worlds
-    agree on the sign of the change, else ``not robust``."""
-    if unchanged(row):
-        return NEVER_CHANGES.format(what="it")
-    p = float(row["p_better"])
-    return "robust" if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE else "not robust"
+    """The verdict on a row of ``robustness.csv`` (:func:`sim.uncertainty.analyse.settled`):
+    :data:`NEVER_CHANGES` (of ``it``) for an outcome the option never changes, ``too few
+    worlds to tell`` below :data:`~sim.uncertainty.analyse.MIN_WORLDS` plausible worlds,
+    ``robust`` when at least :data:`ROBUST_SHARE` of them agree on the sign of the change,
+    else ``not robust``."""
+    said = settled(row)
+    return NEVER_CHANGES.format(what="it") if said == SAME else said
+
+
+def few_worlds(row: Mapping[str, Any]) -> str:
+    """Why a row of ``robustness.csv`` has no verdict and no uncertainty interval shown: how
+    many worlds it has and how many a verdict needs (:data:`~sim.uncertainty.analyse.MIN_WORLDS`)."""
+    n = int(float(row.get("samples", 0) or 0))
+    return (
+        f"{n} plausible worlds, and at least {MIN_WORLDS} are needed before a share of them can show that "
+        f"{ROBUST_SHARE:.0%} agree"
+    )
 
 
 def change_texts(row: Mapping[str, Any], kpi: Kpi, window: float) -> dict[str, str]:
@@ -229,6 +254,13 @@ def statements(
                 continue
             unit = change_unit(kpi).replace("£", "").strip()
             text = change_texts(r, kpi, window)
+            if settled(r) == TOO_FEW_WORLDS:  # no percentile interval of a handful of points
+                parts.append(
+                    f"{r['better_means']} ({kpi.label}) in {num(_share(r['p_better']), r, 'p_better')} of "
+                    f"{int(r['samples'])} plausible worlds (mean change {num(text['diff_mean'], r, 'diff_mean')} "
+                    f"{unit}; too few worlds for an uncertainty interval)"
+                )
+                continue
             interval = (
                 f"mean change {num(text['diff_mean'], r, 'diff_mean')}, 95% uncertainty interval "
                 f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')} {unit}"
@@ -244,7 +276,12 @@ def statements(
             verdict_text = (
                 f"{opt} is no better and no worse than {base} on {kpi.label}: the same in every plausible world."
             )
-        elif verdict(first) == "robust":
+        elif verdict(first) == TOO_FEW_WORLDS:
+            verdict_text = (
+                f"Too few worlds to tell whether the conclusion is robust: {few_worlds(first)} (rerun with more "
+                "--samples)."
+            )
+        elif verdict(first) == ROBUST:
             claim = "better" if p >= 0.5 else "not better"
             verdict_text = (
                 f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is {claim} than "

@@ -22,6 +22,7 @@ and derives it from the replications for a table written before the column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,11 +39,17 @@ __all__ = [
     "CONSTANT",
     "LEVEL",
     "LHS_MIN_POINTS",
+    "MIN_WORLDS",
     "MORRIS_MIN_TRAJECTORIES",
+    "NOT_ROBUST",
     "PREDATES",
+    "ROBUST",
     "ROBUSTNESS_COLUMNS",
+    "ROBUST_SHARE",
+    "SAME",
     "SENSITIVITY_COLUMNS",
     "TOO_FEW",
+    "TOO_FEW_WORLDS",
     "UNMEASURED",
     "computed",
     "few_points_warning",
@@ -51,11 +58,13 @@ __all__ = [
     "indices",
     "interval",
     "min_points",
+    "min_worlds",
     "missing",
     "outcomes",
     "robustness",
     "sample_means",
     "sensitivity",
+    "settled",
 ]
 
 LEVEL = "level"
@@ -69,6 +78,31 @@ MORRIS_MIN_TRAJECTORIES = 10
 """Fewer Morris trajectories (``--samples``) give bootstrap intervals of mu* that resample a
 handful of elementary effects per parameter: degenerate, so the run warns
 (:func:`few_trajectories_warning`). ASSUMPTION: the smallest number usually run for screening."""
+ROBUST_SHARE = 0.9
+"""Share of plausible worlds that must agree on the sign of a change for a conclusion to be
+called robust."""
+
+
+def min_worlds(share: float = ROBUST_SHARE, conf: float = CONF_LEVEL) -> int:
+    """The fewest plausible worlds whose share agreeing on a sign can be shown to be above
+    ``share``: the smallest ``n`` for which ``n`` worlds out of ``n`` agreeing give an exact
+    (Clopper-Pearson) two-sided ``conf`` interval of the share lying above it, i.e.
+    ``((1 - conf) / 2) ** (1 / n) > share``. With fewer worlds even unanimity cannot tell a
+    robust conclusion from one that fails in more than ``1 - share`` of worlds (20 worlds out
+    of 20 give 83% to 100%)."""
+    return math.floor(math.log((1 - conf) / 2) / math.log(share)) + 1
+
+
+MIN_WORLDS = min_worlds()
+"""Fewest plausible worlds for a verdict on robustness (36 for 90% at 95%, :func:`min_worlds`):
+derived from the binomial rather than from :data:`LHS_MIN_POINTS` (a need of the RBD-FAST
+estimator, not of a share). Fewer give :data:`TOO_FEW_WORLDS` and no uncertainty interval
+is shown (``robustness.csv`` keeps the percentiles, its ``verdict`` says so)."""
+ROBUST = "robust"
+NOT_ROBUST = "not robust"
+TOO_FEW_WORLDS = "too few worlds to tell"
+SAME = "never changes"
+"""The verdicts of :func:`settled`, as ``verdict`` in ``robustness.csv``."""
 UNMEASURED = "unmeasured"
 CONSTANT = "constant"
 TOO_FEW = "too few"
@@ -102,6 +136,7 @@ ROBUSTNESS_COLUMNS = (
     "p_same",
     "p_better",
     "better_means",
+    "verdict",
 )
 MEANINGS: dict[str, str] = {
     "gbp": "saves money",
@@ -301,13 +336,35 @@ def meaning(kpi: K.Kpi) -> str:
     return MEANINGS.get(kpi.kind, f"reduces {kpi.label}")
 
 
+def settled(row: Mapping[str, Any]) -> str:
+    """The verdict on a row of ``robustness.csv`` (``samples``, ``p_better``, ``p_same``):
+    :data:`SAME` when the option never changes the outcome (``p_same`` 1),
+    :data:`TOO_FEW_WORLDS` below :data:`MIN_WORLDS` worlds, :data:`ROBUST` when at least
+    :data:`ROBUST_SHARE` of them agree on the sign of the change, else :data:`NOT_ROBUST`."""
+
+    def number(field: str) -> float:
+        try:
+            return float(row.get(field, math.nan))
+        except (TypeError, ValueError):
+            return math.nan
+
+    if number("p_same") >= 1.0:
+        return SAME
+    n, p = number("samples"), number("p_better")
+    if not (math.isfinite(n) and n >= MIN_WORLDS):  # NaN: not measured in every world
+        return TOO_FEW_WORLDS
+    return ROBUST if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE else NOT_ROBUST
+
+
 def robustness(
     means: pd.DataFrame, base: str, options: Sequence[str], kpis: Sequence[str], catalogue: Mapping[str, K.Kpi]
 ) -> pd.DataFrame:
     """Per option and KPI, across parameter samples (each a mean over its replications):
     the mean difference and its 95% uncertainty interval (2.5th and 97.5th percentiles),
-    the probabilities that the option is lower, higher or the same as the baseline, and
-    ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means)."""
+    the probabilities that the option is lower, higher or the same as the baseline,
+    ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means) and the
+    ``verdict`` (:func:`settled`: below :data:`MIN_WORLDS` worlds the percentiles are kept but
+    the verdict is :data:`TOO_FEW_WORLDS`)."""
     outs = outcomes(means, base, options)
     levels = outs[(base, LEVEL)]
     rows = []
@@ -337,4 +394,5 @@ def robustness(
                     "better_means": meaning(catalogue[kpi]),
                 }
             )
+            rows[-1]["verdict"] = settled(rows[-1])
     return pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS))
