@@ -581,6 +581,7 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
         res.kpis,
         window,
         replications=res.replications,
+        samples=args.samples,
     )
     for line in said:
         print(f"  * {line}")

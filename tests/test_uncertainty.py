@@ -746,10 +746,10 @@ def test_an_old_sensitivity_table_gives_the_reason_derived_or_says_it_predates_i
     old = pd.DataFrame(columns=[c for c in SENSITIVITY_COLUMNS if c != "why_missing"])
     reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
     assert missing(old, reps, "lhs", "base", ["opt"], [COST]) == {("base", COST): CONSTANT, ("opt", COST): TOO_FEW}
-    (text,) = statements(rob, old, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(rob, old, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=8)
     assert "this run has 8 samples" in text and f"at least {LHS_MIN_POINTS}" in text
     assert missing(old, reps, "morris", "base", ["opt"], [COST])[("opt", COST)] == PREDATES
-    (text,) = statements(rob, old, "morris", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(rob, old, "morris", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=10)
     assert "this results folder predates ehsim recording why an outcome has none" in text
 
 
@@ -783,11 +783,15 @@ def test_statement_says_too_few_samples_not_constant_when_the_change_varies() ->
         return pd.DataFrame([row], columns=list(SENSITIVITY_COLUMNS))
 
     reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
-    (text,) = statements(rob, why(TOO_FEW), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(
+        rob, why(TOO_FEW), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=8
+    )
     assert "same in every plausible world" not in text
     assert "8 samples" in text and f"at least {LHS_MIN_POINTS}" in text and "--samples" in text
     reps, rob = _one_option_tables(np.full(8, 5e5))
-    (text,) = statements(rob, why(CONSTANT), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(
+        rob, why(CONSTANT), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=8
+    )
     assert "No parameter moves its change in total cost (it is the same in every plausible world)" in text
 
 
@@ -952,7 +956,9 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
     catalogue = {care: K.CARE_ENTRIES}
     rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
     assert rob[["diff_mean", "diff_low", "diff_high"]].iloc[0].tolist() == [1.0, 1.0, 1.0]
-    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps)
+    (text,) = statements(
+        rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps, samples=MIN_WORLDS
+    )
     assert "mean change 0.5, 95% uncertainty interval 0.5 to 0.5 families a year" in text, text
     assert "mean change 0," not in text
 
@@ -988,7 +994,7 @@ def test_an_outcome_the_same_in_every_world_never_changes_in_the_statement_or_th
     catalogue = {care: K.CARE_ENTRIES}
     rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
     assert rob["p_same"].iloc[0] == 1.0
-    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps)
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps, samples=20)
     assert f"opt against base: never changes {K.CARE_ENTRIES.label} (the same in every plausible world)." in text
     assert "0%" not in text and "0 to 0" not in text and "robust" not in text, text
 
@@ -1162,7 +1168,7 @@ def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str
     reps, rob = _one_option_tables(np.array([-9e5, -7e5]))
     assert rob["verdict"].tolist() == [TOO_FEW_WORLDS]
     assert rob["diff_low"].notna().all() and rob["diff_high"].notna().all(), "the csv keeps the raw percentiles"
-    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=2)
     assert "uncertainty interval" in text and "95% uncertainty interval" not in text, text
     assert "The conclusion is robust" not in text
     assert (
@@ -1172,7 +1178,9 @@ def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str
 
     reps, rob = _one_option_tables(np.linspace(-9e5, -7e5, MIN_WORLDS))
     assert rob["verdict"].tolist() == [ROBUST]
-    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(
+        rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=MIN_WORLDS
+    )
     assert "95% uncertainty interval" in text and "The conclusion is robust" in text
 
     res = R.read(few_lhs[0])  # 4 worlds
@@ -1184,3 +1192,33 @@ def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str
     better = dataclasses.replace(res, robustness=res.robustness.assign(p_better=1.0))  # type: ignore[union-attr]
     title = fig_uncertainty.probabilities(better).get_suptitle().replace("\n", " ")
     assert "too few worlds to tell" in title and str(MIN_WORLDS) in title
+
+
+def test_too_few_morris_trajectories_name_no_driver(small: tuple[Path, Path]) -> None:
+    """With fewer than MORRIS_MIN_TRAJECTORIES trajectories the bootstrap intervals of mu* are
+    degenerate, so (as with too few LHS points) no parameter is named as a driver, in the
+    console's sentence, the report's summary or the index figure's title, and each says why;
+    from MORRIS_MIN_TRAJECTORIES up the same indices name one."""
+    from sim import kpis as K
+    from sim.present import fig_uncertainty
+    from sim.present.robustness import statements
+    from sim.present.uncertainty_page import uncertainty_items
+    from sim.uncertainty.analyse import MORRIS_MIN_TRAJECTORIES
+
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 6))
+    row = ("morris", "arrivals", COST, "opt", "difference", "mu_star", 5e4, 4e4, 6e4, None)
+    sens = pd.DataFrame([row], columns=list(SENSITIVITY_COLUMNS))
+    args = (rob, sens, "morris", "base", ["opt"], [COST], catalogue, 365.0)
+    (text,) = statements(*args, replications=reps, samples=2)
+    assert "has the largest effect" not in text and "arrivals" not in text, text
+    assert "No parameter is named as driving its change in total cost: 2 Morris trajectories are too few" in text
+    assert f"--samples {MORRIS_MIN_TRAJECTORIES}" in text
+    (text,) = statements(*args, replications=reps, samples=MORRIS_MIN_TRAJECTORIES)
+    assert "arrivals has the largest effect on its change in total cost" in text, text
+
+    res = R.read(small[1])  # Morris, 2 trajectories
+    summary = " ".join(uncertainty_items(res))
+    assert "has the largest effect" not in summary and "2 Morris trajectories are too few" in summary
+    title = fig_uncertainty.indices(res).get_suptitle().replace("\n", " ")
+    assert "matters most" not in title and "no driver named, 2 Morris trajectories are too few" in title, title

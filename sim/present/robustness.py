@@ -24,6 +24,7 @@ from sim.present.format import change_unit, field_kind, fmt_kpi, fmt_number, gro
 from sim.uncertainty.analyse import (
     CONSTANT,
     MIN_WORLDS,
+    MORRIS_MIN_TRAJECTORIES,
     PREDATES,
     ROBUST,
     ROBUST_SHARE,
@@ -35,6 +36,7 @@ from sim.uncertainty.analyse import (
     min_points,
     missing,
     settled,
+    too_few_trajectories,
 )
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "drivers",
     "few_worlds",
     "missing_indices",
+    "no_driver",
     "statements",
     "unchanged",
     "verdict",
@@ -172,6 +175,15 @@ def missing_indices(why: str | None, what: str, method: str, points: int) -> str
     return f"No sensitivity indices for {what}."
 
 
+def no_driver(samples: int) -> str:
+    """Why no parameter is named as a driver in a Morris design of too few trajectories
+    (:func:`sim.uncertainty.analyse.too_few_trajectories`), after "no driver named: "."""
+    return (
+        f"{samples} Morris trajectories are too few (at least {MORRIS_MIN_TRAJECTORIES} needed): their bootstrap "
+        "intervals of mu* are degenerate"
+    )
+
+
 def _driver_sentence(
     sens: pd.DataFrame | None,
     method: str,
@@ -182,11 +194,17 @@ def _driver_sentence(
     num: Num,
     why: str | None,
     points: int,
+    samples: int,
 ) -> str:
     top = drivers(sens, method, kpi.name, scenario)
+    held = computed(sens)
+    ours = bool(((held["kpi"] == kpi.name) & (held["scenario"].astype(str) == scenario)).any())
+    if ours and too_few_trajectories(method, samples):
+        return (
+            f"No parameter is named as driving {what}: {no_driver(samples)} (rerun with --samples "
+            f"{MORRIS_MIN_TRAJECTORIES} or more to tell what drives it)."
+        )
     if top.empty:
-        held = computed(sens)
-        ours = bool(((held["kpi"] == kpi.name) & (held["scenario"].astype(str) == scenario)).any())
         if ours:
             return (
                 f"With these samples no parameter's index for {what} is distinguishable from zero "
@@ -223,12 +241,14 @@ def statements(
     num: Num = _plain,
     *,
     replications: pd.DataFrame,
+    samples: int,
 ) -> list[str]:
     """One statement per option (or, with no options, per KPI of the baseline).
 
     ``sensitivity`` says why an outcome has no indices (its ``why_missing`` column);
     ``replications`` (``sample``, ``scenario`` and one column per KPI) how many plausible
-    worlds there are.
+    worlds there are; ``samples`` is the design's ``--samples`` (Morris: trajectories, too
+    few of which name no driver).
     """
     out: list[str] = []
     whys = missing(sensitivity, replications, method, base, options, kpis)
@@ -238,7 +258,7 @@ def statements(
             kpi = catalogue[name]
             what = f"the {kpi.label} of {base}"
             why = whys.get((base, name))
-            out.append(_driver_sentence(sensitivity, method, kpi, base, what, window, num, why, points))
+            out.append(_driver_sentence(sensitivity, method, kpi, base, what, window, num, why, points, samples))
         return out
     rob = robustness
     for opt in options:
@@ -293,6 +313,7 @@ def statements(
                 f"well enough (fewer than {ROBUST_SHARE:.0%} of plausible worlds agree either way)."
             )
         why = whys.get((opt, kpi.name))
-        driver = _driver_sentence(sensitivity, method, kpi, opt, f"its change in {kpi.label}", window, num, why, points)
+        what = f"its change in {kpi.label}"
+        driver = _driver_sentence(sensitivity, method, kpi, opt, what, window, num, why, points, samples)
         out.append(f"{opt} against {base}: " + "; ".join(parts) + f". {driver} {verdict_text}")
     return out

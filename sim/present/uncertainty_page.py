@@ -105,6 +105,7 @@ def uncertainty_items(res: Results) -> list[str]:
         window,
         _num(),
         replications=res.replications,
+        samples=int(man.get("samples") or 0),
     )
     items += said
     if how == "morris" and res.options:

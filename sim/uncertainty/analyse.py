@@ -65,6 +65,7 @@ __all__ = [
     "sample_means",
     "sensitivity",
     "settled",
+    "too_few_trajectories",
 ]
 
 LEVEL = "level"
@@ -182,11 +183,19 @@ def few_points_warning(method: str, samples: int, k: int) -> str | None:
     )
 
 
+def too_few_trajectories(method: str, samples: int) -> bool:
+    """Whether ``samples`` (``--samples``) of ``method`` is a Morris design of fewer than
+    :data:`MORRIS_MIN_TRAJECTORIES` trajectories: its bootstrap intervals of mu* are
+    degenerate, so no parameter is named as a driver on them (as with too few LHS points,
+    :func:`min_points`)."""
+    return method == "morris" and samples < MORRIS_MIN_TRAJECTORIES
+
+
 def few_trajectories_warning(method: str, samples: int) -> str | None:
-    """A warning, naming ``--samples``, when a Morris design has fewer than
-    :data:`MORRIS_MIN_TRAJECTORIES` trajectories: the bootstrap intervals of mu* then resample
-    a handful of elementary effects and are degenerate; ``None`` otherwise."""
-    if method != "morris" or samples >= MORRIS_MIN_TRAJECTORIES:
+    """A warning, naming ``--samples``, when a Morris design has too few trajectories
+    (:func:`too_few_trajectories`): the bootstrap intervals of mu* then resample a handful of
+    elementary effects and are degenerate; ``None`` otherwise."""
+    if not too_few_trajectories(method, samples):
         return None
     return (
         f"--samples {samples} gives {samples} Morris trajectories: each parameter's mu* is a mean of {samples} "
