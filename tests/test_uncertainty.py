@@ -1051,7 +1051,9 @@ def test_index_figure_names_a_driver_only_where_its_interval_excludes_zero(few_l
     rows = []
     for kpi, (a, a_lo, a_hi) in ((WAIT, (0.43, 0.0, 1.0)), (COST, (0.6, 0.2, 1.0)), ("care_entries", (0.3, 0, 0.9))):
         for param, value, lo, hi in (("a", a, a_lo, a_hi), ("b", -0.56, 0.0, 0.74)):
-            rows.append(("lhs", param, kpi, opt, "difference", "S1", value, lo, hi, None))
+            rows.append(
+                ("lhs", param, kpi, opt, "difference", "S1", value, lo, hi, None, "share of variance (no unit)")
+            )
     sens = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
     fig = fig_uncertainty.indices(dataclasses.replace(res, sensitivity=sens))
     text = fig.get_suptitle().replace("\n", " ")
@@ -1207,7 +1209,7 @@ def test_too_few_morris_trajectories_name_no_driver(small: tuple[Path, Path]) ->
 
     catalogue = {COST: K.per_year(K.COST_TOTAL)}
     reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 6))
-    row = ("morris", "arrivals", COST, "opt", "difference", "mu_star", 5e4, 4e4, 6e4, None)
+    row = ("morris", "arrivals", COST, "opt", "difference", "mu_star", 5e4, 4e4, 6e4, None, "£ a year")
     sens = pd.DataFrame([row], columns=list(SENSITIVITY_COLUMNS))
     args = (rob, sens, "morris", "base", ["opt"], [COST], catalogue, 365.0)
     (text,) = statements(*args, replications=reps, samples=2)
@@ -1222,3 +1224,37 @@ def test_too_few_morris_trajectories_name_no_driver(small: tuple[Path, Path]) ->
     assert "has the largest effect" not in summary and "2 Morris trajectories are too few" in summary
     title = fig_uncertainty.indices(res).get_suptitle().replace("\n", " ")
     assert "matters most" not in title and "no driver named, 2 Morris trajectories are too few" in title, title
+
+
+def test_robustness_and_sensitivity_csv_say_the_unit_and_basis_of_their_numbers(
+    few_lhs: tuple[Path, str, str], small: tuple[Path, Path]
+) -> None:
+    """robustness.csv and sensitivity.csv hold counts over the results window (as summary.csv
+    and differences.csv do) where the console and report show them a year: each row's
+    ``unit`` says so, from the registry's per_year flag (Kpi.stored_unit); a share of variance
+    has no unit."""
+    from sim import kpis as K
+    from sim.uncertainty.analyse import VARIANCE_SHARE, outcomes, sample_means, sensitivity
+
+    care = K.CARE_ENTRIES
+    assert care.per_year and care.stored_unit == "families over the results window"
+    rob = pd.read_csv(few_lhs[0] / "robustness.csv").set_index("kpi")
+    assert rob.loc[care.name, "unit"] == "families over the results window"
+    assert rob.loc[COST, "unit"] == "£ a year" and rob.loc[WAIT, "unit"] == "days"
+    sens = pd.read_csv(small[1] / "sensitivity.csv")
+    morris = sens[sens["index"].isin(["mu_star", "sigma", "mu"])]
+    assert not morris.empty
+    res = R.read(small[1])
+    assert (morris["unit"] == morris["kpi"].map(lambda k: res.kpis[k].stored_unit)).all()
+
+    params = [
+        Parameter.model_validate(
+            {"name": f"x{i}", "keys": ["k"], "source": "A", "distribution": {"dist": "uniform", "low": 0, "high": 1}}
+        )
+        for i in range(2)
+    ]
+    des = design(params, "lhs", 20, seed=5)
+    y = des.values @ np.array([3.0, 1.0])
+    table = pd.DataFrame({"sample": range(20), "scenario": "base", care.name: y})
+    frame = sensitivity(des, outcomes(sample_means(table, [care.name]), "base", []), [care.name], 5, {care.name: care})
+    assert set(frame["index"]) == {"S1"} and (frame["unit"] == VARIANCE_SHARE).all()

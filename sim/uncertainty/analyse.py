@@ -51,6 +51,7 @@ __all__ = [
     "TOO_FEW",
     "TOO_FEW_WORLDS",
     "UNMEASURED",
+    "VARIANCE_SHARE",
     "computed",
     "few_points_warning",
     "few_trajectories_warning",
@@ -122,10 +123,12 @@ SENSITIVITY_COLUMNS = (
     "ci_low",
     "ci_high",
     "why_missing",
+    "unit",
 )
 ROBUSTNESS_COLUMNS = (
     "option",
     "kpi",
+    "unit",
     "samples",
     "base_mean",
     "option_mean",
@@ -139,6 +142,9 @@ ROBUSTNESS_COLUMNS = (
     "better_means",
     "verdict",
 )
+VARIANCE_SHARE = "share of variance (no unit)"
+"""The ``unit`` in ``sensitivity.csv`` of a first-order or total index (``S1``, ``ST``); a Morris
+index (``mu_star``, ``sigma``, ``mu``) is in its KPI's stored unit (:attr:`sim.kpis.Kpi.stored_unit`)."""
 MEANINGS: dict[str, str] = {
     "gbp": "saves money",
     "days": "shortens the wait",
@@ -321,10 +327,16 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
 
 
 def sensitivity(
-    design: Design, outs: Mapping[tuple[str, str], pd.DataFrame], kpis: Sequence[str], seed: int
+    design: Design,
+    outs: Mapping[tuple[str, str], pd.DataFrame],
+    kpis: Sequence[str],
+    seed: int,
+    catalogue: Mapping[str, K.Kpi],
 ) -> pd.DataFrame:
     """Every index of every outcome and KPI (:data:`SENSITIVITY_COLUMNS`); an outcome with
-    no indices has one row saying why (``why_missing``, from :func:`gap`) and no index."""
+    no indices has one row saying why (``why_missing``, from :func:`gap`) and no index. Each
+    index's ``unit``: a Morris index's is its KPI's stored unit (a count over the results
+    window, not a year), a share of variance's :data:`VARIANCE_SHARE`."""
     rows: list[dict[str, Any]] = []
     for (scenario, quantity), frame in outs.items():
         for kpi in kpis:
@@ -335,7 +347,9 @@ def sensitivity(
                 rows.append({**outcome, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "why_missing": why})
                 continue
             for param, idx, value, lo, hi in indices(design, y, seed):
-                rows.append({**outcome, "parameter": param, "index": idx, "value": value, "ci_low": lo, "ci_high": hi})
+                unit = VARIANCE_SHARE if idx in ("S1", "ST") else catalogue[kpi].stored_unit
+                index = {"parameter": param, "index": idx, "value": value, "ci_low": lo, "ci_high": hi, "unit": unit}
+                rows.append({**outcome, **index})
     return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
 
 
@@ -373,7 +387,10 @@ def robustness(
     the probabilities that the option is lower, higher or the same as the baseline,
     ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means) and the
     ``verdict`` (:func:`settled`: below :data:`MIN_WORLDS` worlds the percentiles are kept but
-    the verdict is :data:`TOO_FEW_WORLDS`)."""
+    the verdict is :data:`TOO_FEW_WORLDS`). The means and changes are in the KPI's stored
+    ``unit`` (:attr:`sim.kpis.Kpi.stored_unit`: a count or cost over the results window, as
+    ``summary.csv`` and ``differences.csv`` hold it, where the console and report show it a
+    year); the shares are fractions of the worlds."""
     outs = outcomes(means, base, options)
     levels = outs[(base, LEVEL)]
     rows = []
@@ -390,6 +407,7 @@ def robustness(
                 {
                     "option": opt,
                     "kpi": kpi,
+                    "unit": catalogue[kpi].stored_unit,
                     "samples": n,
                     "base_mean": float(np.nanmean(levels[kpi].to_numpy(float))) if n else np.nan,
                     "option_mean": float(np.nanmean((levels[kpi] + diff[kpi]).to_numpy(float))) if n else np.nan,
