@@ -1258,3 +1258,20 @@ def test_robustness_and_sensitivity_csv_say_the_unit_and_basis_of_their_numbers(
     table = pd.DataFrame({"sample": range(20), "scenario": "base", care.name: y})
     frame = sensitivity(des, outcomes(sample_means(table, [care.name]), "base", []), [care.name], 5, {care.name: care})
     assert set(frame["index"]) == {"S1"} and (frame["unit"] == VARIANCE_SHARE).all()
+
+
+def test_a_robust_verdict_says_which_way() -> None:
+    """'reduces entries to care: 0% | robust' left the reader to work out that the robust
+    conclusion is that the option raises them: the verdict and the console's sentence say
+    the direction."""
+    from sim import kpis as K
+    from sim.present.robustness import statements, verdict
+    from sim.uncertainty.analyse import MIN_WORLDS
+
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    for diff, way in ((1e5, "worse (higher)"), (-1e5, "better (lower)")):
+        reps, rob = _one_option_tables(np.linspace(diff, 2 * diff, MIN_WORLDS))
+        row = {str(k): v for k, v in rob.iloc[0].items()}
+        assert verdict(row) == f"robust: {way}"
+        (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
+        assert f"in at least 90% of plausible worlds opt is {way} than base on total cost" in text, text

@@ -13,7 +13,7 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.data import cap
-from sim.present.robustness import drivers, missing_indices, no_driver, verdict
+from sim.present.robustness import drivers, missing_indices, no_driver
 from sim.present.theme import (
     LINE_STYLES,
     colours,
@@ -34,6 +34,7 @@ from sim.uncertainty.analyse import (
     computed,
     min_points,
     missing,
+    settled,
     too_few_trajectories,
 )
 
@@ -324,7 +325,7 @@ def probabilities(res: Results) -> Figure:
         ax.set_yticks(range(len(options)), options)
         ax.set_ylim(len(options) - 0.5, -0.5)
         ax.legend(fontsize=8, loc="lower right", title="KPI (better = lower)", title_fontsize=8)
-        few = bool((rob.apply(lambda r: verdict({str(k): v for k, v in r.items()}), axis=1) == TOO_FEW_WORLDS).any())
+        few = bool((rob.apply(lambda r: settled({str(k): v for k, v in r.items()}), axis=1) == TOO_FEW_WORLDS).any())
         if not best[1]:
             text = "No option's share of plausible worlds could be measured"
         elif best[0] == 0:

@@ -46,6 +46,7 @@ __all__ = [
     "NEVER_CHANGES",
     "ROBUST_SHARE",
     "change_texts",
+    "direction",
     "drivers",
     "few_worlds",
     "missing_indices",
@@ -86,14 +87,27 @@ def unchanged(row: Mapping[str, Any]) -> bool:
     return same >= 1.0
 
 
+def direction(row: Mapping[str, Any]) -> str:
+    """Which way a robust change goes (lower is better for every KPI analysed): ``better
+    (lower)`` when at least :data:`ROBUST_SHARE` of plausible worlds have it lower, ``worse
+    (higher)`` when as many have it higher, else ``no better (not lower)`` (the rest are ties)."""
+    if float(row.get("p_lower", row["p_better"])) >= ROBUST_SHARE:
+        return "better (lower)"
+    if float(row.get("p_higher", math.nan)) >= ROBUST_SHARE:
+        return "worse (higher)"
+    return "no better (not lower)"
+
+
 def verdict(row: Mapping[str, Any]) -> str:
     """The verdict on a row of ``robustness.csv`` (:func:`sim.uncertainty.analyse.settled`):
     :data:`NEVER_CHANGES` (of ``it``) for an outcome the option never changes, ``too few
     worlds to tell`` below :data:`~sim.uncertainty.analyse.MIN_WORLDS` plausible worlds,
-    ``robust`` when at least :data:`ROBUST_SHARE` of them agree on the sign of the change,
-    else ``not robust``."""
+    ``robust: `` and its :func:`direction` when at least :data:`ROBUST_SHARE` of them agree
+    on the sign of the change, else ``not robust``."""
     said = settled(row)
-    return NEVER_CHANGES.format(what="it") if said == SAME else said
+    if said == SAME:
+        return NEVER_CHANGES.format(what="it")
+    return f"{ROBUST}: {direction(row)}" if said == ROBUST else said
 
 
 def few_worlds(row: Mapping[str, Any]) -> str:
@@ -291,21 +305,19 @@ def statements(
             )
         first = rows[0]
         kpi = catalogue[first["kpi"]]
-        p = float(first["p_better"])
         if unchanged(first):
             verdict_text = (
                 f"{opt} is no better and no worse than {base} on {kpi.label}: the same in every plausible world."
             )
-        elif verdict(first) == TOO_FEW_WORLDS:
+        elif settled(first) == TOO_FEW_WORLDS:
             verdict_text = (
                 f"Too few worlds to tell whether the conclusion is robust: {few_worlds(first)} (rerun with more "
                 "--samples)."
             )
-        elif verdict(first) == ROBUST:
-            claim = "better" if p >= 0.5 else "not better"
+        elif settled(first) == ROBUST:
             verdict_text = (
-                f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is {claim} than "
-                f"{base} on {kpi.label}."
+                f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is "
+                f"{direction(first)} than {base} on {kpi.label}."
             )
         else:
             verdict_text = (
