@@ -185,7 +185,8 @@ def few_points_warning(method: str, samples: int, k: int) -> str | None:
         return None
     return (
         f"--samples {samples} is too few for sensitivity indices of the {method} method (they need at least "
-        f"{need} points): the robustness table and its intervals are computed, the indices are not"
+        f"{need} points): the robustness table is computed (its intervals and verdicts need at least {MIN_WORLDS} "
+        "worlds), the indices are not"
     )
 
 
