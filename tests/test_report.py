@@ -306,7 +306,9 @@ def test_report_written_with_figures(which: str, request: pytest.FixtureRequest)
     for section in ("Summary", "Assumptions and sources", "Figures", "KPI tables", "Diagnostics", "Reproducibility"):
         assert f">{section}</h2>" in text
     assert "Content-Security-Policy" in text
-    assert "95% t interval, truncated at zero for quantities that cannot be negative" in text
+    from sim.present.data import INTERVALS  # what the page's intervals are, by its kind
+
+    assert html.escape(INTERVALS[R.read(folder).kind]) in text
 
 
 # run_dir and compare_dir re-render their report only under --runslow (about 25 s each): the fast
