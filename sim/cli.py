@@ -347,6 +347,11 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resumed(count: int, out: Path) -> str:
+    """What a command's first line adds when it resumed: `` (3 resumed from results/x)``."""
+    return f" ({count} resumed from {out})" if count else ""
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.config, args.overrides)
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)
@@ -365,8 +370,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     days = sc.run.duration_days - sc.run.warmup_days
     print(
         f"Scenario '{sc.name}', seed {args.seed}, {args.replications} replication(s): "
-        f"{days:,.0f} days after a {sc.run.warmup_days:,.0f}-day warm-up"
-        + (f" ({batch.resumed} resumed from {out})" if batch.resumed else "")
+        f"{days:,.0f} days after a {sc.run.warmup_days:,.0f}-day warm-up" + _resumed(batch.resumed, out)
     )
     window = sc.run.duration_days - sc.run.warmup_days
     saved = R.read(out)  # once: the stages the scenario has, the locality tables and the checks
@@ -488,7 +492,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     shown = [res.kpis[k.name] for k in K.SWEEP if k.name in res.kpis]
     means = res.summary[res.summary["kpi"].isin([k.name for k in shown])]
     table = means.pivot_table(index=res.keys, columns="kpi", values="mean", sort=False)
-    print(f"Sweep of {', '.join(res.keys)}: mean of {args.replications} replications per combination")
+    print(
+        f"Sweep of {', '.join(res.keys)}: mean of {args.replications} replications per combination"
+        + _resumed(res.resumed, out)
+    )
     for k in shown:
         if k.name in table.columns:
             table[k.name] = [fmt_kpi(v, k, window) for v in table[k.name]]
@@ -567,7 +574,7 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
         f"Uncertainty analysis of {args.config} ({args.method}): {points} "
         f"{design_text(args.method, args.samples, len(loaded.parameters))} x "
         f"{len(loaded.scenarios)} scenario(s) x {args.replications} replication(s) with common random numbers"
-        + (f" ({res.resumed} resumed from {out})" if res.resumed else "")
+        + _resumed(res.resumed, out)
     )
     options = [o.name for o in loaded.options]
     kpis = list(loaded.spec.kpis)
@@ -581,6 +588,7 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
         res.kpis,
         window,
         replications=res.replications,
+        samples=args.samples,
     )
     for line in said:
         print(f"  * {line}")

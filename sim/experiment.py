@@ -532,12 +532,14 @@ def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class SweepResult:
     """A full-factorial sweep: ``replications`` has a column per swept key, then
-    ``scenario``, ``rep``, ``seed`` and every KPI; ``summary`` one row per combination and KPI."""
+    ``scenario``, ``rep``, ``seed`` and every KPI; ``summary`` one row per combination and KPI;
+    ``resumed`` how many replications were read back from checkpoints."""
 
     keys: list[str]
     replications: pd.DataFrame
     summary: pd.DataFrame
     kpis: dict[str, K.Kpi]
+    resumed: int = 0
 
 
 def sweep(
@@ -585,7 +587,7 @@ def sweep(
             ignore_index=True,
         )
         kpis = K.merged(b.kpis for b in batches)
-        result = SweepResult(keys, table, summary, kpis)
+        result = SweepResult(keys, table, summary, kpis, sum(b.resumed for b in batches))
         if folder is not None:
             R.write(
                 folder,

@@ -250,7 +250,11 @@ def _differences(found: Mapping[str, Any], stamp: Mapping[str, Any], most: int =
         short = key in ("parameters",) or not all(isinstance(v, (str, int, float, type(None))) for v in (there, here))
         out.append(label if short else f"{label} {there if there is not None else 'none'} there, {here} here")
     was, now = found.get("scenarios") or {}, stamp.get("scenarios") or {}
-    # job.json is written with its keys sorted: the scenarios' order is not kept, only the set
+    if set(was) == set(now) and list(was) != list(now):  # the same scenarios in another order (job.json keeps it)
+        if list(was)[:1] != list(now)[:1]:
+            out.append(f"baseline {_names(list(was)[:1])} there, {_names(list(now)[:1])} here")
+        else:
+            out.append("the options' order")
     there_only, here_only = [n for n in was if n not in now], [n for n in now if n not in was]
     if there_only:
         out.append(f"scenario{'s' if len(there_only) > 1 else ''} {_names(there_only, most)} there only")
@@ -306,14 +310,14 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
             found = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             found = None
-        if isinstance(found, dict) and found == stamp:
+        if isinstance(found, dict) and _same_job(found, stamp):
             _check_not_fewer(folder, replications)
             return True
         if isinstance(found, dict):
             raise ResultsError([_refusal(folder, found, stamp)])
         # an unreadable claim: rewrite it if every checkpoint there belongs to this job
         _check_checkpoints_belong(folder, stamp)
-        write_json(marker, stamp)
+        _write_claim(marker, stamp)
         return True
     if folder.is_dir() and any(folder.iterdir()):
         raise ResultsError(
@@ -322,7 +326,7 @@ def claim(folder: Path, job: Mapping[str, Any], replications: int | None = None)
                 "Choose a new or empty output folder."
             ]
         )
-    write_json(marker, stamp)
+    _write_claim(marker, stamp)
     return False
 
 
@@ -388,6 +392,20 @@ def _job_stamp(job: Mapping[str, Any]) -> dict[str, Any]:
     return {"schema": SCHEMA_VERSION, **json.loads(json.dumps(dict(job), default=str))}
 
 
+def _same_job(found: Mapping[str, Any], stamp: Mapping[str, Any]) -> bool:
+    """Whether two claims (``job.json``) are of one job: equal, with their scenarios in the
+    same order, since the first is the baseline (``compare A B`` and ``compare B A`` are two
+    jobs)."""
+    order = list(found.get("scenarios") or {}) == list(stamp.get("scenarios") or {})
+    return dict(found) == dict(stamp) and order
+
+
+def _write_claim(marker: Path, stamp: Mapping[str, Any]) -> None:
+    """Write ``job.json`` with its keys in the job's order (not sorted as :func:`write_json`
+    does): the scenarios' order says which is the baseline."""
+    write_text(marker, json.dumps(stamp, indent=2, default=str) + "\n")
+
+
 def default_folder(base: Path, job: Mapping[str, Any], replications: int | None = None) -> Path:
     """``base``, or ``base-2``, ``base-3``...: the first that is free or already holds
     ``job`` (finished with no more than ``replications``, so a quick rerun with fewer is
@@ -404,7 +422,7 @@ def default_folder(base: Path, job: Mapping[str, Any], replications: int | None 
             found = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
         except (OSError, ValueError):
             found = None
-        if found == stamp and not _holds_more(folder, replications):
+        if isinstance(found, dict) and _same_job(found, stamp) and not _holds_more(folder, replications):
             return folder
         k += 1
 

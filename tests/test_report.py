@@ -306,7 +306,9 @@ def test_report_written_with_figures(which: str, request: pytest.FixtureRequest)
     for section in ("Summary", "Assumptions and sources", "Figures", "KPI tables", "Diagnostics", "Reproducibility"):
         assert f">{section}</h2>" in text
     assert "Content-Security-Policy" in text
-    assert "95% t interval, truncated at zero for quantities that cannot be negative" in text
+    from sim.present.data import INTERVALS  # what the page's intervals are, by its kind
+
+    assert html.escape(INTERVALS[R.read(folder).kind]) in text
 
 
 # run_dir and compare_dir re-render their report only under --runslow (about 25 s each): the fast
@@ -1507,3 +1509,23 @@ def test_a_setting_that_comes_back_reads_as_its_move_and_its_return() -> None:
     plain = changes_text(res, "crisis", plain=True)
     assert "8 -> 8" not in plain
     assert plain.endswith("(teams.redditch.workers 8 -> 5, back to 8 on 1 April 2016)"), plain
+
+
+@pytest.mark.parametrize("which", ["compare_dir", "sweep_dir", "uncertainty_dir"])
+def test_the_page_says_what_its_intervals_are_by_the_folders_kind(which: str, request: pytest.FixtureRequest) -> None:
+    """The statement over the figures is the one of the folder's kind (data.INTERVALS): an
+    uncertainty page's intervals are percentiles across plausible worlds and bootstrap
+    intervals of the indices, not t intervals or paired differences between options."""
+    import html
+
+    from sim.present.data import INTERVALS
+
+    folder: Path = request.getfixturevalue(which)
+    kind = R.read(folder).kind
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    said = text.split('<h2 id="figures">Figures</h2>')[1].split("</p>")[0].removeprefix("\n<p>")
+    assert html.unescape(said) == INTERVALS[kind]
+    assert ("t interval" in said.replace("not t intervals", "")) == (kind != R.Kind.UNCERTAINTY)
+    assert ("paired" in said) == (kind == R.Kind.COMPARE)
+    if kind == R.Kind.UNCERTAINTY:
+        assert "percentile" in said and "bootstrap" in said

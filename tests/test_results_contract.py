@@ -375,3 +375,26 @@ def test_the_manifest_records_the_versions_of_salib_and_dask() -> None:
     packages = versions()["packages"]
     for name in ("salib", "dask", "distributed", "simpy", "numpy"):
         assert packages[name] == metadata.version(name), name
+
+
+def test_a_comparison_with_another_baseline_is_another_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``compare A B --out F`` then ``compare B A --out F`` (B the baseline now) were taken as
+    one job, job.json storing the scenarios sorted, and the second resumed into the first's
+    folder: job.json keeps the order (the baseline first), and the second is refused saying
+    the baseline differs; rerunning the first still resumes."""
+    mmc = CONFIGS / "validation" / "mmc.yaml"
+    (tmp_path / "a.yaml").write_text(f"extends: {mmc.as_posix()}\nname: zeta\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: alpha\nteams: {town: {workers: 3}}\n", encoding="utf-8")
+    a, b, out = str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), tmp_path / "F"
+    short = ["--set", "run.duration_days=200", "--set", "run.warmup_days=20", "--replications", "1", "--quiet"]
+    assert main(["compare", a, b, *short, "--out", str(out)]) == 0
+    assert list(json.loads((out / R.JOB).read_text())["scenarios"]) == ["zeta", "alpha"]
+    before = _digests(out)
+    capsys.readouterr()
+    assert main(["compare", b, a, *short, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to mix this comparison with the results there (what differs: baseline zeta there, alpha here)" in (
+        err
+    ), err
+    assert _digests(out) == before
+    assert main(["compare", a, b, *short, "--out", str(out)]) == 0

@@ -746,10 +746,10 @@ def test_an_old_sensitivity_table_gives_the_reason_derived_or_says_it_predates_i
     old = pd.DataFrame(columns=[c for c in SENSITIVITY_COLUMNS if c != "why_missing"])
     reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
     assert missing(old, reps, "lhs", "base", ["opt"], [COST]) == {("base", COST): CONSTANT, ("opt", COST): TOO_FEW}
-    (text,) = statements(rob, old, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(rob, old, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=8)
     assert "this run has 8 samples" in text and f"at least {LHS_MIN_POINTS}" in text
     assert missing(old, reps, "morris", "base", ["opt"], [COST])[("opt", COST)] == PREDATES
-    (text,) = statements(rob, old, "morris", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(rob, old, "morris", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=10)
     assert "this results folder predates ehsim recording why an outcome has none" in text
 
 
@@ -783,11 +783,15 @@ def test_statement_says_too_few_samples_not_constant_when_the_change_varies() ->
         return pd.DataFrame([row], columns=list(SENSITIVITY_COLUMNS))
 
     reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
-    (text,) = statements(rob, why(TOO_FEW), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(
+        rob, why(TOO_FEW), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=8
+    )
     assert "same in every plausible world" not in text
     assert "8 samples" in text and f"at least {LHS_MIN_POINTS}" in text and "--samples" in text
     reps, rob = _one_option_tables(np.full(8, 5e5))
-    (text,) = statements(rob, why(CONSTANT), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps)
+    (text,) = statements(
+        rob, why(CONSTANT), "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=8
+    )
     assert "No parameter moves its change in total cost (it is the same in every plausible world)" in text
 
 
@@ -944,22 +948,26 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
     from sim.present.data import cap
     from sim.present.robustness import statements
     from sim.present.uncertainty_page import uncertainty_tables
-    from sim.uncertainty.analyse import robustness, sample_means
+    from sim.uncertainty.analyse import MIN_WORLDS, robustness, sample_means
 
     care = K.CARE_ENTRIES.name
-    base = pd.DataFrame({"sample": range(20), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
+    base = pd.DataFrame({"sample": range(MIN_WORLDS), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
     reps = pd.concat([base, base.assign(scenario="opt", **{care: 11.0})], ignore_index=True)
     catalogue = {care: K.CARE_ENTRIES}
     rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
     assert rob[["diff_mean", "diff_low", "diff_high"]].iloc[0].tolist() == [1.0, 1.0, 1.0]
-    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps)
+    (text,) = statements(
+        rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps, samples=MIN_WORLDS
+    )
     assert "mean change 0.5, 95% uncertainty interval 0.5 to 0.5 families a year" in text, text
     assert "mean change 0," not in text
 
     res = R.read(few_lhs[0])
     assert res.robustness is not None
     one = 0.5 * res.window_days(res.base) / 365  # +0.5 families a year in every world
-    same = res.robustness.assign(diff_mean=one, diff_low=one, diff_high=one, p_same=0.0)  # a change in every world
+    same = res.robustness.assign(
+        diff_mean=one, diff_low=one, diff_high=one, p_same=0.0, samples=MIN_WORLDS
+    )  # a change in every world
     page = uncertainty_tables(dataclasses.replace(res, robustness=same))
     row = page.split(f"{cap(K.CARE_ENTRIES.label)} <small>")[1].split("</tr>")[0]
     cells = [c.split(">", 1)[1].split("<", 1)[0] for c in row.split('class="num"')[1:4]]
@@ -986,7 +994,7 @@ def test_an_outcome_the_same_in_every_world_never_changes_in_the_statement_or_th
     catalogue = {care: K.CARE_ENTRIES}
     rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
     assert rob["p_same"].iloc[0] == 1.0
-    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps)
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps, samples=20)
     assert f"opt against base: never changes {K.CARE_ENTRIES.label} (the same in every plausible world)." in text
     assert "0%" not in text and "0 to 0" not in text and "robust" not in text, text
 
@@ -1043,7 +1051,9 @@ def test_index_figure_names_a_driver_only_where_its_interval_excludes_zero(few_l
     rows = []
     for kpi, (a, a_lo, a_hi) in ((WAIT, (0.43, 0.0, 1.0)), (COST, (0.6, 0.2, 1.0)), ("care_entries", (0.3, 0, 0.9))):
         for param, value, lo, hi in (("a", a, a_lo, a_hi), ("b", -0.56, 0.0, 0.74)):
-            rows.append(("lhs", param, kpi, opt, "difference", "S1", value, lo, hi, None))
+            rows.append(
+                ("lhs", param, kpi, opt, "difference", "S1", value, lo, hi, None, "share of variance (no unit)")
+            )
     sens = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
     fig = fig_uncertainty.indices(dataclasses.replace(res, sensitivity=sens))
     text = fig.get_suptitle().replace("\n", " ")
@@ -1138,3 +1148,130 @@ def test_the_morris_table_names_the_unit_of_mu_star(small: tuple[Path, Path]) ->
     sens = html[html.index("Sensitivity (morris)") :]
     cells = re.findall(r"<td>([^<]*wait for a key worker[^<]*)</td>", sens)
     assert cells and all(c.endswith("(days)") for c in cells), cells
+
+
+# --------------------------------------------------------------------------- too few worlds for a verdict
+def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str, str]) -> None:
+    """Two plausible worlds that agree are not a robust conclusion, nor is a percentile of two
+    points a 95% interval: below MIN_WORLDS (the binomial: unanimity must be able to put the
+    share's exact 95% interval above 90%) the console, the report's table, the figure and the
+    verdict column of robustness.csv say 'too few worlds to tell' and show no interval; the csv
+    keeps the percentiles. From MIN_WORLDS up a unanimous share is robust."""
+    import dataclasses
+
+    from sim import kpis as K
+    from sim.present import fig_uncertainty
+    from sim.present.robustness import statements
+    from sim.present.uncertainty_page import uncertainty_tables
+    from sim.uncertainty.analyse import MIN_WORLDS, ROBUST, TOO_FEW_WORLDS
+
+    assert 0.025 ** (1 / MIN_WORLDS) > 0.9 >= 0.025 ** (1 / (MIN_WORLDS - 1))
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    reps, rob = _one_option_tables(np.array([-9e5, -7e5]))
+    assert rob["verdict"].tolist() == [TOO_FEW_WORLDS]
+    assert rob["diff_low"].notna().all() and rob["diff_high"].notna().all(), "the csv keeps the raw percentiles"
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=2)
+    assert "uncertainty interval" in text and "95% uncertainty interval" not in text, text
+    assert "The conclusion is robust" not in text
+    assert (
+        f"Too few worlds to tell whether the conclusion is robust: 2 plausible worlds, and at least {MIN_WORLDS}"
+        in text
+    )
+
+    reps, rob = _one_option_tables(np.linspace(-9e5, -7e5, MIN_WORLDS))
+    assert rob["verdict"].tolist() == [ROBUST]
+    (text,) = statements(
+        rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=MIN_WORLDS
+    )
+    assert "95% uncertainty interval" in text and "The conclusion is robust" in text
+
+    res = R.read(few_lhs[0])  # 4 worlds
+    page = uncertainty_tables(res)
+    table = page.split("Robustness:")[1].split("</table>")[0]
+    assert ">robust<" not in table and ">not robust<" not in table
+    assert table.count(TOO_FEW_WORLDS) >= 1 and 'data-field="diff_low"' not in table
+    assert (pd.read_csv(few_lhs[0] / "robustness.csv")["verdict"] != ROBUST).all()
+    better = dataclasses.replace(res, robustness=res.robustness.assign(p_better=1.0))  # type: ignore[union-attr]
+    title = fig_uncertainty.probabilities(better).get_suptitle().replace("\n", " ")
+    assert "too few worlds to tell" in title and str(MIN_WORLDS) in title
+
+
+def test_too_few_morris_trajectories_name_no_driver(small: tuple[Path, Path]) -> None:
+    """With fewer than MORRIS_MIN_TRAJECTORIES trajectories the bootstrap intervals of mu* are
+    degenerate, so (as with too few LHS points) no parameter is named as a driver, in the
+    console's sentence, the report's summary or the index figure's title, and each says why;
+    from MORRIS_MIN_TRAJECTORIES up the same indices name one."""
+    from sim import kpis as K
+    from sim.present import fig_uncertainty
+    from sim.present.robustness import statements
+    from sim.present.uncertainty_page import uncertainty_items
+    from sim.uncertainty.analyse import MORRIS_MIN_TRAJECTORIES
+
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 6))
+    row = ("morris", "arrivals", COST, "opt", "difference", "mu_star", 5e4, 4e4, 6e4, None, "£ a year")
+    sens = pd.DataFrame([row], columns=list(SENSITIVITY_COLUMNS))
+    args = (rob, sens, "morris", "base", ["opt"], [COST], catalogue, 365.0)
+    (text,) = statements(*args, replications=reps, samples=2)
+    assert "has the largest effect" not in text and "arrivals" not in text, text
+    assert "No parameter is named as driving its change in total cost: 2 Morris trajectories are too few" in text
+    assert f"--samples {MORRIS_MIN_TRAJECTORIES}" in text
+    (text,) = statements(*args, replications=reps, samples=MORRIS_MIN_TRAJECTORIES)
+    assert "arrivals has the largest effect on its change in total cost" in text, text
+
+    res = R.read(small[1])  # Morris, 2 trajectories
+    summary = " ".join(uncertainty_items(res))
+    assert "has the largest effect" not in summary and "2 Morris trajectories are too few" in summary
+    title = fig_uncertainty.indices(res).get_suptitle().replace("\n", " ")
+    assert "matters most" not in title and "no driver named, 2 Morris trajectories are too few" in title, title
+
+
+def test_robustness_and_sensitivity_csv_say_the_unit_and_basis_of_their_numbers(
+    few_lhs: tuple[Path, str, str], small: tuple[Path, Path]
+) -> None:
+    """robustness.csv and sensitivity.csv hold counts over the results window (as summary.csv
+    and differences.csv do) where the console and report show them a year: each row's
+    ``unit`` says so, from the registry's per_year flag (Kpi.stored_unit); a share of variance
+    has no unit."""
+    from sim import kpis as K
+    from sim.uncertainty.analyse import VARIANCE_SHARE, outcomes, sample_means, sensitivity
+
+    care = K.CARE_ENTRIES
+    assert care.per_year and care.stored_unit == "families over the results window"
+    rob = pd.read_csv(few_lhs[0] / "robustness.csv").set_index("kpi")
+    assert rob.loc[care.name, "unit"] == "families over the results window"
+    assert rob.loc[COST, "unit"] == "£ a year" and rob.loc[WAIT, "unit"] == "days"
+    sens = pd.read_csv(small[1] / "sensitivity.csv")
+    morris = sens[sens["index"].isin(["mu_star", "sigma", "mu"])]
+    assert not morris.empty
+    res = R.read(small[1])
+    assert (morris["unit"] == morris["kpi"].map(lambda k: res.kpis[k].stored_unit)).all()
+
+    params = [
+        Parameter.model_validate(
+            {"name": f"x{i}", "keys": ["k"], "source": "A", "distribution": {"dist": "uniform", "low": 0, "high": 1}}
+        )
+        for i in range(2)
+    ]
+    des = design(params, "lhs", 20, seed=5)
+    y = des.values @ np.array([3.0, 1.0])
+    table = pd.DataFrame({"sample": range(20), "scenario": "base", care.name: y})
+    frame = sensitivity(des, outcomes(sample_means(table, [care.name]), "base", []), [care.name], 5, {care.name: care})
+    assert set(frame["index"]) == {"S1"} and (frame["unit"] == VARIANCE_SHARE).all()
+
+
+def test_a_robust_verdict_says_which_way() -> None:
+    """'reduces entries to care: 0% | robust' left the reader to work out that the robust
+    conclusion is that the option raises them: the verdict and the console's sentence say
+    the direction."""
+    from sim import kpis as K
+    from sim.present.robustness import statements, verdict
+    from sim.uncertainty.analyse import MIN_WORLDS
+
+    catalogue = {COST: K.per_year(K.COST_TOTAL)}
+    for diff, way in ((1e5, "worse (higher)"), (-1e5, "better (lower)")):
+        reps, rob = _one_option_tables(np.linspace(diff, 2 * diff, MIN_WORLDS))
+        row = {str(k): v for k, v in rob.iloc[0].items()}
+        assert verdict(row) == f"robust: {way}"
+        (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
+        assert f"in at least 90% of plausible worlds opt is {way} than base on total cost" in text, text

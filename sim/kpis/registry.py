@@ -143,6 +143,13 @@ class Kpi:
         return self.unit
 
     @property
+    def stored_unit(self) -> str:
+        """The unit of the stored value with its basis: a total over the results window
+        (``per_year``) says so ("families over the results window"), as the ``unit`` column
+        of ``robustness.csv`` and ``sensitivity.csv`` states it beside numbers shown a year."""
+        return f"{self.unit} over the results window" if self.per_year else self.unit
+
+    @property
     def stage(self) -> Stage | None:
         """The stage a KPI of a stage's template (:data:`STAGE_FAMILIES`: a wait, a queue, open
         plans) is about, its ``subject``; None for any other KPI."""

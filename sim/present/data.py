@@ -21,6 +21,7 @@ from sim.results import Kind, Results
 
 __all__ = [
     "BUDGET_WORDS",
+    "INTERVALS",
     "NOBODY_SERVED",
     "NOT_IN_SCENARIO",
     "TRUNCATION_TEXT",
@@ -51,7 +52,24 @@ TRUNCATION_TEXT = (
 )
 """How an interval is truncated (:func:`sim.analysis.summarise`, :func:`clip_interval`)."""
 INTERVAL_TEXT = f"95% t interval, {TRUNCATION_TEXT}"
-"""How every interval in the report is made (said once on the page and in captions)."""
+"""How every interval of a run, comparison or sweep is made (said in captions and on the page)."""
+INTERVALS: dict[Kind, str] = {
+    Kind.RUN: f"Every interval on this page is a {INTERVAL_TEXT}, across replications.",
+    Kind.COMPARE: (
+        f"Every interval on this page is a {INTERVAL_TEXT}; differences between options are paired intervals "
+        "(the same replications of each option) and can be negative."
+    ),
+    Kind.SWEEP: (
+        f"Every interval and band on this page is a {INTERVAL_TEXT}, across the replications of one combination."
+    ),
+    Kind.UNCERTAINTY: (
+        "The intervals on this page are not t intervals. An option's change has a 95% uncertainty interval: the 2.5th "
+        "to 97.5th percentile of the change across plausible worlds (shown only where there are enough worlds to "
+        "tell), and can be negative. A sensitivity index has a 95% bootstrap interval (SALib, 1,000 resamples), "
+        "truncated to the values the index can take. The stored KPI table gives no interval."
+    ),
+}
+"""What the intervals on a report of each kind of folder are (the statement over its figures)."""
 
 
 def zero_throughout(values: Iterable[Any]) -> bool:

@@ -14,7 +14,7 @@ from sim import kpis as K
 from sim.analysis import t_interval
 from sim.kpis import Kpi
 from sim.present import findings
-from sim.present.data import cap, clip_interval, present, reps_of, series_column
+from sim.present.data import cap, clip_interval, present, reps_of, series_column, sweep_label
 from sim.present.theme import finish, money_axis, new_figure, note, style, title
 from sim.results import Kind, Results
 from sim.warmup import diagnosed
@@ -84,7 +84,8 @@ def _panel(ax: Axes, part: pd.DataFrame, kpi: Kpi, scale: float, target: float) 
 
 def precision(res: Results) -> Figure:
     """Running mean and 95% CI of :data:`sim.kpis.PRECISION` in the baseline (a sweep: its
-    first combination), with a band of ± the target precision around the final mean."""
+    first combination, named by its swept values), with a band of ± the target precision
+    around the final mean."""
     part = reps_of(res)
     name = str(part["scenario"].iloc[0]) if len(part) else res.base
     target = float((res.diagnostics.get(res.base) or {}).get("precision", 0.05))
@@ -100,6 +101,8 @@ def precision(res: Results) -> Figure:
             note(axes[0], "None of the precision KPIs is in the results.")
         for ax in axes[max(len(kpis), 1) :]:
             ax.set_visible(False)
+        if res.kind == Kind.SWEEP and len(part):  # its combination by its swept values, not its internal name
+            name = ", ".join(sweep_label(k, part[k].iloc[0]) for k in res.sweep_keys)
         where = f" ({name})" if len(res.scenarios) > 1 or res.kind == Kind.SWEEP else ""
         title(fig, findings.precision(len(part), within, len(kpis), target, where))
         return finish(fig)

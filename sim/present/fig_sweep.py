@@ -58,7 +58,8 @@ def _x(values: pd.Series) -> tuple[list[Any], bool]:
 
 def _panel(ax: Axes, res: Results, kpi: Kpi, table: pd.DataFrame) -> tuple[Any, float, Any, float] | None:
     """Draw one KPI (its :func:`sweep_table`); returns its mean at the first and last value of
-    the first swept setting, or None when it was not measured."""
+    the first swept setting (averaged over the values of the other swept settings), or None
+    when it was not measured."""
     if table.empty:
         note(ax, "Not measured in this sweep.")
         return None
@@ -117,7 +118,7 @@ def sweep(res: Results) -> Figure:
             ax.set_visible(False)
         if found:
             _, kpi, (x0, y0, x1, y1) = max(found, key=lambda f: f[0])
-            title(fig, findings.sweep(kpi, keys[0], (x0, y0), (x1, y1)))
+            title(fig, findings.sweep(kpi, keys[0], (x0, y0), (x1, y1), keys[1:]))
         else:
             title(fig, f"KPIs against {keys[0]}; bands: 95% confidence interval of the mean")
         if empty:

@@ -13,7 +13,7 @@ import pandas as pd
 from sim import kpis as K
 from sim.kpis import Kpi
 from sim.present.data import cap
-from sim.present.robustness import drivers, missing_indices
+from sim.present.robustness import drivers, missing_indices, no_driver
 from sim.present.theme import (
     LINE_STYLES,
     colours,
@@ -26,7 +26,17 @@ from sim.present.theme import (
     title,
 )
 from sim.results import Results
-from sim.uncertainty.analyse import CONSTANT, TOO_FEW, computed, min_points, missing
+from sim.uncertainty.analyse import (
+    CONSTANT,
+    MIN_WORLDS,
+    TOO_FEW,
+    TOO_FEW_WORLDS,
+    computed,
+    min_points,
+    missing,
+    settled,
+    too_few_trajectories,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -132,7 +142,9 @@ def indices(res: Results) -> Figure:
     """One panel per analysed KPI: Morris mu* against sigma, or Sobol / RBD-FAST indices
     with their 95% CIs, for the first option's change (the baseline's level with no option).
     The title names a parameter as mattering most only where :func:`drivers` does (its
-    interval excludes zero), as the console and the report's summary do."""
+    interval excludes zero) and the design has enough Morris trajectories for intervals
+    (:func:`~sim.uncertainty.analyse.too_few_trajectories`), as the console and the report's
+    summary do."""
     how = method(res)
     kpis = analysed(res)
     sens = computed(res.sensitivity)
@@ -175,6 +187,9 @@ def indices(res: Results) -> Figure:
         label = {"morris": "Morris screening", "sobol": "Sobol indices", "lhs": "RBD-FAST indices"}[how]
         leads = {p: [k for q, k in tops if q == p] for p, _ in tops}
         said = [f"{p} matters most for {', '.join(ks)}" for p, ks in leads.items()]
+        samples = int(res.manifest.get("samples") or 0)
+        if (tops or unclear) and too_few_trajectories(how, samples):  # indices drawn, on degenerate intervals
+            said, unclear = [f"no driver named, {no_driver(samples)}"], []
         if unclear:
             said.append(
                 f"no parameter's index for {', '.join(unclear)} is distinguishable from zero (every interval "
@@ -310,11 +325,14 @@ def probabilities(res: Results) -> Figure:
         ax.set_yticks(range(len(options)), options)
         ax.set_ylim(len(options) - 0.5, -0.5)
         ax.legend(fontsize=8, loc="lower right", title="KPI (better = lower)", title_fontsize=8)
+        few = bool((rob.apply(lambda r: settled({str(k): v for k, v in r.items()}), axis=1) == TOO_FEW_WORLDS).any())
         if not best[1]:
             text = "No option's share of plausible worlds could be measured"
         elif best[0] == 0:
             text = f"No option is better than {res.base} on any KPI in any of the {points} plausible worlds"
         else:
             text = f"Most often better: {best[1]} {best[2]} in {best[0]:.0%} of the {points} plausible worlds"
+        if few:
+            text += f" (too few worlds to tell whether any conclusion is robust: at least {MIN_WORLDS} needed)"
         title(fig, text)
         return finish(fig)

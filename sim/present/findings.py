@@ -208,11 +208,15 @@ def forest(clear: Mapping[str, int], total: int, one_replication: bool) -> str:
     return "Clear differences from the baseline (paired 95% CI excludes 0) - " + "; ".join(parts)
 
 
-def sweep(kpi: Kpi, key: str, first: tuple[object, float], last: tuple[object, float]) -> str:
+def sweep(kpi: Kpi, key: str, first: tuple[object, float], last: tuple[object, float], over: Sequence[str] = ()) -> str:
+    """The sweep figure's finding: ``kpi`` from its mean at the first value of ``key`` to that
+    at the last; with other swept settings ``over``, the means are averaged over their values,
+    and the title says so."""
     unit = "" if kpi.kind == "gbp" else f" {kpi.display_unit}"
+    averaged = f" (averaged over the values of {' and '.join(over)})" if over else ""
     return (
         f"{kpi.label[:1].upper() + kpi.label[1:]} goes from {fmt_number(first[1], kpi.kind)} to "
-        f"{fmt_number(last[1], kpi.kind)}{unit} as {key} goes from {first[0]} to {last[0]}"
+        f"{fmt_number(last[1], kpi.kind)}{unit} as {key} goes from {first[0]} to {last[0]}{averaged}"
     )
 
 

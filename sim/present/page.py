@@ -34,6 +34,7 @@ from sim.present.assumptions import (
 )
 from sim.present.data import (
     INTERVAL_TEXT,
+    INTERVALS,
     NOBODY_SERVED,
     NOT_IN_SCENARIO,
     VERDICT_WORDS,
@@ -595,8 +596,7 @@ def page(res: Results, figures: Sequence[Rendered]) -> str:
 <h2 id="assumptions">Assumptions and sources</h2>
 {assumptions(res, cited)}
 <h2 id="figures">Figures</h2>
-<p>Every interval on this page is a {INTERVAL_TEXT}; differences between options are paired intervals and can be
-negative.</p>
+<p>{e(INTERVALS[res.kind])}</p>
 {_figures(figures)}
 <h2 id="tables">KPI tables</h2>
 {kpi_tables(res)}

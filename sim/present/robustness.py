@@ -5,8 +5,10 @@ summary).
 "Plausible worlds" are the parameter samples; each sample's replications are averaged
 first, which damps simulation noise in the shares (with one replication a sample carries
 its noise whole). A conclusion is called *robust* when at least :data:`ROBUST_SHARE` of the
-samples agree on its sign. An outcome with no sensitivity indices is said to be constant
-only when it is (the ``why_missing`` column of ``sensitivity.csv`` says why it has none).
+samples agree on its sign, and only from :data:`~sim.uncertainty.analyse.MIN_WORLDS` samples
+up (fewer are "too few worlds to tell", with no uncertainty interval). An outcome with no
+sensitivity indices is said to be constant only when it is (the ``why_missing`` column of
+``sensitivity.csv`` says why it has none).
 """
 
 from __future__ import annotations
@@ -19,7 +21,23 @@ import pandas as pd
 
 from sim.kpis import Kpi
 from sim.present.format import change_unit, field_kind, fmt_kpi, fmt_number, group_decimals, shown
-from sim.uncertainty.analyse import CONSTANT, PREDATES, TOO_FEW, UNMEASURED, computed, min_points, missing
+from sim.uncertainty.analyse import (
+    CONSTANT,
+    MIN_WORLDS,
+    MORRIS_MIN_TRAJECTORIES,
+    PREDATES,
+    ROBUST,
+    ROBUST_SHARE,
+    SAME,
+    TOO_FEW,
+    TOO_FEW_WORLDS,
+    UNMEASURED,
+    computed,
+    min_points,
+    missing,
+    settled,
+    too_few_trajectories,
+)
 
 __all__ = [
     "CHANGE",
@@ -28,15 +46,16 @@ __all__ = [
     "NEVER_CHANGES",
     "ROBUST_SHARE",
     "change_texts",
+    "direction",
     "drivers",
+    "few_worlds",
     "missing_indices",
+    "no_driver",
     "statements",
     "unchanged",
     "verdict",
 ]
 
-ROBUST_SHARE = 0.9
-"""Share of plausible worlds that must agree for a conclusion to be called robust."""
 MAIN_INDEX = {"morris": "mu_star", "sobol": "ST", "lhs": "S1"}
 """The index that ranks parameters for each method."""
 INDEX_TEXT = {
@@ -68,14 +87,37 @@ def unchanged(row: Mapping[str, Any]) -> bool:
     return same >= 1.0
 
 
+def direction(row: Mapping[str, Any]) -> str:
+    """Which way a robust change goes (lower is better for every KPI analysed): ``better
+    (lower)`` when at least :data:`ROBUST_SHARE` of plausible worlds have it lower, ``worse
+    (higher)`` when as many have it higher, else ``no better (not lower)`` (the rest are ties)."""
+    if float(row.get("p_lower", row["p_better"])) >= ROBUST_SHARE:
+        return "better (lower)"
+    if float(row.get("p_higher", math.nan)) >= ROBUST_SHARE:
+        return "worse (higher)"
+    return "no better (not lower)"
+
+
 def verdict(row: Mapping[str, Any]) -> str:
-    """The verdict on a row of ``robustness.csv``: :data:`NEVER_CHANGES` (of ``it``) for an outcome the
-    option never changes, ``robust`` when at least :data:`ROBUST_SHARE` of plausible worlds
-    agree on the sign of the change, else ``not robust``."""
-    if unchanged(row):
+    """The verdict on a row of ``robustness.csv`` (:func:`sim.uncertainty.analyse.settled`):
+    :data:`NEVER_CHANGES` (of ``it``) for an outcome the option never changes, ``too few
+    worlds to tell`` below :data:`~sim.uncertainty.analyse.MIN_WORLDS` plausible worlds,
+    ``robust: `` and its :func:`direction` when at least :data:`ROBUST_SHARE` of them agree
+    on the sign of the change, else ``not robust``."""
+    said = settled(row)
+    if said == SAME:
         return NEVER_CHANGES.format(what="it")
-    p = float(row["p_better"])
-    return "robust" if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE else "not robust"
+    return f"{ROBUST}: {direction(row)}" if said == ROBUST else said
+
+
+def few_worlds(row: Mapping[str, Any]) -> str:
+    """Why a row of ``robustness.csv`` has no verdict and no uncertainty interval shown: how
+    many worlds it has and how many a verdict needs (:data:`~sim.uncertainty.analyse.MIN_WORLDS`)."""
+    n = int(float(row.get("samples", 0) or 0))
+    return (
+        f"{n} plausible worlds, and at least {MIN_WORLDS} are needed before a share of them can show that "
+        f"{ROBUST_SHARE:.0%} agree"
+    )
 
 
 def change_texts(row: Mapping[str, Any], kpi: Kpi, window: float) -> dict[str, str]:
@@ -147,6 +189,15 @@ def missing_indices(why: str | None, what: str, method: str, points: int) -> str
     return f"No sensitivity indices for {what}."
 
 
+def no_driver(samples: int) -> str:
+    """Why no parameter is named as a driver in a Morris design of too few trajectories
+    (:func:`sim.uncertainty.analyse.too_few_trajectories`), after "no driver named: "."""
+    return (
+        f"{samples} Morris trajectories are too few (at least {MORRIS_MIN_TRAJECTORIES} needed): their bootstrap "
+        "intervals of mu* are degenerate"
+    )
+
+
 def _driver_sentence(
     sens: pd.DataFrame | None,
     method: str,
@@ -157,11 +208,17 @@ def _driver_sentence(
     num: Num,
     why: str | None,
     points: int,
+    samples: int,
 ) -> str:
     top = drivers(sens, method, kpi.name, scenario)
+    held = computed(sens)
+    ours = bool(((held["kpi"] == kpi.name) & (held["scenario"].astype(str) == scenario)).any())
+    if ours and too_few_trajectories(method, samples):
+        return (
+            f"No parameter is named as driving {what}: {no_driver(samples)} (rerun with --samples "
+            f"{MORRIS_MIN_TRAJECTORIES} or more to tell what drives it)."
+        )
     if top.empty:
-        held = computed(sens)
-        ours = bool(((held["kpi"] == kpi.name) & (held["scenario"].astype(str) == scenario)).any())
         if ours:
             return (
                 f"With these samples no parameter's index for {what} is distinguishable from zero "
@@ -198,12 +255,14 @@ def statements(
     num: Num = _plain,
     *,
     replications: pd.DataFrame,
+    samples: int,
 ) -> list[str]:
     """One statement per option (or, with no options, per KPI of the baseline).
 
     ``sensitivity`` says why an outcome has no indices (its ``why_missing`` column);
     ``replications`` (``sample``, ``scenario`` and one column per KPI) how many plausible
-    worlds there are.
+    worlds there are; ``samples`` is the design's ``--samples`` (Morris: trajectories, too
+    few of which name no driver).
     """
     out: list[str] = []
     whys = missing(sensitivity, replications, method, base, options, kpis)
@@ -213,7 +272,7 @@ def statements(
             kpi = catalogue[name]
             what = f"the {kpi.label} of {base}"
             why = whys.get((base, name))
-            out.append(_driver_sentence(sensitivity, method, kpi, base, what, window, num, why, points))
+            out.append(_driver_sentence(sensitivity, method, kpi, base, what, window, num, why, points, samples))
         return out
     rob = robustness
     for opt in options:
@@ -229,6 +288,13 @@ def statements(
                 continue
             unit = change_unit(kpi).replace("£", "").strip()
             text = change_texts(r, kpi, window)
+            if settled(r) == TOO_FEW_WORLDS:  # no percentile interval of a handful of points
+                parts.append(
+                    f"{r['better_means']} ({kpi.label}) in {num(_share(r['p_better']), r, 'p_better')} of "
+                    f"{int(r['samples'])} plausible worlds (mean change {num(text['diff_mean'], r, 'diff_mean')} "
+                    f"{unit}; too few worlds for an uncertainty interval)"
+                )
+                continue
             interval = (
                 f"mean change {num(text['diff_mean'], r, 'diff_mean')}, 95% uncertainty interval "
                 f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')} {unit}"
@@ -239,16 +305,19 @@ def statements(
             )
         first = rows[0]
         kpi = catalogue[first["kpi"]]
-        p = float(first["p_better"])
         if unchanged(first):
             verdict_text = (
                 f"{opt} is no better and no worse than {base} on {kpi.label}: the same in every plausible world."
             )
-        elif verdict(first) == "robust":
-            claim = "better" if p >= 0.5 else "not better"
+        elif settled(first) == TOO_FEW_WORLDS:
             verdict_text = (
-                f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is {claim} than "
-                f"{base} on {kpi.label}."
+                f"Too few worlds to tell whether the conclusion is robust: {few_worlds(first)} (rerun with more "
+                "--samples)."
+            )
+        elif settled(first) == ROBUST:
+            verdict_text = (
+                f"The conclusion is robust: in at least {ROBUST_SHARE:.0%} of plausible worlds {opt} is "
+                f"{direction(first)} than {base} on {kpi.label}."
             )
         else:
             verdict_text = (
@@ -256,6 +325,7 @@ def statements(
                 f"well enough (fewer than {ROBUST_SHARE:.0%} of plausible worlds agree either way)."
             )
         why = whys.get((opt, kpi.name))
-        driver = _driver_sentence(sensitivity, method, kpi, opt, f"its change in {kpi.label}", window, num, why, points)
+        what = f"its change in {kpi.label}"
+        driver = _driver_sentence(sensitivity, method, kpi, opt, what, window, num, why, points, samples)
         out.append(f"{opt} against {base}: " + "; ".join(parts) + f". {driver} {verdict_text}")
     return out

@@ -23,12 +23,13 @@ from sim.present.robustness import (
     change_texts,
     design_text,
     drivers,
+    few_worlds,
     statements,
     unchanged,
     verdict,
 )
 from sim.results import Results
-from sim.uncertainty.analyse import computed, few_points_warning, few_trajectories_warning
+from sim.uncertainty.analyse import TOO_FEW_WORLDS, computed, few_points_warning, few_trajectories_warning
 
 __all__ = ["TRUNCATED", "uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
 
@@ -104,6 +105,7 @@ def uncertainty_items(res: Results) -> list[str]:
         window,
         _num(),
         replications=res.replications,
+        samples=int(man.get("samples") or 0),
     )
     items += said
     if how == "morris" and res.options:
@@ -161,16 +163,21 @@ def uncertainty_tables(res: Results) -> str:
                 continue
             p = float(r["p_better"])
             text = change_texts(r, kpi, window)  # one precision for the mean and its interval
+            judged = verdict(r)
+            if unchanged(r):
+                interval = "none: the same in every plausible world"
+            elif judged == TOO_FEW_WORLDS:
+                interval = f"none: {e(few_worlds(r))}"
+            else:
+                interval = f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')}"
             rows.append(
                 [
                     e(str(r["option"])),
                     f"{e(cap(kpi.label))} <small>({e(change_unit(kpi))})</small>",
                     num(text["diff_mean"], r, "diff_mean"),
-                    "none: the same in every plausible world"
-                    if unchanged(r)
-                    else f"{num(text['diff_low'], r, 'diff_low')} to {num(text['diff_high'], r, 'diff_high')}",
+                    interval,
                     f"{e(str(r['better_means']))}: " + num(f"{p:.0%}" if math.isfinite(p) else "n/a", r, "p_better"),
-                    e(verdict(r)),
+                    e(judged),
                 ]
             )
         out.append(

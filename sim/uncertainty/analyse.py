@@ -22,6 +22,7 @@ and derives it from the replications for a table written before the column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,12 +39,19 @@ __all__ = [
     "CONSTANT",
     "LEVEL",
     "LHS_MIN_POINTS",
+    "MIN_WORLDS",
     "MORRIS_MIN_TRAJECTORIES",
+    "NOT_ROBUST",
     "PREDATES",
+    "ROBUST",
     "ROBUSTNESS_COLUMNS",
+    "ROBUST_SHARE",
+    "SAME",
     "SENSITIVITY_COLUMNS",
     "TOO_FEW",
+    "TOO_FEW_WORLDS",
     "UNMEASURED",
+    "VARIANCE_SHARE",
     "computed",
     "few_points_warning",
     "few_trajectories_warning",
@@ -51,11 +59,14 @@ __all__ = [
     "indices",
     "interval",
     "min_points",
+    "min_worlds",
     "missing",
     "outcomes",
     "robustness",
     "sample_means",
     "sensitivity",
+    "settled",
+    "too_few_trajectories",
 ]
 
 LEVEL = "level"
@@ -69,6 +80,31 @@ MORRIS_MIN_TRAJECTORIES = 10
 """Fewer Morris trajectories (``--samples``) give bootstrap intervals of mu* that resample a
 handful of elementary effects per parameter: degenerate, so the run warns
 (:func:`few_trajectories_warning`). ASSUMPTION: the smallest number usually run for screening."""
+ROBUST_SHARE = 0.9
+"""Share of plausible worlds that must agree on the sign of a change for a conclusion to be
+called robust."""
+
+
+def min_worlds(share: float = ROBUST_SHARE, conf: float = CONF_LEVEL) -> int:
+    """The fewest plausible worlds whose share agreeing on a sign can be shown to be above
+    ``share``: the smallest ``n`` for which ``n`` worlds out of ``n`` agreeing give an exact
+    (Clopper-Pearson) two-sided ``conf`` interval of the share lying above it, i.e.
+    ``((1 - conf) / 2) ** (1 / n) > share``. With fewer worlds even unanimity cannot tell a
+    robust conclusion from one that fails in more than ``1 - share`` of worlds (20 worlds out
+    of 20 give 83% to 100%)."""
+    return math.floor(math.log((1 - conf) / 2) / math.log(share)) + 1
+
+
+MIN_WORLDS = min_worlds()
+"""Fewest plausible worlds for a verdict on robustness (36 for 90% at 95%, :func:`min_worlds`):
+derived from the binomial rather than from :data:`LHS_MIN_POINTS` (a need of the RBD-FAST
+estimator, not of a share). Fewer give :data:`TOO_FEW_WORLDS` and no uncertainty interval
+is shown (``robustness.csv`` keeps the percentiles, its ``verdict`` says so)."""
+ROBUST = "robust"
+NOT_ROBUST = "not robust"
+TOO_FEW_WORLDS = "too few worlds to tell"
+SAME = "never changes"
+"""The verdicts of :func:`settled`, as ``verdict`` in ``robustness.csv``."""
 UNMEASURED = "unmeasured"
 CONSTANT = "constant"
 TOO_FEW = "too few"
@@ -87,10 +123,12 @@ SENSITIVITY_COLUMNS = (
     "ci_low",
     "ci_high",
     "why_missing",
+    "unit",
 )
 ROBUSTNESS_COLUMNS = (
     "option",
     "kpi",
+    "unit",
     "samples",
     "base_mean",
     "option_mean",
@@ -102,7 +140,11 @@ ROBUSTNESS_COLUMNS = (
     "p_same",
     "p_better",
     "better_means",
+    "verdict",
 )
+VARIANCE_SHARE = "share of variance (no unit)"
+"""The ``unit`` in ``sensitivity.csv`` of a first-order or total index (``S1``, ``ST``); a Morris
+index (``mu_star``, ``sigma``, ``mu``) is in its KPI's stored unit (:attr:`sim.kpis.Kpi.stored_unit`)."""
 MEANINGS: dict[str, str] = {
     "gbp": "saves money",
     "days": "shortens the wait",
@@ -143,15 +185,24 @@ def few_points_warning(method: str, samples: int, k: int) -> str | None:
         return None
     return (
         f"--samples {samples} is too few for sensitivity indices of the {method} method (they need at least "
-        f"{need} points): the robustness table and its intervals are computed, the indices are not"
+        f"{need} points): the robustness table is computed (its intervals and verdicts need at least {MIN_WORLDS} "
+        "worlds), the indices are not"
     )
 
 
+def too_few_trajectories(method: str, samples: int) -> bool:
+    """Whether ``samples`` (``--samples``) of ``method`` is a Morris design of fewer than
+    :data:`MORRIS_MIN_TRAJECTORIES` trajectories: its bootstrap intervals of mu* are
+    degenerate, so no parameter is named as a driver on them (as with too few LHS points,
+    :func:`min_points`)."""
+    return method == "morris" and samples < MORRIS_MIN_TRAJECTORIES
+
+
 def few_trajectories_warning(method: str, samples: int) -> str | None:
-    """A warning, naming ``--samples``, when a Morris design has fewer than
-    :data:`MORRIS_MIN_TRAJECTORIES` trajectories: the bootstrap intervals of mu* then resample
-    a handful of elementary effects and are degenerate; ``None`` otherwise."""
-    if method != "morris" or samples >= MORRIS_MIN_TRAJECTORIES:
+    """A warning, naming ``--samples``, when a Morris design has too few trajectories
+    (:func:`too_few_trajectories`): the bootstrap intervals of mu* then resample a handful of
+    elementary effects and are degenerate; ``None`` otherwise."""
+    if not too_few_trajectories(method, samples):
         return None
     return (
         f"--samples {samples} gives {samples} Morris trajectories: each parameter's mu* is a mean of {samples} "
@@ -277,10 +328,16 @@ def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, fl
 
 
 def sensitivity(
-    design: Design, outs: Mapping[tuple[str, str], pd.DataFrame], kpis: Sequence[str], seed: int
+    design: Design,
+    outs: Mapping[tuple[str, str], pd.DataFrame],
+    kpis: Sequence[str],
+    seed: int,
+    catalogue: Mapping[str, K.Kpi],
 ) -> pd.DataFrame:
     """Every index of every outcome and KPI (:data:`SENSITIVITY_COLUMNS`); an outcome with
-    no indices has one row saying why (``why_missing``, from :func:`gap`) and no index."""
+    no indices has one row saying why (``why_missing``, from :func:`gap`) and no index. Each
+    index's ``unit``: a Morris index's is its KPI's stored unit (a count over the results
+    window, not a year), a share of variance's :data:`VARIANCE_SHARE`."""
     rows: list[dict[str, Any]] = []
     for (scenario, quantity), frame in outs.items():
         for kpi in kpis:
@@ -291,7 +348,9 @@ def sensitivity(
                 rows.append({**outcome, "value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "why_missing": why})
                 continue
             for param, idx, value, lo, hi in indices(design, y, seed):
-                rows.append({**outcome, "parameter": param, "index": idx, "value": value, "ci_low": lo, "ci_high": hi})
+                unit = VARIANCE_SHARE if idx in ("S1", "ST") else catalogue[kpi].stored_unit
+                index = {"parameter": param, "index": idx, "value": value, "ci_low": lo, "ci_high": hi, "unit": unit}
+                rows.append({**outcome, **index})
     return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
 
 
@@ -301,13 +360,38 @@ def meaning(kpi: K.Kpi) -> str:
     return MEANINGS.get(kpi.kind, f"reduces {kpi.label}")
 
 
+def settled(row: Mapping[str, Any]) -> str:
+    """The verdict on a row of ``robustness.csv`` (``samples``, ``p_better``, ``p_same``):
+    :data:`SAME` when the option never changes the outcome (``p_same`` 1),
+    :data:`TOO_FEW_WORLDS` below :data:`MIN_WORLDS` worlds, :data:`ROBUST` when at least
+    :data:`ROBUST_SHARE` of them agree on the sign of the change, else :data:`NOT_ROBUST`."""
+
+    def number(field: str) -> float:
+        try:
+            return float(row.get(field, math.nan))
+        except (TypeError, ValueError):
+            return math.nan
+
+    if number("p_same") >= 1.0:
+        return SAME
+    n, p = number("samples"), number("p_better")
+    if not (math.isfinite(n) and n >= MIN_WORLDS):  # NaN: not measured in every world
+        return TOO_FEW_WORLDS
+    return ROBUST if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE else NOT_ROBUST
+
+
 def robustness(
     means: pd.DataFrame, base: str, options: Sequence[str], kpis: Sequence[str], catalogue: Mapping[str, K.Kpi]
 ) -> pd.DataFrame:
     """Per option and KPI, across parameter samples (each a mean over its replications):
     the mean difference and its 95% uncertainty interval (2.5th and 97.5th percentiles),
-    the probabilities that the option is lower, higher or the same as the baseline, and
-    ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means)."""
+    the probabilities that the option is lower, higher or the same as the baseline,
+    ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means) and the
+    ``verdict`` (:func:`settled`: below :data:`MIN_WORLDS` worlds the percentiles are kept but
+    the verdict is :data:`TOO_FEW_WORLDS`). The means and changes are in the KPI's stored
+    ``unit`` (:attr:`sim.kpis.Kpi.stored_unit`: a count or cost over the results window, as
+    ``summary.csv`` and ``differences.csv`` hold it, where the console and report show it a
+    year); the shares are fractions of the worlds."""
     outs = outcomes(means, base, options)
     levels = outs[(base, LEVEL)]
     rows = []
@@ -324,6 +408,7 @@ def robustness(
                 {
                     "option": opt,
                     "kpi": kpi,
+                    "unit": catalogue[kpi].stored_unit,
                     "samples": n,
                     "base_mean": float(np.nanmean(levels[kpi].to_numpy(float))) if n else np.nan,
                     "option_mean": float(np.nanmean((levels[kpi] + diff[kpi]).to_numpy(float))) if n else np.nan,
@@ -337,4 +422,5 @@ def robustness(
                     "better_means": meaning(catalogue[kpi]),
                 }
             )
+            rows[-1]["verdict"] = settled(rows[-1])
     return pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS))
