@@ -423,7 +423,7 @@ def test_a_dated_change_into_a_block_the_scenario_has_not_got_is_one_line(
     ), err
 
 
-WEST_SUSSEX = str(CONFIGS / "west_sussex" / "baseline.yaml")  # 1460 days from 2018-04-01: last day 30 March 2022
+WEST_SUSSEX = str(CONFIGS / "west_sussex" / "baseline.yaml")  # 1461 days from 2018-04-01: last day 31 March 2022
 
 
 def _dated(tmp_path: Path, change: str) -> Path:
@@ -499,18 +499,18 @@ def test_the_readme_lists_every_key_a_dated_change_can_set() -> None:
 
 def test_the_refusal_and_the_warning_name_the_same_last_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A change on the start day is refused and one the day after the run's last day is
-    warned of: both name the run's last day, 30 March 2022 (1460 days from 1 April 2018), the
-    same way (the refusal named the exclusive end, 2022-03-31)."""
+    warned of: both name the run's last day, 31 March 2022 (1461 days from 1 April 2018), the
+    same way (the refusal named the exclusive end, 2022-04-01)."""
     early = _dated(tmp_path, "{date: 2018-04-01, set: {panel.interval_days: 7}}")
     err = _refused(["validate", str(early)], capsys, "")
     assert err == (
         f"error: {early}: changes.0.date: 2018-04-01 is not after the run's start (1 April 2018; the run's last "
-        "day is 30 March 2022)\n"
+        "day is 31 March 2022)\n"
     ), err
-    late = _dated(tmp_path, "{date: 2022-03-31, set: {panel.interval_days: 7}}")
+    late = _dated(tmp_path, "{date: 2022-04-01, set: {panel.interval_days: 7}}")
     assert main(["validate", str(late)]) == 0
     warned = capsys.readouterr().err
-    assert "falls after the run's last day (30 March 2022)" in warned, warned
+    assert "falls after the run's last day (31 March 2022)" in warned, warned
 
 
 @pytest.mark.parametrize("command", ["validate", "compare", "calibrate", "uncertainty"])
