@@ -401,8 +401,9 @@ def shared_decimals(
     then reads the same in every option's block (not ``244.35`` in one and ``244`` in the next,
     nor ``£90.3m`` beside ``£90.287m``). It is the fewest decimals at which every row reads
     (:func:`group_decimals`), from ``at_least``, raised by at most :data:`ADD_UP_DECIMALS`
-    where that makes every row's levels subtract to its difference as shown
-    (:func:`_add_up_decimals`); give it to :func:`fmt_row` or :func:`row_shown` as
+    where that makes the most rows' levels subtract to their difference as shown
+    (:func:`_add_up_decimals`; a row that still does not takes a decimal more on its own where
+    that makes it, :func:`_added_up`); give it to :func:`fmt_row` or :func:`row_shown` as
     ``decimals``. In the report's text (``short``) the rows' money is in one unit,
     millions when any of them is £1m or more (:func:`shown_in_millions`: give it to
     :func:`fmt_row` or :func:`row_shown` as ``millions``)."""
