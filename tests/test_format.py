@@ -175,7 +175,8 @@ def test_the_reports_text_shows_millions_of_pounds_short_and_the_tables_in_pound
     assert how == "clear"
     # the change is under £1m: in pounds, beside levels in millions (money_change)
     assert plain == (
-        f"the {cost.label} rises by £329,065 a year, from £46.8m to £47.1m (95% CI of the change £284,769 to £373,360)"
+        f"the {cost.label} rises by £329,065 a year, from £46.82m to £47.15m "
+        "(95% CI of the change £284,769 to £373,360)"
     )
 
 
@@ -345,10 +346,11 @@ def test_the_headline_table_shows_a_level_as_the_differences_table_does() -> Non
 def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precision() -> None:
     """The review's case: the early help cost read to £0.1m ("from £5.5m to £6.0m") beside the
     social care and total costs to £0.01m ("from £76.23m to £76.29m", "from £81.77m to £82.30m"),
-    so the parts could not be checked against the total. None reads coarser than the others;
-    each change, under £1m, reads in whole pounds, so the parts' changes add up to the total's
-    exactly (£463,710 + £63,418 = £527,128), and the levels, in millions, need no more decimals
-    than make them read (the changes' intervals are not in their unit)."""
+    so the parts could not be checked against the total. None reads coarser than the others
+    (£0.01m); the early help cost takes a decimal more, as at £0.01m its levels would not
+    subtract to its change in millions (£6.01m - £5.54m is not £0.46m, the exact change being
+    £463,710). Each change, under £1m, reads in whole pounds, so the parts' changes add up to the
+    total's exactly (£463,710 + £63,418 = £527,128)."""
     eh, sc, total = (K.per_year(k) for k in K.COST_TOTALS)
     rows = [
         _differences(eh, 5_544_241.6, 6_007_951.3, 463_709.6, 463_709.6),  # the staff added: the same every time
@@ -362,11 +364,11 @@ def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precis
     plain = re.sub(r"<[^>]+>", "", narrative._option_item(res, "opt"))  # type: ignore[arg-type]
     # each change under £1m reads in whole pounds, and the changes add up: £463,710 + £63,418
     assert (
-        f"The {eh.label} rises by £463,710 a year, from £5.5m to £6.0m (95% CI of the change £463,710 to £463,710)"
-        in plain
+        f"The {eh.label} rises by £463,710 a year, from £5.544m to £6.008m "
+        "(95% CI of the change £463,710 to £463,710)" in plain
     ), plain
-    assert f"The {sc.label} rises by £63,418 a year, from £76.2m to £76.3m" in plain
-    assert f"The {total.label} rises by £527,128 a year, from £81.8m to £82.3m" in plain
+    assert f"The {sc.label} rises by £63,418 a year, from £76.23m to £76.29m" in plain
+    assert f"The {total.label} rises by £527,128 a year, from £81.77m to £82.30m" in plain
 
 
 def test_when_no_precision_adds_up_each_number_is_rounded_on_its_own() -> None:
@@ -769,7 +771,7 @@ def test_a_change_in_money_takes_a_unit_of_its_own() -> None:
     sc = K.per_year(K.COST_SOCIAL_CARE)
     plain = _clause_text(sc, 42_473_076.09, 42_474_490.01, -15_144.72, 17_972.55)
     assert plain == (
-        f"no clear difference in {sc.label}: £42.5m vs £42.5m (change £1,414, 95% CI -£15,145 to £17,973, "
+        f"no clear difference in {sc.label}: £42.47m vs £42.47m (change £1,414, 95% CI -£15,145 to £17,973, "
         "which includes zero)"
     ), plain
     eh = K.per_year(K.COST_EARLY_HELP)

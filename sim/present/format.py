@@ -15,6 +15,7 @@ from sim.kpis import Kpi
 __all__ = [
     "ADD_UP_DECIMALS",
     "DIFF_ROW",
+    "LEVELS_BESIDE_POUNDS",
     "MAX_DECIMALS",
     "MEAN_CI",
     "MILLION",
@@ -52,6 +53,11 @@ MONEY_DECIMALS = {"gbp": 0, "gbp_m": 6}
 ZERO_DECIMALS = 2
 """The most decimals an end of an interval that includes zero takes beyond its group's so that
 it does not read as zero when it is not (:func:`_off_zero`: ``-0.02 to 0.2``, not ``0.0 to 0.2``)."""
+LEVELS_BESIDE_POUNDS = 0.01
+"""The least half-width, in millions, at which a change's interval asks decimals of levels in
+millions beside the change shown in pounds (:func:`money_change`); a narrower one asks none:
+£4.34m to £4.69m beside "rises by £346,201 (95% CI £345,800 to £346,600)", not £4.3429m to
+£4.6891m."""
 _CHANGE = ("diff_mean", "ci_low", "ci_high")
 """The fields of a row of ``differences.csv`` that are a change: the difference and its interval."""
 ADD_UP_DECIMALS = 1
@@ -331,15 +337,17 @@ def _row_group(
     excludes zero) and levels with their difference to add up."""
     value = _row_values(row, kpi, window_days)
     diff = "diff_mean" in row
-    # a change shown in pounds beside levels in millions (money_change): its interval's width in
-    # millions says nothing of the levels' precision (£4.3429m for an interval £800 wide)
+    # a change shown in pounds beside levels in millions (money_change): its interval asks the
+    # levels for the precision it would in millions only when it is LEVELS_BESIDE_POUNDS wide or
+    # more (not £4.3429m for an interval £800 wide: the change is given to the pound beside them)
     own_unit = diff and millions and not money_change(value["diff_mean"], value["ci_low"], value["ci_high"])[0]
     clear = excludes_zero(value["ci_low"], value["ci_high"])
     if millions:
         value = {f: v / MILLION for f, v in value.items()}
     low, high = value.pop("ci_low"), value.pop("ci_high")
-    if own_unit:
-        low = high = math.nan
+    if own_unit:  # an interval about zero of that half-width, or none: it asks only for decimals
+        half = (high - low) / 2
+        low, high = (-half, half) if half >= LEVELS_BESIDE_POUNDS else (math.nan, math.nan)
     apart = [(value["base_mean"], value["option_mean"])] if diff and clear else []
     adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
     return "gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart, adds
