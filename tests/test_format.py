@@ -125,7 +125,9 @@ def test_the_report_shows_a_mean_inside_its_interval() -> None:
 def test_every_group_reads_in_order_and_off_zero_when_its_interval_excludes_zero(kind: str) -> None:
     """Random levels and intervals at every scale: the mean (and the difference) read inside the
     interval; an interval that excludes zero has no end reading 0; an interval whose ends differ
-    is not printed as one number; two levels with a clear difference read apart."""
+    is not printed as one number; two levels with a clear difference read apart. Money is
+    never shown past whole pounds: there, ends a pound or more apart read apart, and an end of
+    half a pound or more off zero reads off zero."""
     # signed: these levels may be negative (a non-negative KPI's interval is bounded, see
     # test_a_difference_interval_never_puts_the_options_level_below_zero)
     kpi = K.Kpi("x", "x", "u", kind, "x", signed=True)  # type: ignore[arg-type]
@@ -140,10 +142,13 @@ def test_every_group_reads_in_order_and_off_zero_when_its_interval_excludes_zero
             row = {k: v / 100 for k, v in row.items()}  # stored as fractions, shown in percent
         b, o, m, lo, hi = (_num(t)[0] for t in fmt_row(row, kpi, 365.0, DIFF))
         assert lo <= m <= hi, (row, b, o, m, lo, hi)
-        if half > 0:
+        pound = 1.0 if kind == "gbp" else 0.0  # the least money shown
+        if half > 0 and 2 * half >= pound:
             assert lo < hi, row
-        if mean - half > 0 or mean + half < 0:
-            assert lo != 0 and hi != 0 and b != o, row
+        if (mean - half > 0 or mean + half < 0) and min(abs(mean - half), abs(mean + half)) >= pound / 2:
+            assert lo != 0 and hi != 0, row
+            if abs(mean) >= pound:
+                assert b != o, row
 
 
 def test_a_lone_number_keeps_its_kinds_precision() -> None:
@@ -168,9 +173,10 @@ def test_the_reports_text_shows_millions_of_pounds_short_and_the_tables_in_pound
     text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
     plain = re.sub(r"<[^>]+>", "", text)
     assert how == "clear"
-    assert (
-        plain
-        == f"the {cost.label} rises by £0.33m a year, from £46.82m to £47.15m (95% CI of the change £0.28m to £0.37m)"
+    # the change is under £1m: in pounds, beside levels in millions (money_change)
+    assert plain == (
+        f"the {cost.label} rises by £329,065 a year, from £46.82m to £47.15m "
+        "(95% CI of the change £284,769 to £373,360)"
     )
 
 
@@ -247,16 +253,17 @@ def test_the_console_shows_levels_that_subtract_to_the_difference(
 
 def test_the_reports_text_says_a_rise_in_money_that_its_levels_add_up_to() -> None:
     """The review's case: "rises by £0.1m a year, from £5.5m to £5.7m" (exact £115,927, the same in
-    every replication: the cost of the staff added)."""
+    every replication: the cost of the staff added). Then "rises by £0.12m ... (95% CI of the
+    change £0.12m to £0.12m)": a change under £1m is now in whole pounds; its levels stay in
+    millions, at the precision at which they subtract to it in millions."""
     cost = K.per_year(K.COST_EARLY_HELP)
     d = _differences(cost, 5_540_000.0, 5_655_927.0, 115_927.0, 115_927.0)
     row = {str(k): v for k, v in d.iloc[0].items()}
     text, how = narrative._clause(_Res(d, cost), "opt", cost, row)  # type: ignore[arg-type]
     plain = re.sub(r"<[^>]+>", "", text)
     assert how == "clear"
-    assert (
-        plain
-        == f"the {cost.label} rises by £0.12m a year, from £5.54m to £5.66m (95% CI of the change £0.12m to £0.12m)"
+    assert plain == (
+        f"the {cost.label} rises by £115,927 a year, from £5.54m to £5.66m (95% CI of the change £115,927 to £115,927)"
     )
 
 
@@ -287,7 +294,8 @@ def test_shown_levels_always_subtract_to_the_shown_difference(
     if kind == "share":
         row = {k: v / 100 for k, v in row.items()}
     shown_base, shown_option, diff, low, high = fmt_row(row, kpi, 365.0, DIFF, short=short)
-    if not _adds_up(shown_base, shown_option, diff):
+    # a change in money may be in pounds beside levels in millions (money_change): nothing to add up
+    if shown_base.endswith("m") == diff.endswith("m") and not _adds_up(shown_base, shown_option, diff):
         assert abs(_units(shown_option) - _units(shown_base) - _units(diff)) == 1, (row, shown_base, shown_option, diff)
         decimals = len(diff.split(".")[1]) if "." in diff else 0
         money = 1e6 if diff.endswith("m") else 1.0
@@ -295,9 +303,9 @@ def test_shown_levels_always_subtract_to_the_shown_difference(
         assert _units(diff) == _units(f"{true:.{decimals}f}"), (row, diff, true)
     assert _units(low) <= _units(diff) <= _units(high), (row, diff, low, high)
     # an interval that excludes zero never reads as zero (ends within reach of the most
-    # decimals any number is given, MAX_DECIMALS = 8, in the units shown: £m when short)
-    nearest = min(abs(c - h), abs(c + h)) / (1e6 if short and kind == "gbp" else 1.0)
-    if (c - h > 0 or c + h < 0) and nearest >= 1e-7:
+    # decimals any number is given, MAX_DECIMALS = 8; money to the pound, MONEY_DECIMALS)
+    nearest = min(abs(c - h), abs(c + h))
+    if (c - h > 0 or c + h < 0) and nearest >= (0.5 if kind == "gbp" else 1e-7):
         assert _units(low) != 0 and _units(high) != 0, (row, low, high)
 
 
@@ -340,7 +348,9 @@ def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precis
     social care and total costs to £0.01m ("from £76.23m to £76.29m", "from £81.77m to £82.30m"),
     so the parts could not be checked against the total. None reads coarser than the others
     (£0.01m); the early help cost takes a decimal more, as at £0.01m its levels would not
-    subtract to its change (£6.01m - £5.54m is not £0.46m, the exact change being £463,710)."""
+    subtract to its change in millions (£6.01m - £5.54m is not £0.46m, the exact change being
+    £463,710). Each change, under £1m, reads in whole pounds, so the parts' changes add up to the
+    total's exactly (£463,710 + £63,418 = £527,128)."""
     eh, sc, total = (K.per_year(k) for k in K.COST_TOTALS)
     rows = [
         _differences(eh, 5_544_241.6, 6_007_951.3, 463_709.6, 463_709.6),  # the staff added: the same every time
@@ -352,12 +362,13 @@ def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precis
     res.kpis = {k.name: k for k in (eh, sc, total)}
     res.configs = {}  # type: ignore[attr-defined]
     plain = re.sub(r"<[^>]+>", "", narrative._option_item(res, "opt"))  # type: ignore[arg-type]
+    # each change under £1m reads in whole pounds, and the changes add up: £463,710 + £63,418
     assert (
-        f"The {eh.label} rises by £0.464m a year, from £5.544m to £6.008m (95% CI of the change £0.464m to £0.464m)"
-        in plain
-    )
-    assert f"The {sc.label} rises by £0.06m a year, from £76.23m to £76.29m" in plain
-    assert f"The {total.label} rises by £0.53m a year, from £81.77m to £82.30m" in plain
+        f"The {eh.label} rises by £463,710 a year, from £5.544m to £6.008m "
+        "(95% CI of the change £463,710 to £463,710)" in plain
+    ), plain
+    assert f"The {sc.label} rises by £63,418 a year, from £76.23m to £76.29m" in plain
+    assert f"The {total.label} rises by £527,128 a year, from £81.77m to £82.30m" in plain
 
 
 def test_when_no_precision_adds_up_each_number_is_rounded_on_its_own() -> None:
@@ -449,7 +460,7 @@ def test_means_of_three_never_take_more_than_one_extra_decimal(kind: str, short:
         half = 4.303 * float(np.std(diffs, ddof=1)) / math.sqrt(3)
         mean = float(diffs.mean())
         low, high = mean - half, mean + half
-        if half < unit or (low > 0 and low < unit) or (-unit < high < 0) or abs(mean) < unit:
+        if half < unit or min(abs(low), abs(high)) < unit or abs(mean) < unit:
             continue  # an interval under a unit (or an end within one of zero) rightly takes decimals
         checked += 1
         row = {
@@ -465,9 +476,10 @@ def test_means_of_three_never_take_more_than_one_extra_decimal(kind: str, short:
         assert all(_decimals(t) <= own + extra for t in shown), (row, shown)
         b, o, d = shown[:3]
         places = _decimals(d)
-        true = mean / (1e6 if short else 1.0)
+        true = mean / (1e6 if d.endswith("m") else 1.0)  # a change under £1m is in pounds
         assert abs(_units(d) - true * 10**places) <= 1, (row, shown, true)
-        assert abs(_units(o) - _units(b) - _units(d)) <= 1, (row, shown)
+        if b.endswith("m") == d.endswith("m"):
+            assert abs(_units(o) - _units(b) - _units(d)) <= 1, (row, shown)
     assert checked > 100
 
 
@@ -691,8 +703,8 @@ def test_money_near_a_million_takes_one_unit_in_every_options_block() -> None:
     takes one unit in every option's block, as it takes one precision."""
     res = _near_a_million()
     said = [re.sub(r"<[^>]+>", "", narrative._option_item(res, o)) for o in res.options]  # type: ignore[arg-type]
-    assert "rises by £0.03m a year, from £0.95m to £0.98m" in said[0], said[0]
-    assert "rises by £0.08m a year, from £0.95m to £1.03m" in said[1], said[1]
+    assert "rises by £30,000 a year, from £0.95m to £0.98m" in said[0], said[0]
+    assert "rises by £80,000 a year, from £0.95m to £1.03m" in said[1], said[1]
     from sim.present.format import shared_decimals, shown_in_millions
 
     cost = K.per_year(K.COST_TOTAL)
@@ -700,8 +712,8 @@ def test_money_near_a_million_takes_one_unit_in_every_options_block() -> None:
     decimals, millions = shared_decimals(rows, short=True), shown_in_millions(rows)
     shown = [fmt_row(r, cost, 365.0, DIFF, short=True, decimals=decimals, millions=millions) for r, *_ in rows]
     assert shown == [
-        ["£0.95m", "£0.98m", "£0.03m", "£0.02m", "£0.04m"],
-        ["£0.95m", "£1.03m", "£0.08m", "£0.06m", "£0.10m"],
+        ["£0.95m", "£0.98m", "£30,000", "£20,000", "£40,000"],
+        ["£0.95m", "£1.03m", "£80,000", "£60,000", "£100,000"],
     ], shown
 
 
@@ -741,3 +753,65 @@ def test_pounds_are_whole_even_where_a_decimal_would_make_them_add_up() -> None:
         "ci_high": 163321.90073910807,
     }
     assert fmt_row(row, kpi, 365.0, DIFF) == ["£81,769,464", "£81,901,828", "£132,363", "£101,404", "£163,322"]
+
+
+# --------------------------------------------------------------------------- money changes, ends near zero, adding up
+def _clause_text(kpi: K.Kpi, base: float, option: float, low: float, high: float) -> str:
+    d = _differences(kpi, base, option, low, high)
+    text, _ = narrative._clause(_Res(d, kpi), "opt", kpi, {str(k): v for k, v in d.iloc[0].items()})  # type: ignore[arg-type]
+    return re.sub(r"<[^>]+>", "", text)
+
+
+def test_a_change_in_money_takes_a_unit_of_its_own() -> None:
+    """The review's cases: "change £0.00m, 95% CI -£0.02m to £0.02m" for a change of £1,414 in a
+    social care cost of £42.47m; "(95% CI of the change £0.35m to £0.35m)"; a previous version
+    printed £0.307976m. A change and its interval take their own unit (pounds when all are
+    under £1m, whole pounds), the levels keep theirs; in millions, the ends read apart when they
+    are a pound apart, never past the pound."""
+    sc = K.per_year(K.COST_SOCIAL_CARE)
+    plain = _clause_text(sc, 42_473_076.09, 42_474_490.01, -15_144.72, 17_972.55)
+    assert plain == (
+        f"no clear difference in {sc.label}: £42.47m vs £42.47m (change £1,414, 95% CI -£15,145 to £17,973, "
+        "which includes zero)"
+    ), plain
+    eh = K.per_year(K.COST_EARLY_HELP)
+    plain = _clause_text(eh, 4_342_941.9, 4_689_143.0, 345_800.0, 346_600.0)
+    assert plain == (
+        f"the {eh.label} rises by £346,201 a year, from £4.34m to £4.69m (95% CI of the change £345,800 to £346,600)"
+    ), plain
+    # a change of £1m or more is in millions, its ends (£1.20 apart) told apart to the pound, no further
+    plain = _clause_text(eh, 4_342_941.9, 5_577_502.7, 1_234_560.2, 1_234_561.4)
+    assert plain.endswith("(95% CI of the change £1.234560m to £1.234561m)"), plain
+
+
+def test_an_end_that_rounds_to_zero_keeps_its_sign() -> None:
+    """The review's cases: "95% CI 0.0 to 0.2, which includes zero" (true lower end -0.016),
+    "-0.06 to 0.00" (true upper end +0.001). An end of an interval that includes zero that
+    would read as zero is shown with the decimals that give it its sign, up to two more; an end
+    that is zero stays 0."""
+    wait = K.wait(Stage.LEVEL3, "mean")
+    plain = _clause_text(wait, 2.0, 2.1, -0.016, 0.2)
+    assert plain.endswith("(change 0.1, 95% CI -0.02 to 0.2, which includes zero)"), plain
+    assert fmt_row(_row(wait, 2.0, 1.97, -0.06, 0.001), wait, 365.0, DIFF)[3:] == ["-0.06", "0.001"]
+    assert fmt_row(_row(wait, 0.0, 0.1, 0.0, 0.2), wait, 365.0, DIFF)[3:] == ["0.0", "0.2"]  # truly zero
+    assert fmt_row(_row(wait, 2.0, 2.1, -0.0001, 0.2), wait, 365.0, DIFF)[3:] == ["0.0", "0.2"]  # past two more
+
+
+def _row(kpi: K.Kpi, base: float, option: float, low: float, high: float) -> dict[str, Any]:
+    return {str(k): v for k, v in _differences(kpi, base, option, low, high).iloc[0].items()}
+
+
+def test_an_options_levels_take_a_decimal_more_to_add_up() -> None:
+    """The review's case: "falls by 4.9 days, from 5.2 to 0.2" (5.2 - 0.2 is 5.0): the KPI's one
+    precision in every option did not add up for this option, and no precision added up for
+    both. The option's levels and change take one decimal more where that makes them add up."""
+    wait = K.wait(Stage.LEVEL3, "mean")
+    rows = [
+        _differences(wait, 5.1667, 5.1667 - 4.93, -6.0, -3.9).assign(option="loud"),
+        _differences(wait, 5.1667, 5.1667 + 0.0064, -0.5, 0.5).assign(option="quiet"),
+    ]
+    res = _TwoOptions(pd.concat(rows, ignore_index=True), [wait])
+    plain = re.sub(r"<[^>]+>", "", narrative._option_item(res, "loud"))  # type: ignore[arg-type]
+    assert f"The {wait.label} falls by 4.93 days, from 5.17 to 0.24 (95% CI of the change -5.17 to -3.90)" in plain
+    (line,) = console.difference_lines(res.differences, [wait], 365.0, "loud")
+    assert re.sub(r"\s+->\s+", " -> ", line).endswith("5.17 -> 0.24   diff -4.93 (95% CI -5.17 to -3.90)"), line

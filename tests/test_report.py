@@ -428,8 +428,8 @@ def test_compare_verdicts_come_from_distinguishable(compare_dir: Path) -> None:
 def test_compare_summary_points_to_the_diagnostics_warnings(compare_dir: Path) -> None:
     """The compare summary (which does not repeat the Diagnostics section's tables) says near
     its top, in plain words, which answers are less precise than the target and how many runs
-    would be needed (the most any scenario needs), and points there; the Diagnostics tables
-    have a "no" cell for each."""
+    would be needed for each (the most any scenario needs for it), and points there; the
+    Diagnostics tables have a "no" cell for each."""
     diag = json.loads((compare_dir / "diagnostics.json").read_text())
     res = R.read(compare_dir)
     rows = [r for d in diag.values() for r in d["replications_needed"] if not r["sufficient"]]
@@ -438,11 +438,15 @@ def test_compare_summary_points_to_the_diagnostics_warnings(compare_dir: Path) -
     )
     text = _text(compare_dir)
     summary = re.sub(r"<[^>]+>", "", text[text.index('id="summary"') : text.index('id="assumptions"')])
-    labels = list(dict.fromkeys(res.kpis[r["kpi"]].label for r in rows))
-    named = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-    needed = max(int(r["n_needed"]) for r in rows)
-    line = f"Checks: {named} {'is' if len(labels) == 1 else 'are'} measured less precisely than ±5% with 2 runs"
-    assert f"{line} (about {needed:,} would be needed)" in html.unescape(summary), summary
+    needed: dict[str, int] = {}
+    for r in rows:
+        label = res.kpis[r["kpi"]].label
+        needed[label] = max(needed.get(label, 0), int(r["n_needed"]))
+    (first, most), *rest = needed.items()
+    named = [f"{first} (about {most:,} runs would be needed)", *(f"{k} (about {n:,})" for k, n in rest)]
+    assert rest, "several answers must be short"
+    line = f"Checks: {', '.join(named[:-1])} and {named[-1]} are measured less precisely than ±5% with 2 runs"
+    assert line in html.unescape(summary), summary
     assert "precision warning" not in summary and "95% CI" not in summary[: summary.index("With more_key_workers")]
     assert summary.index(line) < summary.index("With more_key_workers")
     tables = text[text.index('id="diagnostics"') : text.index("<footer")]

@@ -15,9 +15,12 @@ from sim.kpis import Kpi
 __all__ = [
     "ADD_UP_DECIMALS",
     "DIFF_ROW",
+    "LEVELS_BESIDE_POUNDS",
     "MAX_DECIMALS",
     "MEAN_CI",
     "MILLION",
+    "MONEY_DECIMALS",
+    "ZERO_DECIMALS",
     "adds_up",
     "base_decimals",
     "change_unit",
@@ -31,6 +34,7 @@ __all__ = [
     "fmt_row",
     "group_decimals",
     "in_millions",
+    "money_change",
     "negligible",
     "row_decimals",
     "row_shown",
@@ -44,6 +48,18 @@ MILLION = 1e6
 """Money of this many pounds or more is shown in millions in the report's text (:func:`row_shown`)."""
 MAX_DECIMALS = 8
 """The most decimals a group of numbers is ever given (:func:`group_decimals`)."""
+MONEY_DECIMALS = {"gbp": 0, "gbp_m": 6}
+"""The most decimals money is ever given: whole pounds, and in millions to the pound."""
+ZERO_DECIMALS = 2
+"""The most decimals an end of an interval that includes zero takes beyond its group's so that
+it does not read as zero when it is not (:func:`_off_zero`: ``-0.02 to 0.2``, not ``0.0 to 0.2``)."""
+LEVELS_BESIDE_POUNDS = 0.01
+"""The least half-width, in millions, at which a change's interval asks decimals of levels in
+millions beside the change shown in pounds (:func:`money_change`); a narrower one asks none:
+£4.34m to £4.69m beside "rises by £346,201 (95% CI £345,800 to £346,600)", not £4.3429m to
+£4.6891m."""
+_CHANGE = ("diff_mean", "ci_low", "ci_high")
+"""The fields of a row of ``differences.csv`` that are a change: the difference and its interval."""
 ADD_UP_DECIMALS = 1
 """The most decimals :func:`group_decimals` adds so that two levels subtract to their difference
 as shown; past it each is shown rounded on its own (:func:`row_shown`): one more decimal makes
@@ -142,9 +158,11 @@ def _readable(
 def _first_readable(
     kind: str, values: Sequence[float], low: float, high: float, readable: Callable[[int], bool], at_least: int
 ) -> int:
-    """The fewest decimals, from the kind's or ``at_least``, at which a group reads."""
-    d = max(base_decimals(kind, [*values, low, high]), min(at_least, MAX_DECIMALS))
-    while d < MAX_DECIMALS and not readable(d):
+    """The fewest decimals, from the kind's or ``at_least``, at which a group reads; money at
+    most :data:`MONEY_DECIMALS` (whole pounds: no pence beside £81,769,464)."""
+    most = MONEY_DECIMALS.get(kind, MAX_DECIMALS)
+    d = min(max(base_decimals(kind, [*values, low, high]), at_least), most)
+    while d < most and not readable(d):
         d += 1
     return d
 
@@ -154,8 +172,9 @@ def _add_up_decimals(
 ) -> int:
     """From ``d`` decimals (at which the numbers read), the fewest, at most
     :data:`ADD_UP_DECIMALS` more (none for pounds, ``kind`` ``gbp``: never pence beside
-    £81,769,464), at which each ``(base, option, diff)`` of ``adds`` adds up as shown
-    (:func:`adds_up`).
+    £81,769,464), at which the most ``(base, option, diff)`` of ``adds`` (one option's row each,
+    :func:`shared_decimals`) add up as shown (:func:`adds_up`); a row that still does not is
+    given a decimal more on its own where that makes it (:func:`_row_shown`).
 
     When none does (the means of three replications are thirds, and ``330.667 -> 158.333`` is
     never ``-172.333``: more decimals only add digits), each number is shown rounded on its
@@ -166,10 +185,10 @@ def _add_up_decimals(
     ``1,492 -> 1,492, 1``), else ``d``: extra decimals would not make them add up.
     """
     extra = 0 if kind == "gbp" else ADD_UP_DECIMALS
-    tried = [p for p in range(d, min(d + extra, MAX_DECIMALS) + 1) if readable(p)]
-    for p in tried:
-        if all(adds_up(*t, p) for t in adds):
-            return p
+    tried = [p for p in range(d, min(d + extra, MONEY_DECIMALS.get(kind, MAX_DECIMALS)) + 1) if readable(p)]
+    added = [sum(adds_up(*t, p) for t in adds) for p in tried]
+    if added and max(added) > 0:
+        return tried[added.index(max(added))]
     return next((p for p in tried if all(_same_way(*t, p) for t in adds)), d)
 
 
@@ -313,14 +332,23 @@ def shown_in_millions(rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], shor
 def _row_group(
     row: Mapping[str, Any], kpi: Kpi, window_days: float, millions: bool
 ) -> tuple[str, list[float], float, float, list[tuple[float, float]], list[tuple[float, float, float]]]:
-    """A row as :func:`group_decimals` takes it: kind, values, interval, levels to read apart
-    (when the interval excludes zero) and levels with their difference to add up."""
+    """A row as :func:`group_decimals` takes it: kind, values, interval (none where the change
+    has a unit of its own, :func:`money_change`), levels to read apart (when the interval
+    excludes zero) and levels with their difference to add up."""
     value = _row_values(row, kpi, window_days)
+    diff = "diff_mean" in row
+    # a change shown in pounds beside levels in millions (money_change): its interval asks the
+    # levels for the precision it would in millions only when it is LEVELS_BESIDE_POUNDS wide or
+    # more (not £4.3429m for an interval £800 wide: the change is given to the pound beside them)
+    own_unit = diff and millions and not money_change(value["diff_mean"], value["ci_low"], value["ci_high"])[0]
+    clear = excludes_zero(value["ci_low"], value["ci_high"])
     if millions:
         value = {f: v / MILLION for f, v in value.items()}
     low, high = value.pop("ci_low"), value.pop("ci_high")
-    diff = "diff_mean" in row
-    apart = [(value["base_mean"], value["option_mean"])] if diff and excludes_zero(low, high) else []
+    if own_unit:  # an interval about zero of that half-width, or none: it asks only for decimals
+        half = (high - low) / 2
+        low, high = (-half, half) if half >= LEVELS_BESIDE_POUNDS else (math.nan, math.nan)
+    apart = [(value["base_mean"], value["option_mean"])] if diff and clear else []
     adds = [(value["base_mean"], value["option_mean"], value["diff_mean"])] if diff else []
     return "gbp_m" if millions else kpi.kind, list(value.values()), low, high, apart, adds
 
@@ -381,8 +409,9 @@ def shared_decimals(
     then reads the same in every option's block (not ``244.35`` in one and ``244`` in the next,
     nor ``£90.3m`` beside ``£90.287m``). It is the fewest decimals at which every row reads
     (:func:`group_decimals`), from ``at_least``, raised by at most :data:`ADD_UP_DECIMALS`
-    where that makes every row's levels subtract to its difference as shown
-    (:func:`_add_up_decimals`); give it to :func:`fmt_row` or :func:`row_shown` as
+    where that makes the most rows' levels subtract to their difference as shown
+    (:func:`_add_up_decimals`; a row that still does not takes a decimal more on its own where
+    that makes it, :func:`_added_up`); give it to :func:`fmt_row` or :func:`row_shown` as
     ``decimals``. In the report's text (``short``) the rows' money is in one unit,
     millions when any of them is £1m or more (:func:`shown_in_millions`: give it to
     :func:`fmt_row` or :func:`row_shown` as ``millions``)."""
@@ -402,6 +431,52 @@ def shared_decimals(
     return _add_up_decimals(max(first), lambda d: all(r(d) for r in readables), adds, pounds)
 
 
+def money_change(diff: float, low: float, high: float) -> tuple[bool, int]:
+    """Whether a change in money (pounds, scaled) and its interval ``low`` to ``high`` are shown
+    in millions in the report's text, and their decimals: the one rule for a change's unit,
+    apart from its levels' (:func:`shown_in_millions`).
+
+    Pounds when the change and both ends are under £1m in size, whole pounds (``rises by
+    £346,201 a year``, not ``£0.35m``; ``change £1,414``, not ``£0.00m``); else millions, to the
+    precision at which the group reads (:func:`group_decimals`) and raised until the two ends
+    read apart when they are a pound or more apart, never beyond
+    :data:`MONEY_DECIMALS` (millions to the pound)."""
+    ends = [v for v in (diff, low, high) if math.isfinite(v)]
+    if not any(abs(v) >= MILLION for v in ends):
+        return False, MONEY_DECIMALS["gbp"]
+    most = MONEY_DECIMALS["gbp_m"]
+    m_diff, m_low, m_high = (v / MILLION for v in (diff, low, high))
+    d = group_decimals("gbp_m", [m_diff], m_low, m_high)
+    apart = math.isfinite(low) and math.isfinite(high) and high - low >= 1
+    while apart and d < most and f"{m_low:.{d}f}" == f"{m_high:.{d}f}":
+        d += 1
+    return True, d
+
+
+def _off_zero(x: float, low: float, high: float, d: int, kind: str) -> int:
+    """The decimals of ``x``, an end of the interval ``low`` to ``high`` that includes zero,
+    shown to ``d``: up to :data:`ZERO_DECIMALS` more (within :data:`MONEY_DECIMALS`) where it
+    would read as zero but is not (``-0.02 to 0.2``, not ``0.0 to 0.2`` for -0.016), so an
+    interval reads as starting at zero only where it does; ``d`` otherwise."""
+    if not (math.isfinite(low) and math.isfinite(high) and low <= 0 <= high) or x == 0 or _units(x, d) != 0:
+        return d
+    most = min(d + ZERO_DECIMALS, MONEY_DECIMALS.get(kind, MAX_DECIMALS))
+    return next((p for p in range(d + 1, most + 1) if _units(x, p) != 0), d)
+
+
+def _added_up(value: Mapping[str, float], kind: str, d: int, own: Callable[[], int]) -> int:
+    """The decimals of a row of ``differences.csv`` shown at ``d`` (its KPI's in every option,
+    :func:`shared_decimals`): ``own``'s (the row's own precision, at most
+    :data:`ADD_UP_DECIMALS` past the fewest at which it reads) where at ``d`` the levels do not
+    subtract to the difference as shown and there they do (``from 5.17 to 0.24, falls by 4.93``,
+    not ``from 5.2 to 0.2, falls by 4.9``); else ``d``."""
+    levels = (value["base_mean"], value["option_mean"], value["diff_mean"])
+    if kind == "gbp" or adds_up(*levels, d):
+        return d
+    mine = own()
+    return mine if mine > d and adds_up(*levels, mine) else d
+
+
 def _row_shown(
     row: Mapping[str, Any],
     kpi: Kpi,
@@ -413,10 +488,31 @@ def _row_shown(
     millions: bool | None = None,
 ) -> list[tuple[float, str, int]]:
     millions, places = _row_precision(row, kpi, window_days, short, at_least, decimals, millions)  # one for the row
+    value = _row_values(row, kpi, window_days)
+    value |= {f: shown(row.get(f), kpi, window_days) for f in fields if f not in value}
     factor = 1 / MILLION if millions else 1.0
-    value = {f: v * factor for f, v in _row_values(row, kpi, window_days).items()}
-    value |= {f: shown(row.get(f), kpi, window_days) * factor for f in fields if f not in value}
-    return [(value[f], "gbp_m" if millions else field_kind(kpi, f, row), places) for f in fields]
+    level_kind = "gbp_m" if millions else kpi.kind
+    diff_row = "diff_mean" in row
+    if diff_row and decimals is not None:  # a decimal more for this option where that makes it add up
+        in_unit = {f: v * factor for f, v in value.items()}
+        places = _added_up(
+            in_unit, level_kind, places, lambda: row_decimals(row, kpi, window_days, bool(millions), at_least)
+        )
+    change = (millions, places)
+    if diff_row and short and kpi.kind == "gbp":  # a change in money takes its own unit (money_change)
+        change = money_change(value["diff_mean"], value["ci_low"], value["ci_high"])
+        if change[0] == millions:  # in the levels' unit: at least their precision, so they can add up
+            change = (millions, min(max(places, change[1]), MONEY_DECIMALS[level_kind]))
+    out = []
+    for f in fields:
+        m, d = change if diff_row and f in _CHANGE else (millions, places)
+        unit = 1 / MILLION if m else 1.0
+        x = value[f] * unit
+        kind = "gbp_m" if m else field_kind(kpi, f, row)
+        if f in ("ci_low", "ci_high"):
+            d = _off_zero(x, value["ci_low"] * unit, value["ci_high"] * unit, d, kind)
+        out.append((x, kind, d))
+    return out
 
 
 def row_shown(

@@ -30,6 +30,7 @@ from sim.present.assumptions import (
     show,
     unreached_changes,
 )
+from sim.present.checks import checks_pointer, short_of_precision
 from sim.present.data import (
     BUDGET_WORDS,
     INTERVAL_TEXT,
@@ -59,7 +60,6 @@ from sim.present.format import (
 from sim.present.references import cited_keys
 from sim.results import Kind, Results
 from sim.vocab import POOLED_SERVICE, SERVICE_SETTINGS, Stage, stage_info, team_service
-from sim.warmup import diagnosed, plainly
 
 __all__ = ["changes_text", "num", "summary_items"]
 
@@ -304,59 +304,6 @@ def _budget_sentence(res: Results, s: str) -> str:
     )
 
 
-def _short(res: Results, s: str) -> list[dict[str, Any]]:
-    """The replication-count records of scenario ``s`` whose 95% CI misses the target precision."""
-    records = (res.diagnostics.get(s) or {}).get("replications_needed") or []
-    return [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
-
-
-def _warmup_checks(res: Results) -> list[str]:
-    """What the Diagnostics section says of the baseline's warm-up, in plain words
-    (:func:`sim.warmup.plainly`): the warm-up measure, when it is still settling after the
-    warm-up or may be changing at the end of the run, and each list so flagged, with the
-    answers it affects (:func:`sim.warmup.diagnosed`)."""
-    warm, queues = diagnosed(res.diagnostics.get(res.base) or {})
-    measure = f"the number of open {stage_info(Stage(K.WARMUP_MEASURE.subject)).open_label}"
-    parts = [plainly(measure, warm, "every answer")] if warm is not None and warm.flagged else []
-    parts += [
-        plainly(f"the waiting list for {stage_info(s).phrase}", v, "its wait") for s, v in queues.items() if v.flagged
-    ]
-    return parts
-
-
-def _precision_check(res: Results) -> str:
-    """The KPIs whose 95% CI misses the target precision in some scenario of a comparison, in
-    plain words, with the replications they have and the most any scenario needs; ``""`` when none."""
-    short = [r for s in res.scenarios for r in _short(res, s)]
-    if not short:
-        return ""
-    labels = list(dict.fromkeys(res.kpis[r["kpi"]].label for r in short))
-    runs = sorted({int(r["n_now"]) for r in short})
-    needed = max(int(r["n_needed"]) for r in short)
-    target = float((res.diagnostics.get(res.base) or {}).get("precision", 0.05))
-    named = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-    return (
-        f"{e(named)} {'is' if len(labels) == 1 else 'are'} measured less precisely than ±{target:.0%} with "
-        f"{' or '.join(map(str, runs))} runs (about {needed:,} would be needed)"
-    )
-
-
-def _checks_pointer(res: Results) -> str:
-    """One line pointing to the Diagnostics section when it holds warnings the summary does not
-    repeat (a comparison's KPIs short of the target precision, the warm-up check, dated changes
-    that never take effect), in plain words; else ``""``."""
-    parts = [_precision_check(res)] if res.kind == Kind.COMPARE else []
-    parts += _warmup_checks(res)
-    for s in res.scenarios if res.kind == Kind.COMPARE else [res.base]:
-        if n := len(unreached_changes(res.config(s))):
-            one = n == 1
-            parts.append(f"{n} dated change{'' if one else 's'} of {e(s)} never take{'s' if one else ''} effect")
-    parts = [p for p in parts if p]
-    if not parts:
-        return ""
-    return f'<span class="warn">Checks: {"; ".join(parts)}; see <a href="#diagnostics">Diagnostics</a>.</span>'
-
-
 def _precision_sentences(res: Results, s: str) -> list[str]:
     n = n_reps(res, s)
     if n < 2:
@@ -364,7 +311,7 @@ def _precision_sentences(res: Results, s: str) -> list[str]:
     diag = res.diagnostics.get(s) or {}
     records = list(diag.get("replications_needed") or [])
     target = float(diag.get("precision", 0.05))
-    short = _short(res, s)
+    short = short_of_precision(res, s)
     if not records:
         return []
     if not short:
@@ -384,7 +331,7 @@ def _run_items(res: Results) -> list[str]:
     s = res.base
     items = [
         _intro(res, s),
-        _checks_pointer(res),
+        checks_pointer(res),
         _referrals(res, s),
         _wait_sentence(res, s),
         _other_waits(res, s),
@@ -656,7 +603,7 @@ def _compare_items(res: Results) -> list[str]:
         "(common random numbers: replication <i>r</i> of every scenario sees the same families). A difference is "
         "called clear when the paired 95% confidence interval of the difference excludes zero. "
         + _per_year(res, res.base),
-        _checks_pointer(res),
+        checks_pointer(res),
         *[_option_item(res, option) for option in res.options],
     ]
     if n < 2:
