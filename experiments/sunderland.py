@@ -2,9 +2,11 @@
 options, paired under common random numbers.
 
 Options (configs/sunderland/options/): weekly panel, pooled allocation, more partner-led
-plans, FGC moved into early help. Writes a compare folder (default results/sunderland/:
-differences.csv and the rest; ehsim report reads it). The options below are ehsim compare's,
-passed on to it; 20 replications take about 1 CPU minute.
+plans, FGC moved into early help (offered at first contact instead of pre-proceedings, or
+keeping pre-proceedings conferences and adding early help referrals). Writes a compare
+folder (default results/sunderland/: differences.csv and the rest; ehsim report reads it).
+The options below are ehsim compare's, passed on to it; 20 replications take about 1 CPU
+minute.
 """
 
 from __future__ import annotations

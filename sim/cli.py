@@ -33,7 +33,7 @@ from sim.experiment import (
     window_problems,
 )
 from sim.present import console
-from sim.present.data import budget_of, in_scenarios, places, verdict
+from sim.present.data import budget_of, in_scenarios, large_changes, places, verdict
 from sim.present.format import fmt_kpi
 from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
@@ -432,6 +432,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for option in res.differences["option"].unique():
         print(f"  {option}:")
         headline = in_scenarios(saved, K.HEADLINE, [res.base, str(option)])  # a stage either has
+        headline += large_changes(saved, str(option), [k.name for k in headline])  # as the report's summary
         shown += [k.name for k in headline]
         for line in console.difference_lines(res.differences, headline, window, option):
             print(line)

@@ -7,6 +7,8 @@ reported figures fails here.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ from sim.calibrate import calibrate
 from sim.cli import main
 from sim.config import timeline
 from sim.experiment import compare, run_batch
-from tests.conftest import CONFIGS, mmc_dict
+from tests.conftest import CONFIGS, ROOT, mmc_dict
 
 SUNDERLAND_DEC_2017 = {"run.duration_days": 275, "run.warmup_days": 0}  # 1 April - 31 December 2017
 
@@ -65,6 +67,24 @@ def test_sunderland_caseload_per_early_help_worker_about_20_in_december_2017() -
     per_worker = t[[f"caseload_team_{name}_key_worker" for name in sc.teams]].mean(axis=1).mean()
     assert abs(per_worker - 20) / 20 <= 0.15, per_worker
     assert t["wait_level3_mean_days"].mean() < 1.0
+
+
+def test_sunderland_caseload_comment_agrees_with_the_readme() -> None:
+    """configs/sunderland/baseline.yaml said the average caseload per early help worker was
+    "about 18.5 in December 2017" while the README, from calibrated.yaml's December 2017 run
+    (the test above), says 19.0 (8.7 per senior, 14.3 over all): the comment gives the
+    README's numbers."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"calibrated Sunderland gives (\d+\.\d) per\s+early help worker \((\d+\.\d) per senior, (\d+\.\d) over all",
+        readme,
+    )
+    assert found is not None
+    worker, senior, every = found.groups()
+    lines = (CONFIGS / "sunderland" / "baseline.yaml").read_text(encoding="utf-8").splitlines()
+    comment = " ".join(line.strip().lstrip("# ") for line in lines if line.strip().startswith("#"))
+    assert "calibrated.yaml" in comment and "December 2017" in comment
+    assert f"{worker} per early help worker ({senior} per senior, {every} over all)" in comment, comment
 
 
 @pytest.mark.slow

@@ -187,6 +187,36 @@ def test_a_service_moving_directorate_changes_its_offer_point_on_the_date() -> N
     assert (pre["family_id"].map(first_plan) <= pre["time"]).all()
 
 
+def test_sunderland_fgc_options_mark_what_the_source_does_not_say() -> None:
+    """Sunderland-EH-2018 para 5.1 says only that FGC moves to early help *line management*
+    "to strengthen step-down"; fgc_in_early_help.yaml cited it for offering FGC at first
+    contact. Where FGC is offered, to how many, and its effect on step-ups are ASSUMPTIONs, and
+    each option file says its result is driven by them and by the FGC team's capacity."""
+    for name in ("fgc_in_early_help", "fgc_in_early_help_keeps_pre_proceedings"):
+        text = (CONFIGS / "sunderland" / "options" / f"{name}.yaml").read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if line.lstrip().startswith("fgc."):
+                assert "# ASSUMPTION" in line, line
+        header = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+        assert "driven by these assumptions and by the FGC team's capacity" in header, name
+
+
+def test_sunderland_fgc_variant_keeps_pre_proceedings_and_adds_early_help_referrals() -> None:
+    """The variant keeps FGC's pre-proceedings conferences after 1 April 2018 and adds
+    referrals at the start of a Level 3 plan (fgc.early_help_referral_prob), on one list."""
+    path = CONFIGS / "sunderland" / "options" / "fgc_in_early_help_keeps_pre_proceedings.yaml"
+    sc = sim.load_scenario(path, {"run.duration_days": 500, "run.warmup_days": 0})
+    assert sc.fgc is not None and sc.fgc.offer_at == "pre_proceedings"
+    day = (sc.changes[0].date - sc.run.start_date).days
+    ev = sim.run_replication(sc, seed=0).events
+    fgc = ev[(ev["stage"] == "fgc") & (ev["event"] == "join")][["family_id", "time"]]
+    l3 = ev[(ev["stage"] == "level3") & (ev["event"] == "start")][["family_id", "time"]]
+    with_plan = (fgc.merge(l3, on=["family_id", "time"], how="left", indicator=True)["_merge"] == "both").to_numpy()
+    after = (fgc["time"] >= day).to_numpy()
+    assert not with_plan[~after].any()  # before the move: pre-proceedings only
+    assert with_plan[after].sum() >= 5 and (~with_plan[after]).sum() >= 5  # after: both kinds
+
+
 def test_a_change_after_the_end_of_the_run_never_takes_effect() -> None:
     """A run shortened with --set keeps its scenario's schedule: a change dated after the end is
     accepted and changes nothing (same KPIs as with no change at all)."""

@@ -41,6 +41,7 @@ from sim.experiment import run_replication
 from sim.present import fig_compare, fig_costs, fig_diagnostics, fig_flow, fig_services, fig_sweep, fig_waits
 from sim.present import references as bib
 from sim.present.assumptions import read_assumptions
+from sim.present.data import large_changes
 from sim.present.format import diff_interval, fmt_money_axis, fmt_number
 from sim.present.narrative import changes_text
 from sim.present.page import page, references
@@ -416,6 +417,8 @@ def test_compare_verdicts_come_from_distinguishable(compare_dir: Path) -> None:
         said |= {k.split(" (rounds to ")[0] for k in small.group(1).split(", ")} if small else set()
         rows = diffs[(diffs["option"] == option) & diffs["kpi"].isin([k.name for k in K.COMPARE])]
         clear = {res.kpis[k].label for k, d in zip(rows["kpi"], rows["distinguishable"]) if d}
+        # and each large clear change in a service's wait or list beside the summary's list
+        clear |= {k.label for k in large_changes(res, option, [k.name for k in K.COMPARE])}
         assert said == clear, option
         for kpi, dist in zip(rows["kpi"], rows["distinguishable"]):
             label = res.kpis[kpi].label

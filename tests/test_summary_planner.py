@@ -6,7 +6,9 @@ One short Kirklees comparison (a month, two replications) of an MST option and a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import re
 
 import pytest
@@ -14,7 +16,8 @@ import pytest
 import sim.results as R
 from sim import kpis as K
 from sim.cli import main
-from sim.present import page
+from sim.present import console, page
+from sim.present.data import cap, in_scenarios, large_changes
 from sim.present.narrative import summary_items
 from sim.vocab import Stage
 from tests.conftest import CONFIGS
@@ -27,13 +30,21 @@ def _plain(html: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def kirklees(tmp_path_factory: pytest.TempPathFactory) -> R.Results:
+def kirklees_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[R.Results, str]:
+    """The comparison's results and what ``ehsim compare`` printed."""
     out = tmp_path_factory.mktemp("summary") / "kirklees"
     options = [KIRKLEES / "options" / f for f in ("second_mst_team.yaml", "fgc_at_first_contact.yaml")]
     days = ["--set", "run.duration_days=30", "--set", "run.warmup_days=0", "--quiet"]
     argv = ["compare", str(KIRKLEES / "calibrated.yaml"), *map(str, options), "--replications", "2", "--out", str(out)]
-    assert main([*argv, *days]) == 0
-    return R.read(out)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main([*argv, *days]) == 0
+    return R.read(out), printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def kirklees(kirklees_run: tuple[R.Results, str]) -> R.Results:
+    return kirklees_run[0]
 
 
 def _option_items(res: R.Results, option: str) -> list[str]:
@@ -159,3 +170,44 @@ def test_the_checks_line_gives_the_runs_each_answer_needs(kirklees: R.Results) -
         "Checks: mean wait for a key worker (about 274 runs would be needed), step-ups to social care (about 8) "
         "and entries to care (about 5) are measured less precisely than ±5% with 4 runs; "
     ), line
+
+
+def test_a_large_change_in_a_service_beside_the_headline_is_stated(kirklees: R.Results) -> None:
+    """The Sunderland planner's case: with fgc_in_early_help the mean wait for a family group
+    conference rose by 152.1 days (0.1 -> 152.3) and the figures' titles said so, but the
+    summary, whose list has no FGC wait, said only "2.0 more families a year enter care". A
+    clear change in a service's wait or list that at least doubles or halves it (and is half a
+    day or half a family or more) is now stated, in the same sentence shape as the others; a
+    clear change that is not large, or a large one that is not clear, is not."""
+    fgc = K.wait(Stage.FGC, "mean")
+    assert fgc.name not in {k.name for k in K.COMPARE}  # beside the summary's list
+    res = _with_difference(kirklees, "second_mst_team", fgc, 0.12, 152.14, 139.98, 164.31)
+    items = _option_items(res, "second_mst_team")
+    shape = (  # size, then the two levels, then the interval of the change (at the precision all options share)
+        r"The mean wait for a family group conference rises by 152\.1\d* days, from 0\.1\d* to 152\.\d+ "
+        r"\(95% CI of the change 1[34]\d\.\d+ to 164\.\d+\)\.$"
+    )
+    assert sum(bool(re.match(shape, c)) for c in items) == 1, items
+    clear = re.search(r"\bclear differences in ([^;.]*)", items[0])
+    assert clear is not None and fgc.label in clear.group(1), items[0]
+    # clear, but 5% longer: a knock-on effect, not a large change
+    res = _with_difference(kirklees, "second_mst_team", fgc, 100.0, 5.0, 1.0, 9.0)
+    assert fgc.label not in " ".join(_option_items(res, "second_mst_team"))
+    # large, but its interval includes zero: no clear difference, so nothing is added
+    res = _with_difference(kirklees, "second_mst_team", fgc, 0.12, 152.14, -10.0, 314.0)
+    assert fgc.label not in " ".join(_option_items(res, "second_mst_team"))
+
+
+def test_the_console_shows_the_large_changes_the_summary_states(kirklees_run: tuple[R.Results, str]) -> None:
+    """The console's paired table (the headline KPIs) adds the same large changes in a
+    service's wait or list as the summary: here the MST list at the end halves with a second
+    MST team (14.5 -> 7.0 families), which the headline does not list."""
+    res, printed = kirklees_run
+    block = printed.split("  second_mst_team:\n")[1].split("  fgc_at_first_contact:")[0]
+    headline = in_scenarios(res, K.HEADLINE, [res.base, "second_mst_team"])
+    extra = large_changes(res, "second_mst_team", [k.name for k in headline])
+    assert K.waiting_at_end(Stage.MST).name in {k.name for k in extra}
+    summary = " ".join(_option_items(res, "second_mst_team"))
+    for kpi in extra:
+        assert re.search(rf"^   \* {re.escape(console.label(kpi))} ", block, re.M), block
+        assert cap(kpi.label) in summary

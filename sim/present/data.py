@@ -9,15 +9,16 @@ labels, units and scales from its ``kpis`` (the registry). Nothing here parses a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from sim import kpis as K
 from sim.kpis import Kpi
-from sim.present.format import clip_interval, shown
+from sim.present.format import clip_interval, negligible, shown
 from sim.results import Kind, Results
+from sim.vocab import QUEUE_STAGES, Stage
 
 __all__ = [
     "BUDGET_WORDS",
@@ -34,6 +35,7 @@ __all__ = [
     "has",
     "in_scenarios",
     "kpi_rows",
+    "large_changes",
     "n_reps",
     "not_drawn",
     "places",
@@ -251,6 +253,49 @@ def verdict(row: Mapping[str, Any]) -> str:
     if float(row["n"]) < 2 or not finite(row["ci_low"]):
         return "unknown"
     return "clear" if bool(row["distinguishable"]) else "unclear"
+
+
+LARGE = 0.5
+"""A clear change in a service's wait or list is *large* when it is at least this share of the
+larger of its two levels (the wait or list at least doubles or halves) and at least
+:data:`sim.kpis.ABSOLUTE_ENOUGH` in its unit (half a day, half a family). A list or wait that
+doubles or halves changes what the service is for the families in it, whether or not the
+option was aimed at that service, so the summary and the console must say so; smaller relative
+changes in services beside the headline (a panel's list 1% longer) are knock-on effects the
+figures show. The floor keeps out a wait going from 0.1 to 0.3 days: relatively large, too
+small to matter for any decision."""
+
+
+def _service_kpis(stage: Stage) -> tuple[Kpi, ...]:
+    """A service's wait and list: its mean wait, its average list, its list at the end."""
+    return K.wait(stage, "mean"), K.queue_mean(stage), K.waiting_at_end(stage)
+
+
+def _large(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> bool:
+    """Whether a clear difference (a row of ``differences``) is :data:`LARGE`."""
+    base, option, diff = (shown(row[f], kpi, window_days) for f in ("base_mean", "option_mean", "diff_mean"))
+    return abs(diff) >= K.ABSOLUTE_ENOUGH and abs(diff) >= LARGE * max(abs(base), abs(option))
+
+
+def large_changes(res: Results, option: str, shown_kpis: Collection[str]) -> list[Kpi]:
+    """The KPIs to show beside ``shown_kpis`` (names) so that no large change in a service is
+    left unsaid: for each service (a stage with a queue) with a :data:`LARGE` clear change with
+    ``option`` in its wait or list (:func:`_service_kpis`) not in ``shown_kpis``, every clear
+    (:func:`verdict`, and not :func:`sim.present.format.negligible`) change in its wait and list
+    that is not. The one rule for the report's summary and the console's paired table."""
+    d = res.differences
+    if d is None:
+        return []
+    mine = d[d["option"].astype(str) == option]
+    recs = {str(r["kpi"]): {str(k): v for k, v in r.items()} for r in mine.to_dict(orient="records")}
+    window = res.window_days(option)
+    out: list[Kpi] = []
+    for stage in QUEUE_STAGES:
+        kpis = [k for k in present(res, _service_kpis(stage)) if k.name not in shown_kpis and k.name in recs]
+        clear = [k for k in kpis if verdict(recs[k.name]) == "clear" and not negligible(recs[k.name], k, window)]
+        if any(_large(recs[k.name], k, window) for k in clear):
+            out += clear
+    return out
 
 
 def budget_of(res: Results, scenario: str | None = None) -> float | None:

@@ -37,6 +37,7 @@ from sim.present.data import (
     budget_verdict,
     cap,
     finite,
+    large_changes,
     n_reps,
     present,
     stat,
@@ -565,7 +566,8 @@ def _option_item(res: Results, option: str) -> str:
     cost_decimals = max(
         (rows_decimals(rows, short=True, millions=shown_in_millions(rows)) for rows in costs.values()), default=0
     )
-    for kpi in present(res, K.COMPARE):
+    listed = present(res, K.COMPARE)  # and any large change in a service's wait or list beside them
+    for kpi in [*listed, *large_changes(res, option, [k.name for k in listed])]:
         rec = recs.get(kpi.name)
         if rec is None or not (finite(rec["base_mean"]) or finite(rec["option_mean"])):
             continue
