@@ -19,6 +19,7 @@ import html
 import json
 import math
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,7 @@ from sim.present import references as bib
 from sim.present.assumptions import read_assumptions
 from sim.present.format import diff_interval, fmt_money_axis, fmt_number
 from sim.present.narrative import changes_text
-from sim.present.page import page, references
+from sim.present.page import footer, page, references
 from sim.present.report import build_figures, make_report
 from sim.present.robustness import change_texts
 from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
@@ -1008,6 +1009,23 @@ def test_report_command_rewrites_the_report(run_dir: Path, tmp_path: Path) -> No
     assert not (copy / "figures" / "old_figure.png").exists()
     # figures are deterministic: the same results give the same images
     assert [i["src"] for i in _page(copy).images] == [i["src"] for i in _page(run_dir).images]
+
+
+def test_the_command_of_a_script_lists_the_baseline_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Sunderland review's case: an experiment script's report rebuilt its command from
+    manifest.json's scenario files, whose keys are sorted, so "ehsim compare" got an option
+    (fgc_in_early_help) as its baseline. The files now come in the job's order."""
+    out = tmp_path / "c"
+    base, option = CONFIGS / "options" / "weekly_panel.yaml", CONFIGS / "options" / "more_key_workers.yaml"
+    monkeypatch.setattr(sys, "argv", ["experiments/a_council.py"])  # not ehsim: the command is rebuilt
+    args = ["compare", str(base), str(option), "--replications", "2", "--out", str(out)]
+    assert main([*args, "--set", "run.duration_days=40", "--set", "run.warmup_days=0", "--quiet"]) == 0
+    res = R.read(out)
+    assert res.scenarios == ["weekly_panel", "more_key_workers"]
+    assert list(res.manifest["scenario_files"]) == ["more_key_workers", "weekly_panel"]  # as manifest.json holds it
+    (command,) = re.findall(r"<th scope='row'>Command</th><td><code>(.*?)</code>", footer(res))
+    words = shlex.split(html.unescape(command))
+    assert words[:4] == ["ehsim", "compare", str(base), str(option)], words
 
 
 # --------------------------------------------------------------------------- assumptions

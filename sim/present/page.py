@@ -486,7 +486,9 @@ def _command(res: Results) -> str:
     cmd = str(man.get("command") or "")
     if " " in cmd or not cmd:
         return cmd
-    files = [str(v) for v in (man.get("scenario_files") or {}).values()]
+    paths = {str(k): str(v) for k, v in (man.get("scenario_files") or {}).items()}
+    # in the job's order, the baseline first: manifest.json's keys are sorted, so paths' are not
+    files = [paths.pop(s) for s in res.scenarios if s in paths] + list(paths.values())
     parts = [
         "ehsim",
         cmd,
