@@ -401,6 +401,22 @@ def test_compare_summary_numbers_match_differences_csv(compare_dir: Path) -> Non
     assert ("weekly_panel", "cost_total_gbp_per_year") in said
 
 
+def test_the_compare_page_says_its_difference_intervals_are_cut_and_the_csv_keeps_them(compare_dir: Path) -> None:
+    """The Sunderland review's case: "Mean wait for a key worker 7.75 -> 0.73, diff -7.02 (95% CI
+    -7.75 to -1.96)" while differences.csv holds ci_low -12.08, and the page said only that
+    differences "can be negative". It now says where the shown interval is cut and that the csv
+    keeps the paired t interval."""
+    wait = K.wait(Stage.LEVEL3, "mean")
+    assert diff_interval(wait, 7.75, -12.08, -1.96) == (-7.75, -1.96)  # what the page shows; the csv keeps -12.08
+    text = _text(compare_dir)
+    said = (
+        "The interval shown for a change in a quantity that cannot be negative is cut at minus the baseline's "
+        "level, so that no option's level is below zero (and for a share, so that none is above 100%); "
+        "differences.csv keeps the paired t interval, uncut."
+    )
+    assert said in text
+
+
 def test_compare_verdicts_come_from_distinguishable(compare_dir: Path) -> None:
     diffs = pd.read_csv(compare_dir / "differences.csv")
     res = R.read(compare_dir)
