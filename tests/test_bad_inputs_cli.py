@@ -298,6 +298,24 @@ def test_a_team_typo_in_a_file_says_the_team_does_not_exist_as_set_does(
     assert "did you mean" not in err and err.strip().splitlines() == [err.strip()]
 
 
+def test_compare_names_every_bad_scenario_file_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ehsim compare A past.yaml bad_team.yaml`` said only the first bad file's problem, though
+    every problem gets a line: each file is now checked before any work, and each says its own."""
+    past = tmp_path / "past.yaml"
+    past.write_text(f"extends: {SUNDERLAND}\nname: past\nrun: {{start_date: 20170101}}\n")
+    bad_team = tmp_path / "bad_team.yaml"
+    bad_team.write_text(f"extends: {SUNDERLAND}\nname: bad_team\nteams: {{washingtn: {{workers: 7}}}}\n")
+    out = tmp_path / "out"
+    argv = ["compare", str(SUNDERLAND), str(past), str(bad_team), "--replications", "2", "--out", str(out)]
+    err = _refused(argv, capsys, NO_TEAM)
+    lines = err.strip().splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith(f"error: {past}: run.start_date") and lines[1].startswith(f"error: {bad_team}: ")
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------- a problem an override brings
 KIRKLEES = str(CONFIGS / "kirklees" / "calibrated.yaml")
 MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")
