@@ -1030,7 +1030,8 @@ def test_report_command_rewrites_the_report(run_dir: Path, tmp_path: Path) -> No
 def test_the_command_of_a_script_lists_the_baseline_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The Sunderland review's case: an experiment script's report rebuilt its command from
     manifest.json's scenario files, whose keys are sorted, so "ehsim compare" got an option
-    (fgc_in_early_help) as its baseline. The files now come in the job's order."""
+    (fgc_in_early_help) as its baseline. The files now come in the job's order, as do the
+    scenarios' fingerprints."""
     out = tmp_path / "c"
     base, option = CONFIGS / "options" / "weekly_panel.yaml", CONFIGS / "options" / "more_key_workers.yaml"
     monkeypatch.setattr(sys, "argv", ["experiments/a_council.py"])  # not ehsim: the command is rebuilt
@@ -1042,6 +1043,8 @@ def test_the_command_of_a_script_lists_the_baseline_first(tmp_path: Path, monkey
     (command,) = re.findall(r"<th scope='row'>Command</th><td><code>(.*?)</code>", footer(res))
     words = shlex.split(html.unescape(command))
     assert words[:4] == ["ehsim", "compare", str(base), str(option)], words
+    (scenarios,) = re.findall(r"<th scope='row'>Scenarios</th><td>(.*?)</td>", footer(res))
+    assert scenarios.startswith("weekly_panel <code>"), scenarios  # the fingerprints, in the same order
 
 
 # --------------------------------------------------------------------------- assumptions

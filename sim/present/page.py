@@ -520,7 +520,8 @@ def _versions() -> dict[str, str]:
 def footer(res: Results) -> str:
     man = res.manifest
     packages = {**(man.get("packages") or {}), **_versions()}
-    fingerprints = man.get("fingerprints") or {}
+    fingerprints = dict(man.get("fingerprints") or {})  # manifest.json's keys are sorted: the job's order
+    fingerprints = {**{s: fingerprints.pop(s) for s in res.scenarios if s in fingerprints}, **fingerprints}
     rows = [
         ("Command", f"<code>{e(_command(res))}</code>"),
         ("Report", f"<code>ehsim report {e(str(res.folder))}</code>"),
