@@ -403,9 +403,33 @@ def _load_named(path: Path, overrides: list[str], option: bool = False) -> Scena
         raise FileError([f"{path}: {line}" for line in exc.messages]) from None
 
 
+def _load_every(config: Path, options: list[Path], overrides: list[str]) -> list[Scenario]:
+    """:func:`_load_named` of the baseline ``config`` and each option, every file checked before
+    any work: an error gives every file's problems, a line each, not the first bad file's alone
+    (an override's problem with the baseline is said once, not again for each option)."""
+    loaded, errors = [], []
+    for i, path in enumerate([config, *options]):
+        try:
+            loaded.append(_load_named(path, overrides, option=i > 0))
+        except ScenarioError as exc:
+            errors.append(exc)
+    if not errors:
+        return loaded
+    if len(errors) == 1:
+        raise errors[0]
+    lines: list[str] = []
+    for error in errors:
+        said = (
+            error.lines(FLAGS.get(error.argument, error.argument))
+            if isinstance(error, OverrideError)
+            else error.messages
+        )
+        lines += [line for line in said if not any(line.startswith(f"{old} (applied to ") for old in lines)]
+    raise FileError(lines)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
-    base = _load_named(args.config, args.overrides)
-    options = [_load_named(path, args.overrides, option=True) for path in args.options]
+    base, *options = _load_every(args.config, args.options, args.overrides)
     if problems := window_problems(base, options):  # the option's file has the problem, not the baseline's
         raise FileError([f"{args.options[i]}: {problem}" for i, problem in problems.items()])
     check_batch_args(args.replications, args.seed, args.backend, args.workers, args.scheduler, args.precision)

@@ -265,6 +265,57 @@ def test_compare_names_the_option_file_that_has_the_error(
     assert err.startswith(f"error: {option}: ") and BASE not in err
 
 
+SUNDERLAND = CONFIGS / "sunderland" / "calibrated.yaml"
+NO_TEAM = "team 'washingtn' does not exist"
+TEAMS = "(teams: washington, east_west, coalfields; did you mean 'washington'?)"
+
+
+def test_a_team_typo_in_a_file_says_the_team_does_not_exist_as_set_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Sunderland review's case: an option file with ``teams: {washingtn: {workers: 7}}``
+    got "teams.washingtn.caseload_cap: required key is missing", as if a team were being added,
+    while ``--set teams.washingtn.workers=7`` said the team does not exist. Both now say so, in
+    one line from one piece of code, with the teams and the one the name is close to."""
+    option = tmp_path / "bad_team.yaml"
+    option.write_text(f"extends: {SUNDERLAND}\nname: bad_team\nteams: {{washingtn: {{workers: 7}}}}\n")
+    err = _refused(["validate", str(option)], capsys, NO_TEAM)
+    assert err.strip() == (
+        f"error: {option}: teams.washingtn: {NO_TEAM} in the scenario it extends {TEAMS}; to add a team, give it "
+        "every required key (workers, caseload_cap)"
+    )
+    err = _refused(["validate", str(SUNDERLAND), "--set", "teams.washingtn.workers=7"], capsys, NO_TEAM)
+    assert err.strip() == (
+        f"error: --set teams.washingtn.workers=7: teams.washingtn: {NO_TEAM} {TEAMS}; to add a team, set the whole "
+        "entry: teams.washingtn={...}"
+    )
+    # a new team given whole is added; a new team given in part, with no name close, is one line too
+    option.write_text(f"extends: {SUNDERLAND}\nname: more\nteams: {{hendon: {{workers: 7, caseload_cap: 20}}}}\n")
+    code = main(["validate", str(option)])
+    assert "required key is missing" not in capsys.readouterr().err and code in (0, 2)
+    option.write_text(f"extends: {SUNDERLAND}\nname: more\nteams: {{hendon: {{workers: 7}}}}\n")
+    err = _refused(["validate", str(option)], capsys, "team 'hendon' does not exist in the scenario it extends")
+    assert "did you mean" not in err and err.strip().splitlines() == [err.strip()]
+
+
+def test_compare_names_every_bad_scenario_file_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ehsim compare A past.yaml bad_team.yaml`` said only the first bad file's problem, though
+    every problem gets a line: each file is now checked before any work, and each says its own."""
+    past = tmp_path / "past.yaml"
+    past.write_text(f"extends: {SUNDERLAND}\nname: past\nrun: {{start_date: 20170101}}\n")
+    bad_team = tmp_path / "bad_team.yaml"
+    bad_team.write_text(f"extends: {SUNDERLAND}\nname: bad_team\nteams: {{washingtn: {{workers: 7}}}}\n")
+    out = tmp_path / "out"
+    argv = ["compare", str(SUNDERLAND), str(past), str(bad_team), "--replications", "2", "--out", str(out)]
+    err = _refused(argv, capsys, NO_TEAM)
+    lines = err.strip().splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith(f"error: {past}: run.start_date") and lines[1].startswith(f"error: {bad_team}: ")
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------- a problem an override brings
 KIRKLEES = str(CONFIGS / "kirklees" / "calibrated.yaml")
 MST_OPTION = str(CONFIGS / "kirklees" / "options" / "second_mst_team.yaml")

@@ -19,6 +19,7 @@ import html
 import json
 import math
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,7 @@ from sim.present.assumptions import read_assumptions
 from sim.present.data import large_changes
 from sim.present.format import diff_interval, fmt_money_axis, fmt_number
 from sim.present.narrative import changes_text
-from sim.present.page import page, references
+from sim.present.page import footer, page, references
 from sim.present.report import build_figures, make_report
 from sim.present.robustness import change_texts
 from sim.present.theme import CATEGORY_AXIS_LABELS, colours, palette, safe_text
@@ -399,6 +400,22 @@ def test_compare_summary_numbers_match_differences_csv(compare_dir: Path) -> Non
     said = {(a["option"], a["kpi"]) for a in checked if a["source"] == "differences"}
     assert ("more_key_workers", "wait_level3_mean_days") in said
     assert ("weekly_panel", "cost_total_gbp_per_year") in said
+
+
+def test_the_compare_page_says_its_difference_intervals_are_cut_and_the_csv_keeps_them(compare_dir: Path) -> None:
+    """The Sunderland review's case: "Mean wait for a key worker 7.75 -> 0.73, diff -7.02 (95% CI
+    -7.75 to -1.96)" while differences.csv holds ci_low -12.08, and the page said only that
+    differences "can be negative". It now says where the shown interval is cut and that the csv
+    keeps the paired t interval."""
+    wait = K.wait(Stage.LEVEL3, "mean")
+    assert diff_interval(wait, 7.75, -12.08, -1.96) == (-7.75, -1.96)  # what the page shows; the csv keeps -12.08
+    text = _text(compare_dir)
+    said = (
+        "The interval shown for a change in a quantity that cannot be negative is cut at minus the baseline's "
+        "level, so that no option's level is below zero (and for a share, so that none is above 100%); "
+        "differences.csv keeps the paired t interval, uncut."
+    )
+    assert said in text
 
 
 def test_compare_verdicts_come_from_distinguishable(compare_dir: Path) -> None:
@@ -1011,6 +1028,26 @@ def test_report_command_rewrites_the_report(run_dir: Path, tmp_path: Path) -> No
     assert not (copy / "figures" / "old_figure.png").exists()
     # figures are deterministic: the same results give the same images
     assert [i["src"] for i in _page(copy).images] == [i["src"] for i in _page(run_dir).images]
+
+
+def test_the_command_of_a_script_lists_the_baseline_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Sunderland review's case: an experiment script's report rebuilt its command from
+    manifest.json's scenario files, whose keys are sorted, so "ehsim compare" got an option
+    (fgc_in_early_help) as its baseline. The files now come in the job's order, as do the
+    scenarios' fingerprints."""
+    out = tmp_path / "c"
+    base, option = CONFIGS / "options" / "weekly_panel.yaml", CONFIGS / "options" / "more_key_workers.yaml"
+    monkeypatch.setattr(sys, "argv", ["experiments/a_council.py"])  # not ehsim: the command is rebuilt
+    args = ["compare", str(base), str(option), "--replications", "2", "--out", str(out)]
+    assert main([*args, "--set", "run.duration_days=40", "--set", "run.warmup_days=0", "--quiet"]) == 0
+    res = R.read(out)
+    assert res.scenarios == ["weekly_panel", "more_key_workers"]
+    assert list(res.manifest["scenario_files"]) == ["more_key_workers", "weekly_panel"]  # as manifest.json holds it
+    (command,) = re.findall(r"<th scope='row'>Command</th><td><code>(.*?)</code>", footer(res))
+    words = shlex.split(html.unescape(command))
+    assert words[:4] == ["ehsim", "compare", str(base), str(option)], words
+    (scenarios,) = re.findall(r"<th scope='row'>Scenarios</th><td>(.*?)</td>", footer(res))
+    assert scenarios.startswith("weekly_panel <code>"), scenarios  # the fingerprints, in the same order
 
 
 # --------------------------------------------------------------------------- assumptions

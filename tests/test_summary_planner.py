@@ -139,16 +139,57 @@ def test_the_checks_line_is_plain_and_says_which_answers_are_affected(kirklees: 
     (line,) = [_plain(i) for i in summary_items(res) if "Checks:" in i]
     assert line.startswith(  # then the dated changes a month-long run never reaches
         "Checks: entries to care (about 10 runs would be needed) and step-ups to social care (about 14) are "
-        "measured less precisely than ±5% with 4 runs; the number of open Level 3 key-worker plans may still be "
-        "changing at the end of the run, so every answer may depend on how long the run is; the waiting list for "
-        "multi-systemic therapy may still be changing at the end of the run, so its wait may depend on how long "
-        "the run is; "
+        "measured less precisely than ±5% with 4 runs; in every scenario, the number of open Level 3 key-worker "
+        "plans may still be changing at the end of the run, so every answer may depend on how long the run is; in "
+        "every scenario, the waiting list for multi-systemic therapy may still be changing at the end of the run, "
+        "so its wait may depend on how long the run is; "
     ), line
     assert line.endswith("; see Diagnostics.")
     for jargon in ("MSER", "precision warning", "CI", "replication"):
         assert jargon not in line
     section = page.diagnostics(res)
     assert page.MSER_PLAINLY in section and "confidence-interval method" in section
+
+
+def test_the_warm_up_check_covers_every_scenario_and_says_each_thing_once(kirklees: R.Results) -> None:
+    """The Sunderland review's case: the console warned that an option's open plans were still
+    growing and that another's FGC list was, but the report's Diagnostics section and Checks
+    line read the baseline's check alone. Each scenario's check is now there, each sentence once
+    with the scenarios it holds for (every scenario, or their names)."""
+    base, mst, fgc = kirklees.scenarios
+    steady = {
+        "warmup": {"warmup_days": 91.25, "drift": "", "n_points": 36, "at_cap": False},
+        "queue_warmup": {"mst": 456.25},
+        "queue_drift": {"mst": ""},
+        "queue_at_cap": {"mst": True},
+        "warmup_days_configured": 365.0,
+    }
+    growing = {
+        "warmup": {"warmup_days": 456.25, "drift": "growing", "n_points": 36, "at_cap": True},
+        "queue_warmup": {"mst": 456.25, "fgc": 456.25},
+        "queue_drift": {"mst": "", "fgc": "growing"},
+        "queue_at_cap": {"mst": True, "fgc": True},
+        "warmup_days_configured": 365.0,
+    }
+    res = dataclasses.replace(kirklees, diagnostics={base: steady, mst: steady, fgc: growing})
+    html = page.diagnostics(res)
+    section = _plain(html)
+    said = re.findall(r"<p>Warm-up \((.*?)\):", html)
+    assert said == [f"{base} and {mst}", fgc, "every scenario", fgc], said
+    assert section.count("The list for multi-systemic therapy is still settling") == 1
+    assert f"Warm-up ({base} and {mst}): MSER-5 on the monthly" in section
+    assert "suggests discarding the first 92 days; the scenario discards 365 days (long enough)" in section
+    assert "Warm-up (every scenario): The list for multi-systemic therapy is still settling" in section
+    assert f"Warm-up ({fgc}): The list for a family group conference is still growing at the end" in section
+    assert re.search(rf"Warm-up \({fgc}\): MSER-5 on the monthly [^.]*: the series is still growing", section)
+    (line,) = [_plain(i) for i in summary_items(res) if "Checks:" in i]
+    assert (
+        f"Checks: in {fgc}, the number of open Level 3 key-worker plans is still growing at the end of the run, so "
+        "every answer depends on how long the run is; in every scenario, the waiting list for multi-systemic "
+        "therapy may still be changing at the end of the run, so its wait may depend on how long the run is; in "
+        f"{fgc}, the waiting list for a family group conference is still growing at the end of the run, so its "
+        "wait depends on how long the run is; "
+    ) in line, line
 
 
 def test_the_checks_line_gives_the_runs_each_answer_needs(kirklees: R.Results) -> None:

@@ -292,7 +292,7 @@ def test_the_console_and_the_report_give_the_same_verdict(
 
     # the report: the Diagnostics section, the summary's pointer to it, the warm-up figure's title
     section = page.diagnostics(res)
-    main_text = section[section.index("<p>Warm-up:") :].split("</p>")[0]
+    main_text = section[section.index("<p>Warm-up (") :].split("</p>")[0]
     report_days = int(
         re.search(r"suggests discarding (?:the first|at least) ([\d,]+) days", main_text).group(1).replace(",", "")
     )  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import typing
@@ -320,6 +321,67 @@ def _names_at(data: dict[str, Any], path: tuple[str, ...]) -> list[str]:
     return [str(k) for k in node] if isinstance(node, dict) else []
 
 
+def no_entry(at: tuple[str, ...], known: list[str], where: str, hint: str) -> str:
+    """The one line saying the entry at ``at`` of a mapping of named entries (:data:`NAMED_ENTRIES`)
+    does not exist: the entries that do, the one its name is close to (a typo), then ``hint``.
+
+    Parameters
+    ----------
+    at
+        The entry's path (``("teams", "washingtn")``).
+    known
+        The names that exist.
+    where
+        Where it does not exist, with a leading space (" in the scenario it extends"), or "".
+    hint
+        How to add one, with a leading "; ", or "".
+    """
+    noun, plural, _ = NAMED_ENTRIES[at[:-1]]
+    listed = ", ".join(known) if known else "none"
+    near = difflib.get_close_matches(at[-1], known, n=1)
+    guess = f"; did you mean {near[0]!r}?" if near else ""
+    return _one_line(f"{'.'.join(at)}: {noun} {at[-1]!r} does not exist{where} ({plural}: {listed}{guess}){hint}")
+
+
+def _partial_new_entries(base: dict[str, Any], child: dict[str, Any]) -> list[str]:
+    """The entries a file extending ``base`` adds to a mapping of named entries that may be added
+    to (:data:`NAMED_ENTRIES`: ``teams``, ``localities``...) without a key every entry needs,
+    each as the one line of :func:`no_entry`: a new entry must be given whole, so a name not in
+    ``base`` with keys missing is taken for a typo of one that is (``teams: {washingtn:
+    {workers: 7}}``), not as half a new entry ("teams.washingtn.caseload_cap: required key is
+    missing"). A mapping the file replaces (``replace: true``) adds nothing."""
+    out = []
+    for path, (noun, _, known_at) in NAMED_ENTRIES.items():
+        if known_at != path:  # initial_state.teams: an entry for a team of teams, never a new one
+            continue
+        node: Any = child
+        for part in path:  # a mapping replaced on the way adds its entries whole
+            node = node.get(part) if isinstance(node, dict) and node.get("replace") is not True else None
+        if not isinstance(node, dict) or node.get("replace") is True:
+            continue
+        known = _names_at(base, path)
+        required = _entry_required(path)
+        for name, entry in node.items():
+            if name not in known and isinstance(entry, dict) and [k for k in required if k not in entry]:
+                hint = f"; to add a {noun}, give it every required key ({', '.join(required)})"
+                out.append(no_entry((*path, str(name)), known, " in the scenario it extends", hint))
+    return out
+
+
+def _entry_required(path: tuple[str, ...]) -> list[str]:
+    """The required keys of an entry of the mapping of named entries at ``path`` (a team's)."""
+    model: Any = Scenario
+    for name in path:
+        field = getattr(model, "model_fields", {}).get(name)
+        if field is None:
+            return []
+        inner = [a for a in typing.get_args(field.annotation) if a is not type(None)]
+        model = inner[0] if len(inner) == 1 else field.annotation
+    entry = typing.get_args(model)[-1] if typing.get_args(model) else None
+    fields = getattr(entry, "model_fields", None) or {}
+    return [f.alias or n for n, f in fields.items() if f.is_required()]
+
+
 @_one_line_errors
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``data`` with dotted keys set, creating mappings as needed.
@@ -334,17 +396,16 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
         for i, part in enumerate(parts[:-1]):
             named = NAMED_ENTRIES.get(tuple(parts[:i]))
             if named is not None and part not in node:
-                noun, plural, known_at = named
+                noun, _, known_at = named
                 known = _names_at(out, known_at)
                 if part not in known:
                     here = ".".join(parts[: i + 1])
-                    listed = ", ".join(known) if known else "none"
-                    hint = ""
-                    if known_at == tuple(parts[:i]):
-                        hint = f"; to add a {noun}, set the whole entry: {here}={{...}}"
-                    raise ScenarioError(
-                        [_one_line(f"{here}: {noun} {part!r} does not exist ({plural}: {listed}){hint}")]
+                    hint = (
+                        f"; to add a {noun}, set the whole entry: {here}={{...}}"
+                        if known_at == tuple(parts[:i])
+                        else ""
                     )
+                    raise ScenarioError([no_entry(tuple(parts[: i + 1]), known, "", hint)])
             nxt = node.get(part)
             if nxt is None:
                 nxt = node[part] = {}
@@ -585,6 +646,8 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(parent, str):
         raise ScenarioError([f"extends: must be a file path, got {parent!r}"])
     base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
+    if added := _partial_new_entries(base, data):
+        raise ScenarioError(added)
     return merge_extends(base, data)
 
 

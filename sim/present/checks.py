@@ -8,6 +8,7 @@ Diagnostics section, which holds the technical detail (the confidence-interval m
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sim import kpis as K
@@ -17,7 +18,7 @@ from sim.results import Kind, Results
 from sim.vocab import Stage, stage_info
 from sim.warmup import diagnosed, plainly
 
-__all__ = ["checks_pointer", "short_of_precision"]
+__all__ = ["checks_pointer", "rank", "said_by", "short_of_precision"]
 
 e = html.escape
 
@@ -28,18 +29,63 @@ def short_of_precision(res: Results, s: str) -> list[dict[str, Any]]:
     return [r for r in records if not r.get("sufficient") and finite(r.get("n_needed")) and r["kpi"] in res.kpis]
 
 
+def said_by(res: Results, say: Callable[[Mapping[str, Any]], list[tuple[int, str]]]) -> list[tuple[str, str]]:
+    """What ``say`` says of each scenario's diagnostics entry, each sentence once, with the
+    scenarios that say it, so several scenarios saying the same thing say it once.
+
+    Parameters
+    ----------
+    res
+        The results: a comparison's scenarios, else its one scenario (:attr:`Results.base`).
+    say
+        The sentences of one scenario's diagnostics entry (none for nothing to say), each with
+        its rank (what it is of: :func:`rank`).
+
+    Returns
+    -------
+    list of tuple
+        Each sentence once, by rank and then in the order first said (the baseline's first),
+        with the scenarios saying it in words, escaped: "every scenario" when a comparison's
+        every scenario does, else their names ("a", "a and b"...).
+    """
+    names = res.scenarios if res.kind == Kind.COMPARE else [res.base]
+    said: dict[str, tuple[int, list[str]]] = {}  # sentence -> (its rank, the scenarios saying it)
+    for s in names:
+        for r, text in say(res.diagnostics.get(s) or {}):
+            said.setdefault(text, (r, []))[1].append(s)
+    every = len(names) > 1
+    in_order = sorted(said.items(), key=lambda item: item[1][0])  # stable: first said first among equals
+    return [
+        (text, "every scenario" if every and len(by) == len(names) else _and([e(s) for s in by]))
+        for text, (_, by) in in_order
+    ]
+
+
+def rank(stage: Stage | None) -> int:
+    """Where a warm-up sentence goes among a scenario's (:func:`said_by`): the warm-up measure's
+    (``None``) first, then each queue's in the order of the stages."""
+    return 0 if stage is None else 1 + list(Stage).index(stage)
+
+
 def _warmup_checks(res: Results) -> list[str]:
-    """What the Diagnostics section says of the baseline's warm-up, in plain words
+    """What the Diagnostics section says of each scenario's warm-up, in plain words
     (:func:`sim.warmup.plainly`): the warm-up measure, when it is still settling after the
     warm-up or may be changing at the end of the run, and each list so flagged, with the
-    answers it affects (:func:`sim.warmup.diagnosed`)."""
-    warm, queues = diagnosed(res.diagnostics.get(res.base) or {})
+    answers it affects (:func:`sim.warmup.diagnosed`); in a comparison each names the
+    scenarios it holds for (:func:`said_by`)."""
     measure = f"the number of open {stage_info(Stage(K.WARMUP_MEASURE.subject)).open_label}"
-    parts = [plainly(measure, warm, "every answer")] if warm is not None and warm.flagged else []
-    parts += [
-        plainly(f"the waiting list for {stage_info(s).phrase}", v, "its wait") for s, v in queues.items() if v.flagged
-    ]
-    return parts
+
+    def say(diag: Mapping[str, Any]) -> list[tuple[int, str]]:
+        warm, queues = diagnosed(diag)
+        parts = [(rank(None), plainly(measure, warm, "every answer"))] if warm is not None and warm.flagged else []
+        return parts + [
+            (rank(s), plainly(f"the waiting list for {stage_info(s).phrase}", v, "its wait"))
+            for s, v in queues.items()
+            if v.flagged
+        ]
+
+    named = res.kind == Kind.COMPARE and len(res.scenarios) > 1
+    return [f"in {who}, {text}" if named else text for text, who in said_by(res, say)]
 
 
 def _and(words: list[str]) -> str:

@@ -59,7 +59,9 @@ INTERVALS: dict[Kind, str] = {
     Kind.RUN: f"Every interval on this page is a {INTERVAL_TEXT}, across replications.",
     Kind.COMPARE: (
         f"Every interval on this page is a {INTERVAL_TEXT}; differences between options are paired intervals "
-        "(the same replications of each option) and can be negative."
+        "(the same replications of each option) and can be negative. The interval shown for a change in a quantity "
+        "that cannot be negative is cut at minus the baseline's level, so that no option's level is below zero "
+        "(and for a share, so that none is above 100%); differences.csv keeps the paired t interval, uncut."
     ),
     Kind.SWEEP: (
         f"Every interval and band on this page is a {INTERVAL_TEXT}, across the replications of one combination."

@@ -32,6 +32,7 @@ from sim.present.assumptions import (
     unreached_warnings,
     value_on,
 )
+from sim.present.checks import rank, said_by
 from sim.present.data import (
     INTERVAL_TEXT,
     INTERVALS,
@@ -433,25 +434,38 @@ MSER_PLAINLY = (
 """What the Diagnostics section says MSER-5 is, for a reader who does not know it."""
 
 
-def _warmup_text(res: Results) -> str:
-    diag = res.diagnostics.get(res.base) or {}
+UNCHECKED = "no monthly series in these results, so the warm-up was not checked"
+"""What the Diagnostics section says of a scenario whose warm-up was not checked."""
+
+
+def _warmup_said(diag: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """What the Diagnostics section says of one scenario's warm-up check (:func:`sim.warmup.diagnosed`),
+    as HTML with each sentence's rank (:func:`sim.present.checks.rank`): the warm-up measure's verdict,
+    then each queue flagged (:func:`sim.warmup.queue_warning`)."""
     warm, queues = diagnosed(diag)
     if warm is None:
-        return "<p>Warm-up: no monthly series in these results, so the warm-up was not checked.</p>"
+        return [(rank(None), UNCHECKED)]
     verdict_text = "shorter than suggested: consider a longer run.warmup_days" if warm.settling else "long enough"
     months = (diag.get("warmup") or {}).get("n_points", "?")
-    measured = f"the monthly {e(K.WARMUP_MEASURE.label)} ({months} months, {e(res.base)})"
-    check = f"<p>{MSER_PLAINLY}</p><p>Warm-up: MSER-5 on {measured}"
+    check = f"MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months)"
     if warm.undecided:
-        text = f"{check}: the scenario discards {warm.warmup_days:,.0f} days; {e(at_cap('the series', warm))}.</p>"
+        text = f"{check}: the scenario discards {warm.warmup_days:,.0f} days; {e(at_cap('the series', warm))}"
     elif warm.steady:
         text = (
             f"{check} suggests discarding the first {warm.discard_days:,} days; the scenario discards "
-            f"{warm.warmup_days:,.0f} days ({verdict_text}).</p>"
+            f"{warm.warmup_days:,.0f} days ({verdict_text})"
         )
     else:
-        text = f"{check}: {e(unsteady('the series', warm, 'the KPIs depend'))}.</p>"
-    return text + "".join(f"<p>Warm-up: {e(cap(queue_warning(s, v)))}.</p>" for s, v in queues.items() if v.flagged)
+        text = f"{check}: {e(unsteady('the series', warm, 'the KPIs depend'))}"
+    return [(rank(None), text), *((rank(s), e(cap(queue_warning(s, v)))) for s, v in queues.items() if v.flagged)]
+
+
+def _warmup_text(res: Results) -> str:
+    """The Diagnostics section's warm-up check of every scenario (the baseline's alone for a
+    sweep), each sentence once with the scenarios it holds for (:func:`sim.present.checks.said_by`)."""
+    said = said_by(res, _warmup_said)
+    intro = "" if all(text == UNCHECKED for text, _ in said) else f"<p>{MSER_PLAINLY}</p>"
+    return intro + "".join(f"<p>Warm-up ({who}): {text}.</p>" for text, who in said)
 
 
 def diagnostics(res: Results) -> str:
@@ -472,7 +486,9 @@ def _command(res: Results) -> str:
     cmd = str(man.get("command") or "")
     if " " in cmd or not cmd:
         return cmd
-    files = [str(v) for v in (man.get("scenario_files") or {}).values()]
+    paths = {str(k): str(v) for k, v in (man.get("scenario_files") or {}).items()}
+    # in the job's order, the baseline first: manifest.json's keys are sorted, so paths' are not
+    files = [paths.pop(s) for s in res.scenarios if s in paths] + list(paths.values())
     parts = [
         "ehsim",
         cmd,
@@ -504,7 +520,8 @@ def _versions() -> dict[str, str]:
 def footer(res: Results) -> str:
     man = res.manifest
     packages = {**(man.get("packages") or {}), **_versions()}
-    fingerprints = man.get("fingerprints") or {}
+    fingerprints = dict(man.get("fingerprints") or {})  # manifest.json's keys are sorted: the job's order
+    fingerprints = {**{s: fingerprints.pop(s) for s in res.scenarios if s in fingerprints}, **fingerprints}
     rows = [
         ("Command", f"<code>{e(_command(res))}</code>"),
         ("Report", f"<code>ehsim report {e(str(res.folder))}</code>"),
