@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,7 +33,7 @@ from sim.experiment import (
     window_problems,
 )
 from sim.present import console
-from sim.present.data import budget_of, in_scenarios, large_changes, places, verdict
+from sim.present.data import budget_of, in_scenarios, large_changes
 from sim.present.format import fmt_kpi
 from sim.present.robustness import design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
@@ -151,20 +151,6 @@ def script_args(
     shown = out.relative_to(Path(script).resolve().parents[1]) if out.is_absolute() else out
     next(a for a in p._actions if a.dest == "out").help = f"results folder (default {shown})"
     return p.parse_args(argv)
-
-
-def locality_names(res: R.Results, kpis: Sequence[K.Kpi]) -> list[str]:
-    """The names of ``kpis`` in each locality of ``res`` (the rows :func:`console.locality_lines` shows)."""
-    return [K.in_locality(k, group).name for group in places(res) for k in kpis]
-
-
-def clear_note(differences: pd.DataFrame, kpis: Collection[str], options: Collection[str]) -> list[str]:
-    """The footnote explaining the ``*`` of :func:`console.difference_lines`, as a list of one
-    line when a row shown (a KPI named in ``kpis``, of one of ``options``) is marked clear,
-    else an empty list (with one replication no row is: there is no interval)."""
-    shown = differences[differences["kpi"].isin(kpis) & differences["option"].astype(str).isin(options)]
-    clear = any(verdict({str(k): v for k, v in row.items()}) == "clear" for _, row in shown.iterrows())
-    return [console.CLEAR_NOTE] if clear else []
 
 
 def _parser() -> _Parser:
@@ -465,8 +451,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             print(f"By locality, {option} - {res.base}:")
             for line in console.locality_lines(saved, option, K.BY_LOCALITY):
                 print(line)
-    shown += locality_names(saved, K.BY_LOCALITY) if args.by_locality else []
-    for line in clear_note(res.differences, shown, res.differences["option"].astype(str).unique()):
+    shown += console.locality_names(saved, K.BY_LOCALITY) if args.by_locality else []
+    for line in console.clear_note(res.differences, shown, res.differences["option"].astype(str).unique()):
         print(line)
     if any(budget_of(saved, s) for s in saved.scenarios):  # the budget covers early help only
         print("Early help cost a year against each scenario's budget (its average over the results window):")

@@ -120,7 +120,7 @@ def test_one_replication_prints_no_clear_difference_note(tmp_path: Path) -> None
 
 
 def test_clear_note_only_when_a_shown_row_is_clear() -> None:
-    from sim.cli import clear_note  # here: the other tests run on code without it
+    from sim.present.console import clear_note  # here: the other tests run on code without it
 
     row = {"option": "cut", "base_mean": 1.0, "option_mean": 2.0, "diff_sd": 0.1, "ci_low": 0.9, "ci_high": 1.1}
     one = pd.DataFrame([row | {"kpi": "care_entries", "n": 1, "distinguishable": False}])

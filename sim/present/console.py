@@ -6,7 +6,7 @@ registry, so the terminal, the CSVs and the report say the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -20,10 +20,12 @@ from sim.warmup import at_cap, diagnosed, unsteady
 
 __all__ = [
     "change_lines",
+    "clear_note",
     "difference_lines",
     "envelope_lines",
     "label",
     "locality_lines",
+    "locality_names",
     "locality_summary_lines",
     "projection_lines",
     "summary_lines",
@@ -229,3 +231,17 @@ def diagnostics_lines(saved: Results, scenarios: Sequence[str], replications: in
             if warm.settling:
                 out.append((False, f"  {WARMUP_ADVICE.format(days=warm.discard_days)}"))
     return out
+
+
+def locality_names(res: Results, kpis: Sequence[K.Kpi]) -> list[str]:
+    """The names of ``kpis`` in each locality of ``res`` (the rows :func:`locality_lines` shows)."""
+    return [K.in_locality(k, group).name for group in places(res) for k in kpis]
+
+
+def clear_note(differences: pd.DataFrame, kpis: Collection[str], options: Collection[str]) -> list[str]:
+    """The footnote explaining the ``*`` of :func:`difference_lines`, as a list of one
+    line when a row shown (a KPI named in ``kpis``, of one of ``options``) is marked clear,
+    else an empty list (with one replication no row is: there is no interval)."""
+    shown = differences[differences["kpi"].isin(kpis) & differences["option"].astype(str).isin(options)]
+    clear = any(verdict({str(k): v for k, v in row.items()}) == "clear" for _, row in shown.iterrows())
+    return [CLEAR_NOTE] if clear else []
