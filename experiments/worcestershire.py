@@ -18,8 +18,9 @@ from pathlib import Path
 
 import sim.results as R
 from sim import kpis as K
-from sim.cli import clear_note, locality_names, main, script_args
+from sim.cli import main, script_args
 from sim.present import console
+from sim.present.console import clear_note, locality_names
 from sim.vocab import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
