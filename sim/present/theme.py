@@ -41,6 +41,7 @@ __all__ = [
     "safe_text",
     "style",
     "title",
+    "title_width",
 ]
 
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -166,11 +167,20 @@ TITLE_GID = "ehsim-title"
 """The gid of a figure's title (:func:`title`), by which :func:`finish` finds it."""
 
 
+TITLE_MAX_CHARS = 100
+"""The most characters of a title line, however wide the figure."""
+
+
+def title_width(fig: Figure) -> int:
+    """Characters a line of ``fig``'s title holds (:func:`title` wraps it there)."""
+    return min(TITLE_MAX_CHARS, int(fig.get_figwidth() * TITLE_CHARS_PER_INCH))
+
+
 def title(fig: Figure, text: str) -> None:
     """The figure's title: the finding, in a sentence, wrapped to the figure's width
     (:func:`finish` wraps it again if a line drawn is still wider, and keeps its height clear
     of the panels whatever its lines)."""
-    width = min(100, int(fig.get_figwidth() * TITLE_CHARS_PER_INCH))
+    width = title_width(fig)
     y = 1 - TITLE_GAP_INCHES / fig.get_figheight()
     fig.suptitle(textwrap.fill(text, width), x=0.01, y=y, ha="left", va="top", gid=TITLE_GID)
 
