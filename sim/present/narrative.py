@@ -548,7 +548,7 @@ def _option_item(res: Results, option: str) -> str:
     changes = changes_text(res, option)
     what = f" ({changes})" if changes else ""
     clauses: list[tuple[int, str]] = []
-    # a clear difference too small to show at its KPI's own precision is listed apart
+    # a clear difference that reads as zero at its KPI's precision in the paragraph is listed apart
     said: dict[str, list[str]] = {"clear": [], "negligible": [], "unclear": [], "none": [], "unknown": []}
     every = [
         ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in d.to_dict(orient="records")
@@ -573,9 +573,12 @@ def _option_item(res: Results, option: str) -> str:
         # same in each (not £980,000 in one and £1.0m in the next)
         rows = rows_of(kpi)
         decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
-        text, how = _clause(res, option, kpi, rec, decimals, shown_in_millions(rows))
+        millions = shown_in_millions(rows)
+        text, how = _clause(res, option, kpi, rec, decimals, millions)
         note = _no_care_effect(res, option) if kpi.name == K.CARE_ENTRIES.name else ""
-        small = negligible(rec, kpi, res.window_days(option)) if how == "clear" else ""
+        # zero as the clause shows it (one precision for the KPI in the paragraph)
+        shown_as = res.kpis.get(kpi.name, kpi)
+        small = negligible(rec, shown_as, res.window_days(option), decimals, millions) if how == "clear" else ""
         group = "negligible" if small else how
         clauses.append((list(said).index(group), f"<li>{cap(text)}.{' ' + note if note else ''}</li>"))  # clear first
         said[group].append(e(kpi.label) + (f" (rounds to {e(small)})" if small else ""))
