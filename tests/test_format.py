@@ -590,6 +590,28 @@ def test_a_settings_number_reads_plainly() -> None:
     ]
 
 
+def test_an_options_change_rounds_its_settings_but_never_to_look_alike() -> None:
+    """The Sunderland review's case: "family.need_probs.level2 0.16769375804122127 -> 0.2677"
+    on the console and in the report. A changed setting reads to 4 significant figures (a
+    whole number whole); where two different values would then read the same, more digits."""
+    from sim.present.narrative import _grouped
+
+    changes = [("family.need_probs.level2", 0.16769375804122127, 0.2677), ("panel.interval_days", 14.0, 7)]
+    changes += [("family.need_probs.level3", 0.38230624195877877, 0.2823)]
+    assert _grouped(changes, plain=True) == [
+        "family.need_probs.level2 0.1677 -> 0.2677",
+        "panel.interval_days 14 -> 7",
+        "family.need_probs.level3 0.3823 -> 0.2823",
+    ]
+    assert _grouped(changes[:1]) == ["<code>family.need_probs.level2</code> 0.1677 → 0.2677"]
+    from sim.present.assumptions import shown_apart  # the report's table of what an option changes
+
+    assert shown_apart(0.26770001, 0.2677) == ["0.26770001", "0.2677"]
+    assert shown_apart(0.16769375804122127, 0.16769375804122127, 0.3) == ["0.1677", "0.1677", "0.3"]
+    assert shown_apart(1234.5678, 7_700_000.0, "pooled") == ["1235", "7,700,000", "pooled"]
+    assert shown_apart([0.123456, 0.5], [0.123457, 0.5]) == ["[0.123456, 0.5]", "[0.123457, 0.5]"]
+
+
 def test_every_kpi_as_stored_reads_in_plain_digits() -> None:
     """The review's case: "Every KPI as stored" showed ``4.512e+08``, ``2.46e+04`` and ``7.7e+06``."""
     from sim.present import page

@@ -27,7 +27,7 @@ from sim.present.assumptions import (
     config_changes,
     dated_changes,
     setting_sources,
-    show,
+    shown_apart,
     unreached_changes,
 )
 from sim.present.checks import checks_pointer, short_of_precision
@@ -355,11 +355,8 @@ def _grouped(
     for key, old, new in changes:
         segs = key.split(".")
         after = (notes or {}).get(key, "")
-        sig = (
-            (segs[0], ".".join(segs[2:]), show(old), show(new), after)
-            if len(segs) >= 3
-            else (key, "", show(old), show(new), after)
-        )
+        was, now = shown_apart(old, new)
+        sig = (segs[0], ".".join(segs[2:]), was, now, after) if len(segs) >= 3 else (key, "", was, now, after)
         groups.setdefault(sig, []).append(segs[1] if len(segs) >= 3 else "")
     parts = []
     for (head, tail, old, new, after), middles in groups.items():
@@ -397,7 +394,8 @@ def _moves(dated: Sequence[Any]) -> tuple[list[tuple[str, Any, Any]], dict[str, 
         steps, first, last = len(dates), dates[0], dates[-1]
         if steps > 1 and values[-1] == values[0]:
             moves.append((key, values[0], values[1]))
-            notes[key] = ("" if first == whole[0] else f" on {first}") + f", back to {show(values[-1])} on {last}"
+            back = shown_apart(values[0], values[1])[0]  # as its first move shows it
+            notes[key] = ("" if first == whole[0] else f" on {first}") + f", back to {back} on {last}"
             continue
         moves.append((key, values[0], values[-1]))
         when = "" if (first, last) == whole else f", {first} to {last}" if steps > 1 else f" on {first}"
