@@ -96,3 +96,44 @@ def test_cost_title_sets_each_budget_against_early_help_not_the_total() -> None:
     assert text.endswith(f"Early help cost within its budget in {BASE}; over its budget in {OPT}"), text
     one = findings.costs({BASE: 90e6}, [BASE], {}, {BASE: "within"})
     assert one == "Total cost £90,000,000 a year. Early help cost within its budget", one
+
+
+SUNDERLAND = ["sunderland_calibrated", "fgc_in_early_help", "more_partner_led_plans", "pooled_allocation"]
+SUNDERLAND += ["weekly_panel"]
+
+
+def _every_option_titles(width: int | None) -> list[str]:
+    """The cost, step-up and utilisation titles of the Sunderland review's five scenarios
+    (``width=None``: the default title line)."""
+    options = SUNDERLAND[1:]
+    kw = {} if width is None else {"width": width}
+    totals = {s: 43.2e6 + 1e5 * i for i, s in enumerate(SUNDERLAND)}
+    cost = findings.costs(totals, SUNDERLAND, dict.fromkeys(options, "unclear"), {}, **kw)
+    ups = findings.step_ups({s: 61.5 for s in SUNDERLAND}, {}, SUNDERLAND, dict.fromkeys(options, "clear"), **kw)
+    items = [(s, "Social worker caseload utilisation", 90.0) for s in SUNDERLAND]
+    verdicts = {("Social worker caseload utilisation", s): "clear" for s in options}
+    return [cost, ups, findings.utilisation(items, SUNDERLAND, verdicts, **kw)]
+
+
+@pytest.mark.parametrize("width", [None, 85])
+def test_titles_name_every_option_or_say_how_many_more(width: int | None) -> None:
+    """The titles dropped options beyond three silently (costs.png named three of the four
+    Sunderland options): each names every option where they fit on two title lines, else
+    as many as fit and "and N more (see the table)"."""
+    import textwrap
+
+    for text in _every_option_titles(width):
+        shown = [o for o in SUNDERLAND[1:] if o in text]
+        more = re.search(r"(\d+) (more|options) \(see the table\)", text)
+        assert len(shown) + (int(more.group(1)) if more else 0) == 4, text
+        if more:
+            assert shown == SUNDERLAND[1 : 1 + len(shown)], text
+        list_end = text.index(". Early help") if ". Early help" in text else len(text)
+        assert len(textwrap.wrap(text[:list_end], width or 100)) <= 2, text
+
+
+def test_titles_that_cannot_fit_every_option_say_how_many_more() -> None:
+    cost, ups, use = _every_option_titles(60)
+    for text in (cost, ups, use):
+        assert re.search(r"(and \d+ more|; 4 options) \(see the table\)$", text), text
+    assert "fgc_in_early_help" not in use and "4 options" in use, use

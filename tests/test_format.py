@@ -201,21 +201,25 @@ def test_the_reports_text_states_a_change_in_a_wait() -> None:
     assert re.sub(r"<[^>]+>", "", text).endswith("(129.4 → 116.6; 95% CI of the change -15.7 to -9.8)")
 
 
-def test_a_difference_is_negligible_when_it_rounds_to_zero_at_its_kpis_own_precision() -> None:
-    """Caseloads are shown to 0.01 children, a change in a share to 1 percentage point, money to
-    £1, waits to 0.1 days: a difference that rounds to zero there is negligible, whatever
-    precision its row needs to read."""
+def test_a_difference_is_negligible_when_it_reads_zero_as_the_text_shows_it() -> None:
+    """Negligible is judged at the precision the report's text shows the difference at (the
+    KPI's one precision in every option, ``decimals``; else the row's own): a caseload change of
+    0.0028 children whose interval needs three decimals to read shows as 0.003, not "0.00"; a
+    change in money under a pound shows as £0; a wait's 0.037 days at three decimals is no
+    "0.0 days"."""
 
     def row(kpi: K.Kpi, base: float, diff: float) -> dict[str, Any]:
         return {str(k): v for k, v in _differences(kpi, base, base + diff, diff / 2, diff * 2).iloc[0].items()}
 
-    assert negligible(row(K.SW_CASELOAD, 15.3547, 0.0028), K.SW_CASELOAD, 365.0) == "0.00 children"
-    assert negligible(row(K.SW_CASELOAD, 15.3547, 0.006), K.SW_CASELOAD, 365.0) == ""
-    assert negligible(row(UTILISATION, 0.767736, 0.000138), UTILISATION, 365.0) == "0 percentage points"
+    assert negligible(row(K.SW_CASELOAD, 15.3547, 0.0028), K.SW_CASELOAD, 365.0) == ""
+    assert negligible(row(K.SW_CASELOAD, 15.352, 0.0028), K.SW_CASELOAD, 365.0, decimals=2) == "0.00 children"
+    assert negligible(row(UTILISATION, 0.767736, 0.000138), UTILISATION, 365.0, decimals=0) == "0 percentage points"
     assert negligible(row(UTILISATION, 0.767736, 0.006), UTILISATION, 365.0) == ""
     cost = K.per_year(K.COST_TOTAL)
     assert negligible(row(cost, 81_769_464.0, 0.4), cost, 365.0) == "£0"
-    assert negligible(row(FRONT_DOOR_WAIT, 0.0256, 0.0003), FRONT_DOOR_WAIT, 365.0) == "0.0 days"
+    panel = row(FRONT_DOOR_WAIT, 6.889, 0.037)
+    assert negligible(panel, FRONT_DOOR_WAIT, 365.0, decimals=3) == ""
+    assert negligible(panel, FRONT_DOOR_WAIT, 365.0, decimals=1) == "0.0 days"
     assert negligible(row(FRONT_DOOR_WAIT, 360.5, -55.2), FRONT_DOOR_WAIT, 365.0) == ""
 
 
@@ -584,6 +588,28 @@ def test_a_settings_number_reads_plainly() -> None:
         "costs.budget_gbp_per_year 7,700,000 -> 6,200,000",
         "panel.interval_days 14 -> 7",
     ]
+
+
+def test_an_options_change_rounds_its_settings_but_never_to_look_alike() -> None:
+    """The Sunderland review's case: "family.need_probs.level2 0.16769375804122127 -> 0.2677"
+    on the console and in the report. A changed setting reads to 4 significant figures (a
+    whole number whole); where two different values would then read the same, more digits."""
+    from sim.present.narrative import _grouped
+
+    changes = [("family.need_probs.level2", 0.16769375804122127, 0.2677), ("panel.interval_days", 14.0, 7)]
+    changes += [("family.need_probs.level3", 0.38230624195877877, 0.2823)]
+    assert _grouped(changes, plain=True) == [
+        "family.need_probs.level2 0.1677 -> 0.2677",
+        "panel.interval_days 14 -> 7",
+        "family.need_probs.level3 0.3823 -> 0.2823",
+    ]
+    assert _grouped(changes[:1]) == ["<code>family.need_probs.level2</code> 0.1677 → 0.2677"]
+    from sim.present.assumptions import shown_apart  # the report's table of what an option changes
+
+    assert shown_apart(0.26770001, 0.2677) == ["0.26770001", "0.2677"]
+    assert shown_apart(0.16769375804122127, 0.16769375804122127, 0.3) == ["0.1677", "0.1677", "0.3"]
+    assert shown_apart(1234.5678, 7_700_000.0, "pooled") == ["1235", "7,700,000", "pooled"]
+    assert shown_apart([0.123456, 0.5], [0.123457, 0.5]) == ["[0.123456, 0.5]", "[0.123457, 0.5]"]
 
 
 def test_every_kpi_as_stored_reads_in_plain_digits() -> None:

@@ -272,7 +272,11 @@ def _check_figure(fig: Any, name: str) -> None:
         return
     assert axes, f"{name}: no axes"
     renderer = _renderer(fig)
+    (sup,) = [t for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    top = sup.get_window_extent(renderer)
+    assert top.x0 >= 0 and top.x1 <= fig.bbox.width and top.y1 <= fig.bbox.height, f"{name}: the title is cut off"
     for ax in axes:
+        assert not _overlap(top, ax.get_tightbbox(renderer)), f"{name}: the title is drawn over {ax.get_title()!r}"
         for label in (ax.get_xlabel(), ax.get_ylabel()):
             assert label.strip(), f"{name}: an axis has no label ({ax.get_title()!r})"
             assert re.search(r"\([^)]+\)", label) or label in CATEGORY_AXIS_LABELS, f"{name}: {label!r} has no unit"
@@ -641,6 +645,24 @@ def test_every_figure_has_title_axis_units_and_no_overlaps(which: str, request: 
     assert specs
     for spec in specs:
         _check_figure(spec.figure, spec.name)
+
+
+def test_a_long_title_wraps_to_the_width_and_clears_the_panels() -> None:
+    """A tall figure's two-line title was drawn over its first panels' titles (the
+    Sunderland forest plot): the title's height is reserved whatever its lines, and a line
+    wider than the figure is wrapped again."""
+    from sim.present.theme import finish, new_figure, title
+
+    for width, height, rows in ((12.0, 25.0, 9), (6.0, 4.0, 1)):
+        fig, axes = new_figure(width, height, rows, 2)
+        for i, ax in enumerate(axes):
+            ax.set_title(f"Mean wait for a key worker {i}")
+            ax.set_xlabel("Change (days)")
+            ax.set_ylabel("Option")
+        parts = [f"{o}: {n} of 18" for o, n in (("fgc_in_early_help", 3), ("more_partner_led_plans", 11))]
+        parts += ["pooled_allocation: 2 of 18", "weekly_panel: 2 of 18", "WWWWWWWWWWWW_WWWWWWWWWWWWW: 0 of 18"]
+        title(fig, "Clear differences from the baseline (paired 95% CI excludes 0) - " + "; ".join(parts))
+        _check_figure(finish(fig), f"long title, {width} x {height} in")
 
 
 def test_titles_state_findings_from_the_data(run_dir: Path) -> None:

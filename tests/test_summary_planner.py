@@ -87,31 +87,33 @@ def _with_difference(
     return dataclasses.replace(res, differences=d)
 
 
-def test_a_clear_but_negligible_difference_is_listed_apart(kirklees: R.Results) -> None:
-    """The planner's case: "clear differences in ... average caseload per social worker, social
-    worker caseload utilisation" for +0.0028 children and +0.0138 percentage points, listed
-    with a 55-day fall in the MST wait. A clear difference that rounds to zero at its KPI's own
-    precision (caseloads to 0.01, changes in a share to 1 point) is listed apart; one that shows
-    stays in the headline list."""
-    res = _with_difference(kirklees, "second_mst_team", K.SW_CASELOAD, 15.3547, 0.0028, 0.0006, 0.0049)
-    res = _with_difference(res, "second_mst_team", K.SW_UTILISATION, 0.767736, 0.000138, 0.000032, 0.000244)
-    mst = K.wait(Stage.MST, "mean")
-    res = _with_difference(res, "second_mst_team", mst, 360.5, -55.2, -72.0, -38.4)
-    head = _option_items(res, "second_mst_team")[0]
-    clear = re.search(r"\bclear differences in ([^;.]*)", head)
-    assert clear is not None and mst.label in clear.group(1), head
-    assert K.SW_CASELOAD.label not in clear.group(1) and K.SW_UTILISATION.label not in clear.group(1)
-    assert (
-        f"clear but negligible differences in {K.SW_CASELOAD.label} (rounds to 0.00 children), "
-        f"{K.SW_UTILISATION.label} (rounds to 0 percentage points)"
-    ) in head, head
-    # 0.01 children shows at that precision: a clear difference like any other
-    res = _with_difference(res, "second_mst_team", K.SW_CASELOAD, 15.3547, 0.0121, 0.006, 0.018)
-    head = _option_items(res, "second_mst_team")[0]
-    assert K.SW_CASELOAD.label in re.search(r"\bclear differences in ([^;.]*)", head).group(1)  # type: ignore[union-attr]
-    assert (
-        "clear but negligible differences in social worker caseload utilisation (rounds to 0 percentage points)" in head
+def test_a_clear_difference_is_negligible_only_where_its_sentence_shows_zero(kirklees: R.Results) -> None:
+    """The Sunderland planner's case: "clear but negligible differences in mean wait for the
+    panel (rounds to 0.0 days)", then "The mean wait for the panel rises by 0.037 days". One
+    precision per KPI in a paragraph: a clear difference is listed as negligible only where its
+    sentence shows it as zero (here a change in money under a pound, shown to the pound), and a
+    clear difference its sentence shows (0.04 days, 0.003 children) is listed as clear."""
+    panel = K.wait(Stage.MST, "mean")
+    cost = K.per_year(K.COST_TOTAL)
+    res = _with_difference(kirklees, "second_mst_team", panel, 6.889, 0.037, 0.017, 0.057)
+    res = _with_difference(res, "second_mst_team", K.SW_CASELOAD, 15.3547, 0.0028, 0.0006, 0.0049)
+    window = res.window_days("second_mst_team")
+    per_day = 1 / cost.scale(window)  # stored per day of the window
+    res = _with_difference(
+        res, "second_mst_team", cost, 81_769_464.0 * per_day, 0.4 * per_day, 0.1 * per_day, 0.7 * per_day
     )
+    items = _option_items(res, "second_mst_team")
+    head = items[0]
+    clear = re.search(r"\bclear differences in ([^;.]*)", head)
+    assert clear is not None and panel.label in clear.group(1) and K.SW_CASELOAD.label in clear.group(1), head
+    assert f"clear but negligible differences in {cost.label} (rounds to £0)" in head, head
+    (said,) = [c for c in items if c.startswith(f"The {panel.label} rises by")]
+    shown = re.match(rf"The {panel.label} rises by (\d+\.\d+) days", said)
+    assert shown is not None and float(shown.group(1)) > 0, said
+    # every KPI listed as negligible reads as zero in its own sentence, at the precision it is listed with
+    for label, zero in re.findall(r"(?:negligible differences in |, )([^,(;]+?) \(rounds to ([^)]+)\)", head):
+        (clause,) = [c for c in items[1:] if label.strip().lower() in c.lower()]
+        assert f"by {zero.split()[0]} " in clause, (label, zero, clause)
 
 
 def _short_of_precision(kpi: K.Kpi, needed: int) -> dict[str, object]:

@@ -36,6 +36,7 @@ __all__ = [
     "scenario_files",
     "setting_sources",
     "show",
+    "shown_apart",
     "unreached_changes",
     "unreached_warnings",
     "value_on",
@@ -88,6 +89,38 @@ def show(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {show(v)}" for k, v in value.items())
     return str(value)
+
+
+SETTING_DIGITS = 4
+"""Significant figures of a setting's value where an option's change shows it
+(:func:`shown_apart`): ``0.16769375804122127`` reads ``0.1677``."""
+_MOST_DIGITS = 17
+"""Enough significant figures to tell any two floats apart."""
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    """``value`` with every float in it rounded to ``digits`` significant figures (a whole
+    number, and anything not a number, as it is)."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, list):
+        return [_rounded(v, digits) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    return value
+
+
+def shown_apart(*values: Any) -> list[str]:
+    """Settings shown side by side (a baseline's value and an option's old and new), each as
+    :func:`show` gives it with its numbers to :data:`SETTING_DIGITS` significant figures (a
+    whole number whole), or more where that would make two different values read the same
+    (``0.26770001 -> 0.2677`` reads ``0.2677 -> 0.26770001``): a config value is never
+    rounded to look like another."""
+    for digits in range(SETTING_DIGITS, _MOST_DIGITS + 1):
+        shown = [show(_rounded(v, digits)) for v in values]
+        if all(shown[i] != shown[j] for i in range(len(values)) for j in range(i) if values[i] != values[j]):
+            return shown
+    return [show(v) for v in values]
 
 
 def _split_comment(line: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from sim.present import findings
 from sim.present.bars import grouped_hbars, hbars_by_scenario
 from sim.present.data import budget_of, budget_verdict, kpi_rows, present, stat, verdict_of
 from sim.present.format import fmt_number
-from sim.present.theme import colours, finish, footnote, money_axis, new_figure, note, style, title
+from sim.present.theme import colours, finish, footnote, money_axis, new_figure, note, style, title, title_width
 from sim.results import Results
 
 if TYPE_CHECKING:
@@ -101,5 +101,5 @@ def costs(res: Results) -> Figure:
         by = dict(zip(totals["scenario"].astype(str), totals["mean"].astype(float)))
         verdicts = {s: verdict_of(res, total.name, s) for s in res.scenarios[1:]}
         budgets = {s: said for s in res.scenarios if (said := budget_verdict(res, s)) is not None}
-        title(fig, findings.costs(by, res.scenarios, verdicts, budgets))
+        title(fig, findings.costs(by, res.scenarios, verdicts, budgets, title_width(fig)))
         return finish(fig, bottom=0.3)

@@ -10,7 +10,7 @@ from sim import kpis as K
 from sim.present import findings
 from sim.present.bars import grouped_hbars
 from sim.present.data import family, kpi_rows, present, shown_stat, verdict_of
-from sim.present.theme import colours, finish, legend_beside, new_figure, note, style, title
+from sim.present.theme import colours, finish, legend_beside, new_figure, note, style, title, title_width
 from sim.results import Results
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def utilisation(res: Results) -> Figure:
             (str(r["scenario"]), res.kpis[r["kpi"]].label, float(r["mean"])) for r in table.to_dict(orient="records")
         ]
         verdicts = {(res.kpis[k].label, s): verdict_of(res, k, s) for k in set(table["kpi"]) for s in res.scenarios[1:]}
-        title(fig, findings.utilisation(found, res.scenarios, verdicts))
+        title(fig, findings.utilisation(found, res.scenarios, verdicts, title_width(fig)))
         return finish(fig)
 
 
@@ -83,5 +83,5 @@ def step_ups(res: Results) -> Figure:
         }
         care = {s: shown_stat(res, res.kpis.get(K.CARE_ENTRIES.name, K.CARE_ENTRIES), "mean", s) for s in res.scenarios}
         verdicts = {s: verdict_of(res, K.STEP_UPS_TOTAL.name, s) for s in res.scenarios[1:]}
-        title(fig, findings.step_ups(su, care, res.scenarios, verdicts))
+        title(fig, findings.step_ups(su, care, res.scenarios, verdicts, title_width(fig)))
         return finish(fig)

@@ -9,11 +9,13 @@ verdicts of :func:`sim.present.data.verdict` and never judge a difference by its
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 from sim.kpis import Kpi
 from sim.present.data import BUDGET_WORDS, VERDICT_WORDS
 from sim.present.format import fmt_number
+from sim.present.theme import TITLE_MAX_CHARS
 from sim.vocab import Stage, stage_info
 from sim.warmup import Settling
 
@@ -38,6 +40,18 @@ def _days(x: float) -> str:
 
 def _phrase(stage: str) -> str:
     return stage_info(Stage(stage)).phrase
+
+
+def _listed(head: str, parts: Sequence[str], width: int, lines: int = 2) -> str:
+    """``head`` and then ``parts``, joined by commas: every part where that fits on ``lines``
+    title lines of ``width`` characters, else as many as fit and "and N more (see the table)"
+    ("N options (see the table)" where none fits): a title never drops an option silently."""
+    for shown in range(len(parts), 0, -1):
+        rest = len(parts) - shown
+        text = head + ", ".join([*parts[:shown], *([f"and {rest} more (see the table)"] if rest else [])])
+        if len(textwrap.wrap(text, width)) <= lines:
+            return text
+    return f"{head}{len(parts)} options (see the table)"
 
 
 def _said(verdict: str | None) -> str:
@@ -139,10 +153,14 @@ def over_time(
 
 
 def utilisation(
-    items: Sequence[tuple[str, str, float]], scenarios: Sequence[str], verdicts: Mapping[tuple[str, str], str]
+    items: Sequence[tuple[str, str, float]],
+    scenarios: Sequence[str],
+    verdicts: Mapping[tuple[str, str], str],
+    width: int = TITLE_MAX_CHARS,
 ) -> str:
     """``items``: (scenario, label, percent) per service; ``verdicts[(label, option)]`` the verdict
-    on the option's paired difference."""
+    on the option's paired difference; ``width`` the characters of a title line (the options
+    named as :func:`_listed` says)."""
     base = [(lab, v) for s, lab, v in items if s == scenarios[0] and math.isfinite(v)]
     if not base:
         return "No utilisation to show"
@@ -155,32 +173,42 @@ def utilisation(
             if lab == label and s != scenarios[0]
         ]
         if others:
-            text += f" in {scenarios[0]}; " + ", ".join(others[:3])
+            text = _listed(f"{text} in {scenarios[0]}; ", others, width)
     return text
 
 
 def step_ups(
-    step_ups: Mapping[str, float], care: Mapping[str, float], scenarios: Sequence[str], verdicts: Mapping[str, str]
+    step_ups: Mapping[str, float],
+    care: Mapping[str, float],
+    scenarios: Sequence[str],
+    verdicts: Mapping[str, str],
+    width: int = TITLE_MAX_CHARS,
 ) -> str:
     """Step-ups and entries to care a year per scenario; ``verdicts[option]`` the verdict on the
-    option's paired difference in step-ups."""
+    option's paired difference in step-ups; ``width`` the characters of a title line (the
+    options named as :func:`_listed` says)."""
     base = scenarios[0]
     su, ce = step_ups.get(base, math.nan), care.get(base, math.nan)
     if len(scenarios) > 1:
         parts = [f"{fmt_number(step_ups.get(s), 'count')} with {s}{_said(verdicts.get(s))}" for s in scenarios[1:]]
-        return f"Step-ups to social care a year: {fmt_number(su, 'count')} in {base}; " + ", ".join(parts[:3])
+        return _listed(f"Step-ups to social care a year: {fmt_number(su, 'count')} in {base}; ", parts, width)
     if not su > 0 and not ce > 0:
         return "No step-ups to social care and no entries to care"
     return f"{fmt_number(su, 'count')} families a year step up to social care; {fmt_number(ce, 'count')} enter care"
 
 
 def costs(
-    totals: Mapping[str, float], scenarios: Sequence[str], verdicts: Mapping[str, str], budgets: Mapping[str, str]
+    totals: Mapping[str, float],
+    scenarios: Sequence[str],
+    verdicts: Mapping[str, str],
+    budgets: Mapping[str, str],
+    width: int = TITLE_MAX_CHARS,
 ) -> str:
     """Total cost a year per scenario; ``verdicts[option]`` the verdict on the option's paired
     difference in the total; ``budgets[scenario]`` whether its early help cost is within its
     own budget (:func:`sim.present.data.budget_verdict`; the budget covers early help only, so
-    it is never set against the total)."""
+    it is never set against the total); ``width`` the characters of a title line (the options
+    named as :func:`_listed` says)."""
     base = scenarios[0]
     m = totals.get(base, math.nan)
     text = f"Total cost {fmt_number(m, 'gbp')} a year" + (f" in {base}" if len(scenarios) > 1 else "")
@@ -189,7 +217,7 @@ def costs(
         for s in scenarios[1:]:
             d = totals.get(s, math.nan) - m
             parts.append(f"{s} {'+' if d >= 0 else '−'}{fmt_number(abs(d), 'gbp')}{_said(verdicts.get(s))}")
-        text += "; " + ", ".join(parts[:3])
+        text = _listed(f"{text}; ", parts, width)
     groups: dict[str, list[str]] = {}
     for s, v in budgets.items():
         groups.setdefault(v, []).append(s)

@@ -260,18 +260,24 @@ def change_unit(kpi: Kpi) -> str:
     return "percentage points" if kpi.kind == "share" else kpi.display_unit
 
 
-def negligible(row: Mapping[str, Any], kpi: Kpi, window_days: float) -> str:
-    """The difference of a row of ``differences.csv`` as its KPI's own precision shows it, with
-    its unit (``"0.00 children"``, ``"0 percentage points"``, ``"£0"``), when it rounds to zero
-    there (:func:`base_decimals` of its kind, :func:`field_kind`: a clear difference of 0.0028
-    children where caseloads are shown to 0.01); ``""`` when it does not."""
-    value = _row_values(row, kpi, window_days)
-    kind = field_kind(kpi, "diff_mean", row)
-    places = base_decimals(kind, (value[f] for f in _LEVELS))
-    diff = value["diff_mean"]
-    if not math.isfinite(diff) or _units(diff, places) != 0:
+def negligible(
+    row: Mapping[str, Any],
+    kpi: Kpi,
+    window_days: float,
+    decimals: int | None = None,
+    millions: bool | None = None,
+) -> str:
+    """The difference of a row of ``differences.csv`` as the report's text shows it, with its
+    unit (``"0.00 children"``, ``"0 percentage points"``, ``"£0"``), when it rounds to zero
+    there; ``""`` when it does not. It is shown as :func:`row_shown` shows it in the text
+    (``short``), to ``decimals`` (its KPI's precision in every option, :func:`shared_decimals`)
+    and in millions as ``millions`` says, so a difference listed as negligible ("rounds to
+    0.0 days") is never then given at a finer precision in the same paragraph ("rises by 0.037
+    days")."""
+    value, kind, places = row_shown(row, kpi, window_days, "diff_mean", True, 0, decimals, millions)
+    if not math.isfinite(value) or _units(value, places) != 0:
         return ""
-    unit = "" if kind in ("gbp", "share") else f" {change_unit(kpi)}"
+    unit = "" if kind in ("gbp", "gbp_m", "share") else f" {change_unit(kpi)}"
     return fmt_number(0.0, kind, places) + unit
 
 

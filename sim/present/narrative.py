@@ -27,7 +27,7 @@ from sim.present.assumptions import (
     config_changes,
     dated_changes,
     setting_sources,
-    show,
+    shown_apart,
     unreached_changes,
 )
 from sim.present.checks import checks_pointer, short_of_precision
@@ -356,11 +356,8 @@ def _grouped(
     for key, old, new in changes:
         segs = key.split(".")
         after = (notes or {}).get(key, "")
-        sig = (
-            (segs[0], ".".join(segs[2:]), show(old), show(new), after)
-            if len(segs) >= 3
-            else (key, "", show(old), show(new), after)
-        )
+        was, now = shown_apart(old, new)
+        sig = (segs[0], ".".join(segs[2:]), was, now, after) if len(segs) >= 3 else (key, "", was, now, after)
         groups.setdefault(sig, []).append(segs[1] if len(segs) >= 3 else "")
     parts = []
     for (head, tail, old, new, after), middles in groups.items():
@@ -398,7 +395,8 @@ def _moves(dated: Sequence[Any]) -> tuple[list[tuple[str, Any, Any]], dict[str, 
         steps, first, last = len(dates), dates[0], dates[-1]
         if steps > 1 and values[-1] == values[0]:
             moves.append((key, values[0], values[1]))
-            notes[key] = ("" if first == whole[0] else f" on {first}") + f", back to {show(values[-1])} on {last}"
+            back = shown_apart(values[0], values[1])[0]  # as its first move shows it
+            notes[key] = ("" if first == whole[0] else f" on {first}") + f", back to {back} on {last}"
             continue
         moves.append((key, values[0], values[-1]))
         when = "" if (first, last) == whole else f", {first} to {last}" if steps > 1 else f" on {first}"
@@ -549,7 +547,7 @@ def _option_item(res: Results, option: str) -> str:
     changes = changes_text(res, option)
     what = f" ({changes})" if changes else ""
     clauses: list[tuple[int, str]] = []
-    # a clear difference too small to show at its KPI's own precision is listed apart
+    # a clear difference that reads as zero at its KPI's precision in the paragraph is listed apart
     said: dict[str, list[str]] = {"clear": [], "negligible": [], "unclear": [], "none": [], "unknown": []}
     every = [
         ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in d.to_dict(orient="records")
@@ -575,9 +573,12 @@ def _option_item(res: Results, option: str) -> str:
         # same in each (not £980,000 in one and £1.0m in the next)
         rows = rows_of(kpi)
         decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
-        text, how = _clause(res, option, kpi, rec, decimals, shown_in_millions(rows))
+        millions = shown_in_millions(rows)
+        text, how = _clause(res, option, kpi, rec, decimals, millions)
         note = _no_care_effect(res, option) if kpi.name == K.CARE_ENTRIES.name else ""
-        small = negligible(rec, kpi, res.window_days(option)) if how == "clear" else ""
+        # zero as the clause shows it (one precision for the KPI in the paragraph)
+        shown_as = res.kpis.get(kpi.name, kpi)
+        small = negligible(rec, shown_as, res.window_days(option), decimals, millions) if how == "clear" else ""
         group = "negligible" if small else how
         clauses.append((list(said).index(group), f"<li>{cap(text)}.{' ' + note if note else ''}</li>"))  # clear first
         said[group].append(e(kpi.label) + (f" (rounds to {e(small)})" if small else ""))

@@ -29,6 +29,7 @@ from sim.present.assumptions import (
     scenario_files,
     setting_sources,
     show,
+    shown_apart,
     unreached_warnings,
     value_on,
 )
@@ -333,7 +334,7 @@ def _option_changes(res: Results, option: str, cited: list[str]) -> str:
         cited.extend(found)
         return e("; ".join(found))
 
-    rows = [[f"<code>{e(k)}</code>", e(show(a)), e(show(b)), source_of(k)] for k, a, b in changes]
+    rows = [[f"<code>{e(k)}</code>", *map(e, shown_apart(a, b)), source_of(k)] for k, a, b in changes]
     if differ and not dated:
         n = len(base.get("changes") or [])
         rows.append(["<code>changes</code>", f"{n} dated change{'s' if n != 1 else ''}", "none", source_of("changes")])
@@ -341,15 +342,16 @@ def _option_changes(res: Results, option: str, cited: list[str]) -> str:
         at = f"changes.{ch.number}"
         head = f"<b>From {e(ch.when)}</b> (dated change {ch.number + 1} of {len(dated)})"
         rows.append([head + (f": {e(ch.why)}" if ch.why else ""), "", "", source_of(f"{at}.date", f"{at}.why")])
-        rows += [
-            [
-                f"<code>{e(key)}</code> <small>from {e(ch.when)}</small>",
-                e(show(value_on(base, key, ch.date))),
-                f"{e(show(old))} → {e(show(new))}",
-                source_of(f"{at}.set.{key}"),
-            ]
-            for key, old, new in ch.settings
-        ]
+        for key, old, new in ch.settings:
+            was, before, after = map(e, shown_apart(value_on(base, key, ch.date), old, new))
+            rows.append(
+                [
+                    f"<code>{e(key)}</code> <small>from {e(ch.when)}</small>",
+                    was,
+                    f"{before} → {after}",
+                    source_of(f"{at}.set.{key}"),
+                ]
+            )
     body = table(["Setting", res.base, option, "Source or assumption"], rows, f"What {option} changes")
     return f'<div id="{e(changes_anchor(option))}">{body}</div>'
 

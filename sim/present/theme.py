@@ -41,6 +41,7 @@ __all__ = [
     "safe_text",
     "style",
     "title",
+    "title_width",
 ]
 
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -160,10 +161,28 @@ NOTE_CHARS_PER_INCH = 10.0
 """Characters of a note a line holds per inch of its axes' width (10 pt: about 12, less the box's padding)."""
 
 
+TITLE_GAP_INCHES = 0.1
+"""Space above a figure's title and between it and the panels below, in inches."""
+TITLE_GID = "ehsim-title"
+"""The gid of a figure's title (:func:`title`), by which :func:`finish` finds it."""
+
+
+TITLE_MAX_CHARS = 100
+"""The most characters of a title line, however wide the figure."""
+
+
+def title_width(fig: Figure) -> int:
+    """Characters a line of ``fig``'s title holds (:func:`title` wraps it there)."""
+    return min(TITLE_MAX_CHARS, int(fig.get_figwidth() * TITLE_CHARS_PER_INCH))
+
+
 def title(fig: Figure, text: str) -> None:
-    """The figure's title: the finding, in a sentence, wrapped to the figure's width."""
-    width = min(100, int(fig.get_figwidth() * TITLE_CHARS_PER_INCH))
-    fig.suptitle(textwrap.fill(text, width), x=0.01, ha="left")
+    """The figure's title: the finding, in a sentence, wrapped to the figure's width
+    (:func:`finish` wraps it again if a line drawn is still wider, and keeps its height clear
+    of the panels whatever its lines)."""
+    width = title_width(fig)
+    y = 1 - TITLE_GAP_INCHES / fig.get_figheight()
+    fig.suptitle(textwrap.fill(text, width), x=0.01, y=y, ha="left", va="top", gid=TITLE_GID)
 
 
 def note(ax: Axes, text: str, x: float = 0.5, y: float = 0.5) -> None:
@@ -192,11 +211,35 @@ def legend_beside(ax: Axes, title: str) -> None:
     ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
+def _fit_title(fig: Figure) -> float:
+    """Wrap the figure's title until every line fits the figure's width; its height in inches
+    (0 with no title)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    sup = next((t for t in fig.texts if t.get_gid() == TITLE_GID), None)
+    if sup is None or not sup.get_text().strip():
+        return 0.0
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    room = fig.bbox.width * (1 - 2 * sup.get_position()[0])
+    text = " ".join(sup.get_text().split())
+    width = max(len(line) for line in sup.get_text().splitlines())
+    while sup.get_window_extent(renderer).width > room and width > 20:
+        width -= 5
+        sup.set_text(textwrap.fill(text, width))
+    sup.set_in_layout(False)  # its room is reserved by finish, measured here
+    return float(sup.get_window_extent(renderer).height) / fig.dpi
+
+
 def finish(fig: Figure, bottom: float = 0.0, top: float = 1.0) -> Figure:
-    """Lay the figure out, leaving ``bottom`` (inches) for a footnote."""
+    """Lay the figure out, leaving ``bottom`` (inches) for a footnote and the title's height
+    (however many lines it has) above the panels."""
     make_text_safe(fig)  # before any text is measured
     with style():
-        fig.tight_layout(rect=(0, bottom / fig.get_figheight(), 1, top))
+        height = fig.get_figheight()
+        reserved = _fit_title(fig)
+        if reserved:
+            top = min(top, 1 - (reserved + 2 * TITLE_GAP_INCHES) / height)
+        fig.tight_layout(rect=(0, bottom / height, 1, top))
     return fig
 
 
