@@ -87,6 +87,35 @@ def test_arrivals_take_the_steps_of_a_process() -> None:
     assert not env._queue
 
 
+def test_the_arrivals_chain_is_freed_by_reference_counts() -> None:
+    """Once the last arrival is made nothing holds the chain or what ``arrive`` holds (in the
+    model, the world and its families): no reference cycle for the garbage collector, which a
+    run keeps switched off."""
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    env = simpy.Environment()
+    payload = Payload()
+    freed = weakref.ref(payload)
+
+    def arrive(i: int, held: Payload = payload) -> None:
+        pass
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        arrivals(env, [0.0, 1.0, 2.5], arrive)
+        del payload, arrive
+        env.run()
+        assert freed() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_codes_keep_their_fields_apart() -> None:
     log = EventLog()
     for _ in range(MAX_KIND + 1):

@@ -371,13 +371,22 @@ def poisson_ppf(u: float, lam: float) -> int:
 class Hold:
     """The event :func:`hold` schedules: a timeout reduced to what SimPy's scheduler
     (:meth:`simpy.Environment.step`) and a waiting process read of it -- its callbacks, and that
-    it succeeded with no value (class attributes, shared). One slot: no ``__dict__`` and one
-    attribute set a wait, where a :class:`simpy.Timeout` has a dict and five."""
+    it succeeded with no value (class attributes, shared). Slotted (its callbacks, and a weak
+    reference for tests that see it freed): no ``__dict__`` and one attribute set a wait, where
+    a :class:`simpy.Timeout` has a dict and five."""
 
-    __slots__ = ("__weakref__", "callbacks")  # (a weak reference: tests see it freed)
+    __slots__ = ("__weakref__", "callbacks")
     _ok = True
     _value = None
     callbacks: list[Callable[[Any], None]] | None
+
+
+def _schedule(env: simpy.Environment, delay: float, priority: int = NORMAL) -> Hold:
+    """A :class:`Hold` scheduled ``delay`` from now at ``priority`` (no callbacks yet)."""
+    timeout = Hold()
+    timeout.callbacks = []
+    heappush(env._queue, (env._now + delay, priority, next(env._eid), timeout))  # type: ignore[misc]
+    return timeout
 
 
 def hold(env: simpy.Environment, delay: float) -> simpy.Event:
@@ -387,10 +396,32 @@ def hold(env: simpy.Environment, delay: float) -> simpy.Event:
     ``Environment.schedule``) and as a slotted :class:`Hold`, for the journey's hot path."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    timeout = Hold()
-    timeout.callbacks = []
-    heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timeout))  # type: ignore[misc]
-    return timeout  # type: ignore[return-value]  # (an Event to the scheduler and a process)
+    return _schedule(env, delay)  # type: ignore[return-value]  # (an Event to the scheduler and a process)
+
+
+class _Arrivals:
+    """The callback of each arrival's :class:`Hold` (:func:`arrivals`): slotted, and in no
+    reference cycle (a closure scheduling itself would be one), so the chain and what ``arrive``
+    holds (the world, its families) are freed by reference counts once the last arrival is made,
+    not left to the garbage collector."""
+
+    __slots__ = ("arrive", "at", "env", "next")
+
+    def __init__(self, env: simpy.Environment, at: list[float], arrive: Callable[[int], None]):
+        self.env, self.at, self.arrive, self.next = env, at, arrive, 0
+
+    def start(self, _: object) -> None:
+        """The first arrival's timeout, scheduled in the urgent event that stands for the
+        process's Initialize."""
+        _schedule(self.env, max(self.at[0] - self.env._now, 0.0)).callbacks.append(self)  # type: ignore[union-attr]
+
+    def __call__(self, _: object) -> None:
+        i = self.next
+        self.next = i + 1
+        at = self.at
+        if i + 1 < len(at):  # the next arrival first: a family may start in this step
+            _schedule(self.env, max(at[i + 1] - self.env._now, 0.0)).callbacks.append(self)  # type: ignore[union-attr]
+        self.arrive(i)
 
 
 def arrivals(env: simpy.Environment, at: list[float], arrive: Callable[[int], None]) -> None:
@@ -401,29 +432,12 @@ def arrivals(env: simpy.Environment, at: list[float], arrive: Callable[[int], No
 
     started by ``env.process`` here (its Initialize event, urgent, now; each arrival's timeout
     scheduled before ``arrive`` runs for the one before, so that a family can start in its
-    arrival's step, see :class:`StartedProcess`), without the process: a callback a step instead
-    of a generator resumed through SimPy's :meth:`simpy.Process._resume` (which makes a bound
-    method at every wait). ``arrive`` must not yield or wait: it starts what waits."""
-    n = len(at)
-    if n == 0:
-        return
-    queue, eid = env._queue, env._eid
-    nxt = 0
-
-    def schedule(callback: Callable[[Any], None], delay: float, priority: int = NORMAL) -> None:
-        event = Hold()
-        event.callbacks = [callback]
-        heappush(queue, (env._now + delay, priority, next(eid), event))  # type: ignore[misc]
-
-    def ring(_: object) -> None:
-        nonlocal nxt
-        i = nxt
-        nxt = i + 1
-        if nxt < n:
-            schedule(ring, max(at[nxt] - env._now, 0.0))
-        arrive(i)
-
-    schedule(lambda _: schedule(ring, max(at[0] - env._now, 0.0)), 0.0, URGENT)
+    arrival's step, see :class:`StartedProcess`), without the process: a callback a step
+    (:class:`_Arrivals`) instead of a generator resumed through SimPy's
+    :meth:`simpy.Process._resume` (which makes a bound method at every wait). ``arrive`` must
+    not yield or wait: it starts what waits."""
+    if at:
+        _schedule(env, 0.0, URGENT).callbacks.append(_Arrivals(env, at, arrive).start)  # type: ignore[union-attr]
 
 
 def row_loggers(log: EventLog, env: simpy.Environment) -> tuple[RowLogger, KindLogger]:
