@@ -44,6 +44,7 @@ __all__ = [
     "series_column",
     "stat",
     "sweep_label",
+    "unserved",
     "verdict",
     "verdict_of",
     "zero_throughout",
@@ -113,6 +114,13 @@ NOBODY_SERVED = (
 )
 """What "n/a" means beside a stage's wait in a headline (:attr:`sim.kpis.Kpi.stage`): a
 service the scenario has (:func:`has`) that no family reached."""
+
+
+def unserved(rec: Mapping[str, Any] | None, kpi: Kpi) -> bool:
+    """Whether ``rec``, ``kpi``'s row of ``summary.csv`` (None where there is none), says that no
+    family was served (:data:`NOBODY_SERVED`): a stage's KPI (a wait) whose mean is missing. A
+    missing row says nothing of the kind."""
+    return kpi.stage is not None and rec is not None and not finite(rec.get("mean"))
 
 
 def has(res: Results, kpi: Kpi, scenario: str | None = None) -> bool:

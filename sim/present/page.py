@@ -47,6 +47,7 @@ from sim.present.data import (
     present,
     reps_of,
     rows_of,
+    unserved,
     verdict,
 )
 from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row, rows_decimals, shared_decimals
@@ -149,7 +150,7 @@ def _records(res: Results, scenario: str) -> dict[str, dict[str, Any]]:
 
 def _headline(res: Results) -> str:
     recs = {s: _records(res, s) for s in res.scenarios}
-    rows, unserved = [], False
+    rows, nobody = [], False
     for kpi in in_scenarios(res, K.HEADLINE):  # no row for the panel's wait where no scenario has a panel
         if kpi.name not in recs[res.base]:
             continue
@@ -163,10 +164,10 @@ def _headline(res: Results) -> str:
                 cells.append(NOT_IN_SCENARIO)
             else:
                 cells.append(_mean_ci(rec, kpi, res.window_days(s), decimals) if rec else "n/a")
-                unserved |= cells[-1] == "n/a" and kpi.stage is not None
+                nobody |= unserved(rec, kpi)
         rows.append(cells)
     headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
-    caption = f"Headline KPIs (counts a year); {INTERVAL_TEXT}" + (f"; {NOBODY_SERVED}" if unserved else "")
+    caption = f"Headline KPIs (counts a year); {INTERVAL_TEXT}" + (f"; {NOBODY_SERVED}" if nobody else "")
     return table(headers, rows, caption, range(1, len(headers)))
 
 
