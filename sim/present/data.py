@@ -31,6 +31,7 @@ __all__ = [
     "budget_verdict",
     "cap",
     "clip_interval",
+    "difference_rows",
     "family",
     "has",
     "in_scenarios",
@@ -168,6 +169,19 @@ def rows_of(res: Results, scenario: str | None = None) -> pd.DataFrame:
         mask = (summ[res.sweep_keys] == first).all(axis=1)
         return summ[mask]
     return summ
+
+
+def difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
+    """Each option's row of ``differences`` for ``kpi``, with it and the option's window in days
+    (what :func:`sim.present.format.shared_decimals` reads); none without differences."""
+    d = res.differences
+    if d is None:
+        return []
+    sel = d[d["kpi"] == kpi.name]
+    return [
+        ({str(k): v for k, v in r.items()}, kpi, res.window_days(str(r["option"])))
+        for r in sel.to_dict(orient="records")
+    ]
 
 
 def stat(res: Results, kpi: str, field: str = "mean", scenario: str | None = None) -> float:

@@ -41,6 +41,7 @@ from sim.present.data import (
     NOT_IN_SCENARIO,
     VERDICT_WORDS,
     cap,
+    difference_rows,
     finite,
     has,
     in_scenarios,
@@ -156,7 +157,7 @@ def _headline(res: Results) -> str:
             continue
         # one precision along the row, at least that of the differences table (where the levels must subtract)
         shown_rows = [(recs[s][kpi.name], kpi, res.window_days(s)) for s in res.scenarios if kpi.name in recs[s]]
-        decimals = max(rows_decimals(shown_rows), shared_decimals(_difference_rows(res, kpi)))
+        decimals = max(rows_decimals(shown_rows), shared_decimals(difference_rows(res, kpi)))
         cells = [_name(kpi)]
         for s in res.scenarios:
             rec = recs[s].get(kpi.name)
@@ -169,18 +170,6 @@ def _headline(res: Results) -> str:
     headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
     caption = f"Headline KPIs (counts a year); {INTERVAL_TEXT}" + (f"; {NOBODY_SERVED}" if nobody else "")
     return table(headers, rows, caption, range(1, len(headers)))
-
-
-def _difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
-    """Each option's row of ``differences.csv`` for ``kpi``, with it and the option's window in days."""
-    d = res.differences
-    if d is None:
-        return []
-    sel = d[d["kpi"] == kpi.name]
-    return [
-        ({str(k): v for k, v in r.items()}, kpi, res.window_days(str(r["option"])))
-        for r in sel.to_dict(orient="records")
-    ]
 
 
 def _differences(res: Results) -> str:
@@ -198,7 +187,7 @@ def _differences(res: Results) -> str:
             said = verdict(rec)
             if said == "missing":  # neither scenario measures it (no panel): no row of n/a
                 continue
-            decimals = shared_decimals(_difference_rows(res, kpi))  # one precision in every option
+            decimals = shared_decimals(difference_rows(res, kpi))  # one precision in every option
             base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW, decimals=decimals))
             points = " points" if kpi.kind == "share" else ""  # a change in a share is in percentage points
             ci = f"{low} to {high}{points}" if finite(rec["ci_low"]) else "n/a"
