@@ -473,14 +473,19 @@ def diagnostics(res: Results) -> str:
 
 
 # --------------------------------------------------------------------------- footer and page
+def _in_job_order(res: Results, mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """A mapping of ``manifest.json`` by scenario in the job's order, the baseline first (the
+    file's keys are sorted), then any other keys as they come."""
+    rest = dict(mapping)
+    return {**{s: rest.pop(s) for s in res.scenarios if s in rest}, **rest}
+
+
 def _command(res: Results) -> str:
     man = res.manifest
     cmd = str(man.get("command") or "")
     if " " in cmd or not cmd:
         return cmd
-    paths = {str(k): str(v) for k, v in (man.get("scenario_files") or {}).items()}
-    # in the job's order, the baseline first: manifest.json's keys are sorted, so paths' are not
-    files = [paths.pop(s) for s in res.scenarios if s in paths] + list(paths.values())
+    files = list(_in_job_order(res, {str(k): str(v) for k, v in (man.get("scenario_files") or {}).items()}).values())
     parts = [
         "ehsim",
         cmd,
@@ -512,8 +517,7 @@ def _versions() -> dict[str, str]:
 def footer(res: Results) -> str:
     man = res.manifest
     packages = {**(man.get("packages") or {}), **_versions()}
-    fingerprints = dict(man.get("fingerprints") or {})  # manifest.json's keys are sorted: the job's order
-    fingerprints = {**{s: fingerprints.pop(s) for s in res.scenarios if s in fingerprints}, **fingerprints}
+    fingerprints = _in_job_order(res, man.get("fingerprints") or {})
     rows = [
         ("Command", f"<code>{e(_command(res))}</code>"),
         ("Report", f"<code>ehsim report {e(str(res.folder))}</code>"),
