@@ -599,6 +599,17 @@ def test_malformed_yaml_names_its_file_once(command: str, tmp_path: Path, capsys
     assert err == f"error: {bad}: malformed YAML at line 4, column 1: duplicate key 'teams'\n", err
 
 
+@pytest.mark.parametrize("command", ["validate", "compare", "calibrate", "uncertainty"])
+def test_a_file_that_is_not_utf8_is_one_line(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every YAML file is read by one reader (size, UTF-8, YAML): a calibration spec that is not
+    UTF-8 let UnicodeDecodeError escape as a traceback, and an uncertainty spec said it otherwise."""
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"name: caf\xe9\n")
+    argv = [command, str(bad)] if command != "compare" else [command, WEST_SUSSEX, str(bad)]
+    err = _refused(argv, capsys, "")
+    assert err == f"error: {bad}: not a text file (could not decode as UTF-8)\n", err
+
+
 def test_malformed_yaml_in_an_extended_file_names_that_file_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -600,27 +600,32 @@ MAX_EXTENDS_CHAIN = 16
 """Most files in one ``extends:`` chain (bundled chains have two)."""
 
 
+def read_yaml_file(path: Path, where: str = "scenario", kind: str = "a scenario file") -> Any:
+    """The YAML value of the file at ``path`` (:func:`safe_yaml_load`): UTF-8 text of at most
+    :data:`MAX_YAML_BYTES` (``kind``, ``a scenario file``, says what may be at most that). Raises
+    :class:`FileError` for a problem of the file, else (not found, unreadable) a
+    :class:`ScenarioError` whose line starts with ``where``."""
+    try:
+        if not path.is_file():
+            raise ScenarioError([f"{where}: file not found: {path}"])
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise FileError([f"{path}: the file is {size:,} bytes; {kind} may be at most {MAX_YAML_BYTES:,} bytes"])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FileError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
+    except OSError as exc:
+        raise ScenarioError([f"{where}: cannot read {path}: {exc.strerror or exc}"]) from None
+    return safe_yaml_load(text, str(path))
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ScenarioError([f"extends: cycle in scenario files: {cycle}"])
     if len(chain) >= MAX_EXTENDS_CHAIN:
         raise ScenarioError([f"extends: more than {MAX_EXTENDS_CHAIN} files in a chain (at {path})"])
-    where = f"extends (in {chain[-1]})" if chain else "scenario"
-    try:
-        if not path.is_file():
-            raise ScenarioError([f"{where}: file not found: {path}"])
-        size = path.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise FileError(
-                [f"{path}: the file is {size:,} bytes; a scenario file may be at most {MAX_YAML_BYTES:,} bytes"]
-            )
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise FileError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
-    except OSError as exc:
-        raise ScenarioError([f"{where}: cannot read {path}: {exc.strerror or exc}"]) from None
-    data = safe_yaml_load(text, str(path))
+    data = read_yaml_file(path, f"extends (in {chain[-1]})" if chain else "scenario")
     if data is None:
         data = {}
     if not isinstance(data, dict):
