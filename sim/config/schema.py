@@ -12,7 +12,7 @@ import typing
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from sim.config.costs import Costs
@@ -426,8 +426,10 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
     for i, ch in enumerate(scenario.changes):
         parts = {key: _part_set(data, key) for key in ch.set}
         data = apply_overrides(data, ch.set)
-        state, problems = _validated(data)
-        if state is None:
+        try:  # data of a valid scenario: the shape guard (_validated) only where it fails
+            state = Scenario.model_validate(data)
+        except ValidationError:
+            _, problems = _validated(data)
             # a key set in a block the scenario has not got (panel.interval_days, no panel): one
             # line saying so, as for --set, not one "required key is missing" per key
             problems, absent = absent_blocks(parts, data, problems)
@@ -441,6 +443,6 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
                 for part, required in absent
             ]
             lines += [line for _, line in problems]
-            raise ValueError("\n".join(f"changes.{i} ({ch.date}): {line}" for line in lines))
+            raise ValueError("\n".join(f"changes.{i} ({ch.date}): {line}" for line in lines)) from None
         out.append(((ch.date - scenario.run.start_date).days, state))
     return out
