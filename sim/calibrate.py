@@ -40,7 +40,7 @@ from scipy import optimize
 
 from sim.analysis import t_interval
 from sim.arguments import check_batch_args
-from sim.config import Scenario, ScenarioError, _format_error, load_raw, safe_yaml_load, scenario_from_dict
+from sim.config import Scenario, ScenarioError, _format_error, load_raw, read_yaml_file, scenario_from_dict
 from sim.errors import ArgumentError
 from sim.experiment import run_batch, variant
 from sim.kpis import catalogue
@@ -108,10 +108,8 @@ class CalibrationSpec(_Model):
 def load_spec(path: str | Path) -> tuple[CalibrationSpec, Path]:
     """Read and validate a calibration spec; returns it with its folder."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([f"calibration spec: file not found: {path}"])
+    data = read_yaml_file(path, "calibration spec", "a calibration spec")  # a problem of the file: one line naming it
     try:
-        data = safe_yaml_load(path.read_text(encoding="utf-8"), str(path))  # one line naming the file
         return CalibrationSpec.model_validate(data), path.parent
     except ValidationError as exc:
         raise ScenarioError([_format_error(dict(e)) for e in exc.errors()]) from None

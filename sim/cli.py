@@ -20,7 +20,7 @@ from sim.arguments import check_batch_args
 from sim.backends import BACKENDS
 from sim.calibrate import calibrate
 from sim.config import Scenario, load_scenario, parse_override, scenario_warnings
-from sim.errors import ArgumentError, EhsimError, FileError, OverrideError, ScenarioError
+from sim.errors import ArgumentError, EhsimError, FileError, OverrideError, ScenarioError, ScenarioErrors
 from sim.experiment import (
     compare,
     compare_job,
@@ -373,17 +373,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_named(path: Path, overrides: list[str], option: bool = False) -> Scenario:
+def _load_named(path: Path, overrides: list[str]) -> Scenario:
     """:func:`load_scenario`, its errors naming ``path`` (for commands reading several files).
-    A problem an override brings is the override's, not the file's; for an ``option`` (the
-    override suited the baseline), each line adds which file it was applied to."""
+    A problem an override brings is the override's (an :class:`OverrideError`), not the file's."""
     try:
         return load_scenario(path, overrides)
-    except OverrideError as exc:
-        if not option:
-            raise
-        raise OverrideError(exc.argument, [(s, f"{p} (applied to {path})") for s, p in exc.problems]) from None
-    except FileError:
+    except (OverrideError, FileError):
         raise
     except ScenarioError as exc:
         raise FileError([f"{path}: {line}" for line in exc.messages]) from None
@@ -391,27 +386,31 @@ def _load_named(path: Path, overrides: list[str], option: bool = False) -> Scena
 
 def _load_every(config: Path, options: list[Path], overrides: list[str]) -> list[Scenario]:
     """:func:`_load_named` of the baseline ``config`` and each option, every file checked before
-    any work: an error gives every file's problems, a line each, not the first bad file's alone
-    (an override's problem with the baseline is said once, not again for each option)."""
-    loaded, errors = [], []
+    any work: an error gives every file's problems, a line each, not the first bad file's alone.
+    An override's problem with an option says which file it was applied to, and one it has with
+    the baseline too is said once, for the baseline. The error is an :class:`OverrideError` or a
+    :class:`FileError` as the problems are, or a :class:`ScenarioErrors` of both in file order."""
+    loaded: list[Scenario] = []
+    errors: list[OverrideError | FileError] = []
+    baseline: list[tuple[tuple[str, ...], str]] = []  # the override's problems with the baseline
     for i, path in enumerate([config, *options]):
         try:
-            loaded.append(_load_named(path, overrides, option=i > 0))
-        except ScenarioError as exc:
+            loaded.append(_load_named(path, overrides))
+        except OverrideError as exc:
+            if i == 0:
+                baseline = exc.problems
+                errors.append(exc)
+            elif own := [(s, f"{p} (applied to {path})") for s, p in exc.problems if (s, p) not in baseline]:
+                errors.append(OverrideError(exc.argument, own))
+        except FileError as exc:
             errors.append(exc)
     if not errors:
         return loaded
-    if len(errors) == 1:
-        raise errors[0]
-    lines: list[str] = []
-    for error in errors:
-        said = (
-            error.lines(FLAGS.get(error.argument, error.argument))
-            if isinstance(error, OverrideError)
-            else error.messages
-        )
-        lines += [line for line in said if not any(line.startswith(f"{old} (applied to ") for old in lines)]
-    raise FileError(lines)
+    if len(said := [e for e in errors if isinstance(e, OverrideError)]) == len(errors):
+        raise OverrideError(said[0].argument, [pair for e in said for pair in e.problems])
+    if not said:
+        raise FileError([line for e in errors for line in e.messages])
+    raise ScenarioErrors(errors)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -659,6 +658,19 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _error_lines(exc: EhsimError, config: Path | None) -> list[str]:
+    """``exc``'s lines as the CLI says them, each naming its field or argument: an override's
+    problem after the flag typed, not the file's; a scenario's problem after ``config`` unless
+    the line starts with its file already (:class:`FileError`); several kinds, each as its own."""
+    if isinstance(exc, ScenarioErrors):
+        return [line for error in exc.errors for line in _error_lines(error, config)]
+    if isinstance(exc, OverrideError):
+        return exc.lines(FLAGS.get(exc.argument, exc.argument))
+    unnamed = isinstance(exc, ScenarioError) and not isinstance(exc, FileError)
+    where = f"{config}: " if unnamed and config else ""
+    return [f"{where}{line}" for line in exc.messages]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     try:
@@ -677,13 +689,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for argument, problem in exc.problems:  # one line per bad argument, named by its flag
             print(f"error: {FLAGS.get(argument, argument)}: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OverrideError as exc:  # the overrides' problems, named by their flag, not the file's
-        for line in exc.lines(FLAGS.get(exc.argument, exc.argument)):
-            print(f"error: {line}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except EhsimError as exc:
-        unnamed = isinstance(exc, ScenarioError) and not isinstance(exc, FileError)
-        where = f"{args.config}: " if unnamed and getattr(args, "config", None) else ""
-        for line in exc.messages:  # one line per problem, each naming its field or argument
-            print(f"error: {where}{line}", file=sys.stderr)
+        for line in _error_lines(exc, getattr(args, "config", None)):  # one line per problem
+            print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT

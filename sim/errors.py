@@ -21,6 +21,7 @@ __all__ = [
     "OverrideError",
     "ResultsError",
     "ScenarioError",
+    "ScenarioErrors",
 ]
 
 MAX_MESSAGE_CHARS = 400
@@ -76,6 +77,16 @@ class OverrideError(ScenarioError):
     def lines(self, flag: str) -> list[str]:
         """One line per problem, each of its overrides shown after ``flag``."""
         return [_short(f"{' '.join(f'{flag} {s}' for s in settings)}: {p}") for settings, p in self.problems]
+
+
+class ScenarioErrors(ScenarioError):
+    """Problems of several kinds at once (every file of a comparison checked before any work):
+    ``errors``, each a :class:`FileError` or an :class:`OverrideError`, in the order of the files,
+    each said as its kind is."""
+
+    def __init__(self, errors: Sequence[ScenarioError]):
+        self.errors = list(errors)
+        super().__init__([line for error in self.errors for line in error.messages])
 
 
 class ResultsError(EhsimError):

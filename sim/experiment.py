@@ -142,6 +142,10 @@ def run_checkpointed(
     """Run replications ``0..replications-1`` of every scenario (unique names) as independent
     tasks on ``backend``, checkpointing each into ``folder`` as it finishes.
 
+    This neither claims ``folder`` nor releases it: the caller claims it for the job before
+    and releases it after, however the run ends (inside :func:`sim.results.claimed`, as
+    :func:`run_batch`, :func:`compare`, :func:`sweep` and :func:`sim.uncertainty.run_uncertainty` do).
+
     Returns
     -------
     done, extra, resumed, stores

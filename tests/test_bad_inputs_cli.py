@@ -424,6 +424,30 @@ def test_an_override_that_suits_the_baseline_but_not_an_option_says_which(
     assert KIRKLEES not in err and not (tmp_path / "c").exists()
 
 
+def test_the_files_of_a_comparison_give_an_error_of_the_kind_of_their_problems(tmp_path: Path) -> None:
+    """An override's problems with several files of a comparison were one FileError (whose lines
+    start with their file) built by parsing the lines: they are one OverrideError, its pairs
+    the baseline's and, applied to an option, the option's own (the same problem said once);
+    with a file's problem too, each keeps its kind, in the order of the files."""
+    from sim.cli import _load_every
+    from sim.errors import FileError, OverrideError, ScenarioErrors
+
+    without = CONFIGS / "kirklees" / "options" / "without_edge_of_care.yaml"
+    given = ["mst.therapists=3", "mst.therapist=5"]
+    with pytest.raises(OverrideError) as info:
+        _load_every(Path(KIRKLEES), [Path(MST_OPTION), without], given)
+    unknown = "mst.therapist: unknown key"
+    problems = info.value.problems
+    assert problems[0] == (("mst.therapist=5",), unknown), problems  # the baseline's, said once
+    assert problems[-1] == (tuple(given), f"{unknown} (applied to {without})"), problems
+    assert len(problems) == 3 and problems[1][1].startswith("mst: the scenario has no mst block"), problems
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"extends: {KIRKLEES}\nmst: {{therapist: 5}}\n")
+    with pytest.raises(ScenarioErrors) as mixed:
+        _load_every(Path(KIRKLEES), [bad, without], given)
+    assert [type(e) for e in mixed.value.errors] == [OverrideError, FileError, OverrideError], mixed.value.errors
+
+
 def test_a_whole_scenario_check_names_only_the_overrides_that_cause_it() -> None:
     """A check across the scenario (a team's open plans at day 0 against its slots) has no one
     override's place: it names the overrides without any one of which the problem goes away
@@ -573,6 +597,17 @@ def test_malformed_yaml_names_its_file_once(command: str, tmp_path: Path, capsys
     argv = [command, str(bad)] if command != "compare" else [command, WEST_SUSSEX, str(bad)]
     err = _refused(argv, capsys, "")
     assert err == f"error: {bad}: malformed YAML at line 4, column 1: duplicate key 'teams'\n", err
+
+
+@pytest.mark.parametrize("command", ["validate", "compare", "calibrate", "uncertainty"])
+def test_a_file_that_is_not_utf8_is_one_line(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every YAML file is read by one reader (size, UTF-8, YAML): a calibration spec that is not
+    UTF-8 let UnicodeDecodeError escape as a traceback, and an uncertainty spec said it otherwise."""
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"name: caf\xe9\n")
+    argv = [command, str(bad)] if command != "compare" else [command, WEST_SUSSEX, str(bad)]
+    err = _refused(argv, capsys, "")
+    assert err == f"error: {bad}: not a text file (could not decode as UTF-8)\n", err
 
 
 def test_malformed_yaml_in_an_extended_file_names_that_file_once(

@@ -137,3 +137,10 @@ def test_titles_that_cannot_fit_every_option_say_how_many_more() -> None:
     for text in (cost, ups, use):
         assert re.search(r"(and \d+ more|; 4 options) \(see the table\)$", text), text
     assert "fgc_in_early_help" not in use and "4 options" in use, use
+
+
+def test_a_title_never_says_one_more() -> None:
+    """A title that fitted every option but the last said "and 1 more (see the table)" (the
+    words longer than the name they stand for): the one is named, or two are counted."""
+    text = findings._listed("Costs: ", ["a", "b", "x" * 80], 40)
+    assert "1 more" not in text and text == "Costs: a, and 2 more (see the table)", text

@@ -97,3 +97,18 @@ def test_a_wait_that_reads_n_a_says_nobody_was_served() -> None:
     assert "was served, so there is no wait to average" in lines[-1], lines
     served = nobody.assign(mean=3.0, ci_low=2.0, ci_high=4.0)
     assert len(console.summary_lines(served, [panel], 365.0, 3)) == 2  # the header and the row
+
+
+def test_a_missing_row_does_not_say_nobody_was_served() -> None:
+    """The headline table's cell reads "n/a" where an option that has the panel holds no row for
+    its wait; that is no evidence that no family was served, so the caption does not say so. A
+    row whose wait is missing still does (one rule, :func:`sim.present.data.unserved`)."""
+    from sim.present.data import NOBODY_SERVED
+
+    res = _TwoScenarios()
+    res.summary = res.summary[res.summary["scenario"] == "base"]  # the option has a panel but no row for its wait
+    headline = page._headline(res)  # type: ignore[arg-type]
+    assert re.findall(r"<td[^>]*>(.*?)</td>", headline)[-1] == "n/a", headline
+    assert NOBODY_SERVED not in headline, headline
+    res.summary = pd.concat([res.summary, res.summary.assign(scenario="opt")])  # its row: a wait of NaN
+    assert NOBODY_SERVED in page._headline(res)  # type: ignore[arg-type]

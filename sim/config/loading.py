@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.config.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, _one_line, _one_line_errors
-from sim.config.schema import Scenario
+from sim.config.schema import Scenario, model_at
 from sim.distributions import DIST_TAGS
 from sim.errors import FileError, OverrideError, ScenarioError
 
@@ -211,15 +210,8 @@ def no_block(part: tuple[str, ...], required: list[str], remedy: str) -> str:
 def _absent_block(part: tuple[str, ...]) -> list[str]:
     """The required keys of the block at ``part`` when it is an optional block of the schema
     (a scenario may have no ``panel``, ``mst``...); else none."""
-    model: Any = Scenario
-    field = None
-    for name in part:
-        fields = getattr(model, "model_fields", None)
-        field = fields.get(name) if fields else None
-        if field is None:
-            return []
-        inner = [a for a in typing.get_args(field.annotation) if a is not type(None)]
-        model = inner[0] if len(inner) == 1 else field.annotation
+    hits = model_at(part, entries=False)
+    model, field = hits[0] if len(hits) == 1 else (None, None)
     fields = getattr(model, "model_fields", None)
     if not fields or field is None or field.is_required():
         return []
@@ -370,15 +362,8 @@ def _partial_new_entries(base: dict[str, Any], child: dict[str, Any]) -> list[st
 
 def _entry_required(path: tuple[str, ...]) -> list[str]:
     """The required keys of an entry of the mapping of named entries at ``path`` (a team's)."""
-    model: Any = Scenario
-    for name in path:
-        field = getattr(model, "model_fields", {}).get(name)
-        if field is None:
-            return []
-        inner = [a for a in typing.get_args(field.annotation) if a is not type(None)]
-        model = inner[0] if len(inner) == 1 else field.annotation
-    entry = typing.get_args(model)[-1] if typing.get_args(model) else None
-    fields = getattr(entry, "model_fields", None) or {}
+    hits = model_at((*path, "*")) if model_at(path, entries=False) else []  # an entry of that mapping
+    fields = getattr(hits[0][0] if len(hits) == 1 else None, "model_fields", None) or {}
     return [f.alias or n for n, f in fields.items() if f.is_required()]
 
 
@@ -615,27 +600,32 @@ MAX_EXTENDS_CHAIN = 16
 """Most files in one ``extends:`` chain (bundled chains have two)."""
 
 
+def read_yaml_file(path: Path, where: str = "scenario", kind: str = "a scenario file") -> Any:
+    """The YAML value of the file at ``path`` (:func:`safe_yaml_load`): UTF-8 text of at most
+    :data:`MAX_YAML_BYTES` (``kind``, ``a scenario file``, says what may be at most that). Raises
+    :class:`FileError` for a problem of the file, else (not found, unreadable) a
+    :class:`ScenarioError` whose line starts with ``where``."""
+    try:
+        if not path.is_file():
+            raise ScenarioError([f"{where}: file not found: {path}"])
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise FileError([f"{path}: the file is {size:,} bytes; {kind} may be at most {MAX_YAML_BYTES:,} bytes"])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FileError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
+    except OSError as exc:
+        raise ScenarioError([f"{where}: cannot read {path}: {exc.strerror or exc}"]) from None
+    return safe_yaml_load(text, str(path))
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ScenarioError([f"extends: cycle in scenario files: {cycle}"])
     if len(chain) >= MAX_EXTENDS_CHAIN:
         raise ScenarioError([f"extends: more than {MAX_EXTENDS_CHAIN} files in a chain (at {path})"])
-    where = f"extends (in {chain[-1]})" if chain else "scenario"
-    try:
-        if not path.is_file():
-            raise ScenarioError([f"{where}: file not found: {path}"])
-        size = path.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise FileError(
-                [f"{path}: the file is {size:,} bytes; a scenario file may be at most {MAX_YAML_BYTES:,} bytes"]
-            )
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise FileError([f"{path}: not a text file (could not decode as UTF-8)"]) from None
-    except OSError as exc:
-        raise ScenarioError([f"{where}: cannot read {path}: {exc.strerror or exc}"]) from None
-    data = safe_yaml_load(text, str(path))
+    data = read_yaml_file(path, f"extends (in {chain[-1]})" if chain else "scenario")
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -12,7 +12,8 @@ import typing
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from sim.config.costs import Costs
 from sim.config.demand import Family, Locality, Referrals
@@ -126,28 +127,36 @@ def _runtime_keys_for(dotted: str) -> list[str]:
     ]
 
 
-def _schema_has(tp: Any, parts: Sequence[str]) -> bool:
-    """Whether ``parts`` (a dotted key, split) name a field under the type ``tp`` of the schema;
-    any name is a key of a mapping (``teams.<any>``)."""
-    if not parts:
-        return True
-    args = typing.get_args(tp)
-    origin = typing.get_origin(tp)
+def model_at(
+    path: Sequence[str], entries: bool = True, tp: Any = None, field: FieldInfo | None = None
+) -> list[tuple[Any, FieldInfo | None]]:
+    """The types of the schema (under ``tp``, the :class:`Scenario` by default) that ``path``
+    (a dotted key, split) names, each with the field it is the type of (None for an entry of a
+    mapping): an optional block's model, not ``X | None``; through a union (a distribution) or a
+    list, each of its types. Any name is an entry of a mapping (``teams.<any>``), unless not
+    ``entries``: then a path through a mapping names nothing. Empty where ``path`` is no key."""
+    tp = Scenario if tp is None else tp
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is Annotated:
-        return _schema_has(args[0], parts)
+        return model_at(path, entries, args[0], field)
     if origin is dict:
-        return _schema_has(args[1], parts[1:])
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        fields = {f.alias or n: f for n, f in tp.model_fields.items()}
-        return parts[0] in fields and _schema_has(fields[parts[0]].annotation, parts[1:])
-    return any(_schema_has(a, parts) for a in args)  # a union (an optional block, a distribution)
+        if not path:
+            return [(tp, field)]
+        return model_at(path[1:], entries, args[1]) if entries else []
+    if args:  # an optional block, a union, a list: each of its types
+        return [hit for a in args if a is not type(None) for hit in model_at(path, entries, a, field)]
+    if not path:
+        return [(tp, field)]
+    fields = tp.model_fields if isinstance(tp, type) and issubclass(tp, BaseModel) else {}
+    named = {f.alias or n: f for n, f in fields.items()}.get(path[0])
+    return model_at(path[1:], entries, named.annotation, named) if named else []
 
 
 def _not_runtime(key: str) -> str:
     """The problem with setting ``key`` in a dated change: a key no scenario has (with the key
     it may be a typo of) or a real one that cannot change during a run (with those of its
     block that can)."""
-    if not _schema_has(Scenario, key.split(".")):
+    if not model_at(key.split(".")):
         near = difflib.get_close_matches(key, _runtime_keys_for(key), n=1, cutoff=0.8)
         hint = f"did you mean {near[0]}?" if near else RUNTIME_KEYS_DOC
         return f"unknown key; {hint}"
@@ -417,8 +426,10 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
     for i, ch in enumerate(scenario.changes):
         parts = {key: _part_set(data, key) for key in ch.set}
         data = apply_overrides(data, ch.set)
-        state, problems = _validated(data)
-        if state is None:
+        try:  # data of a valid scenario: the shape guard (_validated) only where it fails
+            state = Scenario.model_validate(data)
+        except ValidationError:
+            _, problems = _validated(data)
             # a key set in a block the scenario has not got (panel.interval_days, no panel): one
             # line saying so, as for --set, not one "required key is missing" per key
             problems, absent = absent_blocks(parts, data, problems)
@@ -432,6 +443,6 @@ def timeline(scenario: Scenario) -> list[tuple[float, Scenario]]:
                 for part, required in absent
             ]
             lines += [line for _, line in problems]
-            raise ValueError("\n".join(f"changes.{i} ({ch.date}): {line}" for line in lines))
+            raise ValueError("\n".join(f"changes.{i} ({ch.date}): {line}" for line in lines)) from None
         out.append(((ch.date - scenario.run.start_date).days, state))
     return out

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from sim import kpis as K
-from sim.present.data import BUDGET_WORDS, NOBODY_SERVED, budget_of, budget_verdict, places, verdict
+from sim.present.data import BUDGET_WORDS, NOBODY_SERVED, budget_of, budget_verdict, places, unserved, verdict
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row, shared_decimals
 from sim.present.narrative import changes_text
 from sim.results import Results
@@ -73,16 +73,16 @@ def summary_lines(
         return []
     width = max(len(names(k)) for k in rows)
     out = [f"  {'':<{width}}  {'mean':>14}" + (f"  {'95% CI':>27}" if n > 1 else "")]
-    unserved = False
+    nobody = False
     for k in rows:
-        row = summ.loc[k.name]
-        mean, low, high = fmt_row(_rec(row), k, window_days, MEAN_CI)
-        unserved |= mean == "n/a" and k.stage is not None
+        rec = _rec(summ.loc[k.name])
+        mean, low, high = fmt_row(rec, k, window_days, MEAN_CI)
+        nobody |= unserved(rec, k)
         line = f"  {names(k):<{width}}  {mean:>14}"
         if n > 1:
             line += f"  {low:>13} - {high:<11}"
         out.append(line)
-    return [*out, f"  {NOBODY_SERVED}."] if unserved else out
+    return [*out, f"  {NOBODY_SERVED}."] if nobody else out
 
 
 def difference_lines(

@@ -31,6 +31,7 @@ __all__ = [
     "budget_verdict",
     "cap",
     "clip_interval",
+    "difference_rows",
     "family",
     "has",
     "in_scenarios",
@@ -44,6 +45,7 @@ __all__ = [
     "series_column",
     "stat",
     "sweep_label",
+    "unserved",
     "verdict",
     "verdict_of",
     "zero_throughout",
@@ -115,6 +117,13 @@ NOBODY_SERVED = (
 service the scenario has (:func:`has`) that no family reached."""
 
 
+def unserved(rec: Mapping[str, Any] | None, kpi: Kpi) -> bool:
+    """Whether ``rec``, ``kpi``'s row of ``summary.csv`` (None where there is none), says that no
+    family was served (:data:`NOBODY_SERVED`): a stage's KPI (a wait) whose mean is missing. A
+    missing row says nothing of the kind."""
+    return kpi.stage is not None and rec is not None and not finite(rec.get("mean"))
+
+
 def has(res: Results, kpi: Kpi, scenario: str | None = None) -> bool:
     """Whether the scenario (the baseline by default) has the stage or service ``kpi`` is about
     (:attr:`sim.kpis.Kpi.stage`, :func:`sim.kpis.has_stage`): False for the panel's wait in a
@@ -160,6 +169,19 @@ def rows_of(res: Results, scenario: str | None = None) -> pd.DataFrame:
         mask = (summ[res.sweep_keys] == first).all(axis=1)
         return summ[mask]
     return summ
+
+
+def difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
+    """Each option's row of ``differences`` for ``kpi``, with it and the option's window in days
+    (what :func:`sim.present.format.shared_decimals` reads); none without differences."""
+    d = res.differences
+    if d is None:
+        return []
+    sel = d[d["kpi"] == kpi.name]
+    return [
+        ({str(k): v for k, v in r.items()}, kpi, res.window_days(str(r["option"])))
+        for r in sel.to_dict(orient="records")
+    ]
 
 
 def stat(res: Results, kpi: str, field: str = "mean", scenario: str | None = None) -> float:

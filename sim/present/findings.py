@@ -45,9 +45,12 @@ def _phrase(stage: str) -> str:
 def _listed(head: str, parts: Sequence[str], width: int, lines: int = 2) -> str:
     """``head`` and then ``parts``, joined by commas: every part where that fits on ``lines``
     title lines of ``width`` characters, else as many as fit and "and N more (see the table)"
-    ("N options (see the table)" where none fits): a title never drops an option silently."""
+    ("N options (see the table)" where none fits): a title never drops an option silently, and
+    never says "and 1 more" (the one is named, or two are counted, as :func:`sim.results._names`)."""
     for shown in range(len(parts), 0, -1):
         rest = len(parts) - shown
+        if rest == 1:
+            continue
         text = head + ", ".join([*parts[:shown], *([f"and {rest} more (see the table)"] if rest else [])])
         if len(textwrap.wrap(text, width)) <= lines:
             return text

@@ -36,6 +36,7 @@ from sim.present.data import (
     INTERVAL_TEXT,
     budget_verdict,
     cap,
+    difference_rows,
     finite,
     large_changes,
     n_reps,
@@ -549,18 +550,14 @@ def _option_item(res: Results, option: str) -> str:
     clauses: list[tuple[int, str]] = []
     # a clear difference that reads as zero at its KPI's precision in the paragraph is listed apart
     said: dict[str, list[str]] = {"clear": [], "negligible": [], "unclear": [], "none": [], "unknown": []}
-    every = [
-        ({str(k): v for k, v in r.items()}, res.window_days(str(r["option"]))) for r in d.to_dict(orient="records")
-    ]
-    recs = {str(r["kpi"]): r for r, _ in every if str(r["option"]) == option}
-
-    def rows_of(kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
-        """The KPI's row of ``differences`` in every option, each with the option's window."""
-        return [(r, kpi, w) for r, w in every if r["kpi"] == kpi.name]
-
+    recs = {
+        str(r["kpi"]): {str(k): v for k, v in r.items()}
+        for r in d.to_dict(orient="records")
+        if str(r["option"]) == option
+    }
     # the costs that add up to the total, at one precision (not £5.5m beside £76.23m and £81.77m),
     # in every option's block, each in its own unit
-    costs = {k.name: rows_of(k) for k in present(res, map(K.per_year, K.COST_TOTALS))}
+    costs = {k.name: difference_rows(res, k) for k in present(res, map(K.per_year, K.COST_TOTALS))}
     cost_decimals = max(
         (rows_decimals(rows, short=True, millions=shown_in_millions(rows)) for rows in costs.values()), default=0
     )
@@ -571,7 +568,7 @@ def _option_item(res: Results, option: str) -> str:
             continue
         # one precision and one unit for the KPI in every option's block, so its baseline reads the
         # same in each (not £980,000 in one and £1.0m in the next)
-        rows = rows_of(kpi)
+        rows = difference_rows(res, kpi)
         decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
         millions = shown_in_millions(rows)
         text, how = _clause(res, option, kpi, rec, decimals, millions)

@@ -41,12 +41,14 @@ from sim.present.data import (
     NOT_IN_SCENARIO,
     VERDICT_WORDS,
     cap,
+    difference_rows,
     finite,
     has,
     in_scenarios,
     present,
     reps_of,
     rows_of,
+    unserved,
     verdict,
 )
 from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row, rows_decimals, shared_decimals
@@ -149,13 +151,13 @@ def _records(res: Results, scenario: str) -> dict[str, dict[str, Any]]:
 
 def _headline(res: Results) -> str:
     recs = {s: _records(res, s) for s in res.scenarios}
-    rows, unserved = [], False
+    rows, nobody = [], False
     for kpi in in_scenarios(res, K.HEADLINE):  # no row for the panel's wait where no scenario has a panel
         if kpi.name not in recs[res.base]:
             continue
         # one precision along the row, at least that of the differences table (where the levels must subtract)
         shown_rows = [(recs[s][kpi.name], kpi, res.window_days(s)) for s in res.scenarios if kpi.name in recs[s]]
-        decimals = max(rows_decimals(shown_rows), shared_decimals(_difference_rows(res, kpi)))
+        decimals = max(rows_decimals(shown_rows), shared_decimals(difference_rows(res, kpi)))
         cells = [_name(kpi)]
         for s in res.scenarios:
             rec = recs[s].get(kpi.name)
@@ -163,23 +165,11 @@ def _headline(res: Results) -> str:
                 cells.append(NOT_IN_SCENARIO)
             else:
                 cells.append(_mean_ci(rec, kpi, res.window_days(s), decimals) if rec else "n/a")
-                unserved |= cells[-1] == "n/a" and kpi.stage is not None
+                nobody |= unserved(rec, kpi)
         rows.append(cells)
     headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
-    caption = f"Headline KPIs (counts a year); {INTERVAL_TEXT}" + (f"; {NOBODY_SERVED}" if unserved else "")
+    caption = f"Headline KPIs (counts a year); {INTERVAL_TEXT}" + (f"; {NOBODY_SERVED}" if nobody else "")
     return table(headers, rows, caption, range(1, len(headers)))
-
-
-def _difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
-    """Each option's row of ``differences.csv`` for ``kpi``, with it and the option's window in days."""
-    d = res.differences
-    if d is None:
-        return []
-    sel = d[d["kpi"] == kpi.name]
-    return [
-        ({str(k): v for k, v in r.items()}, kpi, res.window_days(str(r["option"])))
-        for r in sel.to_dict(orient="records")
-    ]
 
 
 def _differences(res: Results) -> str:
@@ -197,7 +187,7 @@ def _differences(res: Results) -> str:
             said = verdict(rec)
             if said == "missing":  # neither scenario measures it (no panel): no row of n/a
                 continue
-            decimals = shared_decimals(_difference_rows(res, kpi))  # one precision in every option
+            decimals = shared_decimals(difference_rows(res, kpi))  # one precision in every option
             base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW, decimals=decimals))
             points = " points" if kpi.kind == "share" else ""  # a change in a share is in percentage points
             ci = f"{low} to {high}{points}" if finite(rec["ci_low"]) else "n/a"
@@ -483,14 +473,19 @@ def diagnostics(res: Results) -> str:
 
 
 # --------------------------------------------------------------------------- footer and page
+def _in_job_order(res: Results, mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """A mapping of ``manifest.json`` by scenario in the job's order, the baseline first (the
+    file's keys are sorted), then any other keys as they come."""
+    rest = dict(mapping)
+    return {**{s: rest.pop(s) for s in res.scenarios if s in rest}, **rest}
+
+
 def _command(res: Results) -> str:
     man = res.manifest
     cmd = str(man.get("command") or "")
     if " " in cmd or not cmd:
         return cmd
-    paths = {str(k): str(v) for k, v in (man.get("scenario_files") or {}).items()}
-    # in the job's order, the baseline first: manifest.json's keys are sorted, so paths' are not
-    files = [paths.pop(s) for s in res.scenarios if s in paths] + list(paths.values())
+    files = list(_in_job_order(res, {str(k): str(v) for k, v in (man.get("scenario_files") or {}).items()}).values())
     parts = [
         "ehsim",
         cmd,
@@ -522,8 +517,7 @@ def _versions() -> dict[str, str]:
 def footer(res: Results) -> str:
     man = res.manifest
     packages = {**(man.get("packages") or {}), **_versions()}
-    fingerprints = dict(man.get("fingerprints") or {})  # manifest.json's keys are sorted: the job's order
-    fingerprints = {**{s: fingerprints.pop(s) for s in res.scenarios if s in fingerprints}, **fingerprints}
+    fingerprints = _in_job_order(res, man.get("fingerprints") or {})
     rows = [
         ("Command", f"<code>{e(_command(res))}</code>"),
         ("Report", f"<code>ehsim report {e(str(res.folder))}</code>"),

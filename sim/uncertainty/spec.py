@@ -42,8 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scipy import stats
 
 from sim import kpis as K
-from sim.config import NAME_RULE, Scenario, ScenarioError, _format_error, load_scenario, safe_yaml_load
-from sim.config.limits import MAX_NAME_CHARS, MAX_YAML_BYTES
+from sim.config import NAME_RULE, Scenario, ScenarioError, _format_error, load_scenario, read_yaml_file
+from sim.config.limits import MAX_NAME_CHARS
 from sim.errors import FileError
 from sim.vocab import Stage
 
@@ -282,22 +282,6 @@ class LoadedSpec:
         return {sc.name: folder / f for sc, f in zip(self.scenarios, [self.spec.scenario, *self.spec.options])}
 
 
-def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise ScenarioError([f"uncertainty spec: file not found: {path}"])
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FileError([f"{path}: cannot read it: {exc.strerror or exc}"]) from None
-    if len(raw) > MAX_YAML_BYTES:
-        raise FileError([f"{path}: larger than {MAX_YAML_BYTES:,} bytes; an uncertainty spec is a small file"])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FileError([f"{path}: not UTF-8 text"]) from None
-    return safe_yaml_load(text, str(path))
-
-
 def _check_keys(spec: UncertaintySpec, scenarios: Sequence[Scenario]) -> list[str]:
     problems = []
     for i, p in enumerate(spec.parameters):
@@ -331,7 +315,7 @@ def load_spec(path: str | Path) -> LoadedSpec:
         One line per problem, each naming its field (``parameters.0.distribution.high``...).
     """
     path = Path(path)
-    data = _read(path)
+    data = read_yaml_file(path, "uncertainty spec", "an uncertainty spec")
     if not isinstance(data, dict):
         raise FileError([f"{path}: an uncertainty spec is a mapping (scenario, options, kpis, parameters)"])
     try:
