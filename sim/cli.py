@@ -436,7 +436,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     saved = R.read(out)  # once: what each option changes, the locality tables and the checks
     for line in console.change_lines(saved):
         print(line)
-    print(f"Paired differences (option - {res.base}), {args.replications} replications with common random numbers:")
+    resumed = _resumed(sum(b.resumed for b in res.batches.values()), out)
+    reps = f"{args.replications} replications with common random numbers"
+    print(f"Paired differences (option - {res.base}), {reps}{resumed}:")
     shown: list[str] = []
     for option in res.differences["option"].unique():
         print(f"  {option}:")

@@ -143,3 +143,17 @@ def test_the_parser_needs_no_installed_metadata(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(metadata, "version", missing)
     assert main(["validate", str(CONFIGS / "validation" / "mmc.yaml")]) == 0
+
+
+def test_a_resumed_comparison_says_it_resumed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As a run, a sweep and an uncertainty job do: the line that opens the paired table says how
+    many replications were read back and from where."""
+    mmc = str(CONFIGS / "validation" / "mmc.yaml")
+    out = tmp_path / "c"
+    args = ["compare", mmc, mmc, "--set", "run.duration_days=120", "--set", "run.warmup_days=10"]
+    args += ["--replications", "2", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    assert " resumed from " not in capsys.readouterr().out
+    assert main(args) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Paired differences"))
+    assert line.endswith(f"with common random numbers (4 resumed from {out}):"), line
