@@ -396,7 +396,11 @@ def hold(env: simpy.Environment, delay: float) -> simpy.Event:
     ``Environment.schedule``) and as a slotted :class:`Hold`, for the journey's hot path."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    return _schedule(env, delay)  # type: ignore[return-value]  # (an Event to the scheduler and a process)
+    # _schedule's body inline: the journey's hot path, one Python call less a timeout (~40 ns)
+    timeout = Hold()
+    timeout.callbacks = []
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timeout))  # type: ignore[misc]
+    return timeout  # type: ignore[return-value]  # (an Event to the scheduler and a process)
 
 
 class _Arrivals:
