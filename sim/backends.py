@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -21,12 +22,58 @@ from typing import Any, Literal
 
 from sim.errors import BackendError
 
-__all__ = ["BACKENDS", "DASK_CONFIG", "Backend", "BackendError", "iter_results"]
+__all__ = ["BACKENDS", "DASK_CONFIG", "Backend", "BackendError", "ctrl_c_kept", "iter_results", "raise_if_interrupted"]
 
 Backend = Literal["serial", "process", "dask"]
 BACKENDS: tuple[str, ...] = ("serial", "process", "dask")
 DASK_RETRIES = 3
 """Times a Dask task is retried after an error; a task on a lost worker is rescheduled too."""
+
+
+_CTRL_C = threading.Event()
+"""Set by a Ctrl-C while :func:`ctrl_c_kept` is in force."""
+
+
+def _on_ctrl_c(signum: int, frame: object) -> None:
+    _CTRL_C.set()
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def ctrl_c_kept() -> Iterator[None]:
+    """Make a Ctrl-C count even where Python swallows the ``KeyboardInterrupt`` it raises.
+
+    Python raises it wherever the main thread is; inside a garbage-collector callback or a
+    finaliser (a local Dask cluster's scheduler runs one at every collection) the exception
+    is printed as "Exception ignored in ..." and the program goes on: the batch ran to its end
+    and exited 0. Here Ctrl-C is also recorded; a batch raises it again after its next result
+    (:func:`raise_if_interrupted`) and the command after its last. Only the main thread can
+    set a signal handler, and a Ctrl-C ignored by whoever started us stays ignored: in either
+    case this does nothing."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+    _CTRL_C.clear()
+    previous = signal.signal(signal.SIGINT, _on_ctrl_c)
+    unraisable = sys.unraisablehook
+
+    def swallowed(info: Any) -> None:  # recorded above: not printed as well
+        if not isinstance(info.exc_value, KeyboardInterrupt):
+            unraisable(info)
+
+    sys.unraisablehook = swallowed
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = unraisable
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a Ctrl-C was recorded (:func:`ctrl_c_kept`) and swallowed."""
+    if _CTRL_C.is_set():
+        raise KeyboardInterrupt
 
 
 def default_workers() -> int:
@@ -64,6 +111,7 @@ def iter_results(
     if backend == "serial":
         for task in tasks:
             yield fn(*task)
+            raise_if_interrupted()
     elif backend == "process":
         yield from _process(fn, tasks, workers or default_workers())
     else:
@@ -82,6 +130,7 @@ def _process(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: 
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield fut.result()
+                    raise_if_interrupted()
         except (KeyboardInterrupt, GeneratorExit):
             # Ctrl-C (or the batch abandoned: the generator closed): stop the running replications
             # now, not when they end; the pool then finds
@@ -201,6 +250,7 @@ def _dask(
             fut.release()  # the cluster may forget a result as soon as it has been fetched
             del fut
             yield result
+            raise_if_interrupted()
     except (KeyboardInterrupt, GeneratorExit):
         # Ctrl-C (or the batch abandoned): stop our own cluster's running replications now, and
         # quietly: Dask would log each cancelled task and lost worker around the one line

@@ -17,7 +17,7 @@ from sim import __version__
 from sim import kpis as K
 from sim import results as R
 from sim.arguments import check_batch_args
-from sim.backends import BACKENDS
+from sim.backends import BACKENDS, ctrl_c_kept, raise_if_interrupted
 from sim.calibrate import calibrate
 from sim.config import Scenario, load_scenario, parse_override, scenario_warnings
 from sim.errors import ArgumentError, EhsimError, FileError, OverrideError, ScenarioError, ScenarioErrors
@@ -676,8 +676,10 @@ def _error_lines(exc: EhsimError, config: Path | None) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     try:
-        code = COMMANDS[args.command](args)
-        sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
+        with ctrl_c_kept():  # a Ctrl-C that Python swallowed still interrupts
+            code = COMMANDS[args.command](args)
+            sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
+            raise_if_interrupted()
         return code
     except KeyboardInterrupt:  # Ctrl-C: no traceback; what was finished is kept
         again = " (the replications finished so far are kept: run the same command again to resume)"
