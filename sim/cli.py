@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import pandas as pd
 from tqdm import tqdm
 
-from sim import __version__
+from sim import __version__, errors
 from sim import kpis as K
 from sim import results as R
 from sim.arguments import check_batch_args
@@ -43,8 +43,6 @@ from sim.uncertainty.sample import METHODS, check_design_args
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
 """Exit code when the reader of stdout went away: 128 + SIGPIPE, as a shell reports a command killed by it."""
-EXIT_INTERRUPTED = 130
-"""Exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
 RESUMABLE = frozenset({"run", "compare", "sweep", "uncertainty"})
 """Commands whose finished replications are checkpointed, so a rerun resumes them."""
 FLAGS = {
@@ -684,7 +682,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C: no traceback; what was finished is kept
         again = " (the replications finished so far are kept: run the same command again to resume)"
         print(f"\ninterrupted{again if args.command in RESUMABLE else ''}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return errors.EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout closed early (`ehsim kpis | head`): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again

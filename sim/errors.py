@@ -24,6 +24,8 @@ __all__ = [
     "ScenarioErrors",
 ]
 
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
 MAX_MESSAGE_CHARS = 400
 """Longest message line shown; longer ones (a huge value echoed back) are cut with an ellipsis
 (:func:`_short`). A message that may be long puts what matters first and summarises its lists."""

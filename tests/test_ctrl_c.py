@@ -18,6 +18,7 @@ import pytest
 
 from sim import cli
 from sim.backends import ctrl_c_kept, iter_results
+from sim.errors import EXIT_INTERRUPTED
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_a_command_that_swallowed_ctrl_c_exits_130_with_the_interrupted_line(
         return 0
 
     monkeypatch.setitem(cli.COMMANDS, "kpis", command)
-    assert cli.main(["kpis"]) == cli.EXIT_INTERRUPTED
+    assert cli.main(["kpis"]) == EXIT_INTERRUPTED
     assert capsys.readouterr().err.strip() == "interrupted"
 
 
@@ -98,3 +99,23 @@ def test_a_ctrl_c_ignored_by_whoever_started_us_stays_ignored() -> None:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_while_the_command_loads_its_libraries_ends_it_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Importing the CLI (pandas, scipy) takes a second or more; a Ctrl-C then gave a 30-line
+    traceback from inside scipy and exit -2 (seen in the suite on a loaded machine)."""
+    import importlib.abc
+
+    from sim.__main__ import run
+
+    class CtrlCOnImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object, target: object = None) -> None:
+            if name == "sim.cli":
+                raise KeyboardInterrupt
+
+    monkeypatch.delitem(sys.modules, "sim.cli")
+    monkeypatch.setattr(sys, "meta_path", [CtrlCOnImport(), *sys.meta_path])
+    assert run() == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.strip() == "interrupted"
