@@ -515,9 +515,11 @@ CARE_EFFECT = "care_relative_reduction"
 def _no_care_effect(res: Results, option: str) -> str:
     """Sentences for the entries-to-care clause: for each service at the edge of care (a block
     with a :data:`CARE_EFFECT`) that ``option`` changes (a setting, or a dated change of one)
-    but that has no effect on entries to care in it (:data:`CARE_EFFECT` 0), that the scenario
-    assumes so, with the setting's source key(s) (its comment in the option's scenario file),
-    so no change to that service can change entries to care here; ``""`` when none."""
+    but that has no direct effect on entries to care in it (:data:`CARE_EFFECT` 0), that the
+    scenario assumes so, with the setting's source key(s) (its comment in the option's scenario
+    file), and that any difference comes by other routes: the service still changes entries to
+    care indirectly (how long a care-bound family waits for it before care starts, who
+    withdraws), so the sentence never says it cannot change them; ``""`` when none."""
     if not res.configs:
         return ""
     base, scenario = res.config(res.base), res.config(option)
@@ -537,8 +539,9 @@ def _no_care_effect(res: Results, option: str) -> str:
         why = f", {', '.join(keys)}" if keys else ", an assumption" if src is not None and src.is_assumption else ""
         name = e(stage_info(SERVICE_SETTINGS[block]).label if block in SERVICE_SETTINGS else block)
         out.append(
-            f"The scenario assumes {name} does not reduce entries to care (<code>{e(setting)}</code> 0{e(why)}), "
-            f"so changing {name} cannot change them here."
+            f"The scenario assumes {name} has no direct effect on entries to care (<code>{e(setting)}</code> "
+            f"0{e(why)}): it prevents no placement, so any difference comes by other routes, such as how long "
+            f"families wait for {name} before their care starts."
         )
     return " ".join(out)
 
