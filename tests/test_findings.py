@@ -144,3 +144,58 @@ def test_a_title_never_says_one_more() -> None:
     words longer than the name they stand for): the one is named, or two are counted."""
     text = findings._listed("Costs: ", ["a", "b", "x" * 80], 40)
     assert "1 more" not in text and text == "Costs: a, and 2 more (see the table)", text
+
+
+REVIEW = ["sunderland_calibrated", "fgc_in_early_help", "fgc_in_early_help_keeps_pre_proceedings"]
+REVIEW += ["more_partner_led_plans", "pooled_allocation", "weekly_panel"]
+"""The Sunderland review's six scenarios (``experiments/sunderland.py``): a baseline and five options."""
+
+
+def _after(text: str, head: str) -> list[str]:
+    """The options a title names after ``head``, in the order it names them."""
+    rest = text[text.index(head) + len(head) :]
+    at = {o: m.start() for o in REVIEW[1:] if (m := re.search(rf"\b{o}\b", rest))}
+    return sorted(at, key=lambda o: at[o])
+
+
+def test_titles_lead_with_the_clear_differences_largest_first() -> None:
+    """The review's case: costs.png read "fgc_in_early_help +£319,767 (no clear difference), and
+    4 more" and step_ups.png "59 with fgc_in_early_help (no clear difference), and 4 more", in
+    scenario order, while the only clear results were more_partner_led_plans's (−£230,532, −11
+    step-ups a year). The clear differences now come first, largest first, then the rest."""
+    base = 43_522_016.0
+    totals = dict(zip(REVIEW, [base, base + 319_767, base + 401_000, base - 230_532, base + 12_000, base - 2_500]))
+    verdicts = dict.fromkeys(REVIEW[1:], "unclear") | {"more_partner_led_plans": "clear"}
+    cost = findings.costs(totals, REVIEW, verdicts, {})
+    head = "in sunderland_calibrated; "
+    assert cost.split(head)[1].startswith("more_partner_led_plans −£230,532 (clear difference)"), cost
+    # two clear differences: the larger first, whatever their order among the scenarios
+    verdicts["weekly_panel"] = verdicts["fgc_in_early_help_keeps_pre_proceedings"] = "clear"
+    named = _after(findings.costs(totals, REVIEW, verdicts, {}, width=200), head)
+    assert named[:3] == ["fgc_in_early_help_keeps_pre_proceedings", "more_partner_led_plans", "weekly_panel"], named
+    assert named[3:] == ["fgc_in_early_help", "pooled_allocation"], named  # then the rest, in scenario order
+
+    ups = dict(zip(REVIEW, [61.4, 59.2, 60.8, 50.1, 62.0, 61.0]))
+    text = findings.step_ups(
+        ups, {}, REVIEW, dict.fromkeys(REVIEW[1:], "unclear") | {"more_partner_led_plans": "clear"}
+    )
+    assert text.split(head)[1].startswith("50 with more_partner_led_plans (clear difference)"), text
+
+    items = [(s, "utilisation of East West team", v) for s, v in zip(REVIEW, [95.0, 94.0, 93.0, 90.0, 96.0, 80.0])]
+    use_verdicts = {("utilisation of East West team", s): "unclear" for s in REVIEW[1:]}
+    use_verdicts |= {("utilisation of East West team", o): "clear" for o in ("more_partner_led_plans", "weekly_panel")}
+    use = findings.utilisation(items, REVIEW, use_verdicts, width=200)
+    assert _after(use, head)[:2] == ["weekly_panel", "more_partner_led_plans"], use  # −15 points, then −5
+
+
+def test_utilisation_title_counts_every_option_even_one_without_the_service() -> None:
+    """The review's utilisation title said "4 options (see the table)" of five: pooled_allocation
+    has no East West team, and the count left it out. Every option is counted, and one without
+    the service is named as such where the options fit."""
+    label = "utilisation of East West team"
+    items = [(s, label, 95.0 - i) for i, s in enumerate(REVIEW) if s != "pooled_allocation"]
+    verdicts = {(label, s): "unclear" for s in REVIEW[1:] if s != "pooled_allocation"}
+    narrow = findings.utilisation(items, REVIEW, verdicts, width=60)
+    assert narrow.endswith("; 5 options (see the table)"), narrow
+    wide = findings.utilisation(items, REVIEW, verdicts, width=400)
+    assert all(o in wide for o in REVIEW[1:]) and "not in pooled_allocation" in wide, wide

@@ -45,6 +45,7 @@ __all__ = [
     "series_column",
     "stat",
     "sweep_label",
+    "sweep_name",
     "unserved",
     "verdict",
     "verdict_of",
@@ -357,9 +358,14 @@ def verdict_of(res: Results, kpi: str, option: str) -> str:
     return verdict({str(k): v for k, v in rows.iloc[0].items()}) if len(rows) else "missing"
 
 
+def sweep_name(key: str) -> str:
+    """``interval_days``: a swept dotted key as the page names it."""
+    return key.rsplit(".", 1)[-1]
+
+
 def sweep_label(key: str, value: Any) -> str:
     """``interval_days = 7`` for a swept dotted key and its value."""
-    return f"{key.rsplit('.', 1)[-1]} = {value}"
+    return f"{sweep_name(key)} = {value}"
 
 
 def window_text(res: Results, scenario: str | None = None) -> str:

@@ -46,7 +46,8 @@ def _listed(head: str, parts: Sequence[str], width: int, lines: int = 2) -> str:
     """``head`` and then ``parts``, joined by commas: every part where that fits on ``lines``
     title lines of ``width`` characters, else as many as fit and "and N more (see the table)"
     ("N options (see the table)" where none fits): a title never drops an option silently, and
-    never says "and 1 more" (the one is named, or two are counted, as :func:`sim.results._names`)."""
+    never says "and 1 more" (the one is named, or two are counted, as :func:`sim.results._names`).
+    The parts are named in the order given: :func:`_ranked` puts the clear differences first."""
     for shown in range(len(parts), 0, -1):
         rest = len(parts) - shown
         if rest == 1:
@@ -55,6 +56,20 @@ def _listed(head: str, parts: Sequence[str], width: int, lines: int = 2) -> str:
         if len(textwrap.wrap(text, width)) <= lines:
             return text
     return f"{head}{len(parts)} options (see the table)"
+
+
+def _ranked(parts: Sequence[tuple[str, str | None, float]]) -> list[str]:
+    """The texts of ``parts`` (text, verdict, difference from the baseline), the clear
+    differences first, largest first, then the rest in the order given: a title that cannot
+    name every option names the clear ones (a cost title led with an option of no clear
+    difference, in scenario order, and counted the one clear saving among "4 more")."""
+
+    def key(item: tuple[int, tuple[str, str | None, float]]) -> tuple[bool, float, int]:
+        at, (_, said, diff) = item
+        clear = said == "clear"
+        return (not clear, -abs(diff) if clear and math.isfinite(diff) else 0.0, at)
+
+    return [text for _, (text, _, _) in sorted(enumerate(parts), key=key)]
 
 
 def _said(verdict: str | None) -> str:
@@ -170,12 +185,22 @@ def utilisation(
     label, value = max(base, key=lambda item: item[1])
     text = f"Highest {label}: {fmt_number(value, 'share')} of slots in use on average"
     if len(scenarios) > 1:
-        others = [
-            f"{fmt_number(v, 'share')} with {s}{_said(verdicts.get((label, s)))}"
-            for s, lab, v in items
-            if lab == label and s != scenarios[0]
-        ]
-        if others:
+        levels = {s: v for s, lab, v in items if lab == label and s != scenarios[0]}
+        if levels:
+            # every option counted: one without the service is named as such, not dropped
+            # (the title said "4 options" of five where one had no such team)
+            others = _ranked(
+                [
+                    (
+                        f"{fmt_number(levels[s], 'share')} with {s}{_said(verdicts.get((label, s)))}",
+                        verdicts.get((label, s)),
+                        levels[s] - value,
+                    )
+                    if s in levels
+                    else (f"not in {s}", None, math.nan)
+                    for s in scenarios[1:]
+                ]
+            )
             text = _listed(f"{text} in {scenarios[0]}; ", others, width)
     return text
 
@@ -193,7 +218,16 @@ def step_ups(
     base = scenarios[0]
     su, ce = step_ups.get(base, math.nan), care.get(base, math.nan)
     if len(scenarios) > 1:
-        parts = [f"{fmt_number(step_ups.get(s), 'count')} with {s}{_said(verdicts.get(s))}" for s in scenarios[1:]]
+        parts = _ranked(
+            [
+                (
+                    f"{fmt_number(step_ups.get(s), 'count')} with {s}{_said(verdicts.get(s))}",
+                    verdicts.get(s),
+                    step_ups.get(s, math.nan) - su,
+                )
+                for s in scenarios[1:]
+            ]
+        )
         return _listed(f"Step-ups to social care a year: {fmt_number(su, 'count')} in {base}; ", parts, width)
     if not su > 0 and not ce > 0:
         return "No step-ups to social care and no entries to care"
@@ -219,8 +253,9 @@ def costs(
         parts = []
         for s in scenarios[1:]:
             d = totals.get(s, math.nan) - m
-            parts.append(f"{s} {'+' if d >= 0 else '−'}{fmt_number(abs(d), 'gbp')}{_said(verdicts.get(s))}")
-        text = _listed(f"{text}; ", parts, width)
+            said = verdicts.get(s)
+            parts.append((f"{s} {'+' if d >= 0 else '−'}{fmt_number(abs(d), 'gbp')}{_said(said)}", said, d))
+        text = _listed(f"{text}; ", _ranked(parts), width)
     groups: dict[str, list[str]] = {}
     for s, v in budgets.items():
         groups.setdefault(v, []).append(s)

@@ -43,6 +43,7 @@ from sim.present.data import (
     present,
     stat,
     sweep_label,
+    sweep_name,
     verdict,
 )
 from sim.present.format import (
@@ -514,9 +515,11 @@ CARE_EFFECT = "care_relative_reduction"
 def _no_care_effect(res: Results, option: str) -> str:
     """Sentences for the entries-to-care clause: for each service at the edge of care (a block
     with a :data:`CARE_EFFECT`) that ``option`` changes (a setting, or a dated change of one)
-    but that has no effect on entries to care in it (:data:`CARE_EFFECT` 0), that the scenario
-    assumes so, with the setting's source key(s) (its comment in the option's scenario file),
-    so no change to that service can change entries to care here; ``""`` when none."""
+    but that has no direct effect on entries to care in it (:data:`CARE_EFFECT` 0), that the
+    scenario assumes so, with the setting's source key(s) (its comment in the option's scenario
+    file), and that any difference comes by other routes: the service still changes entries to
+    care indirectly (how long a care-bound family waits for it before care starts, who
+    withdraws), so the sentence never says it cannot change them; ``""`` when none."""
     if not res.configs:
         return ""
     base, scenario = res.config(res.base), res.config(option)
@@ -536,8 +539,9 @@ def _no_care_effect(res: Results, option: str) -> str:
         why = f", {', '.join(keys)}" if keys else ", an assumption" if src is not None and src.is_assumption else ""
         name = e(stage_info(SERVICE_SETTINGS[block]).label if block in SERVICE_SETTINGS else block)
         out.append(
-            f"The scenario assumes {name} does not reduce entries to care (<code>{e(setting)}</code> 0{e(why)}), "
-            f"so changing {name} cannot change them here."
+            f"The scenario assumes {name} has no direct effect on entries to care (<code>{e(setting)}</code> "
+            f"0{e(why)}): it prevents no placement, so any difference comes by other routes, such as how long "
+            f"families wait for {name} before their care starts."
         )
     return " ".join(out)
 
@@ -616,22 +620,47 @@ def _py(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _reached_at(tied: pd.DataFrame, rows: pd.DataFrame, keys: Sequence[str]) -> str:
+    """Where a sweep's KPI reads its lowest (or highest) value: the combination, where one
+    does; else the settings that matter, where every combination with them does
+    (``interval_days = 7, any therapists``); else how many combinations do. A tie is never
+    credited to one of them (a wait the same with 4, 5 and 6 therapists read as "therapists = 4")."""
+    fixed = {k: _py(tied[k].iloc[0]) for k in keys if tied[k].nunique() == 1}
+    if len(tied) == 1:
+        return ", ".join(sweep_label(k, v) for k, v in fixed.items())
+    alike = rows
+    for k, v in fixed.items():
+        alike = alike[alike[k] == v]
+    if fixed and len(alike) == len(tied):
+        anything = [f"any {sweep_name(k)}" for k in keys if k not in fixed]
+        return ", ".join([*(sweep_label(k, v) for k, v in fixed.items()), *anything])
+    return f"{len(tied)} combinations"
+
+
 def _sweep_range(res: Results, kpi: Kpi) -> str:
+    """The range of ``kpi`` over the sweep's combinations, from the lowest mean to the highest,
+    each with where it is reached (:func:`_reached_at`: every combination that reads the same
+    as that end, as printed); "about the same in every combination" where both ends read the same."""
     keys = res.sweep_keys
     rows = res.summary[res.summary["kpi"] == kpi.name]
     rows = rows[pd.to_numeric(rows["mean"], errors="coerce").notna()]
     if rows.empty:
         return ""
     ordered = rows.sort_values("mean", kind="stable")
+    # each mean as printed, untagged: combinations that read the same tie
+    read = ordered["mean"].map(lambda v: num(res, kpi, "mean", value=float(v)))
     ends = []
     for row in (ordered.iloc[0], ordered.iloc[-1]):
         where = {k: _py(row[k]) for k in keys}
-        at = ", ".join(sweep_label(k, v) for k, v in where.items())
-        ends.append((num(res, kpi, "mean", value=float(row["mean"]), where=where), at, float(row["mean"])))
+        tied = ordered[read == num(res, kpi, "mean", value=float(row["mean"]))]
+        shown = num(res, kpi, "mean", value=float(row["mean"]), where=where)
+        ends.append((shown, _reached_at(tied, rows, keys), float(row["mean"])))
     unit = "" if kpi.kind in ("gbp", "share") else f" {e(kpi.display_unit)}"  # £ and % are in the number
     (lo, lo_at, lo_v), (hi, hi_at, hi_v) = ends
     if lo_v == hi_v:
         return f"{cap(e(kpi.label))} is {lo}{unit} in every combination."
+    if read.iloc[0] == read.iloc[-1]:
+        return f"{cap(e(kpi.label))} is about the same in every combination: {lo}{unit}."
     return f"{cap(e(kpi.label))} ranges from {lo}{unit} ({e(lo_at)}) to {hi}{unit} ({e(hi_at)})."
 
 
