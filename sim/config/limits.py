@@ -57,6 +57,10 @@ MAX_DURATION_DAYS = 36_525.0
 MAX_ANNUAL_RATE = 10_000_000.0
 """Largest ``annual_rate`` of one referral source: ten million referrals a year, far beyond any
 local authority (the largest bundled source has 1,740)."""
+MAX_CHILDREN_MEAN = 10.0
+"""Largest ``family.children_mean``. Families in England average about two children (the
+bundled councils use 2.25, Sunderland-EH-2018 para 4.2); a mean of ten is far above any
+caseload, and a larger one is a typo (``225`` for ``2.25``)."""
 MAX_STAFF = 100_000
 """Most staff in one post type (``teams.*.workers``, ``teams.*.other_fte``, ``front_door.staff``,
 ``mst.therapists``, ``fgc.coordinators``, ``family_mental_health.consultants``): far beyond any

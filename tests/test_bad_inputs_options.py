@@ -1,0 +1,61 @@
+"""Inputs once silently accepted or refused in words about keys the user never wrote: a mean
+number of children no table holds, seasonality written as percentages, an option file that
+switches a distribution, an option file without a name, and a setting an option adds. Each bad
+input is refused before any work, exit code 2, one line naming the field, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.cli import main
+from sim.config.limits import MAX_CHILDREN_MEAN
+from sim.model.family import AttributeTables
+from tests.conftest import CONFIGS
+
+BASE = CONFIGS / "baseline.yaml"
+SHORT = ["--set", "run.duration_days=400", "--set", "run.warmup_days=100", "--replications", "1", "--quiet"]
+SEASON = [1.0, 0.95, 1.0, 0.92, 0.95, 1.0, 1.05, 0.82, 1.08, 1.05, 1.08, 0.9]  # configs/baseline.yaml's
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and all(line.startswith("error: ") for line in err.strip().splitlines()), err
+    assert all(n in err for n in needles), err
+    return err
+
+
+def _option(tmp_path: Path, text: str, name: str = "option.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(f"extends: {BASE}\n{text}")
+    return path
+
+
+# ----------------------------------------------------------------- 1. children per family
+@pytest.mark.parametrize("mean", ["225", "1e9", "10.5"])
+def test_children_mean_beyond_any_family_is_refused(
+    mean: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ran to exit 0 before, every family with exactly 60 children (the table stopped there)
+    out = tmp_path / "k"
+    argv = ["run", str(BASE), "--set", f"family.children_mean={mean}", *SHORT, "--out", str(out)]
+    _refused(argv, capsys, "family.children_mean: must be <= 10")
+    assert not out.exists()
+
+
+def test_children_mean_at_the_bound_is_accepted_and_its_table_whole() -> None:
+    sc = sim.load_scenario(BASE, overrides={"family.children_mean": MAX_CHILDREN_MEAN})
+    cum = AttributeTables.build(sc).children_cum
+    assert cum[-1] >= 1 - 1e-12 and len(cum) < 60  # the tail beyond the table is under 1e-12
+
+
+def test_the_children_table_is_never_cut_short() -> None:
+    # a mean that bypassed validation is refused where the table is built, not truncated
+    sc = sim.load_scenario(BASE)
+    big = sc.model_copy(update={"family": sc.family.model_copy(update={"children_mean": 225.0})})
+    with pytest.raises(ValueError, match=r"family\.children_mean"):
+        AttributeTables.build(big)
