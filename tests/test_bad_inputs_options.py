@@ -6,8 +6,10 @@ input is refused before any work, exit code 2, one line naming the field, no tra
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 import sim
 from sim.cli import main
@@ -59,3 +61,33 @@ def test_the_children_table_is_never_cut_short() -> None:
     big = sc.model_copy(update={"family": sc.family.model_copy(update={"children_mean": 225.0})})
     with pytest.raises(ValueError, match=r"family\.children_mean"):
         AttributeTables.build(big)
+
+
+# ----------------------------------------------------------------- 2. seasonality
+@pytest.mark.parametrize(
+    ("key", "values", "needles"),
+    [
+        ("referrals.seasonality", [round(v * 100) for v in SEASON], ("average 98.3", "1.05", "percentages")),
+        ("referrals.seasonality", [v / 10 for v in SEASON], ("average 0.0983", "1.05")),
+        ("referrals.sources.police.seasonality", [3 * v for v in SEASON], ("average 2.95",)),
+    ],
+    ids=["percentages", "tenths", "source-tripled"],
+)
+def test_seasonality_far_from_an_average_of_one_is_refused(
+    key: str, values: list[float], needles: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # valid before: the multipliers are not normalised, so percentages made ~100x the demand
+    data: dict[str, Any] = {"extends": str(BASE), "name": "season"}
+    node = data
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = values
+    path = tmp_path / "season.yaml"
+    path.write_text(yaml.safe_dump(data))
+    _refused(["validate", str(path)], capsys, f"{key}: the 12 multipliers", "must average between 0.5 and 2", *needles)
+
+
+def test_seasonality_around_one_is_accepted() -> None:
+    sc = sim.load_scenario(BASE, overrides={"referrals.seasonality": [v * 1.9 / (sum(SEASON) / 12) for v in SEASON]})
+    assert sum(sc.referrals.seasonality) / 12 == pytest.approx(1.9)
