@@ -15,6 +15,7 @@ import sim
 from sim.cli import main
 from sim.config.limits import MAX_CHILDREN_MEAN
 from sim.model.family import AttributeTables
+from sim.present.assumptions import read_assumptions
 from tests.conftest import CONFIGS
 
 BASE = CONFIGS / "baseline.yaml"
@@ -91,3 +92,48 @@ def test_seasonality_far_from_an_average_of_one_is_refused(
 def test_seasonality_around_one_is_accepted() -> None:
     sc = sim.load_scenario(BASE, overrides={"referrals.seasonality": [v * 1.9 / (sum(SEASON) / 12) for v in SEASON]})
     assert sum(sc.referrals.seasonality) / 12 == pytest.approx(1.9)
+
+
+# ----------------------------------------------------------------- 3. a distribution switched
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("{dist: uniform, low: 90, high: 180}", {"dist": "uniform", "low": 90.0, "high": 180.0}),
+        ("{dist: lognormal, mean: 150, sd: 60}", {"dist": "lognormal", "mean": 150.0, "sd": 60.0}),
+        ("{dist: fixed, value: 120}", {"dist": "fixed", "value": 120.0}),
+    ],
+)
+def test_a_distribution_given_in_an_option_file_replaces_the_extended_one(
+    given: str, expected: dict[str, object], tmp_path: Path
+) -> None:
+    # before: "early_help.duration.median: unknown key" (the baseline's median and sigma merged in)
+    sc = sim.load_scenario(_option(tmp_path, f"name: switched\nearly_help: {{duration: {given}}}\n"))
+    assert sc.early_help.duration.model_dump(by_alias=True, exclude_none=True) == expected
+    # as the same distribution given by --set
+    by_set = sim.load_scenario(BASE, overrides=[f"early_help.duration={given}"])
+    assert by_set.early_help.duration == sc.early_help.duration
+
+
+def test_a_parameter_given_alone_still_changes_the_extended_distribution(tmp_path: Path) -> None:
+    sc = sim.load_scenario(_option(tmp_path, "name: longer\nearly_help: {duration: {median: 200}}\n"))
+    base = sim.load_scenario(BASE).early_help.duration
+    assert sc.early_help.duration == base.model_copy(update={"median": 200.0})
+
+
+def test_keys_merged_from_the_extended_file_are_named_as_its(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # without its dist the merge cannot tell a new distribution: the error says whose keys they are
+    path = _option(tmp_path, "name: moments\nearly_help: {duration: {mean: 150, sd: 60}}\n")
+    err = _refused(["validate", str(path)], capsys, "early_help.duration: median, sigma come from the file it extends")
+    assert "mean, sd given here" in err and "replace: true" in err and "{dist: lognormal, mean: ..., sd: ...}" in err
+
+
+def test_an_option_replacing_a_distribution_lists_only_its_own_settings(tmp_path: Path) -> None:
+    # the Assumptions section merges as the loader does: the baseline's median and sigma are
+    # not in force (listed before, beside the option's uniform)
+    text = "name: switched\nearly_help:\n  duration: {dist: uniform, low: 90, high: 180}   # ASSUMPTION\n"
+    listed = [(a.key, a.value) for a in read_assumptions(_option(tmp_path, text))[0]]
+    assert [kv for kv in listed if kv[0] == "early_help.duration"] == [
+        ("early_help.duration", "dist: uniform, low: 90, high: 180")
+    ]

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from sim.config.limits import MAX_YAML_BYTES, _one_line, _one_line_errors
 from sim.config.schema import Scenario, model_at
 from sim.config.yaml_limits import _data_children, _parse_yaml, _shape_problem, safe_yaml_load
-from sim.distributions import DIST_TAGS
+from sim.distributions import DIST_KEY, DIST_TAGS, Distribution
 from sim.errors import FileError, OverrideError, ScenarioError
 
 # ---------------------------------------------------------------------- loading
@@ -432,11 +432,20 @@ def _deep_copy(data: Any) -> Any:
     return data
 
 
+def _given_whole(value: Any) -> bool:
+    """Whether a mapping of a file that extends another replaces the extended file's mapping
+    instead of merging into it: one marked ``replace: true``, or a distribution (it names its
+    ``dist``): ``{dist: uniform, low: 90, high: 180}`` over a lognormal's median and sigma is
+    the whole new distribution, not a uniform with a median."""
+    return isinstance(value, dict) and (value.get("replace") is True or DIST_KEY in value)
+
+
 def merge_extends(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``child`` over ``base``. A mapping with ``replace: true`` replaces instead."""
+    """Deep-merge ``child`` over ``base``. A mapping with ``replace: true``, or a distribution
+    given with its ``dist`` (:func:`_given_whole`), replaces instead."""
     out = _deep_copy(base)
     for key, value in child.items():
-        if isinstance(value, dict) and value.get("replace") is True:
+        if _given_whole(value):
             out[key] = {k: v for k, v in value.items() if k != "replace"}
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge_extends(out[key], value)
@@ -487,7 +496,47 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
     if added := _partial_new_entries(base, data):
         raise ScenarioError(added)
-    return merge_extends(base, data)
+    merged = merge_extends(base, data)
+    if mixed := _mixed_distributions(base, data, merged, (), parent):
+        raise ScenarioError(mixed)
+    return merged
+
+
+_DISTRIBUTION: TypeAdapter[Any] = TypeAdapter(Distribution)
+
+
+def _mixed_distributions(base: Any, child: Any, merged: Any, at: tuple[str, ...], parent: str) -> list[str]:
+    """The distributions a file extending ``parent`` changes without naming their ``dist`` (so
+    merged into the extended file's, :func:`merge_extends`) into ones that are not valid: keys
+    it adds beside keys it did not write (``{mean: 150, sd: 60}`` over a lognormal's median and
+    sigma), each as one line saying which keys come from the extended file and how to give the
+    distribution whole."""
+    if not (isinstance(base, dict) and isinstance(child, dict) and isinstance(merged, dict)):
+        return []
+    if DIST_KEY in base and not _given_whole(child):
+        added = [str(k) for k in child if k not in base]
+        inherited = [str(k) for k in base if k not in child and k != DIST_KEY]
+        if not added or not inherited:
+            return []
+        try:
+            _DISTRIBUTION.validate_python(merged)
+        except ValidationError as exc:
+            where = ".".join(at)
+            problem = "; ".join(_format_error(dict(e), at).removeprefix(f"{where}: ") for e in exc.errors())
+            example = ", ".join(f"{k}: ..." for k in added)
+            return [
+                f"{where}: {', '.join(inherited)} come from the file it extends ({parent}), merged with "
+                f"{', '.join(added)} given here ({problem}); to give a new distribution instead, write it "
+                f"whole with its {DIST_KEY} ({where}: {{{DIST_KEY}: {base[DIST_KEY]}, {example}}}) "
+                "or add replace: true"
+            ]
+        return []
+    return [
+        line
+        for key, value in child.items()
+        if not _given_whole(value)
+        for line in _mixed_distributions(base.get(key), value, merged.get(key), (*at, str(key)), parent)
+    ]
 
 
 @_one_line_errors
