@@ -137,3 +137,12 @@ def test_an_option_replacing_a_distribution_lists_only_its_own_settings(tmp_path
     assert [kv for kv in listed if kv[0] == "early_help.duration"] == [
         ("early_help.duration", "dist: uniform, low: 90, high: 180")
     ]
+
+
+# ----------------------------------------------------------------- 4. an option file's name
+def test_an_option_file_without_a_name_is_named_after_its_file(tmp_path: Path) -> None:
+    # before: it inherited "baseline" and a comparison showed it as "baseline-2"
+    assert sim.load_scenario(_option(tmp_path, "mst: {therapists: 5}\n", "fifth_mst.yaml")).name == "fifth_mst"
+    assert sim.load_scenario(_option(tmp_path, "name: own\nmst: {therapists: 5}\n", "named.yaml")).name == "own"
+    # a file name that is not a scenario name keeps the inherited one (no error about a key not written)
+    assert sim.load_scenario(_option(tmp_path, "mst: {therapists: 5}\n", "fifth mst.yaml")).name == "baseline"

@@ -12,7 +12,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from sim.config.limits import MAX_YAML_BYTES, _one_line, _one_line_errors
-from sim.config.schema import Scenario, model_at
+from sim.config.schema import Scenario, check_name, model_at
 from sim.config.yaml_limits import _data_children, _parse_yaml, _shape_problem, safe_yaml_load
 from sim.distributions import DIST_KEY, DIST_TAGS, Distribution
 from sim.errors import FileError, OverrideError, ScenarioError
@@ -499,7 +499,18 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     merged = merge_extends(base, data)
     if mixed := _mixed_distributions(base, data, merged, (), parent):
         raise ScenarioError(mixed)
+    if "name" not in data and "name" in base and _is_name(path.stem):
+        merged["name"] = path.stem  # fifth_mst.yaml is "fifth_mst", not a second "baseline"
     return merged
+
+
+def _is_name(text: str) -> bool:
+    """Whether ``text`` may be a scenario's name (:data:`NAME_RULE`)."""
+    try:
+        check_name(text)
+    except ValueError:
+        return False
+    return True
 
 
 _DISTRIBUTION: TypeAdapter[Any] = TypeAdapter(Distribution)
