@@ -15,7 +15,8 @@ import sim
 from sim.cli import main
 from sim.config.limits import MAX_CHILDREN_MEAN
 from sim.model.family import AttributeTables
-from sim.present.assumptions import read_assumptions
+from sim.present.assumptions import NOT_SET, read_assumptions, shown_apart
+from sim.present.narrative import _grouped
 from tests.conftest import CONFIGS
 
 BASE = CONFIGS / "baseline.yaml"
@@ -146,3 +147,17 @@ def test_an_option_file_without_a_name_is_named_after_its_file(tmp_path: Path) -
     assert sim.load_scenario(_option(tmp_path, "name: own\nmst: {therapists: 5}\n", "named.yaml")).name == "own"
     # a file name that is not a scenario name keeps the inherited one (no error about a key not written)
     assert sim.load_scenario(_option(tmp_path, "mst: {therapists: 5}\n", "fifth mst.yaml")).name == "baseline"
+
+
+# ----------------------------------------------------------------- 5. a setting an option adds
+def test_a_setting_an_option_adds_reads_not_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert shown_apart(None, 6_000_000) == [NOT_SET, "6,000,000"] == ["not set", "6,000,000"]
+    assert _grouped([("costs.budget_gbp_per_year", None, 6_000_000)], plain=True) == [
+        "costs.budget_gbp_per_year not set -> 6,000,000"
+    ]
+    option = _option(tmp_path, "mst: {therapists: 5}\ncosts: {budget_gbp_per_year: 6000000}\n", "fifth_mst.yaml")
+    code = main(["compare", str(BASE), str(option), *SHORT[:4], "--replications", "2", "--out", str(tmp_path / "c")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "  fifth_mst: mst.therapists 4 -> 5; costs.budget_gbp_per_year not set -> 6,000,000" in out, out
+    assert "null" not in out and "baseline-2" not in out
