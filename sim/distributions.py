@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
 
 __all__ = [
+    "DIST_KEY",
     "Bands",
     "Distribution",
     "Exponential",
@@ -269,9 +270,12 @@ class Bands(_Spec):
         return second - self.mean**2
 
 
+DIST_KEY = "dist"
+"""The key that names a distribution in a scenario (``{dist: lognormal, ...}``)."""
+
 Distribution = Annotated[
     Fixed | Exponential | Uniform | Triangular | Lognormal | Gamma | Bands,
-    Field(discriminator="dist"),
+    Field(discriminator=DIST_KEY),
 ]
 """Any duration distribution, chosen by its ``dist`` key."""
 

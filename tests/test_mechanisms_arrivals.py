@@ -125,9 +125,9 @@ def test_arrival_counts_by_source_and_month_match_rate_seasonality_growth() -> N
 
 def test_source_without_own_seasonality_uses_the_shared_profile() -> None:
     """A source with no seasonality of its own follows ``referrals.seasonality``: with a
-    profile of zeros except January, every referral of that source falls in January.
-    (Exact: zero intensity means no accepted candidates.)"""
-    season = [1.0] + [0.0] * 11
+    profile of zeros except January (12: the year's referrals all in January, averaging 1), every
+    referral of that source falls in January. (Exact: zero intensity means no accepted candidates.)"""
+    season = [12.0] + [0.0] * 11
     sc = _scenario({"only": {"annual_rate": 2000, "entry": "level3"}}, 700, seasonality=season)
     ev = sim.run_replication(sc, seed=1).events
     ref = ev[ev["event"] == "referral"]

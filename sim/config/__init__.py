@@ -34,7 +34,6 @@ from sim.config.loading import (
     merge_extends,
     parse_override,
     read_yaml_file,
-    safe_yaml_load,
     scenario_from_dict,
     scenario_to_yaml,
     scenario_with_overrides,
@@ -53,6 +52,7 @@ from sim.config.schema import (
 )
 from sim.config.services import PlanSettings, Workforce
 from sim.config.social_care import WORKING_TO_CALENDAR, Statutory
+from sim.config.yaml_limits import safe_yaml_load
 from sim.errors import ScenarioError
 
 __all__ = [

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from sim.config.limits import (
     MAX_ANNUAL_RATE,
+    MAX_CHILDREN_MEAN,
     _check_probs,
     _check_seasonality,
     _complete,
@@ -124,7 +125,12 @@ def _cin_age_bands() -> list[AgeBand]:
 
 class Family(_Model):
     children_mean: float = Field(
-        default=2.25, ge=1, description="Mean children per family; number = 1 + Poisson(mean - 1)."
+        default=2.25,
+        ge=1,
+        le=MAX_CHILDREN_MEAN,
+        description="Mean children per family; number = 1 + Poisson(mean - 1). At most "
+        f"{MAX_CHILDREN_MEAN:g}: families in England average about 2 children (2.25 in the bundled "
+        "councils, Sunderland-EH-2018 para 4.2); a larger mean is a typo (225 for 2.25).",
     )
     age_bands: list[AgeBand] = Field(
         default_factory=_cin_age_bands,

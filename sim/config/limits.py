@@ -57,6 +57,10 @@ MAX_DURATION_DAYS = 36_525.0
 MAX_ANNUAL_RATE = 10_000_000.0
 """Largest ``annual_rate`` of one referral source: ten million referrals a year, far beyond any
 local authority (the largest bundled source has 1,740)."""
+MAX_CHILDREN_MEAN = 10.0
+"""Largest ``family.children_mean``. Families in England average about two children (the
+bundled councils use 2.25, Sunderland-EH-2018 para 4.2); a mean of ten is far above any
+caseload, and a larger one is a typo (``225`` for ``2.25``)."""
 MAX_STAFF = 100_000
 """Most staff in one post type (``teams.*.workers``, ``teams.*.other_fte``, ``front_door.staff``,
 ``mst.therapists``, ``fgc.coordinators``, ``family_mental_health.consultants``): far beyond any
@@ -138,11 +142,27 @@ IsoDate = Annotated[_dt.date, BeforeValidator(_iso_date)]
 """A calendar date written ``YYYY-MM-DD`` (:func:`_iso_date`): every date field of a scenario."""
 
 
+SEASONALITY_MEAN_RANGE = (0.5, 2.0)
+"""Range the mean of 12 monthly seasonality multipliers must fall in. The multipliers scale
+the annual rate month by month, unnormalised, so their mean scales the whole year's demand:
+a profile around 1 keeps the rate annual; one written as percentages (``[100, 95, ...]``)
+would multiply demand by about 100."""
+
+
 def _check_seasonality(values: list[float]) -> None:
     if len(values) != 12:
         raise ValueError(f"seasonality: needs 12 monthly multipliers, got {len(values)}")
     if any(v < 0 for v in values):
         raise ValueError(f"seasonality: multipliers must be >= 0, got {values}")
+    low, high = SEASONALITY_MEAN_RANGE
+    mean = sum(values) / 12
+    if not low <= mean <= high:
+        hint = "; they look like percentages: divide them by 100" if mean >= 20 else ""
+        raise ValueError(
+            f"seasonality: the 12 multipliers average {mean:.3g}, must average between {low:g} and {high:g}; "
+            "they multiply the annual rate month by month (not normalised), so write them around 1, "
+            f"e.g. 1.05 for a month 5% above the average, 0.82 for one 18% below{hint}"
+        )
 
 
 def _complete(d: dict[str, Any], keys: tuple[str, ...], name: str) -> None:

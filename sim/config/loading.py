@@ -5,16 +5,16 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from sim.config.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, _one_line, _one_line_errors
-from sim.config.schema import Scenario, model_at
-from sim.distributions import DIST_TAGS
+from sim.config.limits import MAX_YAML_BYTES, _one_line, _one_line_errors
+from sim.config.schema import Scenario, check_name, model_at
+from sim.config.yaml_limits import _data_children, _parse_yaml, _shape_problem, safe_yaml_load
+from sim.distributions import DIST_KEY, DIST_TAGS, Distribution
 from sim.errors import FileError, OverrideError, ScenarioError
 
 # ---------------------------------------------------------------------- loading
@@ -432,168 +432,26 @@ def _deep_copy(data: Any) -> Any:
     return data
 
 
+def _given_whole(value: Any) -> bool:
+    """Whether a mapping of a file that extends another replaces the extended file's mapping
+    instead of merging into it: one marked ``replace: true``, or a distribution (it names its
+    ``dist``): ``{dist: uniform, low: 90, high: 180}`` over a lognormal's median and sigma is
+    the whole new distribution, not a uniform with a median."""
+    return isinstance(value, dict) and (value.get("replace") is True or DIST_KEY in value)
+
+
 def merge_extends(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``child`` over ``base``. A mapping with ``replace: true`` replaces instead."""
+    """Deep-merge ``child`` over ``base``. A mapping with ``replace: true``, or a distribution
+    given with its ``dist`` (:func:`_given_whole`), replaces instead."""
     out = _deep_copy(base)
     for key, value in child.items():
-        if isinstance(value, dict) and value.get("replace") is True:
+        if _given_whole(value):
             out[key] = {k: v for k, v in value.items() if k != "replace"}
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge_extends(out[key], value)
         else:
             out[key] = _deep_copy(value)
     return out
-
-
-# ---------------------------------------------------------------------- YAML with limits
-def _yaml_children(node: Any) -> list[Any]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _data_children(node: Any) -> list[Any]:
-    if isinstance(node, dict):
-        return [*node.keys(), *node.values()]
-    if isinstance(node, (list, tuple)):
-        return list(node)
-    return []
-
-
-def _shape_problem(root: Any, children: Callable[[Any], list[Any]]) -> str | None:
-    """What is wrong with the size or shape of a tree whose shared branches (YAML aliases) are
-    counted each time they are used, or None. Memoised, so an alias bomb costs time linear in
-    the file, not in its expansion; iterative, so depth costs no recursion."""
-    size: dict[int, int] = {}
-    depth: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        key = id(node)
-        if finished:
-            on_path.discard(key)
-            kids = children(node)
-            size[key] = 1 + sum(size[id(k)] for k in kids)
-            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
-            if size[key] > MAX_YAML_NODES:
-                return (
-                    f"expands to more than {MAX_YAML_NODES:,} values (aliases, *name, are expanded where "
-                    "they are used); a scenario holds a few hundred"
-                )
-            if depth[key] > MAX_YAML_DEPTH:
-                return f"nested more than {MAX_YAML_DEPTH} levels deep; a scenario nests a few levels"
-            continue
-        if key in size:
-            continue
-        if key in on_path:
-            return "contains itself (a recursive alias or reference)"
-        on_path.add(key)
-        stack.append((node, True))
-        stack.extend((k, False) for k in children(node) if id(k) not in size)
-    return None
-
-
-class _YamlLimitError(yaml.YAMLError):
-    """A YAML document over one of the loader's limits (not malformed, but refused)."""
-
-    def __init__(self, problem: str, mark: Any = None):
-        super().__init__(problem)
-        self.problem = problem
-        self.problem_mark = mark
-
-
-class _ScenarioLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys (by default the last one silently wins),
-    nesting deeper than :data:`MAX_YAML_DEPTH` and documents that expand, through their
-    aliases, beyond :data:`MAX_YAML_NODES` nodes."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise _YamlLimitError(
-                    f"nested more than {MAX_YAML_DEPTH} levels deep; a scenario nests a few levels",
-                    self.peek_event().start_mark,
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def get_single_node(self) -> Any:
-        node = super().get_single_node()
-        if node is not None:
-            problem = _shape_problem(node, _yaml_children)
-            if problem:
-                raise _YamlLimitError(problem)
-        return node
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # a list or mapping as a key (``? [a, b]``)
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"a key must be a plain value, got {type(key).__name__}", key_node.start_mark
-                ) from None
-            if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_date_or_text(self, node: yaml.ScalarNode) -> Any:
-        """A date-like scalar that is no date (``2023-02-30``) stays text, so the field it is
-        given to names itself in the error, instead of the loader failing without a field."""
-        try:
-            return self.construct_yaml_timestamp(node)
-        except (ValueError, AttributeError):
-            return self.construct_scalar(node)
-
-
-_ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _ScenarioLoader.construct_date_or_text)
-
-
-def _yaml_problem(exc: yaml.YAMLError, malformed: str) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    if isinstance(exc, _YamlLimitError):
-        return f"{at.strip()}: {exc.problem}" if at else exc.problem
-    if isinstance(exc, yaml.reader.ReaderError):
-        return f"{malformed}: character {exc.character!r} at position {exc.position} is not allowed in YAML"
-    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
-    return _one_line(f"{malformed}{at}: {problem}")
-
-
-def _parse_yaml(text: str, malformed: str) -> tuple[Any, str | None]:
-    """YAML text parsed with the scenario loader's limits and no problem, or None and the problem."""
-    try:
-        return yaml.load(text, Loader=_ScenarioLoader), None  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        return None, _yaml_problem(exc, malformed)
-    except RecursionError:  # belt and braces: the depth limit stops well before this
-        return None, "nested too deeply"
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
-        # PyYAML's constructors let these through for a tagged or date-like value they cannot
-        # build (``2023-02-30``, ``!!int abc``, ``!!bool maybe``, ``!!map [1]``)
-        return None, f"{malformed}: a value could not be read ({exc})"
-
-
-def safe_yaml_load(text: str, where: str, malformed: str = "malformed YAML") -> Any:
-    """Parse YAML text with the scenario loader's limits (:data:`MAX_YAML_DEPTH`,
-    :data:`MAX_YAML_NODES`, no duplicate keys, no Python tags), raising :class:`FileError`
-    whose message starts with ``where``, the file the text was read from."""
-    data, problem = _parse_yaml(text, malformed)
-    if problem is not None:
-        raise FileError([f"{where}: {problem}"])
-    return data
 
 
 MAX_EXTENDS_CHAIN = 16
@@ -638,7 +496,58 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
     if added := _partial_new_entries(base, data):
         raise ScenarioError(added)
-    return merge_extends(base, data)
+    merged = merge_extends(base, data)
+    if mixed := _mixed_distributions(base, data, merged, (), parent):
+        raise ScenarioError(mixed)
+    if "name" not in data and "name" in base and _is_name(path.stem):
+        merged["name"] = path.stem  # fifth_mst.yaml is "fifth_mst", not a second "baseline"
+    return merged
+
+
+def _is_name(text: str) -> bool:
+    """Whether ``text`` may be a scenario's name (:data:`NAME_RULE`)."""
+    try:
+        check_name(text)
+    except ValueError:
+        return False
+    return True
+
+
+_DISTRIBUTION: TypeAdapter[Any] = TypeAdapter(Distribution)
+
+
+def _mixed_distributions(base: Any, child: Any, merged: Any, at: tuple[str, ...], parent: str) -> list[str]:
+    """The distributions a file extending ``parent`` changes without naming their ``dist`` (so
+    merged into the extended file's, :func:`merge_extends`) into ones that are not valid: keys
+    it adds beside keys it did not write (``{mean: 150, sd: 60}`` over a lognormal's median and
+    sigma), each as one line saying which keys come from the extended file and how to give the
+    distribution whole."""
+    if not (isinstance(base, dict) and isinstance(child, dict) and isinstance(merged, dict)):
+        return []
+    if DIST_KEY in base and not _given_whole(child):
+        added = [str(k) for k in child if k not in base]
+        inherited = [str(k) for k in base if k not in child and k != DIST_KEY]
+        if not added or not inherited:
+            return []
+        try:
+            _DISTRIBUTION.validate_python(merged)
+        except ValidationError as exc:
+            where = ".".join(at)
+            problem = "; ".join(_format_error(dict(e), at).removeprefix(f"{where}: ") for e in exc.errors())
+            example = ", ".join(f"{k}: ..." for k in added)
+            return [
+                f"{where}: {', '.join(inherited)} come from the file it extends ({parent}), merged with "
+                f"{', '.join(added)} given here ({problem}); to give a new distribution instead, write it "
+                f"whole with its {DIST_KEY} ({where}: {{{DIST_KEY}: {base[DIST_KEY]}, {example}}}) "
+                "or add replace: true"
+            ]
+        return []
+    return [
+        line
+        for key, value in child.items()
+        if not _given_whole(value)
+        for line in _mixed_distributions(base.get(key), value, merged.get(key), (*at, str(key)), parent)
+    ]
 
 
 @_one_line_errors

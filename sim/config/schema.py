@@ -182,7 +182,7 @@ class Change(_Model):
 
 
 # ---------------------------------------------------------------------- scenario
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     """A scenario name is a name, never a path: it becomes a folder name under ``results/``.
     A variant made by :func:`sim.sweep` adds ``[key=value,...]`` (no path separators)."""
     base, bracket, rest = name.partition("[")
@@ -202,7 +202,7 @@ def _check_name(name: str) -> str:
 class Scenario(_Model):
     """A validated, frozen scenario. Build with :func:`load_scenario`."""
 
-    name: Annotated[str, AfterValidator(_check_name)] = Field(
+    name: Annotated[str, AfterValidator(check_name)] = Field(
         min_length=1, description=f"The scenario's name: {NAME_RULE}."
     )
     description: str = ""

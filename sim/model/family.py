@@ -12,6 +12,7 @@ import numpy as np
 from scipy import special
 
 from sim.config import Scenario
+from sim.config.limits import MAX_CHILDREN_MEAN
 from sim.random import FamilyRandom, FamilyStreams
 from sim.records import row_code
 from sim.vocab import NEED_LEVELS
@@ -226,15 +227,7 @@ class AttributeTables:
     @classmethod
     def build(cls, scenario: Scenario) -> AttributeTables:
         fam = scenario.family
-        lam = fam.children_mean - 1.0
-        # Poisson(lam) CDF up to 1 - 1e-12; the tail beyond is folded into the last count
-        pmf, cum, k = math.exp(-lam), [], 0
-        acc = 0.0
-        while acc < 1 - 1e-12 and k < 60:
-            acc += pmf
-            cum.append(acc)
-            k += 1
-            pmf *= lam / k
+        cum = _poisson_cum(fam.children_mean - 1.0)
         conc = fam.risk_concentration
         locs = scenario.localities.values()
         growth = tuple(v.annual_growth for v in locs)
@@ -334,6 +327,25 @@ class AttributeTables:
             if name == locality:
                 return _pick(cum, u)
         return _pick(self.need_cum, u)
+
+
+_CHILDREN_TAIL = 1e-12
+"""Probability of more extra children than the table holds, folded into its last count."""
+
+
+def _poisson_cum(lam: float) -> list[float]:
+    """The Poisson(``lam``) CDF from 0 until it reaches ``1 - _CHILDREN_TAIL`` (the rest folded
+    into the last count). Never cut short: a mean the table cannot hold is refused, not
+    truncated (``family.children_mean`` is at most ``MAX_CHILDREN_MEAN``, a table of about 40)."""
+    if not 0.0 <= lam <= MAX_CHILDREN_MEAN - 1.0:
+        raise ValueError(f"family.children_mean: must be from 1 to {MAX_CHILDREN_MEAN:g}, got {lam + 1.0:g}")
+    pmf, cum, k, acc = math.exp(-lam), [], 0, 0.0
+    while acc < 1 - _CHILDREN_TAIL:
+        acc += pmf
+        cum.append(acc)
+        k += 1
+        pmf *= lam / k
+    return cum
 
 
 def _pick_all(cum: tuple[float, ...], u: np.ndarray) -> np.ndarray:

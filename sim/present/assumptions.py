@@ -110,17 +110,26 @@ def _rounded(value: Any, digits: int) -> Any:
     return value
 
 
+NOT_SET = "not set"
+"""How a change shows a setting a side has not got, or has as null (``costs.budget_gbp_per_year
+not set -> 6,000,000``)."""
+
+
 def shown_apart(*values: Any) -> list[str]:
     """Settings shown side by side (a baseline's value and an option's old and new), each as
     :func:`show` gives it with its numbers to :data:`SETTING_DIGITS` significant figures (a
     whole number whole), or more where that would make two different values read the same
     (``0.26770001 -> 0.2677`` reads ``0.2677 -> 0.26770001``): a config value is never
-    rounded to look like another."""
+    rounded to look like another. A missing value (None) reads :data:`NOT_SET`."""
+
+    def shown(v: Any, digits: int) -> str:
+        return NOT_SET if v is None else show(_rounded(v, digits))
+
     for digits in range(SETTING_DIGITS, _MOST_DIGITS + 1):
-        shown = [show(_rounded(v, digits)) for v in values]
-        if all(shown[i] != shown[j] for i in range(len(values)) for j in range(i) if values[i] != values[j]):
-            return shown
-    return [show(v) for v in values]
+        out = [shown(v, digits) for v in values]
+        if all(out[i] != out[j] for i in range(len(values)) for j in range(i) if values[i] != values[j]):
+            return out
+    return [shown(v, _MOST_DIGITS) for v in values]
 
 
 def _split_comment(line: str) -> tuple[str, str]:
