@@ -8,6 +8,7 @@ whose FGC is in social care until April 2018 (Sunderland-EH-2018 para 5.1)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from sim.config import scenario_from_dict
 from tests.support import cost, costs_dict
 
 REL = 1e-9
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 WINDOW_YEARS = 150 / 365
 FGC_PER_YEAR = 2 * 45_000 * 1.03**3  # the cost case's coordinators, in 2024 prices
 EARLY, SOCIAL = "cost_early_help_gbp", "cost_social_care_gbp"
@@ -102,3 +104,30 @@ def test_the_budget_line_must_be_one_of_the_two() -> None:
     d["fgc"]["budget_line"] = "health"
     with pytest.raises(sim.ScenarioError, match=r"fgc\.budget_line"):
         scenario_from_dict(d)
+
+
+# --------------------------------------------------------------------------- Sunderland
+def _sunderland(path: str, **overrides: Any) -> sim.Scenario:
+    return sim.load_scenario(
+        CONFIGS / "sunderland" / path, {"run.duration_days": 730, "run.warmup_days": 180, **overrides}
+    )
+
+
+def test_sunderland_fgc_is_social_care_cost_until_it_moves_to_early_help() -> None:
+    """Sunderland-EH-2018 para 5.1: FGC is in social care until April 2018. Its 4
+    coordinators (GBP 45,000 each, 2024 prices: GBP 180,000 a year) are social care cost:
+    against the same run with them counted in early help (the old accounting; the same
+    seed, so the same families), early help cost a year is exactly GBP 180,000 lower and
+    social care cost GBP 180,000 higher. In fgc_in_early_help they move to early help on
+    1 April 2018 (day 365; the window is days 180-730), so the social care component pays
+    them for the 185 days of the window before it."""
+    assert _sunderland("baseline.yaml").fgc.budget_line == "social_care"  # type: ignore[union-attr]
+    calibrated = sim.run_replication(_sunderland("calibrated.yaml"), seed=3).kpis
+    old = sim.run_replication(_sunderland("calibrated.yaml", **{"fgc.budget_line": "early_help"}), seed=3).kpis
+    year = "_per_year"
+    assert calibrated[EDGE] == pytest.approx(180_000 * 550 / 365, rel=REL)
+    assert old[EARLY + year] - calibrated[EARLY + year] == pytest.approx(180_000, rel=REL)
+    assert calibrated[SOCIAL + year] - old[SOCIAL + year] == pytest.approx(180_000, rel=REL)
+    assert calibrated["cost_total_gbp"] == pytest.approx(old["cost_total_gbp"], rel=REL)
+    option = sim.run_replication(_sunderland("options/fgc_in_early_help.yaml"), seed=3).kpis
+    assert option[EDGE] == pytest.approx(180_000 * 185 / 365, rel=REL)
