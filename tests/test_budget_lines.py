@@ -23,7 +23,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 WINDOW_YEARS = 150 / 365
 FGC_PER_YEAR = 2 * 45_000 * 1.03**3  # the cost case's coordinators, in 2024 prices
 EARLY, SOCIAL = "cost_early_help_gbp", "cost_social_care_gbp"
-EDGE = K.COST_EDGE_OF_CARE_SOCIAL_CARE.name
+EDGE = "cost_edge_of_care_social_care_gbp"
 
 
 def _kpis(d: dict[str, Any]) -> dict[str, float]:
