@@ -44,6 +44,11 @@ class FrontDoor(_Model):
         description="Of misclassified requests, the share routed one level above true need (the rest one below). "
         "ASSUMPTION: no source reports the direction of triage error; 0.5 is symmetric.",
     )
+    level3_partner_led_prob: float = _prob(
+        default=0.0,
+        description="Of requests triaged to a Level 3 plan (after misclassification), the share judged suitable "
+        "for a partner-led Level 2 plan instead; the family's need is unchanged.",
+    )
 
 
 class Panel(_Model):

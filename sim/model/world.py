@@ -471,6 +471,10 @@ class World(StatutoryCare, Supports, Fates):
             if u2 < fd.misclassification_prob:
                 level = min(4, level + 1) if u3 < fd.misclassification_up_share else max(1, level - 1)
             where = TRIAGE_BY_NEED[level - 1]
+            # a Level 3 request judged suitable for a partner-led Level 2 plan, need unchanged (drawn
+            # only when the setting is on, so scenarios without it keep their random streams)
+            if where == "level3" and fd.level3_partner_led_prob > 0 and u() < fd.level3_partner_led_prob:
+                where = "level2"
         self._log_kind(fam, self._fd_ends[where])
         triage.release(req)  # after the end row: the family it serves starts after it
         if where == "advice":
