@@ -3,11 +3,13 @@
 family's need as drawn, and Sunderland's ``more_partner_led_plans`` option modelled with it.
 
 Statistical checks use Wilson score intervals at a Bonferroni-adjusted level (family-wise
-false-alarm rate 0.001 per test, as ``test_mechanisms_routing.py``), at fixed seeds."""
+false-alarm rate 0.001 per test, as ``test_mechanisms_routing.py``, whose front-door case this
+repeats with the setting on), at fixed seeds."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -15,15 +17,47 @@ import pytest
 import sim
 from sim.config import scenario_from_dict
 from tests.support import wilson
-from tests.test_mechanisms_routing import ALPHA, INSUFFICIENT, MISCLASSIFY, NEED, ROUTES, _base, _expected_routes
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+ALPHA = 0.001
+NEED = {"level1": 0.2, "level2": 0.3, "level3": 0.3, "level4": 0.2}
+INSUFFICIENT = 0.1
+MISCLASSIFY = 0.2
+ROUTES = ("advice", "level2", "level3", "social_care", "panel")
 PARTNER_LED = 0.3
+
+
+def _base(days: float, rate: float) -> dict[str, Any]:
+    return {
+        "name": "routing",
+        "run": {"start_date": "2022-01-01", "duration_days": days, "warmup_days": 0},
+        "localities": {"town": {"referral_share": 1.0}},
+        "referrals": {"sources": {"all": {"annual_rate": rate}}},
+        "teams": {"town": {"workers": 10_000, "caseload_cap": 10}},
+        "early_help": {"duration": {"dist": "fixed", "value": 1}},
+    }
+
+
+def _expected_routes(level: int, partner_led: float) -> dict[str, float]:
+    """Where triage sends a family of true need ``level`` (1-4): panel with the
+    insufficient-information probability; otherwise its own level, or with the
+    misclassification probability one level up or down (half each), clamped to 1..4; then
+    ``partner_led`` of the Level 3 share to Level 2."""
+    p = dict.fromkeys(ROUTES, 0.0)
+    p["panel"] = INSUFFICIENT
+    rest = 1 - INSUFFICIENT
+    name = dict(enumerate(ROUTES[:4], start=1))
+    p[name[level]] += rest * (1 - MISCLASSIFY)
+    p[name[min(4, level + 1)]] += rest * MISCLASSIFY / 2
+    p[name[max(1, level - 1)]] += rest * MISCLASSIFY / 2
+    p["level2"] += p["level3"] * partner_led
+    p["level3"] *= 1 - partner_led
+    return p
 
 
 def _triage(partner_led: float) -> pd.DataFrame:
     """Front-door decisions of a year at 6,000 requests, joined with each family's need."""
-    d = _base(365, {"all": {"annual_rate": 6_000}})
+    d = _base(365, 6_000)
     d["family"] = {"need_probs": NEED}
     d["front_door"] = {
         "staff": 1000,
@@ -55,15 +89,12 @@ def _triage(partner_led: float) -> pd.DataFrame:
 
 def test_a_share_of_level3_triage_goes_to_a_partner_led_plan() -> None:
     """With ``level3_partner_led_prob`` 0.3, each family triaged to Level 3 (its own need, or
-    misclassified into it) goes to Level 2 with probability 0.3: the expected shares of
-    ``_expected_routes`` with 0.3 of each level's Level 3 share moved to Level 2. Each share's
+    misclassified into it) goes to Level 2 with probability 0.3 (``_expected_routes``). Each share's
     Wilson interval at 1 - ALPHA / 20 (4 levels x 5 decisions) holds it; zero cells are empty."""
     triage = _triage(PARTNER_LED)
     assert len(triage) > 5_000
     for level in (1, 2, 3, 4):
-        p = _expected_routes(level)
-        p["level2"] += p["level3"] * PARTNER_LED
-        p["level3"] *= 1 - PARTNER_LED
+        p = _expected_routes(level, PARTNER_LED)
         sub = triage[triage["need"] == level]["detail"].astype(str)
         for route in ROUTES:
             k = int((sub == route).sum())
@@ -89,7 +120,7 @@ def test_the_routing_leaves_the_need_drawn_unchanged() -> None:
 def test_a_partner_led_route_makes_partner_plans_reachable() -> None:
     """Families of need 3 only, no misclassification: Level 2 is reached only through the
     setting, so a scenario with it and a zero partner capacity is refused naming the field."""
-    d = _base(365, {"all": {"annual_rate": 100}})
+    d = _base(365, 100)
     d["family"] = {"need_probs": {"level1": 0, "level2": 0, "level3": 1, "level4": 0}}
     d["front_door"] = {
         "staff": 1,
