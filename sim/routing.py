@@ -31,6 +31,13 @@ def _need(level: str) -> Condition:
     )
 
 
+def _to_partner_plans(s: Scenario) -> bool:
+    """The front door sends families to Level 2: their need, or Level 3 requests judged
+    suitable for a partner-led plan."""
+    partner_led = s.front_door is not None and s.front_door.level3_partner_led_prob > 0
+    return _need("level2")(s) or (partner_led and _need("level3")(s))
+
+
 def _panel_decides(decision: str) -> Condition:
     return lambda s: s.panel is not None and s.panel.decision_probs[decision] > 0
 
@@ -54,7 +61,12 @@ EDGES: tuple[tuple[str, str, Condition, str], ...] = (
         lambda s: s.front_door is not None and s.front_door.insufficient_info_prob > 0,
         "front_door.insufficient_info_prob > 0",
     ),
-    ("front_door", "level2", _need("level2"), "family.need_probs.level2 > 0 or misclassification"),
+    (
+        "front_door",
+        "level2",
+        _to_partner_plans,
+        "family.need_probs.level2 > 0 or misclassification, or front_door.level3_partner_led_prob > 0",
+    ),
     ("front_door", "level3", _need("level3"), "family.need_probs.level3 > 0 or misclassification"),
     ("front_door", SOCIAL_CARE, _need("level4"), "family.need_probs.level4 > 0 or misclassification"),
     ("front_door", CLOSED, _always, "advice, or withdrawal while waiting"),

@@ -9,6 +9,7 @@ plain string values (``Stage.LEVEL3 == "level3"``).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 __all__ = [
     "CIN_ENDS",
@@ -39,6 +40,7 @@ __all__ = [
     "STAFF_STAGES",
     "STAGE_SETTINGS",
     "TRIAGE_DECISIONS",
+    "BudgetLine",
     "Event",
     "Exit",
     "Staffing",
@@ -218,6 +220,10 @@ MODEL_SOURCES = (REFERRAL_RE, REFERRAL_STEP_DOWN)
 SOCIAL_CARE = "social_care"
 """Children's social care (assessment, CIN, CP, care) as one place a family can be: a node of
 the routing graph and of the flow table, and where an escalating episode goes."""
+
+BudgetLine = Literal["early_help", "social_care"]
+"""Which cost total an edge-of-care service's staff and per-case costs fall on (its
+``budget_line``): early help, or social care (the ``subject`` of the cost KPIs)."""
 
 SERVICE_SETTINGS = {
     "mst": Stage.MST,

@@ -526,8 +526,8 @@ def _dated(tmp_path: Path, change: str) -> Path:
         ),
         (
             "{date: 2020-04-01, set: {mst.age_min: 12}}",
-            "changes.0.set.mst.age_min: cannot change during a run (of mst, only mst.therapists, mst.caseload_cap "
-            'can; the README\'s "Dated policy changes" lists the keys a dated change can set)',
+            "changes.0.set.mst.age_min: cannot change during a run (of mst, only mst.therapists, mst.caseload_cap, "
+            'mst.budget_line can; the README\'s "Dated policy changes" lists the keys a dated change can set)',
         ),
         (
             "{date: 2020-04-01, set: {run.duration_days: 700}}",

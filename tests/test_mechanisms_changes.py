@@ -191,11 +191,15 @@ def test_sunderland_fgc_options_mark_what_the_source_does_not_say() -> None:
     """Sunderland-EH-2018 para 5.1 says only that FGC moves to early help *line management*
     "to strengthen step-down"; fgc_in_early_help.yaml cited it for offering FGC at first
     contact. Where FGC is offered, to how many, and its effect on step-ups are ASSUMPTIONs, and
-    each option file says its result is driven by them and by the FGC team's capacity."""
+    each option file says its result is driven by them and by the FGC team's capacity. The one
+    thing the source does say, the line management, moves the coordinators' cost to early help
+    (fgc.budget_line), cited to para 5.1."""
     for name in ("fgc_in_early_help", "fgc_in_early_help_keeps_pre_proceedings"):
         text = (CONFIGS / "sunderland" / "options" / f"{name}.yaml").read_text(encoding="utf-8")
         for line in text.splitlines():
-            if line.lstrip().startswith("fgc."):
+            if line.lstrip().startswith("fgc.budget_line"):
+                assert "early_help" in line and "# Sunderland-EH-2018 para 5.1" in line, line
+            elif line.lstrip().startswith("fgc."):
                 assert "# ASSUMPTION" in line, line
         header = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
         assert "driven by these assumptions and by the FGC team's capacity" in header, name

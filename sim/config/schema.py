@@ -80,6 +80,7 @@ RUNTIME_KEYS = (
     "front_door.staff",
     "mst.therapists",
     "mst.caseload_cap",
+    "mst.budget_line",
     "fgc.coordinators",
     "fgc.conferences_per_coordinator",
     "fgc.offer_at",
@@ -87,8 +88,10 @@ RUNTIME_KEYS = (
     "fgc.early_help_referral_prob",
     "fgc.care_relative_reduction",
     "fgc.step_up_relative_reduction",
+    "fgc.budget_line",
     "family_mental_health.consultants",
     "family_mental_health.caseload_cap",
+    "family_mental_health.budget_line",
     "partner_plans.capacity",
     "panel.interval_days",
     "panel.capacity_per_meeting",
@@ -98,7 +101,8 @@ RUNTIME_KEYS = (
 )
 """Keys a dated change may set: staffing (front door, teams, edge-of-care services), caseload
 caps, panel frequency and capacity, where and how often Family Group Conferences are offered
-(a service moving between directorates), and the budget envelope. Each takes effect on its
+(a service moving between directorates), the budget line an edge-of-care service's costs fall
+on, and the budget envelope. Each takes effect on its
 date (pools change capacity; families already allocated keep their worker; the next panel
 meets on the new cycle; an FGC offer is decided by the settings in force when it is made)."""
 

@@ -3,7 +3,7 @@ waiting, and the edge-of-care services (MST, FGC, family mental health, parentin
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -20,10 +20,20 @@ from sim.config.limits import (
 from sim.distributions import Distribution
 from sim.vocab import (
     PANEL_DECISIONS,
+    BudgetLine,
 )
 
 
 # ---------------------------------------------------------------------- services
+def _budget_line(costs: str) -> Any:
+    """The ``budget_line`` field of an edge-of-care service, whose ``costs`` it places."""
+    return Field(
+        default="early_help",
+        description=f"Which cost total its {costs} fall on: early_help (cost_staff_gbp, cost_cases_gbp) or "
+        "social_care (cost_edge_of_care_social_care_gbp).",
+    )
+
+
 class FrontDoor(_Model):
     staff: int = Field(strict=True, ge=0, le=MAX_STAFF, description="Triage staff (FTE) working in parallel.")
     triage_time: Distribution
@@ -33,6 +43,11 @@ class FrontDoor(_Model):
         default=0.5,
         description="Of misclassified requests, the share routed one level above true need (the rest one below). "
         "ASSUMPTION: no source reports the direction of triage error; 0.5 is symmetric.",
+    )
+    level3_partner_led_prob: float = _prob(
+        default=0.0,
+        description="Of requests triaged to a Level 3 plan (after misclassification), the share judged suitable "
+        "for a partner-led Level 2 plan instead; the family's need is unchanged.",
     )
 
 
@@ -191,6 +206,7 @@ class Mst(_Model):
     age_min: int = Field(strict=True, default=11, ge=0)
     age_max: int = Field(strict=True, default=17, ge=0)
     care_relative_reduction: float = _prob(description="Relative reduction in care entry after MST.")
+    budget_line: BudgetLine = _budget_line("therapists' and per-case costs")
 
     @property
     def slots(self) -> int:
@@ -219,6 +235,7 @@ class Fgc(_Model):
     step_up_relative_reduction: float = _prob(
         default=0.0, description="Relative reduction in the plan's step-up probability (first contact)."
     )
+    budget_line: BudgetLine = _budget_line("coordinators' and per-conference costs")
 
     @property
     def slots(self) -> int:
@@ -233,6 +250,7 @@ class FamilyMentalHealth(_Model):
     duration: Distribution
     referral_prob: float = _prob(description="Share of families starting a Level 3 plan referred.")
     step_up_relative_reduction: float = _prob(description="Relative reduction in the plan's step-up probability.")
+    budget_line: BudgetLine = _budget_line("consultants' costs")
 
     @property
     def slots(self) -> int:

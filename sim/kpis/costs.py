@@ -13,6 +13,7 @@ __all__ = [
     "COST_COMPONENTS",
     "COST_CP",
     "COST_EARLY_HELP",
+    "COST_EDGE_OF_CARE_SOCIAL_CARE",
     "COST_FOSTER",
     "COST_RESIDENTIAL",
     "COST_SOCIAL_CARE",
@@ -40,10 +41,25 @@ def _cost(name: str, label: str, text: str, part: str) -> Kpi:
 
 
 COST_STAFF = _cost(
-    "cost_staff_gbp", "staff", "Early help staff in post (FTE x annual cost; vacant posts unpaid).", "early_help"
+    "cost_staff_gbp",
+    "staff",
+    "Early help staff in post (FTE x annual cost; vacant posts unpaid): teams, front door, and the MST, FGC and"
+    " family mental health staff while their budget_line is early_help.",
+    "early_help",
 )
 COST_CASES = _cost(
-    "cost_cases_gbp", "per-case", "Per-case costs of Level 2/3 plans, MST, FGC and parenting places.", "early_help"
+    "cost_cases_gbp",
+    "per-case",
+    "Per-case costs of Level 2/3 plans and parenting places, and of MST and FGC cases started while their"
+    " budget_line is early_help.",
+    "early_help",
+)
+COST_EDGE_OF_CARE_SOCIAL_CARE = _cost(
+    "cost_edge_of_care_social_care_gbp",
+    "edge-of-care services in social care",
+    "Staff (FTE x annual cost) of the MST, FGC and family mental health services while their budget_line is"
+    " social_care, and the per-case costs of MST and FGC cases started then.",
+    "social_care",
 )
 COST_ASSESSMENT = _cost(
     "cost_assessment_gbp",
@@ -76,6 +92,7 @@ COST_RESIDENTIAL = _cost(
 COST_COMPONENTS = (
     COST_STAFF,
     COST_CASES,
+    COST_EDGE_OF_CARE_SOCIAL_CARE,
     COST_ASSESSMENT,
     COST_SOCIAL_WORKERS,
     COST_CIN,
@@ -99,8 +116,8 @@ COST_SOCIAL_CARE = _k(
     "social care cost",
     "£",
     "gbp",
-    "Assessments, social workers above the unit costs' establishment, child in need, child protection and care,"
-    " in the window, price_year prices.",
+    "Edge-of-care services on the social care budget line, assessments, social workers above the unit costs'"
+    " establishment, child in need, child protection and care, in the window, price_year prices.",
     True,
     family="cost_total",
     subject="social_care",

@@ -10,11 +10,12 @@ import numpy as np
 
 from sim import kpis as K
 from sim.config import Scenario, team_workforce
-from sim.metrics.base import DAYS_PER_YEAR, _average, _staff_days, _steps, _sw, _time_average
+from sim.metrics.base import DAYS_PER_YEAR, _average, _segments, _staff_days, _steps, _sw, _time_average
 from sim.metrics.log import Log
 from sim.model.workforce import staffed_lists
 from sim.vocab import (
     SOCIAL_WORKERS,
+    BudgetLine,
     Event,
     Staffing,
     Stage,
@@ -67,7 +68,8 @@ def _costs(
 ) -> dict[str, float]:
     """Costs over ``[lo, hi]`` in ``costs.price_year`` prices: the components of
     :data:`sim.kpis.COST_COMPONENTS`, their totals (early help: staff and per-case costs of
-    its services; social care: assessments, CIN, CP and care) and the totals a year.
+    its services; social care: the edge-of-care services on its budget line, assessments,
+    social workers, CIN, CP and care) and the totals a year.
     ``inputs``: the log's cost inputs when already extracted."""
     c = sc.costs
     years = (hi - lo) / DAYS_PER_YEAR
@@ -75,16 +77,10 @@ def _costs(
     x = inputs if inputs is not None else _CostInputs.of(st)
     parts = {
         K.COST_STAFF: _average(sc, lo, hi, _staff_per_year) * years + _workforce_cost(st, sc, lo, hi),
-        K.COST_CASES: sum(
-            x.starts_in(stage, lo, hi) * c.gbp(cost)
-            for stage, cost in (
-                (Stage.LEVEL3, pc.level3_plan),
-                (Stage.LEVEL2, pc.level2_plan),
-                (Stage.MST, pc.mst_case),
-                (Stage.FGC, pc.fgc_conference),
-                (Stage.PARENTING, pc.parenting_place),
-            )
-        ),
+        K.COST_CASES: _case_costs(x, sc, lo, hi, "early_help"),
+        K.COST_EDGE_OF_CARE_SOCIAL_CARE: _average(sc, lo, hi, lambda state: _edge_of_care_staff(state, "social_care"))
+        * years
+        + _case_costs(x, sc, lo, hi, "social_care"),
         K.COST_ASSESSMENT: x.starts_in(Stage.ASSESSMENT, lo, hi, children=True) * c.gbp(pc.assessment),
         K.COST_SOCIAL_WORKERS: _social_worker_cost(st, sc, lo, hi),
         K.COST_CIN: x.occupied_days(Stage.CIN, lo, hi) * c.gbp(scc.cin_per_day),
@@ -105,8 +101,9 @@ def _costs(
 
 def _staff_per_year(sc: Scenario) -> float:
     """Early help staff cost a year of one state of the scenario (posts filled: vacant posts
-    are not paid), in ``costs.price_year`` prices. Key workers of a team under workforce
-    dynamics are costed from the log instead (:func:`_workforce_cost`)."""
+    are not paid), in ``costs.price_year`` prices: the teams, the front door and the
+    edge-of-care services whose ``budget_line`` is early help. Key workers of a team under
+    workforce dynamics are costed from the log instead (:func:`_workforce_cost`)."""
     c = sc.costs
     sal = c.staff
     senior = sal.senior_key_worker_per_year or sal.key_worker_per_year
@@ -119,14 +116,53 @@ def _staff_per_year(sc: Scenario) -> float:
         + t.other_fte * c.gbp(sal.other_team_staff_per_year)
         for name, t in sc.teams.items()
     )
-    for fte, cost in (
-        (sc.front_door.staff if sc.front_door else 0, sal.front_door_per_year),
-        (sc.mst.therapists if sc.mst else 0, sal.mst_therapist_per_year),
-        (sc.fgc.coordinators if sc.fgc else 0, sal.fgc_coordinator_per_year),
-        (sc.family_mental_health.consultants if sc.family_mental_health else 0, sal.fmh_consultant_per_year),
+    staff += (sc.front_door.staff if sc.front_door else 0) * c.gbp(sal.front_door_per_year)
+    return _edge_of_care_staff(sc, "early_help", staff)
+
+
+def _edge_of_care_staff(sc: Scenario, line: BudgetLine, start: float = 0.0) -> float:
+    """``start`` plus the staff cost a year of the edge-of-care services (MST, FGC, family
+    mental health) whose ``budget_line`` is ``line`` in this state of the scenario."""
+    staff, sal = start, sc.costs.staff
+    for stage, fte, cost in (
+        (Stage.MST, sc.mst.therapists if sc.mst else 0, sal.mst_therapist_per_year),
+        (Stage.FGC, sc.fgc.coordinators if sc.fgc else 0, sal.fgc_coordinator_per_year),
+        (Stage.FMH, sc.family_mental_health.consultants if sc.family_mental_health else 0, sal.fmh_consultant_per_year),
     ):
-        staff += fte * c.gbp(cost)
+        if _line(sc, stage) == line:
+            staff += fte * sc.costs.gbp(cost)
     return staff
+
+
+def _line(state: Scenario, stage: Stage) -> BudgetLine | None:
+    """The budget line of an edge-of-care service in one state (None: the scenario has none)."""
+    service = {Stage.MST: state.mst, Stage.FGC: state.fgc, Stage.FMH: state.family_mental_health}[stage]
+    return service.budget_line if service is not None else None
+
+
+def _case_costs(x: _CostInputs, sc: Scenario, lo: float, hi: float, line: BudgetLine) -> float:
+    """Per-case costs of the cases started in ``[lo, hi)`` that fall on budget line ``line``:
+    plans and parenting places are early help's; an MST or FGC case is on its service's
+    ``budget_line`` in force on the day it starts (a dated change may move it)."""
+    c = sc.costs
+    pc = c.per_case
+    segments = _segments(sc, lo, hi)
+    total = 0.0
+    for stage, cost in (
+        (Stage.LEVEL3, pc.level3_plan),
+        (Stage.LEVEL2, pc.level2_plan),
+        (Stage.MST, pc.mst_case),
+        (Stage.FGC, pc.fgc_conference),
+        (Stage.PARENTING, pc.parenting_place),
+    ):
+        if stage not in (Stage.MST, Stage.FGC):
+            starts = x.starts_in(stage, lo, hi) if line == "early_help" else 0.0
+        else:
+            on = [(a, b) for a, b, state in segments if _line(state, stage) == line]
+            whole = len(on) == len(segments)  # the whole window on this line: one count
+            starts = x.starts_in(stage, lo, hi) if whole else sum(x.starts_in(stage, a, b) for a, b in on)
+        total += starts * c.gbp(cost)
+    return total
 
 
 def _social_worker_cost(st: dict[str, Log], sc: Scenario, lo: float, hi: float) -> float:

@@ -467,10 +467,13 @@ class World(StatutoryCare, Supports, Fates):
         if u1 < fd.insufficient_info_prob:
             where = "panel"
         else:
-            level = fam.need
+            level, v = fam.need, u3  # v: u3 as a fresh uniform once the direction has used it
             if u2 < fd.misclassification_prob:
-                level = min(4, level + 1) if u3 < fd.misclassification_up_share else max(1, level - 1)
+                up = fd.misclassification_up_share
+                level, v = (min(4, level + 1), u3 / up) if u3 < up else (max(1, level - 1), (u3 - up) / (1 - up))
             where = TRIAGE_BY_NEED[level - 1]
+            if where == "level3" and v < fd.level3_partner_led_prob:  # judged suitable for a partner-led plan
+                where = "level2"
         self._log_kind(fam, self._fd_ends[where])
         triage.release(req)  # after the end row: the family it serves starts after it
         if where == "advice":
