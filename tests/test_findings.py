@@ -199,3 +199,34 @@ def test_utilisation_title_counts_every_option_even_one_without_the_service() ->
     assert narrow.endswith("; 5 options (see the table)"), narrow
     wide = findings.utilisation(items, REVIEW, verdicts, width=400)
     assert all(o in wide for o in REVIEW[1:]) and "not in pooled_allocation" in wide, wide
+
+
+def test_clear_levels_in_a_title_read_apart() -> None:
+    """The designer's case: "Step-ups to social care a year: 61 in baseline; ... 61 with
+    my_weekly_panel (clear difference)" for 61.35 and 60.67: counts, shares, queues and waits
+    in a title were shown at their kind's fixed precision (whole families, whole percent, 0.1
+    day). A level whose paired difference is clear now reads apart from the baseline's
+    (:func:`sim.present.format.group_decimals`), each option at the precision its own pair
+    needs (an option with an unclear difference or a large one stays whole), the baseline, said
+    once, at the most of them."""
+    scenarios = [BASE, "my_weekly_panel", "growth", "temp_boost"]
+    verdicts = {"my_weekly_panel": "clear", "growth": "clear", "temp_boost": "unclear"}
+    ups = {BASE: 61.35, "my_weekly_panel": 60.67, "growth": 75.2, "temp_boost": 61.2}
+    title = findings.step_ups(ups, {}, scenarios, verdicts, width=400)
+    assert title == (
+        "Step-ups to social care a year: 61.4 in baseline; 75 with growth (clear difference), "
+        "60.7 with my_weekly_panel (clear difference), 61 with temp_boost (no clear difference)"
+    ), title
+    items = [(BASE, "MST", 77.36), (OPT, "MST", 76.81)]
+    use = findings.utilisation(items, SCENARIOS, {("MST", OPT): "clear"})
+    assert (
+        use
+        == "Highest MST: 77.4% of slots in use on average in baseline; 76.8% with more_key_workers (clear difference)"
+    )
+    stats = {"Key worker": {BASE: (1.0, 2.0, 12.4), OPT: (1.0, 2.0, 12.2)}}
+    averages = {("Key worker", BASE): 12.4, ("Key worker", OPT): 12.2}
+    text = findings.over_time("Queues", stats, SCENARIOS, averages, {("Key worker", OPT): "clear"})
+    assert "Key worker, 12.4 on average in baseline and 12.2 with more_key_workers" in text, text
+    means = {("panel", BASE): 0.021, ("panel", OPT): 0.034}
+    text = findings.waits(means, {}, SCENARIOS, {("panel", OPT): "clear"}, 4)
+    assert "rises by 0.01 days with more_key_workers (0.02 → 0.03 days;" in text, text

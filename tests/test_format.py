@@ -327,24 +327,56 @@ class _Compare:
         return 365.0
 
 
-def test_the_headline_table_shows_a_level_as_the_differences_table_does() -> None:
-    """The review's case: the headline printed entries to care "123" where the differences
-    (console and report) read 122.8 -> 122.9. A row of the headline is shown at one precision,
-    at least that of the KPI's differences."""
+def test_each_scenarios_headline_cell_takes_its_own_precision() -> None:
+    """The designer's seven-option comparison: the headline table read referrals
+    "2,620.261 (2,580.165 to 2,660.357)", an interval ±40 wide to a thousandth, because the
+    table took at least the precision of the KPI's differences in every option, one of which
+    needed three decimals. Each scenario's mean and interval now take the precision they need
+    (one significant figure of the half-width): "2,620 (2,580 to 2,660)". A headline level may
+    then read coarser than the same level in a paired row (entries to care 123 here, 122.8 in
+    the differences, whose interval is ±0.4): the same number, rounded for its own interval."""
     from sim.present import page
 
-    kpi = K.CARE_ENTRIES
+    class Three(_Compare):
+        scenarios = ("base", "opt", "quiet")
+
+    kpi = K.REFERRALS_TOTAL
     summary = pd.DataFrame(
         [
-            {"scenario": "base", "kpi": kpi.name, "mean": 122.8, "ci_low": 109.4, "ci_high": 136.2},
-            {"scenario": "opt", "kpi": kpi.name, "mean": 122.9, "ci_low": 109.5, "ci_high": 136.3},
+            {"scenario": s, "kpi": kpi.name, "mean": 2620.261, "ci_low": 2580.165, "ci_high": 2660.357}
+            for s in ("base", "opt")
+        ]
+        + [{"scenario": "quiet", "kpi": kpi.name, "mean": 2620.259, "ci_low": 2580.163, "ci_high": 2660.355}]
+    )
+    differences = pd.concat(
+        [
+            _differences(kpi, 2620.261, 2620.261, 0.0, 0.0),
+            _differences(kpi, 2620.261, 2620.259, -0.006, 0.002).assign(option="quiet"),
+        ],
+        ignore_index=True,
+    )
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._headline(Three(summary, differences, kpi)))  # type: ignore[arg-type]
+    assert cells == ["2,620<br><small>2,580 to 2,660</small>"] * 3, cells
+    shown = [
+        re.sub(r"\s+", " ", line.split(")", 1)[1]).strip()
+        for line in console.difference_lines(differences, [kpi], 365.0, "opt")
+    ]
+    assert shown == ["2,620 -> 2,620 diff 0 (95% CI 0 to 0)"], shown  # was 2,620.261 -> 2,620.261 diff 0.000
+    (quiet,) = console.difference_lines(differences, [kpi], 365.0, "quiet")
+    assert "2,620.261 -> 2,620.259 diff -0.002 (95% CI -0.006 to 0.002)" in re.sub(r"\s+", " ", quiet), quiet
+
+    care = K.CARE_ENTRIES
+    summary = pd.DataFrame(
+        [
+            {"scenario": "base", "kpi": care.name, "mean": 122.8, "ci_low": 109.4, "ci_high": 136.2},
+            {"scenario": "opt", "kpi": care.name, "mean": 122.9, "ci_low": 109.5, "ci_high": 136.3},
         ]
     )
-    differences = _differences(kpi, 122.8, 122.9, -0.3, 0.5)
-    (line,) = console.difference_lines(differences, [kpi], 365.0, "opt")
+    differences = _differences(care, 122.8, 122.9, -0.3, 0.5)
+    (line,) = console.difference_lines(differences, [care], 365.0, "opt")
     assert "122.8 ->" in line, line
-    cells = re.findall(r'<td class="n">(.*?)</td>', page._headline(_Compare(summary, differences, kpi)))  # type: ignore[arg-type]
-    assert cells == ["122.8<br><small>109.4 to 136.2</small>", "122.9<br><small>109.5 to 136.3</small>"], cells
+    cells = re.findall(r'<td class="n">(.*?)</td>', page._headline(_Compare(summary, differences, care)))  # type: ignore[arg-type]
+    assert cells == ["123<br><small>109 to 136</small>", "123<br><small>110 to 136</small>"], cells
 
 
 def test_the_reports_text_shows_the_costs_that_add_up_to_the_total_at_one_precision() -> None:
@@ -543,26 +575,80 @@ def _two_option_compare() -> _TwoOptions:
     return _TwoOptions(pd.concat(rows, ignore_index=True), [steps, cost])
 
 
-def test_a_baseline_reads_the_same_in_every_options_block() -> None:
-    """The review's case: in one comparison the baseline's step-ups read "244.35" under one option
-    and "244" under the next, its cost "£90.3m" and "£90.287m". A KPI takes one precision in
-    every option's block: the console's tables, the report's sentences and its table."""
+def test_each_options_block_takes_its_own_precision() -> None:
+    """One precision per KPI in every option's block (the baseline's step-ups "244.35" under one
+    option and "244" under the next was once a review's complaint) let one option's narrow
+    interval set the decimals of every other: Sunderland's FGC queue read "0.01437 -> 77.22013"
+    beside an interval 21 families wide. Each option's row now takes the precision its own
+    numbers need, so the baseline may read 244.3 in one block and 244 in the next (the two
+    goals conflict: per-row precision wins). The console's tables, the report's sentences and
+    its table agree on each row."""
     from sim.present import page
 
     res = _two_option_compare()
     steps, cost = K.STEP_UPS_TOTAL, K.per_year(K.COST_TOTAL)
-    for kpi, want in ((steps, "244.3"), (cost, "£90,287,000")):  # 244.35 is 244.3499... as a float
-        for option in res.options:
-            (line,) = console.difference_lines(res.differences, [kpi], 365.0, option)
-            assert re.search(rf"\s{re.escape(want)} ->", line), (option, line)
-    said = [re.sub(r"<[^>]+>", "", narrative._option_item(res, o)) for o in res.options]  # type: ignore[arg-type]
-    for text in said:
-        assert re.search(r"[ (]244\.3 (?:→|to|vs)", text), text
-    money = [set(re.findall(r"(?:from|:) (£[\d.]+m) (?:to|vs)", text)) for text in said]
-    assert money[0] == money[1] and len(money[0]) == 1, money
+    lines = {o: console.difference_lines(res.differences, [steps, cost], 365.0, o) for o in res.options}
+    shown = {o: [re.sub(r"\s+", " ", line.split(")", 1)[1]).strip() for line in lines[o]] for o in res.options}
+    assert shown["quiet"] == [
+        "244.3 -> 244.6 diff 0.3 (95% CI -0.3 to 0.8)",
+        "£90,287,000 -> £90,302,000 diff £15,000 (95% CI -£20,000 to £50,000)",
+    ], shown
+    assert shown["loud"] == [
+        "244 -> 230 diff -14 (95% CI -20 to -8)",
+        "£90,287,000 -> £92,687,000 diff £2,400,000 (95% CI £2,100,000 to £2,700,000)",
+    ], shown
+    quiet, loud = (re.sub(r"<[^>]+>", "", narrative._option_item(res, o)) for o in res.options)  # type: ignore[arg-type]
+    assert "244.3 vs 244.6 families a year (change 0.3, 95% CI -0.3 to 0.8" in quiet, quiet
+    assert "£90.29m vs £90.30m (change £15,000" in quiet, quiet  # an interval ±£35,000 wide: £0.01m
+    assert "14 fewer families a year step up to social care (244 → 230; 95% CI of the change -20 to -8)" in loud
+    assert "rises by £2.4m a year, from £90.3m to £92.7m (95% CI of the change £2.1m to £2.7m)" in loud, loud
     cells = re.findall(r'<td class="n">(.*?)</td>', page._differences(res))  # type: ignore[arg-type]
-    baselines = cells[::4]  # baseline, option, change, interval per row
-    assert baselines == ["244.3", "£90,287,000", "244.3", "£90,287,000"], cells
+    assert cells[:4] == ["244.3", "244.6", "0.3", "-0.3 to 0.8"], cells
+    assert cells[8:12] == ["244", "230", "-14", "-20 to -8"], cells
+
+
+def _sunderland_fgc() -> _TwoOptions:
+    """Sunderland's calibrated model against two options, 5 replications
+    (``experiments/sunderland.py --replications 5``, seed 0): the average queue for a family
+    group conference and its mean wait with FGC moved into early help (here "loud") and with
+    pooled allocation ("quiet", whose interval of the queue's change is ±0.0009 families)."""
+    queue, wait = K.queue_mean(Stage.FGC), K.wait(Stage.FGC, "mean")
+    rows = []
+    for option, k, base, new, low, high in [
+        ("loud", queue, 0.014374303535873467, 77.22013487374764, 66.44306448489661, 87.96845665552692),
+        ("quiet", queue, 0.014374303535873467, 0.014052262318739617, -0.0012161709781170693, 0.0005720885438493682),
+        ("loud", wait, 0.0970173163619989, 153.81978882838172, 144.40410597964188, 163.04143704439758),
+        ("quiet", wait, 0.0970173163619989, 0.09539817530815234, -0.006114597307423647, 0.0028763151997305224),
+    ]:
+        rows.append(_differences(k, base, new, low, high, n=5).assign(option=option))
+    return _TwoOptions(pd.concat(rows, ignore_index=True), [queue, wait])
+
+
+def test_a_narrow_interval_in_one_option_sets_no_other_options_precision() -> None:
+    """The Sunderland review's case: "Average queue for a family group conference: up by
+    77.20576 families, from 0.01437 to 77.22013 (95% CI of the change 66.44306 to 87.96846)",
+    "rises by 153.723 days" and on the console "0.097 -> 153.820 diff 153.723": pooled
+    allocation's interval of ±0.0009 families set five decimals for every option. Each option's
+    row now reads at its own precision (a half-width of 10.8 families needs no decimal, one of
+    9.3 days the kind's one; the levels subtract to the change), and pooled allocation's keeps
+    the decimals its own interval needs."""
+    res = _sunderland_fgc()
+    queue, wait = K.queue_mean(Stage.FGC), K.wait(Stage.FGC, "mean")
+
+    def line(kpi: K.Kpi, option: str) -> str:
+        (said,) = console.difference_lines(res.differences, [kpi], 365.0, option)
+        return re.sub(r"\s+", " ", said.split(")", 1)[1]).strip()
+
+    assert line(queue, "loud") == "0 -> 77 diff 77 (95% CI 66 to 88)"
+    assert line(wait, "loud") == "0.1 -> 153.8 diff 153.7 (95% CI 144.4 to 163.0)"
+    assert line(queue, "quiet") == "0.0144 -> 0.0141 diff -0.0003 (95% CI -0.0012 to 0.0006)"
+    assert line(wait, "quiet") == "0.097 -> 0.095 diff -0.002 (95% CI -0.006 to 0.003)"
+    text = re.sub(r"<[^>]+>", "", narrative._option_item(res, "loud"))  # type: ignore[arg-type]
+    assert (
+        f"{queue.label[:1].upper()}{queue.label[1:]}: up by 77 families, from 0 to 77 (95% CI of the change 66 to 88)"
+        in text
+    ), text
+    assert f"The {wait.label} rises by 153.7 days, from 0.1 to 153.8 (95% CI of the change 144.4 to 163.0)" in text
 
 
 # --------------------------------------------------------------------------- settings, stored values, a run's words
@@ -731,12 +817,12 @@ def test_money_near_a_million_takes_one_unit_in_every_options_block() -> None:
     said = [re.sub(r"<[^>]+>", "", narrative._option_item(res, o)) for o in res.options]  # type: ignore[arg-type]
     assert "rises by £30,000 a year, from £0.95m to £0.98m" in said[0], said[0]
     assert "rises by £80,000 a year, from £0.95m to £1.03m" in said[1], said[1]
-    from sim.present.format import shared_decimals, shown_in_millions
+    from sim.present.format import shown_in_millions
 
     cost = K.per_year(K.COST_TOTAL)
     rows = [({str(k): v for k, v in r.items()}, cost, 365.0) for r in res.differences.to_dict(orient="records")]
-    decimals, millions = shared_decimals(rows, short=True), shown_in_millions(rows)
-    shown = [fmt_row(r, cost, 365.0, DIFF, short=True, decimals=decimals, millions=millions) for r, *_ in rows]
+    millions = shown_in_millions(rows)
+    shown = [fmt_row(r, cost, 365.0, DIFF, short=True, millions=millions) for r, *_ in rows]
     assert shown == [
         ["£0.95m", "£0.98m", "£30,000", "£20,000", "£40,000"],
         ["£0.95m", "£1.03m", "£80,000", "£60,000", "£100,000"],

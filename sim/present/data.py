@@ -174,7 +174,8 @@ def rows_of(res: Results, scenario: str | None = None) -> pd.DataFrame:
 
 def difference_rows(res: Results, kpi: Kpi) -> list[tuple[dict[str, Any], Kpi, float]]:
     """Each option's row of ``differences`` for ``kpi``, with it and the option's window in days
-    (what :func:`sim.present.format.shared_decimals` reads); none without differences."""
+    (the rows whose money is shown in one unit, :func:`sim.present.format.shown_in_millions`);
+    none without differences."""
     d = res.differences
     if d is None:
         return []

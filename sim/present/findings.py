@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from sim.kpis import Kpi
 from sim.present.data import BUDGET_WORDS, VERDICT_WORDS
-from sim.present.format import fmt_number
+from sim.present.format import fmt_number, group_decimals
 from sim.present.theme import TITLE_MAX_CHARS
 from sim.vocab import Stage, stage_info
 from sim.warmup import Settling
@@ -34,8 +34,27 @@ __all__ = [
 ]
 
 
-def _days(x: float) -> str:
-    return fmt_number(x, "days")
+def _days(x: float, decimals: int | None = None) -> str:
+    return fmt_number(x, "days", decimals)
+
+
+def _apart(kind: str, base: float, value: float, verdict: str | None) -> int:
+    """The decimals of a level of ``kind`` beside the baseline's ``base``: the kind's, more where
+    the difference is clear (its paired 95% CI excludes zero) and the two would read the same
+    (:func:`sim.present.format.group_decimals`: not "61 in baseline; 61 with weekly_panel (clear
+    difference)" for 61.35 and 60.67)."""
+    return group_decimals(kind, [base, value], apart=[(base, value)] if verdict == "clear" else [])
+
+
+def _beside(
+    kind: str, base: float, values: Mapping[str, float], verdicts: Mapping[str, str]
+) -> tuple[str, dict[str, str]]:
+    """The baseline's ``base`` and each option's level in ``values``, formatted: each option to
+    the precision its own pair with the baseline needs (:func:`_apart`), not another option's;
+    the baseline, said once, to the most of them, so it reads apart from every clear one."""
+    places = {s: _apart(kind, base, v, verdicts.get(s)) for s, v in values.items()}
+    shown = {s: fmt_number(v, kind, places[s]) for s, v in values.items()}
+    return fmt_number(base, kind, max(places.values(), default=None)), shown
 
 
 def _phrase(stage: str) -> str:
@@ -105,9 +124,11 @@ def waits(
         shift = f"the mean wait for {_phrase(q)}, {_days(table[(q, base)])} → {_days(table[(q, s)])} days with {s}"
         if clear:
             verb = "falls" if change < 0 else "rises"
+            places = _apart("days", table[(q, base)], table[(q, s)], "clear")
+            before, after = _days(table[(q, base)], places), _days(table[(q, s)], places)
             return (
-                f"Biggest clear change: the mean wait for {_phrase(q)} {verb} by {_days(abs(change))} days with {s} "
-                f"({_days(table[(q, base)])} → {_days(table[(q, s)])} days; the paired 95% CI excludes 0)"
+                f"Biggest clear change: the mean wait for {_phrase(q)} {verb} by {_days(abs(change), places)} days "
+                f"with {s} ({before} → {after} days; the paired 95% CI excludes 0)"
             )
         if abs(change) < 0.05:
             return "Mean waits barely differ between the options (under 0.1 day)"
@@ -153,9 +174,10 @@ def over_time(
             return f"{what}: no clear change in any time-average over the results window (no paired 95% CI excludes 0)"
         _, label, s = max(changes, key=lambda c: abs(c[0]))
         before, after = averages[(label, base)], averages[(label, s)]
+        places = _apart(level, before, after, "clear")
         return (
-            f"{what}: biggest clear change in {label}, {fmt_number(before, level)} on average in {base} and "
-            f"{fmt_number(after, level)} with {s} over the results window (the paired 95% CI excludes 0)"
+            f"{what}: biggest clear change in {label}, {fmt_number(before, level, places)} on average in {base} and "
+            f"{fmt_number(after, level, places)} with {s} over the results window (the paired 95% CI excludes 0)"
         )
     label = max(stats, key=lambda lab: stats[lab][base][2])
     first, last, mean = stats[label][base]
@@ -183,25 +205,25 @@ def utilisation(
     if not base:
         return "No utilisation to show"
     label, value = max(base, key=lambda item: item[1])
-    text = f"Highest {label}: {fmt_number(value, 'share')} of slots in use on average"
-    if len(scenarios) > 1:
-        levels = {s: v for s, lab, v in items if lab == label and s != scenarios[0]}
-        if levels:
-            # every option counted: one without the service is named as such, not dropped
-            # (the title said "4 options" of five where one had no such team)
-            others = _ranked(
-                [
-                    (
-                        f"{fmt_number(levels[s], 'share')} with {s}{_said(verdicts.get((label, s)))}",
-                        verdicts.get((label, s)),
-                        levels[s] - value,
-                    )
-                    if s in levels
-                    else (f"not in {s}", None, math.nan)
-                    for s in scenarios[1:]
-                ]
-            )
-            text = _listed(f"{text} in {scenarios[0]}; ", others, width)
+    levels = {s: v for s, lab, v in items if lab == label and s != scenarios[0]}
+    said, shown = _beside("share", value, levels, {s: verdicts[(label, s)] for s in levels if (label, s) in verdicts})
+    text = f"Highest {label}: {said} of slots in use on average"
+    if len(scenarios) > 1 and levels:
+        # every option counted: one without the service is named as such, not dropped
+        # (the title said "4 options" of five where one had no such team)
+        others = _ranked(
+            [
+                (
+                    f"{shown[s]} with {s}{_said(verdicts.get((label, s)))}",
+                    verdicts.get((label, s)),
+                    levels[s] - value,
+                )
+                if s in levels
+                else (f"not in {s}", None, math.nan)
+                for s in scenarios[1:]
+            ]
+        )
+        text = _listed(f"{text} in {scenarios[0]}; ", others, width)
     return text
 
 
@@ -218,17 +240,14 @@ def step_ups(
     base = scenarios[0]
     su, ce = step_ups.get(base, math.nan), care.get(base, math.nan)
     if len(scenarios) > 1:
+        said, shown = _beside("count", su, {s: step_ups.get(s, math.nan) for s in scenarios[1:]}, verdicts)
         parts = _ranked(
             [
-                (
-                    f"{fmt_number(step_ups.get(s), 'count')} with {s}{_said(verdicts.get(s))}",
-                    verdicts.get(s),
-                    step_ups.get(s, math.nan) - su,
-                )
+                (f"{shown[s]} with {s}{_said(verdicts.get(s))}", verdicts.get(s), step_ups.get(s, math.nan) - su)
                 for s in scenarios[1:]
             ]
         )
-        return _listed(f"Step-ups to social care a year: {fmt_number(su, 'count')} in {base}; ", parts, width)
+        return _listed(f"Step-ups to social care a year: {said} in {base}; ", parts, width)
     if not su > 0 and not ce > 0:
         return "No step-ups to social care and no entries to care"
     return f"{fmt_number(su, 'count')} families a year step up to social care; {fmt_number(ce, 'count')} enter care"

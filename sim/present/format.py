@@ -1,7 +1,11 @@
 """Numbers as people read them: the one formatter for the CLI, the report's text and tables.
 
 A KPI's stored value is shown after :meth:`sim.kpis.Kpi.scale` (counts per year, shares in
-percent), in the style of its ``kind``.
+percent), in the style of its ``kind``. Each group of numbers shown together takes the precision
+its own numbers need (:func:`group_decimals`): a scenario's mean and its interval, an option's
+two levels with their difference and its interval (:func:`row_decimals`), never another
+option's or scenario's (a narrow interval in one option once gave a wait of 153.723 days
+beside an interval ±9 days wide in another).
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ __all__ = [
     "row_decimals",
     "row_shown",
     "rows_decimals",
-    "shared_decimals",
     "shown",
     "shown_in_millions",
 ]
@@ -172,9 +175,8 @@ def _add_up_decimals(
 ) -> int:
     """From ``d`` decimals (at which the numbers read), the fewest, at most
     :data:`ADD_UP_DECIMALS` more (none for pounds, ``kind`` ``gbp``: never pence beside
-    £81,769,464), at which the most ``(base, option, diff)`` of ``adds`` (one option's row each,
-    :func:`shared_decimals`) add up as shown (:func:`adds_up`); a row that still does not is
-    given a decimal more on its own where that makes it (:func:`_row_shown`).
+    £81,769,464), at which the most ``(base, option, diff)`` of ``adds`` add up as shown
+    (:func:`adds_up`).
 
     When none does (the means of three replications are thirds, and ``330.667 -> 158.333`` is
     never ``-172.333``: more decimals only add digits), each number is shown rounded on its
@@ -266,15 +268,16 @@ def negligible(
     window_days: float,
     decimals: int | None = None,
     millions: bool | None = None,
+    at_least: int = 0,
 ) -> str:
     """The difference of a row of ``differences.csv`` as the report's text shows it, with its
     unit (``"0.00 children"``, ``"0 percentage points"``, ``"£0"``), when it rounds to zero
     there; ``""`` when it does not. It is shown as :func:`row_shown` shows it in the text
-    (``short``), to ``decimals`` (its KPI's precision in every option, :func:`shared_decimals`)
-    and in millions as ``millions`` says, so a difference listed as negligible ("rounds to
-    0.0 days") is never then given at a finer precision in the same paragraph ("rises by 0.037
-    days")."""
-    value, kind, places = row_shown(row, kpi, window_days, "diff_mean", True, 0, decimals, millions)
+    (``short``): to the row's own precision from ``at_least``, or to ``decimals`` if given, and
+    in millions as ``millions`` says, so give it what the sentence that states the difference
+    is given: a difference listed as negligible ("rounds to 0.0 days") is then never given at a
+    finer precision in the same paragraph ("rises by 0.037 days")."""
+    value, kind, places = row_shown(row, kpi, window_days, "diff_mean", True, at_least, decimals, millions)
     if not math.isfinite(value) or _units(value, places) != 0:
         return ""
     unit = "" if kind in ("gbp", "gbp_m", "share") else f" {change_unit(kpi)}"
@@ -383,7 +386,7 @@ def _row_precision(
 ) -> tuple[bool, int]:
     """Whether the row's money is shown in millions (``millions`` if given, the unit of the rows
     it is shown with, :func:`shown_in_millions`; else the row's own), and its decimals (once
-    per row): ``decimals`` if given (:func:`shared_decimals`), else its own from ``at_least``.
+    per row): ``decimals`` if given, else its own from ``at_least``.
     Money in pounds beside money in millions keeps its own precision: ``at_least`` (decimals of
     millions, :func:`rows_decimals`) would show £812,345.300."""
     if millions is None:
@@ -398,43 +401,13 @@ def _row_precision(
 def rows_decimals(
     rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False, millions: bool | None = None
 ) -> int:
-    """The fewest decimals of rows shown side by side, each with its KPI and window in days (a
-    table's scenarios; the costs that add up to the total): the most any of them needs
+    """The fewest decimals of rows shown side by side, each with its KPI and window in days (the
+    costs that add up to the total; a cost and its budget): the most any of them needs
     (:func:`row_decimals`, in millions where ``short`` shows them so: in the unit ``millions``
     if given, :func:`shown_in_millions`, else each row's own), so that none reads coarser than
     the others; give it to :func:`fmt_row` or :func:`row_shown` as ``at_least`` (a row may
     take a decimal more to add up)."""
     return max((_row_precision(row, kpi, window, short, millions=millions)[1] for row, kpi, window in rows), default=0)
-
-
-def shared_decimals(
-    rows: Iterable[tuple[Mapping[str, Any], Kpi, float]], short: bool = False, at_least: int = 0
-) -> int:
-    """The one precision of one KPI's rows shown in several places, each with its KPI and window
-    in days: each option's row of ``differences.csv`` in a comparison, whose baseline level
-    then reads the same in every option's block (not ``244.35`` in one and ``244`` in the next,
-    nor ``£90.3m`` beside ``£90.287m``). It is the fewest decimals at which every row reads
-    (:func:`group_decimals`), from ``at_least``, raised by at most :data:`ADD_UP_DECIMALS`
-    where that makes the most rows' levels subtract to their difference as shown
-    (:func:`_add_up_decimals`; a row that still does not takes a decimal more on its own where
-    that makes it, :func:`_added_up`); give it to :func:`fmt_row` or :func:`row_shown` as
-    ``decimals``. In the report's text (``short``) the rows' money is in one unit,
-    millions when any of them is £1m or more (:func:`shown_in_millions`: give it to
-    :func:`fmt_row` or :func:`row_shown` as ``millions``)."""
-    rows = list(rows)
-    millions = shown_in_millions(rows, short)
-    shown_as = [(row, kpi, window, millions) for row, kpi, window in rows]
-    readables: list[Callable[[int], bool]] = []
-    first, adds, kinds = [at_least], [], set()
-    for row, kpi, window, m in shown_as:
-        kind, values, low, high, apart, sums = _row_group(row, kpi, window, m)
-        readable = _readable(values, low, high, apart)
-        readables.append(readable)
-        first.append(_first_readable(kind, values, low, high, readable, at_least))
-        adds += sums
-        kinds.add(kind)
-    pounds = "gbp" if kinds == {"gbp"} else ""
-    return _add_up_decimals(max(first), lambda d: all(r(d) for r in readables), adds, pounds)
 
 
 def money_change(diff: float, low: float, high: float) -> tuple[bool, int]:
@@ -470,19 +443,6 @@ def _off_zero(x: float, low: float, high: float, d: int, kind: str) -> int:
     return next((p for p in range(d + 1, most + 1) if _units(x, p) != 0), d)
 
 
-def _added_up(value: Mapping[str, float], kind: str, d: int, own: Callable[[], int]) -> int:
-    """The decimals of a row of ``differences.csv`` shown at ``d`` (its KPI's in every option,
-    :func:`shared_decimals`): ``own``'s (the row's own precision, at most
-    :data:`ADD_UP_DECIMALS` past the fewest at which it reads) where at ``d`` the levels do not
-    subtract to the difference as shown and there they do (``from 5.17 to 0.24, falls by 4.93``,
-    not ``from 5.2 to 0.2, falls by 4.9``); else ``d``."""
-    levels = (value["base_mean"], value["option_mean"], value["diff_mean"])
-    if kind == "gbp" or adds_up(*levels, d):
-        return d
-    mine = own()
-    return mine if mine > d and adds_up(*levels, mine) else d
-
-
 def _row_shown(
     row: Mapping[str, Any],
     kpi: Kpi,
@@ -496,14 +456,8 @@ def _row_shown(
     millions, places = _row_precision(row, kpi, window_days, short, at_least, decimals, millions)  # one for the row
     value = _row_values(row, kpi, window_days)
     value |= {f: shown(row.get(f), kpi, window_days) for f in fields if f not in value}
-    factor = 1 / MILLION if millions else 1.0
     level_kind = "gbp_m" if millions else kpi.kind
     diff_row = "diff_mean" in row
-    if diff_row and decimals is not None:  # a decimal more for this option where that makes it add up
-        in_unit = {f: v * factor for f, v in value.items()}
-        places = _added_up(
-            in_unit, level_kind, places, lambda: row_decimals(row, kpi, window_days, bool(millions), at_least)
-        )
     change = (millions, places)
     if diff_row and short and kpi.kind == "gbp":  # a change in money takes its own unit (money_change)
         change = money_change(value["diff_mean"], value["ci_low"], value["ci_high"])
@@ -558,10 +512,9 @@ def fmt_row(
     to the row's one precision (:func:`row_shown`), starting from ``at_least`` decimals if more
     (rows shown side by side, :func:`rows_decimals`): the levels subtract to the difference as
     shown where they can (a row may take a decimal more than ``at_least`` for that); ``decimals``,
-    if given, is the precision (one KPI's rows in several places, :func:`shared_decimals`);
-    ``millions``, if given, whether money is in millions (``short``: the unit of the rows shown
-    together, :func:`shown_in_millions`), else the row's own; a difference of shares (its mean
-    and interval) in percentage points (:func:`change_unit`)."""
+    if given, is the precision; ``millions``, if given, whether money is in millions (``short``:
+    the unit of the rows shown together, :func:`shown_in_millions`), else the row's own; a
+    difference of shares (its mean and interval) in percentage points (:func:`change_unit`)."""
     shown_as = _row_shown(row, kpi, window_days, fields, short, at_least, decimals, millions)
     return [fmt_number(*number) for number in shown_as]
 

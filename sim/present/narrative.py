@@ -56,7 +56,6 @@ from sim.present.format import (
     negligible,
     row_shown,
     rows_decimals,
-    shared_decimals,
     shown,
     shown_in_millions,
 )
@@ -447,15 +446,15 @@ def _clause(
     option: str,
     kpi: Kpi,
     row: Mapping[str, Any],
-    decimals: int | None = None,
+    at_least: int = 0,
     millions: bool | None = None,
 ) -> tuple[str, str]:
-    """One option's change in one KPI as a clause, with its verdict (its numbers to ``decimals``
-    if given, else to the row's own precision, and its money in millions as ``millions`` says if
+    """One option's change in one KPI as a clause, with its verdict (its numbers to the row's own
+    precision, from ``at_least`` decimals, and its money in millions as ``millions`` says if
     given, else as the row's does, :func:`num`)."""
 
     def cell(field: str, magnitude: bool = False) -> str:
-        return num(res, kpi, field, option=option, magnitude=magnitude, decimals=decimals, millions=millions)
+        return num(res, kpi, field, option=option, magnitude=magnitude, at_least=at_least, millions=millions)
 
     b, o, d = cell("base_mean"), cell("option_mean"), cell("diff_mean")
     # £ and % are part of the formatted number
@@ -559,27 +558,30 @@ def _option_item(res: Results, option: str) -> str:
         for r in d.to_dict(orient="records")
         if str(r["option"]) == option
     }
-    # the costs that add up to the total, at one precision (not £5.5m beside £76.23m and £81.77m),
-    # in every option's block, each in its own unit
-    costs = {k.name: difference_rows(res, k) for k in present(res, map(K.per_year, K.COST_TOTALS))}
+    window = res.window_days(option)
+
+    def unit(kpi: Kpi) -> bool:  # one unit for a KPI's money in every option's block (not £980,000, then £1.0m)
+        return shown_in_millions(difference_rows(res, kpi))
+
+    # the option's costs that add up to the total, at one precision (not £5.5m beside £76.23m and
+    # £81.77m), each in its own unit; another option's costs do not set it
+    costs = {k.name: k for k in present(res, map(K.per_year, K.COST_TOTALS)) if k.name in recs}
     cost_decimals = max(
-        (rows_decimals(rows, short=True, millions=shown_in_millions(rows)) for rows in costs.values()), default=0
+        (rows_decimals([(recs[n], k, window)], short=True, millions=unit(k)) for n, k in costs.items()), default=0
     )
     listed = present(res, K.COMPARE)  # and any large change in a service's wait or list beside them
     for kpi in [*listed, *large_changes(res, option, [k.name for k in listed])]:
         rec = recs.get(kpi.name)
         if rec is None or not (finite(rec["base_mean"]) or finite(rec["option_mean"])):
             continue
-        # one precision and one unit for the KPI in every option's block, so its baseline reads the
-        # same in each (not £980,000 in one and £1.0m in the next)
-        rows = difference_rows(res, kpi)
-        decimals = shared_decimals(rows, short=True, at_least=cost_decimals if kpi.name in costs else 0)
-        millions = shown_in_millions(rows)
-        text, how = _clause(res, option, kpi, rec, decimals, millions)
+        # the row's own precision (a cost at least its fellow costs'), in the KPI's one unit
+        at_least = cost_decimals if kpi.name in costs else 0
+        millions = unit(kpi)
+        text, how = _clause(res, option, kpi, rec, at_least, millions)
         note = _no_care_effect(res, option) if kpi.name == K.CARE_ENTRIES.name else ""
-        # zero as the clause shows it (one precision for the KPI in the paragraph)
+        # zero as the clause shows it (the same precision and unit)
         shown_as = res.kpis.get(kpi.name, kpi)
-        small = negligible(rec, shown_as, res.window_days(option), decimals, millions) if how == "clear" else ""
+        small = negligible(rec, shown_as, window, millions=millions, at_least=at_least) if how == "clear" else ""
         group = "negligible" if small else how
         clauses.append((list(said).index(group), f"<li>{cap(text)}.{' ' + note if note else ''}</li>"))  # clear first
         said[group].append(e(kpi.label) + (f" (rounds to {e(small)})" if small else ""))

@@ -41,7 +41,6 @@ from sim.present.data import (
     NOT_IN_SCENARIO,
     VERDICT_WORDS,
     cap,
-    difference_rows,
     finite,
     has,
     in_scenarios,
@@ -51,7 +50,7 @@ from sim.present.data import (
     unserved,
     verdict,
 )
-from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row, rows_decimals, shared_decimals
+from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
@@ -137,8 +136,8 @@ def _name(kpi: Kpi) -> str:
     return f"{e(cap(kpi.label))} <small>({e(kpi.display_unit)})</small>"
 
 
-def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float, at_least: int = 0) -> str:
-    mean, low, high = fmt_row(rec, kpi, window, MEAN_CI, at_least=at_least)
+def _mean_ci(rec: Mapping[str, Any], kpi: Kpi, window: float) -> str:
+    mean, low, high = fmt_row(rec, kpi, window, MEAN_CI)
     text = e(mean)
     if finite(rec.get("ci_low")) and finite(rec.get("ci_high")):
         text += f"<br><small>{e(low)} to {e(high)}</small>"
@@ -155,16 +154,14 @@ def _headline(res: Results) -> str:
     for kpi in in_scenarios(res, K.HEADLINE):  # no row for the panel's wait where no scenario has a panel
         if kpi.name not in recs[res.base]:
             continue
-        # one precision along the row, at least that of the differences table (where the levels must subtract)
-        shown_rows = [(recs[s][kpi.name], kpi, res.window_days(s)) for s in res.scenarios if kpi.name in recs[s]]
-        decimals = max(rows_decimals(shown_rows), shared_decimals(difference_rows(res, kpi)))
         cells = [_name(kpi)]
         for s in res.scenarios:
             rec = recs[s].get(kpi.name)
             if not has(res, kpi, s):
                 cells.append(NOT_IN_SCENARIO)
             else:
-                cells.append(_mean_ci(rec, kpi, res.window_days(s), decimals) if rec else "n/a")
+                # each scenario's mean and interval to the precision they need (not another scenario's)
+                cells.append(_mean_ci(rec, kpi, res.window_days(s)) if rec else "n/a")
                 nobody |= unserved(rec, kpi)
         rows.append(cells)
     headers = ["KPI", *[f"{s}: mean (95% CI)" for s in res.scenarios]]
@@ -187,8 +184,8 @@ def _differences(res: Results) -> str:
             said = verdict(rec)
             if said == "missing":  # neither scenario measures it (no panel): no row of n/a
                 continue
-            decimals = shared_decimals(difference_rows(res, kpi))  # one precision in every option
-            base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW, decimals=decimals))
+            # the option's row to the precision its numbers need (not another option's)
+            base, opt, diff, low, high = (e(t) for t in fmt_row(rec, kpi, window, DIFF_ROW))
             points = " points" if kpi.kind == "share" else ""  # a change in a share is in percentage points
             ci = f"{low} to {high}{points}" if finite(rec["ci_low"]) else "n/a"
             rows.append(
