@@ -38,7 +38,7 @@ from sim.config import Scenario, scenario_warnings, scenario_with_overrides
 from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
-from sim.vocab import QUEUE_STAGES
+from sim.vocab import WAITING_LISTS
 from sim.warmup import diagnosed, queue_warning
 
 __all__ = [
@@ -221,7 +221,8 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     :func:`sim.config.scenario_warnings`: dated changes that never take effect).
 
     ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
-    point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage, and
+    point (days) of each waiting list (:data:`sim.vocab.WAITING_LISTS`) averaging
+    :data:`QUEUE_CHECKED` families (children, on the social workers' list) or more, by stage, and
     ``queue_drift`` its :func:`sim.analysis.drift` (``""``: a steady state within the run) and
     ``queue_at_cap`` whether its point is the largest MSER-5 may choose (``warmup``'s ``at_cap``
     says the same of the warm-up measure).
@@ -244,7 +245,7 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     column = f"open_{measure}"
     warm = suggest_warmup(batch.series, column) if column in batch.series else {}
     queues, drifts, caps = {}, {}, {}  # a list still growing (or emptying) after the warm-up
-    for stage in QUEUE_STAGES:
+    for stage in WAITING_LISTS:
         column = f"waiting_{stage}"
         if column in batch.series and batch.series[column].mean() >= QUEUE_CHECKED:
             check = suggest_warmup(batch.series, column)
