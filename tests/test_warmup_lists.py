@@ -1,5 +1,7 @@
 """The per-list warm-up checks: every waiting list has a monthly series and its own check
-(the social workers' list too)."""
+(the social workers' list too), and a point at MSER-5's cap is a warning only when the series
+changes over the run (on steady noise the cap is where MSER-5's minimum often lands by chance).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +9,29 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
 import sim.results as R
+from sim.analysis import mser_cap, suggest_warmup
 from sim.cli import main
 from sim.present.narrative import summary_items
 from sim.vocab import SOCIAL_WORKER_LIST, WAITING_LISTS, Event, Stage
+from sim.warmup import Settling, diagnosed
 from tests.conftest import CONFIGS
 
 MONTH = 365 / 12
 SCARCE = ["--set", "social_care.statutory.social_workers.case_holding_fte=70"]  # 120 in the default
 """Too few social workers for the default's social care: the list for one grows all run."""
+
+
+def _verdict(values: np.ndarray, warmup: float = 365.0) -> Settling:
+    """The verdict the warm-up rule gives one monthly series (as ``diagnostics`` stores it)."""
+    frame = pd.DataFrame({"rep": 0, "day": np.arange(len(values)) * MONTH, "x": values})
+    main_verdict, _ = diagnosed({"warmup": suggest_warmup(frame, "x"), "warmup_days_configured": warmup})
+    assert main_verdict is not None
+    return main_verdict
 
 
 # --------------------------------------------------------------------------- the social workers' list
@@ -79,3 +92,77 @@ def test_a_social_workers_list_growing_all_run_is_warned_of(tmp_path: Path, caps
         "the waiting list for a social worker is still growing at the end of the run, "
         "so its wait depends on how long the run is"
     ) in checks
+
+
+# --------------------------------------------------------------------------- a point at the cap by chance
+SUNDERLAND_PANEL = np.array(
+    [
+        *(1.41, 2.09, 2.21, 2.19, 2.12, 2.69, 2.3, 3.42, 1.87, 2.87, 1.68, 1.86, 2.43, 1.87, 1.99, 2.25, 2.3, 2.09),
+        *(3.95, 3.05, 1.9, 2.17, 2.4, 2.68, 2.22, 3.68, 2.6, 2.66, 2.25, 2.63, 2.37, 2.78, 2.38, 2.68, 2.29, 2.22),
+    ]
+)
+"""Sunderland's panel list (families), monthly, mean of 5 replications of the calibrated scenario
+(``experiments/sunderland.py --replications 5``, seed 0): flat at 2-3 families all run."""
+
+
+def test_a_flat_list_whose_point_is_the_cap_by_chance_is_not_warned_of() -> None:
+    """MSER-5 on 36 months (7 batches) put the panel list's point at its cap, 457 days, and every
+    Sunderland scenario was told the list "may still be changing at the end of the run"; with 20
+    replications the warning went. The 3 batch means it cuts (2.0, 2.6, 2.0) do not differ from
+    the 4 it keeps (2.7, 2.3, 2.8, 2.5; t = 2.1 on 3 df, under 3.18): no transient, no warning."""
+    v = _verdict(SUNDERLAND_PANEL)
+    assert v.at_cap and v.suggested_days == pytest.approx(mser_cap(36) * MONTH)  # the case is what it says
+    assert not v.flagged and not v.settling and not v.undecided
+    assert v.by_chance and v.steady and not v.transient
+
+
+def _noise(rng: np.random.Generator, phi: float) -> np.ndarray:
+    """36 months around 2.5 families, sd 0.5 a month, each month correlated ``phi`` with the last."""
+    e = rng.normal(0.0, 0.5, 36)
+    for i in range(1, 36):
+        e[i] += phi * e[i - 1]
+    return 2.5 + e
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.5])
+def test_the_false_alarms_at_the_cap_are_rare(phi: float) -> None:
+    """Steady noise, 36 months, warm-up 365 days: MSER-5's point is the cap (456.25 days, beyond
+    the warm-up) in about 16-19% of runs, each warned of before. Now only those whose cut months
+    differ from the kept ones at 95% are: simulated, 3.9% of all runs (white noise) and 5.0%
+    (month-to-month correlation 0.5). With 2,000 runs (seed 0) the share has a binomial standard
+    error of about 0.5 points, so the bound of 7.5% is 5 of them above 5.0% and the old rate is
+    20 of them above it (MSER-5's selection makes cut months look extreme, which is why the rate
+    exceeds the test's nominal 5% of those at the cap: about 1 in 4 of them)."""
+    rng = np.random.default_rng(0)
+    runs = [_verdict(_noise(rng, phi)) for _ in range(2000)]
+    at_cap = sum(v.at_cap and v.steady for v in runs)
+    flagged = sum(v.flagged for v in runs if v.at_cap)
+    assert at_cap / len(runs) > 0.12  # the problem exists: the old rule warned of all of these
+    assert flagged / len(runs) < 0.075
+
+
+def test_a_list_still_changing_at_the_cap_is_still_warned_of() -> None:
+    """A slow fill-up, 90 -> 145 over 36 months (Kirklees's MST list grew 97 -> 123 -> 140 a
+    year): MSER-5 stops at its cap and the tail's 4 batches are too few for drift to find the
+    trend, but the months cut differ from those kept: still settling, and may still be changing
+    (seed 0). Every one of 200 seeds is flagged."""
+    t = np.arange(36.0)
+    fill = 90 + 55 * (1 - np.exp(-t / 15))
+    v = _verdict(fill + np.random.default_rng(0).normal(0, 4, 36))
+    assert v.at_cap and v.steady and v.transient  # the case is what it says
+    assert v.undecided and v.flagged and not v.by_chance
+    assert all(_verdict(fill + np.random.default_rng(s).normal(0, 4, 36)).flagged for s in range(200))
+
+
+def test_a_trending_list_is_still_warned_of() -> None:
+    """Sunderland's key-worker list (yearly means 0.3, 8.5, 25.9 families; 5 replications) and a
+    linear trend plus noise (seed 1) have no steady state within the run."""
+    kw = np.array(
+        [0.0] * 9
+        + [0.2, 1.3, 1.5, 2.8, 2.6, 3.2, 2.3, 6.1, 9.0, 10.7, 13.6, 14.3, 13.4, 12.2, 12.0, 11.6, 15.3]
+        + [20.9, 22.8, 22.3, 17.4, 23.7, 29.1, 31.5, 35.7, 37.4, 42.7]
+    )
+    line = 2 + 0.5 * np.arange(36.0) + np.random.default_rng(1).normal(0, 2, 36)
+    for series in (kw, line):
+        v = _verdict(series)
+        assert v.drift == "growing" and v.flagged
