@@ -24,8 +24,8 @@ a t-test at 95% against the noise of the kept batches, :func:`sim.analysis.sugge
 on a steady series with few batches MSER-5's minimum lands at its cap by chance, and such a
 point (:attr:`Settling.by_chance`) is no warning (:func:`chance`). On white noise of 36 months
 (7 batches) the point is the cap in 16% of runs, each warned of before; with the test, 4% of
-runs (5% with month-to-month correlation 0.5). A series filling up (or emptying) for half the
-run or more differs between the two.
+runs (6% with month-to-month correlation 0.5; ``tests/test_warmup_lists.py``). A series
+filling up (or emptying) for half the run or more differs between the two parts.
 
 A truncation point is the start of a month: ``k x 365 / 12`` days, rarely a whole number.
 It is shown as the whole days to discard, rounded up (:attr:`Settling.discard_days`): a
