@@ -537,13 +537,10 @@ def mser(series: npt.ArrayLike, batch: int = 5) -> int:
     Returns
     -------
     int
-        Truncation point in original observations (``d * batch``): delete that many
-        observations from the start. 0 when there are fewer than 2 batches.
+        Truncation point in original observations (``d * batch``): delete that many from the
+        start. 0 when there are fewer than 2 batches.
 
-    Raises
-    ------
-    ValueError
-        If ``batch < 1``, the series is not one-dimensional, or it contains NaN.
+    Raises ValueError if ``batch < 1``, the series is not one-dimensional, or it contains NaN.
     """
     z = _batch_means(series, batch)
     if len(z) < 2:
@@ -553,19 +550,13 @@ def mser(series: npt.ArrayLike, batch: int = 5) -> int:
 
 
 def mser_cap(n: int, batch: int = 5) -> int:
-    """The largest truncation point :func:`mser` may choose in a series of ``n`` observations.
+    """The largest truncation point :func:`mser` may choose in a series of ``n`` observations
+    (``batch`` as for :func:`mser`).
 
     With ``k = n // batch`` batches, MSER keeps at least half of them: ``d < k / 2``, so the
     largest ``d`` is ``(k + 1) // 2 - 1`` batches. A truncation point equal to it says only
     that the series may still be changing where MSER stops looking: a longer run could put
     the point later.
-
-    Parameters
-    ----------
-    n : int
-        Observations in the series.
-    batch : int, default 5
-        As for :func:`mser`.
 
     Returns
     -------
@@ -638,6 +629,18 @@ def drift(series: npt.ArrayLike, batch: int = 5) -> str:
     return "growing" if slope > 0 else "falling"
 
 
+def _transient(z: npt.NDArray[np.float64], d: int) -> bool:
+    """Whether cutting ``d`` of batch means ``z`` removes a transient: the cut ones' mean differs from the
+    ``m`` kept ones' by over :data:`TREND_SHARE` of it and at :data:`TREND_LEVEL` (t-test, kept sd, m - 1 df)."""
+    cut, kept = z[:d], z[d:]
+    m = len(kept)
+    if d < 1 or m < 2:
+        return False
+    gap = abs(float(cut.mean() - kept.mean()))
+    se = float(kept.std(ddof=1)) * math.sqrt(1.0 / d + 1.0 / m)
+    return gap > TREND_SHARE * abs(float(kept.mean())) and gap > _t_quantile(TREND_LEVEL, m - 1) * se
+
+
 def suggest_warmup(series: pd.DataFrame, column: str, batch: int = 5) -> dict[str, Any]:
     """Warm-up length from MSER on the ensemble mean across replications.
 
@@ -664,9 +667,11 @@ def suggest_warmup(series: pd.DataFrame, column: str, batch: int = 5) -> dict[st
         table); ``"n_points"`` (int): length of the ensemble-mean series (distinct days
         with a value); ``"drift"`` (str): :func:`drift` of that series, ``""`` when MSER
         finds a steady state within the run (else the truncation point means nothing);
-        ``"at_cap"`` (bool): the truncation point is :func:`mser_cap`, the largest MSER may
-        choose in a run this long (a positive one), so the series may still be changing at
-        the end of the run and only a longer run can tell.
+        ``"at_cap"`` (bool): the point is :func:`mser_cap`, the largest MSER may choose in a
+        run this long (a positive one); ``"transient"`` (bool): what MSER cuts differs from
+        what it keeps (:func:`_transient`). At the cap with a transient the series may still
+        be changing at the end of the run (only a longer run can tell); without, the point at
+        the cap is chance (on steady noise MSER's minimum often lands there).
 
     Raises
     ------
@@ -690,4 +695,5 @@ def suggest_warmup(series: pd.DataFrame, column: str, batch: int = 5) -> dict[st
         "n_points": n,
         "drift": drift(values_in_order, batch),
         "at_cap": bool(i > 0 and i == mser_cap(n, batch)),
+        "transient": _transient(_batch_means(values_in_order, batch), i // batch),
     }

@@ -38,7 +38,7 @@ from sim.config import Scenario, scenario_warnings, scenario_with_overrides
 from sim.errors import ArgumentError, OverrideError, ScenarioError
 from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
-from sim.vocab import QUEUE_STAGES
+from sim.vocab import WAITING_LISTS
 from sim.warmup import diagnosed, queue_warning
 
 __all__ = [
@@ -221,10 +221,12 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     :func:`sim.config.scenario_warnings`: dated changes that never take effect).
 
     ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
-    point (days) of each queue averaging :data:`QUEUE_CHECKED` families or more, by stage, and
+    point (days) of each waiting list (:data:`sim.vocab.WAITING_LISTS`) averaging
+    :data:`QUEUE_CHECKED` families (children, on the social workers' list) or more, by stage, and
     ``queue_drift`` its :func:`sim.analysis.drift` (``""``: a steady state within the run) and
-    ``queue_at_cap`` whether its point is the largest MSER-5 may choose (``warmup``'s ``at_cap``
-    says the same of the warm-up measure).
+    ``queue_at_cap`` whether its point is the largest MSER-5 may choose and ``queue_transient``
+    whether what it cuts differs from what it keeps (``warmup``'s ``at_cap`` and ``transient``
+    say the same of the warm-up measure; :func:`sim.analysis.suggest_warmup`).
     Whether the warm-up is long enough for each is :func:`sim.warmup.diagnosed`'s verdict."""
     names = [k.name for k in K.PRECISION if k.name in batch.replications.columns]
     need = replications_needed(batch.replications, names, rel_precision=precision)
@@ -243,12 +245,13 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     measure = K.WARMUP_MEASURE.subject
     column = f"open_{measure}"
     warm = suggest_warmup(batch.series, column) if column in batch.series else {}
-    queues, drifts, caps = {}, {}, {}  # a list still growing (or emptying) after the warm-up
-    for stage in QUEUE_STAGES:
+    queues, drifts, caps, transients = {}, {}, {}, {}  # a list still growing (or emptying) after the warm-up
+    for stage in WAITING_LISTS:
         column = f"waiting_{stage}"
         if column in batch.series and batch.series[column].mean() >= QUEUE_CHECKED:
             check = suggest_warmup(batch.series, column)
             queues[stage], drifts[stage], caps[stage] = check["warmup_days"], check["drift"], check["at_cap"]
+            transients[stage] = check["transient"]
     diag = {
         "precision": precision,
         "replications_needed": need.to_dict(orient="records"),
@@ -256,6 +259,7 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
         "queue_warmup": queues,
         "queue_drift": drifts,
         "queue_at_cap": caps,
+        "queue_transient": transients,
         "warmup_days_configured": batch.scenario.run.warmup_days,
         "warnings": warnings,
         "quarantined": list(batch.quarantined),

@@ -37,9 +37,11 @@ __all__ = [
     "SOCIAL_CARE_CLOSED",
     "SOCIAL_CARE_EXITS",
     "SOCIAL_WORKERS",
+    "SOCIAL_WORKER_LIST",
     "STAFF_STAGES",
     "STAGE_SETTINGS",
     "TRIAGE_DECISIONS",
+    "WAITING_LISTS",
     "BudgetLine",
     "Event",
     "Exit",
@@ -123,6 +125,14 @@ QUEUE_STAGES = (
     Stage.PARENTING,
 )
 """Stages with a queue (join -> start or leave)."""
+SOCIAL_WORKER_LIST = Stage.SOCIAL_WORKER
+"""The list of children awaiting allocation to a social worker (statutory path): a family
+joins it when the referral decision is to assess (``join`` of :attr:`Stage.ASSESSMENT`) and leaves
+it when allocated (that stage's ``start``). It is counted in children, as the social
+worker KPIs are (``waiting_social_worker_at_end``)."""
+WAITING_LISTS = (*QUEUE_STAGES, SOCIAL_WORKER_LIST)
+"""Every waiting list with a monthly series (``waiting_<stage>``) and its own warm-up check:
+the queues, then the social workers' list."""
 PLAN_STAGES = (
     Stage.LEVEL2,
     Stage.LEVEL3,

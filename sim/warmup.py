@@ -18,7 +18,14 @@ A series with a steady state whose truncation point is MSER-5's cap (:attr:`Sett
 :func:`sim.analysis.mser_cap`: the largest point it may choose, so the point only says "at
 least this") and which is still settling after the warm-up gets no warm-up advice either: a
 warm-up of that many days may not be enough, since in a longer run the point could be later.
-Its verdict says so and advises a longer run to tell (:func:`at_cap`).
+Its verdict says so and advises a longer run to tell (:func:`at_cap`). That needs evidence
+of a transient (:attr:`Settling.transient`: the months MSER-5 cuts differ from those it keeps,
+a t-test at 95% against the noise of the kept batches, :func:`sim.analysis.suggest_warmup`):
+on a steady series with few batches MSER-5's minimum lands at its cap by chance, and such a
+point (:attr:`Settling.by_chance`) is no warning (:func:`chance`). On white noise of 36 months
+(7 batches) the point is the cap in 16% of runs, each warned of before; with the test, 4% of
+runs (6% with month-to-month correlation 0.5; ``tests/test_warmup_lists.py``). A series
+filling up (or emptying) for half the run or more differs between the two parts.
 
 A truncation point is the start of a month: ``k x 365 / 12`` days, rarely a whole number.
 It is shown as the whole days to discard, rounded up (:attr:`Settling.discard_days`): a
@@ -35,7 +42,7 @@ from typing import Any
 
 from sim.vocab import Stage, stage_info
 
-__all__ = ["Settling", "at_cap", "diagnosed", "plainly", "queue_warning", "unsteady", "verdicts"]
+__all__ = ["Settling", "at_cap", "chance", "diagnosed", "plainly", "queue_warning", "unsteady", "verdicts"]
 
 _DECIMALS = 6
 """A truncation point is compared at this many decimals of a day: a month start that is a
@@ -58,12 +65,16 @@ class Settling:
     at_cap : bool, default False
         The truncation point is the largest MSER-5 may choose in a run this long
         (:func:`sim.analysis.mser_cap`): it is a lower bound, not an answer.
+    transient : bool, default True
+        What MSER-5 cuts differs from what it keeps (``suggest_warmup``'s ``transient``):
+        without that, a point at the cap is chance (:attr:`by_chance`).
     """
 
     suggested_days: float
     warmup_days: float
     drift: str = ""
     at_cap: bool = False
+    transient: bool = True
 
     @property
     def _point(self) -> float:
@@ -85,11 +96,19 @@ class Settling:
         return not self.drift
 
     @property
+    def by_chance(self) -> bool:
+        """True when the warm-up is shorter than a point at MSER-5's cap but what MSER-5 cuts
+        does not differ from what it keeps (not at 95%, or by under 5%): the cap is where a
+        steady series' minimum often lands by chance, not evidence of a transient worth that
+        warm-up, so the series counts as settled."""
+        return self.steady and self.at_cap and not self.transient and self.short_by > 0
+
+    @property
     def settling(self) -> bool:
         """True when the series has a steady state but the warm-up is shorter than its
-        truncation point: the series is still settling in the results window, and a longer
-        warm-up would help."""
-        return self.steady and self.short_by > 0
+        truncation point (not one at the cap :attr:`by_chance`): the series is still settling
+        in the results window, and a longer warm-up would help."""
+        return self.steady and self.short_by > 0 and not self.by_chance
 
     @property
     def undecided(self) -> bool:
@@ -108,6 +127,7 @@ def verdicts(
     warmup_days: float,
     drifts: Mapping[str, str] | None = None,
     caps: Mapping[str, Any] | None = None,
+    transients: Mapping[str, Any] | None = None,
 ) -> dict[str, Settling]:
     """The verdict on each series with a finite truncation point.
 
@@ -125,6 +145,10 @@ def verdicts(
         Whether each series' point is at MSER-5's cap (:attr:`Settling.at_cap`), by the same
         keys; a series missing here (or all, when None: a folder written before it was
         stored) counts as not at the cap.
+    transients
+        Whether MSER-5's cut of each series removes a transient (:attr:`Settling.transient`),
+        by the same keys; a series missing here (or all, when None: a folder written before it
+        was stored) counts as having one, its verdict as it was read then.
 
     Returns
     -------
@@ -136,7 +160,8 @@ def verdicts(
     for key, point in points.items():
         if point is not None and math.isfinite(float(point)):
             drift, capped = str((drifts or {}).get(key) or ""), bool((caps or {}).get(key, False))
-            out[key] = Settling(float(point), float(warmup_days), drift, capped)
+            transient = bool((transients or {}).get(key, True))
+            out[key] = Settling(float(point), float(warmup_days), drift, capped, transient)
     return out
 
 
@@ -154,9 +179,19 @@ def diagnosed(diag: Mapping[str, Any]) -> tuple[Settling | None, dict[Stage, Set
         return None, {}
     warm = diag.get("warmup") or {}
     main = verdicts(
-        {"": warm.get("warmup_days")}, configured, {"": warm.get("drift", "")}, {"": warm.get("at_cap", False)}
+        {"": warm.get("warmup_days")},
+        configured,
+        {"": warm.get("drift", "")},
+        {"": warm.get("at_cap", False)},
+        {"": warm.get("transient", True)},
     ).get("")
-    queues = verdicts(diag.get("queue_warmup") or {}, configured, diag.get("queue_drift"), diag.get("queue_at_cap"))
+    queues = verdicts(
+        diag.get("queue_warmup") or {},
+        configured,
+        diag.get("queue_drift"),
+        diag.get("queue_at_cap"),
+        diag.get("queue_transient"),
+    )
     return main, {Stage(stage): v for stage, v in queues.items()}
 
 
@@ -196,6 +231,25 @@ def at_cap(what: str, verdict: Settling, on: str = "") -> str:
         f"MSER-5{on} suggests discarding at least {days} days, the most it can suggest in a run this long: "
         f"{what} may still be changing at the end of the run; run longer (a warm-up of {days} days or more "
         "and the same results window after it) to tell"
+    )
+
+
+def chance(what: str, verdict: Settling) -> str:
+    """What the console and the report say of a series whose truncation point is at MSER-5's
+    cap with no transient to cut (:attr:`Settling.by_chance`), instead of advising that warm-up.
+
+    Parameters
+    ----------
+    what
+        The series, as the subject of a sentence ("the series").
+    verdict
+        Its verdict.
+    """
+    return (
+        f"MSER-5's minimum is at its cap, {verdict.discard_days:,} days, but the months it would discard differ "
+        "little from those it keeps (under 5% of their level, or not at 95% confidence), as on a steady series "
+        f"whose minimum lands there by chance: {what} shows no transient worth that warm-up, and the scenario's "
+        f"{verdict.warmup_days:,.0f} days are taken as long enough"
     )
 
 

@@ -436,6 +436,7 @@ def test_suggest_warmup_on_a_small_long_table() -> None:
         "n_points": 40,
         "drift": "",
         "at_cap": False,
+        "transient": True,  # ~20 cut, ~0 kept
     }
     assert mser(base) == 10
 
@@ -451,6 +452,7 @@ def test_suggest_warmup_edge_cases() -> None:
         "n_points": 2,
         "drift": "",
         "at_cap": False,
+        "transient": False,  # nothing cut
     }
     with pytest.raises(ValueError, match="x"):
         suggest_warmup(pd.DataFrame({"rep": [0], "day": [0.0]}), "x")

@@ -51,6 +51,7 @@ from sim.vocab import (
     REFERRAL_RE,
     REFERRAL_STEP_DOWN,
     SOCIAL_CARE_CLOSED,
+    SOCIAL_WORKER_LIST,
     SOCIAL_WORKERS,
     TRIAGE_DECISIONS,
     Event,
@@ -403,7 +404,9 @@ def by_locality(events: Log | pd.DataFrame, scenario: Scenario) -> dict[K.Kpi, f
 def monthly_arrays(events: Log | pd.DataFrame, scenario: Scenario) -> dict[str, np.ndarray]:
     """Open cases and queue lengths per month (30.42-day steps from day 0), each the
     time-average over its month: ``day`` (the month's start), then ``open_<stage>`` for every
-    plan stage and ``waiting_<stage>`` for every queue. Averages, not samples at one instant:
+    plan stage and ``waiting_<stage>`` for every waiting list (:data:`sim.vocab.WAITING_LISTS`:
+    the queues in families, then the social workers' list in children, ``waiting_social_worker``,
+    0 without a statutory path). Averages, not samples at one instant:
     a queue that a fortnightly panel empties would otherwise alias into a false monthly
     sawtooth."""
     return _monthly(_by_stage(as_log(events)), scenario)
@@ -421,6 +424,8 @@ def _monthly(st: dict[str, Log], scenario: Scenario) -> dict[str, np.ndarray]:
         for stage in stages:
             area = _area_to(*_steps(st[stage], up, down), edges)
             out[f"{prefix}_{stage}"] = np.diff(area) / np.diff(edges)
+    allocation = _steps(st[Stage.ASSESSMENT], (Event.JOIN,), (Event.START,), children=True)
+    out[f"waiting_{SOCIAL_WORKER_LIST}"] = np.diff(_area_to(*allocation, edges)) / np.diff(edges)
     return out
 
 

@@ -16,7 +16,7 @@ from sim.present.data import BUDGET_WORDS, NOBODY_SERVED, budget_of, budget_verd
 from sim.present.format import DIFF_ROW, MEAN_CI, change_unit, fmt_kpi, fmt_row
 from sim.present.narrative import changes_text
 from sim.results import Results
-from sim.warmup import at_cap, diagnosed, unsteady
+from sim.warmup import at_cap, chance, diagnosed, unsteady
 
 __all__ = [
     "change_lines",
@@ -224,6 +224,8 @@ def diagnostics_lines(saved: Results, scenarios: Sequence[str], replications: in
             out.append((False, f"{check}{unsteady('the series', warm, 'the KPIs depend')}."))
         elif warm.undecided:
             out.append((False, f"{check}the scenario uses {warm.warmup_days:.0f} days; {at_cap('the series', warm)}."))
+        elif warm.by_chance:
+            out.append((False, f"{check}{chance('the series', warm)}."))
         else:
             out.append((False, f"{check}suggests {warm.discard_days} days; the scenario uses {warm.warmup_days:.0f}."))
             if warm.settling:

@@ -141,12 +141,14 @@ def warmup(res: Results) -> Figure:
                 label=f"scenario warm-up: {float(configured):,.0f} days",
             )
         if warm is not None and warm.steady:  # no steady state: the capped point means nothing
+            least = "at least " if warm.at_cap and not warm.by_chance else ""
             ax.axvline(
                 warm.suggested_days,
                 color="C2",
                 linestyle=":",
                 linewidth=2.2,
-                label=f"MSER-5 suggestion: {'at least ' if warm.at_cap else ''}{warm.discard_days:,} days",
+                label=f"MSER-5 suggestion: {least}{warm.discard_days:,} days"
+                + (" (its cap, by chance: no transient)" if warm.by_chance else ""),
             )
         ax.set_ylim(bottom=0)
         ax.legend(loc="lower right")

@@ -322,6 +322,12 @@ def warmup(warm: Settling | None, label: str, where: str) -> str:
             f"Warm-up{where}: MSER-5 suggests at least {warm.discard_days:,} days, its most in a run this long; "
             f"the scenario uses {warm.warmup_days:,.0f} (run longer to tell)"
         )
+    if warm is not None and warm.by_chance:
+        return (
+            f"Warm-up{where}: MSER-5 stops at its cap, {warm.discard_days:,} days, but {label} "
+            "shows no transient worth it; "
+            f"the scenario uses {warm.warmup_days:,.0f} (enough)"
+        )
     if warm is not None:
         verdict = "shorter than suggested" if warm.settling else "enough"
         return (

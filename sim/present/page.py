@@ -54,7 +54,7 @@ from sim.present.format import DIFF_ROW, MEAN_CI, fmt_number, fmt_row
 from sim.present.narrative import summary_items
 from sim.present.uncertainty_page import uncertain_parameters, uncertainty_diagnostics, uncertainty_tables
 from sim.results import Kind, Results
-from sim.warmup import at_cap, diagnosed, queue_warning, unsteady
+from sim.warmup import at_cap, chance, diagnosed, queue_warning, unsteady
 
 __all__ = ["Rendered", "page"]
 
@@ -439,6 +439,8 @@ def _warmup_said(diag: Mapping[str, Any]) -> list[tuple[int, str]]:
     check = f"MSER-5 on the monthly {e(K.WARMUP_MEASURE.label)} ({months} months)"
     if warm.undecided:
         text = f"{check}: the scenario discards {warm.warmup_days:,.0f} days; {e(at_cap('the series', warm))}"
+    elif warm.by_chance:
+        text = f"{check}: {e(chance('the series', warm))}"
     elif warm.steady:
         text = (
             f"{check} suggests discarding the first {warm.discard_days:,} days; the scenario discards "
