@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -379,12 +379,12 @@ def paired_differences(
     return _frame(rows, PAIRED_COLUMNS, ints=("n",), bools=("distinguishable",))
 
 
-def _n_needed(mean: float, sd: float, rel_precision: float, level: float) -> float:
-    """Smallest ``n >= 2`` with ``t_{n-1} * sd / sqrt(n) <= rel_precision * |mean|``,
+def _n_needed(mean: float, sd: float, rel_precision: float, level: float, absolute: float = 0.0) -> float:
+    """Smallest ``n >= 2`` with ``t_{n-1} * sd / sqrt(n) <= max(rel_precision * |mean|, absolute)``,
     :data:`N_NEEDED_CAP` if even that many are not enough, NaN if undefined."""
-    if math.isnan(mean) or math.isnan(sd) or mean == 0:
+    target = max(rel_precision * abs(mean), absolute)
+    if math.isnan(mean) or math.isnan(sd) or not target > 0:
         return _NAN
-    target = rel_precision * abs(mean)
 
     def ok(n: int) -> bool:
         return _t_quantile(level, n - 1) * sd / math.sqrt(n) <= target
@@ -410,14 +410,15 @@ def replications_needed(
     kpis: Sequence[str] | None = None,
     rel_precision: float = 0.05,
     level: float = 0.95,
+    absolute: float | Mapping[str, float] = 0.0,
 ) -> pd.DataFrame:
-    """Replications needed for a relative precision, by the confidence-interval method.
+    """Replications needed for a relative or absolute precision, by the confidence-interval method.
 
     Hoad, Robinson & Davies (2010, JORS 61:1632-1644): taking the current sample mean
     ``xbar`` and sd ``s`` as the truth, the number of replications needed is the smallest
-    ``n >= 2`` with ``t_{n-1, (1+level)/2} * s / sqrt(n) <= rel_precision * |xbar|``. This
-    is the one-shot projection; the sequential procedure re-estimates after running more
-    replications (``xbar`` and ``s`` from few replications are themselves uncertain).
+    ``n >= 2`` with ``t_{n-1, (1+level)/2} * s / sqrt(n) <= max(rel_precision * |xbar|, absolute)``:
+    the first ``n`` meeting either target. This is the one-shot projection; the sequential
+    procedure re-estimates after running more (``xbar`` and ``s`` from few are uncertain).
 
     Parameters
     ----------
@@ -429,14 +430,17 @@ def replications_needed(
         Target half width as a fraction of ``|mean|`` (dimensionless, > 0).
     level : float, default 0.95
         Confidence level (dimensionless).
+    absolute : float or mapping of str to float, default 0
+        A half width this small (in the KPI's units; per KPI, 0 for one not named) is enough
+        whatever the mean (>= 0).
 
     Returns
     -------
     pandas.DataFrame
         One row per KPI with columns :data:`REPLICATIONS_NEEDED_COLUMNS`: ``kpi``;
         ``n_now`` (int, non-NaN replications); ``rel_half_width_now`` (dimensionless, as in
-        :func:`summarise`); ``n_needed`` (float holding an integer count; NaN when the mean
-        is 0 or NaN or the sd is NaN, i.e. ``n_now < 2``; a constant KPI needs 2;
+        :func:`summarise`); ``n_needed`` (float holding an integer count; NaN when the sd is
+        NaN, i.e. ``n_now < 2``, or the mean is 0 and ``absolute`` is 0; a constant KPI needs 2;
         :data:`N_NEEDED_CAP` when even that many would not do, with a ``RuntimeWarning``
         naming the KPIs); ``sufficient`` (bool, ``n_now >= n_needed``; False when
         ``n_needed`` is NaN or capped).
@@ -444,15 +448,17 @@ def replications_needed(
     Raises
     ------
     ValueError
-        If ``rel_precision <= 0``, ``level`` is not in (0, 1) or a KPI is missing.
+        If ``rel_precision <= 0``, ``absolute < 0``, ``level`` is not in (0, 1) or a KPI is missing.
     """
     _check_level(level)
     if not rel_precision > 0:
         raise ValueError(f"rel_precision must be > 0, got {rel_precision!r}")
     summary = summarise(reps, kpis, level)
-    needed = [
-        _n_needed(float(m), float(s), rel_precision, level) for m, s in zip(summary["mean"], summary["sd"], strict=True)
-    ]
+    enough = [absolute.get(k, 0.0) if isinstance(absolute, Mapping) else absolute for k in summary["kpi"]]
+    if not all(a >= 0 for a in enough):
+        raise ValueError(f"absolute must be >= 0, got {absolute!r}")
+    rows = zip(summary["mean"], summary["sd"], enough, strict=True)
+    needed = [_n_needed(float(m), float(s), rel_precision, level, float(a)) for m, s, a in rows]
     capped = [k for k, nn in zip(summary["kpi"], needed, strict=True) if nn >= N_NEEDED_CAP]
     if capped:
         warnings.warn(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from itertools import pairwise
@@ -105,6 +106,8 @@ __all__ = [
     "caseload_services",
     "catalogue",
     "dictionary_rows",
+    "enough",
+    "enough_words",
     "from_row",
     "has_budget",
     "has_stage",
@@ -181,8 +184,38 @@ SWEEP: tuple[Kpi, ...] = (
 _LISTS = {"headline": HEADLINE, "compare": COMPARE, "precision": PRECISION, "sweep": SWEEP}
 
 ABSOLUTE_ENOUGH = 0.5
-"""A CI half-width this small (in the KPI's unit) passes the precision check whatever the mean:
-half a day, half a family, 50p is precise enough for any decision."""
+"""A CI half-width this small, in the unit a KPI is shown in (:attr:`Kpi.display_unit`), passes the
+precision check whatever the mean: half a day, half a family a year, 50p, half a percentage point
+is precise enough for any decision. :func:`enough` gives it in the stored unit, for
+:func:`sim.analysis.replications_needed`, which counts the replications meeting it or the
+relative target, whichever comes first."""
+_HALF_A_UNIT = {
+    "days": "half a day",
+    "working days": "half a working day",
+    "families": "half a family",
+    "children": "half a child",
+    "£": "50p",
+    "£ a year": "50p a year",
+    "fraction": "half a percentage point",
+}
+""":data:`ABSOLUTE_ENOUGH` of each unit in words."""
+
+
+def enough(kpi: Kpi, window_days: float) -> float:
+    """:data:`ABSOLUTE_ENOUGH` of what is shown, in ``kpi``'s stored unit (a ``per_year`` total
+    over a window of ``window_days``: half a family a year is ``0.5 * window_days / 365`` over the
+    window; a share: half a percentage point is 0.005); 0 (no absolute target) if the window is unknown."""
+    scale = kpi.scale(window_days)
+    return ABSOLUTE_ENOUGH / scale if math.isfinite(scale) and scale > 0 else 0.0
+
+
+def enough_words(kpi: Kpi) -> str:
+    """:data:`ABSOLUTE_ENOUGH` of ``kpi`` in words, in the unit it is shown in: "half a day",
+    "half a family a year" (a ``per_year`` total), "50p a year", "half a percentage point"."""
+    words = _HALF_A_UNIT.get(kpi.unit, f"{ABSOLUTE_ENOUGH:g} {kpi.display_unit}")
+    return f"{words} a year" if kpi.per_year and kpi.unit in _HALF_A_UNIT else words
+
+
 WARMUP_MEASURE = open_mean(Stage.LEVEL3)
 """The series the MSER-5 warm-up check runs on (monthly open Level 3 plans)."""
 
