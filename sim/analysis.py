@@ -22,8 +22,7 @@ t_interval
 summarise
     One row per KPI: mean, sd, interval, relative precision.
 paired_differences
-    Option minus base, matched on ``rep`` (common random numbers), with the paired and the
-    unpaired (Welch) interval and the variance reduction factor.
+    Option minus base, matched on ``rep`` (common random numbers): paired and Welch intervals.
 replications_needed
     Confidence-interval method for the number of replications (Hoad, Robinson & Davies 2010).
 mser
@@ -224,6 +223,7 @@ def summarise(
     level: float = 0.95,
     nonnegative: Collection[str] = (),
     at_most_one: Collection[str] = (),
+    at_most: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Mean, sd and t interval of each KPI across replications.
 
@@ -247,6 +247,8 @@ def summarise(
         KPIs whose true mean cannot be below zero.
     at_most_one : collection of str, optional
         KPIs whose true mean cannot be above one (fractions of a whole).
+    at_most : mapping of str to float, optional
+        KPIs whose true mean cannot be above a bound (open plans: their slots), truncated there.
 
     Returns
     -------
@@ -274,8 +276,7 @@ def summarise(
             low = 0.0
         _, sd = _mean_sd(x)
         half = high - mean
-        if k in at_most_one and high > 1:
-            high = 1.0
+        high = min(high, 1.0 if k in at_most_one else math.inf, (at_most or {}).get(k, math.inf))
         rel = half / abs(mean) if mean != 0 and not math.isnan(mean) else _NAN
         rows.append((k, mean, sd, low, high, n, half, rel))
     return _frame(rows, SUMMARY_COLUMNS, ints=("n",))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -203,7 +204,8 @@ def _batch(
     table = table[["scenario", "rep", "seed", *[n for n in catalogue if n in table.columns]]]
     nonneg = [n for n, k in catalogue.items() if k.nonnegative]
     whole = [n for n, k in catalogue.items() if k.at_most_one]
-    summary = summarise(table, list(catalogue), nonnegative=nonneg, at_most_one=whole)
+    most = {n: k.at_most for n, k in catalogue.items() if math.isfinite(k.at_most)}
+    summary = summarise(table, list(catalogue), nonnegative=nonneg, at_most_one=whole, at_most=most)
     series = pd.concat([cp.series for cp in cps], ignore_index=True)
     events = cps[0].events
     quarantined = tuple(store.quarantined) if store is not None else ()

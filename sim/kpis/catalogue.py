@@ -113,6 +113,7 @@ __all__ = [
     "has_stage",
     "in_locality",
     "key_worker_lists",
+    "key_worker_slots",
     "locality_kpis",
     "merged",
     "place_label",
@@ -369,13 +370,26 @@ def _slots_never_fall(service: str, states: list[Scenario]) -> bool:
     return not staffed and all(b >= a for a, b in pairwise(slots))
 
 
+def key_worker_slots(scenario: Scenario) -> float:
+    """The most open Level 3 plans there can be (each holds a key worker's slot until it ends):
+    the key-worker lists' slots at the end of the run, while no list's slots ever fall and none
+    has workforce dynamics (:func:`_slots_never_fall`); ``inf`` else."""
+    states = [state for _, state in timeline(scenario)]
+    lists = key_worker_lists(scenario)
+    if not all(_slots_never_fall(service, states) for service in lists):
+        return math.inf
+    return sum(caseload_services(states[-1]).get(service, ("", math.inf))[1] for service in lists)
+
+
 def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     yield WINDOW_DAYS
     yield REFERRALS_TOTAL
     for src in (*scenario.referrals.sources, *MODEL_SOURCES):
         yield referrals_from(src)
     yield FAMILIES_REFERRED
-    yield from _stage_kpis()
+    held = {open_at_end(Stage.LEVEL3).name, open_mean(Stage.LEVEL3).name}  # plans holding a key worker's slot
+    slots = key_worker_slots(scenario)
+    yield from (replace(k, at_most=slots) if k.name in held else k for k in _stage_kpis())
     states = [state for _, state in timeline(scenario)]
     if scenario.front_door is not None and scenario.front_door.staff > 0:
         # busy staff over the day-0 staff: at most 1 unless staff rise later
@@ -467,6 +481,7 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
     "signed",
     "group",
     "at_most_one",
+    "at_most",
     "definition",
 )
 
@@ -474,12 +489,15 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
 def merged(catalogues: Iterable[Mapping[str, Kpi]]) -> dict[str, Kpi]:
     """The KPIs of several scenarios' catalogues, one entry per name (the last scenario's),
     at most one only where it is so in every scenario that has it (a list whose capacity
-    falls in one scenario can exceed its slots there)."""
+    falls in one scenario can exceed its slots there), at most the largest ``at_most`` of them."""
     out: dict[str, Kpi] = {}
     for cat in catalogues:
         for name, kpi in cat.items():
             was = out.get(name)
-            out[name] = replace(kpi, at_most_one=False) if was is not None and not was.at_most_one else kpi
+            if was is not None:
+                whole, most = kpi.at_most_one and was.at_most_one, max(kpi.at_most, was.at_most)
+                kpi = replace(kpi, at_most_one=whole, at_most=most)
+            out[name] = kpi
     return out
 
 
@@ -499,6 +517,7 @@ def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
             "signed": k.signed,
             "group": k.group,
             "at_most_one": k.at_most_one,
+            "at_most": k.at_most if math.isfinite(k.at_most) else None,
             "definition": k.definition,
         }
         for k in kpis
@@ -521,7 +540,17 @@ def from_row(row: Mapping[Any, Any]) -> Kpi:
         signed=_true(row.get("signed")),
         group=str(row.get("group") or ""),
         at_most_one=_true(row.get("at_most_one")),
+        at_most=_bound(row.get("at_most")),
     )
+
+
+def _bound(value: object) -> float:
+    """A dictionary row's ``at_most``: ``inf`` when blank (or from a folder written before it)."""
+    try:
+        most = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.inf
+    return most if math.isfinite(most) else math.inf
 
 
 def _true(value: object) -> bool:
