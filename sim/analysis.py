@@ -261,10 +261,7 @@ def summarise(
         NaN when the mean is 0 or undefined). ``sd`` and the interval are NaN when
         ``n < 2``; a constant KPI has ``sd = 0`` and a zero-width interval.
 
-    Raises
-    ------
-    ValueError
-        If a requested KPI is not a column of ``reps`` or ``level`` is not in (0, 1).
+    Raises ValueError if a requested KPI is not a column of ``reps`` or ``level`` is not in (0, 1).
     """
     _check_level(level)
     names = _resolve_kpis(reps, kpis)
@@ -328,11 +325,8 @@ def paired_differences(
         numbers) reduces the variance of the estimated difference (dimensionless; > 1 means
         pairing helped; NaN when ``n < 2`` or ``s_d = 0``).
 
-    Raises
-    ------
-    ValueError
-        If either table lacks ``rep`` or has duplicate reps, the tables share no reps, a
-        requested KPI is missing from either table, or ``level`` is not in (0, 1).
+    Raises ValueError if either table lacks ``rep`` or has duplicate reps, the tables share no
+    reps, a requested KPI is missing from either table, or ``level`` is not in (0, 1).
     """
     _check_level(level)
     _check_reps(base, "base")
@@ -446,10 +440,8 @@ def replications_needed(
         naming the KPIs); ``sufficient`` (bool, ``n_now >= n_needed``; False when
         ``n_needed`` is NaN or capped).
 
-    Raises
-    ------
-    ValueError
-        If ``rel_precision <= 0``, ``absolute < 0``, ``level`` is not in (0, 1) or a KPI is missing.
+    Raises ValueError if ``rel_precision <= 0``, ``absolute < 0``, ``level`` is not in (0, 1) or a KPI
+    is missing.
     """
     _check_level(level)
     if not rel_precision > 0:
