@@ -22,8 +22,7 @@ t_interval
 summarise
     One row per KPI: mean, sd, interval, relative precision.
 paired_differences
-    Option minus base, matched on ``rep`` (common random numbers), with the paired and the
-    unpaired (Welch) interval and the variance reduction factor.
+    Option minus base, matched on ``rep`` (common random numbers): paired and Welch intervals.
 replications_needed
     Confidence-interval method for the number of replications (Hoad, Robinson & Davies 2010).
 mser
@@ -36,7 +35,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -224,6 +223,7 @@ def summarise(
     level: float = 0.95,
     nonnegative: Collection[str] = (),
     at_most_one: Collection[str] = (),
+    at_most: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Mean, sd and t interval of each KPI across replications.
 
@@ -247,6 +247,8 @@ def summarise(
         KPIs whose true mean cannot be below zero.
     at_most_one : collection of str, optional
         KPIs whose true mean cannot be above one (fractions of a whole).
+    at_most : mapping of str to float, optional
+        KPIs whose true mean cannot be above a bound (open plans: their slots), truncated there.
 
     Returns
     -------
@@ -259,10 +261,7 @@ def summarise(
         NaN when the mean is 0 or undefined). ``sd`` and the interval are NaN when
         ``n < 2``; a constant KPI has ``sd = 0`` and a zero-width interval.
 
-    Raises
-    ------
-    ValueError
-        If a requested KPI is not a column of ``reps`` or ``level`` is not in (0, 1).
+    Raises ValueError if a requested KPI is not a column of ``reps`` or ``level`` is not in (0, 1).
     """
     _check_level(level)
     names = _resolve_kpis(reps, kpis)
@@ -274,8 +273,7 @@ def summarise(
             low = 0.0
         _, sd = _mean_sd(x)
         half = high - mean
-        if k in at_most_one and high > 1:
-            high = 1.0
+        high = min(high, 1.0 if k in at_most_one else math.inf, (at_most or {}).get(k, math.inf))
         rel = half / abs(mean) if mean != 0 and not math.isnan(mean) else _NAN
         rows.append((k, mean, sd, low, high, n, half, rel))
     return _frame(rows, SUMMARY_COLUMNS, ints=("n",))
@@ -327,11 +325,8 @@ def paired_differences(
         numbers) reduces the variance of the estimated difference (dimensionless; > 1 means
         pairing helped; NaN when ``n < 2`` or ``s_d = 0``).
 
-    Raises
-    ------
-    ValueError
-        If either table lacks ``rep`` or has duplicate reps, the tables share no reps, a
-        requested KPI is missing from either table, or ``level`` is not in (0, 1).
+    Raises ValueError if either table lacks ``rep`` or has duplicate reps, the tables share no
+    reps, a requested KPI is missing from either table, or ``level`` is not in (0, 1).
     """
     _check_level(level)
     _check_reps(base, "base")
@@ -379,12 +374,12 @@ def paired_differences(
     return _frame(rows, PAIRED_COLUMNS, ints=("n",), bools=("distinguishable",))
 
 
-def _n_needed(mean: float, sd: float, rel_precision: float, level: float) -> float:
-    """Smallest ``n >= 2`` with ``t_{n-1} * sd / sqrt(n) <= rel_precision * |mean|``,
+def _n_needed(mean: float, sd: float, rel_precision: float, level: float, absolute: float = 0.0) -> float:
+    """Smallest ``n >= 2`` with ``t_{n-1} * sd / sqrt(n) <= max(rel_precision * |mean|, absolute)``,
     :data:`N_NEEDED_CAP` if even that many are not enough, NaN if undefined."""
-    if math.isnan(mean) or math.isnan(sd) or mean == 0:
+    target = max(rel_precision * abs(mean), absolute)
+    if math.isnan(mean) or math.isnan(sd) or not target > 0:
         return _NAN
-    target = rel_precision * abs(mean)
 
     def ok(n: int) -> bool:
         return _t_quantile(level, n - 1) * sd / math.sqrt(n) <= target
@@ -410,14 +405,15 @@ def replications_needed(
     kpis: Sequence[str] | None = None,
     rel_precision: float = 0.05,
     level: float = 0.95,
+    absolute: float | Mapping[str, float] = 0.0,
 ) -> pd.DataFrame:
-    """Replications needed for a relative precision, by the confidence-interval method.
+    """Replications needed for a relative or absolute precision, by the confidence-interval method.
 
     Hoad, Robinson & Davies (2010, JORS 61:1632-1644): taking the current sample mean
     ``xbar`` and sd ``s`` as the truth, the number of replications needed is the smallest
-    ``n >= 2`` with ``t_{n-1, (1+level)/2} * s / sqrt(n) <= rel_precision * |xbar|``. This
-    is the one-shot projection; the sequential procedure re-estimates after running more
-    replications (``xbar`` and ``s`` from few replications are themselves uncertain).
+    ``n >= 2`` with ``t_{n-1, (1+level)/2} * s / sqrt(n) <= max(rel_precision * |xbar|, absolute)``:
+    the first ``n`` meeting either target. This is the one-shot projection; the sequential
+    procedure re-estimates after running more (``xbar`` and ``s`` from few are uncertain).
 
     Parameters
     ----------
@@ -429,30 +425,33 @@ def replications_needed(
         Target half width as a fraction of ``|mean|`` (dimensionless, > 0).
     level : float, default 0.95
         Confidence level (dimensionless).
+    absolute : float or mapping of str to float, default 0
+        A half width this small (in the KPI's units; per KPI, 0 for one not named) is enough
+        whatever the mean (>= 0).
 
     Returns
     -------
     pandas.DataFrame
         One row per KPI with columns :data:`REPLICATIONS_NEEDED_COLUMNS`: ``kpi``;
         ``n_now`` (int, non-NaN replications); ``rel_half_width_now`` (dimensionless, as in
-        :func:`summarise`); ``n_needed`` (float holding an integer count; NaN when the mean
-        is 0 or NaN or the sd is NaN, i.e. ``n_now < 2``; a constant KPI needs 2;
+        :func:`summarise`); ``n_needed`` (float holding an integer count; NaN when the sd is
+        NaN, i.e. ``n_now < 2``, or the mean is 0 and ``absolute`` is 0; a constant KPI needs 2;
         :data:`N_NEEDED_CAP` when even that many would not do, with a ``RuntimeWarning``
         naming the KPIs); ``sufficient`` (bool, ``n_now >= n_needed``; False when
         ``n_needed`` is NaN or capped).
 
-    Raises
-    ------
-    ValueError
-        If ``rel_precision <= 0``, ``level`` is not in (0, 1) or a KPI is missing.
+    Raises ValueError if ``rel_precision <= 0``, ``absolute < 0``, ``level`` is not in (0, 1) or a KPI
+    is missing.
     """
     _check_level(level)
     if not rel_precision > 0:
         raise ValueError(f"rel_precision must be > 0, got {rel_precision!r}")
     summary = summarise(reps, kpis, level)
-    needed = [
-        _n_needed(float(m), float(s), rel_precision, level) for m, s in zip(summary["mean"], summary["sd"], strict=True)
-    ]
+    enough = [absolute.get(k, 0.0) if isinstance(absolute, Mapping) else absolute for k in summary["kpi"]]
+    if not all(a >= 0 for a in enough):
+        raise ValueError(f"absolute must be >= 0, got {absolute!r}")
+    rows = zip(summary["mean"], summary["sd"], enough, strict=True)
+    needed = [_n_needed(float(m), float(s), rel_precision, level, float(a)) for m, s, a in rows]
     capped = [k for k, nn in zip(summary["kpi"], needed, strict=True) if nn >= N_NEEDED_CAP]
     if capped:
         warnings.warn(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -203,7 +204,8 @@ def _batch(
     table = table[["scenario", "rep", "seed", *[n for n in catalogue if n in table.columns]]]
     nonneg = [n for n, k in catalogue.items() if k.nonnegative]
     whole = [n for n, k in catalogue.items() if k.at_most_one]
-    summary = summarise(table, list(catalogue), nonnegative=nonneg, at_most_one=whole)
+    most = {n: k.at_most for n, k in catalogue.items() if math.isfinite(k.at_most)}
+    summary = summarise(table, list(catalogue), nonnegative=nonneg, at_most_one=whole, at_most=most)
     series = pd.concat([cp.series for cp in cps], ignore_index=True)
     events = cps[0].events
     quarantined = tuple(store.quarantined) if store is not None else ()
@@ -229,15 +231,15 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     say the same of the warm-up measure; :func:`sim.analysis.suggest_warmup`).
     Whether the warm-up is long enough for each is :func:`sim.warmup.diagnosed`'s verdict."""
     names = [k.name for k in K.PRECISION if k.name in batch.replications.columns]
-    need = replications_needed(batch.replications, names, rel_precision=precision)
-    summ = batch.summary.set_index("kpi")
-    # a KPI near zero cannot reach a relative precision; half a unit is precise enough
-    need["sufficient"] = need["sufficient"] | (summ.loc[need["kpi"], "half_width"].to_numpy() <= K.ABSOLUTE_ENOUGH)
+    # a KPI near zero cannot reach a relative precision; half a unit (as shown) is precise enough
+    window = batch.scenario.run.duration_days - batch.scenario.run.warmup_days
+    enough = {n: K.enough(batch.kpis[n], window) for n in names}
+    need = replications_needed(batch.replications, names, rel_precision=precision, absolute=enough)
     warnings = scenario_warnings(batch.scenario)
     warnings += [
         f"{batch.kpis[r['kpi']].label}: with {r['n_now']} replication(s) it is known only to within "
         f"+/-{r['rel_half_width_now']:.1%} of its value (95% confidence); about {int(r['n_needed'])} replications "
-        f"would narrow that to +/-{precision:.0%}"
+        f"would narrow that to +/-{precision:.0%} of its value or {K.enough_words(batch.kpis[r['kpi']])}"
         for r in need[~need["sufficient"] & need["n_needed"].notna()].to_dict(orient="records")
     ]
     if len(batch.replications) < 2:

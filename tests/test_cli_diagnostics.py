@@ -70,7 +70,7 @@ def test_run_prints_its_warnings_and_warmup_check_unnamed(tmp_path: Path, capsys
         said = (
             f"{kpis[r['kpi']].label}: with 2 replication(s) it is known only to within "
             f"+/-{r['rel_half_width_now']:.1%} of its value (95% confidence); about {int(r['n_needed'])} "
-            "replications would narrow that to +/-5%"
+            f"replications would narrow that to +/-5% of its value or {K.enough_words(kpis[r['kpi']])}"
         )
         assert f"warning: {said}" in printed.err.splitlines(), printed.err
     assert (

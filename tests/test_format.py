@@ -781,7 +781,7 @@ def test_the_run_summary_says_how_precise_an_answer_is_in_plain_words() -> None:
     (said,) = (re.sub(r"<[^>]+>", "", t) for t in narrative._precision_sentences(res, "base"))  # type: ignore[arg-type]
     assert said == (
         "Mean wait for a key worker: with 3 replications it is known only to within ±118% of its value "
-        "(95% confidence); about 347 replications would narrow that to ±5%."
+        "(95% confidence); about 347 replications would narrow that to ±5% of its value or half a day."
     ), said
     record["sufficient"] = True
     (said,) = narrative._precision_sentences(res, "base")  # type: ignore[arg-type]

@@ -148,10 +148,10 @@ def test_the_checks_line_is_plain_and_says_which_answers_are_affected(kirklees: 
     (line,) = [_plain(i) for i in summary_items(res) if "Checks:" in i]
     assert line.startswith(  # then the dated changes a month-long run never reaches
         "Checks: entries to care (about 10 runs would be needed) and step-ups to social care (about 14) are "
-        "measured less precisely than ±5% with 4 runs; in every scenario, the number of open Level 3 key-worker "
-        "plans may still be changing at the end of the run, so every answer may depend on how long the run is; in "
-        "every scenario, the waiting list for multi-systemic therapy may still be changing at the end of the run, "
-        "so its wait may depend on how long the run is; "
+        "measured less precisely than ±5% or half a unit with 4 runs; in every scenario, the number of open Level 3 "
+        "key-worker plans may still be changing at the end of the run, so every answer may depend on how long the "
+        "run is; in every scenario, the waiting list for multi-systemic therapy may still be changing at the end of "
+        "the run, so its wait may depend on how long the run is; "
     ), line
     assert line.endswith("; see Diagnostics.")
     for jargon in ("MSER", "precision warning", "CI", "replication"):
@@ -218,7 +218,7 @@ def test_the_checks_line_gives_the_runs_each_answer_needs(kirklees: R.Results) -
     (line,) = [_plain(i) for i in summary_items(res) if "Checks:" in i]
     assert line.startswith(
         "Checks: mean wait for a key worker (about 274 runs would be needed), step-ups to social care (about 8) "
-        "and entries to care (about 5) are measured less precisely than ±5% with 4 runs; "
+        "and entries to care (about 5) are measured less precisely than ±5% or half a unit with 4 runs; "
     ), line
 
 

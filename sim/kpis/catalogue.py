@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from itertools import pairwise
@@ -105,11 +106,14 @@ __all__ = [
     "caseload_services",
     "catalogue",
     "dictionary_rows",
+    "enough",
+    "enough_words",
     "from_row",
     "has_budget",
     "has_stage",
     "in_locality",
     "key_worker_lists",
+    "key_worker_slots",
     "locality_kpis",
     "merged",
     "place_label",
@@ -181,8 +185,38 @@ SWEEP: tuple[Kpi, ...] = (
 _LISTS = {"headline": HEADLINE, "compare": COMPARE, "precision": PRECISION, "sweep": SWEEP}
 
 ABSOLUTE_ENOUGH = 0.5
-"""A CI half-width this small (in the KPI's unit) passes the precision check whatever the mean:
-half a day, half a family, 50p is precise enough for any decision."""
+"""A CI half-width this small, in the unit a KPI is shown in (:attr:`Kpi.display_unit`), passes the
+precision check whatever the mean: half a day, half a family a year, 50p, half a percentage point
+is precise enough for any decision. :func:`enough` gives it in the stored unit, for
+:func:`sim.analysis.replications_needed`, which counts the replications meeting it or the
+relative target, whichever comes first."""
+_HALF_A_UNIT = {
+    "days": "half a day",
+    "working days": "half a working day",
+    "families": "half a family",
+    "children": "half a child",
+    "£": "50p",
+    "£ a year": "50p a year",
+    "fraction": "half a percentage point",
+}
+""":data:`ABSOLUTE_ENOUGH` of each unit in words."""
+
+
+def enough(kpi: Kpi, window_days: float) -> float:
+    """:data:`ABSOLUTE_ENOUGH` of what is shown, in ``kpi``'s stored unit (a ``per_year`` total
+    over a window of ``window_days``: half a family a year is ``0.5 * window_days / 365`` over the
+    window; a share: half a percentage point is 0.005); 0 (no absolute target) if the window is unknown."""
+    scale = kpi.scale(window_days)
+    return ABSOLUTE_ENOUGH / scale if math.isfinite(scale) and scale > 0 else 0.0
+
+
+def enough_words(kpi: Kpi) -> str:
+    """:data:`ABSOLUTE_ENOUGH` of ``kpi`` in words, in the unit it is shown in: "half a day",
+    "half a family a year" (a ``per_year`` total), "50p a year", "half a percentage point"."""
+    words = _HALF_A_UNIT.get(kpi.unit, f"{ABSOLUTE_ENOUGH:g} {kpi.display_unit}")
+    return f"{words} a year" if kpi.per_year and kpi.unit in _HALF_A_UNIT else words
+
+
 WARMUP_MEASURE = open_mean(Stage.LEVEL3)
 """The series the MSER-5 warm-up check runs on (monthly open Level 3 plans)."""
 
@@ -336,13 +370,26 @@ def _slots_never_fall(service: str, states: list[Scenario]) -> bool:
     return not staffed and all(b >= a for a, b in pairwise(slots))
 
 
+def key_worker_slots(scenario: Scenario) -> float:
+    """The most open Level 3 plans there can be (each holds a key worker's slot until it ends):
+    the key-worker lists' slots at the end of the run, while no list's slots ever fall and none
+    has workforce dynamics (:func:`_slots_never_fall`); ``inf`` else."""
+    states = [state for _, state in timeline(scenario)]
+    lists = key_worker_lists(scenario)
+    if not all(_slots_never_fall(service, states) for service in lists):
+        return math.inf
+    return sum(caseload_services(states[-1]).get(service, ("", math.inf))[1] for service in lists)
+
+
 def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     yield WINDOW_DAYS
     yield REFERRALS_TOTAL
     for src in (*scenario.referrals.sources, *MODEL_SOURCES):
         yield referrals_from(src)
     yield FAMILIES_REFERRED
-    yield from _stage_kpis()
+    held = {open_at_end(Stage.LEVEL3).name, open_mean(Stage.LEVEL3).name}  # plans holding a key worker's slot
+    slots = key_worker_slots(scenario)
+    yield from (replace(k, at_most=slots) if k.name in held else k for k in _stage_kpis())
     states = [state for _, state in timeline(scenario)]
     if scenario.front_door is not None and scenario.front_door.staff > 0:
         # busy staff over the day-0 staff: at most 1 unless staff rise later
@@ -434,6 +481,7 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
     "signed",
     "group",
     "at_most_one",
+    "at_most",
     "definition",
 )
 
@@ -441,12 +489,15 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
 def merged(catalogues: Iterable[Mapping[str, Kpi]]) -> dict[str, Kpi]:
     """The KPIs of several scenarios' catalogues, one entry per name (the last scenario's),
     at most one only where it is so in every scenario that has it (a list whose capacity
-    falls in one scenario can exceed its slots there)."""
+    falls in one scenario can exceed its slots there), at most the largest ``at_most`` of them."""
     out: dict[str, Kpi] = {}
     for cat in catalogues:
         for name, kpi in cat.items():
             was = out.get(name)
-            out[name] = replace(kpi, at_most_one=False) if was is not None and not was.at_most_one else kpi
+            if was is not None:
+                whole, most = kpi.at_most_one and was.at_most_one, max(kpi.at_most, was.at_most)
+                kpi = replace(kpi, at_most_one=whole, at_most=most)
+            out[name] = kpi
     return out
 
 
@@ -466,6 +517,7 @@ def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
             "signed": k.signed,
             "group": k.group,
             "at_most_one": k.at_most_one,
+            "at_most": k.at_most if math.isfinite(k.at_most) else None,
             "definition": k.definition,
         }
         for k in kpis
@@ -488,7 +540,17 @@ def from_row(row: Mapping[Any, Any]) -> Kpi:
         signed=_true(row.get("signed")),
         group=str(row.get("group") or ""),
         at_most_one=_true(row.get("at_most_one")),
+        at_most=_bound(row.get("at_most")),
     )
+
+
+def _bound(value: object) -> float:
+    """A dictionary row's ``at_most``: ``inf`` when blank (or from a folder written before it)."""
+    try:
+        most = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.inf
+    return most if math.isfinite(most) else math.inf
 
 
 def _true(value: object) -> bool:

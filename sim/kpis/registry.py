@@ -13,6 +13,7 @@ are stored as fractions and shown in percent.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
@@ -113,6 +114,10 @@ class Kpi:
         vacancy rate, busy slots over slots of a list whose slots never fall): its interval is
         truncated at 1 as a non-negative KPI's is at 0. False for a share that can exceed its
         whole (a list's utilisation after its capacity falls, as families keep their worker).
+    at_most
+        The most the value can be, in the stored unit, where a scenario sets it (the open Level 3
+        key-worker plans: the key-worker lists' slots, while they never fall); ``inf`` else. Its
+        interval is truncated there as a share's is at 1.
     """
 
     name: str
@@ -127,6 +132,7 @@ class Kpi:
     signed: bool = False
     group: str = ""
     at_most_one: bool = False
+    at_most: float = math.inf
 
     @property
     def nonnegative(self) -> bool:

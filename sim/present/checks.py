@@ -12,15 +12,34 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sim import kpis as K
+from sim.analysis import replications_needed
 from sim.present.assumptions import unreached_changes
-from sim.present.data import finite
+from sim.present.data import finite, present, reps_of
 from sim.results import Kind, Results
 from sim.vocab import Stage, stage_info
 from sim.warmup import diagnosed, plainly
 
-__all__ = ["checks_pointer", "rank", "said_by", "short_of_precision"]
+__all__ = ["checks_pointer", "rank", "replication_records", "said_by", "short_of_precision"]
 
 e = html.escape
+
+
+def replication_records(res: Results, scenario: str) -> tuple[list[dict[str, Any]], float]:
+    """Replication-count check per :data:`sim.kpis.PRECISION` KPI (the count meeting the target
+    precision or :data:`sim.kpis.ABSOLUTE_ENOUGH`, :func:`sim.analysis.replications_needed`),
+    with its target: from ``diagnostics.json``, or (a sweep, which stores none) worked out for
+    its first combination."""
+    diag = res.diagnostics.get(scenario) or {}
+    if isinstance(diag.get("replications_needed"), list):
+        return list(diag["replications_needed"]), float(diag.get("precision", 0.05))
+    one = None if res.kind == Kind.SWEEP else scenario
+    reps = reps_of(res, one)
+    names = [k.name for k in present(res, K.PRECISION) if k.name in reps.columns]
+    if not names or len(reps) < 2:
+        return [], 0.05
+    enough = {n: K.enough(res.kpis[n], res.window_days(one)) for n in names}
+    need = replications_needed(reps, names, rel_precision=0.05, absolute=enough)
+    return [{str(k): v for k, v in r.items()} for r in need.to_dict(orient="records")], 0.05
 
 
 def short_of_precision(res: Results, s: str) -> list[dict[str, Any]]:
@@ -106,7 +125,7 @@ def _precision_check(res: Results) -> str:
         needed[label] = max(needed.get(label, 0), int(r["n_needed"]))
     runs = sorted({int(r["n_now"]) for r in short})
     target = float((res.diagnostics.get(res.base) or {}).get("precision", 0.05))
-    with_runs = f"measured less precisely than ±{target:.0%} with {' or '.join(map(str, runs))} runs"
+    with_runs = f"measured less precisely than ±{target:.0%} or half a unit with {' or '.join(map(str, runs))} runs"
     if len(needed) == 1:
         ((label, n),) = needed.items()
         return f"{e(label)} is {with_runs} (about {n:,} would be needed)"

@@ -14,6 +14,7 @@ from sim import kpis as K
 from sim.analysis import t_interval
 from sim.kpis import Kpi
 from sim.present import findings
+from sim.present.checks import replication_records
 from sim.present.data import cap, clip_interval, present, reps_of, series_column, sweep_label
 from sim.present.theme import finish, money_axis, new_figure, note, style, title
 from sim.results import Kind, Results
@@ -38,13 +39,7 @@ def running_interval(values: np.ndarray, kpi: Kpi, scale: float = 1.0) -> pd.Dat
     return pd.DataFrame(rows, columns=["n", "mean", "low", "high"])
 
 
-def _precise(run: pd.DataFrame, scale: float, target: float) -> bool:
-    last = run.iloc[-1]
-    half = (last["high"] - last["mean"]) / scale if scale else math.nan
-    return bool(half <= K.ABSOLUTE_ENOUGH or half <= target * abs(last["mean"] / scale))
-
-
-def _panel(ax: Axes, part: pd.DataFrame, kpi: Kpi, scale: float, target: float) -> bool:
+def _panel(ax: Axes, part: pd.DataFrame, kpi: Kpi, scale: float, target: float) -> None:
     ax.set_title(cap(kpi.label))
     ax.set_xlabel("Replications (count)")
     ax.set_ylabel(f"{cap(kpi.label)} ({kpi.display_unit})")
@@ -54,7 +49,7 @@ def _panel(ax: Axes, part: pd.DataFrame, kpi: Kpi, scale: float, target: float) 
     x = x[np.isfinite(x)]
     if len(x) == 0:
         note(ax, "No values: nothing was measured in any replication.")
-        return False
+        return
     run = running_interval(x, kpi, scale)
     ax.plot(run["n"], run["mean"], color="C0", marker="o", markersize=3, label="running mean")
     ax.fill_between(run["n"], run["low"], run["high"], color="C0", alpha=0.2, linewidth=0, label="95% CI")
@@ -72,14 +67,13 @@ def _panel(ax: Axes, part: pd.DataFrame, kpi: Kpi, scale: float, target: float) 
         pad = 0.1 * (max(highs) - min(lows)) or 1.0
         ax.set_ylim(max(min(lows) - pad, 0.0) if kpi.nonnegative else min(lows) - pad, max(highs) + pad)
     lo_y, hi_y = ax.get_ylim()
-    half = K.ABSOLUTE_ENOUGH * scale  # never zoom in below the precision that is enough
+    half = K.ABSOLUTE_ENOUGH  # never zoom in below the precision that is enough (in the unit shown)
     if hi_y - lo_y < 2 * half:
         mid = (lo_y + hi_y) / 2
         ax.set_ylim(max(mid - half, 0.0) if kpi.nonnegative else mid - half, max(mid + half, 2 * half))
     if len(run) < 2:
         note(ax, "One replication: no confidence interval.", 0.5, 0.2)
     ax.legend(loc="best", fontsize=7)
-    return len(run) >= 2 and _precise(run, scale, target)
 
 
 def precision(res: Results) -> Figure:
@@ -88,13 +82,15 @@ def precision(res: Results) -> Figure:
     around the final mean."""
     part = reps_of(res)
     name = str(part["scenario"].iloc[0]) if len(part) else res.base
-    target = float((res.diagnostics.get(res.base) or {}).get("precision", 0.05))
+    records, target = replication_records(res, res.base)
     kpis = [k for k in present(res, K.PRECISION) if k.name in part.columns]
+    within = sum(bool(r.get("sufficient")) for r in records if r["kpi"] in {k.name for k in kpis})
     with style():
         ncols = 2 if len(kpis) > 1 else 1
         nrows = max(math.ceil(len(kpis) / ncols), 1)
         fig, axes = new_figure(12, 1.2 + 2.9 * nrows, nrows, ncols)
-        within = sum(_panel(ax, part, k, k.scale(res.window_days()), target) for ax, k in zip(axes, kpis))
+        for ax, k in zip(axes, kpis):
+            _panel(ax, part, k, k.scale(res.window_days()), target)
         if not kpis:
             axes[0].set_xlabel("Replications (count)")
             axes[0].set_ylabel("KPI (units)")

@@ -315,12 +315,14 @@ def diff_interval(kpi: Kpi, base: float, low: float, high: float, scale: float =
 
 def clip_interval(kpi: Kpi, low: float, high: float, scale: float = 1.0) -> tuple[float, float]:
     """An interval I compute myself (stored values times ``scale``), truncated at zero when
-    the KPI cannot be negative and at one (times ``scale``) when it cannot exceed its whole
-    (as ``summary.csv`` does)."""
+    the KPI cannot be negative, at one (times ``scale``) when it cannot exceed its whole and
+    at its ``at_most`` (times ``scale``) (as ``summary.csv`` does)."""
     if kpi.nonnegative and math.isfinite(low) and low < 0:
         low = 0.0
     if kpi.at_most_one and math.isfinite(high) and high > scale:
         high = scale
+    if math.isfinite(high) and high > kpi.at_most * scale:
+        high = kpi.at_most * scale
     return low, high
 
 

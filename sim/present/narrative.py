@@ -319,12 +319,13 @@ def _precision_sentences(res: Results, s: str) -> list[str]:
     if not short:
         return [
             f"With {n} replications, every key answer is known to within ±{target:.0%} of its value (or to within "
-            "half a unit: half a day, half a family), with 95% confidence."
+            "half a unit as shown: half a day, half a family a year), with 95% confidence."
         ]
     return [
         f'<span class="warn">{e(cap(res.kpis[r["kpi"]].label))}: with {n} replications it is known only to within '
         f"±{num(res, res.kpis[r['kpi']], 'rel_half_width', scenario=s)} of its value (95% confidence); about "
-        f"{int(r['n_needed']):,} replications would narrow that to ±{target:.0%}.</span>"
+        f"{int(r['n_needed']):,} replications would narrow that to ±{target:.0%} of its value or "
+        f"{e(K.enough_words(res.kpis[r['kpi']]))}.</span>"
         for r in short
     ]
 

@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from sim import kpis as K
-from sim.analysis import replications_needed, summarise
 from sim.errors import ScenarioError
 from sim.kpis import Kpi
 from sim.present import localities
@@ -33,7 +32,7 @@ from sim.present.assumptions import (
     unreached_warnings,
     value_on,
 )
-from sim.present.checks import rank, said_by
+from sim.present.checks import rank, replication_records, said_by
 from sim.present.data import (
     INTERVAL_TEXT,
     INTERVALS,
@@ -45,7 +44,6 @@ from sim.present.data import (
     has,
     in_scenarios,
     present,
-    reps_of,
     rows_of,
     unserved,
     verdict,
@@ -364,24 +362,6 @@ def assumptions(res: Results, cited: list[str] | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- diagnostics
-def replication_records(res: Results, scenario: str) -> tuple[list[dict[str, Any]], float]:
-    """Replication-count check per :data:`sim.kpis.PRECISION` KPI: from ``diagnostics.json``,
-    or (a sweep, which stores none) worked out for its first combination."""
-    diag = res.diagnostics.get(scenario) or {}
-    if isinstance(diag.get("replications_needed"), list):
-        return list(diag["replications_needed"]), float(diag.get("precision", 0.05))
-    reps = reps_of(res, None if res.kind == Kind.SWEEP else scenario)
-    names = [k.name for k in present(res, K.PRECISION) if k.name in reps.columns]
-    if not names or len(reps) < 2:
-        return [], 0.05
-    need = replications_needed(reps, names, rel_precision=0.05)
-    half = dict(zip(need["kpi"], summarise(reps, names)["half_width"]))
-    records = [{str(k): v for k, v in r.items()} for r in need.to_dict(orient="records")]
-    for rec in records:
-        rec["sufficient"] = bool(rec["sufficient"]) or float(half.get(rec["kpi"], math.nan)) <= K.ABSOLUTE_ENOUGH
-    return records, 0.05
-
-
 def _number(x: Any) -> float:
     try:
         return float(x)
@@ -408,10 +388,11 @@ def _count_table(res: Results, scenario: str) -> str:
     if not rows:
         return ""
     return table(
-        ["KPI", "Replications", "95% CI half-width (% of mean)", f"Needed for ±{target:.0%}", "Enough?"],
+        ["KPI", "Replications", "95% CI half-width (% of mean)", f"Needed for ±{target:.0%} or half a unit", "Enough?"],
         rows,
         f"Replication count ({scenario}): confidence-interval method (Hoad, Robinson and Davies 2010); a half-width "
-        f"under {K.ABSOLUTE_ENOUGH} of a unit is enough whatever the mean",
+        f"under {K.ABSOLUTE_ENOUGH} of a unit as shown (half a day, half a family a year) is enough whatever the "
+        "mean, so the count needed is the first meeting either target",
         (1, 2, 3),
     )
 
