@@ -1369,6 +1369,12 @@ def test_the_interval_and_the_verdict_carry_the_replications_shared_noise() -> N
     (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
     assert "The conclusion is robust: in at least 90% of plausible worlds opt is better (lower)" in text, text
 
+    new = ["replications", "noise_sd", "noise_df", "noise_margin", "p_lower_beyond_noise", "p_higher_beyond_noise"]
+    old = rob.drop(columns=new)  # a robustness.csv written before the margin
+    (text,) = statements(old, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
+    assert "No verdict: this results folder predates the simulation noise's margin" in text, text
+    assert "The conclusion is robust" not in text
+
     reps, rob = _one_option_tables(worlds, replications=1)
     assert rob["verdict"].tolist() == [ONE_REPLICATION] and np.isnan(rob["noise_margin"].iloc[0])
     (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
