@@ -20,7 +20,11 @@ why: it is not measured in some sample, it does not vary across samples (there i
 to apportion), or the design has too few points for the method's estimator. Such an
 outcome has one row in ``sensitivity.csv`` with no parameter, index or value and the
 reason in ``why_missing`` (blank on every row of an index); :func:`missing` reads it back,
-and derives it from the replications for a table written before the column.
+and derives it from the replications for a table written before the column. Every
+bootstrap is seeded with :func:`salib_seed` of the job's seed (never 0, which SALib's Sobol
+analysis ignores). A Morris design of fewer than :data:`MORRIS_MIN_TRAJECTORIES` trajectories
+or a Sobol design of fewer than :data:`SOBOL_MIN_BASE` base samples has its indices, but
+names no driver on them (:func:`too_few_for_drivers`).
 """
 
 from __future__ import annotations
@@ -97,8 +101,8 @@ degenerate intervals (N = 2 gave a total index of 2.06 with an interval "1.0 to 
 the first power of two from 10. ASSUMPTION: a floor for naming a driver, not a size that makes
 the indices precise (SALib's examples use N = 1024)."""
 ROBUST_SHARE = 0.9
-"""Share of plausible worlds that must agree on the sign of a change for a conclusion to be
-called robust."""
+"""Share of plausible worlds that must change the same way by more than the simulation noise's
+margin (:func:`noise_margin`) for a conclusion to be called robust."""
 
 
 def min_worlds(share: float = ROBUST_SHARE, conf: float = CONF_LEVEL) -> int:
