@@ -35,9 +35,9 @@ from sim.experiment import (
 from sim.present import console
 from sim.present.data import budget_of, in_scenarios, large_changes
 from sim.present.format import fmt_kpi
-from sim.present.robustness import design_text, statements
+from sim.present.robustness import INTERVAL_MEANS, design_text, statements
 from sim.uncertainty import load_spec, run_uncertainty, uncertainty_job
-from sim.uncertainty.analyse import few_points_warning, few_trajectories_warning
+from sim.uncertainty.analyse import few_points_warning, few_samples_warning
 from sim.uncertainty.sample import METHODS, check_design_args
 
 EXIT_BAD_INPUT = 2
@@ -602,7 +602,9 @@ def _cmd_uncertainty(args: argparse.Namespace) -> int:
     )
     for line in said:
         print(f"  * {line}")
-    degenerate = few_trajectories_warning(args.method, args.samples)  # beside the intervals it is about
+    if options:
+        print(f"  {INTERVAL_MEANS}")
+    degenerate = few_samples_warning(args.method, args.samples)  # beside the intervals it is about
     if degenerate:
         print(f"warning: {degenerate}", file=sys.stderr)
     _print_diagnostics(R.read(out), [sc.name for sc in loaded.scenarios], args.replications)

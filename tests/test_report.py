@@ -1355,7 +1355,8 @@ def test_uncertainty_report_numbers_come_from_robustness_csv(uncertainty_dir: Pa
         value = float(row[attrs["field"]])
         kpi = res.kpis[attrs["kpi"]]
         # the mean change and its interval share one precision (robustness.change_texts)
-        want = f"{value:.0%}" if attrs["field"] == "p_better" else change_texts(row, kpi, window)[attrs["field"]]
+        share = attrs["field"].startswith("p_")  # p_better, p_lower_beyond_noise
+        want = f"{value:.0%}" if share else change_texts(row, kpi, window)[attrs["field"]]
         assert text == want, (attrs, text, want)
         checked += 1
     assert checked >= 6

@@ -753,18 +753,22 @@ def test_an_old_sensitivity_table_gives_the_reason_derived_or_says_it_predates_i
     assert "this results folder predates ehsim recording why an outcome has none" in text
 
 
-def _one_option_tables(diff: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A replications table (one replication per sample) whose option differs from the base
-    by ``diff``, and its robustness table."""
+def _one_option_tables(diff: np.ndarray, replications: int = 2, noise: Any = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A replications table whose option differs from the base by ``diff`` in every
+    replication of each sample, plus ``noise`` (one value per replication, or one for all:
+    the replications' shared noise under common random numbers), and its robustness table."""
     from sim import kpis as K
-    from sim.uncertainty.analyse import robustness, sample_means
+    from sim.uncertainty.analyse import robustness
 
     n = len(diff)
-    base = pd.DataFrame({"sample": range(n), "scenario": "base", "rep": 0, "seed": 0, COST: 1e6})
-    opt = base.assign(scenario="opt", **{COST: 1e6 + diff})
-    reps = pd.concat([base, opt], ignore_index=True)
+    shared = np.broadcast_to(np.asarray(noise, dtype=float), (replications,))
+    frames = []
+    for r in range(replications):
+        base = pd.DataFrame({"sample": range(n), "scenario": "base", "rep": r, "seed": r, COST: 1e6})
+        frames += [base, base.assign(scenario="opt", **{COST: 1e6 + diff + shared[r]})]
+    reps = pd.concat(frames, ignore_index=True)
     catalogue = {COST: K.per_year(K.COST_TOTAL)}
-    rob = robustness(sample_means(reps, [COST]), "base", ["opt"], [COST], catalogue)
+    rob = robustness(reps, "base", ["opt"], [COST], catalogue)
     return reps, rob
 
 
@@ -896,18 +900,18 @@ def test_a_long_title_is_wrapped_to_the_figure_width() -> None:
     assert box.x0 >= 0 and box.x1 <= fig.bbox.x1, box
 
 
-def test_averaged_replications_claim_freedom_from_noise_only_when_the_noise_is_small(
-    small: tuple[Path, Path],
-) -> None:
-    """With two replications a world the summary says the shares are not of simulation noise
-    exactly when the diagnostics find the noise small beside the spread between worlds."""
-    from sim.present.uncertainty_page import uncertainty_diagnostics, uncertainty_items
+def test_averaged_replications_say_their_noise_is_shared_by_every_world(small: tuple[Path, Path]) -> None:
+    """With two replications a world the summary says the replications are averaged, but never
+    that the shares are free of simulation noise: every world reuses the replication seeds, so
+    their noise is one draw shared by all worlds, and the summary says what the interval is."""
+    from sim.present.robustness import INTERVAL_MEANS
+    from sim.present.uncertainty_page import uncertainty_items
 
     res = R.read(small[1])
-    head, diag = uncertainty_items(res)[0], uncertainty_diagnostics(res)
-    assert "averaged" in head
-    assert ("not of simulation noise" in head) == ("simulation noise is small beside" in diag)
-    assert ("partly of simulation noise" in head) == ("simulation noise is not small" in diag)
+    items = uncertainty_items(res)
+    assert "averaged" in items[0] and "shared by all worlds" in items[0], items[0]
+    assert "not of simulation noise" not in items[0]
+    assert INTERVAL_MEANS in items
 
 
 def test_the_summary_truncates_shares_at_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -948,13 +952,14 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
     from sim.present.data import cap
     from sim.present.robustness import statements
     from sim.present.uncertainty_page import uncertainty_tables
-    from sim.uncertainty.analyse import MIN_WORLDS, robustness, sample_means
+    from sim.uncertainty.analyse import MIN_WORLDS, robustness
 
     care = K.CARE_ENTRIES.name
-    base = pd.DataFrame({"sample": range(MIN_WORLDS), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
+    base = pd.DataFrame({"sample": range(MIN_WORLDS), "scenario": "base", "seed": 0, care: 10.0})
+    base = pd.concat([base.assign(rep=0), base.assign(rep=1)], ignore_index=True)
     reps = pd.concat([base, base.assign(scenario="opt", **{care: 11.0})], ignore_index=True)
     catalogue = {care: K.CARE_ENTRIES}
-    rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
+    rob = robustness(reps, "base", ["opt"], [care], catalogue)
     assert rob[["diff_mean", "diff_low", "diff_high"]].iloc[0].tolist() == [1.0, 1.0, 1.0]
     (text,) = statements(
         rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps, samples=MIN_WORLDS
@@ -966,7 +971,7 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
     assert res.robustness is not None
     one = 0.5 * res.window_days(res.base) / 365  # +0.5 families a year in every world
     same = res.robustness.assign(
-        diff_mean=one, diff_low=one, diff_high=one, p_same=0.0, samples=MIN_WORLDS
+        diff_mean=one, diff_low=one, diff_high=one, p_same=0.0, samples=MIN_WORLDS, replications=2
     )  # a change in every world
     page = uncertainty_tables(dataclasses.replace(res, robustness=same))
     row = page.split(f"{cap(K.CARE_ENTRIES.label)} <small>")[1].split("</tr>")[0]
@@ -977,34 +982,74 @@ def test_a_consistent_small_change_never_reads_zero_in_the_statement_or_the_tabl
 def test_an_outcome_the_same_in_every_world_never_changes_in_the_statement_or_the_table(
     few_lhs: tuple[Path, str, str],
 ) -> None:
-    """An option that leaves an outcome exactly as the baseline's in every plausible world
-    (p_same 1) 'never changes' it, in the console's sentence and the report's verdict column:
-    not 'reduces ... in 0% of plausible worlds (... 0 to 0)', nor 'robust'."""
+    """An option that leaves an outcome exactly as the baseline's in every replication of every
+    plausible world, with 2 or more replications (p_same 1), 'never changes' it, in the
+    console's sentence and the report's verdict column: not 'reduces ... in 0% of plausible
+    worlds (... 0 to 0)', nor 'robust'."""
     import dataclasses
 
     from sim import kpis as K
     from sim.present.data import cap
     from sim.present.robustness import statements
     from sim.present.uncertainty_page import uncertainty_tables
-    from sim.uncertainty.analyse import robustness, sample_means
+    from sim.uncertainty.analyse import robustness
 
     care = K.CARE_ENTRIES.name
-    base = pd.DataFrame({"sample": range(20), "scenario": "base", "rep": 0, "seed": 0, care: 10.0})
+    base = pd.DataFrame({"sample": range(20), "scenario": "base", "seed": 0, care: 10.0})
+    base = pd.concat([base.assign(rep=0), base.assign(rep=1)], ignore_index=True)
     reps = pd.concat([base, base.assign(scenario="opt")], ignore_index=True)
     catalogue = {care: K.CARE_ENTRIES}
-    rob = robustness(sample_means(reps, [care]), "base", ["opt"], [care], catalogue)
+    rob = robustness(reps, "base", ["opt"], [care], catalogue)
     assert rob["p_same"].iloc[0] == 1.0
     (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps, samples=20)
-    assert f"opt against base: never changes {K.CARE_ENTRIES.label} (the same in every plausible world)." in text
+    said = f"opt against base: never changes {K.CARE_ENTRIES.label} (the same in every replication of every plausible"
+    assert said in text, text
     assert "0%" not in text and "0 to 0" not in text and "robust" not in text, text
 
     res = R.read(few_lhs[0])
     assert res.robustness is not None
-    same = res.robustness.assign(diff_mean=0.0, diff_low=0.0, diff_high=0.0, p_lower=0.0, p_better=0.0, p_same=1.0)
+    same = res.robustness.assign(
+        diff_mean=0.0, diff_low=0.0, diff_high=0.0, p_lower=0.0, p_better=0.0, p_same=1.0, replications=2
+    )
     page = uncertainty_tables(dataclasses.replace(res, robustness=same))
     row = page.split(f"{cap(K.CARE_ENTRIES.label)} <small>")[1].split("</tr>")[0]
-    assert "never changes it (the same in every plausible world)" in row and "0 to 0" not in row, row
-    assert ">robust<" not in row
+    assert "never changes it (the same in every replication of every plausible world)" in row, row
+    assert "0 to 0" not in row and ">robust<" not in row, row
+
+
+def test_never_changes_needs_every_replication_of_every_world_the_same_and_two_replications() -> None:
+    """Under common random numbers one replication per world is one draw repeated in every
+    world: an option the same as the baseline in it may differ in another replication
+    (``ehsim compare`` of Kirklees' second MST team, replication 2: 261 -> 262 care entries).
+    So 'never changes' needs 2 or more replications, each the same in every world; a world
+    whose replications differ (+1 and -1: a mean change of 0) is no such claim either."""
+    from sim import kpis as K
+    from sim.present.robustness import statements, verdict
+    from sim.uncertainty.analyse import ONE_REPLICATION, SAME, robustness
+
+    care = K.CARE_ENTRIES.name
+    catalogue = {care: K.CARE_ENTRIES}
+
+    def judged(changes: list[float]) -> tuple[pd.Series, str]:
+        frames = []
+        for r, change in enumerate(changes):
+            base = pd.DataFrame({"sample": range(40), "scenario": "base", "rep": r, "seed": r, care: 261.0})
+            frames += [base, base.assign(scenario="opt", **{care: 261.0 + change})]
+        reps = pd.concat(frames, ignore_index=True)
+        rob = robustness(reps, "base", ["opt"], [care], catalogue)
+        (text,) = statements(rob, None, "lhs", "base", ["opt"], [care], catalogue, 730.0, replications=reps, samples=40)
+        return rob.iloc[0], text
+
+    row, text = judged([0.0])  # one replication: the same in it, in every world
+    assert row["verdict"] == ONE_REPLICATION and verdict(row.to_dict()) == ONE_REPLICATION
+    assert "never" not in text and "the same in every" not in text, text
+    assert "one replication per world cannot tell the simulation's noise from the uncertainty" in text
+    row, text = judged([0.0, 1.0, 0.0])  # replication 1 goes 261 -> 262 in every world
+    assert row["p_same"] == 0.0 and row["verdict"] != SAME and "never" not in text, text
+    row, text = judged([1.0, -1.0])  # a mean change of 0 in every world, from replications that differ
+    assert row["diff_mean"] == 0.0 and row["verdict"] != SAME and "never" not in text, text
+    row, text = judged([0.0, 0.0])
+    assert row["verdict"] == SAME and "never changes" in text
 
 
 def test_index_intervals_stay_within_what_the_index_can_take() -> None:
@@ -1088,15 +1133,15 @@ def test_morris_samples_are_named_as_trajectories_and_few_give_a_warning() -> No
     """``--samples`` of a Morris design counts trajectories of k + 1 points; fewer than
     MORRIS_MIN_TRAJECTORIES draw a warning that their bootstrap intervals are degenerate."""
     from sim.present.robustness import design_text
-    from sim.uncertainty.analyse import MORRIS_MIN_TRAJECTORIES, few_trajectories_warning
+    from sim.uncertainty.analyse import MORRIS_MIN_TRAJECTORIES, few_samples_warning
 
     assert design_text("morris", 2, 9) == "design points of 2 Morris trajectories of 10 points each"
     assert design_text("lhs", 20, 9) == "parameter samples of a Latin hypercube"
-    few = few_trajectories_warning("morris", 2)
+    few = few_samples_warning("morris", 2)
     assert few is not None and "2 Morris trajectories" in few and "degenerate" in few
     assert f"--samples {MORRIS_MIN_TRAJECTORIES}" in few
-    assert few_trajectories_warning("morris", MORRIS_MIN_TRAJECTORIES) is None
-    assert few_trajectories_warning("lhs", 2) is None
+    assert few_samples_warning("morris", MORRIS_MIN_TRAJECTORIES) is None
+    assert few_samples_warning("lhs", 2) is None
 
 
 @pytest.mark.slow
@@ -1163,7 +1208,7 @@ def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str
     from sim.present import fig_uncertainty
     from sim.present.robustness import statements
     from sim.present.uncertainty_page import uncertainty_tables
-    from sim.uncertainty.analyse import MIN_WORLDS, ROBUST, TOO_FEW_WORLDS
+    from sim.uncertainty.analyse import MIN_WORLDS, ONE_REPLICATION, ROBUST, TOO_FEW_WORLDS
 
     assert 0.025 ** (1 / MIN_WORLDS) > 0.9 >= 0.025 ** (1 / (MIN_WORLDS - 1))
     catalogue = {COST: K.per_year(K.COST_TOTAL)}
@@ -1189,7 +1234,8 @@ def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str
     page = uncertainty_tables(res)
     table = page.split("Robustness:")[1].split("</table>")[0]
     assert ">robust<" not in table and ">not robust<" not in table
-    assert table.count(TOO_FEW_WORLDS) >= 1 and 'data-field="diff_low"' not in table
+    # one replication per world is checked first: no verdict and no interval either
+    assert table.count(ONE_REPLICATION) >= 1 and 'data-field="diff_low"' not in table
     assert (pd.read_csv(few_lhs[0] / "robustness.csv")["verdict"] != ROBUST).all()
     better = dataclasses.replace(res, robustness=res.robustness.assign(p_better=1.0))  # type: ignore[union-attr]
     title = fig_uncertainty.probabilities(better).get_suptitle().replace("\n", " ")
@@ -1275,3 +1321,129 @@ def test_a_robust_verdict_says_which_way() -> None:
         assert verdict(row) == f"robust: {way}"
         (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
         assert f"in at least 90% of plausible worlds opt is {way} than base on total cost" in text, text
+
+
+# --------------------------------------------------------------------------- the replications' shared noise
+def test_the_interval_and_the_verdict_carry_the_replications_shared_noise() -> None:
+    """Every world reuses the same replication seeds, so the noise of the R replications is one
+    draw shared by all worlds: the worlds' mean changes all move with it, and the spread across
+    worlds leaves it out. 40 worlds whose mean changes are all below zero (-1.0e5 to -1.2e5),
+    replication 0 and 1 apart by 6e5 in every world (+3e5 and -3e5, shared): the share of
+    worlds below zero is 100% (the old verdict, robust), but the noise margin covers zero.
+
+    Known answer: the within-world SD pooled over worlds is s = sqrt(2 x 3e5^2) = 4.24e5; all
+    of it shared, so Satterthwaite's df is R - 1 = 1, and the margin t(0.975, 1) x s / sqrt(2) =
+    12.71 x 3e5. Noise of the same size that is not shared (alternating sign across worlds, so
+    the replications' shared effect is exactly zero) gives the residual's df, (N - 1)(R - 1) = 39.
+    With +/-1e3 of shared noise the same worlds stay robust (margin 1.27e4, every change beyond
+    it)."""
+    from scipy import stats
+
+    from sim.present.robustness import statements
+    from sim.uncertainty.analyse import NOT_ROBUST, ONE_REPLICATION, ROBUST, noise_margin
+
+    worlds = np.linspace(-1.0e5, -1.2e5, 40)
+    reps, rob = _one_option_tables(worlds, noise=[3e5, -3e5])
+    row = rob.iloc[0]
+    assert row["p_better"] == 1.0, "every world's mean change is below zero"
+    assert row["noise_sd"] == pytest.approx(np.sqrt(2) * 3e5) and row["noise_df"] == pytest.approx(1.0)
+    assert row["noise_margin"] == pytest.approx(stats.t.ppf(0.975, 1) * 3e5)
+    assert row["diff_low"] == pytest.approx(np.percentile(worlds, 2.5) - row["noise_margin"])
+    assert row["diff_high"] == pytest.approx(np.percentile(worlds, 97.5) + row["noise_margin"])
+    assert row["diff_high"] > 0 and row["p_lower_beyond_noise"] == 0.0
+    assert row["verdict"] == NOT_ROBUST
+    catalogue = {COST: _cost()}
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
+    assert "is not robust: fewer than 90% of plausible worlds agree either way by more than the simulation" in text
+    assert "The conclusion is robust" not in text
+
+    alternating = np.where(np.arange(40) % 2 == 0, 1.0, -1.0) * 3e5  # the same size, not shared
+    s, df, margin = noise_margin(np.column_stack([worlds + alternating, worlds - alternating]))
+    assert s == pytest.approx(np.sqrt(2) * 3e5) and df == pytest.approx(39.0)
+    assert margin == pytest.approx(stats.t.ppf(0.975, 39) * 3e5)
+
+    reps, rob = _one_option_tables(worlds, noise=[1e3, -1e3])
+    row = rob.iloc[0]
+    assert row["noise_margin"] == pytest.approx(stats.t.ppf(0.975, 1) * 1e3)
+    assert row["p_lower_beyond_noise"] == 1.0 and row["verdict"] == ROBUST
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
+    assert "The conclusion is robust: in at least 90% of plausible worlds opt is better (lower)" in text, text
+
+    new = ["replications", "noise_sd", "noise_df", "noise_margin", "p_lower_beyond_noise", "p_higher_beyond_noise"]
+    old = rob.drop(columns=new)  # a robustness.csv written before the margin
+    (text,) = statements(old, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
+    assert "No verdict: this results folder predates the simulation noise's margin" in text, text
+    assert "The conclusion is robust" not in text
+
+    reps, rob = _one_option_tables(worlds, replications=1)
+    assert rob["verdict"].tolist() == [ONE_REPLICATION] and np.isnan(rob["noise_margin"].iloc[0])
+    (text,) = statements(rob, None, "lhs", "base", ["opt"], [COST], catalogue, 365.0, replications=reps, samples=40)
+    assert "No verdict: one replication per world cannot tell the simulation's noise from the uncertainty" in text
+    assert "uncertainty interval" not in text.replace("so no uncertainty interval", ""), text
+
+
+def _cost() -> Any:
+    from sim import kpis as K
+
+    return K.per_year(K.COST_TOTAL)
+
+
+def _sobol_case() -> tuple[Any, np.ndarray]:
+    params = [
+        Parameter.model_validate(
+            {"name": f"x{i}", "keys": ["k"], "source": "A", "distribution": {"dist": "uniform", "low": 0, "high": 1}}
+        )
+        for i in range(3)
+    ]
+    des = design(params, "sobol", 8, seed=0)
+    y = des.values @ np.array([3.0, 1.0, 0.0]) + np.random.default_rng(3).normal(0, 1.0, len(des.values))
+    return des, y
+
+
+def test_sobol_intervals_with_seed_0_are_the_same_run_to_run() -> None:
+    """SALib's Sobol analysis treats a seed of 0 as none (``if seed:``): --seed 0 gave bootstrap
+    intervals that differed run to run. Two analyses of the same table with seed 0 agree."""
+    des, y = _sobol_case()
+    first, second = indices(des, y, seed=0), indices(des, y, seed=0)
+    assert first == second
+
+
+def test_salib_seed_is_deterministic_and_never_zero() -> None:
+    from sim.uncertainty.analyse import salib_seed
+
+    seeds = [salib_seed(s) for s in (0, 1, 2**32 - 2, 2**32 - 1, 2**40, 123)]
+    assert all(1 <= s < 2**32 for s in seeds) and seeds == [
+        salib_seed(s) for s in (0, 1, 2**32 - 2, 2**32 - 1, 2**40, 123)
+    ]
+    assert salib_seed(0) != salib_seed(1)
+
+
+def test_no_driver_is_named_from_a_meaningless_sobol_index() -> None:
+    """``--method sobol --samples 2`` named a driver from a total index of 2.06 whose interval,
+    value +/- conf truncated to 0-1, read "1.0 to 1.0". No driver is named from an index of a
+    share of variance outside 0-1 or outside its own interval, nor from fewer than
+    SOBOL_MIN_BASE base samples (their bootstrap resamples a handful of rows); from
+    SOBOL_MIN_BASE up an index inside 0-1 and its interval names one."""
+    from sim.present.robustness import drivers, statements
+    from sim.uncertainty.analyse import SOBOL_MIN_BASE, few_samples_warning, too_few_for_drivers
+
+    catalogue = {COST: _cost()}
+    reps, rob = _one_option_tables(np.linspace(4e5, 6e5, 8))
+
+    def sens(value: float, low: float, high: float) -> pd.DataFrame:
+        row = ("sobol", "withdrawal_rate", COST, "opt", "difference", "ST", value, low, high, None, "share")
+        return pd.DataFrame([row], columns=list(SENSITIVITY_COLUMNS))
+
+    args = ("sobol", "base", ["opt"], [COST], catalogue, 365.0)
+    for bad in (sens(2.06, 1.0, 1.0), sens(1.68, 0.9, 1.0), sens(0.5, 0.6, 0.9)):
+        assert drivers(bad, "sobol", COST, "opt").empty
+        (text,) = statements(rob, bad, *args, replications=reps, samples=SOBOL_MIN_BASE)
+        assert "withdrawal_rate" not in text, text
+    good = sens(0.6, 0.2, 1.0)
+    (text,) = statements(rob, good, *args, replications=reps, samples=SOBOL_MIN_BASE)
+    assert "withdrawal_rate explains most of the uncertainty in its change in total cost" in text, text
+    (text,) = statements(rob, good, *args, replications=reps, samples=2)
+    assert "withdrawal_rate" not in text and "2 Sobol base samples are too few (at least 16 needed)" in text, text
+    assert too_few_for_drivers("sobol", SOBOL_MIN_BASE // 2) and not too_few_for_drivers("sobol", SOBOL_MIN_BASE)
+    few = few_samples_warning("sobol", 2)
+    assert few is not None and "2 Sobol base samples" in few and f"--samples {SOBOL_MIN_BASE}" in few

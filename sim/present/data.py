@@ -71,8 +71,10 @@ INTERVALS: dict[Kind, str] = {
     ),
     Kind.UNCERTAINTY: (
         "The intervals on this page are not t intervals. An option's change has a 95% uncertainty interval: the 2.5th "
-        "to 97.5th percentile of the change across plausible worlds (shown only where there are enough worlds to "
-        "tell), and can be negative. A sensitivity index has a 95% bootstrap interval (SALib, 1,000 resamples), "
+        "to 97.5th percentile of the worlds' mean changes across plausible worlds, each end widened by the margin of "
+        "the simulation noise every world shares (the same replication seeds), shown only where there are enough "
+        "worlds and 2 or more replications to tell, and can be negative. A sensitivity index has a 95% bootstrap "
+        "interval (SALib, 1,000 resamples), "
         "truncated to the values the index can take. The stored KPI table gives no interval."
     ),
 }

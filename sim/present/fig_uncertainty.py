@@ -29,13 +29,13 @@ from sim.results import Results
 from sim.uncertainty.analyse import (
     CONSTANT,
     MIN_WORLDS,
+    ONE_REPLICATION,
     TOO_FEW,
-    TOO_FEW_WORLDS,
     computed,
     min_points,
     missing,
     settled,
-    too_few_trajectories,
+    too_few_for_drivers,
 )
 
 if TYPE_CHECKING:
@@ -142,8 +142,8 @@ def indices(res: Results) -> Figure:
     """One panel per analysed KPI: Morris mu* against sigma, or Sobol / RBD-FAST indices
     with their 95% CIs, for the first option's change (the baseline's level with no option).
     The title names a parameter as mattering most only where :func:`drivers` does (its
-    interval excludes zero) and the design has enough Morris trajectories for intervals
-    (:func:`~sim.uncertainty.analyse.too_few_trajectories`), as the console and the report's
+    interval excludes zero) and the design has enough Morris trajectories or Sobol base samples for intervals
+    (:func:`~sim.uncertainty.analyse.too_few_for_drivers`), as the console and the report's
     summary do."""
     how = method(res)
     kpis = analysed(res)
@@ -188,8 +188,8 @@ def indices(res: Results) -> Figure:
         leads = {p: [k for q, k in tops if q == p] for p, _ in tops}
         said = [f"{p} matters most for {', '.join(ks)}" for p, ks in leads.items()]
         samples = int(res.manifest.get("samples") or 0)
-        if (tops or unclear) and too_few_trajectories(how, samples):  # indices drawn, on degenerate intervals
-            said, unclear = [f"no driver named, {no_driver(samples)}"], []
+        if (tops or unclear) and too_few_for_drivers(how, samples):  # indices drawn, on degenerate intervals
+            said, unclear = [f"no driver named, {no_driver(how, samples)}"], []
         if unclear:
             said.append(
                 f"no parameter's index for {', '.join(unclear)} is distinguishable from zero (every interval "
@@ -325,7 +325,8 @@ def probabilities(res: Results) -> Figure:
         ax.set_yticks(range(len(options)), options)
         ax.set_ylim(len(options) - 0.5, -0.5)
         ax.legend(fontsize=8, loc="lower right", title="KPI (better = lower)", title_fontsize=8)
-        few = bool((rob.apply(lambda r: settled({str(k): v for k, v in r.items()}), axis=1) == TOO_FEW_WORLDS).any())
+        said = set(rob.apply(lambda r: settled({str(k): v for k, v in r.items()}), axis=1))
+        few = bool((pd.to_numeric(rob["samples"], errors="coerce") < MIN_WORLDS).any())
         if not best[1]:
             text = "No option's share of plausible worlds could be measured"
         elif best[0] == 0:
@@ -334,5 +335,7 @@ def probabilities(res: Results) -> Figure:
             text = f"Most often better: {best[1]} {best[2]} in {best[0]:.0%} of the {points} plausible worlds"
         if few:
             text += f" (too few worlds to tell whether any conclusion is robust: at least {MIN_WORLDS} needed)"
+        if ONE_REPLICATION in said:
+            text += f" ({ONE_REPLICATION}: no verdict, the simulation's noise cannot be told from the uncertainty)"
         title(fig, text)
         return finish(fig)

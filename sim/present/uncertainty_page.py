@@ -19,6 +19,7 @@ from sim.present.fig_uncertainty import analysed, method
 from sim.present.format import change_unit, fmt_kpi
 from sim.present.robustness import (
     INDEX_TEXT,
+    INTERVAL_MEANS,
     MAIN_INDEX,
     change_texts,
     design_text,
@@ -29,7 +30,15 @@ from sim.present.robustness import (
     verdict,
 )
 from sim.results import Results
-from sim.uncertainty.analyse import TOO_FEW_WORLDS, computed, few_points_warning, few_trajectories_warning
+from sim.uncertainty.analyse import (
+    ONE_REPLICATION,
+    PREDATES_NOISE,
+    TOO_FEW_WORLDS,
+    computed,
+    few_points_warning,
+    few_samples_warning,
+    settled,
+)
 
 __all__ = ["TRUNCATED", "uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
 
@@ -67,23 +76,16 @@ def uncertainty_items(res: Results) -> list[str]:
     kpis = [k.name for k in analysed(res)]
     points = int(man.get("points", res.replications["sample"].nunique()))
     reps = _replications_per_world(res)
-    noise = _noise(res)
     if reps < 2:
         why = (
             "with one replication a world's result carries its simulation noise whole, so the shares below are of "
             "what nobody knows and of chance together (run more replications to tell them apart)."
         )
-    elif noise is not None and _small(noise):
-        why = (
-            "each world's replications are averaged before worlds are compared, and the noise within a world is "
-            "small beside the spread between worlds, so the shares below are of what nobody knows, not of "
-            "simulation noise."
-        )
     else:
         why = (
-            "each world's replications are averaged before worlds are compared, but the noise within a world is not "
-            "small beside the spread between worlds, so the shares below are partly of simulation noise (run more "
-            "replications)."
+            "each world's replications are averaged before worlds are compared, but every world reuses the same "
+            "replication seeds, so their noise is one draw shared by all worlds that averaging over worlds does not "
+            "remove: the interval and the verdict below carry its margin."
         )
     k = len(man.get("uncertain_parameters") or [])
     design = design_text(how, int(man.get("samples") or 0), k)
@@ -108,6 +110,8 @@ def uncertainty_items(res: Results) -> list[str]:
         samples=int(man.get("samples") or 0),
     )
     items += said
+    if res.options:
+        items.append(INTERVAL_MEANS)  # plain text, no markup
     if how == "morris" and res.options:
         items.append(
             '<span class="warn">A Morris design is a screening grid (4 levels per parameter), not a random sample: '
@@ -165,7 +169,9 @@ def uncertainty_tables(res: Results) -> str:
             text = change_texts(r, kpi, window)  # one precision for the mean and its interval
             judged = verdict(r)
             if unchanged(r):
-                interval = "none: the same in every plausible world"
+                interval = "none: the same in every replication of every plausible world"
+            elif settled(r) in (ONE_REPLICATION, PREDATES_NOISE):
+                interval = f"none: {e(settled(r))}"
             elif judged == TOO_FEW_WORLDS:
                 interval = f"none: {e(few_worlds(r))}"
             else:
@@ -182,7 +188,14 @@ def uncertainty_tables(res: Results) -> str:
             )
         out.append(
             _table(
-                ["Option", "KPI", "Mean change", "95% uncertainty interval", "Better in", "Verdict"],
+                [
+                    "Option",
+                    "KPI",
+                    "Mean change",
+                    "95% uncertainty interval (with the shared simulation noise)",
+                    "Better in",
+                    "Verdict",
+                ],
                 rows,
                 "Robustness: each option's change from the baseline across plausible worlds (robustness.csv)",
             )
@@ -232,20 +245,20 @@ def uncertainty_tables(res: Results) -> str:
             )
         )
         few = _few(res)
-        if few and how == "morris":
+        if few and how in ("morris", "sobol"):
             out.append(f"<p><span class='warn'>{e(cap(few))}.</span></p>")
     return "\n".join(out)
 
 
 def _few(res: Results) -> str | None:
     """The design's warning: too few points for indices
-    (:func:`sim.uncertainty.analyse.few_points_warning`), or too few Morris trajectories for
-    their intervals (:func:`~sim.uncertainty.analyse.few_trajectories_warning`)."""
+    (:func:`sim.uncertainty.analyse.few_points_warning`), or too few Morris trajectories or Sobol
+    base samples for their intervals (:func:`~sim.uncertainty.analyse.few_samples_warning`)."""
     man = res.manifest
     if not man.get("samples"):
         return None
     k, samples = len(man.get("uncertain_parameters") or []), int(man["samples"])
-    return few_points_warning(method(res), samples, k) or few_trajectories_warning(method(res), samples)
+    return few_points_warning(method(res), samples, k) or few_samples_warning(method(res), samples)
 
 
 def _replications_per_world(res: Results) -> int:

@@ -1,9 +1,12 @@
 """Sensitivity indices (SALib) and decision robustness from the runs of an uncertainty job.
 
 Both work on per-sample means: the replications of each parameter sample are averaged
-first, so simulation noise is averaged within a sample before anything is compared across
-samples. The outcomes analysed are, per KPI, the baseline's level and each option's
+first. The outcomes analysed are, per KPI, the baseline's level and each option's
 difference from the baseline (option - baseline, paired: the same replication seeds).
+Every sample reuses the same replication seeds (common random numbers across worlds), so
+the noise of the R replications is one draw shared by all samples: it never averages out
+over samples, and :func:`robustness` carries it into the interval and the verdict
+(:func:`noise_margin`).
 
 Indices (``sensitivity.csv``): Morris ``mu_star`` (with its bootstrap CI), ``sigma`` and
 ``mu``; Sobol first-order ``S1`` and total ``ST`` (bootstrap CIs); for a Latin hypercube,
@@ -17,7 +20,11 @@ why: it is not measured in some sample, it does not vary across samples (there i
 to apportion), or the design has too few points for the method's estimator. Such an
 outcome has one row in ``sensitivity.csv`` with no parameter, index or value and the
 reason in ``why_missing`` (blank on every row of an index); :func:`missing` reads it back,
-and derives it from the replications for a table written before the column.
+and derives it from the replications for a table written before the column. Every
+bootstrap is seeded with :func:`salib_seed` of the job's seed (never 0, which SALib's Sobol
+analysis ignores). A Morris design of fewer than :data:`MORRIS_MIN_TRAJECTORIES` trajectories
+or a Sobol design of fewer than :data:`SOBOL_MIN_BASE` base samples has its indices, but
+names no driver on them (:func:`too_few_for_drivers`).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import pandas as pd
 from SALib.analyze import morris as morris_analyze
 from SALib.analyze import rbd_fast
 from SALib.analyze import sobol as sobol_analyze
+from scipy import stats
 
 from sim import kpis as K
 from sim.uncertainty.sample import MORRIS_LEVELS, Design, design_size
@@ -42,31 +50,37 @@ __all__ = [
     "MIN_WORLDS",
     "MORRIS_MIN_TRAJECTORIES",
     "NOT_ROBUST",
+    "ONE_REPLICATION",
     "PREDATES",
+    "PREDATES_NOISE",
     "ROBUST",
     "ROBUSTNESS_COLUMNS",
     "ROBUST_SHARE",
     "SAME",
     "SENSITIVITY_COLUMNS",
+    "SOBOL_MIN_BASE",
     "TOO_FEW",
     "TOO_FEW_WORLDS",
     "UNMEASURED",
     "VARIANCE_SHARE",
     "computed",
     "few_points_warning",
-    "few_trajectories_warning",
+    "few_samples_warning",
     "gap",
     "indices",
     "interval",
     "min_points",
+    "min_samples",
     "min_worlds",
     "missing",
+    "noise_margin",
     "outcomes",
     "robustness",
+    "salib_seed",
     "sample_means",
     "sensitivity",
     "settled",
-    "too_few_trajectories",
+    "too_few_for_drivers",
 ]
 
 LEVEL = "level"
@@ -79,10 +93,16 @@ points per harmonic); the robustness table is still computed."""
 MORRIS_MIN_TRAJECTORIES = 10
 """Fewer Morris trajectories (``--samples``) give bootstrap intervals of mu* that resample a
 handful of elementary effects per parameter: degenerate, so the run warns
-(:func:`few_trajectories_warning`). ASSUMPTION: the smallest number usually run for screening."""
+(:func:`few_samples_warning`). ASSUMPTION: the smallest number usually run for screening."""
+SOBOL_MIN_BASE = 16
+"""Fewer Sobol base samples (``--samples``, a power of two) name no driver: SALib's bootstrap
+resamples the N base rows, and as with Morris trajectories fewer than 10 resampled units give
+degenerate intervals (N = 2 gave a total index of 2.06 with an interval "1.0 to 1.0"); 16 is
+the first power of two from 10. ASSUMPTION: a floor for naming a driver, not a size that makes
+the indices precise (SALib's examples use N = 1024)."""
 ROBUST_SHARE = 0.9
-"""Share of plausible worlds that must agree on the sign of a change for a conclusion to be
-called robust."""
+"""Share of plausible worlds that must change the same way by more than the simulation noise's
+margin (:func:`noise_margin`) for a conclusion to be called robust."""
 
 
 def min_worlds(share: float = ROBUST_SHARE, conf: float = CONF_LEVEL) -> int:
@@ -103,7 +123,9 @@ is shown (``robustness.csv`` keeps the percentiles, its ``verdict`` says so)."""
 ROBUST = "robust"
 NOT_ROBUST = "not robust"
 TOO_FEW_WORLDS = "too few worlds to tell"
+ONE_REPLICATION = "one replication per world"
 SAME = "never changes"
+PREDATES_NOISE = "no verdict: written before the noise margin"
 """The verdicts of :func:`settled`, as ``verdict`` in ``robustness.csv``."""
 UNMEASURED = "unmeasured"
 CONSTANT = "constant"
@@ -135,9 +157,15 @@ ROBUSTNESS_COLUMNS = (
     "diff_mean",
     "diff_low",
     "diff_high",
+    "replications",
+    "noise_sd",
+    "noise_df",
+    "noise_margin",
     "p_lower",
     "p_higher",
     "p_same",
+    "p_lower_beyond_noise",
+    "p_higher_beyond_noise",
     "p_better",
     "better_means",
     "verdict",
@@ -173,7 +201,8 @@ def outcomes(means: pd.DataFrame, base: str, options: Sequence[str]) -> dict[tup
 
 def min_points(method: str) -> int:
     """The fewest design points from which ``method`` gives indices (Morris and Sobol: any
-    design :func:`sim.uncertainty.sample.check_design_args` accepts)."""
+    design :func:`sim.uncertainty.sample.check_design_args` accepts; they name no driver below
+    :func:`min_samples`)."""
     return LHS_MIN_POINTS if method == "lhs" else 0
 
 
@@ -190,24 +219,38 @@ def few_points_warning(method: str, samples: int, k: int) -> str | None:
     )
 
 
-def too_few_trajectories(method: str, samples: int) -> bool:
-    """Whether ``samples`` (``--samples``) of ``method`` is a Morris design of fewer than
-    :data:`MORRIS_MIN_TRAJECTORIES` trajectories: its bootstrap intervals of mu* are
-    degenerate, so no parameter is named as a driver on them (as with too few LHS points,
-    :func:`min_points`)."""
-    return method == "morris" and samples < MORRIS_MIN_TRAJECTORIES
+def too_few_for_drivers(method: str, samples: int) -> bool:
+    """Whether ``samples`` (``--samples``) of ``method`` is too small a design to name a
+    driver on its bootstrap intervals: a Morris design of fewer than
+    :data:`MORRIS_MIN_TRAJECTORIES` trajectories or a Sobol design of fewer than
+    :data:`SOBOL_MIN_BASE` base samples (their intervals resample a handful of units and are
+    degenerate; as with too few LHS points, :func:`min_points`)."""
+    if method == "morris":
+        return samples < MORRIS_MIN_TRAJECTORIES
+    return method == "sobol" and samples < SOBOL_MIN_BASE
 
 
-def few_trajectories_warning(method: str, samples: int) -> str | None:
-    """A warning, naming ``--samples``, when a Morris design has too few trajectories
-    (:func:`too_few_trajectories`): the bootstrap intervals of mu* then resample a handful of
-    elementary effects and are degenerate; ``None`` otherwise."""
-    if not too_few_trajectories(method, samples):
+def min_samples(method: str) -> int:
+    """The fewest ``--samples`` of ``method`` from which a driver is named
+    (:func:`too_few_for_drivers`; 0: any design the method accepts)."""
+    return {"morris": MORRIS_MIN_TRAJECTORIES, "sobol": SOBOL_MIN_BASE}.get(method, 0)
+
+
+def few_samples_warning(method: str, samples: int) -> str | None:
+    """A warning, naming ``--samples``, when a Morris or Sobol design is too small to name a
+    driver (:func:`too_few_for_drivers`): its bootstrap intervals resample a handful of
+    trajectories or base samples and are degenerate; ``None`` otherwise."""
+    if not too_few_for_drivers(method, samples):
         return None
+    units = (
+        f"{samples} Morris trajectories: each parameter's mu* is a mean of {samples} elementary effects"
+        if method == "morris"
+        else f"{samples} Sobol base samples: each index is estimated from {samples} base rows"
+    )
     return (
-        f"--samples {samples} gives {samples} Morris trajectories: each parameter's mu* is a mean of {samples} "
-        "elementary effects, and bootstrap intervals resampling so few are degenerate (often a single value, "
-        f"'x to x'), not a measure of precision; use --samples {MORRIS_MIN_TRAJECTORIES} or more for intervals"
+        f"--samples {samples} gives {units}, and bootstrap intervals resampling so few are degenerate (often a "
+        f"single value, 'x to x'), not a measure of precision; use --samples {min_samples(method)} or more for "
+        "intervals"
     )
 
 
@@ -283,12 +326,21 @@ def interval(index: str, value: float, conf: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def salib_seed(seed: int) -> int:
+    """The seed SALib's estimators get for the job's ``--seed``: deterministic, within numpy's
+    range and never 0 (SALib's Sobol analysis treats a seed of 0 as none, ``if seed:``, and
+    its bootstrap intervals then differ run to run)."""
+    return int(seed) % (2**32 - 1) + 1
+
+
 def indices(design: Design, y: np.ndarray, seed: int) -> list[tuple[str, str, float, float, float]]:
     """``(parameter, index, value, ci_low, ci_high)`` of one outcome ``y`` (one value per
-    design point); empty when :func:`gap` gives a reason."""
+    design point); empty when :func:`gap` gives a reason. The bootstrap is seeded with
+    :func:`salib_seed` of ``seed``."""
     y = np.asarray(y, dtype=float)
     if gap(design.method, y) is not None:
         return []
+    seed = salib_seed(seed)
     names = design.problem["names"]
     rows: list[tuple[str, str, float, float, float]] = []
     if design.method == "morris":
@@ -361,10 +413,18 @@ def meaning(kpi: K.Kpi) -> str:
 
 
 def settled(row: Mapping[str, Any]) -> str:
-    """The verdict on a row of ``robustness.csv`` (``samples``, ``p_better``, ``p_same``):
-    :data:`SAME` when the option never changes the outcome (``p_same`` 1),
-    :data:`TOO_FEW_WORLDS` below :data:`MIN_WORLDS` worlds, :data:`ROBUST` when at least
-    :data:`ROBUST_SHARE` of them agree on the sign of the change, else :data:`NOT_ROBUST`."""
+    """The verdict on a row of ``robustness.csv`` (``replications``, ``samples``,
+    ``p_same``, ``p_lower_beyond_noise``, ``p_higher_beyond_noise``), the first that applies:
+
+    * :data:`PREDATES_NOISE`: a table written before the noise margin (no ``replications``);
+    * :data:`ONE_REPLICATION` with one replication per world: the shared simulation noise
+      cannot be told from the uncertainty, so no verdict (not even "never changes", which one
+      draw repeated in every world would fake);
+    * :data:`SAME` when every replication of every world has the option exactly as the
+      baseline (``p_same`` 1);
+    * :data:`TOO_FEW_WORLDS` below :data:`MIN_WORLDS` worlds;
+    * :data:`ROBUST` when at least :data:`ROBUST_SHARE` of the worlds have the change beyond
+      the noise margin (:func:`noise_margin`) in one direction, else :data:`NOT_ROBUST`."""
 
     def number(field: str) -> float:
         try:
@@ -372,37 +432,96 @@ def settled(row: Mapping[str, Any]) -> str:
         except (TypeError, ValueError):
             return math.nan
 
+    reps = number("replications")
+    if not math.isfinite(reps):
+        return PREDATES_NOISE
+    if reps < 2:
+        return ONE_REPLICATION
     if number("p_same") >= 1.0:
         return SAME
-    n, p = number("samples"), number("p_better")
+    n = number("samples")
     if not (math.isfinite(n) and n >= MIN_WORLDS):  # NaN: not measured in every world
         return TOO_FEW_WORLDS
-    return ROBUST if math.isfinite(p) and max(p, 1 - p) >= ROBUST_SHARE else NOT_ROBUST
+    lower, higher = number("p_lower_beyond_noise"), number("p_higher_beyond_noise")
+    agree = max(lower if math.isfinite(lower) else 0.0, higher if math.isfinite(higher) else 0.0)
+    return ROBUST if agree >= ROBUST_SHARE else NOT_ROBUST
+
+
+def noise_margin(changes: np.ndarray, conf: float = CONF_LEVEL) -> tuple[float, float, float]:
+    """``(s, df, margin)`` of the simulation noise in the worlds' mean changes, from
+    ``changes`` (one row per world, one column per replication: the paired change of each).
+
+    ``s`` is the standard deviation of one replication's change about its world's mean,
+    pooled over the N worlds (``N (R - 1)`` degrees of freedom); the error of a world's mean
+    change over R replications has standard error ``s / sqrt(R)``, and under common random
+    numbers most of it is one draw shared by every world. ``df`` is Satterthwaite's for ``s^2``
+    split into the replications' shared effect (``R - 1`` degrees of freedom) and the rest
+    (``(N - 1)(R - 1)``): ``N (R - 1)`` when the noise is independent across worlds, down to
+    ``R - 1`` when it is all shared (a pooled ``N (R - 1)`` would then overstate what R
+    replications tell of one shared draw). ``margin`` is ``t(conf, df) x s / sqrt(R)``, 0 when
+    every replication agrees; all NaN with fewer than 2 replications or no world."""
+    d = np.asarray(changes, dtype=float)
+    n, r = d.shape if d.ndim == 2 else (0, 0)
+    if n == 0 or r < 2:
+        return math.nan, math.nan, math.nan
+    world = d.mean(axis=1, keepdims=True)
+    rep = d.mean(axis=0, keepdims=True)
+    grand = float(d.mean())
+    shared = float(n * np.sum((rep - grand) ** 2))  # the replications' effect, common to every world
+    rest = float(np.sum((d - world - rep + grand) ** 2))
+    s2 = (shared + rest) / (n * (r - 1))
+    if s2 <= 0:
+        return 0.0, float(n * (r - 1)), 0.0
+    parts = shared**2 / (r - 1) + (rest**2 / ((n - 1) * (r - 1)) if n > 1 else 0.0)
+    df = (shared + rest) ** 2 / parts
+    s = math.sqrt(s2)
+    return s, float(df), float(stats.t.ppf(0.5 + conf / 2, df) * s / math.sqrt(r))
+
+
+def _paired(table: pd.DataFrame, base: str, option: str, kpi: str) -> np.ndarray:
+    """One row per world (``sample``), one column per replication (``rep``): the option's
+    change from the baseline in ``kpi``, paired on the replication (the same seed); a world
+    missing a replication or a value (non-finite) is dropped."""
+    wide = table.pivot_table(index="sample", columns=["scenario", "rep"], values=kpi, aggfunc="first", dropna=False)
+    if option not in wide.columns.get_level_values(0) or base not in wide.columns.get_level_values(0):
+        return np.empty((0, 0))
+    d = (wide[option] - wide[base]).to_numpy(float)
+    return d[np.all(np.isfinite(d), axis=1)]
 
 
 def robustness(
-    means: pd.DataFrame, base: str, options: Sequence[str], kpis: Sequence[str], catalogue: Mapping[str, K.Kpi]
+    table: pd.DataFrame, base: str, options: Sequence[str], kpis: Sequence[str], catalogue: Mapping[str, K.Kpi]
 ) -> pd.DataFrame:
-    """Per option and KPI, across parameter samples (each a mean over its replications):
-    the mean difference and its 95% uncertainty interval (2.5th and 97.5th percentiles),
-    the probabilities that the option is lower, higher or the same as the baseline,
-    ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means) and the
-    ``verdict`` (:func:`settled`: below :data:`MIN_WORLDS` worlds the percentiles are kept but
-    the verdict is :data:`TOO_FEW_WORLDS`). The means and changes are in the KPI's stored
-    ``unit`` (:attr:`sim.kpis.Kpi.stored_unit`: a count or cost over the results window, as
-    ``summary.csv`` and ``differences.csv`` hold it, where the console and report show it a
-    year); the shares are fractions of the worlds."""
-    outs = outcomes(means, base, options)
-    levels = outs[(base, LEVEL)]
+    """Per option and KPI, across parameter samples (worlds), from the replications ``table``
+    (``sample``, ``scenario``, ``rep`` and one column per KPI):
+
+    * ``diff_mean``: the mean of the worlds' mean changes (each over its replications);
+    * ``diff_low``, ``diff_high``: the 95% uncertainty interval, the 2.5th and 97.5th
+      percentiles of the worlds' mean changes widened at each end by the noise margin
+      (:func:`noise_margin`: every world shares the replication seeds, so the noise of the R
+      replications is one draw the percentiles across worlds leave out); with one replication
+      (no margin) the bare percentiles;
+    * ``replications``, ``noise_sd``, ``noise_df``, ``noise_margin``: R and the margin's parts;
+    * ``p_lower``, ``p_higher``: the shares of worlds whose mean change is below / above zero,
+      ``p_better`` = ``p_lower`` (lower is better: ``better_means`` says what it means);
+      ``p_lower_beyond_noise``, ``p_higher_beyond_noise``: below ``-margin`` / above ``+margin``;
+    * ``p_same``: the share of worlds in which every replication's change is exactly zero;
+    * ``verdict`` (:func:`settled`).
+
+    Means and changes are in the KPI's stored ``unit`` (:attr:`sim.kpis.Kpi.stored_unit`: a
+    count or cost over the results window, as ``summary.csv`` and ``differences.csv`` hold
+    it, where the console and report show it a year); the shares are fractions of the worlds."""
+    means = sample_means(table, kpis)
+    levels = outcomes(means, base, options)[(base, LEVEL)]
     rows = []
     for opt in options:
-        diff = outs[(opt, DIFFERENCE)]
         for kpi in kpis:
-            d = diff[kpi].to_numpy(float)
-            ok = np.isfinite(d)
-            d = d[ok]
-            n = len(d)
+            paired = _paired(table, base, opt, kpi)
+            n, r = paired.shape if paired.size else (0, 0)
+            d = paired.mean(axis=1) if n else np.array([])
+            sd, df, margin = noise_margin(paired)
             lo, hi = np.percentile(d, [2.5, 97.5]) if n else (np.nan, np.nan)
+            widen = margin if math.isfinite(margin) else 0.0
             p_lower = float(np.mean(d < 0)) if n else np.nan
             rows.append(
                 {
@@ -411,13 +530,21 @@ def robustness(
                     "unit": catalogue[kpi].stored_unit,
                     "samples": n,
                     "base_mean": float(np.nanmean(levels[kpi].to_numpy(float))) if n else np.nan,
-                    "option_mean": float(np.nanmean((levels[kpi] + diff[kpi]).to_numpy(float))) if n else np.nan,
+                    "option_mean": float(np.nanmean(means.xs(opt, level="scenario")[kpi].to_numpy(float)))
+                    if n
+                    else np.nan,
                     "diff_mean": float(np.mean(d)) if n else np.nan,
-                    "diff_low": float(lo),
-                    "diff_high": float(hi),
+                    "diff_low": float(lo) - widen,
+                    "diff_high": float(hi) + widen,
+                    "replications": r,
+                    "noise_sd": sd,
+                    "noise_df": df,
+                    "noise_margin": margin,
                     "p_lower": p_lower,
                     "p_higher": float(np.mean(d > 0)) if n else np.nan,
-                    "p_same": float(np.mean(d == 0)) if n else np.nan,
+                    "p_same": float(np.mean(np.all(paired == 0, axis=1))) if n else np.nan,
+                    "p_lower_beyond_noise": float(np.mean(d < -margin)) if n and math.isfinite(margin) else np.nan,
+                    "p_higher_beyond_noise": float(np.mean(d > margin)) if n and math.isfinite(margin) else np.nan,
                     "p_better": p_lower,
                     "better_means": meaning(catalogue[kpi]),
                 }

@@ -183,8 +183,8 @@ def run_uncertainty(
         kpis = list(loaded.spec.kpis)
         means = analyse.sample_means(table, kpis)
         base, options = loaded.base.name, [o.name for o in loaded.options]
-        sens = analyse.sensitivity(des, analyse.outcomes(means, base, options), kpis, seed % 2**32, catalogue)
-        rob = analyse.robustness(means, base, options, kpis, catalogue)
+        sens = analyse.sensitivity(des, analyse.outcomes(means, base, options), kpis, seed, catalogue)
+        rob = analyse.robustness(table, base, options, kpis, catalogue)
         result = UncertaintyResult(loaded, des, params, table, sens, rob, catalogue, sum(resumed.values()), quarantined)
         if folder is not None:
             _write(folder, result, method, samples, seed, replications, backend, workers, meta)
