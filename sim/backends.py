@@ -68,6 +68,7 @@ def ctrl_c_kept() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
         sys.unraisablehook = unraisable
+        _CTRL_C.clear()  # handled: a later batch in this process is not interrupted by it
 
 
 def raise_if_interrupted() -> None:

@@ -119,3 +119,16 @@ def test_ctrl_c_while_the_command_loads_its_libraries_ends_it_without_a_tracebac
     monkeypatch.setattr(sys, "meta_path", [CtrlCOnImport(), *sys.meta_path])
     assert run() == EXIT_INTERRUPTED
     assert capsys.readouterr().err.strip() == "interrupted"
+
+
+@pytest.mark.usefixtures("ctrl_c_default")
+def test_a_ctrl_c_once_handled_does_not_stop_a_later_batch() -> None:
+    """The recorded Ctrl-C belongs to the command it interrupted: a later batch in the same
+    process (a notebook, a test run) runs to its end."""
+    with ctrl_c_kept(), pytest.raises(KeyboardInterrupt):
+        list(iter_results(_task, [(0,), (1,)], "serial"))
+    try:  # a KeyboardInterrupt escaping a test would stop the whole test session, not fail it
+        got = list(iter_results(_task, [(1,), (2,), (3,)], "serial"))
+    except KeyboardInterrupt:
+        pytest.fail("a Ctrl-C handled earlier stopped a later batch")
+    assert got == [1, 2, 3]
