@@ -119,6 +119,7 @@ __all__ = [
     "place_label",
     "senior_lists",
     "statutory_kpis",
+    "summary_bounds",
     "team_label",
     "whole_years",
     "workforce_lists",
@@ -499,6 +500,16 @@ def merged(catalogues: Iterable[Mapping[str, Kpi]]) -> dict[str, Kpi]:
                 kpi = replace(kpi, at_most_one=whole, at_most=most)
             out[name] = kpi
     return out
+
+
+def summary_bounds(catalogue: Mapping[str, Kpi]) -> dict[str, Any]:
+    """The bounds of a catalogue's KPIs as :func:`sim.analysis.summarise` takes them (its
+    ``nonnegative``, ``at_most_one`` and ``at_most`` arguments)."""
+    return {
+        "nonnegative": [n for n, k in catalogue.items() if k.nonnegative],
+        "at_most_one": [n for n, k in catalogue.items() if k.at_most_one],
+        "at_most": {n: k.at_most for n, k in catalogue.items() if math.isfinite(k.at_most)},
+    }
 
 
 def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:
