@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -202,10 +201,7 @@ def _batch(
     catalogue = {**K.catalogue(sc), **{n: k for n, k in extra.items() if n in table.columns}}
     # a hook's KPIs from checkpoints made before it was added have no definition: keep known ones
     table = table[["scenario", "rep", "seed", *[n for n in catalogue if n in table.columns]]]
-    nonneg = [n for n, k in catalogue.items() if k.nonnegative]
-    whole = [n for n, k in catalogue.items() if k.at_most_one]
-    most = {n: k.at_most for n, k in catalogue.items() if math.isfinite(k.at_most)}
-    summary = summarise(table, list(catalogue), nonnegative=nonneg, at_most_one=whole, at_most=most)
+    summary = summarise(table, list(catalogue), **K.summary_bounds(catalogue))
     series = pd.concat([cp.series for cp in cps], ignore_index=True)
     events = cps[0].events
     quarantined = tuple(store.quarantined) if store is not None else ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -848,6 +849,35 @@ def test_the_forest_plot_bounds_a_difference_as_the_text_does() -> None:
     drawn = [x for line in ax.get_lines() for x in line.get_xdata() if line.get_ydata()[0] == 0]
     plt.close(fig)
     assert min(drawn) == pytest.approx(-992 / 3), drawn
+
+
+def test_a_difference_interval_stops_at_the_key_workers_slots() -> None:
+    """Open Level 3 plans never outnumber the key workers' slots (``Kpi.at_most``, Sunderland's
+    546): a difference from a baseline of 543.6 open plans reaches at most 546 - 543.6 = 2.4, in
+    the text (``fmt_row``) and in the forest plot (``diff_interval``), as the option's level is
+    truncated at the slots; its lower end, within bounds, is kept."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.present import fig_compare
+    from sim.present.format import diff_interval
+
+    kpi = replace(K.open_at_end(Stage.LEVEL3), at_most=546.0)
+    row = {"base_mean": 543.6, "option_mean": 545.1, "diff_mean": 1.5, "ci_low": -0.4, "ci_high": 3.4}
+    assert fmt_row(row, kpi, 365.0, DIFF) == ["543.6", "545.1", "1.5", "-0.4", "2.4"]
+    low, high = diff_interval(kpi, 543.6, -0.4, 3.4)
+    assert low == -0.4 and high == pytest.approx(2.4)
+    unbounded = replace(kpi, at_most=math.inf)  # no slots known: the interval as computed
+    assert fmt_row(row, unbounded, 365.0, DIFF)[3:] == ["-0.4", "3.4"]
+    res = _TwoOptions(_differences(kpi, 543.6, 545.1, -0.4, 3.4).assign(option="quiet"), [kpi])
+    res.options = ("quiet",)  # type: ignore[misc]
+    fig, ax = plt.subplots()
+    fig_compare._panel(ax, res, kpi, {"quiet": "black"})  # type: ignore[arg-type]
+    drawn = [x for line in ax.get_lines() for x in line.get_xdata() if line.get_ydata()[0] == 0]
+    plt.close(fig)
+    assert max(drawn) == pytest.approx(2.4), drawn
 
 
 def test_pounds_are_whole_even_where_a_decimal_would_make_them_add_up() -> None:

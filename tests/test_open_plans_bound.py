@@ -8,15 +8,18 @@ cannot reach."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sim
 import sim.experiment as experiment
 from sim import kpis as K
 from sim.analysis import summarise
+from sim.cli import main
 from sim.present.format import clip_interval
 from sim.vocab import Stage
 from tests.conftest import CONFIGS
@@ -89,3 +92,48 @@ def test_a_batch_summary_truncates_open_plans_at_the_slots(monkeypatch: pytest.M
     experiment.run_batch(sc, 2, seed=0)
     slots = sum(t.slots for t in sc.teams.values())
     assert seen == [{OPEN_END.name: slots, OPEN_MEAN.name: slots}]
+
+
+def test_an_uncertainty_summary_takes_a_batchs_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The uncertainty folder's summary takes the same bounds as a batch's (K.summary_bounds):
+    open Level 3 plans at the largest slots of its scenarios (K.merged), here the option's 3
+    workers x 2 slots; it passed no ``at_most`` before. (Its interval columns are then blanked,
+    the points being a design, so no number of summary.csv changes: one rule, one place.)"""
+    import sim.uncertainty.run as U
+
+    seen: list[dict[str, float]] = []
+    real = U.summarise
+
+    def spy(*args: object, **kw: object) -> pd.DataFrame:
+        seen.append(dict(kw.get("at_most") or {}))  # type: ignore[call-overload]
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(U, "summarise", spy)
+    mmc = {
+        "extends": (CONFIGS / "validation" / "mmc.yaml").as_posix(),
+        "run": {"duration_days": 120, "warmup_days": 30},
+        "teams": {"town": {"workers": 2, "caseload_cap": 2}},
+    }
+    files = {
+        "mmc.yaml": mmc,
+        "more.yaml": {"extends": "mmc.yaml", "name": "mmc_more", "teams": {"town": {"workers": 3}}},
+        "spec.yaml": {
+            "scenario": "mmc.yaml",
+            "options": ["more.yaml"],
+            "kpis": [OPEN_END.name],
+            "parameters": [
+                {
+                    "name": "arrivals",
+                    "keys": ["referrals.sources.all.annual_rate"],
+                    "distribution": {"dist": "uniform", "low": 500, "high": 800},
+                    "source": "ASSUMPTION",
+                }
+            ],
+        },
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "u"
+    args = ["uncertainty", str(tmp_path / "spec.yaml"), "--samples", "2", "--replications", "1", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert seen and all(s == {OPEN_END.name: 6.0, OPEN_MEAN.name: 6.0} for s in seen), seen

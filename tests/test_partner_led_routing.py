@@ -55,9 +55,12 @@ def _expected_routes(level: int, partner_led: float) -> dict[str, float]:
     return p
 
 
-def _triage(partner_led: float) -> pd.DataFrame:
-    """Front-door decisions of a year at 6,000 requests, joined with each family's need."""
+def _run(partner_led: float, plan: dict[str, Any] | None = None) -> Any:
+    """A year at 6,000 requests through the front door (seed 11); ``plan``: the Level 3 plans'
+    duration (default 1 day)."""
     d = _base(365, 6_000)
+    if plan is not None:
+        d["early_help"] = {"duration": plan}
     d["family"] = {"need_probs": NEED}
     d["front_door"] = {
         "staff": 1000,
@@ -81,10 +84,19 @@ def _triage(partner_led: float) -> pd.DataFrame:
         "residential_share": 0,
         "step_down_probs": {"nfa": 0, "cin": 0, "cp": 0, "lac": 0},
     }
-    res = sim.run_replication(scenario_from_dict(d), seed=11)
+    return sim.run_replication(scenario_from_dict(d), seed=11)
+
+
+def _decisions(res: Any) -> pd.DataFrame:
+    """Each family's front-door decision, joined with its need."""
     ev = res.events
     dec = ev[(ev["stage"] == "front_door") & (ev["event"] == "end")][["family_id", "detail"]]
     return dec.merge(res.families[["family_id", "need"]], on="family_id", validate="one_to_one")
+
+
+def _triage(partner_led: float) -> pd.DataFrame:
+    """Front-door decisions of a year at 6,000 requests, joined with each family's need."""
+    return _decisions(_run(partner_led))
 
 
 def test_a_share_of_level3_triage_goes_to_a_partner_led_plan() -> None:
@@ -115,6 +127,28 @@ def test_the_routing_leaves_the_need_drawn_unchanged() -> None:
     moved = both[both["detail_on"].astype(str) != both["detail_off"].astype(str)]
     assert len(moved) > 100
     assert (moved["detail_off"].astype(str) == "level3").all() and (moved["detail_on"].astype(str) == "level2").all()
+
+
+def test_families_left_at_level3_keep_their_later_draws() -> None:
+    """The partner-led judgement reads the triage's own uniform, no extra draw: with the
+    setting on and off (same seed, Level 3 plans of exponential length, so each plan's length
+    and outcome are draws of their own), every family triaged to Level 3 in both runs has the
+    same event rows, times included: its later draws stay paired with the baseline."""
+    plan = {"dist": "exponential", "mean": 30}
+    on, off = _run(PARTNER_LED, plan), _run(0.0, plan)
+    dec = _decisions(on).merge(_decisions(off), on="family_id", suffixes=("_on", "_off"))
+    both = (dec["detail_on"].astype(str) == "level3") & (dec["detail_off"].astype(str) == "level3")
+    kept = dec.loc[both, "family_id"]
+    assert len(kept) > 1_000
+
+    def rows(res: Any) -> pd.DataFrame:
+        ev = res.events
+        ev = ev[ev["family_id"].isin(kept)].astype({c: str for c in ("event", "stage", "service", "detail")})
+        return ev.sort_values(["family_id", "time", "event"], kind="stable").reset_index(drop=True)
+
+    mine = rows(on)
+    assert (mine["stage"] == "level3").sum() >= 2 * len(kept)  # their plans ran: start and end rows
+    pd.testing.assert_frame_equal(mine, rows(off))
 
 
 def test_a_partner_led_route_makes_partner_plans_reachable() -> None:

@@ -5,6 +5,7 @@ changes over the run (on steady noise the cap is where MSER-5's minimum often la
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import sim
 import sim.results as R
 from sim.analysis import mser_cap, suggest_warmup
 from sim.cli import main
+from sim.experiment import diagnostics
 from sim.present.narrative import summary_items
 from sim.vocab import SOCIAL_WORKER_LIST, WAITING_LISTS, Event, Stage
 from sim.warmup import Settling, diagnosed
@@ -167,3 +169,24 @@ def test_a_trending_list_is_still_warned_of() -> None:
     for series in (kw, line):
         v = _verdict(series)
         assert v.drift == "growing" and v.flagged
+
+
+def test_the_queue_checks_carry_the_transient_evidence() -> None:
+    """The flat Sunderland panel list as a batch's only waiting-list series (warm-up 365 days):
+    ``diagnostics`` stores its check under ``queue_warmup`` / ``queue_drift`` / ``queue_at_cap`` /
+    ``queue_transient``, and ``diagnosed`` reads the same keys back: at the cap by chance, no
+    warning. The same entry without ``queue_transient`` (a folder written before it was
+    stored) counts the point as a transient: still settling, warned of."""
+    small = sim.load_scenario(CONFIGS / "baseline.yaml", {"run.duration_days": 60, "run.warmup_days": 0})
+    batch = sim.run_batch(small, 2, seed=1)
+    run = small.run.model_copy(update={"duration_days": 36 * MONTH, "warmup_days": 365.0})
+    column = f"waiting_{Stage.PANEL}"
+    series = pd.DataFrame({"rep": 0, "day": np.arange(36) * MONTH, column: SUNDERLAND_PANEL})
+    batch = replace(batch, series=series, scenario=small.model_copy(update={"run": run}))
+    diag = diagnostics(batch)
+    assert diag["queue_at_cap"] == {Stage.PANEL: True} and diag["queue_transient"] == {Stage.PANEL: False}
+    verdict = diagnosed(diag)[1][Stage.PANEL]
+    assert verdict.at_cap and verdict.by_chance and not verdict.flagged
+    assert not any("list for" in w for w in diag["warnings"])
+    old = {k: v for k, v in diag.items() if k != "queue_transient"}
+    assert diagnosed(old)[1][Stage.PANEL].flagged

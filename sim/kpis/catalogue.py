@@ -119,6 +119,7 @@ __all__ = [
     "place_label",
     "senior_lists",
     "statutory_kpis",
+    "summary_bounds",
     "team_label",
     "whole_years",
     "workforce_lists",
@@ -361,24 +362,30 @@ def whole_years(scenario: Scenario) -> int:
     return int((scenario.run.duration_days - scenario.run.warmup_days) // DAYS_PER_YEAR)
 
 
-def _slots_never_fall(service: str, states: list[Scenario]) -> bool:
-    """Whether a caseload list's utilisation is at most 1: its slots never fall from one state
-    of the run to the next and it has no workforce dynamics (a family keeps its worker when
-    capacity falls, so busy slots can then exceed the slots)."""
-    slots = [caseload_services(s).get(service, ("", 0.0))[1] for s in states]
-    staffed = any(service in workforce_lists(s) for s in states)
-    return not staffed and all(b >= a for a, b in pairwise(slots))
+def _slots_never_fall(states: list[Scenario]) -> dict[str, bool]:
+    """Each caseload list of the run's states (``timeline``): whether its utilisation is at
+    most 1: its slots never fall from one state of the run to the next (a list a state lacks
+    has none there) and it has no workforce dynamics (a family keeps its worker when capacity
+    falls, so busy slots can then exceed the slots)."""
+    slots = [caseload_services(s) for s in states]
+    staffed = {service for s in states for service in workforce_lists(s)}
+    out = {}
+    for service in {service for per in slots for service in per} | staffed:
+        over_run = [per.get(service, ("", 0.0))[1] for per in slots]
+        out[service] = service not in staffed and all(b >= a for a, b in pairwise(over_run))
+    return out
 
 
-def key_worker_slots(scenario: Scenario) -> float:
+def key_worker_slots(states: list[Scenario], never_fall: Mapping[str, bool]) -> float:
     """The most open Level 3 plans there can be (each holds a key worker's slot until it ends):
     the key-worker lists' slots at the end of the run, while no list's slots ever fall and none
-    has workforce dynamics (:func:`_slots_never_fall`); ``inf`` else."""
-    states = [state for _, state in timeline(scenario)]
-    lists = key_worker_lists(scenario)
-    if not all(_slots_never_fall(service, states) for service in lists):
+    has workforce dynamics; ``inf`` else. ``states``: the scenario's (``timeline``, day 0
+    first); ``never_fall``: :func:`_slots_never_fall` of them."""
+    lists = key_worker_lists(states[0])
+    if not all(never_fall.get(service, True) for service in lists):
         return math.inf
-    return sum(caseload_services(states[-1]).get(service, ("", math.inf))[1] for service in lists)
+    end = caseload_services(states[-1])
+    return sum(end.get(service, ("", math.inf))[1] for service in lists)
 
 
 def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
@@ -387,16 +394,17 @@ def _scenario_kpis(scenario: Scenario) -> Iterator[Kpi]:
     for src in (*scenario.referrals.sources, *MODEL_SOURCES):
         yield referrals_from(src)
     yield FAMILIES_REFERRED
-    held = {open_at_end(Stage.LEVEL3).name, open_mean(Stage.LEVEL3).name}  # plans holding a key worker's slot
-    slots = key_worker_slots(scenario)
-    yield from (replace(k, at_most=slots) if k.name in held else k for k in _stage_kpis())
     states = [state for _, state in timeline(scenario)]
+    never_fall = _slots_never_fall(states)
+    held = {open_at_end(Stage.LEVEL3).name, open_mean(Stage.LEVEL3).name}  # plans holding a key worker's slot
+    slots = key_worker_slots(states, never_fall)
+    yield from (replace(k, at_most=slots) if k.name in held else k for k in _stage_kpis())
     if scenario.front_door is not None and scenario.front_door.staff > 0:
         # busy staff over the day-0 staff: at most 1 unless staff rise later
         most = max(s.front_door.staff if s.front_door is not None else 0 for s in states)
         yield utilisation(str(Stage.FRONT_DOOR), "the front door", most <= scenario.front_door.staff)
     for service, (label, _slots) in caseload_services(scenario).items():
-        yield utilisation(service, label, _slots_never_fall(service, states))
+        yield utilisation(service, label, never_fall[service])
     lists = key_worker_lists(scenario)
     for service, label in lists.items():
         yield caseload(service, label)
@@ -499,6 +507,16 @@ def merged(catalogues: Iterable[Mapping[str, Kpi]]) -> dict[str, Kpi]:
                 kpi = replace(kpi, at_most_one=whole, at_most=most)
             out[name] = kpi
     return out
+
+
+def summary_bounds(catalogue: Mapping[str, Kpi]) -> dict[str, Any]:
+    """The bounds of a catalogue's KPIs as :func:`sim.analysis.summarise` takes them (its
+    ``nonnegative``, ``at_most_one`` and ``at_most`` arguments)."""
+    return {
+        "nonnegative": [n for n, k in catalogue.items() if k.nonnegative],
+        "at_most_one": [n for n, k in catalogue.items() if k.at_most_one],
+        "at_most": {n: k.at_most for n, k in catalogue.items() if math.isfinite(k.at_most)},
+    }
 
 
 def dictionary_rows(kpis: Iterable[Kpi]) -> list[dict[str, object]]:

@@ -15,6 +15,7 @@ from sim.metrics.log import Log
 from sim.model.workforce import staffed_lists
 from sim.vocab import (
     SOCIAL_WORKERS,
+    STAGE_SETTINGS,
     BudgetLine,
     Event,
     Staffing,
@@ -136,7 +137,7 @@ def _edge_of_care_staff(sc: Scenario, line: BudgetLine, start: float = 0.0) -> f
 
 def _line(state: Scenario, stage: Stage) -> BudgetLine | None:
     """The budget line of an edge-of-care service in one state (None: the scenario has none)."""
-    service = {Stage.MST: state.mst, Stage.FGC: state.fgc, Stage.FMH: state.family_mental_health}[stage]
+    service = getattr(state, STAGE_SETTINGS[stage])
     return service.budget_line if service is not None else None
 
 
@@ -158,9 +159,7 @@ def _case_costs(x: _CostInputs, sc: Scenario, lo: float, hi: float, line: Budget
         if stage not in (Stage.MST, Stage.FGC):
             starts = x.starts_in(stage, lo, hi) if line == "early_help" else 0.0
         else:
-            on = [(a, b) for a, b, state in segments if _line(state, stage) == line]
-            whole = len(on) == len(segments)  # the whole window on this line: one count
-            starts = x.starts_in(stage, lo, hi) if whole else sum(x.starts_in(stage, a, b) for a, b in on)
+            starts = sum(x.starts_in(stage, a, b) for a, b, state in segments if _line(state, stage) == line)
         total += starts * c.gbp(cost)
     return total
 

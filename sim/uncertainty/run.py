@@ -203,15 +203,12 @@ def _write(
     meta: Mapping[str, Any] | None,
 ) -> None:
     loaded = res.spec
-    nonneg = [n for n, k in res.kpis.items() if k.nonnegative]
-    whole = [n for n, k in res.kpis.items() if k.at_most_one]
     summary = pd.concat(
         [
             summarise(
                 res.replications[res.replications["scenario"] == sc.name],
                 list(res.kpis),
-                nonnegative=nonneg,
-                at_most_one=whole,
+                **K.summary_bounds(res.kpis),
             ).assign(scenario=sc.name)
             for sc in loaded.scenarios
         ],
