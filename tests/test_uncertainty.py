@@ -1242,6 +1242,29 @@ def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str
     assert "too few worlds to tell" in title and str(MIN_WORLDS) in title
 
 
+def test_too_few_worlds_is_one_rule_for_the_verdict_and_the_figure(few_lhs: tuple[Path, str, str]) -> None:
+    """A row with no sample count (NaN: not measured in every world, or a missing field) has
+    too few worlds, as one below MIN_WORLDS does: the verdict (settled) and the probability
+    figure's title (which said nothing for NaN, since NaN < MIN_WORLDS is false) agree."""
+    import dataclasses
+
+    from sim.present import fig_uncertainty
+    from sim.uncertainty.analyse import MIN_WORLDS, TOO_FEW_WORLDS, settled, too_few_worlds
+
+    row = {"replications": 2, "p_same": 0.0, "p_lower_beyond_noise": 1.0, "p_higher_beyond_noise": 0.0}
+    for samples in (np.nan, "", None, MIN_WORLDS - 1):
+        assert too_few_worlds({**row, "samples": samples}) and settled({**row, "samples": samples}) == TOO_FEW_WORLDS
+    assert too_few_worlds(row)  # no samples field at all
+    enough = {**row, "samples": MIN_WORLDS}
+    assert not too_few_worlds(enough) and settled(enough) != TOO_FEW_WORLDS
+
+    res = R.read(few_lhs[0])
+    assert res.robustness is not None
+    nan = res.robustness.assign(p_better=1.0, samples=np.nan, replications=2)
+    title = fig_uncertainty.probabilities(dataclasses.replace(res, robustness=nan)).get_suptitle().replace("\n", " ")
+    assert "too few worlds to tell" in title and str(MIN_WORLDS) in title, title
+
+
 def test_too_few_morris_trajectories_name_no_driver(small: tuple[Path, Path]) -> None:
     """With fewer than MORRIS_MIN_TRAJECTORIES trajectories the bootstrap intervals of mu* are
     degenerate, so (as with too few LHS points) no parameter is named as a driver, in the

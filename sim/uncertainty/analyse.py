@@ -81,6 +81,7 @@ __all__ = [
     "sensitivity",
     "settled",
     "too_few_for_drivers",
+    "too_few_worlds",
 ]
 
 LEVEL = "level"
@@ -412,6 +413,21 @@ def meaning(kpi: K.Kpi) -> str:
     return MEANINGS.get(kpi.kind, f"reduces {kpi.label}")
 
 
+def _number(row: Mapping[str, Any], field: str) -> float:
+    """``row[field]`` as a float; NaN when it is missing or not a number."""
+    try:
+        return float(row.get(field, math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def too_few_worlds(row: Mapping[str, Any]) -> bool:
+    """Whether a row of ``robustness.csv`` has too few worlds for a verdict: its ``samples``
+    is below :data:`MIN_WORLDS`, or missing or NaN (not measured in every world)."""
+    n = _number(row, "samples")
+    return not (math.isfinite(n) and n >= MIN_WORLDS)
+
+
 def settled(row: Mapping[str, Any]) -> str:
     """The verdict on a row of ``robustness.csv`` (``replications``, ``samples``,
     ``p_same``, ``p_lower_beyond_noise``, ``p_higher_beyond_noise``), the first that applies:
@@ -425,24 +441,16 @@ def settled(row: Mapping[str, Any]) -> str:
     * :data:`TOO_FEW_WORLDS` below :data:`MIN_WORLDS` worlds;
     * :data:`ROBUST` when at least :data:`ROBUST_SHARE` of the worlds have the change beyond
       the noise margin (:func:`noise_margin`) in one direction, else :data:`NOT_ROBUST`."""
-
-    def number(field: str) -> float:
-        try:
-            return float(row.get(field, math.nan))
-        except (TypeError, ValueError):
-            return math.nan
-
-    reps = number("replications")
+    reps = _number(row, "replications")
     if not math.isfinite(reps):
         return PREDATES_NOISE
     if reps < 2:
         return ONE_REPLICATION
-    if number("p_same") >= 1.0:
+    if _number(row, "p_same") >= 1.0:
         return SAME
-    n = number("samples")
-    if not (math.isfinite(n) and n >= MIN_WORLDS):  # NaN: not measured in every world
+    if too_few_worlds(row):
         return TOO_FEW_WORLDS
-    lower, higher = number("p_lower_beyond_noise"), number("p_higher_beyond_noise")
+    lower, higher = _number(row, "p_lower_beyond_noise"), _number(row, "p_higher_beyond_noise")
     agree = max(lower if math.isfinite(lower) else 0.0, higher if math.isfinite(higher) else 0.0)
     return ROBUST if agree >= ROBUST_SHARE else NOT_ROBUST
 
