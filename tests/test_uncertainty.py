@@ -1265,6 +1265,34 @@ def test_too_few_worlds_is_one_rule_for_the_verdict_and_the_figure(few_lhs: tupl
     assert "too few worlds to tell" in title and str(MIN_WORLDS) in title, title
 
 
+def test_a_world_missing_a_replication_is_left_out_of_every_column() -> None:
+    """A world missing one replication of the option (say a quarantined checkpoint) has no
+    paired change in it, so it is left out; the baseline's and the option's means are over
+    the same kept worlds as the change (they were over every world, so option_mean -
+    base_mean was not diff_mean), and each KPI keeps its own worlds."""
+    from sim import kpis as K
+    from sim.uncertainty.analyse import robustness
+    from sim.vocab import Stage
+
+    wait = K.wait(Stage.LEVEL3, "mean").name
+    catalogue = {COST: K.per_year(K.COST_TOTAL), wait: K.wait(Stage.LEVEL3, "mean")}
+    frames = []
+    for r in range(2):
+        base = pd.DataFrame(
+            {"sample": range(3), "scenario": "base", "rep": r, "seed": r, COST: [1e6, 5e6, 2e6], wait: 10.0 + r}
+        )
+        frames += [base, base.assign(scenario="opt", **{COST: base[COST] - 1e5 * (r + 1), wait: 8.0 + r})]
+    reps = pd.concat(frames, ignore_index=True)
+    reps = reps[~((reps["sample"] == 1) & (reps["scenario"] == "opt") & (reps["rep"] == 1))]  # world 1 misses one
+    rob = robustness(reps, "base", ["opt"], [COST, wait], catalogue).set_index("kpi")
+    cost = rob.loc[COST]
+    assert cost["samples"] == 2 and cost["replications"] == 2
+    assert cost["base_mean"] == pytest.approx(1.5e6) and cost["option_mean"] == pytest.approx(1.35e6)
+    assert cost["diff_mean"] == pytest.approx(-1.5e5) == cost["option_mean"] - cost["base_mean"]
+    assert rob.loc[wait, "samples"] == 2 and rob.loc[wait, "base_mean"] == pytest.approx(10.5)
+    assert list(rob.index) == [COST, wait]  # rows in the order of options, then KPIs
+
+
 def test_too_few_morris_trajectories_name_no_driver(small: tuple[Path, Path]) -> None:
     """With fewer than MORRIS_MIN_TRAJECTORIES trajectories the bootstrap intervals of mu* are
     degenerate, so (as with too few LHS points) no parameter is named as a driver, in the
