@@ -883,6 +883,43 @@ def test_one_replication_summary_does_not_claim_the_shares_are_free_of_noise(few
     assert "cannot be measured" in uncertainty_diagnostics(res)
 
 
+def test_diagnostics_judge_the_noise_by_its_margin_in_the_interval(few_lhs: tuple[Path, str, str]) -> None:
+    """The Diagnostics sentence on simulation noise compares the noise margin (the shared noise
+    of the replications, which does not average out across worlds) with the uncertainty
+    interval, not the SD within a world with the SD between worlds. Here the worlds' levels
+    differ by millions (SD between worlds ~1.2m) and one world's replications by 60k (small
+    beside it), but every world shares a replication draw of +/-30k in the change, while the
+    worlds' changes span 10k: the margin is most of the interval, and the sentence says so.
+    Without the shared draw the margin is 0 and the noise is small."""
+    import dataclasses
+
+    from sim.present.uncertainty_page import uncertainty_diagnostics
+    from sim.uncertainty.analyse import robustness
+
+    res = R.read(few_lhs[0])
+    kpis = [str(k) for k in res.manifest["analysed_kpis"]]
+    assert kpis[0] == WAIT
+    n = 40
+
+    def diagnostics(shared: tuple[float, float]) -> str:
+        frames = []
+        for r, noise in enumerate(shared):
+            level = pd.Series(np.linspace(1e6, 5e6, n))
+            base = pd.DataFrame({"sample": range(n), "scenario": res.base, "rep": r, "seed": r})
+            base = base.assign(**{k: level for k in kpis})
+            change = -1e5 + np.linspace(0, 1e4, n) + noise
+            frames += [base, *(base.assign(scenario=o, **{k: level + change for k in kpis}) for o in res.options)]
+        reps = pd.concat(frames, ignore_index=True)
+        rob = robustness(reps, res.base, res.options, kpis, res.kpis)
+        return uncertainty_diagnostics(dataclasses.replace(res, replications=reps, robustness=rob))
+
+    noisy, quiet = diagnostics((-3e4, 3e4)), diagnostics((0.0, 0.0))
+    assert "simulation noise is not small beside the parameter uncertainty; use more replications" in noisy, noisy
+    assert "simulation noise is small beside the parameter uncertainty." in quiet, quiet
+    assert "takes 0% of its uncertainty interval" in quiet and "noise's margin in" in noisy
+    assert "mean SD within a world" not in noisy + quiet
+
+
 def test_a_long_title_is_wrapped_to_the_figure_width() -> None:
     """A 110-character title on an 8-inch figure stays inside it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
