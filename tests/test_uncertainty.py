@@ -887,10 +887,10 @@ def test_diagnostics_judge_the_noise_by_its_margin_in_the_interval(few_lhs: tupl
     """The Diagnostics sentence on simulation noise compares the noise margin (the shared noise
     of the replications, which does not average out across worlds) with the uncertainty
     interval, not the SD within a world with the SD between worlds. Here the worlds' levels
-    differ by millions (SD between worlds ~1.2m) and one world's replications by 60k (small
-    beside it), but every world shares a replication draw of +/-30k in the change, while the
-    worlds' changes span 10k: the margin is most of the interval, and the sentence says so.
-    Without the shared draw the margin is 0 and the noise is small."""
+    differ by millions (SD between worlds ~1.2m) and a world's replications by ~21k on average
+    (the old rule: small beside it), but every world shares a replication draw of +/-30k in
+    the change, while the worlds' changes span 10k: the margin is most of the interval, and
+    the sentence says so. Without the shared draw the margin is 0 and the noise is small."""
     import dataclasses
 
     from sim.present.uncertainty_page import uncertainty_diagnostics
