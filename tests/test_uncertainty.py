@@ -890,18 +890,18 @@ def test_diagnostics_judge_the_noise_by_its_margin_in_the_interval(few_lhs: tupl
     differ by millions (SD between worlds ~1.2m) and a world's replications by ~21k on average
     (the old rule: small beside it), but every world shares a replication draw of +/-30k in
     the change, while the worlds' changes span 10k: the margin is most of the interval, and
-    the sentence says so. Without the shared draw the margin is 0 and the noise is small."""
+    the sentence says so. Without the shared draw the margin is 0 and the noise is small. With
+    too few worlds no interval is shown, and no sentence quotes one."""
     import dataclasses
 
     from sim.present.uncertainty_page import uncertainty_diagnostics
-    from sim.uncertainty.analyse import robustness
+    from sim.uncertainty.analyse import MIN_WORLDS, robustness
 
     res = R.read(few_lhs[0])
     kpis = [str(k) for k in res.manifest["analysed_kpis"]]
     assert kpis[0] == WAIT
-    n = 40
 
-    def diagnostics(shared: tuple[float, float]) -> str:
+    def diagnostics(shared: tuple[float, float], n: int = 40) -> str:
         frames = []
         for r, noise in enumerate(shared):
             level = pd.Series(np.linspace(1e6, 5e6, n))
@@ -918,6 +918,7 @@ def test_diagnostics_judge_the_noise_by_its_margin_in_the_interval(few_lhs: tupl
     assert "simulation noise is small beside the parameter uncertainty." in quiet, quiet
     assert "takes 0% of its uncertainty interval" in quiet and "noise's margin in" in noisy
     assert "mean SD within a world" not in noisy + quiet
+    assert "simulation noise" not in diagnostics((-3e4, 3e4), n=MIN_WORLDS - 1)
 
 
 def test_a_long_title_is_wrapped_to_the_figure_width() -> None:

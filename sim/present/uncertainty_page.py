@@ -36,6 +36,7 @@ from sim.uncertainty.analyse import (
     few_points_warning,
     few_samples_warning,
     settled,
+    too_few_worlds,
 )
 
 __all__ = ["TRUNCATED", "uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
@@ -275,13 +276,16 @@ def _noise(res: Results) -> tuple[Kpi, Mapping[str, Any], float] | None:
     """For the first analysed KPI, the row of ``robustness.csv`` (an option's change) in which
     the noise margin takes the largest share of the uncertainty interval, and that share;
     ``None`` when no option's margin and interval can be measured (no robustness table, one
-    written before the noise margin, one replication, no KPI)."""
+    written before the noise margin, one replication, no KPI) or no interval is shown (too few
+    worlds, :func:`sim.uncertainty.analyse.too_few_worlds`)."""
     kpis, rob = analysed(res), res.robustness
     if not kpis or rob is None or "noise_margin" not in rob.columns:
         return None
     kpi, worst = kpis[0], None
     for record in rob[rob["kpi"] == kpi.name].to_dict("records"):
         row = {str(k): v for k, v in record.items()}
+        if too_few_worlds(row):  # no uncertainty interval is shown for it
+            continue
         margin = float(row.get("noise_margin", math.nan))
         width = float(row.get("diff_high", math.nan)) - float(row.get("diff_low", math.nan))
         if not (math.isfinite(margin) and math.isfinite(width)):
