@@ -22,13 +22,14 @@ t_interval
 summarise
     One row per KPI: mean, sd, interval, relative precision.
 paired_differences
-    Option minus base, matched on ``rep`` (common random numbers): paired and Welch intervals.
+    Option minus base, matched on ``rep`` (common random numbers), with the paired and the
+    unpaired (Welch) interval and the variance reduction factor.
 replications_needed
     Confidence-interval method for the number of replications (Hoad, Robinson & Davies 2010).
-mser
-    MSER-5 truncation point of one output series (White 1997; White, Cobb & Spratt 2000).
-suggest_warmup
-    MSER-5 on the ensemble mean (across replications) of a long time-series table.
+t_quantile
+    Two-sided Student t critical value.
+
+The warm-up statistics (MSER-5 and its steady-state checks) are in :mod:`sim.warmup_stats`.
 """
 
 from __future__ import annotations
@@ -48,17 +49,12 @@ __all__ = [
     "PAIRED_COLUMNS",
     "REPLICATIONS_NEEDED_COLUMNS",
     "SUMMARY_COLUMNS",
-    "TREND_LEVEL",
-    "TREND_SHARE",
-    "drift",
     "kpi_columns",
-    "mser",
-    "mser_cap",
     "paired_differences",
     "replications_needed",
-    "suggest_warmup",
     "summarise",
     "t_interval",
+    "t_quantile",
 ]
 
 ID_COLUMNS = ("scenario", "rep", "seed", "option")
@@ -100,7 +96,7 @@ def _check_level(level: float) -> None:
         raise ValueError(f"confidence level must be strictly between 0 and 1, got {level!r}")
 
 
-def _t_quantile(level: float, df: float) -> float:
+def t_quantile(level: float, df: float) -> float:
     """Two-sided critical value ``t_{df, (1 + level) / 2}`` (``df`` may be fractional)."""
     from scipy import stats  # imported here: scipy.stats costs ~45 MB, and only intervals need it
 
@@ -213,7 +209,7 @@ def t_interval(x: npt.ArrayLike, level: float = 0.95) -> tuple[float, float, flo
     mean, sd = _mean_sd(arr)
     if n < 2:
         return mean, _NAN, _NAN, n
-    half = _t_quantile(level, n - 1) * sd / math.sqrt(n)
+    half = t_quantile(level, n - 1) * sd / math.sqrt(n)
     return mean, mean - half, mean + half, n
 
 
@@ -261,7 +257,10 @@ def summarise(
         NaN when the mean is 0 or undefined). ``sd`` and the interval are NaN when
         ``n < 2``; a constant KPI has ``sd = 0`` and a zero-width interval.
 
-    Raises ValueError if a requested KPI is not a column of ``reps`` or ``level`` is not in (0, 1).
+    Raises
+    ------
+    ValueError
+        If a requested KPI is not a column of ``reps`` or ``level`` is not in (0, 1).
     """
     _check_level(level)
     names = _resolve_kpis(reps, kpis)
@@ -325,8 +324,11 @@ def paired_differences(
         numbers) reduces the variance of the estimated difference (dimensionless; > 1 means
         pairing helped; NaN when ``n < 2`` or ``s_d = 0``).
 
-    Raises ValueError if either table lacks ``rep`` or has duplicate reps, the tables share no
-    reps, a requested KPI is missing from either table, or ``level`` is not in (0, 1).
+    Raises
+    ------
+    ValueError
+        If either table lacks ``rep`` or has duplicate reps, the tables share no reps, a
+        requested KPI is missing from either table, or ``level`` is not in (0, 1).
     """
     _check_level(level)
     _check_reps(base, "base")
@@ -363,7 +365,7 @@ def paired_differences(
             se2 = vb + vo
             if se2 > 0:
                 df = se2**2 / ((vb**2 + vo**2) / (n - 1))
-                uhalf = _t_quantile(level, df) * math.sqrt(se2)
+                uhalf = t_quantile(level, df) * math.sqrt(se2)
             else:
                 uhalf = 0.0
             ulow, uhigh = (mo - mb) - uhalf, (mo - mb) + uhalf
@@ -382,7 +384,7 @@ def _n_needed(mean: float, sd: float, rel_precision: float, level: float, absolu
         return _NAN
 
     def ok(n: int) -> bool:
-        return _t_quantile(level, n - 1) * sd / math.sqrt(n) <= target
+        return t_quantile(level, n - 1) * sd / math.sqrt(n) <= target
 
     if ok(2):
         return 2.0
@@ -440,8 +442,10 @@ def replications_needed(
         naming the KPIs); ``sufficient`` (bool, ``n_now >= n_needed``; False when
         ``n_needed`` is NaN or capped).
 
-    Raises ValueError if ``rel_precision <= 0``, ``absolute < 0``, ``level`` is not in (0, 1) or a KPI
-    is missing.
+    Raises
+    ------
+    ValueError
+        If ``rel_precision <= 0``, ``absolute < 0``, ``level`` is not in (0, 1) or a KPI is missing.
     """
     _check_level(level)
     if not rel_precision > 0:
@@ -473,226 +477,3 @@ def replications_needed(
         },
         columns=list(REPLICATIONS_NEEDED_COLUMNS),
     )
-
-
-def _batch_means(series: npt.ArrayLike, batch: int) -> npt.NDArray[np.float64]:
-    """The means of ``len(series) // batch`` non-overlapping batches (a trailing partial batch
-    is ignored), after checking the arguments as :func:`mser` documents."""
-    if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch!r}")
-    x = np.asarray(series, dtype=float)
-    if x.ndim != 1:
-        raise ValueError(f"mser needs a one-dimensional series, got shape {x.shape}")
-    if np.isnan(x).any():
-        raise ValueError("mser needs a series without NaN (drop or fill missing points first)")
-    k = len(x) // batch
-    return x[: k * batch].reshape(k, batch).mean(axis=1)
-
-
-def _mser_statistic(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """``MSER(d)`` of batch means ``z`` for every truncation ``d = 0 .. k - 1`` (no cap)."""
-    k = len(z)
-    # Sum of squared deviations of the tail z[d:] for every d, by Welford's update run from
-    # the end: stable, and exactly 0 over an exactly constant tail (running sums of squares
-    # minus squared sums leave rounding noise there, which would break ties at random).
-    ss = np.zeros(k)
-    mean = m2 = 0.0
-    for count, j in enumerate(range(k - 1, -1, -1), start=1):
-        delta = float(z[j]) - mean
-        mean += delta / count
-        m2 += delta * (float(z[j]) - mean)
-        ss[j] = max(m2, 0.0)
-    return ss / (k - np.arange(k, dtype=float)) ** 2
-
-
-def _argmin(stat: npt.NDArray[np.float64]) -> int:
-    """Smallest index attaining the minimum, near-ties (relative 1e-9) going to the smaller."""
-    return int(np.flatnonzero(stat <= stat.min() * (1.0 + 1e-9))[0])
-
-
-def mser(series: npt.ArrayLike, batch: int = 5) -> int:
-    """MSER-``batch`` truncation point (MSER-5 by default) of one output series.
-
-    The series is cut into ``k = len(series) // batch`` non-overlapping batches (a trailing
-    partial batch is ignored) and replaced by the batch means ``z_1 .. z_k``. For each
-    truncation ``d`` (in batches) with ``d < k / 2`` (so at least half the batches remain),
-
-    ``MSER(d) = sum_{j > d} (z_j - zbar_d)^2 / (k - d)^2``,
-
-    where ``zbar_d`` is the mean of the remaining batch means; the chosen ``d`` minimises it
-    (the smallest such ``d`` on ties, values within a relative 1e-9 counting as tied). The
-    answer is therefore at most half the run: :func:`drift` says when the series has no
-    steady state within the run (the cap bites, or it is still trending), and the answer
-    then means nothing.
-
-    Parameters
-    ----------
-    series : array_like of float
-        One-dimensional output series in time order (for example one replication's daily
-        queue length, or an ensemble mean across replications), free of NaN.
-    batch : int, default 5
-        Observations per batch (>= 1).
-
-    Returns
-    -------
-    int
-        Truncation point in original observations (``d * batch``): delete that many from the
-        start. 0 when there are fewer than 2 batches.
-
-    Raises ValueError if ``batch < 1``, the series is not one-dimensional, or it contains NaN.
-    """
-    z = _batch_means(series, batch)
-    if len(z) < 2:
-        return 0
-    # d runs up to the cap: at least half the batches remain
-    return _argmin(_mser_statistic(z)[: mser_cap(len(z) * batch, batch) // batch + 1]) * batch
-
-
-def mser_cap(n: int, batch: int = 5) -> int:
-    """The largest truncation point :func:`mser` may choose in a series of ``n`` observations
-    (``batch`` as for :func:`mser`).
-
-    With ``k = n // batch`` batches, MSER keeps at least half of them: ``d < k / 2``, so the
-    largest ``d`` is ``(k + 1) // 2 - 1`` batches. A truncation point equal to it says only
-    that the series may still be changing where MSER stops looking: a longer run could put
-    the point later.
-
-    Returns
-    -------
-    int
-        The cap in original observations (``d * batch``); 0 when there are fewer than 2 batches.
-    """
-    k = n // batch
-    return ((k + 1) // 2 - 1) * batch if k >= 2 else 0
-
-
-TREND_LEVEL = 0.95
-"""A kept series trends (:func:`drift`) when its least-squares slope differs from zero at this
-confidence (two-sided t-test) ..."""
-
-TREND_SHARE = 0.05
-"""... and the change it fits across the kept batches is more than this share of their mean
-(so a tiny drift, merely significant over many replications, does not count)."""
-
-
-def drift(series: npt.ArrayLike, batch: int = 5) -> str:
-    """Whether MSER-``batch`` finds a steady state within the run, and if not which way the
-    series is heading.
-
-    With the batch means ``z_1 .. z_k`` and the truncation ``d`` of :func:`mser`, the batches
-    MSER keeps, ``z_{d+1} .. z_k`` (``m >= 3`` of them), should have no trend. There is no
-    steady state within the run when they still trend: the least-squares slope of the kept
-    batch means against their index differs from zero at :data:`TREND_LEVEL` (t-test on
-    ``m - 2`` degrees of freedom) and the change it fits over them, ``slope x (m - 1)``, is
-    more than :data:`TREND_SHARE` of their mean.
-
-    This covers both ways :func:`mser`'s answer fails. A series still changing when MSER's
-    look ends (it stops at half the run) has its minimum at or near that cap, and what MSER
-    keeps still carries the change (a list growing through the whole run; lengthening the
-    run to follow the answer only moves the cap). And a series growing ever faster (variance
-    mostly in its last batches) can make MSER cut nothing at all, ``d = 0``, while it grows
-    throughout. (A minimum at or within one batch of the cap alone is not enough: on white
-    noise MSER's minimum lands there by chance in about 33% of runs of 4 batches, 29% of 7,
-    13% of 12 and 3% of 24; this rule says "no steady state" in under 5% of them.)
-
-    Parameters
-    ----------
-    series : array_like of float
-        As for :func:`mser`.
-    batch : int, default 5
-        As for :func:`mser`.
-
-    Returns
-    -------
-    str
-        ``""`` when MSER finds a steady state (or the series is too short to tell: fewer
-        than 3 batches kept); otherwise ``"growing"`` or ``"falling"``, by the slope's sign.
-
-    Raises
-    ------
-    ValueError
-        As for :func:`mser`.
-    """
-    z = _batch_means(series, batch)
-    kept = z[mser(series, batch) // batch :] if len(z) >= 2 else z
-    m = len(kept)
-    if m < 3:
-        return ""
-    t = np.arange(m, dtype=float) - (m - 1) / 2.0
-    slope = float(t @ kept) / float(t @ t)
-    residual = kept - float(kept.mean()) - slope * t
-    se = math.sqrt(float(residual @ residual) / (m - 2) / float(t @ t))
-    change = abs(slope) * (m - 1)
-    if change <= TREND_SHARE * abs(float(kept.mean())) or abs(slope) <= _t_quantile(TREND_LEVEL, m - 2) * se:
-        return ""
-    return "growing" if slope > 0 else "falling"
-
-
-def _transient(z: npt.NDArray[np.float64], d: int) -> bool:
-    """Whether cutting ``d`` of batch means ``z`` removes a transient: the cut ones' mean differs from the
-    ``m`` kept ones' by over :data:`TREND_SHARE` of it and at :data:`TREND_LEVEL` (t-test, kept sd, m - 1 df)."""
-    cut, kept = z[:d], z[d:]
-    m = len(kept)
-    if d < 1 or m < 2:
-        return False
-    gap = abs(float(cut.mean() - kept.mean()))
-    se = float(kept.std(ddof=1)) * math.sqrt(1.0 / d + 1.0 / m)
-    return gap > TREND_SHARE * abs(float(kept.mean())) and gap > _t_quantile(TREND_LEVEL, m - 1) * se
-
-
-def suggest_warmup(series: pd.DataFrame, column: str, batch: int = 5) -> dict[str, Any]:
-    """Warm-up length from MSER on the ensemble mean across replications.
-
-    The measure ``column`` is averaged across replications at each ``day`` (the ensemble
-    mean of Welch's method, NaN values skipped), the days are put in order, days with no
-    value are dropped, and :func:`mser` chooses the truncation point.
-
-    Parameters
-    ----------
-    series : pandas.DataFrame
-        Long table with columns ``rep``, ``day`` (days since the start of the run) and
-        ``column``, one row per replication per time point (for example monthly open plans).
-    column : str
-        The measure to examine.
-    batch : int, default 5
-        MSER batch size, in time points.
-
-    Returns
-    -------
-    dict
-        ``"column"`` (str): ``column``; ``"truncation_index"`` (int): MSER truncation point
-        as an index into the day-ordered ensemble-mean series (0 = no truncation);
-        ``"warmup_days"`` (float, days): the ``day`` at that index (NaN for an empty
-        table); ``"n_points"`` (int): length of the ensemble-mean series (distinct days
-        with a value); ``"drift"`` (str): :func:`drift` of that series, ``""`` when MSER
-        finds a steady state within the run (else the truncation point means nothing);
-        ``"at_cap"`` (bool): the point is :func:`mser_cap`, the largest MSER may choose in a
-        run this long (a positive one); ``"transient"`` (bool): what MSER cuts differs from
-        what it keeps (:func:`_transient`). At the cap with a transient the series may still
-        be changing at the end of the run (only a longer run can tell); without, the point at
-        the cap is chance (on steady noise MSER's minimum often lands there).
-
-    Raises
-    ------
-    ValueError
-        If ``rep``, ``day`` or ``column`` is missing, or ``batch < 1``.
-    """
-    missing = [c for c in ("rep", "day", column) if c not in series.columns]
-    if missing:
-        raise ValueError(f"series table lacks column(s) {missing}")
-    values = pd.to_numeric(series[column], errors="coerce").astype("float64")
-    days = pd.to_numeric(series["day"], errors="coerce").astype("float64")
-    ensemble = values.groupby(days).mean().sort_index().dropna()
-    values_in_order = ensemble.to_numpy(dtype=float)
-    i = mser(values_in_order, batch)
-    n = len(ensemble)
-    warmup = float(ensemble.index[i]) if n else _NAN
-    return {
-        "column": column,
-        "truncation_index": i,
-        "warmup_days": warmup,
-        "n_points": n,
-        "drift": drift(values_in_order, batch),
-        "at_cap": bool(i > 0 and i == mser_cap(n, batch)),
-        "transient": _transient(_batch_means(values_in_order, batch), i // batch),
-    }

@@ -30,7 +30,7 @@ import pandas as pd
 from sim import kpis as K
 from sim import results as R
 from sim import workload
-from sim.analysis import paired_differences, replications_needed, suggest_warmup, summarise
+from sim.analysis import paired_differences, replications_needed, summarise
 from sim.arguments import check_batch_args
 from sim.backends import iter_results
 from sim.checkpoints import Checkpoint, Checkpoints
@@ -40,6 +40,7 @@ from sim.metrics import series_frame
 from sim.replication import KpiHook, ReplicationResult, batch_task, locality_hook, run_replication
 from sim.vocab import WAITING_LISTS
 from sim.warmup import diagnosed, queue_warning
+from sim.warmup_stats import suggest_warmup
 
 __all__ = [
     "BatchResult",

@@ -1,7 +1,7 @@
 """The warm-up rule, in one place: does a monthly series reach a steady state within the run
 and, if it does, is the run's warm-up shorter than its MSER-5 truncation point, and by how much?
 
-:func:`sim.experiment.diagnostics` measures the truncation points (:func:`sim.analysis.suggest_warmup`)
+:func:`sim.experiment.diagnostics` measures the truncation points (:func:`sim.warmup_stats.suggest_warmup`)
 of the warm-up measure (:data:`sim.kpis.WARMUP_MEASURE`) and of every queue long enough to
 check (:data:`sim.experiment.QUEUE_CHECKED`) and stores them in the scenario's diagnostics
 entry. The console (:mod:`sim.cli`), the report's Diagnostics section and summary, and the
@@ -11,16 +11,16 @@ warm-up figure all take their verdict from :func:`diagnosed`, which applies
 MSER-5 only looks at truncation points in the first half of the run, so a series still
 growing (or falling) at the end gets a truncation point at or below half the run that no
 warm-up makes good: lengthening the run to follow it moves the point along. Such a series has
-no steady state within the run (:func:`sim.analysis.drift` decides, stored beside the point);
+no steady state within the run (:func:`sim.warmup_stats.drift` decides, stored beside the point);
 its verdict says so (:func:`unsteady`) and never advises a warm-up.
 
 A series with a steady state whose truncation point is MSER-5's cap (:attr:`Settling.at_cap`,
-:func:`sim.analysis.mser_cap`: the largest point it may choose, so the point only says "at
+:func:`sim.warmup_stats.mser_cap`: the largest point it may choose, so the point only says "at
 least this") and which is still settling after the warm-up gets no warm-up advice either: a
 warm-up of that many days may not be enough, since in a longer run the point could be later.
 Its verdict says so and advises a longer run to tell (:func:`at_cap`). That needs evidence
 of a transient (:attr:`Settling.transient`: the months MSER-5 cuts differ from those it keeps,
-a t-test at 95% against the noise of the kept batches, :func:`sim.analysis.suggest_warmup`):
+a t-test at 95% against the noise of the kept batches, :func:`sim.warmup_stats.suggest_warmup`):
 on a steady series with few batches MSER-5's minimum lands at its cap by chance, and such a
 point (:attr:`Settling.by_chance`) is no warning (:func:`chance`). On white noise of 36 months
 (7 batches) the point is the cap in 16% of runs, each warned of before; with the test, 4% of
@@ -61,10 +61,10 @@ class Settling:
         The run's warm-up (days).
     drift : str, default ""
         ``""`` when MSER-5 finds a steady state within the run; else ``"growing"`` or
-        ``"falling"`` (:func:`sim.analysis.drift`), and the truncation point means nothing.
+        ``"falling"`` (:func:`sim.warmup_stats.drift`), and the truncation point means nothing.
     at_cap : bool, default False
         The truncation point is the largest MSER-5 may choose in a run this long
-        (:func:`sim.analysis.mser_cap`): it is a lower bound, not an answer.
+        (:func:`sim.warmup_stats.mser_cap`): it is a lower bound, not an answer.
     transient : bool, default True
         What MSER-5 cuts differs from what it keeps (``suggest_warmup``'s ``transient``):
         without that, a point at the cap is chance (:attr:`by_chance`).
@@ -139,7 +139,7 @@ def verdicts(
     warmup_days
         The run's warm-up (days).
     drifts
-        :func:`sim.analysis.drift` of each series, by the same keys; a series missing here
+        :func:`sim.warmup_stats.drift` of each series, by the same keys; a series missing here
         (or all, when None: a folder written before drift was stored) counts as steady.
     caps
         Whether each series' point is at MSER-5's cap (:attr:`Settling.at_cap`), by the same

@@ -1,4 +1,4 @@
-"""Output analysis (sim.analysis): intervals, summaries, paired comparisons, replication
+"""Output analysis (sim.analysis, sim.warmup_stats): intervals, summaries, paired comparisons, replication
 counts and MSER warm-up, checked against hand computations and sampling theory.
 
 Critical t values are typed in from printed tables (not recomputed with scipy) so that the
@@ -16,13 +16,12 @@ from scipy import stats
 from sim.analysis import (
     N_NEEDED_CAP,
     kpi_columns,
-    mser,
     paired_differences,
     replications_needed,
-    suggest_warmup,
     summarise,
     t_interval,
 )
+from sim.warmup_stats import mser, suggest_warmup
 
 # Two-sided 95% critical values t_{0.975, df} from tables.
 T975 = {1: 12.7062047, 3: 3.18244631, 16: 2.11990530, 17: 2.10981558}

@@ -883,6 +883,44 @@ def test_one_replication_summary_does_not_claim_the_shares_are_free_of_noise(few
     assert "cannot be measured" in uncertainty_diagnostics(res)
 
 
+def test_diagnostics_judge_the_noise_by_its_margin_in_the_interval(few_lhs: tuple[Path, str, str]) -> None:
+    """The Diagnostics sentence on simulation noise compares the noise margin (the shared noise
+    of the replications, which does not average out across worlds) with the uncertainty
+    interval, not the SD within a world with the SD between worlds. Here the worlds' levels
+    differ by millions (SD between worlds ~1.2m) and a world's replications by ~21k on average
+    (the old rule: small beside it), but every world shares a replication draw of +/-30k in
+    the change, while the worlds' changes span 10k: the margin is most of the interval, and
+    the sentence says so. Without the shared draw the margin is 0 and the noise is small. With
+    too few worlds no interval is shown, and no sentence quotes one."""
+    import dataclasses
+
+    from sim.present.uncertainty_page import uncertainty_diagnostics
+    from sim.uncertainty.analyse import MIN_WORLDS, robustness
+
+    res = R.read(few_lhs[0])
+    kpis = [str(k) for k in res.manifest["analysed_kpis"]]
+    assert kpis[0] == WAIT
+
+    def diagnostics(shared: tuple[float, float], n: int = 40) -> str:
+        frames = []
+        for r, noise in enumerate(shared):
+            level = pd.Series(np.linspace(1e6, 5e6, n))
+            base = pd.DataFrame({"sample": range(n), "scenario": res.base, "rep": r, "seed": r})
+            base = base.assign(**{k: level for k in kpis})
+            change = -1e5 + np.linspace(0, 1e4, n) + noise
+            frames += [base, *(base.assign(scenario=o, **{k: level + change for k in kpis}) for o in res.options)]
+        reps = pd.concat(frames, ignore_index=True)
+        rob = robustness(reps, res.base, res.options, kpis, res.kpis)
+        return uncertainty_diagnostics(dataclasses.replace(res, replications=reps, robustness=rob))
+
+    noisy, quiet = diagnostics((-3e4, 3e4)), diagnostics((0.0, 0.0))
+    assert "simulation noise is not small beside the parameter uncertainty; use more replications" in noisy, noisy
+    assert "simulation noise is small beside the parameter uncertainty." in quiet, quiet
+    assert "takes 0% of its uncertainty interval" in quiet and "noise's margin in" in noisy
+    assert "mean SD within a world" not in noisy + quiet
+    assert "simulation noise" not in diagnostics((-3e4, 3e4), n=MIN_WORLDS - 1)
+
+
 def test_a_long_title_is_wrapped_to_the_figure_width() -> None:
     """A 110-character title on an 8-inch figure stays inside it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -1240,6 +1278,57 @@ def test_too_few_worlds_give_no_verdict_and_no_interval(few_lhs: tuple[Path, str
     better = dataclasses.replace(res, robustness=res.robustness.assign(p_better=1.0))  # type: ignore[union-attr]
     title = fig_uncertainty.probabilities(better).get_suptitle().replace("\n", " ")
     assert "too few worlds to tell" in title and str(MIN_WORLDS) in title
+
+
+def test_too_few_worlds_is_one_rule_for_the_verdict_and_the_figure(few_lhs: tuple[Path, str, str]) -> None:
+    """A row with no sample count (NaN: not measured in every world, or a missing field) has
+    too few worlds, as one below MIN_WORLDS does: the verdict (settled) and the probability
+    figure's title (which said nothing for NaN, since NaN < MIN_WORLDS is false) agree."""
+    import dataclasses
+
+    from sim.present import fig_uncertainty
+    from sim.uncertainty.analyse import MIN_WORLDS, TOO_FEW_WORLDS, settled, too_few_worlds
+
+    row = {"replications": 2, "p_same": 0.0, "p_lower_beyond_noise": 1.0, "p_higher_beyond_noise": 0.0}
+    for samples in (np.nan, "", None, MIN_WORLDS - 1):
+        assert too_few_worlds({**row, "samples": samples}) and settled({**row, "samples": samples}) == TOO_FEW_WORLDS
+    assert too_few_worlds(row)  # no samples field at all
+    enough = {**row, "samples": MIN_WORLDS}
+    assert not too_few_worlds(enough) and settled(enough) != TOO_FEW_WORLDS
+
+    res = R.read(few_lhs[0])
+    assert res.robustness is not None
+    nan = res.robustness.assign(p_better=1.0, samples=np.nan, replications=2)
+    title = fig_uncertainty.probabilities(dataclasses.replace(res, robustness=nan)).get_suptitle().replace("\n", " ")
+    assert "too few worlds to tell" in title and str(MIN_WORLDS) in title, title
+
+
+def test_a_world_missing_a_replication_is_left_out_of_every_column() -> None:
+    """A world missing one replication of the option (say a quarantined checkpoint) has no
+    paired change in it, so it is left out; the baseline's and the option's means are over
+    the same kept worlds as the change (they were over every world, so option_mean -
+    base_mean was not diff_mean), and each KPI keeps its own worlds."""
+    from sim import kpis as K
+    from sim.uncertainty.analyse import robustness
+    from sim.vocab import Stage
+
+    wait = K.wait(Stage.LEVEL3, "mean").name
+    catalogue = {COST: K.per_year(K.COST_TOTAL), wait: K.wait(Stage.LEVEL3, "mean")}
+    frames = []
+    for r in range(2):
+        base = pd.DataFrame(
+            {"sample": range(3), "scenario": "base", "rep": r, "seed": r, COST: [1e6, 5e6, 2e6], wait: 10.0 + r}
+        )
+        frames += [base, base.assign(scenario="opt", **{COST: base[COST] - 1e5 * (r + 1), wait: 8.0 + r})]
+    reps = pd.concat(frames, ignore_index=True)
+    reps = reps[~((reps["sample"] == 1) & (reps["scenario"] == "opt") & (reps["rep"] == 1))]  # world 1 misses one
+    rob = robustness(reps, "base", ["opt"], [COST, wait], catalogue).set_index("kpi")
+    cost = rob.loc[COST]
+    assert cost["samples"] == 2 and cost["replications"] == 2
+    assert cost["base_mean"] == pytest.approx(1.5e6) and cost["option_mean"] == pytest.approx(1.35e6)
+    assert cost["diff_mean"] == pytest.approx(-1.5e5) == cost["option_mean"] - cost["base_mean"]
+    assert rob.loc[wait, "samples"] == 2 and rob.loc[wait, "base_mean"] == pytest.approx(10.5)
+    assert list(rob.index) == [COST, wait]  # rows in the order of options, then KPIs
 
 
 def test_too_few_morris_trajectories_name_no_driver(small: tuple[Path, Path]) -> None:

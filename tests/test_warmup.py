@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 
 import sim.results as R
-from sim.analysis import mser, mser_cap, suggest_warmup
 from sim.cli import main
 from sim.present import fig_diagnostics, page
 from sim.present.console import WARMUP_ADVICE
 from sim.present.narrative import summary_items
 from sim.vocab import QUEUE_STAGES, Stage, stage_info
 from sim.warmup import Settling, at_cap, diagnosed, queue_warning, unsteady, verdicts
+from sim.warmup_stats import mser, mser_cap, suggest_warmup
 from tests.conftest import CONFIGS
 
 MONTH = 365 / 12
@@ -77,7 +77,7 @@ def test_diagnosed_reads_the_measure_and_each_queue() -> None:
 
 # --------------------------------------------------------------------------- a steady state within the run?
 def _monthly(values: np.ndarray) -> pd.DataFrame:
-    """One replication's monthly series, as :func:`sim.analysis.suggest_warmup` reads it."""
+    """One replication's monthly series, as :func:`sim.warmup_stats.suggest_warmup` reads it."""
     return pd.DataFrame({"rep": 0, "day": np.arange(len(values)) * MONTH, "x": values})
 
 

@@ -15,12 +15,12 @@ import pytest
 
 import sim
 import sim.results as R
-from sim.analysis import mser_cap, suggest_warmup
 from sim.cli import main
 from sim.experiment import diagnostics
 from sim.present.narrative import summary_items
 from sim.vocab import SOCIAL_WORKER_LIST, WAITING_LISTS, Event, Stage
 from sim.warmup import Settling, diagnosed
+from sim.warmup_stats import mser_cap, suggest_warmup
 from tests.conftest import CONFIGS
 
 MONTH = 365 / 12

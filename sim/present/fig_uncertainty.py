@@ -36,6 +36,7 @@ from sim.uncertainty.analyse import (
     missing,
     settled,
     too_few_for_drivers,
+    too_few_worlds,
 )
 
 if TYPE_CHECKING:
@@ -326,7 +327,7 @@ def probabilities(res: Results) -> Figure:
         ax.set_ylim(len(options) - 0.5, -0.5)
         ax.legend(fontsize=8, loc="lower right", title="KPI (better = lower)", title_fontsize=8)
         said = set(rob.apply(lambda r: settled({str(k): v for k, v in r.items()}), axis=1))
-        few = bool((pd.to_numeric(rob["samples"], errors="coerce") < MIN_WORLDS).any())
+        few = bool(rob.apply(lambda r: too_few_worlds({str(k): v for k, v in r.items()}), axis=1).any())
         if not best[1]:
             text = "No option's share of plausible worlds could be measured"
         elif best[0] == 0:

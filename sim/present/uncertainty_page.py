@@ -11,8 +11,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
 from sim.kpis import Kpi
 from sim.present.data import cap
 from sim.present.fig_uncertainty import analysed, method
@@ -38,6 +36,7 @@ from sim.uncertainty.analyse import (
     few_points_warning,
     few_samples_warning,
     settled,
+    too_few_worlds,
 )
 
 __all__ = ["TRUNCATED", "uncertain_parameters", "uncertainty_diagnostics", "uncertainty_items", "uncertainty_tables"]
@@ -267,25 +266,34 @@ def _replications_per_world(res: Results) -> int:
     return int(per_world.min()) if len(per_world) else 0
 
 
-def _noise(res: Results) -> tuple[Kpi, float, float] | None:
-    """For the first analysed KPI: the mean SD of the replications within a world and the
-    SD of the worlds' means; ``None`` when either cannot be measured (one replication, one
-    world, no KPI)."""
-    kpis = analysed(res)
-    reps = res.replications
-    if not kpis or not len(reps):
-        return None
-    kpi = kpis[0]
-    by_world = reps.groupby(["sample", "scenario"])[kpi.name]
-    sd_within, sd_between = by_world.std().mean(), by_world.mean().std()
-    if pd.isna(sd_within) or pd.isna(sd_between):
-        return None
-    return kpi, float(sd_within), float(sd_between)
+NOISE_SMALL = 1 / 3
+"""The simulation noise is small beside the parameter uncertainty when the noise margin's
+widening of the uncertainty interval (``2 x noise_margin``, :func:`sim.uncertainty.analyse.noise_margin`)
+is under this share of the interval's width."""
 
 
-def _small(noise: tuple[Kpi, float, float]) -> bool:
-    """Whether the noise within a world is small (under a third) beside the spread between worlds."""
-    return noise[1] < noise[2] / 3
+def _noise(res: Results) -> tuple[Kpi, Mapping[str, Any], float] | None:
+    """For the first analysed KPI, the row of ``robustness.csv`` (an option's change) in which
+    the noise margin takes the largest share of the uncertainty interval, and that share;
+    ``None`` when no option's margin and interval can be measured (no robustness table, one
+    written before the noise margin, one replication, no KPI) or no interval is shown (too few
+    worlds, :func:`sim.uncertainty.analyse.too_few_worlds`)."""
+    kpis, rob = analysed(res), res.robustness
+    if not kpis or rob is None or "noise_margin" not in rob.columns:
+        return None
+    kpi, worst = kpis[0], None
+    for record in rob[rob["kpi"] == kpi.name].to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
+        if too_few_worlds(row):  # no uncertainty interval is shown for it
+            continue
+        margin = float(row.get("noise_margin", math.nan))
+        width = float(row.get("diff_high", math.nan)) - float(row.get("diff_low", math.nan))
+        if not (math.isfinite(margin) and math.isfinite(width)):
+            continue
+        share = 2 * margin / width if width > 0 else 0.0  # no width: every replication and world agree
+        if worst is None or share > worst[1]:
+            worst = (row, share)
+    return (kpi, *worst) if worst is not None else None
 
 
 def uncertainty_diagnostics(res: Results) -> str:
@@ -300,15 +308,15 @@ def uncertainty_diagnostics(res: Results) -> str:
             "measured, and each world's result carries it whole; use more replications.</span>"
         )
     elif noise is not None:
-        kpi, sd_within, sd_between = noise
-        window = res.window_days(res.base)
+        kpi, row, share = noise
+        texts, unit = change_texts(row, kpi, res.window_days(res.base)), e(change_unit(kpi))
         spread = (
-            f" For {e(kpi.label)}, the replications of one world spread by "
-            f"{e(fmt_kpi(sd_within, kpi, window))} (mean SD within a world) against "
-            f"{e(fmt_kpi(sd_between, kpi, window))} between worlds: "
+            f" For {e(kpi.label)}, the simulation noise's margin in {e(str(row['option']))}'s change "
+            f"(+/-{e(texts['noise_margin'])} {unit} at each end) takes {share:.0%} of its uncertainty interval "
+            f"({e(texts['diff_low'])} to {e(texts['diff_high'])} {unit}): "
             + (
                 "simulation noise is small beside the parameter uncertainty."
-                if _small(noise)
+                if share < NOISE_SMALL
                 else "<span class='warn'>simulation noise is not small beside the parameter uncertainty; "
                 "use more replications.</span>"
             )

@@ -81,6 +81,7 @@ __all__ = [
     "sensitivity",
     "settled",
     "too_few_for_drivers",
+    "too_few_worlds",
 ]
 
 LEVEL = "level"
@@ -412,6 +413,21 @@ def meaning(kpi: K.Kpi) -> str:
     return MEANINGS.get(kpi.kind, f"reduces {kpi.label}")
 
 
+def _number(row: Mapping[str, Any], field: str) -> float:
+    """``row[field]`` as a float; NaN when it is missing or not a number."""
+    try:
+        return float(row.get(field, math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def too_few_worlds(row: Mapping[str, Any]) -> bool:
+    """Whether a row of ``robustness.csv`` has too few worlds for a verdict: its ``samples``
+    is below :data:`MIN_WORLDS`, or missing or NaN (not measured in every world)."""
+    n = _number(row, "samples")
+    return not (math.isfinite(n) and n >= MIN_WORLDS)
+
+
 def settled(row: Mapping[str, Any]) -> str:
     """The verdict on a row of ``robustness.csv`` (``replications``, ``samples``,
     ``p_same``, ``p_lower_beyond_noise``, ``p_higher_beyond_noise``), the first that applies:
@@ -425,24 +441,16 @@ def settled(row: Mapping[str, Any]) -> str:
     * :data:`TOO_FEW_WORLDS` below :data:`MIN_WORLDS` worlds;
     * :data:`ROBUST` when at least :data:`ROBUST_SHARE` of the worlds have the change beyond
       the noise margin (:func:`noise_margin`) in one direction, else :data:`NOT_ROBUST`."""
-
-    def number(field: str) -> float:
-        try:
-            return float(row.get(field, math.nan))
-        except (TypeError, ValueError):
-            return math.nan
-
-    reps = number("replications")
+    reps = _number(row, "replications")
     if not math.isfinite(reps):
         return PREDATES_NOISE
     if reps < 2:
         return ONE_REPLICATION
-    if number("p_same") >= 1.0:
+    if _number(row, "p_same") >= 1.0:
         return SAME
-    n = number("samples")
-    if not (math.isfinite(n) and n >= MIN_WORLDS):  # NaN: not measured in every world
+    if too_few_worlds(row):
         return TOO_FEW_WORLDS
-    lower, higher = number("p_lower_beyond_noise"), number("p_higher_beyond_noise")
+    lower, higher = _number(row, "p_lower_beyond_noise"), _number(row, "p_higher_beyond_noise")
     agree = max(lower if math.isfinite(lower) else 0.0, higher if math.isfinite(higher) else 0.0)
     return ROBUST if agree >= ROBUST_SHARE else NOT_ROBUST
 
@@ -478,15 +486,19 @@ def noise_margin(changes: np.ndarray, conf: float = CONF_LEVEL) -> tuple[float, 
     return s, float(df), float(stats.t.ppf(0.5 + conf / 2, df) * s / math.sqrt(r))
 
 
-def _paired(table: pd.DataFrame, base: str, option: str, kpi: str) -> np.ndarray:
-    """One row per world (``sample``), one column per replication (``rep``): the option's
-    change from the baseline in ``kpi``, paired on the replication (the same seed); a world
-    missing a replication or a value (non-finite) is dropped."""
-    wide = table.pivot_table(index="sample", columns=["scenario", "rep"], values=kpi, aggfunc="first", dropna=False)
-    if option not in wide.columns.get_level_values(0) or base not in wide.columns.get_level_values(0):
-        return np.empty((0, 0))
-    d = (wide[option] - wide[base]).to_numpy(float)
-    return d[np.all(np.isfinite(d), axis=1)]
+def _paired(wide: pd.DataFrame, base: str, option: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From ``wide`` (one KPI: one row per world ``sample``, columns ``(scenario, rep)``), the
+    worlds with every replication of both scenarios measured: ``(base, option, change)``, each
+    one row per kept world and one column per replication, the change paired on the
+    replication (the same seed). A world missing a replication or a value (non-finite) in
+    either is dropped whole; all three are empty when either scenario is absent."""
+    scenarios = wide.columns.get_level_values(0)
+    if option not in scenarios or base not in scenarios:
+        return np.empty((0, 0)), np.empty((0, 0)), np.empty((0, 0))
+    b, o = wide[base].align(wide[option], join="outer", axis=1)
+    b_, o_ = b.to_numpy(float), o.to_numpy(float)
+    keep = np.all(np.isfinite(b_) & np.isfinite(o_), axis=1)
+    return b_[keep], o_[keep], (o_ - b_)[keep]
 
 
 def robustness(
@@ -495,6 +507,12 @@ def robustness(
     """Per option and KPI, across parameter samples (worlds), from the replications ``table``
     (``sample``, ``scenario``, ``rep`` and one column per KPI):
 
+    * ``samples``: the worlds with every replication of the baseline and the option measured
+      (a world missing one, say quarantined, or with a KPI value of NaN in one, is left out:
+      the noise margin needs each world's change in every replication); every column below
+      is over these worlds only;
+    * ``base_mean``, ``option_mean``: the means over them of the baseline's and the option's
+      values (over all their replications), so ``option_mean - base_mean = diff_mean``;
     * ``diff_mean``: the mean of the worlds' mean changes (each over its replications);
     * ``diff_low``, ``diff_high``: the 95% uncertainty interval, the 2.5th and 97.5th
       percentiles of the worlds' mean changes widened at each end by the noise margin
@@ -511,43 +529,39 @@ def robustness(
     Means and changes are in the KPI's stored ``unit`` (:attr:`sim.kpis.Kpi.stored_unit`: a
     count or cost over the results window, as ``summary.csv`` and ``differences.csv`` hold
     it, where the console and report show it a year); the shares are fractions of the worlds."""
-    means = sample_means(table, kpis)
-    levels = outcomes(means, base, options)[(base, LEVEL)]
-    rows = []
-    for opt in options:
-        for kpi in kpis:
-            paired = _paired(table, base, opt, kpi)
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for kpi in kpis:  # one pivot per KPI, for every option
+        wide = table.pivot_table(index="sample", columns=["scenario", "rep"], values=kpi, aggfunc="first", dropna=False)
+        for opt in options:
+            base_values, option_values, paired = _paired(wide, base, opt)
             n, r = paired.shape if paired.size else (0, 0)
             d = paired.mean(axis=1) if n else np.array([])
             sd, df, margin = noise_margin(paired)
             lo, hi = np.percentile(d, [2.5, 97.5]) if n else (np.nan, np.nan)
             widen = margin if math.isfinite(margin) else 0.0
             p_lower = float(np.mean(d < 0)) if n else np.nan
-            rows.append(
-                {
-                    "option": opt,
-                    "kpi": kpi,
-                    "unit": catalogue[kpi].stored_unit,
-                    "samples": n,
-                    "base_mean": float(np.nanmean(levels[kpi].to_numpy(float))) if n else np.nan,
-                    "option_mean": float(np.nanmean(means.xs(opt, level="scenario")[kpi].to_numpy(float)))
-                    if n
-                    else np.nan,
-                    "diff_mean": float(np.mean(d)) if n else np.nan,
-                    "diff_low": float(lo) - widen,
-                    "diff_high": float(hi) + widen,
-                    "replications": r,
-                    "noise_sd": sd,
-                    "noise_df": df,
-                    "noise_margin": margin,
-                    "p_lower": p_lower,
-                    "p_higher": float(np.mean(d > 0)) if n else np.nan,
-                    "p_same": float(np.mean(np.all(paired == 0, axis=1))) if n else np.nan,
-                    "p_lower_beyond_noise": float(np.mean(d < -margin)) if n and math.isfinite(margin) else np.nan,
-                    "p_higher_beyond_noise": float(np.mean(d > margin)) if n and math.isfinite(margin) else np.nan,
-                    "p_better": p_lower,
-                    "better_means": meaning(catalogue[kpi]),
-                }
-            )
-            rows[-1]["verdict"] = settled(rows[-1])
+            row = found[(opt, kpi)] = {
+                "option": opt,
+                "kpi": kpi,
+                "unit": catalogue[kpi].stored_unit,
+                "samples": n,
+                "base_mean": float(np.mean(base_values)) if n else np.nan,
+                "option_mean": float(np.mean(option_values)) if n else np.nan,
+                "diff_mean": float(np.mean(d)) if n else np.nan,
+                "diff_low": float(lo) - widen,
+                "diff_high": float(hi) + widen,
+                "replications": r,
+                "noise_sd": sd,
+                "noise_df": df,
+                "noise_margin": margin,
+                "p_lower": p_lower,
+                "p_higher": float(np.mean(d > 0)) if n else np.nan,
+                "p_same": float(np.mean(np.all(paired == 0, axis=1))) if n else np.nan,
+                "p_lower_beyond_noise": float(np.mean(d < -margin)) if n and math.isfinite(margin) else np.nan,
+                "p_higher_beyond_noise": float(np.mean(d > margin)) if n and math.isfinite(margin) else np.nan,
+                "p_better": p_lower,
+                "better_means": meaning(catalogue[kpi]),
+            }
+            row["verdict"] = settled(row)
+    rows = [found[(opt, kpi)] for opt in options for kpi in kpis]
     return pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS))
