@@ -222,10 +222,10 @@ def diagnostics(batch: BatchResult, precision: float = 0.05) -> dict[str, Any]:
     ``warmup`` is MSER-5 on :data:`sim.kpis.WARMUP_MEASURE`; ``queue_warmup`` the truncation
     point (days) of each waiting list (:data:`sim.vocab.WAITING_LISTS`) averaging
     :data:`QUEUE_CHECKED` families (children, on the social workers' list) or more, by stage, and
-    ``queue_drift`` its :func:`sim.analysis.drift` (``""``: a steady state within the run) and
+    ``queue_drift`` its :func:`sim.warmup_stats.drift` (``""``: a steady state within the run) and
     ``queue_at_cap`` whether its point is the largest MSER-5 may choose and ``queue_transient``
     whether what it cuts differs from what it keeps (``warmup``'s ``at_cap`` and ``transient``
-    say the same of the warm-up measure; :func:`sim.analysis.suggest_warmup`).
+    say the same of the warm-up measure; :func:`sim.warmup_stats.suggest_warmup`).
     Whether the warm-up is long enough for each is :func:`sim.warmup.diagnosed`'s verdict."""
     names = [k.name for k in K.PRECISION if k.name in batch.replications.columns]
     # a KPI near zero cannot reach a relative precision; half a unit (as shown) is precise enough
